@@ -1,0 +1,44 @@
+# Weir build. `make test` and `make lab` are the README's two commands; both bootstrap first.
+SHELL := /bin/bash
+BUILD := build
+ARCH_INCLUDE := /usr/include/$(shell uname -m)-linux-gnu
+BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I bpf/include -I $(ARCH_INCLUDE)
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+NATIVE_SRCS := $(wildcard native/src/*.cc native/src/*.hh) native/binding.gyp
+CNI_SRCS := $(wildcard native/cni/*.c native/cni/*.h)
+
+.PHONY: all build bootstrap bpf native cni ts test lab lab-down clean
+all build: bpf native cni ts
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+bpf: $(BPF_OBJS)
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/include/*.h)
+	@mkdir -p $(dir $@)
+	clang $(BPF_CFLAGS) -c $< -o $@
+
+native: native/build/Release/weir_native.node
+native/build/Release/weir_native.node: $(NATIVE_SRCS)
+	cd native && ../node_modules/.bin/node-gyp rebuild --silent
+
+cni: $(BUILD)/bin/weir
+$(BUILD)/bin/weir: $(CNI_SRCS)
+	@mkdir -p $(dir $@)
+	@if [ -n "$(CNI_SRCS)" ]; then gcc -O2 -Wall -Wextra -Werror -static -o $@ $(filter %.c,$(CNI_SRCS)); fi
+
+ts:
+	node_modules/.bin/tsc -p tsconfig.build.json
+
+test: bootstrap
+	bash scripts/test.sh
+
+lab: bootstrap
+	node --import tsx cli/src/main.ts lab up
+
+lab-down:
+	node --import tsx cli/src/main.ts lab down
+
+clean:
+	rm -rf $(BUILD) dist native/build

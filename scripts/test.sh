@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Every test: the strict type check, then vitest (unit, real control plane, BPF, netns, traffic).
+# Under CI=true the privileged suites must run; outside CI they skip loudly when not root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="${WEIR_CACHE:-$HOME/.cache/weir}/bin:$PATH"
+echo "[test] tsc --noEmit (strict)"
+node_modules/.bin/tsc --noEmit -p tsconfig.json
+echo "[test] vitest"
+node_modules/.bin/vitest run "$@"
