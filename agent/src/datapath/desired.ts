@@ -1,0 +1,83 @@
+/**
+ * The contract between the policy compiler (agent/src/policy) and the datapath driver
+ * (agent/src/datapath): the desired state of one node's maps, as plain typed values.
+ * The compiler produces it; the driver encodes it into BPF map keys/values and diffs it
+ * against what the maps hold.
+ *
+ * Evaluation model implemented by the BPF programs for the FIRST packet of a flow
+ * (replies and established flows pass on conntrack):
+ *   1. tier 'admin' (AdminNetworkPolicy): best matching entry → allow / deny final; pass → step 2.
+ *   2. tier 'network' (NetworkPolicy / MultiNetworkPolicy, allow-only): a match allows; otherwise,
+ *      if the endpoint is isolated in that direction, deny.
+ *   3. tier 'baseline' (BaselineAdminNetworkPolicy): best matching entry → allow / deny.
+ *   4. nothing matched: allow.
+ * "Best" within a tier: among the entries that match the remote identity exactly and those with
+ * identity ANY_IDENTITY, the highest `precedence` wins; at equal precedence deny beats pass beats
+ * allow. The compiler makes a longest-prefix lookup sufficient: a narrower entry already carries the
+ * strongest verdict of every broader entry of the same identity that covers it.
+ */
+
+/** Remote identity that matches any peer (a rule without peers, e.g. `from: []` absent). */
+export const ANY_IDENTITY = 0;
+/** Reserved identity for an address no pod or ipBlock claims. */
+export const WORLD_IDENTITY = 1;
+/** Identities below this are reserved; label-set and CIDR identities are allocated above it. */
+export const FIRST_ALLOCATED_IDENTITY = 256;
+
+export type Direction = 'ingress' | 'egress';
+export type Tier = 'admin' | 'network' | 'baseline';
+export type Verdict = 'allow' | 'deny' | 'pass';
+/** IANA protocol numbers; 0 means any protocol. */
+export type Protocol = 0 | 6 | 17 | 132 | 1 | 58;
+
+export interface PolicyEntry {
+  tier: Tier;
+  direction: Direction;
+  /** Remote peer identity; ANY_IDENTITY for "all peers". */
+  identity: number;
+  protocol: Protocol;
+  /** Destination port and how many leading bits of it must match (0 = any port, 16 = exact). */
+  port: number;
+  portPrefixLength: number;
+  verdict: Verdict;
+  /** Higher wins inside a tier. */
+  precedence: number;
+  /** Index into DesiredNodeState.rules, reported in flow events as "the rule that decided". */
+  ruleId: number;
+}
+
+export interface EndpointKey {
+  /** Pod namespace/name and the interface inside the pod netns (eth0, net1, ...). */
+  namespace: string;
+  pod: string;
+  interface: string;
+}
+
+export interface DesiredEndpoint extends EndpointKey {
+  /** NetworkPolicy-tier isolation: a selected endpoint denies what its tier-2 entries do not allow. */
+  isolatedIngress: boolean;
+  isolatedEgress: boolean;
+  entries: PolicyEntry[];
+}
+
+/** Human-readable origin of a rule, for flow events, logs and `weir explain`. */
+export interface RuleOrigin {
+  /** e.g. "NetworkPolicy ns/allow-web", "AdminNetworkPolicy deny-ext", "default deny". */
+  policy: string;
+  kind: 'NetworkPolicy' | 'MultiNetworkPolicy' | 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy' | 'DefaultDeny';
+  direction: Direction;
+  /** Position of the rule inside the policy's ingress/egress list, when it has one. */
+  index?: number;
+}
+
+export interface IpCacheEntry {
+  /** CIDR in canonical form: "10.0.0.5/32", "fd00::/64". */
+  cidr: string;
+  identity: number;
+}
+
+export interface DesiredNodeState {
+  ipcache: IpCacheEntry[];
+  endpoints: DesiredEndpoint[];
+  rules: RuleOrigin[];
+}
