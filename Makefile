@@ -6,6 +6,9 @@ BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I bpf/includ
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 NATIVE_SRCS := $(wildcard native/src/*.cc native/src/*.hh) native/binding.gyp
+# Headers of the running Node (Debian/nodesource: /usr/include/node; tarballs: <prefix>/include/node),
+# so node-gyp never downloads them.
+NODE_DIR := $(shell node -p "require('path').resolve(process.execPath, '../..')")
 CNI_SRCS := $(wildcard native/cni/*.c native/cni/*.h)
 
 .PHONY: all build bootstrap bpf native cni ts test lab lab-down clean
@@ -21,7 +24,7 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/include/*.h)
 
 native: native/build/Release/weir_native.node
 native/build/Release/weir_native.node: $(NATIVE_SRCS)
-	cd native && ../node_modules/.bin/node-gyp rebuild --silent
+	cd native && ../node_modules/.bin/node-gyp rebuild --silent --nodedir=$(NODE_DIR)
 
 cni: $(BUILD)/bin/weir
 $(BUILD)/bin/weir: $(CNI_SRCS)
