@@ -44,6 +44,7 @@ export interface ChainContext {
   args: string;
   binDir: string;
   env?: Record<string, string>;
+  netnsToRunIn?: string;
   /** Values offered to plugins that declare the matching `capabilities` (ips, mac, bandwidth, ...). */
   runtimeConfig?: Record<string, unknown>;
 }
@@ -64,7 +65,7 @@ function pluginConfig(list: NetworkList, plugin: Record<string, unknown>, ctx: C
 function invoke(command: CniCommand, list: NetworkList, plugin: Record<string, unknown>, ctx: ChainContext, prev: unknown): Promise<CniOutcome> {
   return runCniPlugin({
     command, type: String(plugin.type), containerId: ctx.containerId, netnsPath: ctx.netnsPath, ifName: ctx.ifName,
-    args: ctx.args, binDir: ctx.binDir, env: ctx.env, config: pluginConfig(list, plugin, ctx, prev),
+    args: ctx.args, binDir: ctx.binDir, env: ctx.env, netnsToRunIn: ctx.netnsToRunIn, config: pluginConfig(list, plugin, ctx, prev),
   });
 }
 

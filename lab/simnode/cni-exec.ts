@@ -22,6 +22,8 @@ export interface CniInvocation {
   binDir: string;
   /** Extra environment (the lab points the weir plugin at its node's agent socket this way). */
   env?: Record<string, string>;
+  /** Run the plugin inside this named network namespace (the simulated node's), not the caller's. */
+  netnsToRunIn?: string;
   timeoutMs?: number;
 }
 
@@ -47,7 +49,11 @@ export async function runCniPlugin(call: CniInvocation): Promise<CniOutcome> {
   };
   const stdin = JSON.stringify(call.config);
   const { exitCode, stdout, stderr } = await new Promise<{ exitCode: number; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(join(call.binDir, call.type), [], { env, timeout: call.timeoutMs ?? 30_000, maxBuffer: 4 << 20 },
+    const plugin = join(call.binDir, call.type);
+    const [file, argv] = call.netnsToRunIn === undefined
+      ? [plugin, []]
+      : ['ip', ['netns', 'exec', call.netnsToRunIn, plugin]];
+    const child = execFile(file, argv, { env, timeout: call.timeoutMs ?? 30_000, maxBuffer: 4 << 20 },
       (error, out, err) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
         resolve({ exitCode: code, stdout: String(out), stderr: String(err) });
