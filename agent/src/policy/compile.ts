@@ -1,0 +1,857 @@
+/**
+ * The policy compiler: cluster state in, one node's desired datapath state out (see
+ * agent/src/datapath/desired.ts for the contract and the evaluation model it must satisfy).
+ *
+ * Identities. A pod's security labels (its labels, its namespace's labels, the namespace name) plus
+ * its named container ports form a "principal"; pods sharing one are interchangeable to every
+ * selector and every named-port lookup. Each pod IP gets the identity of (principal, the set of
+ * ipBlock CIDRs containing that IP).
+ *
+ * ipBlock vs pod IPs (a deliberate choice). In the ipcache a pod's /32 (/128) always wins over any
+ * ipBlock CIDR by longest prefix, yet ipBlocks still match pod IPs exactly as Kubernetes defines
+ * them: the identity of a pod IP records which ipBlock CIDRs contain it, so a rule on 10.0.0.0/8
+ * except 10.0.0.0/24 allows exactly the pod IPs (and non-pod addresses) in that set. Pods whose IPs
+ * lie in no ipBlock keep the plain identity of their principal. Addresses claimed by no pod and no
+ * ipBlock are WORLD_IDENTITY (the datapath's miss value; no ipcache entry is emitted for it).
+ *
+ * Named ports make a principal distinct only when they differ, so egress rules on a named port can
+ * be resolved per peer identity without over-allowing (same labels, different port numbers).
+ *
+ * Scope. NetworkPolicy, AdminNetworkPolicy and BaselineAdminNetworkPolicy apply to the interface of
+ * the pod's default network; MultiNetworkPolicy to each secondary interface whose NAD is in its
+ * policy-for. Peers match a pod on every one of its IPs (the ipcache is network-agnostic).
+ */
+import {
+  ANY_IDENTITY,
+  type DesiredEndpoint,
+  type DesiredNodeState,
+  type Direction,
+  type EndpointKey,
+  type IpCacheEntry,
+  type PolicyEntry,
+  type Protocol,
+  type Tier,
+  type Verdict,
+} from '../datapath/desired.js';
+import { IdentityAllocator } from '../identity/allocator.js';
+import { CidrSet, cidrContains, hostCidr, type Cidr } from '../identity/cidr.js';
+import { labelSetKey, securityLabels } from '../identity/labels.js';
+import { foldEntries } from './fold.js';
+import type {
+  AdminNetworkPolicy,
+  ClusterState,
+  ContainerPort,
+  LabelSelector,
+  NamespaceScope,
+  NetworkPolicy,
+  Peer,
+  Pod,
+  PortSpec,
+  ProtocolName,
+} from './model.js';
+import { portRangeToPrefixes } from './ports.js';
+import { RuleTable } from './rules.js';
+import { matchesSelector, selectorKey } from './selector.js';
+
+export const PROTOCOL_NUMBER: Record<ProtocolName, Protocol> = { TCP: 6, UDP: 17, SCTP: 132 };
+
+// ------------------------------------------------------------------ internal model
+
+interface Principal {
+  key: string;
+  namespace: string;
+  podLabels: Record<string, string>;
+  namedPorts: ContainerPort[];
+  pods: Set<string>;
+  /** Pod-IP identities of this principal. */
+  identities: Set<IdentityInfo>;
+}
+
+interface IdentityInfo {
+  key: string;
+  id: number;
+  principal: Principal | undefined;
+  cidr: Cidr | undefined;
+  /** ipBlock CIDRs (canonical) containing this pod IP. */
+  members: string[];
+}
+
+interface SelectorEntry {
+  key: string;
+  scope: NamespaceScope;
+  pods: LabelSelector | undefined;
+  principals: Set<Principal>;
+  users: Set<string>;
+}
+
+interface PodRecord {
+  pod: Pod;
+  principal: Principal;
+  /** Allocator keys this pod holds, one per IP (for release). */
+  identityKeys: string[];
+  /** IPs (canonical host CIDR) this pod claims in the ipcache. */
+  ips: string[];
+}
+
+type AnyPolicy = NetworkPolicy | AdminNetworkPolicy;
+
+interface CompiledRule {
+  ruleId: number;
+  tier: Tier;
+  verdict: Verdict;
+  precedence: number;
+  /** undefined = any peer. */
+  peers: Set<number> | undefined;
+  /** Numeric (protocol, port prefix) keys, already expanded. */
+  ports: { protocol: Protocol; port: number; prefixLength: number }[];
+  /** Named ports, resolved per endpoint (ingress) or per peer identity (egress). */
+  named: { protocol: ProtocolName | undefined; name: string }[];
+}
+
+interface CompiledPolicy {
+  ingress: CompiledRule[];
+  egress: CompiledRule[];
+}
+
+const policyKey = (p: AnyPolicy): string =>
+  p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy' ? `${p.kind}/${p.namespace}/${p.name}` : `${p.kind}/${p.name}`;
+const podKey = (ns: string, name: string): string => `${ns}/${name}`;
+const endpointKeyOf = (k: EndpointKey): string => `${k.namespace}/${k.pod}/${k.interface}`;
+const scopeKey = (s: NamespaceScope): string => (s.kind === 'name' ? `ns=${s.name}` : `nssel=${selectorKey(s.selector)}`);
+
+/** ANP precedence: lower priority number wins, then rule order. ≤ 100 rules per direction. */
+export const adminPrecedence = (priority: number, index: number): number => (1000 - priority) * 128 + (127 - index);
+export const baselinePrecedence = (index: number): number => 127 - index;
+
+/**
+ * Holds cluster state with the indexes that make compiles cheap, and caches per-policy and
+ * per-endpoint results; mutations mark exactly the affected caches dirty. Identity ids survive
+ * every mutation and every `load` for keys that still exist.
+ */
+export class PolicyCompiler {
+  private readonly allocator = new IdentityAllocator();
+  private readonly ruleTable = new RuleTable();
+
+  private namespaces = new Map<string, Record<string, string>>();
+  private pods = new Map<string, PodRecord>();
+  private podsByNode = new Map<string, Set<string>>();
+  private principals = new Map<string, Principal>();
+  private principalsByNs = new Map<string, Set<Principal>>();
+  private postings = new Map<string, Set<Principal>>();
+  private identities = new Map<string, IdentityInfo>();
+  private identityById = new Map<number, IdentityInfo>();
+  private membersIndex = new Map<string, Set<IdentityInfo>>();
+  /** ipcache claims: canonical CIDR → pod claims (identity keys by pod) and CIDR claim. */
+  private ipClaims = new Map<string, Map<string, string>>();
+  private blockRefs = new Map<string, { cidr: Cidr; refs: number }>();
+  private blockSet = new CidrSet();
+  private selectors = new Map<string, SelectorEntry>();
+  private policies = new Map<string, AnyPolicy>();
+  private policiesByNs = new Map<string, Set<string>>();
+  private adminPolicies = new Set<string>();
+  private baseline: string | undefined;
+  private compiledPolicies = new Map<string, CompiledPolicy>();
+  private endpointCache = new Map<string, DesiredEndpoint>();
+  /** policy key → endpoint keys (cached) it was applied to. */
+  private policyEndpoints = new Map<string, Set<string>>();
+  private loading = false;
+
+  // ---------------------------------------------------------------- loading
+
+  /** Replaces the whole state. Identities of keys present before and after keep their ids. */
+  load(state: ClusterState): this {
+    const held: string[] = [];
+    for (const info of this.identities.values()) {
+      if (info.principal === undefined) held.push(info.key);
+    }
+    for (const rec of this.pods.values()) held.push(...rec.identityKeys);
+    this.namespaces = new Map();
+    this.pods = new Map();
+    this.podsByNode = new Map();
+    this.principals = new Map();
+    this.principalsByNs = new Map();
+    this.postings = new Map();
+    this.identities = new Map();
+    this.identityById = new Map();
+    this.membersIndex = new Map();
+    this.ipClaims = new Map();
+    this.blockRefs = new Map();
+    this.blockSet = new CidrSet();
+    this.selectors = new Map();
+    this.policies = new Map();
+    this.policiesByNs = new Map();
+    this.adminPolicies = new Set();
+    this.baseline = undefined;
+    this.compiledPolicies = new Map();
+    this.endpointCache = new Map();
+    this.policyEndpoints = new Map();
+
+    for (const ns of state.namespaces) this.namespaces.set(ns.name, ns.labels);
+    const all: AnyPolicy[] = [
+      ...state.networkPolicies,
+      ...state.multiNetworkPolicies,
+      ...state.adminNetworkPolicies,
+      ...(state.baselineAdminNetworkPolicy ? [state.baselineAdminNetworkPolicy] : []),
+    ];
+    // Caches are empty while loading, so dirty tracking is skipped. Order matters: the ipBlock
+    // CIDR set must be complete before pod IP identities are made, and selectors are evaluated
+    // once against the full principal index (after pods) instead of once per new principal.
+    this.loading = true;
+    try {
+      for (const p of all) this.registerBlocks(p);
+      for (const pod of state.pods) this.addPod(pod);
+      for (const p of all) this.addPolicyIndexes(p);
+    } finally {
+      this.loading = false;
+    }
+    // Release the previous generation's references only now, so surviving keys kept their ids.
+    for (const k of held) this.allocator.release(k);
+    return this;
+  }
+
+  private snapshotState(): ClusterState {
+    const nps: NetworkPolicy[] = [];
+    const mnps: NetworkPolicy[] = [];
+    const anps: AdminNetworkPolicy[] = [];
+    let banp: AdminNetworkPolicy | undefined;
+    for (const p of this.policies.values()) {
+      switch (p.kind) {
+        case 'NetworkPolicy':
+          nps.push(p);
+          break;
+        case 'MultiNetworkPolicy':
+          mnps.push(p);
+          break;
+        case 'AdminNetworkPolicy':
+          anps.push(p);
+          break;
+        case 'BaselineAdminNetworkPolicy':
+          banp = p;
+          break;
+        default: {
+          const never: never = p;
+          throw new Error(`unknown policy ${String(never)}`);
+        }
+      }
+    }
+    return {
+      namespaces: [...this.namespaces].map(([name, labels]) => ({ name, labels })),
+      pods: [...this.pods.values()].map((r) => r.pod),
+      networkPolicies: nps,
+      multiNetworkPolicies: mnps,
+      adminNetworkPolicies: anps,
+      baselineAdminNetworkPolicy: banp,
+    };
+  }
+
+  // ---------------------------------------------------------------- incremental mutations
+
+  upsertNamespace(ns: { name: string; labels: Record<string, string> }): void {
+    const cur = this.namespaces.get(ns.name);
+    if (cur !== undefined && labelSetKey(cur) === labelSetKey(ns.labels)) return;
+    // Namespace labels are part of every principal in it: rebuild (rare; ids stay stable).
+    const s = this.snapshotState();
+    this.load({ ...s, namespaces: [...s.namespaces.filter((n) => n.name !== ns.name), ns] });
+  }
+
+  removeNamespace(name: string): void {
+    if (!this.namespaces.has(name)) return;
+    const s = this.snapshotState();
+    this.load({ ...s, namespaces: s.namespaces.filter((n) => n.name !== name) });
+  }
+
+  upsertPod(pod: Pod): void {
+    const k = podKey(pod.namespace, pod.name);
+    if (this.pods.has(k)) this.removePod(pod.namespace, pod.name);
+    this.addPod(pod);
+  }
+
+  removePod(namespace: string, name: string): void {
+    const k = podKey(namespace, name);
+    const rec = this.pods.get(k);
+    if (rec === undefined) return;
+    this.pods.delete(k);
+    if (rec.pod.nodeName !== undefined) this.podsByNode.get(rec.pod.nodeName)?.delete(k);
+    for (const iface of rec.pod.interfaces) this.endpointCache.delete(endpointKeyOf({ namespace, pod: name, interface: iface.name }));
+    for (const ip of rec.ips) this.ipClaims.get(ip)?.delete(k);
+    for (const idKey of rec.identityKeys) {
+      if (this.allocator.release(idKey)) this.dropIdentity(idKey);
+    }
+    const pr = rec.principal;
+    pr.pods.delete(k);
+    if (pr.pods.size === 0) {
+      this.principals.delete(pr.key);
+      this.principalsByNs.get(pr.namespace)?.delete(pr);
+      for (const [lk, lv] of Object.entries(pr.podLabels)) this.postings.get(`${lk}=${lv}`)?.delete(pr);
+      for (const sel of this.selectors.values()) {
+        if (sel.principals.delete(pr)) this.dirtyUsers(sel.users);
+      }
+    }
+  }
+
+  upsertPolicy(p: AnyPolicy): void {
+    const k = policyKey(p);
+    const old = this.policies.get(k);
+    if (old !== undefined) this.removePolicyByKey(k);
+    const blocksBefore = this.blockRefs.size;
+    this.addPolicyIndexes(p);
+    if (this.blockRefs.size !== blocksBefore) {
+      // A new ipBlock CIDR changes the identity of every pod IP inside it: rebuild (ids stay stable).
+      this.load(this.snapshotState());
+      return;
+    }
+    this.dirtyPolicy(k);
+  }
+
+  removePolicy(p: Pick<AnyPolicy, 'kind' | 'name'> & { namespace?: string }): void {
+    const k = p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy' ? `${p.kind}/${p.namespace ?? ''}/${p.name}` : `${p.kind}/${p.name}`;
+    this.removePolicyByKey(k);
+  }
+
+  private removePolicyByKey(k: string): void {
+    const p = this.policies.get(k);
+    if (p === undefined) return;
+    this.dirtyPolicy(k);
+    this.policies.delete(k);
+    this.policyEndpoints.delete(k);
+    for (const sel of this.selectors.values()) sel.users.delete(k);
+    if (p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy') this.policiesByNs.get(p.namespace)?.delete(k);
+    else if (p.kind === 'AdminNetworkPolicy') this.adminPolicies.delete(k);
+    else if (this.baseline === k) this.baseline = undefined;
+    // ipBlock CIDRs that fall out of use keep their (harmless) identities until the next load.
+    for (const c of policyCidrs(p)) {
+      const ref = this.blockRefs.get(c.canonical);
+      if (ref !== undefined) ref.refs--;
+    }
+  }
+
+  // ---------------------------------------------------------------- indexes
+
+  private addPolicyIndexes(p: AnyPolicy): void {
+    const k = policyKey(p);
+    this.policies.set(k, p);
+    if (isNamespaced(p)) {
+      let set = this.policiesByNs.get(p.namespace);
+      if (set === undefined) this.policiesByNs.set(p.namespace, (set = new Set()));
+      set.add(k);
+    } else if (p.kind === 'AdminNetworkPolicy') this.adminPolicies.add(k);
+    else this.baseline = k;
+    this.subjectSelector(p).users.add(k);
+    if (!this.loading) this.registerBlocks(p);
+  }
+
+  /** Adds a policy's ipBlock CIDRs (and excepts) to the CIDR set, each with a CIDR identity. */
+  private registerBlocks(p: AnyPolicy): void {
+    for (const c of policyCidrs(p)) {
+      const ref = this.blockRefs.get(c.canonical);
+      if (ref !== undefined) {
+        ref.refs++;
+        continue;
+      }
+      this.blockRefs.set(c.canonical, { cidr: c, refs: 1 });
+      this.blockSet.add(c);
+      const key = `c:${c.canonical}`;
+      const id = this.allocator.acquire(key);
+      const info: IdentityInfo = { key, id, principal: undefined, cidr: c, members: [] };
+      this.identities.set(key, info);
+      this.identityById.set(id, info);
+      this.claim(c.canonical, '', key);
+    }
+  }
+
+  /** The selector entry of the pods a policy applies to. */
+  private subjectSelector(p: AnyPolicy): SelectorEntry {
+    return isNamespaced(p)
+      ? this.selectorFor({ kind: 'name', name: p.namespace }, p.podSelector)
+      : this.selectorFor({ kind: 'selector', selector: p.subject.namespaces }, p.subject.pods);
+  }
+
+  private principalFor(pod: Pod): Principal {
+    const nsLabels = this.namespaces.get(pod.namespace) ?? { 'kubernetes.io/metadata.name': pod.namespace };
+    const ports = [...pod.containerPorts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.port - b.port));
+    const portSig = ports.map((p) => `${p.name}:${p.protocol}:${p.port}`).join(',');
+    const key = `${labelSetKey(securityLabels(pod.namespace, nsLabels, pod.labels))}|${portSig}`;
+    let pr = this.principals.get(key);
+    if (pr !== undefined) return pr;
+    pr = { key, namespace: pod.namespace, podLabels: pod.labels, namedPorts: ports, pods: new Set(), identities: new Set() };
+    this.principals.set(key, pr);
+    let byNs = this.principalsByNs.get(pod.namespace);
+    if (byNs === undefined) this.principalsByNs.set(pod.namespace, (byNs = new Set()));
+    byNs.add(pr);
+    for (const [lk, lv] of Object.entries(pod.labels)) {
+      const pk = `${lk}=${lv}`;
+      let post = this.postings.get(pk);
+      if (post === undefined) this.postings.set(pk, (post = new Set()));
+      post.add(pr);
+    }
+    for (const sel of this.selectors.values()) {
+      if (this.selectorMatches(sel, pr)) {
+        sel.principals.add(pr);
+        this.dirtyUsers(sel.users);
+      }
+    }
+    return pr;
+  }
+
+  private addPod(pod: Pod): void {
+    if (pod.hostNetwork || pod.terminal) return;
+    const k = podKey(pod.namespace, pod.name);
+    const principal = this.principalFor(pod);
+    principal.pods.add(k);
+    const rec: PodRecord = { pod, principal, identityKeys: [], ips: [] };
+    this.pods.set(k, rec);
+    if (pod.nodeName !== undefined) {
+      let s = this.podsByNode.get(pod.nodeName);
+      if (s === undefined) this.podsByNode.set(pod.nodeName, (s = new Set()));
+      s.add(k);
+    }
+    const seen = new Set<string>();
+    for (const iface of pod.interfaces) {
+      for (const ipText of iface.ips) {
+        const host = hostCidr(ipText);
+        if (host === undefined || seen.has(host.canonical)) continue;
+        seen.add(host.canonical);
+        const members = this.blockSet
+          .containing(host.family, host.addr)
+          .map((c) => c.canonical)
+          .sort();
+        const idKey = `p:${principal.key}#${members.join(',')}`;
+        const fresh = this.allocator.lookup(idKey) === undefined || !this.identities.has(idKey);
+        const id = this.allocator.acquire(idKey);
+        rec.identityKeys.push(idKey);
+        rec.ips.push(host.canonical);
+        if (fresh) {
+          const info: IdentityInfo = { key: idKey, id, principal, cidr: undefined, members };
+          this.identities.set(idKey, info);
+          this.identityById.set(id, info);
+          principal.identities.add(info);
+          for (const m of members) {
+            let s = this.membersIndex.get(m);
+            if (s === undefined) this.membersIndex.set(m, (s = new Set()));
+            s.add(info);
+          }
+          this.identityChanged(info);
+        }
+        this.claim(host.canonical, k, idKey);
+      }
+    }
+  }
+
+  private dropIdentity(idKey: string): void {
+    const info = this.identities.get(idKey);
+    if (info === undefined) return;
+    this.identities.delete(idKey);
+    this.identityById.delete(info.id);
+    info.principal?.identities.delete(info);
+    for (const m of info.members) this.membersIndex.get(m)?.delete(info);
+    this.identityChanged(info);
+  }
+
+  /** An identity appeared or vanished: every policy whose peers could include it is stale. */
+  private identityChanged(info: IdentityInfo): void {
+    if (this.loading) return;
+    const pr = info.principal;
+    if (pr !== undefined) {
+      for (const sel of this.selectors.values()) if (sel.principals.has(pr)) this.dirtyUsers(sel.users);
+    }
+    if (info.members.length > 0 || pr === undefined) {
+      for (const [k, p] of this.policies) if (policyCidrs(p).length > 0) this.dirtyPolicy(k);
+    }
+    // Policies with "any peer" + named-port egress rules enumerate all identities.
+    for (const [k, p] of this.policies) if (hasNamedEgressToAll(p)) this.dirtyPolicy(k);
+  }
+
+  private claim(cidr: string, owner: string, idKey: string): void {
+    let m = this.ipClaims.get(cidr);
+    if (m === undefined) this.ipClaims.set(cidr, (m = new Map()));
+    m.set(owner, idKey);
+  }
+
+  private selectorFor(scope: NamespaceScope, pods: LabelSelector | undefined): SelectorEntry {
+    const key = `${scopeKey(scope)}::${pods === undefined ? '*' : selectorKey(pods)}`;
+    let sel = this.selectors.get(key);
+    if (sel !== undefined) return sel;
+    sel = { key, scope, pods, principals: new Set(), users: new Set() };
+    this.selectors.set(key, sel);
+    for (const pr of this.candidates(scope, pods)) if (this.selectorMatches(sel, pr)) sel.principals.add(pr);
+    return sel;
+  }
+
+  /** Narrows the principals a selector must be tested against, using the namespace and posting indexes. */
+  private candidates(scope: NamespaceScope, pods: LabelSelector | undefined): Iterable<Principal> {
+    if (scope.kind === 'name') return this.principalsByNs.get(scope.name) ?? [];
+    let best: Set<Principal> | undefined;
+    for (const [k, v] of Object.entries(pods?.matchLabels ?? {})) {
+      const post = this.postings.get(`${k}=${v}`) ?? new Set<Principal>();
+      if (best === undefined || post.size < best.size) best = post;
+    }
+    if (best !== undefined) return best;
+    const out: Principal[] = [];
+    for (const [ns, labels] of this.namespaces) {
+      if (matchesSelector(scope.selector, labels)) out.push(...(this.principalsByNs.get(ns) ?? []));
+    }
+    return out;
+  }
+
+  private selectorMatches(sel: SelectorEntry, pr: Principal): boolean {
+    if (sel.scope.kind === 'name') {
+      if (pr.namespace !== sel.scope.name) return false;
+    } else {
+      const nsLabels = this.namespaces.get(pr.namespace);
+      if (nsLabels === undefined || !matchesSelector(sel.scope.selector, nsLabels)) return false;
+    }
+    return sel.pods === undefined || matchesSelector(sel.pods, pr.podLabels);
+  }
+
+  // ---------------------------------------------------------------- dirtiness
+
+  private dirtyUsers(users: Iterable<string>): void {
+    if (this.loading) return;
+    for (const k of users) this.dirtyPolicy(k);
+  }
+
+  private dirtyPolicy(k: string): void {
+    if (this.loading) return;
+    this.compiledPolicies.delete(k);
+    const eps = this.policyEndpoints.get(k);
+    if (eps !== undefined) {
+      for (const e of eps) this.endpointCache.delete(e);
+      eps.clear();
+    }
+    // Endpoints the policy now selects but did not before: found through its subject selector.
+    const p = this.policies.get(k);
+    if (p === undefined) return;
+    const sel = this.subjectSelector(p);
+    for (const pr of sel.principals) {
+      for (const pk of pr.pods) {
+        const rec = this.pods.get(pk);
+        if (rec === undefined) continue;
+        for (const iface of rec.pod.interfaces) {
+          this.endpointCache.delete(endpointKeyOf({ namespace: rec.pod.namespace, pod: rec.pod.name, interface: iface.name }));
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- policy compilation
+
+  private peerIdentities(peers: Peer[] | 'all', user: string): Set<number> | undefined {
+    if (peers === 'all') return undefined;
+    const out = new Set<number>();
+    for (const peer of peers) {
+      switch (peer.kind) {
+        case 'all':
+          return undefined;
+        case 'none':
+          break;
+        case 'pods': {
+          const sel = this.selectorFor(peer.namespaces, peer.pods);
+          sel.users.add(user);
+          for (const pr of sel.principals) for (const info of pr.identities) out.add(info.id);
+          break;
+        }
+        case 'ipBlock': {
+          const { cidr, except } = peer.block;
+          const excluded = (c: Cidr): boolean => except.some((e) => cidrContains(e, c));
+          for (const ref of this.blockRefs.values()) {
+            if (cidrContains(cidr, ref.cidr) && !excluded(ref.cidr)) {
+              const id = this.allocator.lookup(`c:${ref.cidr.canonical}`);
+              if (id !== undefined) out.add(id);
+            }
+          }
+          const exceptKeys = except.map((e) => e.canonical);
+          for (const info of this.membersIndex.get(cidr.canonical) ?? []) {
+            if (!exceptKeys.some((e) => info.members.includes(e))) out.add(info.id);
+          }
+          break;
+        }
+        default: {
+          const never: never = peer;
+          throw new Error(`unknown peer ${String(never)}`);
+        }
+      }
+    }
+    return out;
+  }
+
+  private compileRule(
+    origin: { kind: AnyPolicy['kind']; policy: string; direction: Direction; index: number },
+    tier: Tier,
+    verdict: Verdict,
+    precedence: number,
+    peers: Peer[] | 'all',
+    ports: PortSpec[] | 'all',
+    user: string,
+  ): CompiledRule {
+    const ruleId = this.ruleTable.intern(origin);
+    const numeric: CompiledRule['ports'] = [];
+    const named: CompiledRule['named'] = [];
+    if (ports === 'all') numeric.push({ protocol: 0, port: 0, prefixLength: 0 });
+    else {
+      for (const ps of ports) {
+        switch (ps.kind) {
+          case 'protocol':
+            numeric.push({ protocol: PROTOCOL_NUMBER[ps.protocol], port: 0, prefixLength: 0 });
+            break;
+          case 'number':
+            for (const pp of portRangeToPrefixes(ps.port, ps.endPort)) {
+              numeric.push({ protocol: PROTOCOL_NUMBER[ps.protocol], port: pp.port, prefixLength: pp.prefixLength });
+            }
+            break;
+          case 'named':
+            named.push({ protocol: ps.protocol, name: ps.name });
+            break;
+          default: {
+            const never: never = ps;
+            throw new Error(`unknown port ${String(never)}`);
+          }
+        }
+      }
+    }
+    return { ruleId, tier, verdict, precedence, peers: this.peerIdentities(peers, user), ports: numeric, named };
+  }
+
+  private compiledPolicy(k: string): CompiledPolicy | undefined {
+    const cached = this.compiledPolicies.get(k);
+    if (cached !== undefined) return cached;
+    const p = this.policies.get(k);
+    if (p === undefined) return undefined;
+    const out: CompiledPolicy = { ingress: [], egress: [] };
+    switch (p.kind) {
+      case 'NetworkPolicy':
+      case 'MultiNetworkPolicy': {
+        const policy = `${p.namespace}/${p.name}`;
+        if (p.affectsIngress) {
+          p.ingress.forEach((r, index) => {
+            out.ingress.push(this.compileRule({ kind: p.kind, policy, direction: 'ingress', index }, 'network', 'allow', 0, r.peers, r.ports, k));
+          });
+        }
+        if (p.affectsEgress) {
+          p.egress.forEach((r, index) => {
+            out.egress.push(this.compileRule({ kind: p.kind, policy, direction: 'egress', index }, 'network', 'allow', 0, r.peers, r.ports, k));
+          });
+        }
+        break;
+      }
+      case 'AdminNetworkPolicy':
+      case 'BaselineAdminNetworkPolicy': {
+        const admin = p.kind === 'AdminNetworkPolicy';
+        for (const direction of ['ingress', 'egress'] as const) {
+          p[direction].forEach((r, index) => {
+            const verdict: Verdict = r.action === 'Allow' ? 'allow' : r.action === 'Deny' ? 'deny' : 'pass';
+            out[direction].push(
+              this.compileRule(
+                { kind: p.kind, policy: p.name, direction, index },
+                admin ? 'admin' : 'baseline',
+                verdict,
+                admin ? adminPrecedence(p.priority, index) : baselinePrecedence(index),
+                r.peers,
+                r.ports,
+                k,
+              ),
+            );
+          });
+        }
+        break;
+      }
+      default: {
+        const never: never = p;
+        throw new Error(`unknown policy ${String(never)}`);
+      }
+    }
+    this.compiledPolicies.set(k, out);
+    return out;
+  }
+
+  // ---------------------------------------------------------------- endpoints
+
+  /** Policies (by key) that apply to one endpoint. */
+  private applicable(rec: PodRecord, ifaceName: string): string[] {
+    const pod = rec.pod;
+    const iface = pod.interfaces.find((i) => i.name === ifaceName);
+    const isDefault = ifaceName === pod.defaultInterface;
+    const out: string[] = [];
+    const selects = (p: AnyPolicy): boolean => {
+      const sel = this.subjectSelector(p);
+      return sel.principals.has(rec.principal);
+    };
+    for (const k of this.policiesByNs.get(pod.namespace) ?? []) {
+      const p = this.policies.get(k);
+      if (p === undefined || !(p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy')) continue;
+      if (p.kind === 'NetworkPolicy') {
+        if (isDefault && selects(p)) out.push(k);
+      } else if (!isDefault && iface?.network !== undefined) {
+        const net = iface.network;
+        if (p.policyFor.some((n) => `${n.namespace}/${n.name}` === net) && selects(p)) out.push(k);
+      }
+    }
+    if (isDefault) {
+      for (const k of this.adminPolicies) {
+        const p = this.policies.get(k);
+        if (p !== undefined && selects(p)) out.push(k);
+      }
+      if (this.baseline !== undefined) {
+        const p = this.policies.get(this.baseline);
+        if (p !== undefined && selects(p)) out.push(this.baseline);
+      }
+    }
+    return out;
+  }
+
+  private resolveNamed(ports: ContainerPort[], named: CompiledRule['named'][number]): ContainerPort[] {
+    return ports.filter((cp) => cp.name === named.name && (named.protocol === undefined || named.protocol === cp.protocol));
+  }
+
+  private buildEndpoint(rec: PodRecord, ifaceName: string): DesiredEndpoint {
+    const pod = rec.pod;
+    const epKey = endpointKeyOf({ namespace: pod.namespace, pod: pod.name, interface: ifaceName });
+    const raw: PolicyEntry[] = [];
+    let isolatedIngress = false;
+    let isolatedEgress = false;
+    for (const k of this.applicable(rec, ifaceName)) {
+      const p = this.policies.get(k);
+      const cp = this.compiledPolicy(k);
+      if (p === undefined || cp === undefined) continue;
+      let users = this.policyEndpoints.get(k);
+      if (users === undefined) this.policyEndpoints.set(k, (users = new Set()));
+      users.add(epKey);
+      if (p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy') {
+        isolatedIngress ||= p.affectsIngress;
+        isolatedEgress ||= p.affectsEgress;
+      }
+      for (const direction of ['ingress', 'egress'] as const) {
+        for (const r of cp[direction]) this.emitRule(raw, r, direction, rec.principal.namedPorts);
+      }
+    }
+    const ep: DesiredEndpoint = {
+      namespace: pod.namespace,
+      pod: pod.name,
+      interface: ifaceName,
+      isolatedIngress,
+      isolatedEgress,
+      entries: foldEntries(raw),
+    };
+    this.endpointCache.set(epKey, ep);
+    return ep;
+  }
+
+  private emitRule(out: PolicyEntry[], r: CompiledRule, direction: Direction, ownPorts: ContainerPort[]): void {
+    const base = { tier: r.tier, direction, verdict: r.verdict, precedence: r.precedence, ruleId: r.ruleId };
+    const peers = r.peers === undefined ? [ANY_IDENTITY] : r.peers;
+    // Named ports on ingress resolve on this (destination) pod, once for all peers.
+    const ports = [...r.ports];
+    if (direction === 'ingress') {
+      for (const n of r.named) {
+        for (const cp of this.resolveNamed(ownPorts, n)) ports.push({ protocol: PROTOCOL_NUMBER[cp.protocol], port: cp.port, prefixLength: 16 });
+      }
+    }
+    for (const identity of peers) {
+      for (const pt of ports) out.push({ ...base, identity, protocol: pt.protocol, port: pt.port, portPrefixLength: pt.prefixLength });
+    }
+    if (direction === 'egress' && r.named.length > 0) {
+      // Named ports on egress resolve on each destination: per peer identity, and for "any peer"
+      // over every pod identity (a non-pod destination has no named ports, so it never matches).
+      const targets = r.peers === undefined ? [...this.identityById.keys()] : [...r.peers];
+      for (const id of targets) {
+        const pr = this.identityById.get(id)?.principal;
+        if (pr === undefined) continue;
+        for (const n of r.named) {
+          for (const cp of this.resolveNamed(pr.namedPorts, n)) {
+            out.push({ ...base, identity: id, protocol: PROTOCOL_NUMBER[cp.protocol], port: cp.port, portPrefixLength: 16 });
+          }
+        }
+      }
+    }
+  }
+
+  /** One endpoint's desired state, or undefined when the pod or interface is unknown. */
+  compileEndpoint(key: EndpointKey): DesiredEndpoint | undefined {
+    const cached = this.endpointCache.get(endpointKeyOf(key));
+    if (cached !== undefined) return cached;
+    const rec = this.pods.get(podKey(key.namespace, key.pod));
+    if (rec === undefined || !rec.pod.interfaces.some((i) => i.name === key.interface)) return undefined;
+    return this.buildEndpoint(rec, key.interface);
+  }
+
+  /** Every pod IP and ipBlock CIDR with its identity; a pod's claim beats an equal ipBlock's. */
+  ipcache(): IpCacheEntry[] {
+    const out: IpCacheEntry[] = [];
+    for (const [cidr, claims] of this.ipClaims) {
+      let winner: string | undefined;
+      let winnerKey: string | undefined;
+      for (const [owner, idKey] of claims) {
+        // Pod owners are "ns/name" (non-empty) and win over the ipBlock claim (""); ties by name.
+        if (winner === undefined || (winner === '' && owner !== '') || (owner !== '' && owner < winner)) {
+          winner = owner;
+          winnerKey = idKey;
+        }
+      }
+      const id = winnerKey === undefined ? undefined : this.allocator.lookup(winnerKey);
+      if (id !== undefined) out.push({ cidr, identity: id });
+    }
+    return out;
+  }
+
+  /** Endpoints of the pods on `node`: the default interface and every secondary interface. */
+  compileNode(node: { name: string }): DesiredNodeState {
+    const endpoints: DesiredEndpoint[] = [];
+    for (const pk of [...(this.podsByNode.get(node.name) ?? [])].sort()) {
+      const rec = this.pods.get(pk);
+      if (rec === undefined) continue;
+      for (const iface of rec.pod.interfaces) {
+        const ep = this.compileEndpoint({ namespace: rec.pod.namespace, pod: rec.pod.name, interface: iface.name });
+        if (ep !== undefined) endpoints.push(ep);
+      }
+    }
+    return { ipcache: this.ipcache(), endpoints, rules: [...this.ruleTable.rules] };
+  }
+
+  /** The identity an address resolves to for a known pod IP (diagnostics, `weir explain`). */
+  identityOfPod(namespace: string, name: string): number[] {
+    const rec = this.pods.get(podKey(namespace, name));
+    if (rec === undefined) return [];
+    return rec.identityKeys.map((k) => this.allocator.lookup(k)).filter((x): x is number => x !== undefined);
+  }
+
+  /** Human description of an identity: "ns/labels…" or "cidr 10.0.0.0/8". */
+  describeIdentity(id: number): string | undefined {
+    const info = this.identityById.get(id);
+    if (info === undefined) return undefined;
+    if (info.cidr !== undefined) return `cidr ${info.cidr.canonical}`;
+    const pr = info.principal;
+    if (pr === undefined) return undefined;
+    const labels = Object.entries(pr.podLabels).map(([k, v]) => `${k}=${v}`).join(',');
+    return `${pr.namespace} {${labels}}${info.members.length ? ` in ${info.members.join(',')}` : ''}`;
+  }
+}
+
+function isNamespaced(p: AnyPolicy): p is NetworkPolicy {
+  return p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy';
+}
+
+function policyCidrs(p: AnyPolicy): Cidr[] {
+  const out: Cidr[] = [];
+  const rules = [...p.ingress, ...p.egress];
+  for (const r of rules) {
+    if (r.peers === 'all') continue;
+    for (const peer of r.peers) {
+      if (peer.kind === 'ipBlock') out.push(peer.block.cidr, ...peer.block.except);
+    }
+  }
+  return out;
+}
+
+function hasNamedEgressToAll(p: AnyPolicy): boolean {
+  return p.egress.some((r) => r.ports !== 'all' && r.ports.some((x) => x.kind === 'named') && (r.peers === 'all' || r.peers.some((x) => x.kind === 'all')));
+}
+
+/** One-shot compile of a node's desired state from a full cluster state. */
+export function compileNode(input: ClusterState, node: { name: string }): DesiredNodeState {
+  return new PolicyCompiler().load(input).compileNode(node);
+}
+
+/** One-shot compile of a single endpoint. */
+export function compileEndpoint(input: ClusterState, key: EndpointKey): DesiredEndpoint | undefined {
+  return new PolicyCompiler().load(input).compileEndpoint(key);
+}
+
