@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Packet parsing for the tc programs: Ethernet -> IPv4/IPv6 (bounded IPv6 extension-header
+ * walk) -> TCP/UDP/SCTP/ICMP/ICMPv6. Reads go through bpf_skb_load_bytes at computed
+ * offsets: every read is bounds-checked by the helper, so the verifier never has to prove a
+ * variable offset against data_end, and a truncated packet is simply "malformed".
+ */
+#ifndef WEIR_PARSE_H
+#define WEIR_PARSE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+/* IPv6 extension headers walked before giving up (hop-by-hop, routing, fragment, dstopts, AH). */
+#define WEIR_MAX_IPV6_EXT 6
+
+enum weir_parse_result {
+	WEIR_PARSE_OK = 0,
+	WEIR_PARSE_L2_PASS = 1,   /* ARP, IPv6 ND/MLD, non-IP ethertypes: always pass */
+	WEIR_PARSE_MALFORMED = 2, /* truncated or inconsistent headers: dropped */
+};
+
+union weir_addr {
+	__u8 b[16];
+	__u32 w[4];
+	__u64 q[2];
+};
+
+/* Parsed view of one packet; addresses IPv4-mapped so every later stage is family-agnostic. */
+struct weir_pkt {
+	union weir_addr saddr;
+	union weir_addr daddr;
+	__be16 sport;     /* ICMP echo: the identifier (on both ports) */
+	__be16 dport;
+	__u8 protocol;
+	__u8 family;      /* 4 or 6 */
+	__u8 tcp_flags;   /* byte 13 of the TCP header */
+	__u8 has_ports;   /* TCP/UDP/SCTP with the L4 header present (not a later fragment) */
+	__u32 len;
+};
+
+#define WEIR_TCP_FIN 0x01
+#define WEIR_TCP_SYN 0x02
+#define WEIR_TCP_RST 0x04
+#define WEIR_TCP_ACK 0x10
+
+static __always_inline void weir_map_v4(union weir_addr *dst, __be32 v4)
+{
+	dst->w[0] = 0;
+	dst->w[1] = 0;
+	dst->w[2] = bpf_htonl(0x0000ffff);
+	dst->w[3] = v4;
+}
+
+static __always_inline int weir_parse_icmp(struct __sk_buff *skb, __u32 off, struct weir_pkt *pkt)
+{
+	/* type, code, checksum, identifier, sequence */
+	__u8 hdr[6];
+
+	if (bpf_skb_load_bytes(skb, off, hdr, sizeof(hdr)) < 0)
+		return WEIR_PARSE_MALFORMED;
+	__u8 type = hdr[0];
+
+	if (pkt->protocol == IPPROTO_ICMPV6) {
+		/* Router/neighbour solicitation+advertisement, redirect (133..137) and MLD
+		 * (130..132, 143): an L2 underlay stops working without them. */
+		if ((type >= 130 && type <= 137) || type == 143)
+			return WEIR_PARSE_L2_PASS;
+		if (type != 128 && type != 129)
+			return WEIR_PARSE_OK;
+	} else if (type != 8 && type != 0) {
+		return WEIR_PARSE_OK;
+	}
+	/* Echo request/reply: the identifier on both "ports" gives request and reply one
+	 * conntrack entry. */
+	__be16 id;
+	__builtin_memcpy(&id, &hdr[4], sizeof(id));
+	pkt->sport = id;
+	pkt->dport = id;
+	return WEIR_PARSE_OK;
+}
+
+static __always_inline int weir_parse_l4(struct __sk_buff *skb, __u32 off, struct weir_pkt *pkt)
+{
+	switch (pkt->protocol) {
+	case IPPROTO_TCP: {
+		__u8 hdr[14];
+
+		if (bpf_skb_load_bytes(skb, off, hdr, sizeof(hdr)) < 0)
+			return WEIR_PARSE_MALFORMED;
+		__builtin_memcpy(&pkt->sport, &hdr[0], 2);
+		__builtin_memcpy(&pkt->dport, &hdr[2], 2);
+		pkt->tcp_flags = hdr[13];
+		pkt->has_ports = 1;
+		return WEIR_PARSE_OK;
+	}
+	case IPPROTO_UDP:
+	case IPPROTO_SCTP: {
+		/* UDP and SCTP both start with source port, destination port. */
+		__be16 ports[2];
+
+		if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)) < 0)
+			return WEIR_PARSE_MALFORMED;
+		pkt->sport = ports[0];
+		pkt->dport = ports[1];
+		pkt->has_ports = 1;
+		return WEIR_PARSE_OK;
+	}
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return weir_parse_icmp(skb, off, pkt);
+	default:
+		return WEIR_PARSE_OK; /* other protocols: policy by protocol only */
+	}
+}
+
+static __always_inline int weir_parse_ipv4(struct __sk_buff *skb, struct weir_pkt *pkt)
+{
+	struct iphdr ip;
+
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0)
+		return WEIR_PARSE_MALFORMED;
+	if (ip.version != 4 || ip.ihl < 5)
+		return WEIR_PARSE_MALFORMED;
+	pkt->family = 4;
+	pkt->protocol = ip.protocol;
+	weir_map_v4(&pkt->saddr, ip.saddr);
+	weir_map_v4(&pkt->daddr, ip.daddr);
+	/* A later fragment carries no L4 header: it is matched by protocol alone (port 0). */
+	if (ip.frag_off & bpf_htons(0x1fff))
+		return WEIR_PARSE_OK;
+	return weir_parse_l4(skb, ETH_HLEN + ip.ihl * 4, pkt);
+}
+
+static __always_inline int weir_parse_ipv6(struct __sk_buff *skb, struct weir_pkt *pkt)
+{
+	struct ipv6hdr ip6;
+
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) < 0)
+		return WEIR_PARSE_MALFORMED;
+	if (ip6.version != 6)
+		return WEIR_PARSE_MALFORMED;
+	pkt->family = 6;
+	__builtin_memcpy(pkt->saddr.b, &ip6.saddr, 16);
+	__builtin_memcpy(pkt->daddr.b, &ip6.daddr, 16);
+
+	__u8 nexthdr = ip6.nexthdr;
+	__u32 off = ETH_HLEN + sizeof(ip6);
+
+#pragma unroll
+	for (int i = 0; i < WEIR_MAX_IPV6_EXT; i++) {
+		__u8 ext[4];
+
+		switch (nexthdr) {
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_DSTOPTS:
+			if (bpf_skb_load_bytes(skb, off, ext, 2) < 0)
+				return WEIR_PARSE_MALFORMED;
+			nexthdr = ext[0];
+			off += ((__u32)ext[1] + 1) * 8;
+			break;
+		case IPPROTO_AH:
+			if (bpf_skb_load_bytes(skb, off, ext, 2) < 0)
+				return WEIR_PARSE_MALFORMED;
+			nexthdr = ext[0];
+			off += ((__u32)ext[1] + 2) * 4;
+			break;
+		case IPPROTO_FRAGMENT:
+			if (bpf_skb_load_bytes(skb, off, ext, 4) < 0)
+				return WEIR_PARSE_MALFORMED;
+			nexthdr = ext[0];
+			off += 8;
+			/* Offset bits set: a later fragment, no L4 header follows. */
+			if ((((__u16)ext[2] << 8) | ext[3]) & 0xfff8) {
+				pkt->protocol = nexthdr;
+				return WEIR_PARSE_OK;
+			}
+			break;
+		default:
+			pkt->protocol = nexthdr;
+			return weir_parse_l4(skb, off, pkt);
+		}
+	}
+	/* More extension headers than we walk: refuse rather than guess the protocol. */
+	return WEIR_PARSE_MALFORMED;
+}
+
+static __always_inline int weir_parse(struct __sk_buff *skb, struct weir_pkt *pkt)
+{
+	pkt->len = skb->len;
+	switch (skb->protocol) {
+	case bpf_htons(ETH_P_IP):
+		return weir_parse_ipv4(skb, pkt);
+	case bpf_htons(ETH_P_IPV6):
+		return weir_parse_ipv6(skb, pkt);
+	default:
+		/* ARP and every other ethertype: Weir enforces IP policy only. */
+		return WEIR_PARSE_L2_PASS;
+	}
+}
+
+#endif /* WEIR_PARSE_H */

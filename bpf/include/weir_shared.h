@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The ONE owning header for every struct the BPF programs share with TypeScript
+ * (agent/src/datapath/codec.ts mirrors it; codec.test.ts checks the mirror against the
+ * object's BTF, so a field moved here without moving it there fails the build's tests).
+ *
+ * Rules for this file: fixed-width types only, every padding byte spelled out as a named
+ * field (the BTF then shows the whole layout), no pointers, no bitfields.
+ * Byte order: addresses and the ports inside map KEYS are in network order (they are
+ * compared bit by bit by the LPM trie or hashed as packet bytes); every other integer is
+ * host order (little-endian on the machines we run on).
+ */
+#ifndef WEIR_SHARED_H
+#define WEIR_SHARED_H
+
+#include <linux/types.h>
+
+/* ---- identities (agent/src/datapath/desired.ts) ---- */
+#define WEIR_ANY_IDENTITY 0
+#define WEIR_WORLD_IDENTITY 1
+
+/* ---- enums shared with TypeScript: values are part of the layout ---- */
+enum weir_direction {
+	WEIR_DIR_INGRESS = 0, /* into the pod: tc ingress of the pod's interface */
+	WEIR_DIR_EGRESS = 1,  /* out of the pod: tc egress of the pod's interface */
+};
+
+enum weir_tier {
+	WEIR_TIER_ADMIN = 0,
+	WEIR_TIER_NETWORK = 1,
+	WEIR_TIER_BASELINE = 2,
+};
+
+/* Numeric order IS the tie-break order at equal precedence: deny > pass > allow. */
+enum weir_verdict {
+	WEIR_VERDICT_NONE = 0,
+	WEIR_VERDICT_ALLOW = 1,
+	WEIR_VERDICT_PASS = 2,
+	WEIR_VERDICT_DENY = 3,
+};
+
+/* Why a packet got its fate; indexes the counters and is carried in flow events. */
+enum weir_reason {
+	WEIR_REASON_CT_ESTABLISHED = 0, /* conntrack hit, same direction as the opener */
+	WEIR_REASON_CT_REPLY = 1,       /* conntrack hit, reply direction */
+	WEIR_REASON_POLICY_ALLOW = 2,   /* new flow allowed by a rule (rule_id set) */
+	WEIR_REASON_DEFAULT_ALLOW = 3,  /* new flow, nothing matched, endpoint not isolated */
+	WEIR_REASON_L2_PASS = 4,        /* ARP, IPv6 ND/MLD, other non-IP ethertypes */
+	WEIR_REASON_POLICY_DENY = 5,    /* drop: a deny rule decided (rule_id set) */
+	WEIR_REASON_DEFAULT_DENY = 6,   /* drop: isolated in this direction, no rule allowed it */
+	WEIR_REASON_REVOKED = 7,        /* drop: established flow no longer allowed after a policy change */
+	WEIR_REASON_MALFORMED = 8,      /* drop: headers truncated or unparseable */
+	WEIR_REASON_NO_ENDPOINT = 9,    /* drop: program attached but endpoint config missing (fail closed) */
+	WEIR_REASON_EVENTS_LOST = 10,   /* not a packet fate: ring buffer reserve failed */
+	WEIR_REASON_REDIRECT_IFB = 11,  /* allowed ingress packet handed to the ingress-shaping IFB */
+	WEIR_REASON_MAX = 12,
+};
+
+/* Rule id carried when no rule decided (default allow/deny, conntrack, L2). */
+#define WEIR_RULE_NONE 0xffffffffU
+
+/* ---- ipcache: node-global LPM trie, address/prefix -> identity ----
+ * IPv4 is stored IPv4-mapped (::ffff:a.b.c.d, prefixlen 96 + n) so one trie serves both
+ * families and an IPv4 /0 never covers IPv6 addresses. */
+struct weir_ipcache_key {
+	__u32 prefixlen; /* bits of addr that must match, 0..128 */
+	__u8 addr[16];   /* network order */
+};
+
+struct weir_ipcache_value {
+	__u32 identity;
+	__u32 reserved; /* zero */
+};
+
+/* ---- policy: node-global LPM trie, one slice per endpoint ----
+ * The fixed part (endpoint, remote identity, tier, direction) is always fully matched; then
+ * protocol (wildcarded only with the port), then the destination port's leading bits, so a
+ * port range is a handful of masked prefixes. Identity cannot be wildcarded by LPM, so each
+ * tier is looked up twice: exact identity and WEIR_ANY_IDENTITY. */
+struct weir_policy_key {
+	__u32 prefixlen;   /* WEIR_POLICY_FIXED_BITS [+ 8 protocol [+ port prefix bits]] */
+	__u32 endpoint_id; /* host order; always matched in full, so byte order is irrelevant */
+	__u32 identity;    /* remote identity, host order */
+	__u8 tier;         /* enum weir_tier */
+	__u8 direction;    /* enum weir_direction */
+	__u8 reserved;     /* zero; inside the fixed part */
+	__u8 protocol;     /* IANA number; 0 only when wildcarded */
+	__be16 dport;      /* network order: LPM compares most significant bits first */
+	__u16 pad;         /* never inside the prefix */
+};
+
+#define WEIR_POLICY_FIXED_BITS 88 /* endpoint_id + identity + tier + direction + reserved */
+#define WEIR_POLICY_FULL_BITS (WEIR_POLICY_FIXED_BITS + 8 + 16)
+
+struct weir_policy_value {
+	__u32 precedence; /* higher wins inside a tier */
+	__u32 rule_id;    /* index into DesiredNodeState.rules */
+	__u8 verdict;     /* enum weir_verdict */
+	__u8 pad[3];
+};
+
+/* ---- conntrack: node-global LRU hash ----
+ * Normalised so both directions of a flow find one entry with one lookup: (addr_a, port_a)
+ * is the lexicographically smaller endpoint of the tuple. The endpoint id is part of the key:
+ * two pods on one node each track (and evaluate policy for) their own side of a flow. */
+struct weir_ct_key {
+	__u32 endpoint_id;
+	__u8 addr_a[16]; /* network order, IPv4-mapped for IPv4 */
+	__u8 addr_b[16];
+	__be16 port_a;   /* ICMP echo: the echo identifier on both sides */
+	__be16 port_b;
+	__u8 protocol;
+	__u8 pad[3];
+};
+
+enum weir_ct_flag {
+	WEIR_CT_SEEN_REPLY = 1 << 0,
+	WEIR_CT_FIN_A = 1 << 1,
+	WEIR_CT_FIN_B = 1 << 2,
+	WEIR_CT_RST = 1 << 3,
+};
+
+struct weir_ct_value {
+	__u64 expires_ns;  /* bpf_ktime_get_ns() deadline; past it the entry counts as a miss */
+	__u32 generation;  /* endpoint policy generation the flow was last allowed under */
+	__u32 rule_id;     /* rule that allowed it (WEIR_RULE_NONE for default allow) */
+	__u8 opener_is_a;  /* 1 when the first packet came from (addr_a, port_a) */
+	__u8 direction;    /* enum weir_direction of the first packet */
+	__u8 flags;        /* enum weir_ct_flag */
+	__u8 pad;
+	__u32 remote_identity; /* identity of the peer when the flow was opened */
+};
+
+/* ---- endpoint config: hash, endpoint id -> how to treat that endpoint ---- */
+enum weir_endpoint_flag {
+	WEIR_EP_ISOLATED_INGRESS = 1 << 0,
+	WEIR_EP_ISOLATED_EGRESS = 1 << 1,
+	WEIR_EP_EVENTS_INGRESS = 1 << 2, /* emit new-flow verdict events, ingress */
+	WEIR_EP_EVENTS_EGRESS = 1 << 3,
+};
+
+struct weir_endpoint_config {
+	__u32 generation;  /* bumped by the agent on every policy change for this endpoint */
+	__u32 ifb_ifindex; /* 0 = no ingress shaping; else allowed ingress is redirected here */
+	__u32 flags;       /* enum weir_endpoint_flag */
+	__u32 reserved;
+};
+
+/* ---- counters: per-CPU hash, {endpoint, reason} -> packets/bytes ---- */
+struct weir_counter_key {
+	__u32 endpoint_id;
+	__u32 reason; /* enum weir_reason */
+};
+
+struct weir_counter_value {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* ---- flow event: ring buffer record ---- */
+struct weir_flow_event {
+	__u64 timestamp_ns; /* bpf_ktime_get_ns() */
+	__u32 endpoint_id;
+	__u32 rule_id;         /* WEIR_RULE_NONE when no rule decided */
+	__u32 remote_identity;
+	__u32 pkt_len;
+	__u8 saddr[16];        /* network order, IPv4-mapped for IPv4 */
+	__u8 daddr[16];
+	__u16 sport;           /* host order */
+	__u16 dport;
+	__u8 protocol;
+	__u8 direction;        /* enum weir_direction */
+	__u8 verdict;          /* enum weir_verdict: ALLOW or DENY */
+	__u8 reason;           /* enum weir_reason */
+	__u8 family;           /* 4 or 6 */
+	__u8 tier;             /* tier of the deciding rule; 0xff when none */
+	__u8 pad[2];
+};
+
+#endif /* WEIR_SHARED_H */
