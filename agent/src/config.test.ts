@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { readAgentConfig } from './config.js';
+
+describe('readAgentConfig', () => {
+  it('defaults every node-scoped path from the node name', () => {
+    const result = readAgentConfig({ WEIR_NODE_NAME: 'node-a' }, '/opt/weir/bpf');
+    expect(result).toMatchObject({ ok: true, config: { pinRoot: '/sys/fs/bpf/weir/node-a', cniSocket: '/run/weir/cni.sock', metricsPort: 9962, stateDir: '/run/weir/node-a', bpfObjectDir: '/opt/weir/bpf' } });
+  });
+
+  it.each([
+    [{}, 'WEIR_NODE_NAME is not set'],
+    [{ WEIR_NODE_NAME: 'Node_A' }, 'WEIR_NODE_NAME "Node_A" is not a valid node name'],
+    [{ WEIR_NODE_NAME: 'a', WEIR_METRICS_PORT: '70000' }, 'WEIR_METRICS_PORT="70000" is not a port number'],
+    [{ WEIR_NODE_NAME: 'a', WEIR_LOG_LEVEL: 'loud' }, 'WEIR_LOG_LEVEL="loud" must be one of'],
+    [{ WEIR_NODE_NAME: 'a', WEIR_RESYNC_SECONDS: '-1' }, 'WEIR_RESYNC_SECONDS="-1" must be a positive number'],
+  ])('refuses %j naming the variable', (env, message) => {
+    const result = readAgentConfig(env, '/x');
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors.join('\n')).toContain(message);
+  });
+
+  it('honours overrides so two agents can share a machine', () => {
+    const result = readAgentConfig({ WEIR_NODE_NAME: 'b', WEIR_PIN_ROOT: '/sys/fs/bpf/lab/b', WEIR_CNI_SOCKET: '/run/lab/b.sock', WEIR_METRICS_PORT: '19001' }, '/x');
+    expect(result).toMatchObject({ ok: true, config: { pinRoot: '/sys/fs/bpf/lab/b', cniSocket: '/run/lab/b.sock', metricsPort: 19001 } });
+  });
+});

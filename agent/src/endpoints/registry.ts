@@ -1,0 +1,106 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * The endpoints this node's agent enforces, as learned from CNI ADD: which pod interface lives in
+ * which netns. Persisted (atomically, on every change) so a restarted agent can adopt the programs
+ * it attached before, without detaching them. The file is ours but still read as untrusted input.
+ */
+export interface EndpointRecord {
+  /** Datapath endpoint id (const volatile in the programs, key prefix in the shared maps). */
+  endpointId: number;
+  containerId: string;
+  netnsPath: string;
+  ifName: string;
+  namespace: string;
+  pod: string;
+  podUid: string;
+}
+
+export const endpointKeyOf = (r: Pick<EndpointRecord, 'namespace' | 'pod' | 'ifName'>): string => `${r.namespace}/${r.pod}/${r.ifName}`;
+
+export class EndpointRegistry {
+  private readonly records = new Map<string, EndpointRecord>();
+  private nextId = 1;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly stateDir: string) {}
+
+  get file(): string { return join(this.stateDir, 'endpoints.json'); }
+
+  /** Loads the persisted records; malformed entries are dropped and returned as problems. */
+  async load(): Promise<string[]> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch {
+      return [];
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return [`${this.file} is not JSON; starting with no endpoints (they are re-learned at the next CNI ADD)`];
+    }
+    const problems: string[] = [];
+    const list = isObject(value) && Array.isArray(value.endpoints) ? value.endpoints : [];
+    for (const [index, item] of list.entries()) {
+      const record = parseRecord(item);
+      if (record === undefined) {
+        problems.push(`${this.file}: endpoints[${index}] is malformed; skipped`);
+        continue;
+      }
+      this.records.set(endpointKeyOf(record), record);
+      this.nextId = Math.max(this.nextId, record.endpointId + 1);
+    }
+    return problems;
+  }
+
+  list(): EndpointRecord[] { return [...this.records.values()]; }
+  get(key: string): EndpointRecord | undefined { return this.records.get(key); }
+  byContainer(containerId: string, ifName: string): EndpointRecord | undefined {
+    return this.list().find((r) => r.containerId === containerId && r.ifName === ifName);
+  }
+
+  /** Adds (or refreshes after a sandbox re-creation) an endpoint, keeping its id when it had one. */
+  async put(fields: Omit<EndpointRecord, 'endpointId'>): Promise<EndpointRecord> {
+    const existing = this.records.get(endpointKeyOf(fields));
+    const record: EndpointRecord = { ...fields, endpointId: existing?.endpointId ?? this.allocateId() };
+    this.records.set(endpointKeyOf(record), record);
+    await this.save();
+    return record;
+  }
+
+  async remove(key: string): Promise<void> {
+    if (this.records.delete(key)) await this.save();
+  }
+
+  private allocateId(): number {
+    const used = new Set([...this.records.values()].map((r) => r.endpointId));
+    while (used.has(this.nextId)) this.nextId++;
+    return this.nextId++;
+  }
+
+  private save(): Promise<void> {
+    // Writes are chained so the file always ends with the latest state.
+    this.writing = this.writing.then(async () => {
+      await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
+      const tmp = `${this.file}.tmp`;
+      await writeFile(tmp, JSON.stringify({ version: 1, endpoints: this.list() }, null, 1), { mode: 0o600 });
+      await rename(tmp, this.file);
+    });
+    return this.writing;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function parseRecord(v: unknown): EndpointRecord | undefined {
+  if (!isObject(v)) return undefined;
+  const { endpointId, containerId, netnsPath, ifName, namespace, pod, podUid } = v;
+  if (typeof endpointId !== 'number' || !Number.isInteger(endpointId) || endpointId < 1 || endpointId > 0xffffffff) return undefined;
+  for (const s of [containerId, netnsPath, ifName, namespace, pod, podUid]) if (typeof s !== 'string') return undefined;
+  return { endpointId, containerId: String(containerId), netnsPath: String(netnsPath), ifName: String(ifName), namespace: String(namespace), pod: String(pod), podUid: String(podUid) };
+}
