@@ -76,8 +76,7 @@ static __noinline void weir_event_fill(struct weir_flow_event *e, __u32 endpoint
 	e->reason = d->reason;
 	e->family = pkt->family;
 	e->tier = d->tier;
-	e->pad[0] = 0;
-	e->pad[1] = 0;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
 }
 
 static __always_inline void weir_emit(__u32 endpoint_id, const struct weir_pkt *pkt,

@@ -174,7 +174,7 @@ struct weir_flow_event {
 	__u8 reason;           /* enum weir_reason */
 	__u8 family;           /* 4 or 6 */
 	__u8 tier;             /* tier of the deciding rule; 0xff when none */
-	__u8 pad[2];
+	__u8 pad[6];           /* to the 8-byte alignment of timestamp_ns */
 };
 
 #endif /* WEIR_SHARED_H */

@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  LAYOUT, decodeEndpointConfig, decodeFlowEvent, decodeIpCacheKey, decodePolicyKey, decodePolicyValue,
+  encodeEndpointConfig, encodeIpCacheKey, encodePolicyKey, encodePolicyValue, type SharedStruct,
+} from './codec.js';
+
+const run = promisify(execFile);
+const OBJECT = 'build/bpf/weir.bpf.o';
+
+interface BtfMember { name: string; bits_offset: number }
+interface BtfType { kind: string; name: string; size?: number; members?: BtfMember[] }
+
+/** Layout test (Cilium's alignchecker idea): the codec's offsets must equal the object's BTF. */
+describe('codec layout matches the BTF of weir.bpf.o', () => {
+  let structs: Map<string, BtfType>;
+
+  beforeAll(async () => {
+    await run('make', ['-s', 'bpf']);
+    const { stdout } = await run('bpftool', ['-j', 'btf', 'dump', 'file', OBJECT], { maxBuffer: 64 << 20 });
+    const parsed = JSON.parse(stdout) as { types: BtfType[] };
+    structs = new Map(parsed.types.filter((t) => t.kind === 'STRUCT').map((t) => [t.name, t]));
+  }, 60_000);
+
+  for (const name of Object.keys(LAYOUT) as SharedStruct[]) {
+    it(name, () => {
+      const btf = structs.get(name);
+      expect(btf, `struct ${name} missing from BTF`).toBeDefined();
+      const layout = LAYOUT[name];
+      expect(btf?.size).toBe(layout.size);
+      const fromBtf = Object.fromEntries((btf?.members ?? []).map((m) => [m.name, m.bits_offset / 8]));
+      expect(fromBtf).toEqual(layout.fields);
+    });
+  }
+});
+
+describe('codec round trips', () => {
+  it.each([
+    ['10.0.0.5/32', 128], ['10.0.0.0/8', 104], ['0.0.0.0/0', 96], ['fd00::/64', 64], ['fd00::1/128', 128], ['::/0', 0],
+  ])('ipcache key %s (prefixlen %i)', (cidr, prefixlen) => {
+    const b = encodeIpCacheKey(cidr);
+    expect(b.length).toBe(LAYOUT.weir_ipcache_key.size);
+    expect(b.readUInt32LE(0)).toBe(prefixlen);
+    expect(decodeIpCacheKey(b)).toBe(cidr);
+  });
+
+  it('IPv4 keys are IPv4-mapped', () => {
+    expect(encodeIpCacheKey('10.1.2.3/32').subarray(4).toString('hex')).toBe('00000000000000000000ffff0a010203');
+  });
+
+  it('policy key: port prefix, masked host bits, protocol wildcard', () => {
+    const k = encodePolicyKey(7, { tier: 'network', direction: 'egress', identity: 300, protocol: 6, port: 0x1fff, portPrefixLength: 12 });
+    expect(k.readUInt32LE(0)).toBe(88 + 8 + 12);
+    expect(k.readUInt16BE(16)).toBe(0x1ff0);
+    expect(decodePolicyKey(k)).toEqual({ endpointId: 7, tier: 'network', direction: 'egress', identity: 300, protocol: 6, port: 0x1ff0, portPrefixLength: 12 });
+    const any = encodePolicyKey(7, { tier: 'admin', direction: 'ingress', identity: 0, protocol: 0, port: 0, portPrefixLength: 0 });
+    expect(any.readUInt32LE(0)).toBe(88);
+    expect(() => encodePolicyKey(7, { tier: 'admin', direction: 'ingress', identity: 0, protocol: 0, port: 80, portPrefixLength: 16 })).toThrow(/protocol/);
+  });
+
+  it('policy value', () => {
+    const v = { verdict: 'deny', precedence: 1000, ruleId: 4 } as const;
+    expect(decodePolicyValue(encodePolicyValue(v))).toEqual(v);
+  });
+
+  it('endpoint config', () => {
+    const c = { generation: 3, ifbIfindex: 9, isolatedIngress: true, isolatedEgress: false, eventsIngress: false, eventsEgress: true };
+    expect(decodeEndpointConfig(encodeEndpointConfig(c))).toEqual(c);
+  });
+
+  it('flow event decode', () => {
+    const f = LAYOUT.weir_flow_event.fields;
+    const b = Buffer.alloc(LAYOUT.weir_flow_event.size);
+    b.writeUInt32LE(5, f.endpoint_id);
+    b.writeUInt32LE(0xffffffff, f.rule_id);
+    Buffer.from('00000000000000000000ffff0a000001', 'hex').copy(b, f.saddr);
+    Buffer.from('fd000000000000000000000000000002', 'hex').copy(b, f.daddr);
+    b.writeUInt16LE(80, f.dport);
+    b.writeUInt8(3, f.verdict);
+    b.writeUInt8(6, f.reason);
+    b.writeUInt8(0xff, f.tier);
+    b.writeUInt8(4, f.family);
+    const e = decodeFlowEvent(b);
+    expect(e).toMatchObject({ endpointId: 5, ruleId: undefined, source: '10.0.0.1', destination: 'fd00::2', destinationPort: 80, verdict: 'deny', reason: 'default-deny', tier: undefined, direction: 'ingress' });
+  });
+});
