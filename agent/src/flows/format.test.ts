@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import type { FlowEvent } from '../datapath/codec.js';
+import { formatFlow, toFlowRecord, type FlowNames } from './format.js';
+
+const names: FlowNames = {
+  node: 'node-a',
+  endpoint: (id) => (id === 3 ? 'ns/pod-b' : undefined),
+  podByIp: (ip) => ({ '10.9.0.2': 'ns/pod-a', '10.9.0.3': 'ns/pod-b' } as Record<string, string>)[ip],
+  rule: (id) => (id === 7 ? { policy: 'NetworkPolicy ns/deny-all', kind: 'NetworkPolicy', direction: 'ingress' } : id === 0 ? { policy: 'default deny', kind: 'DefaultDeny', direction: 'ingress' } : undefined),
+};
+
+const base: FlowEvent = {
+  timestampNs: 1n, endpointId: 3, ruleId: 7, remoteIdentity: 300, packetLength: 60, family: 4,
+  source: '10.9.0.2', destination: '10.9.0.3', sourcePort: 40312, destinationPort: 80, protocol: 6,
+  direction: 'ingress', verdict: 'deny', reason: 'policy-deny', tier: 'network',
+};
+
+describe('flow formatting', () => {
+  it('prints the line weir observe shows', () => {
+    expect(formatFlow(toFlowRecord(base, names))).toBe('ns/pod-a:40312 -> ns/pod-b:80 TCP DROPPED (policy NetworkPolicy ns/deny-all, ingress)');
+  });
+  it('names default deny, unknown addresses and portless protocols', () => {
+    const record = toFlowRecord({ ...base, ruleId: 0, source: '192.0.2.9', protocol: 1, reason: 'default-deny' }, names);
+    expect(formatFlow(record)).toBe('192.0.2.9 -> ns/pod-b ICMP DROPPED (policy default deny, ingress)');
+  });
+  it('brackets IPv6 and says when nothing selected the endpoint', () => {
+    const record = toFlowRecord({ ...base, ruleId: undefined, verdict: 'allow', reason: 'default-allow', source: 'fd00::9', family: 6 }, names);
+    expect(formatFlow(record)).toBe('[fd00::9]:40312 -> ns/pod-b:80 TCP ALLOWED (policy no policy selects it, ingress)');
+  });
+});

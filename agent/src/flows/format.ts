@@ -1,0 +1,75 @@
+import type { FlowEvent } from '../datapath/codec.js';
+import type { RuleOrigin } from '../datapath/desired.js';
+
+/**
+ * Flow events, resolved to names: the shape `weir observe` prints and the agent logs.
+ *   demo/client:40312 -> demo/server:80 TCP DROPPED (policy NetworkPolicy demo/deny-all, ingress)
+ */
+export interface FlowRecord {
+  time: string;
+  node: string;
+  endpoint: string;
+  direction: 'ingress' | 'egress';
+  verdict: 'ALLOWED' | 'DROPPED';
+  reason: string;
+  protocol: string;
+  source: string;
+  destination: string;
+  /** What decided, e.g. "NetworkPolicy demo/deny-all" or "default deny". */
+  policy: string;
+  remoteIdentity: number;
+}
+
+export interface FlowNames {
+  node: string;
+  /** endpoint id → "ns/pod" (with "/ifname" when not the default interface). */
+  endpoint(endpointId: number): string | undefined;
+  /** address → "ns/pod" if a known pod holds it. */
+  podByIp(ip: string): string | undefined;
+  rule(ruleId: number): RuleOrigin | undefined;
+}
+
+const PROTOCOLS: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 132: 'SCTP' };
+
+export function protocolName(protocol: number): string {
+  return PROTOCOLS[protocol] ?? `proto-${protocol}`;
+}
+
+function hostPort(ip: string, port: number, protocol: number, names: FlowNames): string {
+  const host = names.podByIp(ip) ?? (ip.includes(':') ? `[${ip}]` : ip);
+  const hasPorts = protocol === 6 || protocol === 17 || protocol === 132;
+  return hasPorts ? `${host}:${port}` : host;
+}
+
+export function describePolicy(event: Pick<FlowEvent, 'ruleId' | 'verdict' | 'reason'>, names: Pick<FlowNames, 'rule'>): string {
+  if (event.ruleId !== undefined) {
+    const origin = names.rule(event.ruleId);
+    if (origin) return origin.kind === 'DefaultDeny' ? 'default deny' : origin.policy;
+  }
+  switch (event.reason) {
+    case 'default-deny': return 'default deny';
+    case 'revoked': return 'revoked by a policy change';
+    case 'default-allow': return 'no policy selects it';
+    default: return event.reason;
+  }
+}
+
+export function toFlowRecord(event: FlowEvent, names: FlowNames, now: Date = new Date()): FlowRecord {
+  return {
+    time: now.toISOString(),
+    node: names.node,
+    endpoint: names.endpoint(event.endpointId) ?? `endpoint-${event.endpointId}`,
+    direction: event.direction,
+    verdict: event.verdict === 'allow' ? 'ALLOWED' : 'DROPPED',
+    reason: event.reason,
+    protocol: protocolName(event.protocol),
+    source: hostPort(event.source, event.sourcePort, event.protocol, names),
+    destination: hostPort(event.destination, event.destinationPort, event.protocol, names),
+    policy: describePolicy(event, names),
+    remoteIdentity: event.remoteIdentity,
+  };
+}
+
+export function formatFlow(record: FlowRecord): string {
+  return `${record.source} -> ${record.destination} ${record.protocol} ${record.verdict} (policy ${record.policy}, ${record.direction})`;
+}
