@@ -302,3 +302,20 @@ describeHelm('charts/weir: values.schema.json refuses wrong values at install', 
     expect(res.stderr).toContain(message);
   });
 });
+
+describeHelm('charts/weir: a PodDisruptionBudget that would block every drain is refused', () => {
+  it.each([
+    ['minAvailable == replicas', { set: { 'webhook.podDisruptionBudget.minAvailable': '2' } }, true],
+    ['replicas 1 with the default budget', { set: { 'webhook.replicas': '1' } }, true],
+    ['replicas 1 without a budget', { set: { 'webhook.replicas': '1', 'webhook.podDisruptionBudget.enabled': 'false' } }, false],
+    ['a percentage is left to the user', { setString: { 'webhook.podDisruptionBudget.minAvailable': '50%' } }, false],
+  ] as const)('%s', async (_name, opts, refused) => {
+    const res = await helm(templateArgs(opts));
+    if (refused) {
+      expect(res.code).not.toBe(0);
+      expect(res.stderr).toContain('must be below webhook.replicas');
+    } else {
+      expect(res.code, res.stderr).toBe(0);
+    }
+  });
+});
