@@ -1,0 +1,256 @@
+/**
+ * One list+watch cache of one resource. Written over client-node's `Watch` rather than its
+ * `ListWatch`, because ListWatch stops for good on a watch error and gives no signal of how stale it
+ * is; the webhook needs both re-listing with backoff and a bound on staleness.
+ *
+ * Staleness: every watch is opened with a server-side `timeoutSeconds` and bookmarks, so a healthy
+ * connection proves itself at least once per timeout (an event, a bookmark or the server's clean
+ * close). `lastContact` is the time of the last such proof or successful list; the cache reports
+ * itself stale when that is older than `maxStalenessMs`.
+ */
+import type { Logger } from 'pino';
+
+export interface ListResult {
+  items: unknown[];
+  resourceVersion: string;
+}
+
+/** Lists the resource; resolves `undefined` when the resource type does not exist (CRD absent). */
+export type ListFn = () => Promise<ListResult | undefined>;
+
+/** client-node Watch.watch, narrowed. */
+export type WatchFn = (
+  path: string,
+  query: Record<string, string | number | boolean | undefined>,
+  onEvent: (type: string, obj: unknown) => void,
+  onDone: (err: unknown) => void,
+) => Promise<AbortController>;
+
+export interface ReflectorOptions<T> {
+  resource: string;
+  watchPath: string;
+  list: ListFn;
+  watch: WatchFn;
+  /** Key and typed value of an object, or undefined to ignore it (logged). */
+  parse: (obj: unknown) => { key: string; value: T } | undefined;
+  logger: Logger;
+  now?: () => number;
+  watchTimeoutSeconds?: number;
+  maxStalenessMs?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** How often to look again for a resource type that did not exist. */
+  absentRecheckMs?: number;
+}
+
+export interface ReflectorStatus {
+  synced: boolean;
+  /** ms since the API server was last heard from; undefined before the first list. */
+  sinceContactMs: number | undefined;
+  stale: boolean;
+  lastError: string | undefined;
+}
+
+type WatchEnd = { kind: 'closed' } | { kind: 'gone' } | { kind: 'error'; err: unknown } | { kind: 'stopped' };
+
+function resourceVersionOf(obj: unknown): string | undefined {
+  if (typeof obj !== 'object' || obj === null) return undefined;
+  const meta = (obj as { metadata?: unknown }).metadata;
+  if (typeof meta !== 'object' || meta === null) return undefined;
+  const rv = (meta as { resourceVersion?: unknown }).resourceVersion;
+  return typeof rv === 'string' ? rv : undefined;
+}
+
+function statusCodeOf(obj: unknown): number | undefined {
+  if (typeof obj !== 'object' || obj === null) return undefined;
+  const code = (obj as { code?: unknown; statusCode?: unknown }).code ?? (obj as { statusCode?: unknown }).statusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return typeof err === 'string' ? err : JSON.stringify(err);
+}
+
+export class Reflector<T> {
+  private store = new Map<string, T>();
+  private synced = false;
+  private stopped = false;
+  private lastContact: number | undefined;
+  private lastError: string | undefined;
+  private controller: AbortController | undefined;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly o: ReflectorOptions<T>) {
+    this.now = o.now ?? Date.now;
+  }
+
+  get(key: string): T | undefined {
+    return this.store.get(key);
+  }
+
+  size(): number {
+    return this.store.size;
+  }
+
+  status(): ReflectorStatus {
+    const since = this.lastContact === undefined ? undefined : this.now() - this.lastContact;
+    const bound = this.o.maxStalenessMs ?? 300_000;
+    return { synced: this.synced, sinceContactMs: since, stale: since === undefined || since > bound, lastError: this.lastError };
+  }
+
+  start(): void {
+    if (this.loop !== undefined) return;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.controller?.abort();
+    this.wake?.();
+    await this.loop;
+  }
+
+  private contact(): void {
+    this.lastContact = this.now();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  private replace(items: unknown[]): void {
+    const next = new Map<string, T>();
+    for (const item of items) {
+      const p = this.o.parse(item);
+      if (p === undefined) {
+        this.o.logger.warn({ resource: this.o.resource }, 'ignoring an object the cache cannot read');
+        continue;
+      }
+      next.set(p.key, p.value);
+    }
+    this.store = next;
+  }
+
+  private async run(): Promise<void> {
+    let backoff = this.o.backoffInitialMs ?? 500;
+    const backoffMax = this.o.backoffMaxMs ?? 30_000;
+    while (!this.stopped) {
+      let rv: string;
+      try {
+        const listed = await this.o.list();
+        if (this.stopped) return;
+        this.contact();
+        if (listed === undefined) {
+          // The CRD is not installed: an empty cache is the truth; look again later.
+          this.store = new Map();
+          this.synced = true;
+          this.lastError = undefined;
+          this.o.logger.info({ resource: this.o.resource }, 'resource type not served by the API server; cache empty');
+          await this.sleep(this.o.absentRecheckMs ?? 30_000);
+          continue;
+        }
+        this.replace(listed.items);
+        rv = listed.resourceVersion;
+        this.synced = true;
+        this.lastError = undefined;
+        backoff = this.o.backoffInitialMs ?? 500;
+      } catch (err) {
+        this.lastError = `list ${this.o.resource}: ${describe(err)}`;
+        this.o.logger.warn({ resource: this.o.resource, err: this.lastError, retryMs: backoff }, 'list failed; retrying');
+        await this.sleep(backoff + Math.floor(Math.random() * backoff * 0.2));
+        backoff = Math.min(backoff * 2, backoffMax);
+        continue;
+      }
+      // Watch from rv until the watch is gone (relist) or fails (backoff, relist).
+      for (;;) {
+        const end = await this.watchOnce(rv, (next) => {
+          rv = next;
+        });
+        if (end.kind === 'stopped' || this.stopped) return;
+        if (end.kind === 'closed') {
+          this.contact();
+          continue;
+        }
+        if (end.kind === 'gone') {
+          this.o.logger.info({ resource: this.o.resource }, 'watch expired (410); re-listing');
+          break;
+        }
+        this.lastError = `watch ${this.o.resource}: ${describe(end.err)}`;
+        this.o.logger.warn({ resource: this.o.resource, err: this.lastError, retryMs: backoff }, 'watch failed; re-listing after backoff');
+        await this.sleep(backoff + Math.floor(Math.random() * backoff * 0.2));
+        backoff = Math.min(backoff * 2, backoffMax);
+        break;
+      }
+    }
+  }
+
+  private watchOnce(rv: string, setRv: (rv: string) => void): Promise<WatchEnd> {
+    return new Promise<WatchEnd>((resolve) => {
+      let settled = false;
+      const finish = (e: WatchEnd) => {
+        if (settled) return;
+        settled = true;
+        this.controller?.abort();
+        this.controller = undefined;
+        resolve(e);
+      };
+      const onEvent = (type: string, obj: unknown) => {
+        if (settled) return;
+        this.contact();
+        switch (type) {
+          case 'ADDED':
+          case 'MODIFIED': {
+            const p = this.o.parse(obj);
+            if (p !== undefined) this.store.set(p.key, p.value);
+            break;
+          }
+          case 'DELETED': {
+            const p = this.o.parse(obj);
+            if (p !== undefined) this.store.delete(p.key);
+            break;
+          }
+          case 'BOOKMARK':
+            break;
+          case 'ERROR':
+            finish(statusCodeOf(obj) === 410 ? { kind: 'gone' } : { kind: 'error', err: obj });
+            return;
+          default:
+            return;
+        }
+        const next = resourceVersionOf(obj);
+        if (next !== undefined && next !== '') setRv(next);
+      };
+      const onDone = (err: unknown) => {
+        if (this.stopped) return finish({ kind: 'stopped' });
+        if (err === null || err === undefined) return finish({ kind: 'closed' });
+        return finish(statusCodeOf(err) === 410 ? { kind: 'gone' } : { kind: 'error', err });
+      };
+      this.o
+        .watch(
+          this.o.watchPath,
+          { resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: this.o.watchTimeoutSeconds ?? 120 },
+          onEvent,
+          onDone,
+        )
+        .then((c) => {
+          if (settled || this.stopped) c.abort();
+          else this.controller = c;
+          if (this.stopped) finish({ kind: 'stopped' });
+        })
+        .catch((err: unknown) => finish({ kind: 'error', err }));
+    });
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * The two express apps: the admission app (HTTPS, AdmissionReview paths) and the health app (plain
+ * HTTP: /healthz, /readyz, /metrics). No sockets here; server.ts binds them.
+ *
+ * Requests that are not a usable AdmissionReview v1 (wrong method, wrong content type, body too
+ * large, malformed JSON, wrong apiVersion/kind, missing uid) get an HTTP error status (405, 415,
+ * 413, 400) and a JSON `{"error": "..."}` body, never an AdmissionReview: without a uid there is
+ * no valid response to give, and the API server treats any non-200 as a failed call and applies the
+ * webhook's failurePolicy (Fail for pods, so nothing is admitted unchecked). A review that parses
+ * but cannot be decided (a decision that throws, a misrouted resource) is answered with HTTP 200,
+ * `allowed: false`, code 500 and a message, so the API server shows the user why.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { ClusterView, Decider, DecideOptions } from './contract.js';
+import type { WebhookMetrics } from './metrics.js';
+import {
+  allowResponse,
+  denyResponse,
+  formatFieldErrors,
+  parseAdmissionReview,
+  type AdmissionResponseBody,
+} from './review.js';
+import { ENDPOINTS, routeReview, type Endpoint, type Outcome } from './route.js';
+
+/**
+ * The API server caps a request body at 3 MiB; an UPDATE review carries object and oldObject, so
+ * twice that plus the envelope is the largest honest review.
+ */
+export const DEFAULT_BODY_LIMIT_BYTES = 6 * 1024 * 1024 + 64 * 1024;
+
+export interface Readiness {
+  ready: boolean;
+  /** Why not ready (empty when ready); shown by /readyz. */
+  reasons: string[];
+}
+
+export interface AdmissionAppDeps {
+  decider: Decider;
+  view: ClusterView;
+  options: DecideOptions;
+  logger: Logger;
+  metrics: WebhookMetrics;
+  bodyLimitBytes?: number;
+}
+
+function sendError(res: Response, status: number, message: string): void {
+  res.status(status).type('application/json').send(JSON.stringify({ error: message }));
+}
+
+function outcomeToBody(uid: string, outcome: Outcome): AdmissionResponseBody {
+  switch (outcome.kind) {
+    case 'allow':
+      return allowResponse(uid, outcome.patch, outcome.warnings);
+    case 'deny':
+      return denyResponse(uid, outcome.code, outcome.message, outcome.warnings);
+    default: {
+      const never: never = outcome;
+      throw new Error(`unknown outcome ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+export function createAdmissionApp(deps: AdmissionAppDeps): express.Express {
+  const { decider, view, options, logger, metrics } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  const jsonBody = express.json({
+    limit: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    type: 'application/json',
+    strict: true,
+  });
+
+  const handle = (endpoint: Endpoint) => (req: Request, res: Response) => {
+    const started = process.hrtime.bigint();
+    const parsed = parseAdmissionReview(req.body as unknown);
+    if (!parsed.ok) {
+      metrics.badRequests.inc({ cause: 'not-admission-review' });
+      const message = `not an AdmissionReview admission.k8s.io/v1: ${formatFieldErrors(parsed.errors)}`;
+      logger.warn({ path: req.path, errors: parsed.errors }, 'rejected malformed AdmissionReview');
+      sendError(res, 400, message);
+      return;
+    }
+    const review = parsed.value;
+    const log = logger.child({ uid: review.uid });
+    let outcome: Outcome;
+    try {
+      outcome = routeReview(endpoint, review, decider, view, options);
+    } catch (err: unknown) {
+      // Fail closed with a message: a bug in a decision must never admit, nor crash the server.
+      log.error({ err, path: req.path }, 'decision threw; denying');
+      outcome = {
+        kind: 'deny',
+        code: 500,
+        message: `Weir webhook internal error while deciding ${review.resource.resource} ${review.namespace}/${review.name}: ${err instanceof Error ? err.message : String(err)}`,
+        warnings: [],
+        reasons: ['internal-error'],
+      };
+    }
+    const body = JSON.stringify(outcomeToBody(review.uid, outcome));
+    res.status(200).type('application/json').send(body);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics.duration.observe({ resource: endpoint.resource, phase: endpoint.phase }, seconds);
+    const verdict = outcome.kind === 'allow' ? 'allowed' : 'denied';
+    const reason = outcome.kind === 'allow' ? outcome.reason : (outcome.reasons[0] ?? 'none');
+    metrics.reviews.inc({ resource: endpoint.resource, operation: review.operation, verdict, reason });
+    const fields = {
+      path: req.path,
+      operation: review.operation,
+      namespace: review.namespace,
+      name: review.name,
+      verdict,
+      reason,
+      dryRun: review.dryRun,
+      ms: Math.round(seconds * 1e5) / 100,
+    };
+    if (outcome.kind === 'deny') {
+      for (const r of outcome.reasons) metrics.refusals.inc({ resource: endpoint.resource, reason: r });
+      log.info({ ...fields, reasons: outcome.reasons }, 'denied');
+    } else {
+      // Allows are the bulk of the traffic; the API server's audit log already records them.
+      log.debug({ ...fields, patchOps: outcome.patch.length, warnings: outcome.warnings.length }, 'allowed');
+    }
+  };
+
+  for (const [path, endpoint] of ENDPOINTS) {
+    app.post(
+      path,
+      (req: Request, res: Response, next: NextFunction) => {
+        if (req.is('application/json') === false || req.is('application/json') === null) {
+          metrics.badRequests.inc({ cause: 'content-type' });
+          sendError(res, 415, `content type must be application/json, got ${JSON.stringify(req.get('content-type') ?? '')}`);
+          return;
+        }
+        next();
+      },
+      jsonBody,
+      handle(endpoint),
+    );
+    app.all(path, (req: Request, res: Response) => {
+      metrics.badRequests.inc({ cause: 'method' });
+      res.set('Allow', 'POST');
+      sendError(res, 405, `method ${req.method} not allowed; AdmissionReviews are POSTed`);
+    });
+  }
+  app.use((req: Request, res: Response) => {
+    metrics.badRequests.inc({ cause: 'path' });
+    sendError(res, 404, `no webhook at ${req.path}; paths are ${[...ENDPOINTS.keys()].join(', ')}`);
+  });
+  // Body-parser errors (too large, bad JSON, bad encoding) land here; express wants the 4 arguments.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = (typeof err === 'object' && err !== null ? err : {}) as { type?: unknown; status?: unknown; message?: unknown };
+    const type = typeof e.type === 'string' ? e.type : 'unknown';
+    const message = typeof e.message === 'string' ? e.message : String(err);
+    switch (type) {
+      case 'entity.too.large':
+        metrics.badRequests.inc({ cause: 'too-large' });
+        sendError(res, 413, `request body exceeds the limit of ${deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES} bytes`);
+        return;
+      case 'entity.parse.failed':
+        metrics.badRequests.inc({ cause: 'malformed-json' });
+        sendError(res, 400, `malformed JSON body: ${message}`);
+        return;
+      case 'encoding.unsupported':
+      case 'charset.unsupported':
+        metrics.badRequests.inc({ cause: 'encoding' });
+        sendError(res, 415, message);
+        return;
+      default:
+        metrics.badRequests.inc({ cause: 'other' });
+        logger.warn({ err }, 'request failed before a decision');
+        if (!res.headersSent) sendError(res, typeof e.status === 'number' ? e.status : 400, message);
+    }
+  });
+  return app;
+}
+
+export interface HealthAppDeps {
+  metrics: WebhookMetrics;
+  readiness: () => Readiness;
+}
+
+export function createHealthApp(deps: HealthAppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req: Request, res: Response) => {
+    res.type('text/plain').send('ok\n');
+  });
+  app.get('/readyz', (_req: Request, res: Response) => {
+    const r = deps.readiness();
+    if (r.ready) {
+      res.type('text/plain').send('ok\n');
+    } else {
+      res.status(503).type('text/plain').send(`not ready:\n${r.reasons.map((x) => `- ${x}\n`).join('')}`);
+    }
+  });
+  app.get('/metrics', (_req: Request, res: Response, next: NextFunction) => {
+    deps.metrics.registry
+      .metrics()
+      .then((text) => {
+        res.type(deps.metrics.registry.contentType).send(text);
+      })
+      .catch(next);
+  });
+  return app;
+}

@@ -1,0 +1,168 @@
+/**
+ * Which decision a parsed AdmissionRequest gets. Pure: no I/O, no clock. The server calls this and
+ * encodes the Outcome; tests call it directly.
+ */
+import type { ClusterView, Decider, DecideOptions, Decision, JsonPatchOp } from './contract.js';
+import type { AdmissionRequest } from './review.js';
+
+export type WebhookResource = 'pods' | 'nads';
+export type WebhookPhase = 'mutate' | 'validate';
+export interface Endpoint {
+  resource: WebhookResource;
+  phase: WebhookPhase;
+}
+
+/** The four AdmissionReview paths of the configuration contract. */
+export const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map([
+  ['/mutate-pods', { resource: 'pods', phase: 'mutate' }],
+  ['/validate-pods', { resource: 'pods', phase: 'validate' }],
+  ['/mutate-nads', { resource: 'nads', phase: 'mutate' }],
+  ['/validate-nads', { resource: 'nads', phase: 'validate' }],
+]);
+
+const EXPECTED: Record<WebhookResource, { group: string; resource: string }> = {
+  pods: { group: '', resource: 'pods' },
+  nads: { group: 'k8s.cni.cncf.io', resource: 'network-attachment-definitions' },
+};
+
+/**
+ * Pod annotations whose change on UPDATE needs a new decision. Anything else (labels, status,
+ * ownerReferences, other annotations) cannot change what Weir programs, so such updates are allowed
+ * untouched: re-deciding them would make an unrelated `kubectl annotate` fail when, say, a NAD was
+ * deleted after the pod started.
+ */
+export const POD_RELEVANT_ANNOTATIONS: readonly string[] = [
+  'k8s.v1.cni.cncf.io/networks',
+  'v1.multus-cni.io/default-network',
+  'kubernetes.io/ingress-bandwidth',
+  'kubernetes.io/egress-bandwidth',
+  'ipam.spidernet.io/default-route-nic',
+  'weir.dev/intent',
+];
+
+export type Outcome =
+  | {
+      kind: 'allow';
+      patch: JsonPatchOp[];
+      warnings: string[];
+      /** Metrics label: 'none' for a full decision, otherwise why nothing was decided. */
+      reason: string;
+    }
+  | {
+      kind: 'deny';
+      code: 403 | 500;
+      message: string;
+      warnings: string[];
+      /** Reason codes of every refusal, first one used as the metrics label. */
+      reasons: string[];
+    };
+
+function annotationsOf(obj: unknown): Record<string, unknown> {
+  if (typeof obj !== 'object' || obj === null) return {};
+  const meta = (obj as { metadata?: unknown }).metadata;
+  if (typeof meta !== 'object' || meta === null) return {};
+  const ann = (meta as { annotations?: unknown }).annotations;
+  if (typeof ann !== 'object' || ann === null || Array.isArray(ann)) return {};
+  return ann as Record<string, unknown>;
+}
+
+/** True when an UPDATE changed none of the annotations Weir reads. */
+export function podUpdateIsIrrelevant(object: unknown, oldObject: unknown): boolean {
+  const now = annotationsOf(object);
+  const before = annotationsOf(oldObject);
+  return POD_RELEVANT_ANNOTATIONS.every((k) => now[k] === before[k]);
+}
+
+function allow(reason: string, warnings: string[] = []): Outcome {
+  return { kind: 'allow', patch: [], warnings, reason };
+}
+
+function fromDecision(d: Decision, phase: WebhookPhase, decider: Decider): Outcome {
+  switch (d.kind) {
+    case 'allow':
+      // A validating webhook may not patch; the API server would reject the whole response.
+      return {
+        kind: 'allow',
+        patch: phase === 'mutate' ? d.patch : [],
+        warnings: d.warnings,
+        reason: d.skipped ?? 'none',
+      };
+    case 'deny':
+      return {
+        kind: 'deny',
+        code: 403,
+        message: decider.denialMessage(d.refusals),
+        warnings: d.warnings,
+        reasons: d.refusals.map((r) => r.code),
+      };
+    default: {
+      const never: never = d;
+      throw new Error(`unknown decision ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+export function routeReview(
+  endpoint: Endpoint,
+  req: AdmissionRequest,
+  decider: Decider,
+  view: ClusterView,
+  opts: DecideOptions,
+): Outcome {
+  // Subresources (pods/status, pods/binding, …) never carry what Weir decides on.
+  if (req.subResource !== '') return allow('subresource');
+  switch (req.operation) {
+    case 'DELETE':
+    case 'CONNECT':
+      return allow('operation');
+    case 'CREATE':
+    case 'UPDATE':
+      break;
+    default: {
+      const never: never = req.operation;
+      throw new Error(`unknown operation ${String(never)}`);
+    }
+  }
+  const want = EXPECTED[endpoint.resource];
+  if (req.resource.group !== want.group || req.resource.resource !== want.resource) {
+    // A misrouted configuration is a deployment bug; saying so is better than admitting blindly.
+    const got = `${req.resource.group === '' ? '' : `${req.resource.group}/`}${req.resource.resource}`;
+    return {
+      kind: 'deny',
+      code: 500,
+      message: `this Weir webhook path handles ${endpoint.resource} but received ${got}; fix the rules of the webhook configuration`,
+      warnings: [],
+      reasons: ['misrouted'],
+    };
+  }
+  if (req.object === undefined) {
+    return {
+      kind: 'deny',
+      code: 500,
+      message: `AdmissionReview request.object is missing for ${req.operation}`,
+      warnings: [],
+      reasons: ['malformed-review'],
+    };
+  }
+  switch (endpoint.resource) {
+    case 'pods': {
+      if (req.operation === 'UPDATE' && podUpdateIsIrrelevant(req.object, req.oldObject)) {
+        return allow('update-irrelevant');
+      }
+      const d =
+        endpoint.phase === 'mutate'
+          ? decider.mutatePod(req.object, req.namespace, view, opts)
+          : decider.validatePod(req.object, req.namespace, view, opts);
+      return fromDecision(d, endpoint.phase, decider);
+    }
+    case 'nads': {
+      const d =
+        endpoint.phase === 'mutate' ? decider.mutateNad(req.object, view) : decider.validateNad(req.object, view);
+      return fromDecision(d, endpoint.phase, decider);
+    }
+    default: {
+      const never: never = endpoint.resource;
+      throw new Error(`unknown resource ${String(never)}`);
+    }
+  }
+}
