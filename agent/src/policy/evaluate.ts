@@ -1,0 +1,180 @@
+/**
+ * The reference evaluator: decides a flow from the SAME values the datapath gets (ipcache,
+ * DesiredEndpoint entries), step by step as the BPF programs do. It is the oracle of the
+ * end-to-end tests and the engine of `weir explain`, so it must never consult policies directly.
+ *
+ * Per direction and tier: two longest-prefix lookups on (identity, protocol, port) — one with the
+ * remote identity, one with ANY_IDENTITY — and the stronger of the two results wins (higher
+ * precedence; at equal precedence deny > pass > allow).
+ */
+import {
+  ANY_IDENTITY,
+  WORLD_IDENTITY,
+  type DesiredEndpoint,
+  type DesiredNodeState,
+  type Direction,
+  type EndpointKey,
+  type IpCacheEntry,
+  type PolicyEntry,
+  type Protocol,
+  type RuleOrigin,
+  type Tier,
+} from '../datapath/desired.js';
+import { CidrSet, parseCidr, parseIp } from '../identity/cidr.js';
+import { keyLength, stronger } from './fold.js';
+import { portMatches } from './ports.js';
+import { defaultDenyRule } from './rules.js';
+
+export type ProtocolInput = Protocol | 'TCP' | 'UDP' | 'SCTP' | 'ICMP' | 'ICMPv6';
+const PROTO: Record<Exclude<ProtocolInput, number>, Protocol> = { TCP: 6, UDP: 17, SCTP: 132, ICMP: 1, ICMPv6: 58 };
+export const protocolNumber = (p: ProtocolInput): Protocol => (typeof p === 'number' ? p : PROTO[p]);
+
+export interface DirectionDecision {
+  verdict: 'allow' | 'deny';
+  /** The deciding rule id; undefined when nothing applied (unisolated, no admin/baseline match). */
+  ruleId: number | undefined;
+  steps: string[];
+}
+
+/** Longest-prefix match among the entries of one (tier, direction, identity), as the BPF LPM trie does. */
+export function lpmLookup(
+  entries: readonly PolicyEntry[],
+  tier: Tier,
+  direction: Direction,
+  identity: number,
+  protocol: Protocol,
+  port: number,
+): PolicyEntry | undefined {
+  let best: PolicyEntry | undefined;
+  let bestLen = -1;
+  for (const e of entries) {
+    if (e.tier !== tier || e.direction !== direction || e.identity !== identity) continue;
+    if (e.protocol !== 0) {
+      if (e.protocol !== protocol) continue;
+      if (!portMatches({ port: e.port, prefixLength: e.portPrefixLength }, port)) continue;
+    }
+    const len = keyLength(e);
+    if (len > bestLen) {
+      best = e;
+      bestLen = len;
+    }
+  }
+  return best;
+}
+
+function tierLookup(ep: DesiredEndpoint, tier: Tier, d: Direction, identity: number, protocol: Protocol, port: number): PolicyEntry | undefined {
+  const exact = identity === ANY_IDENTITY ? undefined : lpmLookup(ep.entries, tier, d, identity, protocol, port);
+  const any = lpmLookup(ep.entries, tier, d, ANY_IDENTITY, protocol, port);
+  if (exact === undefined) return any;
+  if (any === undefined) return exact;
+  return stronger(any, exact) ? any : exact;
+}
+
+/** Decides the first packet of a flow on one endpoint in one direction. */
+export function evaluateEndpoint(
+  ep: DesiredEndpoint,
+  direction: Direction,
+  remoteIdentity: number,
+  protocol: Protocol,
+  port: number,
+): DirectionDecision {
+  const steps: string[] = [];
+  const name = `${ep.namespace}/${ep.pod}:${ep.interface} ${direction}`;
+  const admin = tierLookup(ep, 'admin', direction, remoteIdentity, protocol, port);
+  if (admin !== undefined) {
+    steps.push(`${name}: admin tier matched rule ${admin.ruleId} → ${admin.verdict} (precedence ${admin.precedence})`);
+    if (admin.verdict !== 'pass') return { verdict: admin.verdict, ruleId: admin.ruleId, steps };
+  } else steps.push(`${name}: admin tier: no match`);
+  const net = tierLookup(ep, 'network', direction, remoteIdentity, protocol, port);
+  const isolated = direction === 'ingress' ? ep.isolatedIngress : ep.isolatedEgress;
+  if (net !== undefined && net.verdict === 'allow') {
+    steps.push(`${name}: network tier matched rule ${net.ruleId} → allow`);
+    return { verdict: 'allow', ruleId: net.ruleId, steps };
+  }
+  if (isolated) {
+    steps.push(`${name}: isolated by NetworkPolicy and no rule allows → deny`);
+    return { verdict: 'deny', ruleId: defaultDenyRule(direction), steps };
+  }
+  steps.push(`${name}: network tier: not isolated`);
+  const base = tierLookup(ep, 'baseline', direction, remoteIdentity, protocol, port);
+  if (base !== undefined && base.verdict !== 'pass') {
+    steps.push(`${name}: baseline tier matched rule ${base.ruleId} → ${base.verdict}`);
+    return { verdict: base.verdict, ruleId: base.ruleId, steps };
+  }
+  steps.push(`${name}: nothing matched → allow`);
+  return { verdict: 'allow', ruleId: undefined, steps };
+}
+
+const ipcacheIndexes = new WeakMap<readonly IpCacheEntry[], { set: CidrSet; ids: Map<string, number> }>();
+
+/** ipcache longest-prefix lookup; WORLD_IDENTITY on a miss (as the datapath does). */
+export function lookupIdentity(ipcache: readonly IpCacheEntry[], ip: string): number {
+  let idx = ipcacheIndexes.get(ipcache);
+  if (idx === undefined) {
+    idx = { set: new CidrSet(), ids: new Map() };
+    for (const e of ipcache) {
+      const c = parseCidr(e.cidr);
+      if (c === undefined) continue;
+      idx.set.add(c);
+      idx.ids.set(c.canonical, e.identity);
+    }
+    ipcacheIndexes.set(ipcache, idx);
+  }
+  const a = parseIp(ip);
+  if (a === undefined) return WORLD_IDENTITY;
+  const matches = idx.set.containing(a.family, a.addr);
+  const longest = matches[matches.length - 1];
+  return longest === undefined ? WORLD_IDENTITY : idx.ids.get(longest.canonical) ?? WORLD_IDENTITY;
+}
+
+/** One end of a flow: its address, and the endpoint when it is a pod enforced in `state`. */
+export interface FlowEnd {
+  ip: string;
+  endpoint?: EndpointKey;
+}
+export interface FlowQuery {
+  from: FlowEnd;
+  to: FlowEnd;
+  port: number;
+  protocol: ProtocolInput;
+}
+export interface FlowExplanation {
+  verdict: 'allow' | 'deny';
+  /** The rule that decided; undefined when no policy applies to either end. */
+  rule: RuleOrigin | undefined;
+  steps: string[];
+}
+
+const sameEndpoint = (a: EndpointKey, b: EndpointKey): boolean =>
+  a.namespace === b.namespace && a.pod === b.pod && a.interface === b.interface;
+
+/**
+ * Decides a new flow: the source endpoint's egress (if it is enforced in `state`), then the
+ * destination endpoint's ingress. Both must allow. `state` may merge several nodes' states.
+ */
+export function explainFlow(state: DesiredNodeState, flow: FlowQuery): FlowExplanation {
+  const protocol = protocolNumber(flow.protocol);
+  const steps: string[] = [];
+  const srcId = lookupIdentity(state.ipcache, flow.from.ip);
+  const dstId = lookupIdentity(state.ipcache, flow.to.ip);
+  steps.push(`${flow.from.ip} is identity ${srcId}; ${flow.to.ip} is identity ${dstId}`);
+  const find = (k: EndpointKey | undefined): DesiredEndpoint | undefined =>
+    k === undefined ? undefined : state.endpoints.find((e) => sameEndpoint(e, k));
+  const origin = (id: number | undefined): RuleOrigin | undefined => (id === undefined ? undefined : state.rules[id]);
+  let allowRule: RuleOrigin | undefined;
+  const src = find(flow.from.endpoint);
+  if (src !== undefined) {
+    const d = evaluateEndpoint(src, 'egress', dstId, protocol, flow.port);
+    steps.push(...d.steps);
+    if (d.verdict === 'deny') return { verdict: 'deny', rule: origin(d.ruleId), steps };
+    allowRule = origin(d.ruleId);
+  } else steps.push('source is not an enforced endpoint here: egress not checked');
+  const dst = find(flow.to.endpoint);
+  if (dst !== undefined) {
+    const d = evaluateEndpoint(dst, 'ingress', srcId, protocol, flow.port);
+    steps.push(...d.steps);
+    if (d.verdict === 'deny') return { verdict: 'deny', rule: origin(d.ruleId), steps };
+    allowRule = origin(d.ruleId) ?? allowRule;
+  } else steps.push('destination is not an enforced endpoint here: ingress not checked');
+  return { verdict: 'allow', rule: allowRule, steps };
+}

@@ -1,0 +1,142 @@
+/**
+ * Test fixtures for the compiler suites: the upstream netpol model (namespaces x, y, z × pods a, b,
+ * c), raw Kubernetes objects run through the real parsers, and a reachability probe that asks the
+ * evaluator over the compiled entries. Not imported by product code.
+ */
+import type { DesiredNodeState } from '../datapath/desired.js';
+import { PolicyCompiler } from './compile.js';
+import { explainFlow, type FlowExplanation, type ProtocolInput } from './evaluate.js';
+import {
+  parseAdminNetworkPolicy,
+  parseBaselineAdminNetworkPolicy,
+  parseMultiNetworkPolicy,
+  parseNamespace,
+  parseNetworkPolicy,
+  parsePod,
+  type ClusterState,
+  type Parsed,
+} from './model.js';
+
+export function must<T>(p: Parsed<T>): T {
+  if (!p.ok) throw new Error(`parse failed: ${JSON.stringify(p.errors)}`);
+  return p.value;
+}
+
+export const NAMESPACES = ['x', 'y', 'z'] as const;
+export const PODS = ['a', 'b', 'c'] as const;
+
+export function podIp(ns: string, pod: string): string {
+  return `10.${NAMESPACES.indexOf(ns as 'x') + 1}.0.${PODS.indexOf(pod as 'a') + 1}`;
+}
+export function podIp2(ns: string, pod: string): string {
+  return `192.168.${NAMESPACES.indexOf(ns as 'x') + 1}.${PODS.indexOf(pod as 'a') + 1}`;
+}
+
+export interface RawOpts {
+  node?: string;
+  labels?: Record<string, string>;
+  ports?: { name: string; containerPort: number; protocol?: string }[];
+  /** A Multus secondary attachment net1 on NAD <ns>/macnet. */
+  secondary?: boolean;
+}
+
+export function rawPod(ns: string, name: string, ip: string, o: RawOpts = {}): unknown {
+  const annotations: Record<string, string> = {};
+  if (o.secondary === true) {
+    annotations['k8s.v1.cni.cncf.io/network-status'] = JSON.stringify([
+      { name: 'default/underlay', interface: 'eth0', ips: [ip], default: true },
+      { name: `${ns}/macnet`, interface: 'net1', ips: [podIp2(ns, name)] },
+    ]);
+  }
+  return {
+    metadata: { namespace: ns, name, labels: o.labels ?? { pod: name }, annotations },
+    spec: {
+      nodeName: o.node ?? 'n1',
+      containers: [
+        {
+          name: 'c',
+          ports: o.ports ?? [
+            { name: 'serve-80-tcp', containerPort: 80 },
+            { name: 'serve-81-tcp', containerPort: 81 },
+            { name: 'serve-80-udp', containerPort: 80, protocol: 'UDP' },
+            { name: 'serve-81-udp', containerPort: 81, protocol: 'UDP' },
+          ],
+        },
+      ],
+    },
+    status: { phase: 'Running', podIPs: [{ ip }] },
+  };
+}
+
+export interface Objects {
+  nps?: unknown[];
+  mnps?: unknown[];
+  anps?: unknown[];
+  banp?: unknown;
+  extraPods?: unknown[];
+  podOpts?: (ns: string, pod: string) => RawOpts;
+}
+
+export function clusterState(o: Objects = {}): ClusterState {
+  const pods = [];
+  for (const ns of NAMESPACES) {
+    for (const p of PODS) pods.push(must(parsePod(rawPod(ns, p, podIp(ns, p), o.podOpts?.(ns, p) ?? {}))));
+  }
+  for (const raw of o.extraPods ?? []) pods.push(must(parsePod(raw)));
+  return {
+    namespaces: NAMESPACES.map((n) => must(parseNamespace({ metadata: { name: n, labels: { ns: n } } }))),
+    pods,
+    networkPolicies: (o.nps ?? []).map((x) => must(parseNetworkPolicy(x))),
+    multiNetworkPolicies: (o.mnps ?? []).map((x) => must(parseMultiNetworkPolicy(x))),
+    adminNetworkPolicies: (o.anps ?? []).map((x) => must(parseAdminNetworkPolicy(x))),
+    baselineAdminNetworkPolicy: o.banp === undefined ? undefined : must(parseBaselineAdminNetworkPolicy(o.banp)),
+  };
+}
+
+/** Merges every node's state: the whole cluster as the e2e oracle sees it. */
+export function compileCluster(c: PolicyCompiler, nodes: string[] = ['n1', 'n2']): DesiredNodeState {
+  const parts = nodes.map((n) => c.compileNode({ name: n }));
+  const first = parts[0];
+  if (first === undefined) throw new Error('no nodes');
+  return { ipcache: first.ipcache, rules: parts[parts.length - 1]?.rules ?? first.rules, endpoints: parts.flatMap((p) => p.endpoints) };
+}
+
+/** "x/a" → endpoint on eth0 at its IP; "x/a:net1" → the secondary; "1.2.3.4" → a plain address. */
+export function flowEnd(spec: string): { ip: string; endpoint?: { namespace: string; pod: string; interface: string } } {
+  if (/^[\d.:a-f]+$/.test(spec) && spec.includes('.')) return { ip: spec };
+  const [nsPod, iface] = spec.split(':');
+  const [ns, pod] = (nsPod ?? '').split('/');
+  if (ns === undefined || pod === undefined) throw new Error(`bad flow end ${spec}`);
+  const secondary = iface === 'net1';
+  return { ip: secondary ? podIp2(ns, pod) : podIp(ns, pod), endpoint: { namespace: ns, pod, interface: iface ?? 'eth0' } };
+}
+
+export function probe(state: DesiredNodeState, from: string, to: string, port: number, protocol: ProtocolInput = 'TCP'): FlowExplanation {
+  return explainFlow(state, { from: flowEnd(from), to: flowEnd(to), port, protocol });
+}
+
+export function np(ns: string, name: string, spec: Record<string, unknown>): unknown {
+  return { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { namespace: ns, name }, spec };
+}
+export function mnp(ns: string, name: string, policyFor: string, spec: Record<string, unknown>): unknown {
+  return {
+    apiVersion: 'k8s.cni.cncf.io/v1beta1',
+    kind: 'MultiNetworkPolicy',
+    metadata: { namespace: ns, name, annotations: { 'k8s.v1.cni.cncf.io/policy-for': policyFor } },
+    spec,
+  };
+}
+export function anp(name: string, priority: number, spec: Record<string, unknown>): unknown {
+  return { apiVersion: 'policy.networking.k8s.io/v1alpha1', kind: 'AdminNetworkPolicy', metadata: { name }, spec: { priority, ...spec } };
+}
+export function banp(spec: Record<string, unknown>): unknown {
+  return { apiVersion: 'policy.networking.k8s.io/v1alpha1', kind: 'BaselineAdminNetworkPolicy', metadata: { name: 'default' }, spec };
+}
+
+/** The full 9×9 truth table for one port/protocol as "x/a>y/b" strings of denied pairs. */
+export function deniedPairs(state: DesiredNodeState, port: number, protocol: ProtocolInput = 'TCP'): string[] {
+  const all = NAMESPACES.flatMap((n) => PODS.map((p) => `${n}/${p}`));
+  const out: string[] = [];
+  for (const f of all) for (const t of all) if (f !== t && probe(state, f, t, port, protocol).verdict === 'deny') out.push(`${f}>${t}`);
+  return out;
+}
