@@ -1,0 +1,30 @@
+/*
+ * The weir CNI plugin: constants and the error-code catalogue. Codes below 100 are the CNI spec's
+ * well-known codes; 100 and above are Weir's own. agent/src/cni/codes.ts mirrors this list and
+ * a test keeps the two in sync.
+ */
+#ifndef WEIR_CNI_H
+#define WEIR_CNI_H
+
+#define WEIR_DEFAULT_SOCKET "/run/weir/cni.sock"
+#define WEIR_DEFAULT_TIMEOUT_SECONDS 10.0
+#define WEIR_MAX_TIMEOUT_SECONDS 300.0
+/* stdin config and agent reply are bounded: a runaway producer must not exhaust memory. */
+#define WEIR_MAX_INPUT (1024 * 1024)
+#define WEIR_MAX_REPLY (1024 * 1024)
+#define WEIR_PROTOCOL_VERSION 1
+
+/* CNI spec well-known codes used by the plugin. */
+#define CNI_ERR_INCOMPATIBLE_VERSION 1
+#define CNI_ERR_INVALID_ENV 4
+#define CNI_ERR_IO 5
+#define CNI_ERR_DECODE 6
+#define CNI_ERR_INVALID_CONFIG 7
+#define CNI_ERR_NOT_READY 50
+
+/* Weir's own codes (stable; documented in agent/src/cni/codes.ts). */
+#define WEIR_ERR_AGENT_UNREACHABLE 100
+#define WEIR_ERR_AGENT_TIMEOUT 101
+#define WEIR_ERR_AGENT_PROTOCOL 102
+
+#endif
