@@ -1,0 +1,10 @@
+export type {
+  ClusterView,
+  CoordinatorInfo,
+  DecideOptions,
+  Decision,
+  JsonPatchOp,
+  NadInfo,
+  NamespaceInfo,
+  Refusal,
+} from './types.js';
