@@ -1,0 +1,79 @@
+/**
+ * What the agent sees of the datapath: implemented by `Datapath` (driver.ts, real BPF maps
+ * and tc programs through the native addon) and `FakeDatapath` (fake.ts, in memory).
+ *
+ * Endpoint ids are allocated by the caller (the agent's endpoint registry; `allocateEndpointId`
+ * below is the suggested policy: the lowest free id ≥ 1) and must be stable for the endpoint's
+ * life: they key the policy entries, the conntrack entries and the per-endpoint program load.
+ * Rule ids are passed through untouched: PolicyEntry.ruleId is an index into
+ * DesiredNodeState.rules, and flow events report it back (undefined when no rule decided).
+ */
+import type { FlowEvent, Reason } from './codec.js';
+import type { DesiredEndpoint, IpCacheEntry } from './desired.js';
+import type { Bandwidth, ShapingMode } from './shaping.js';
+
+export interface AttachRequest {
+  endpointId: number;
+  /** Path of the pod's network namespace, e.g. /var/run/netns/cni-…; null = current netns. */
+  netnsPath: string | null;
+  /** The pod's interface inside that namespace (eth0, net1, …). */
+  ifname: string;
+  desired: DesiredEndpoint;
+  bandwidth?: Bandwidth;
+  /** Emit a flow event for every new flow's verdict (drops are always reported). */
+  flowEvents?: { ingress: boolean; egress: boolean };
+}
+
+export interface AttachResult {
+  shapingMode: ShapingMode;
+}
+
+export interface UpdateRequest {
+  endpointId: number;
+  desired: DesiredEndpoint;
+  flowEvents?: { ingress: boolean; egress: boolean };
+}
+
+export interface UpdateResult {
+  added: number;
+  removed: number;
+  /** Policy generation now in force; established flows are re-checked against it. */
+  generation: number;
+}
+
+export interface AdoptedEndpoint {
+  endpointId: number;
+  generation: number;
+  policyEntries: number;
+  ingressShaped: boolean;
+}
+
+export interface CounterSample {
+  endpointId: number;
+  reason: Reason;
+  packets: bigint;
+  bytes: bigint;
+}
+
+export interface EventSubscription {
+  stop(): Promise<void>;
+}
+
+export interface DatapathApi {
+  attachEndpoint(req: AttachRequest): Promise<AttachResult>;
+  updateEndpoint(req: UpdateRequest): Promise<UpdateResult>;
+  setBandwidth(endpointId: number, bandwidth: Bandwidth | undefined): Promise<AttachResult>;
+  detachEndpoint(endpointId: number): Promise<void>;
+  syncIpCache(entries: readonly IpCacheEntry[]): Promise<{ added: number; removed: number; changed: number }>;
+  adoptExisting(): Promise<AdoptedEndpoint[]>;
+  readCounters(): Promise<CounterSample[]>;
+  events(onEvent: (e: FlowEvent) => void): EventSubscription;
+  close(): Promise<void>;
+}
+
+/** Lowest free endpoint id ≥ 1 (0 is the node object's placeholder id). */
+export function allocateEndpointId(used: ReadonlySet<number>): number {
+  let id = 1;
+  while (used.has(id)) id++;
+  return id;
+}

@@ -1,0 +1,343 @@
+/**
+ * The real datapath: writes the node's BPF maps and attaches the tc programs through the
+ * native addon. Ordering rules it keeps:
+ *  - attach: policy entries, shaping and the endpoint config are written BEFORE the programs
+ *    are attached, so the first packet the program sees is judged by the final policy (the
+ *    programs fail closed while the config is missing);
+ *  - update: entries are diffed (adds/changes first, then deletes), then the endpoint's
+ *    generation is bumped so established flows are re-checked by the programs;
+ *  - ipcache changes that move or remove an address's identity bump every endpoint's
+ *    generation, because flows admitted under the old identity must be re-checked too.
+ * One object load per endpoint (constant `endpoint_id`); maps are pinned by name under
+ * `pinRoot` and shared. A node object (endpoint_id 0, never attached) holds the map handles.
+ */
+import {
+  ENDPOINT_ID_CONSTANT, MAPS, PROGRAMS, decodeConntrackKey, decodeCounterKey, decodeEndpointConfig, decodeFlowEvent,
+  decodePolicyKey, encodeEndpointConfig, encodeEndpointId, sumCounterValues, type EndpointConfig, type FlowEvent,
+} from './codec.js';
+import type { IpCacheEntry } from './desired.js';
+import { diffContents, ipCacheContents, policyContents, type MapContents } from './entries.js';
+import type { BpfMapPort, BpfObjectPort, DatapathAddon } from './port.js';
+import { chooseShapingMode, ifbName, tbfParameters, type Bandwidth, type ShapingMode } from './shaping.js';
+import type {
+  AdoptedEndpoint, AttachRequest, AttachResult, CounterSample, DatapathApi, EventSubscription, UpdateRequest, UpdateResult,
+} from './api.js';
+
+export interface DatapathOptions {
+  addon: DatapathAddon;
+  /** Compiled build/bpf/weir.bpf.o. */
+  objectPath: string;
+  /** bpffs directory the maps are pinned under, e.g. /sys/fs/bpf/weir. */
+  pinRoot: string;
+}
+
+interface EndpointState {
+  endpointId: number;
+  netnsPath: string | null;
+  ifname: string;
+  config: EndpointConfig;
+  policy: MapContents;
+  shaping: ShapingMode;
+  bandwidth: Bandwidth | undefined;
+}
+
+interface NodeMaps {
+  object: BpfObjectPort;
+  ipcache: BpfMapPort;
+  policy: BpfMapPort;
+  conntrack: BpfMapPort;
+  endpoints: BpfMapPort;
+  counters: BpfMapPort;
+  events: BpfMapPort;
+}
+
+const hex = (b: Buffer): string => b.toString('hex');
+const unhex = (s: string): Buffer => Buffer.from(s, 'hex');
+
+export class Datapath implements DatapathApi {
+  private readonly addon: DatapathAddon;
+  private readonly objectPath: string;
+  private readonly pinRoot: string;
+  private maps: NodeMaps | undefined;
+  private readonly endpoints = new Map<number, EndpointState>();
+  /** Policy contents found in the maps by adoptExisting, for endpoints not yet re-attached. */
+  private readonly adoptedPolicy = new Map<number, MapContents>();
+  private readonly adoptedConfig = new Map<number, EndpointConfig>();
+  private ipcache: MapContents | undefined;
+
+  constructor(opts: DatapathOptions) {
+    this.addon = opts.addon;
+    this.objectPath = opts.objectPath;
+    this.pinRoot = opts.pinRoot;
+  }
+
+  private nodeMaps(): NodeMaps {
+    if (this.maps !== undefined) return this.maps;
+    const object = this.addon.openObject({ path: this.objectPath, pinRoot: this.pinRoot, constants: { [ENDPOINT_ID_CONSTANT]: 0 } });
+    this.maps = {
+      object,
+      ipcache: object.map(MAPS.ipcache),
+      policy: object.map(MAPS.policy),
+      conntrack: object.map(MAPS.conntrack),
+      endpoints: object.map(MAPS.endpoints),
+      counters: object.map(MAPS.counters),
+      events: object.map(MAPS.events),
+    };
+    return this.maps;
+  }
+
+  async attachEndpoint(req: AttachRequest): Promise<AttachResult> {
+    const result = await this.stageEndpoint(req);
+    const object = this.loadEndpointObject(req.endpointId);
+    try {
+      for (const direction of ['ingress', 'egress'] as const) {
+        await this.addon.tc.attach({ netnsPath: req.netnsPath, ifname: req.ifname, direction, program: object.program(PROGRAMS[direction]), replace: true });
+      }
+    } finally {
+      // The tc filters hold their own references to the programs.
+      object.close();
+    }
+    return result;
+  }
+
+  /** The endpoint's own object load (maps shared by pinning); caller closes it. */
+  loadEndpointObject(endpointId: number): BpfObjectPort {
+    this.nodeMaps();
+    return this.addon.openObject({ path: this.objectPath, pinRoot: this.pinRoot, constants: { [ENDPOINT_ID_CONSTANT]: endpointId } });
+  }
+
+  /**
+   * Everything attachEndpoint does except the tc attachment: policy entries, shaping, endpoint
+   * config. Public for BPF_PROG_TEST_RUN suites and benchmarks (stage, then loadEndpointObject).
+   */
+  async stageEndpoint(req: AttachRequest): Promise<AttachResult> {
+    const m = this.nodeMaps();
+    const id = req.endpointId;
+    if (!Number.isInteger(id) || id < 1 || id > 0xffffffff) throw new Error(`endpoint id ${id} must be an integer ≥ 1`);
+    const existing = this.endpoints.get(id);
+    if (existing !== undefined && (existing.netnsPath !== req.netnsPath || existing.ifname !== req.ifname)) {
+      throw new Error(`endpoint ${id} is already attached to ${existing.ifname} in ${existing.netnsPath ?? 'the host netns'}`);
+    }
+    const current = existing?.policy ?? this.adoptedPolicy.get(id) ?? new Map<string, string>();
+    const previous = existing?.config ?? this.adoptedConfig.get(id);
+
+    // 1. policy entries
+    const desiredPolicy = policyContents(id, req.desired.entries);
+    const diff = diffContents(desiredPolicy, current);
+    this.applyDiff(m.policy, diff);
+
+    // 2. shaping (may create the IFB whose ifindex the config carries)
+    const state: EndpointState = {
+      endpointId: id,
+      netnsPath: req.netnsPath,
+      ifname: req.ifname,
+      policy: desiredPolicy,
+      shaping: 'none',
+      bandwidth: undefined,
+      config: {
+        // A re-attach over live state moves the generation only when the policy changed.
+        generation: previous === undefined ? 1 : previous.generation + (diff.upserts.length + diff.deletes.length > 0 ? 1 : 0),
+        ifbIfindex: previous?.ifbIfindex ?? 0,
+        isolatedIngress: req.desired.isolatedIngress,
+        isolatedEgress: req.desired.isolatedEgress,
+        eventsIngress: req.flowEvents?.ingress ?? false,
+        eventsEgress: req.flowEvents?.egress ?? false,
+      },
+    };
+    if (previous !== undefined && (previous.isolatedIngress !== state.config.isolatedIngress || previous.isolatedEgress !== state.config.isolatedEgress)) {
+      state.config.generation = previous.generation + 1;
+    }
+    this.endpoints.set(id, state);
+    this.adoptedPolicy.delete(id);
+    this.adoptedConfig.delete(id);
+    await this.applyBandwidth(state, req.bandwidth, false);
+
+    // 3. endpoint config (the programs are attached by the caller, after this)
+    m.endpoints.update(encodeEndpointId(id), encodeEndpointConfig(state.config));
+    return { shapingMode: state.shaping };
+  }
+
+  async updateEndpoint(req: UpdateRequest): Promise<UpdateResult> {
+    const m = this.nodeMaps();
+    const state = this.mustGet(req.endpointId);
+    const desired = policyContents(req.endpointId, req.desired.entries);
+    const diff = diffContents(desired, state.policy);
+    this.applyDiff(m.policy, diff);
+    state.policy = desired;
+    state.config = {
+      ...state.config,
+      generation: (state.config.generation + 1) >>> 0,
+      isolatedIngress: req.desired.isolatedIngress,
+      isolatedEgress: req.desired.isolatedEgress,
+      eventsIngress: req.flowEvents?.ingress ?? state.config.eventsIngress,
+      eventsEgress: req.flowEvents?.egress ?? state.config.eventsEgress,
+    };
+    m.endpoints.update(encodeEndpointId(req.endpointId), encodeEndpointConfig(state.config));
+    return { added: diff.upserts.length, removed: diff.deletes.length, generation: state.config.generation };
+  }
+
+  async setBandwidth(endpointId: number, bandwidth: Bandwidth | undefined): Promise<AttachResult> {
+    const state = this.mustGet(endpointId);
+    await this.applyBandwidth(state, bandwidth, true);
+    return { shapingMode: state.shaping };
+  }
+
+  /**
+   * Egress: TBF root qdisc on the pod interface. Ingress: TBF on a per-endpoint IFB and the
+   * IFB's ifindex in the endpoint config (the ingress program redirects to it). When removing
+   * ingress shaping the config stops redirecting before the IFB goes away.
+   */
+  private async applyBandwidth(state: EndpointState, bandwidth: Bandwidth | undefined, writeConfig: boolean): Promise<void> {
+    const m = this.nodeMaps();
+    const mode = chooseShapingMode(this.addon.probeFeatures(), bandwidth);
+    const ns = state.netnsPath;
+    const egress = bandwidth?.egressBitsPerSecond;
+    const ingress = bandwidth?.ingressBitsPerSecond;
+    const hadEgress = state.bandwidth?.egressBitsPerSecond !== undefined;
+    const hadIngress = state.config.ifbIfindex !== 0;
+
+    if (egress !== undefined) await this.addon.netlink.setTbf(ns, state.ifname, tbfParameters(egress));
+    else if (hadEgress) await this.addon.netlink.clearRootQdisc(ns, state.ifname);
+
+    if (ingress !== undefined) {
+      const ifindex = await this.addon.netlink.createIfb(ns, ifbName(state.endpointId));
+      await this.addon.netlink.setTbf(ns, ifbName(state.endpointId), tbfParameters(ingress));
+      state.config = { ...state.config, ifbIfindex: ifindex };
+      if (writeConfig) m.endpoints.update(encodeEndpointId(state.endpointId), encodeEndpointConfig(state.config));
+    } else if (hadIngress) {
+      state.config = { ...state.config, ifbIfindex: 0 };
+      if (writeConfig) m.endpoints.update(encodeEndpointId(state.endpointId), encodeEndpointConfig(state.config));
+      await this.addon.netlink.deleteLink(ns, ifbName(state.endpointId));
+    }
+    state.bandwidth = bandwidth;
+    state.shaping = mode;
+  }
+
+  /**
+   * Removes programs, shaping and every map entry of the endpoint. The pod netns may already
+   * be gone (CNI DEL after the sandbox died): netns-side failures are collected, map cleanup
+   * always runs, and the first failure is rethrown at the end.
+   */
+  async detachEndpoint(endpointId: number): Promise<void> {
+    const m = this.nodeMaps();
+    const state = this.endpoints.get(endpointId);
+    const failures: unknown[] = [];
+    if (state !== undefined) {
+      for (const direction of ['ingress', 'egress'] as const) {
+        await this.addon.tc.detach({ netnsPath: state.netnsPath, ifname: state.ifname, direction }).catch((e: unknown) => failures.push(e));
+      }
+      if (state.bandwidth?.egressBitsPerSecond !== undefined) {
+        await this.addon.netlink.clearRootQdisc(state.netnsPath, state.ifname).catch((e: unknown) => failures.push(e));
+      }
+      if (state.config.ifbIfindex !== 0) {
+        await this.addon.netlink.deleteLink(state.netnsPath, ifbName(endpointId)).catch((e: unknown) => failures.push(e));
+      }
+    }
+    const policy = state?.policy ?? this.adoptedPolicy.get(endpointId) ?? new Map<string, string>();
+    for (const k of policy.keys()) m.policy.delete(unhex(k));
+    m.endpoints.delete(encodeEndpointId(endpointId));
+    for (const k of m.conntrack.keys()) if (decodeConntrackKey(k).endpointId === endpointId) m.conntrack.delete(k);
+    for (const k of m.counters.keys()) if (decodeCounterKey(k).endpointId === endpointId) m.counters.delete(k);
+    this.endpoints.delete(endpointId);
+    this.adoptedPolicy.delete(endpointId);
+    this.adoptedConfig.delete(endpointId);
+    if (failures.length > 0) throw failures[0];
+  }
+
+  async syncIpCache(entries: readonly IpCacheEntry[]): Promise<{ added: number; removed: number; changed: number }> {
+    const m = this.nodeMaps();
+    const current = this.ipcache ?? readContents(m.ipcache);
+    const desired = ipCacheContents(entries);
+    const diff = diffContents(desired, current);
+    this.applyDiff(m.ipcache, diff);
+    this.ipcache = desired;
+    // An address whose identity moved or vanished may carry flows admitted under the old one.
+    if (diff.changed > 0 || diff.deletes.length > 0) this.bumpAllGenerations();
+    return { added: diff.upserts.length - diff.changed, removed: diff.deletes.length, changed: diff.changed };
+  }
+
+  private bumpAllGenerations(): void {
+    const m = this.nodeMaps();
+    for (const state of this.endpoints.values()) {
+      state.config = { ...state.config, generation: (state.config.generation + 1) >>> 0 };
+      m.endpoints.update(encodeEndpointId(state.endpointId), encodeEndpointConfig(state.config));
+    }
+  }
+
+  /**
+   * After an agent restart: reads the pinned maps (policy per endpoint, endpoint configs,
+   * ipcache) so the next attachEndpoint/syncIpCache diffs against what is really there.
+   * Nothing is detached; attachEndpoint on an adopted endpoint replaces its programs in place.
+   */
+  async adoptExisting(): Promise<AdoptedEndpoint[]> {
+    const m = this.nodeMaps();
+    this.ipcache = readContents(m.ipcache);
+    const policyByEndpoint = new Map<number, MapContents>();
+    for (const [k, v] of readContents(m.policy)) {
+      const id = decodePolicyKey(unhex(k)).endpointId;
+      let c = policyByEndpoint.get(id);
+      if (c === undefined) policyByEndpoint.set(id, (c = new Map()));
+      c.set(k, v);
+    }
+    const out: AdoptedEndpoint[] = [];
+    for (const key of m.endpoints.keys()) {
+      const value = m.endpoints.lookup(key);
+      if (value === undefined) continue;
+      const id = key.readUInt32LE(0);
+      const config = decodeEndpointConfig(value);
+      const policy = policyByEndpoint.get(id) ?? new Map<string, string>();
+      if (!this.endpoints.has(id)) {
+        this.adoptedConfig.set(id, config);
+        this.adoptedPolicy.set(id, policy);
+      }
+      out.push({ endpointId: id, generation: config.generation, policyEntries: policy.size, ingressShaped: config.ifbIfindex !== 0 });
+    }
+    // Policy slices without an endpoint config are leftovers of an interrupted detach.
+    for (const [id, policy] of policyByEndpoint) {
+      if (!out.some((e) => e.endpointId === id) && !this.endpoints.has(id)) this.adoptedPolicy.set(id, policy);
+    }
+    return out.sort((a, b) => a.endpointId - b.endpointId);
+  }
+
+  async readCounters(): Promise<CounterSample[]> {
+    const m = this.nodeMaps();
+    const out: CounterSample[] = [];
+    for (const k of m.counters.keys()) {
+      const perCpu = m.counters.lookupPerCpu?.(k) ?? [m.counters.lookup(k)].filter((b): b is Buffer => b !== undefined);
+      const { endpointId, reason } = decodeCounterKey(k);
+      out.push({ endpointId, reason, ...sumCounterValues(perCpu) });
+    }
+    return out;
+  }
+
+  events(onEvent: (e: FlowEvent) => void): EventSubscription {
+    const consumer = this.addon.ringBuffer(this.nodeMaps().events, (record) => onEvent(decodeFlowEvent(record)));
+    consumer.start();
+    return { stop: () => consumer.stop() };
+  }
+
+  async close(): Promise<void> {
+    this.maps?.object.close();
+    this.maps = undefined;
+  }
+
+  private applyDiff(map: BpfMapPort, diff: { upserts: Array<[string, string]>; deletes: string[] }): void {
+    for (const [k, v] of diff.upserts) map.update(unhex(k), unhex(v));
+    for (const k of diff.deletes) map.delete(unhex(k));
+  }
+
+  private mustGet(endpointId: number): EndpointState {
+    const s = this.endpoints.get(endpointId);
+    if (s === undefined) throw new Error(`endpoint ${endpointId} is not attached`);
+    return s;
+  }
+}
+
+function readContents(map: BpfMapPort): MapContents {
+  const out: MapContents = new Map();
+  for (const k of map.keys()) {
+    const v = map.lookup(k);
+    if (v !== undefined) out.set(hex(k), hex(v));
+  }
+  return out;
+}

@@ -1,0 +1,139 @@
+/**
+ * In-memory DatapathApi for unit tests of the agent: records what would be programmed, lets a
+ * test inject flow events and counters, and enforces the same preconditions as the driver
+ * (ids ≥ 1, attach before update, one interface per id).
+ */
+import type { FlowEvent } from './codec.js';
+import type { DesiredEndpoint, IpCacheEntry } from './desired.js';
+import { chooseShapingMode, type Bandwidth, type ShapingMode } from './shaping.js';
+import type {
+  AdoptedEndpoint, AttachRequest, AttachResult, CounterSample, DatapathApi, EventSubscription, UpdateRequest, UpdateResult,
+} from './api.js';
+
+export interface FakeEndpoint {
+  endpointId: number;
+  netnsPath: string | null;
+  ifname: string;
+  desired: DesiredEndpoint;
+  bandwidth: Bandwidth | undefined;
+  shapingMode: ShapingMode;
+  generation: number;
+  flowEvents: { ingress: boolean; egress: boolean };
+}
+
+export type FakeCall =
+  | { op: 'attach'; endpointId: number }
+  | { op: 'update'; endpointId: number }
+  | { op: 'setBandwidth'; endpointId: number }
+  | { op: 'detach'; endpointId: number }
+  | { op: 'syncIpCache'; entries: number }
+  | { op: 'adopt' };
+
+export class FakeDatapath implements DatapathApi {
+  readonly endpoints = new Map<number, FakeEndpoint>();
+  ipcache = new Map<string, number>();
+  readonly calls: FakeCall[] = [];
+  counters: CounterSample[] = [];
+  /** What adoptExisting reports (a test preloads it to simulate a restart). */
+  adoptable: AdoptedEndpoint[] = [];
+  private readonly listeners = new Set<(e: FlowEvent) => void>();
+  private readonly features: { schFq: boolean; schTbf: boolean; ifb: boolean };
+
+  constructor(features = { schFq: false, schTbf: true, ifb: true }) {
+    this.features = features;
+  }
+
+  async attachEndpoint(req: AttachRequest): Promise<AttachResult> {
+    if (!Number.isInteger(req.endpointId) || req.endpointId < 1) throw new Error(`endpoint id ${req.endpointId} must be an integer ≥ 1`);
+    const prev = this.endpoints.get(req.endpointId);
+    if (prev !== undefined && (prev.netnsPath !== req.netnsPath || prev.ifname !== req.ifname)) {
+      throw new Error(`endpoint ${req.endpointId} is already attached to ${prev.ifname}`);
+    }
+    const shapingMode = chooseShapingMode(this.features, req.bandwidth);
+    this.endpoints.set(req.endpointId, {
+      endpointId: req.endpointId,
+      netnsPath: req.netnsPath,
+      ifname: req.ifname,
+      desired: req.desired,
+      bandwidth: req.bandwidth,
+      shapingMode,
+      generation: (prev?.generation ?? 0) + 1,
+      flowEvents: req.flowEvents ?? { ingress: false, egress: false },
+    });
+    this.calls.push({ op: 'attach', endpointId: req.endpointId });
+    return { shapingMode };
+  }
+
+  async updateEndpoint(req: UpdateRequest): Promise<UpdateResult> {
+    const ep = this.must(req.endpointId);
+    const before = new Set(ep.desired.entries.map((e) => JSON.stringify(e)));
+    const after = new Set(req.desired.entries.map((e) => JSON.stringify(e)));
+    ep.desired = req.desired;
+    ep.generation++;
+    if (req.flowEvents !== undefined) ep.flowEvents = req.flowEvents;
+    this.calls.push({ op: 'update', endpointId: req.endpointId });
+    return {
+      added: [...after].filter((e) => !before.has(e)).length,
+      removed: [...before].filter((e) => !after.has(e)).length,
+      generation: ep.generation,
+    };
+  }
+
+  async setBandwidth(endpointId: number, bandwidth: Bandwidth | undefined): Promise<AttachResult> {
+    const ep = this.must(endpointId);
+    ep.bandwidth = bandwidth;
+    ep.shapingMode = chooseShapingMode(this.features, bandwidth);
+    this.calls.push({ op: 'setBandwidth', endpointId });
+    return { shapingMode: ep.shapingMode };
+  }
+
+  async detachEndpoint(endpointId: number): Promise<void> {
+    this.endpoints.delete(endpointId);
+    this.calls.push({ op: 'detach', endpointId });
+  }
+
+  async syncIpCache(entries: readonly IpCacheEntry[]): Promise<{ added: number; removed: number; changed: number }> {
+    const next = new Map(entries.map((e) => [e.cidr, e.identity]));
+    let added = 0;
+    let changed = 0;
+    for (const [k, v] of next) {
+      const cur = this.ipcache.get(k);
+      if (cur === undefined) added++;
+      else if (cur !== v) changed++;
+    }
+    const removed = [...this.ipcache.keys()].filter((k) => !next.has(k)).length;
+    this.ipcache = next;
+    if (changed + removed > 0) for (const ep of this.endpoints.values()) ep.generation++;
+    this.calls.push({ op: 'syncIpCache', entries: entries.length });
+    return { added, removed, changed };
+  }
+
+  async adoptExisting(): Promise<AdoptedEndpoint[]> {
+    this.calls.push({ op: 'adopt' });
+    return [...this.adoptable];
+  }
+
+  async readCounters(): Promise<CounterSample[]> {
+    return [...this.counters];
+  }
+
+  events(onEvent: (e: FlowEvent) => void): EventSubscription {
+    this.listeners.add(onEvent);
+    return { stop: async () => void this.listeners.delete(onEvent) };
+  }
+
+  /** Test hook: deliver a flow event as the ring buffer would. */
+  emit(e: FlowEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+
+  private must(endpointId: number): FakeEndpoint {
+    const ep = this.endpoints.get(endpointId);
+    if (ep === undefined) throw new Error(`endpoint ${endpointId} is not attached`);
+    return ep;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The slice of the native addon (native/index.ts) the datapath driver uses, as structural
+ * types. The driver depends on this port, not on the .node file: the real addon satisfies it
+ * (checked in driver.privileged.test.ts by passing loadNative() where a DatapathAddon is
+ * expected), and unit tests can hand in anything shaped like it.
+ */
+
+export interface BpfProgramPort {
+  readonly name: string;
+  readonly id: number;
+  testRun(opts: { data: Buffer; ctx?: Buffer; repeat?: number; dataSizeOut?: number }): {
+    retval: number;
+    durationNs: number;
+    data: Buffer;
+    ctx?: Buffer;
+  };
+}
+
+export interface BpfMapPort {
+  readonly name: string;
+  lookup(key: Buffer): Buffer | undefined;
+  update(key: Buffer, value: Buffer, flags?: 'any' | 'noexist' | 'exist'): void;
+  delete(key: Buffer): boolean;
+  keys(): Buffer[];
+  lookupPerCpu?(key: Buffer): Buffer[];
+}
+
+export interface BpfObjectPort {
+  program(name: string): BpfProgramPort;
+  map(name: string): BpfMapPort;
+  close(): void;
+}
+
+export interface TcTargetPort {
+  netnsPath: string | null;
+  ifname: string;
+  direction: 'ingress' | 'egress';
+}
+
+export interface RingBufferPort {
+  start(): void;
+  stop(): Promise<void>;
+  readonly delivered: number;
+}
+
+export interface DatapathAddon {
+  openObject(opts: { path: string; pinRoot?: string; constants?: Record<string, number | bigint | boolean> }): BpfObjectPort;
+  probeFeatures(): { schFq: boolean; schTbf: boolean; ifb: boolean };
+  tc: {
+    attach(target: TcTargetPort & { program: BpfProgramPort; replace?: boolean }): Promise<{ progId: number }>;
+    query(target: TcTargetPort): Promise<{ progId: number } | undefined>;
+    detach(target: TcTargetPort): Promise<boolean>;
+  };
+  netlink: {
+    linkIndex(netnsPath: string | null, ifname: string): Promise<number | undefined>;
+    createIfb(netnsPath: string | null, name: string): Promise<number>;
+    deleteLink(netnsPath: string | null, name: string): Promise<boolean>;
+    setTbf(netnsPath: string | null, ifname: string, opts: { rateBitsPerSecond: number; burstBytes: number; limitBytes: number }): Promise<void>;
+    clearRootQdisc(netnsPath: string | null, ifname: string): Promise<void>;
+  };
+  ringBuffer(map: BpfMapPort, onRecord: (record: Buffer) => void): RingBufferPort;
+}
