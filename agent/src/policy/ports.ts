@@ -1,7 +1,8 @@
 /**
  * Port ranges as masked power-of-two prefixes, the form an LPM key on (protocol, dport) can hold.
  * Greedy split: at each step take the largest aligned block that starts at `lo` and fits in the
- * range. A 16-bit range needs at most 30 blocks (1..65535 is the worst case).
+ * range. This is the minimal aligned decomposition: at most 30 blocks for a 16-bit range
+ * (e.g. 1..65534; 1..65535 needs 16).
  */
 
 export interface PortPrefix {
