@@ -1,0 +1,56 @@
+// Operations that run inside a network namespace, off the Node event loop.
+#pragma once
+
+#include <functional>
+#include <optional>
+
+#include "common.hh"
+
+namespace weir {
+
+// Runs fn on a fresh thread that setns()es into the network namespace at *netnsPath (the thread
+// exits afterwards, so no thread ever returns anywhere with a foreign netns). nullptr runs fn on the
+// calling thread, in its current netns. A SysError thrown by fn or by the netns entry propagates.
+void RunInNetns(const std::string* netnsPath, const std::function<void()>& fn);
+
+// Builds the JS result on the main thread from what the worker computed.
+using ResultBuilder = std::function<Napi::Value(Napi::Env)>;
+
+// Queues work on the libuv pool (which itself hops onto a netns thread) and returns a promise
+// settled with the builder's value or a NativeError.
+Napi::Promise StartNetnsJob(Napi::Env env, std::optional<std::string> netnsPath, std::function<ResultBuilder()> work);
+
+std::optional<std::string> NetnsArg(const Napi::Value& v);
+
+// Resolves an interface name in the current thread's netns; throws ENODEV with `step`.
+int IfIndex(const std::string& ifname, const std::string& context);
+
+// rtnetlink (netlink.cc), all in the calling thread's netns.
+namespace nl {
+int CreateIfb(const std::string& name);                  // ifindex; idempotent; link set up
+bool DeleteLink(const std::string& name);                // false when absent
+void SetTbf(int ifindex, uint64_t rateBitsPerSecond, uint32_t burstBytes, uint32_t limitBytes);
+void AddQdisc(int ifindex, const char* kind, uint32_t parent, uint32_t handle);  // no options
+void ClearRootQdisc(int ifindex);
+struct QdiscInfo {
+  std::string kind;
+  std::optional<uint64_t> rateBitsPerSecond;
+};
+std::optional<QdiscInfo> RootQdisc(int ifindex);
+void SetLinkUp(int ifindex);
+}  // namespace nl
+
+// Module functions (tc.cc, netlink.cc, probe.cc).
+Napi::Value TcAttach(const Napi::CallbackInfo& info);
+Napi::Value TcQuery(const Napi::CallbackInfo& info);
+Napi::Value TcDetach(const Napi::CallbackInfo& info);
+Napi::Value TcDestroyClsact(const Napi::CallbackInfo& info);
+Napi::Value NlLinkIndex(const Napi::CallbackInfo& info);
+Napi::Value NlCreateIfb(const Napi::CallbackInfo& info);
+Napi::Value NlDeleteLink(const Napi::CallbackInfo& info);
+Napi::Value NlSetTbf(const Napi::CallbackInfo& info);
+Napi::Value NlClearRootQdisc(const Napi::CallbackInfo& info);
+Napi::Value NlRootQdisc(const Napi::CallbackInfo& info);
+Napi::Value ProbeFeatures(const Napi::CallbackInfo& info);
+
+}  // namespace weir
