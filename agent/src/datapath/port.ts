@@ -22,7 +22,7 @@ export interface BpfMapPort {
   update(key: Buffer, value: Buffer, flags?: 'any' | 'noexist' | 'exist'): void;
   delete(key: Buffer): boolean;
   keys(): Buffer[];
-  lookupPerCpu?(key: Buffer): Buffer[];
+  lookupPerCpu?(key: Buffer): Buffer[] | undefined;
 }
 
 export interface BpfObjectPort {
