@@ -127,7 +127,7 @@ Napi::Value BpfMapWrap::LookupPerCpu(const Napi::CallbackInfo& info) {
     CheckKey(key);
     std::vector<uint8_t> value(ValueBytes());
     int rc = bpf_map_lookup_elem(LiveFd(), key.Data(), value.data());
-    if (rc == -ENOENT) return env.Undefined();
+    if (rc == -ENOENT) return Napi::Array::New(env);  // no entry: no CPU has a value
     Check(rc, "bpf_map_lookup_elem", Ctx());
     size_t stride = ((init_.valueSize + 7) / 8) * 8;
     Napi::Array out = Napi::Array::New(env);

@@ -260,7 +260,8 @@ void SetTbf(int ifindex, uint64_t rateBitsPerSecond, uint32_t burstBytes, uint32
   ThrowIf(s.Request(m, &ext), "RTM_NEWQDISC (tbf)", DevCtx(ifindex), ext);
 }
 
-void AddQdisc(int ifindex, const char* kind, uint32_t parent, uint32_t handle) {
+void AddQdisc(int ifindex, const char* kind, uint32_t parent, uint32_t handle, uint16_t optType, const void* opt,
+              size_t optLen) {
   Socket s;
   Msg m(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL);
   tcmsg t = RootTcmsg(ifindex);
@@ -268,6 +269,11 @@ void AddQdisc(int ifindex, const char* kind, uint32_t parent, uint32_t handle) {
   t.tcm_handle = handle;
   m.Append(t);
   m.AttrStr(TCA_KIND, kind);
+  if (opt != nullptr) {
+    size_t o = m.Begin(TCA_OPTIONS);
+    m.Attr(optType, opt, optLen);
+    m.End(o);
+  }
   std::string ext;
   ThrowIf(s.Request(m, &ext), "RTM_NEWQDISC", std::string(kind) + " " + DevCtx(ifindex), ext);
 }

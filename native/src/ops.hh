@@ -30,7 +30,9 @@ namespace nl {
 int CreateIfb(const std::string& name);                  // ifindex; idempotent; link set up
 bool DeleteLink(const std::string& name);                // false when absent
 void SetTbf(int ifindex, uint64_t rateBitsPerSecond, uint32_t burstBytes, uint32_t limitBytes);
-void AddQdisc(int ifindex, const char* kind, uint32_t parent, uint32_t handle);  // no options
+// Optional single attribute nested in TCA_OPTIONS.
+void AddQdisc(int ifindex, const char* kind, uint32_t parent, uint32_t handle, uint16_t optType = 0,
+              const void* opt = nullptr, size_t optLen = 0);
 void ClearRootQdisc(int ifindex);
 struct QdiscInfo {
   std::string kind;

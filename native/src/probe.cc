@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "bpf.hh"
 #include "ops.hh"
 
 namespace weir {
@@ -41,7 +42,10 @@ NetProbe ProbeNet() {
       r.tcClsact = Try([&] { nl::AddQdisc(lo, "clsact", TC_H_CLSACT, TC_H_MAKE(TC_H_CLSACT, 0)); });
       r.schFq = Try([&] { nl::AddQdisc(lo, "fq", TC_H_ROOT, 0); });
       if (r.schFq) nl::ClearRootQdisc(lo);
-      r.schHtb = Try([&] { nl::AddQdisc(lo, "htb", TC_H_ROOT, 0); });
+      tc_htb_glob glob{};
+      glob.version = TC_HTB_PROTOVER;
+      glob.rate2quantum = 10;
+      r.schHtb = Try([&] { nl::AddQdisc(lo, "htb", TC_H_ROOT, 0, TCA_HTB_INIT, &glob, sizeof glob); });
       if (r.schHtb) nl::ClearRootQdisc(lo);
       r.schTbf = Try([&] { nl::SetTbf(lo, 8000000, 10000, 20000); });
       r.ifb = Try([&] { nl::CreateIfb("weirprobe0"); });
@@ -75,6 +79,15 @@ Napi::Value ProbeFeatures(const Napi::CallbackInfo& info) {
   o.Set("ifb", n.ifb);
   o.Set("btf", ::access("/sys/kernel/btf/vmlinux", R_OK) == 0);
   o.Set("jit", ReadFlag("/proc/sys/net/core/bpf_jit_enable"));
+  // The agent probes once at start-up; that is also when bpffs must become available for pins.
+  bool bpffs = true;
+  try {
+    EnsureBpffsDir("/sys/fs/bpf");
+  } catch (const SysError& e) {
+    bpffs = false;
+    o.Set("bpffsError", e.Message());
+  }
+  o.Set("bpffs", bpffs);
   utsname u{};
   o.Set("kernelRelease", ::uname(&u) == 0 ? std::string(u.release) : std::string());
   if (!n.error.empty()) o.Set("netProbeError", n.error);
