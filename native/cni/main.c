@@ -317,15 +317,14 @@ int main(void)
 
 	char sock[256];
 	const char *env_sock = getenv("WEIR_CNI_SOCKET");
-	if (env_sock && env_sock[0]) {
+	/* The config's value is checked even when the environment overrides it: a bad NAD is a bug. */
+	if (v[2].p && json_string_value(v[2], sock, sizeof(sock)) <= 0)
+		return cmd == CMD_DEL ? del_warning("bad \"socket\"")
+				      : cni_error(CNI_ERR_INVALID_CONFIG, NULL, "\"socket\" must be a non-empty string (a unix socket path, under 108 bytes)");
+	if (env_sock && env_sock[0])
 		snprintf(sock, sizeof(sock), "%s", env_sock);
-	} else if (v[2].p) {
-		if (json_string_value(v[2], sock, sizeof(sock)) <= 0)
-			return cmd == CMD_DEL ? del_warning("bad \"socket\"")
-					      : cni_error(CNI_ERR_INVALID_CONFIG, NULL, "\"socket\" must be a non-empty string (a unix socket path)");
-	} else {
+	else if (!v[2].p)
 		snprintf(sock, sizeof(sock), "%s", WEIR_DEFAULT_SOCKET);
-	}
 	double timeout = WEIR_DEFAULT_TIMEOUT_SECONDS;
 	if (v[3].p && (json_number_value(v[3], &timeout) || !(timeout > 0) || timeout > WEIR_MAX_TIMEOUT_SECONDS))
 		return cmd == CMD_DEL ? del_warning("bad \"timeoutSeconds\"")

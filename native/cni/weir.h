@@ -20,11 +20,16 @@
 #define CNI_ERR_IO 5
 #define CNI_ERR_DECODE 6
 #define CNI_ERR_INVALID_CONFIG 7
+#define CNI_ERR_TRY_AGAIN_LATER 11
 #define CNI_ERR_NOT_READY 50
+#define CNI_ERR_LIMITED_CONNECTIVITY 51
 
 /* Weir's own codes (stable; documented in agent/src/cni/codes.ts). */
 #define WEIR_ERR_AGENT_UNREACHABLE 100
 #define WEIR_ERR_AGENT_TIMEOUT 101
 #define WEIR_ERR_AGENT_PROTOCOL 102
+/* Answered by the agent's socket server, never produced by the plugin itself. */
+#define WEIR_ERR_BAD_REQUEST 103
+#define WEIR_ERR_AGENT_INTERNAL 104
 
 #endif
