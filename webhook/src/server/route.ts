@@ -2,6 +2,14 @@
  * Which decision a parsed AdmissionRequest gets. Pure: no I/O, no clock. The server calls this and
  * encodes the Outcome; tests call it directly.
  */
+import {
+  K8S_EGRESS_BANDWIDTH,
+  K8S_INGRESS_BANDWIDTH,
+  MULTUS_DEFAULT_NETWORK,
+  MULTUS_NETWORKS,
+  POD_INTENT,
+  SPIDERPOOL_DEFAULT_ROUTE_NIC,
+} from '../../../common/src/annotations.js';
 import type { ClusterView, Decider, DecideOptions, Decision, JsonPatchOp } from './contract.js';
 import type { AdmissionRequest } from './review.js';
 
@@ -32,12 +40,12 @@ const EXPECTED: Record<WebhookResource, { group: string; resource: string }> = {
  * deleted after the pod started.
  */
 export const POD_RELEVANT_ANNOTATIONS: readonly string[] = [
-  'k8s.v1.cni.cncf.io/networks',
-  'v1.multus-cni.io/default-network',
-  'kubernetes.io/ingress-bandwidth',
-  'kubernetes.io/egress-bandwidth',
-  'ipam.spidernet.io/default-route-nic',
-  'weir.dev/intent',
+  MULTUS_NETWORKS,
+  MULTUS_DEFAULT_NETWORK,
+  K8S_INGRESS_BANDWIDTH,
+  K8S_EGRESS_BANDWIDTH,
+  SPIDERPOOL_DEFAULT_ROUTE_NIC,
+  POD_INTENT,
 ];
 
 export type Outcome =

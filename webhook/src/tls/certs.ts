@@ -16,6 +16,11 @@ export interface ServingNames {
   ips: string[];
 }
 
+/** forge writes CRLF; the rest of the world (and comparisons across replicas) wants LF. */
+function lf(pem: string): string {
+  return pem.replace(/\r\n/g, '\n');
+}
+
 function newKeyPem(): string {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
@@ -53,7 +58,7 @@ export function generateCa(commonName: string, now: Date, validityMs: number): K
     { name: 'subjectKeyIdentifier' },
   ]);
   cert.sign(key, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+  return { certPem: lf(forge.pki.certificateToPem(cert)), keyPem: lf(keyPem) };
 }
 
 export function issueServingCert(ca: KeyPairPem, names: ServingNames, now: Date, validityMs: number): KeyPairPem {
@@ -78,7 +83,7 @@ export function issueServingCert(ca: KeyPairPem, names: ServingNames, now: Date,
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
   cert.sign(caKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+  return { certPem: lf(forge.pki.certificateToPem(cert)), keyPem: lf(keyPem) };
 }
 
 export interface CertInfo {
@@ -134,5 +139,5 @@ export function sanOf(pem: string): ServingNames {
 }
 
 export function splitPemBundle(bundle: string): string[] {
-  return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)?.map((p) => p.trimEnd() + '\n') ?? [];
+  return lf(bundle).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)?.map((p) => p.trimEnd() + '\n') ?? [];
 }
