@@ -8,17 +8,15 @@
 import { randomBytes } from 'node:crypto';
 import { AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeWithApi, kubeClients } from '../support/kube.js';
 import { describeIf } from '../support/privileged.js';
 import { certManagerCrds } from './cert-manager-crds.js';
-import { testKubeConfig } from './cluster.js';
 import { helmBinary, render, type Manifest, type RenderOptions } from './helm.js';
 import { apiRequest, createObject, describeStatus, objectPath, serviceAccount, type Impersonation } from './kubeapi.js';
 
-const kc = testKubeConfig();
-const describeApi = describeIf(
-  kc !== null && helmBinary() !== null,
-  kc === null ? 'no test API server (test/global-setup.ts did not provide a kubeconfig)' : 'helm is not built (scripts/build-go-tools.sh)',
-);
+// Set when the shared control plane hands this file its admin kubeconfig (describeWithApi).
+let kc: KubeConfig | null = null;
+const describeHelm = describeIf(helmBinary() !== null, 'helm is not built (scripts/build-go-tools.sh)');
 
 const suffix = randomBytes(3).toString('hex');
 const ns = `h6-chart-${suffix}`;
@@ -48,7 +46,14 @@ async function waitEstablished(name: string): Promise<void> {
   throw new Error(`CRD ${name} not established within 30s`);
 }
 
-describeApi('charts/weir on the real kube-apiserver', () => {
+describeWithApi('charts/weir on the real kube-apiserver', (kubeconfigPath) => {
+  kc = kubeClients(kubeconfigPath).kc;
+  describeHelm('rendered by helm', () => {
+    chartSuite();
+  });
+});
+
+function chartSuite(): void {
   beforeAll(async () => {
     await ensureCreated({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     // cert-manager is not installed in the test control plane: minimal CRDs stand in for it.
@@ -285,4 +290,4 @@ describeApi('charts/weir on the real kube-apiserver', () => {
       expect(create.status).toBe(403);
     });
   });
-});
+}
