@@ -89,7 +89,8 @@ export function logTail(d: Daemon, lines = 30): string {
 const REAPER_SCRIPT = [
   'parent=$1; dir=$2; shift 2',
   'while kill -0 "$parent" 2>/dev/null; do sleep 1; done',
-  'for g in "$@"; do kill -KILL -- "-$g" 2>/dev/null; done',
+  // dash's kill takes no `--`; a negative pid after the signal names the process group.
+  'for g in "$@"; do kill -KILL "-$g" 2>/dev/null; done',
   'if [ -n "$dir" ]; then rm -rf -- "$dir"; fi',
 ].join('\n');
 
