@@ -45,16 +45,15 @@ class RingBufferWrap : public Napi::ObjectWrap<RingBufferWrap> {
     Guard(env, [&] {
       BpfMapWrap* map = BpfMapWrap::Unwrap(mv.As<Napi::Object>());
       if (map->Type() != BPF_MAP_TYPE_RINGBUF) throw SysError{"ring_buffer__new", EINVAL, "on map " + map->Name(), "not a ring buffer map"};
-      mapFd_.Reset(CheckSys(::fcntl(map->LiveFd(), F_DUPFD_CLOEXEC, 3), "dup map fd"));
-      rb_ = ring_buffer__new(mapFd_.Get(), &RingBufferWrap::OnSample, this, nullptr);
-      if (rb_ == nullptr) throw SysError{"ring_buffer__new", errno, "on map " + map->Name(), ""};
+      map->LiveFd();
     });
+    map_ = Napi::Persistent(mv.As<Napi::Object>());
   }
 
   ~RingBufferWrap() override {
     stopping_ = true;
     if (thread_.joinable()) thread_.join();
-    if (rb_ != nullptr) ring_buffer__free(rb_);
+    Release();
   }
 
  private:
@@ -62,7 +61,19 @@ class RingBufferWrap : public Napi::ObjectWrap<RingBufferWrap> {
     Napi::Env env = info.Env();
     if (running_) return env.Undefined();
     if (thread_.joinable()) thread_.join();  // a previous run that has fully stopped
+    // Kernel resources exist only while running, so a stopped consumer holds no fds.
+    Guard(env, [&] {
+      BpfMapWrap* map = BpfMapWrap::Unwrap(map_.Value());
+      mapFd_.Reset(CheckSys(::fcntl(map->LiveFd(), F_DUPFD_CLOEXEC, 3), "dup map fd"));
+      rb_ = ring_buffer__new(mapFd_.Get(), &RingBufferWrap::OnSample, this, nullptr);
+      if (rb_ == nullptr) {
+        int e = errno;
+        mapFd_.Reset();
+        throw SysError{"ring_buffer__new", e, "on map " + map->Name(), ""};
+      }
+    });
     stopping_ = false;
+    pollError_ = 0;
     tsfn_ = RingTsfn::New(env, onRecord_.Value(), "weir:ringbuf", 64, 1, this,
                           [](Napi::Env e, void*, RingBufferWrap* self) { self->Finished(e); });
     Ref();  // the consumer stays alive while its thread runs
@@ -125,8 +136,15 @@ class RingBufferWrap : public Napi::ObjectWrap<RingBufferWrap> {
 
   friend void DeliverBatch(Napi::Env env, Napi::Function fn, RingBufferWrap* self, Batch* b);
 
+  void Release() {
+    if (rb_ != nullptr) ring_buffer__free(rb_);
+    rb_ = nullptr;
+    mapFd_.Reset();
+  }
+
   void Finished(Napi::Env env) {
     if (thread_.joinable()) thread_.join();
+    Release();
     running_ = false;
     std::vector<Napi::Promise::Deferred> waiters;
     waiters.swap(waiters_);
@@ -138,6 +156,7 @@ class RingBufferWrap : public Napi::ObjectWrap<RingBufferWrap> {
   }
 
   Napi::FunctionReference onRecord_;
+  Napi::ObjectReference map_;  // keeps the map (and its object) alive for restarts
   Fd mapFd_;
   ring_buffer* rb_ = nullptr;
   std::thread thread_;
