@@ -16,7 +16,7 @@ export interface NetworkList {
 export type ParsedList = { ok: true; list: NetworkList } | { ok: false; error: string };
 
 /** Parses a NAD `spec.config` the way Multus hands it to libcni (no `type` at top level = conflist). */
-export function parseNetworkList(config: string, fallbackName: string): ParsedList {
+export function networkListFromConfig(config: string, fallbackName: string): ParsedList {
   let value: unknown;
   try {
     value = JSON.parse(config);
