@@ -22,8 +22,9 @@ export { writeUserKubeconfig } from './users.js';
  * Established. Deliberately free of vitest so the lab can use it too.
  */
 export interface ControlPlaneOptions {
-  /** Directory for PKI, etcd data, logs and the kubeconfig. Given: created if needed and kept on
-   * stop(). Omitted: a fresh temporary directory, removed on stop(). */
+  /** Directory for PKI, etcd data, logs and the kubeconfig. Given: created if needed, its PKI and
+   * etcd data replaced (every start is a fresh cluster), kept on stop() so logs can be read.
+   * Omitted: a fresh temporary directory, removed on stop(). */
   readonly dataDir?: string;
   /** CRD manifests to install; defaults to test/crds. `null` installs none. */
   readonly crdDir?: string | null;
