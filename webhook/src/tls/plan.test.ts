@@ -3,7 +3,7 @@ import { certInfo, isSignedBy, sanOf } from './certs.js';
 import { parseTlsState, planTls, serializeTlsState, servingNames, type RotationPolicy, type TlsState } from './plan.js';
 
 const DAY = 24 * 3600 * 1000;
-const policy: RotationPolicy = { caValidityMs: 100 * DAY, servingValidityMs: 10 * DAY, renewCaBeforeMs: 20 * DAY, renewServingBeforeMs: 3 * DAY };
+const policy: RotationPolicy = { caValidityMs: 100 * DAY, servingValidityMs: 10 * DAY, renewCaBeforeMs: 20 * DAY, renewServingBeforeMs: 3 * DAY, caPropagationMs: 60_000 };
 const names = servingNames('weir-webhook', 'weir-system');
 const t0 = new Date('2030-01-01T00:00:00Z');
 const at = (days: number) => new Date(t0.getTime() + days * DAY);
@@ -76,8 +76,16 @@ describe('planTls', () => {
     expect(wait.changes).toEqual([]);
     expect(wait.state.next?.certPem).toBe(nextCa);
 
-    // Published: the new CA signs, the old one stays trusted until it expires.
-    const b = planTls(a.state, at(81), names, 'ca', [oldCa, nextCa], policy);
+    // In every caBundle: the moment is recorded, the old CA still signs.
+    const seen = planTls(a.state, at(81), names, 'ca', [oldCa, nextCa], policy);
+    expect(seen.changes).toEqual(['new CA is in every caBundle; waiting for API servers to pick it up']);
+    expect(seen.state.signer.certPem).toBe(oldCa);
+    expect(parseTlsState(serializeTlsState(seen.state))?.nextPublishedAt).toEqual(at(81));
+    const early = planTls(seen.state, new Date(at(81).getTime() + 30_000), names, 'ca', [oldCa, nextCa], policy);
+    expect(early.changes).toEqual([]);
+
+    // Published long enough: the new CA signs, the old one stays trusted until it expires.
+    const b = planTls(seen.state, new Date(at(81).getTime() + 61_000), names, 'ca', [oldCa, nextCa], policy);
     expect(b.changes).toEqual(['CA rotation phase B: new CA signs; serving certificate re-issued']);
     expect(b.state.signer.certPem).toBe(nextCa);
     expect(b.state.next).toBeUndefined();

@@ -8,9 +8,10 @@
  *    server holds stays valid and no patch is needed.
  *  - The CA itself is renewed in two phases. Phase A adds a new CA ("next") to the trust bundle
  *    only; the serving certificate is still signed by the old CA. The reconciler patches that
- *    bundle (old + next) into the webhook configurations. Phase B happens only once every
- *    configuration's caBundle contains "next": next becomes the signer and the serving certificate
- *    is re-issued by it. The old CA stays in the bundle until it expires, so a replica still
+ *    bundle (old + next) into the webhook configurations. Once every configuration's caBundle
+ *    contains "next", that moment is recorded; phase B waits `caPropagationMs` more (API servers
+ *    see configuration changes through their own informers, so "written" is not yet "in use"),
+ *    then next becomes the signer and the serving certificate is re-issued by it. The old CA stays in the bundle until it expires, so a replica still
  *    serving the old certificate keeps working during the swap.
  */
 import {
@@ -34,6 +35,8 @@ export interface RotationPolicy {
   renewCaBeforeMs: number;
   /** Re-issue the serving certificate when it has less than this left. */
   renewServingBeforeMs: number;
+  /** How long a new CA must have been in every caBundle before it signs. */
+  caPropagationMs: number;
 }
 
 export const DEFAULT_POLICY: RotationPolicy = {
@@ -41,11 +44,14 @@ export const DEFAULT_POLICY: RotationPolicy = {
   servingValidityMs: 90 * DAY,
   renewCaBeforeMs: 365 * DAY,
   renewServingBeforeMs: 30 * DAY,
+  caPropagationMs: 5 * 60 * 1000,
 };
 
 export interface TlsState {
   signer: KeyPairPem;
   next: KeyPairPem | undefined;
+  /** When `next` was first seen in every caBundle (undefined: not yet). */
+  nextPublishedAt: Date | undefined;
   /** Every CA the API server should trust, signer first; this is the caBundle. */
   trust: string[];
   serving: KeyPairPem;
@@ -58,6 +64,7 @@ export const SECRET_KEYS = {
   signerKey: 'ca-signer.key',
   nextCert: 'ca-next.crt',
   nextKey: 'ca-next.key',
+  nextPublishedAt: 'ca-next.published-at',
   servingCert: 'tls.crt',
   servingKey: 'tls.key',
 } as const;
@@ -84,7 +91,10 @@ export function parseTlsState(data: Readonly<Record<string, string>> | undefined
     nextCert !== undefined && nextKey !== undefined && keyMatches(nextCert, nextKey)
       ? { certPem: nextCert, keyPem: nextKey }
       : undefined;
-  return { signer: { certPem: signerCert, keyPem: signerKey }, next, trust, serving: { certPem: servingCert, keyPem: servingKey } };
+  const at = get(SECRET_KEYS.nextPublishedAt);
+  const atDate = at === undefined ? undefined : new Date(at);
+  const nextPublishedAt = next === undefined || atDate === undefined || Number.isNaN(atDate.getTime()) ? undefined : atDate;
+  return { signer: { certPem: signerCert, keyPem: signerKey }, next, nextPublishedAt, trust, serving: { certPem: servingCert, keyPem: servingKey } };
 }
 
 export function serializeTlsState(s: TlsState): Record<string, string> {
@@ -98,6 +108,7 @@ export function serializeTlsState(s: TlsState): Record<string, string> {
   if (s.next !== undefined) {
     out[SECRET_KEYS.nextCert] = s.next.certPem;
     out[SECRET_KEYS.nextKey] = s.next.keyPem;
+    if (s.nextPublishedAt !== undefined) out[SECRET_KEYS.nextPublishedAt] = s.nextPublishedAt.toISOString();
   }
   return out;
 }
@@ -137,12 +148,12 @@ export function planTls(
   if (current === undefined || remainingMs(current.signer.certPem, now) <= 0) {
     const signer = generateCa(caName, now, policy.caValidityMs);
     return {
-      state: { signer, next: undefined, trust: [signer.certPem], serving: issueServingCert(signer, names, now, policy.servingValidityMs) },
+      state: { signer, next: undefined, nextPublishedAt: undefined, trust: [signer.certPem], serving: issueServingCert(signer, names, now, policy.servingValidityMs) },
       changes: [current === undefined ? 'created CA and serving certificate' : 'CA expired; created a new one'],
     };
   }
   const changes: string[] = [];
-  let { signer, next, serving } = current;
+  let { signer, next, serving, nextPublishedAt } = current;
   // Keep unexpired CAs only; the signer and next are always trusted.
   let trust = current.trust.filter((p) => remainingMs(p, now) > 0);
   const ensureTrusted = (pem: string) => {
@@ -162,9 +173,16 @@ export function planTls(
   } else if (next !== undefined) {
     const nextPem = next.certPem;
     const isPublished = published === undefined || published.some((p) => samePem(p, nextPem));
-    if (isPublished) {
+    if (!isPublished) {
+      if (nextPublishedAt !== undefined) changes.push('new CA missing from a caBundle again; waiting for it');
+      nextPublishedAt = undefined;
+    } else if (nextPublishedAt === undefined && published !== undefined) {
+      nextPublishedAt = now;
+      changes.push('new CA is in every caBundle; waiting for API servers to pick it up');
+    } else if (published === undefined || now.getTime() - (nextPublishedAt?.getTime() ?? 0) >= policy.caPropagationMs) {
       signer = next;
       next = undefined;
+      nextPublishedAt = undefined;
       serving = issueServingCert(signer, names, now, policy.servingValidityMs);
       changes.push('CA rotation phase B: new CA signs; serving certificate re-issued');
     }
@@ -185,7 +203,7 @@ export function planTls(
   }
   const orderChanged = trust.length !== current.trust.length || trust.some((t, i) => !samePem(t, current.trust[i] ?? ''));
   if (orderChanged && changes.length === 0) changes.push('trust bundle reordered');
-  return { state: { signer, next, trust, serving }, changes };
+  return { state: { signer, next, nextPublishedAt, trust, serving }, changes };
 }
 
 /** The serving names for a Service plus loopback (the lab and tests call the webhook on 127.0.0.1). */

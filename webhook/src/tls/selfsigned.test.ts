@@ -77,7 +77,7 @@ describe('self-signed TLS over a shared Secret', () => {
   });
 
   it('rotates before expiry on a check (injected clock), notifies listeners, and the published bundle always trusts the serving cert', async () => {
-    const policy: RotationPolicy = { caValidityMs: 100 * DAY, servingValidityMs: 10 * DAY, renewCaBeforeMs: 20 * DAY, renewServingBeforeMs: 3 * DAY };
+    const policy: RotationPolicy = { caValidityMs: 100 * DAY, servingValidityMs: 10 * DAY, renewCaBeforeMs: 20 * DAY, renewServingBeforeMs: 3 * DAY, caPropagationMs: 60_000 };
     let now = new Date('2030-01-01T00:00:00Z');
     const store = memoryStore();
     const pub = memoryPublisher();
@@ -97,7 +97,13 @@ describe('self-signed TLS over a shared Secret', () => {
     await tls.reconcile();
     expect(splitPemBundle(pub.bundle)).toHaveLength(2);
     expect(trusted()).toBe(true);
-    expect(isSignedBy(tls.material().cert, splitPemBundle(firstBundle)[0] ?? '')).toBe(false); // phase B done in the same check
+    expect(isSignedBy(tls.material().cert, splitPemBundle(firstBundle)[0] ?? '')).toBe(true); // old CA still signs
+
+    now = new Date(now.getTime() + 61_000); // the new CA has been in the caBundle long enough
+    await tls.reconcile();
+    expect(isSignedBy(tls.material().cert, splitPemBundle(firstBundle)[0] ?? '')).toBe(false);
+    expect(trusted()).toBe(true);
+    expect(seen).toHaveLength(3); // renewed at +8 d, at +83 d (expired meanwhile), and by the new CA
     tls.stop();
   });
 

@@ -84,10 +84,10 @@ export async function startSelfSignedTls(opts: SelfSignedOptions): Promise<SelfS
         opts.logger.info({ changes: plan.changes }, 'TLS Secret updated');
       }
       await opts.publisher.publish(plan.state.trust.join(''));
-      // Phase A just published a new CA: loop once more so phase B completes in this same check.
-      if (plan.state.next !== undefined) {
-        const nowPublished = await opts.publisher.published();
-        if (nowPublished === undefined || nowPublished.some((p) => p.trim() === plan.state.next?.certPem.trim())) continue;
+      // A new CA was just published: loop once more so its publication time is recorded now.
+      if (plan.state.next !== undefined && plan.state.nextPublishedAt === undefined && published !== undefined) {
+        const nextPem = plan.state.next.certPem.trim();
+        if ((await opts.publisher.published())?.some((p) => p.trim() === nextPem) === true) continue;
       }
       return plan.state;
     }
