@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { decodeEndpointConfig, decodePolicyKey, encodeEndpointId, MAPS } from './codec.js';
+import type { DesiredEndpoint, PolicyEntry } from './desired.js';
+import { Datapath } from './driver.js';
+import { FakeDatapath } from './fake.js';
+import type { BpfMapPort, DatapathAddon } from './port.js';
+import { tbfParameters } from './shaping.js';
+
+/** An addon stand-in: maps are hex-keyed Maps shared by every "object"; every call is logged. */
+function recordingAddon(features = { schFq: false, schTbf: true, ifb: true }) {
+  const log: string[] = [];
+  const maps = new Map<string, Map<string, Buffer>>();
+  const mapPort = (name: string): BpfMapPort => {
+    let m = maps.get(name);
+    if (m === undefined) maps.set(name, (m = new Map()));
+    const store = m;
+    return {
+      name,
+      lookup: (k) => store.get(k.toString('hex')),
+      update: (k, v) => { log.push(`update ${name}`); store.set(k.toString('hex'), Buffer.from(v)); },
+      delete: (k) => { log.push(`delete ${name}`); return store.delete(k.toString('hex')); },
+      keys: () => [...store.keys()].map((k) => Buffer.from(k, 'hex')),
+    };
+  };
+  const addon: DatapathAddon = {
+    openObject: (opts) => {
+      log.push(`open endpoint_id=${String(opts.constants?.endpoint_id)}`);
+      return {
+        program: (name) => ({ name, id: 1, testRun: () => ({ retval: 0, durationNs: 0, data: Buffer.alloc(0) }) }),
+        map: mapPort,
+        close: () => log.push('close'),
+      };
+    },
+    probeFeatures: () => features,
+    tc: {
+      attach: async (t) => { log.push(`attach ${t.direction} ${t.program.name} replace=${String(t.replace)}`); return { progId: 1 }; },
+      query: async () => undefined,
+      detach: async (t) => { log.push(`detach ${t.direction}`); return true; },
+    },
+    netlink: {
+      linkIndex: async () => undefined,
+      createIfb: async (_ns, name) => { log.push(`createIfb ${name}`); return 42; },
+      deleteLink: async (_ns, name) => { log.push(`deleteLink ${name}`); return true; },
+      setTbf: async (_ns, ifname, o) => { log.push(`tbf ${ifname} ${o.rateBitsPerSecond}`); },
+      clearRootQdisc: async (_ns, ifname) => { log.push(`clear ${ifname}`); },
+    },
+    ringBuffer: () => ({ start: () => undefined, stop: async () => undefined, delivered: 0 }),
+  };
+  return { addon, log, maps };
+}
+
+const entry = (e: Partial<PolicyEntry>): PolicyEntry => ({
+  tier: 'network', direction: 'ingress', identity: 400, protocol: 6, port: 80, portPrefixLength: 16, verdict: 'allow', precedence: 0, ruleId: 0, ...e,
+});
+const desired = (entries: PolicyEntry[]): DesiredEndpoint => ({
+  namespace: 'ns', pod: 'p', interface: 'eth0', isolatedIngress: true, isolatedEgress: false, entries,
+});
+
+describe('Datapath driver ordering and diffs', () => {
+  it('writes policy, shaping and config before attaching programs', async () => {
+    const { addon, log } = recordingAddon();
+    const dp = new Datapath({ addon, objectPath: 'x.o', pinRoot: '/sys/fs/bpf/x' });
+    const r = await dp.attachEndpoint({ endpointId: 3, netnsPath: '/run/netns/p', ifname: 'eth0', desired: desired([entry({})]), bandwidth: { ingressBitsPerSecond: 1e7, egressBitsPerSecond: 2e7 } });
+    expect(r.shapingMode).toBe('tbf');
+    expect(log).toEqual([
+      'open endpoint_id=0', `update ${MAPS.policy}`, 'tbf eth0 20000000', 'createIfb wifb3', 'tbf wifb3 10000000',
+      `update ${MAPS.endpoints}`, 'open endpoint_id=3', 'attach ingress weir_ingress replace=true', 'attach egress weir_egress replace=true', 'close',
+    ]);
+  });
+
+  it('update diffs entries and bumps the generation; ipcache identity moves bump every endpoint', async () => {
+    const { addon, log, maps } = recordingAddon();
+    const dp = new Datapath({ addon, objectPath: 'x.o', pinRoot: '/p' });
+    await dp.attachEndpoint({ endpointId: 1, netnsPath: null, ifname: 'eth0', desired: desired([entry({}), entry({ port: 81 })]) });
+    log.length = 0;
+    const u = await dp.updateEndpoint({ endpointId: 1, desired: desired([entry({}), entry({ port: 82 })]) });
+    expect(u).toEqual({ added: 1, removed: 1, generation: 2 });
+    expect(log).toEqual([`update ${MAPS.policy}`, `delete ${MAPS.policy}`, `update ${MAPS.endpoints}`]);
+    const ports = [...(maps.get(MAPS.policy)?.keys() ?? [])].map((k) => decodePolicyKey(Buffer.from(k, 'hex')).port).sort();
+    expect(ports).toEqual([80, 82]);
+
+    await dp.syncIpCache([{ cidr: '10.0.0.1/32', identity: 400 }]);
+    const gen = () => decodeEndpointConfig(maps.get(MAPS.endpoints)?.get(encodeEndpointId(1).toString('hex')) ?? Buffer.alloc(16)).generation;
+    expect(gen()).toBe(2); // pure additions do not re-check flows
+    expect(await dp.syncIpCache([{ cidr: '10.0.0.1/32', identity: 500 }])).toEqual({ added: 0, removed: 0, changed: 1 });
+    expect(gen()).toBe(3);
+  });
+
+  it('adoptExisting reads pinned state; a re-attach with the same policy writes nothing and keeps the generation', async () => {
+    const { addon, log } = recordingAddon();
+    const first = new Datapath({ addon, objectPath: 'x.o', pinRoot: '/p' });
+    await first.attachEndpoint({ endpointId: 5, netnsPath: null, ifname: 'eth0', desired: desired([entry({})]) });
+    const second = new Datapath({ addon, objectPath: 'x.o', pinRoot: '/p' });
+    expect(await second.adoptExisting()).toEqual([{ endpointId: 5, generation: 1, policyEntries: 1, ingressShaped: false }]);
+    log.length = 0;
+    await second.attachEndpoint({ endpointId: 5, netnsPath: null, ifname: 'eth0', desired: desired([entry({})]) });
+    expect(log.filter((l) => l.startsWith('update') || l.startsWith('delete') || l.startsWith('detach'))).toEqual([`update ${MAPS.endpoints}`]);
+  });
+
+  it('detach removes programs, shaping and every map entry of the endpoint', async () => {
+    const { addon, maps } = recordingAddon();
+    const dp = new Datapath({ addon, objectPath: 'x.o', pinRoot: '/p' });
+    await dp.attachEndpoint({ endpointId: 2, netnsPath: null, ifname: 'eth0', desired: desired([entry({})]), bandwidth: { ingressBitsPerSecond: 1e6 } });
+    await dp.attachEndpoint({ endpointId: 4, netnsPath: null, ifname: 'eth1', desired: desired([entry({})]) });
+    await dp.detachEndpoint(2);
+    expect([...(maps.get(MAPS.policy)?.keys() ?? [])].map((k) => decodePolicyKey(Buffer.from(k, 'hex')).endpointId)).toEqual([4]);
+    expect(maps.get(MAPS.endpoints)?.size).toBe(1);
+  });
+});
+
+describe('tbfParameters', () => {
+  it.each([[10e6, 5000], [100e6, 50000], [1e9, 500000], [1e6, 3028]])('%d bit/s → burst %d bytes', (rate, burst) => {
+    const p = tbfParameters(rate);
+    expect(p.burstBytes).toBe(burst);
+    expect(p.limitBytes).toBeGreaterThan(p.burstBytes);
+  });
+  it('refuses rates below 1 kbit/s', () => expect(() => tbfParameters(10)).toThrow());
+});
+
+describe('FakeDatapath', () => {
+  it('records endpoints, bumps generations, delivers injected events', async () => {
+    const f = new FakeDatapath();
+    expect((await f.attachEndpoint({ endpointId: 1, netnsPath: null, ifname: 'eth0', desired: desired([]), bandwidth: { egressBitsPerSecond: 1e6 } })).shapingMode).toBe('tbf');
+    expect((await f.updateEndpoint({ endpointId: 1, desired: desired([entry({})]) })).added).toBe(1);
+    await expect(f.updateEndpoint({ endpointId: 2, desired: desired([]) })).rejects.toThrow(/not attached/);
+    const seen: number[] = [];
+    const sub = f.events((e) => seen.push(e.endpointId));
+    f.emit({ timestampNs: 0n, endpointId: 1, ruleId: 0, remoteIdentity: 1, packetLength: 60, family: 4, source: '1.1.1.1', destination: '2.2.2.2', sourcePort: 1, destinationPort: 2, protocol: 6, direction: 'ingress', verdict: 'deny', reason: 'policy-deny', tier: 'admin' });
+    await sub.stop();
+    expect(seen).toEqual([1]);
+  });
+});
