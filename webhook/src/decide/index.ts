@@ -1,3 +1,4 @@
+/** The webhook's pure decisions: the only entry points the server uses. */
 export type {
   ClusterView,
   CoordinatorInfo,
@@ -8,3 +9,9 @@ export type {
   NamespaceInfo,
   Refusal,
 } from './types.js';
+export { mutatePod, validatePod, intentFor } from './pod.js';
+export { mutateNad, validateNad, insertWeir } from './nad.js';
+export { denialMessage } from './findings.js';
+
+/** Spiderpool's default SpiderCoordinator name. */
+export const DEFAULT_COORDINATOR_NAME = 'default';

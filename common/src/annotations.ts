@@ -1,0 +1,68 @@
+/**
+ * Every public annotation and label name Weir reads or writes, in one place. These strings are part
+ * of the product (see DESIGN.md "Public interface"); the ecosystem's names are matched exactly.
+ */
+
+// ── Weir's own names ────────────────────────────────────────────────────────────────────────────
+/** Namespace label; value INJECT_ENABLED opts the namespace's pods into the pod webhook. */
+export const INJECT_LABEL = 'weir.dev/inject';
+export const INJECT_ENABLED = 'enabled';
+
+/** Namespace annotations: defaults injected into pods that do not set the pod annotation. */
+export const NS_DEFAULT_NETWORK = 'weir.dev/default-network';
+export const NS_NETWORKS = 'weir.dev/networks';
+export const NS_DEFAULT_ROUTE_NIC = 'weir.dev/default-route-nic';
+export const NS_INGRESS_BANDWIDTH = 'weir.dev/ingress-bandwidth';
+export const NS_EGRESS_BANDWIDTH = 'weir.dev/egress-bandwidth';
+
+/** Namespace annotations: caps; a pod asking for more is refused. */
+export const NS_MAX_INGRESS_BANDWIDTH = 'weir.dev/max-ingress-bandwidth';
+export const NS_MAX_EGRESS_BANDWIDTH = 'weir.dev/max-egress-bandwidth';
+
+/**
+ * Namespace annotation, value "true": pods may hold NET_ADMIN or run privileged on interfaces Weir
+ * enforces (they could remove their own tc programs; the namespace owner accepts that explicitly).
+ */
+export const NS_ALLOW_NET_ADMIN = 'weir.dev/allow-net-admin';
+export const ALLOW_NET_ADMIN_TRUE = 'true';
+
+/** Pod annotation written only by the webhook: canonical versioned JSON (common/src/intent.ts). */
+export const POD_INTENT = 'weir.dev/intent';
+
+/** NAD annotation; value CHAIN_ENABLED makes the NAD webhook insert {"type":"weir"}. */
+export const NAD_CHAIN = 'weir.dev/chain';
+export const CHAIN_ENABLED = 'enabled';
+
+/** The CNI plugin type of Weir's chained plugin. */
+export const WEIR_PLUGIN_TYPE = 'weir';
+
+// ── The ecosystem's names (formats in shared/reference/webhook.md §3–4) ────────────────────────
+export const MULTUS_NETWORKS = 'k8s.v1.cni.cncf.io/networks';
+export const MULTUS_DEFAULT_NETWORK = 'v1.multus-cni.io/default-network';
+export const MULTUS_NETWORK_STATUS = 'k8s.v1.cni.cncf.io/network-status';
+/** MultiNetworkPolicy annotation naming the NADs a policy applies to. */
+export const MULTUS_POLICY_FOR = 'k8s.v1.cni.cncf.io/policy-for';
+/** Multus resolves a default-network reference without a namespace in its own namespace. */
+export const MULTUS_NAMESPACE = 'kube-system';
+
+export const K8S_INGRESS_BANDWIDTH = 'kubernetes.io/ingress-bandwidth';
+export const K8S_EGRESS_BANDWIDTH = 'kubernetes.io/egress-bandwidth';
+
+export const SPIDERPOOL_DEFAULT_ROUTE_NIC = 'ipam.spidernet.io/default-route-nic';
+
+/** Mirror pods (static pods) must never be mutated. */
+export const MIRROR_POD = 'kubernetes.io/config.mirror';
+
+/** Namespace defaults and the pod annotation each one fills. */
+export const NAMESPACE_DEFAULTS: ReadonlyArray<{ readonly namespaceKey: string; readonly podKey: string }> = [
+  { namespaceKey: NS_DEFAULT_NETWORK, podKey: MULTUS_DEFAULT_NETWORK },
+  { namespaceKey: NS_NETWORKS, podKey: MULTUS_NETWORKS },
+  { namespaceKey: NS_DEFAULT_ROUTE_NIC, podKey: SPIDERPOOL_DEFAULT_ROUTE_NIC },
+  { namespaceKey: NS_INGRESS_BANDWIDTH, podKey: K8S_INGRESS_BANDWIDTH },
+  { namespaceKey: NS_EGRESS_BANDWIDTH, podKey: K8S_EGRESS_BANDWIDTH },
+];
+
+/** `metadata.annotations["key"]`, the field path used in every message. */
+export function annotationField(key: string): string {
+  return `metadata.annotations[${JSON.stringify(key)}]`;
+}

@@ -1,0 +1,204 @@
+/**
+ * The chain rules for a NAD's spec.config (issue 3, "NetworkAttachmentDefinitions"). Pure: takes the
+ * parsed chain model from common/src/cni-chain.ts and returns findings with paths. Used by the NAD
+ * webhook and again by the pod webhook for every NAD a pod references (the NAD webhook fails open).
+ */
+import {
+  CONFIG_PATH,
+  KNOWN_IPAM,
+  SUPPORTED_CNI_VERSIONS,
+  interfacePlugin,
+  knownPluginTypes,
+  nearMiss,
+  parseChain,
+  type ChainPlugin,
+  type CniChain,
+} from '../../../common/src/cni-chain.js';
+import type { ReasonCode, ReasonParams } from '../../../common/src/reasons.js';
+import type { Finding } from './findings.js';
+
+export interface ChainCheck {
+  refusals: Finding[];
+  warnings: Array<{ code: ReasonCode; params: ReasonParams }>;
+}
+
+const MACVLAN_MODES = ['bridge', 'private', 'vepa', 'passthru'] as const;
+const IPVLAN_MODES = ['l2', 'l3', 'l3s'] as const;
+const COORDINATOR_MODES = ['auto', 'underlay', 'overlay', 'disable'] as const;
+export const CHAINER_NAME = 'spidernet-chainer';
+export const LEGACY_CHAINER_NAME = 'terway-chainer';
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function shown(v: unknown): string {
+  return JSON.stringify(v) ?? String(v);
+}
+
+/** Full check of a config string: structure, then the chain rules. */
+export function checkConfig(config: string): ChainCheck | { empty: true } {
+  const parsed = parseChain(config);
+  switch (parsed.kind) {
+    case 'empty':
+      return { empty: true };
+    case 'invalid':
+      return {
+        refusals: parsed.issues.map((i) => ({ code: 'NAD_CONFIG_INVALID', field: i.path, params: { detail: i.message } })),
+        warnings: [],
+      };
+    case 'chain':
+      return checkChain(parsed.chain);
+  }
+}
+
+export function checkChain(chain: CniChain): ChainCheck {
+  const refusals: Finding[] = [];
+  const warnings: ChainCheck['warnings'] = [];
+  const known = knownPluginTypes();
+
+  if (chain.cniVersion === undefined) {
+    warnings.push({ code: 'W_NAD_CNI_VERSION_MISSING', params: {} });
+  } else if (!(SUPPORTED_CNI_VERSIONS as readonly string[]).includes(chain.cniVersion)) {
+    refusals.push({
+      code: 'NAD_CNI_VERSION_UNSUPPORTED',
+      field: `${CONFIG_PATH}.cniVersion`,
+      params: { version: chain.cniVersion, supported: SUPPORTED_CNI_VERSIONS.join(', ') },
+    });
+  }
+
+  // Types: near misses are refused, other unknown types pass with a warning; duplicates refused.
+  const firstOfType = new Map<string, ChainPlugin>();
+  for (const p of chain.plugins) {
+    if (p.kind === 'unknown') {
+      const suggestion = nearMiss(p.type, known);
+      if (suggestion !== undefined) {
+        refusals.push({ code: 'NAD_PLUGIN_NEAR_MISS', field: `${p.path}.type`, params: { value: p.type, suggestion } });
+      } else {
+        warnings.push({ code: 'W_NAD_PLUGIN_UNKNOWN', params: { path: p.path, type: p.type } });
+      }
+    }
+    const first = firstOfType.get(p.type);
+    if (first !== undefined) {
+      refusals.push({ code: 'NAD_DUPLICATE_PLUGIN', field: `${p.path}.type`, params: { type: p.type, firstIndex: first.index } });
+    } else {
+      firstOfType.set(p.type, p);
+    }
+  }
+
+  checkOrder(chain, refusals);
+
+  const iface = interfacePlugin(chain);
+  if (iface !== undefined && iface.kind === 'interface') checkInterfacePlugin(iface, refusals);
+
+  for (const p of chain.plugins) {
+    if (p.type === 'coordinator' && p.raw['mode'] !== undefined) {
+      const mode = p.raw['mode'];
+      if (typeof mode !== 'string' || !(COORDINATOR_MODES as readonly string[]).includes(mode)) {
+        const hint =
+          mode === 'disabled'
+            ? ' (the coordinator CNI knows "disable", not "disabled"; it would fail with "unknown tuneMode: disabled")'
+            : '';
+        refusals.push({ code: 'NAD_COORDINATOR_MODE_INVALID', field: `${p.path}.mode`, params: { value: shown(mode), hint } });
+      }
+    }
+    if (p.type === 'bandwidth' && iface !== undefined && (iface.type === 'macvlan' || iface.type === 'ipvlan')) {
+      refusals.push({ code: 'NAD_BANDWIDTH_PLUGIN_NO_VETH', field: `${p.path}.type`, params: { iface: iface.type } });
+    }
+  }
+
+  if (firstOfType.has('cilium-cni')) {
+    const name = chain.form === 'conflist' ? chain.name : undefined;
+    if (name === LEGACY_CHAINER_NAME) {
+      warnings.push({ code: 'W_NAD_LEGACY_CHAINER', params: {} });
+    } else if (name !== CHAINER_NAME) {
+      refusals.push({
+        code: 'NAD_CILIUM_CHAINER_NAME',
+        field: `${CONFIG_PATH}.name`,
+        params: { name: name === undefined ? 'missing' : shown(name) },
+      });
+    }
+  }
+  return { refusals, warnings };
+}
+
+function checkOrder(chain: CniChain, refusals: Finding[]): void {
+  const plugins = chain.plugins;
+  const ifaceIdx = plugins.findIndex((p) => p.kind !== 'prelude');
+  const head = plugins[ifaceIdx];
+  if (head === undefined) {
+    // Only preludes: nothing creates an interface.
+    for (const p of plugins) {
+      refusals.push({ code: 'NAD_CHAIN_ORDER', field: `${p.path}.type`, params: { type: p.type, where: 'directly before an interface plugin, and the chain has none' } });
+    }
+    return;
+  }
+  if (head.kind === 'policy' || head.kind === 'coordinator' || head.kind === 'meta') {
+    refusals.push({ code: 'NAD_INTERFACE_NOT_FIRST', field: `${head.path}.type`, params: { type: head.type } });
+  }
+  let firstPolicy: ChainPlugin | undefined;
+  let coordinator: ChainPlugin | undefined;
+  for (let i = ifaceIdx + 1; i < plugins.length; i++) {
+    const p = plugins[i];
+    if (p === undefined) continue;
+    switch (p.kind) {
+      case 'prelude':
+        refusals.push({ code: 'NAD_CHAIN_ORDER', field: `${p.path}.type`, params: { type: p.type, where: 'before the interface plugin' } });
+        break;
+      case 'interface':
+        if (p.type !== head.type) {
+          refusals.push({
+            code: 'NAD_CHAIN_ORDER',
+            field: `${p.path}.type`,
+            params: { type: p.type, where: `first, and "${head.type}" already creates the interface (one interface plugin per chain)` },
+          });
+        }
+        break;
+      case 'policy':
+        if (firstPolicy === undefined) {
+          firstPolicy = p;
+          if (coordinator !== undefined) {
+            refusals.push({
+              code: 'NAD_CHAIN_ORDER',
+              field: `${coordinator.path}.type`,
+              params: { type: 'coordinator', where: `after the policy plugin "${p.type}"` },
+            });
+          }
+        } else if (p.type !== firstPolicy.type) {
+          refusals.push({
+            code: 'NAD_POLICY_MULTIPLE',
+            field: `${p.path}.type`,
+            params: { type: p.type, first: firstPolicy.type, firstIndex: firstPolicy.index },
+          });
+        }
+        break;
+      case 'coordinator':
+        coordinator ??= p;
+        break;
+      case 'meta':
+      case 'unknown':
+        break;
+    }
+  }
+}
+
+function checkInterfacePlugin(p: ChainPlugin, refusals: Finding[]): void {
+  const ipam = p.raw['ipam'];
+  const ipamType = isRecord(ipam) ? ipam['type'] : undefined;
+  if (typeof ipamType !== 'string' || ipamType === '') {
+    refusals.push({ code: 'NAD_IPAM_MISSING', field: `${p.path}.ipam`, params: { type: p.type } });
+  } else {
+    const suggestion = nearMiss(ipamType, KNOWN_IPAM);
+    if (suggestion !== undefined) {
+      refusals.push({ code: 'NAD_IPAM_NEAR_MISS', field: `${p.path}.ipam.type`, params: { value: ipamType, suggestion } });
+    }
+  }
+  const modes = p.type === 'macvlan' ? MACVLAN_MODES : p.type === 'ipvlan' ? IPVLAN_MODES : undefined;
+  const mode = p.raw['mode'];
+  // An absent or empty mode means the plugin's default (macvlan bridge, ipvlan l2).
+  if (modes !== undefined && mode !== undefined && mode !== '') {
+    if (typeof mode !== 'string' || !(modes as readonly string[]).includes(mode)) {
+      refusals.push({ code: 'NAD_MODE_INVALID', field: `${p.path}.mode`, params: { value: shown(mode), type: p.type, modes: modes.join(', ') } });
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * NetworkAttachmentDefinition decisions: validate spec.config against the chain rules, and insert
+ * {"type":"weir"} right after the interface plugin when the NAD is annotated weir.dev/chain: enabled.
+ */
+import { CHAIN_ENABLED, NAD_CHAIN, WEIR_PLUGIN_TYPE } from '../../../common/src/annotations.js';
+import { chainHas, parseChain, type CniChain } from '../../../common/src/cni-chain.js';
+import { checkConfig } from './chain-rules.js';
+import { refusal, toRefusal, uniq, warning } from './findings.js';
+import type { ClusterView, Decision, JsonPatchOp, Refusal } from './types.js';
+
+export interface NadObject {
+  namespace: string;
+  name: string;
+  annotations: Record<string, string>;
+  /** spec.config; '' when absent. */
+  config: string;
+  /** Whether spec.config is present (decides add vs replace). */
+  hasConfig: boolean;
+  hasSpec: boolean;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function stringMap(v: unknown, path: string, errors: Refusal[], code: 'NAD_MALFORMED' | 'POD_MALFORMED'): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (!isRecord(v)) {
+    errors.push(refusal(code, path, { detail: 'must be a map of strings' }));
+    return {};
+  }
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) {
+    if (typeof val !== 'string') errors.push(refusal(code, `${path}[${JSON.stringify(k)}]`, { detail: 'must be a string' }));
+    else out[k] = val;
+  }
+  return out;
+}
+export { stringMap };
+
+export function parseNadObject(nad: unknown): { ok: true; nad: NadObject } | { ok: false; refusals: Refusal[] } {
+  const errors: Refusal[] = [];
+  if (!isRecord(nad)) return { ok: false, refusals: [refusal('NAD_MALFORMED', '(object)', { detail: 'must be a JSON object' })] };
+  const meta = isRecord(nad['metadata']) ? nad['metadata'] : {};
+  const annotations = stringMap(meta['annotations'], 'metadata.annotations', errors, 'NAD_MALFORMED');
+  const spec = nad['spec'];
+  let config = '';
+  let hasConfig = false;
+  if (spec !== undefined && spec !== null) {
+    if (!isRecord(spec)) {
+      errors.push(refusal('NAD_MALFORMED', 'spec', { detail: 'must be an object' }));
+    } else if (spec['config'] !== undefined && spec['config'] !== null) {
+      if (typeof spec['config'] !== 'string') errors.push(refusal('NAD_MALFORMED', 'spec.config', { detail: 'must be a string holding JSON' }));
+      else {
+        config = spec['config'];
+        hasConfig = true;
+      }
+    }
+  }
+  if (errors.length > 0) return { ok: false, refusals: errors };
+  return {
+    ok: true,
+    nad: {
+      namespace: typeof meta['namespace'] === 'string' ? meta['namespace'] : '',
+      name: typeof meta['name'] === 'string' ? meta['name'] : '',
+      annotations,
+      config,
+      hasConfig,
+      hasSpec: isRecord(spec),
+    },
+  };
+}
+
+/**
+ * The config with {"type":"weir"} inserted after the interface plugin, or undefined when nothing
+ * should change (already there, not parseable, or no plugin to insert after).
+ */
+export function insertWeir(config: string, nadName: string): string | undefined {
+  const parsed = parseChain(config);
+  if (parsed.kind !== 'chain') return undefined;
+  const chain: CniChain = parsed.chain;
+  if (chainHas(chain, WEIR_PLUGIN_TYPE)) return undefined;
+  const head = chain.plugins.find((p) => p.kind !== 'prelude');
+  // Only after something that creates the interface (a known interface plugin, or an unknown one
+  // that may be a custom interface plugin); never after policy/coordinator/meta at the head.
+  if (head === undefined || (head.kind !== 'interface' && head.kind !== 'unknown')) return undefined;
+  const weir = { type: WEIR_PLUGIN_TYPE };
+  if (chain.form === 'single') {
+    const { cniVersion, name, ...plugin } = chain.raw;
+    const out: Record<string, unknown> = {};
+    if (cniVersion !== undefined) out['cniVersion'] = cniVersion;
+    out['name'] = typeof name === 'string' && name !== '' ? name : nadName;
+    out['plugins'] = [plugin, weir];
+    return JSON.stringify(out);
+  }
+  const list = chain.raw['plugins'];
+  if (!Array.isArray(list)) return undefined;
+  const plugins: unknown[] = [...list];
+  plugins.splice(head.index + 1, 0, weir);
+  return JSON.stringify({ ...chain.raw, plugins });
+}
+
+export function mutateNad(nad: unknown, _view: ClusterView): Decision {
+  const parsed = parseNadObject(nad);
+  // Malformed objects are the validating side's to refuse; mutation leaves them alone.
+  if (!parsed.ok) return { kind: 'allow', patch: [], warnings: [] };
+  const n = parsed.nad;
+  if (n.annotations[NAD_CHAIN] !== CHAIN_ENABLED) return { kind: 'allow', patch: [], warnings: [] };
+  const next = insertWeir(n.config, n.name);
+  if (next === undefined) return { kind: 'allow', patch: [], warnings: [] };
+  const patch: JsonPatchOp[] = n.hasSpec
+    ? [{ op: n.hasConfig ? 'replace' : 'add', path: '/spec/config', value: next }]
+    : [{ op: 'add', path: '/spec', value: { config: next } }];
+  return { kind: 'allow', patch, warnings: [] };
+}
+
+export function validateNad(nad: unknown, _view: ClusterView): Decision {
+  const parsed = parseNadObject(nad);
+  if (!parsed.ok) return { kind: 'deny', refusals: parsed.refusals, warnings: [] };
+  const check = checkConfig(parsed.nad.config);
+  if ('empty' in check) return { kind: 'allow', patch: [], warnings: [warning('W_NAD_CONFIG_EMPTY', {})] };
+  const warnings = uniq(check.warnings.map((w) => warning(w.code, w.params)));
+  if (check.refusals.length > 0) return { kind: 'deny', refusals: check.refusals.map(toRefusal), warnings };
+  return { kind: 'allow', patch: [], warnings };
+}

@@ -1,0 +1,413 @@
+/**
+ * Pod decisions. mutatePod injects the namespace defaults (merging into `networks` in the user's
+ * form, never overwriting a value the pod sets) and writes weir.dev/intent; validatePod checks the
+ * final object and reports every problem at once. Both are pure and total: they never throw.
+ */
+import {
+  ALLOW_NET_ADMIN_TRUE,
+  INJECT_ENABLED,
+  INJECT_LABEL,
+  K8S_EGRESS_BANDWIDTH,
+  K8S_INGRESS_BANDWIDTH,
+  MIRROR_POD,
+  MULTUS_DEFAULT_NETWORK,
+  MULTUS_NETWORKS,
+  NAMESPACE_DEFAULTS,
+  NS_ALLOW_NET_ADMIN,
+  NS_MAX_EGRESS_BANDWIDTH,
+  NS_MAX_INGRESS_BANDWIDTH,
+  POD_INTENT,
+  SPIDERPOOL_DEFAULT_ROUTE_NIC,
+  annotationField,
+} from '../../../common/src/annotations.js';
+import { parseBandwidth } from '../../../common/src/bandwidth.js';
+import { chainHas } from '../../../common/src/cni-chain.js';
+import { encodeIntent, parseIntent, type Intent } from '../../../common/src/intent.js';
+import {
+  interfaceNameProblem,
+  parseDefaultNetworkAnnotation,
+  parseNetworkList,
+  selectionToJson,
+  selectionToText,
+  type NetworkSelection,
+} from '../../../common/src/multus.js';
+import { renderReason } from '../../../common/src/reasons.js';
+import { describeAttachment, resolveAttachments, type Attachment } from './attachments.js';
+import { checkConfig } from './chain-rules.js';
+import { refusal, toRefusal, uniq, warning, type Finding } from './findings.js';
+import { annotationOps } from './patch.js';
+import { parsePodObject, type PodObject } from './pod-object.js';
+import type { ClusterView, Decision, DecideOptions, NamespaceInfo, Refusal } from './types.js';
+
+type Gate = { kind: 'skip'; reason: string } | { kind: 'deny'; refusal: Refusal } | { kind: 'go'; ns: NamespaceInfo };
+
+function gate(pod: PodObject, namespace: string, view: ClusterView): Gate {
+  const ns = view.namespace(namespace);
+  if (ns === undefined) return { kind: 'deny', refusal: refusal('NAMESPACE_UNKNOWN', 'metadata.namespace', { namespace }) };
+  if (ns.labels[INJECT_LABEL] !== INJECT_ENABLED) {
+    return { kind: 'skip', reason: renderReason('SKIP_NAMESPACE_NOT_OPTED_IN', { namespace }) };
+  }
+  if (pod.annotations?.[MIRROR_POD] !== undefined) return { kind: 'skip', reason: renderReason('SKIP_MIRROR_POD', {}) };
+  if (pod.hostNetwork) return { kind: 'skip', reason: renderReason('SKIP_HOST_NETWORK', {}) };
+  return { kind: 'go', ns };
+}
+
+// ── injection ──────────────────────────────────────────────────────────────────────────────────
+
+interface Injection {
+  set: Array<[string, string]>;
+  warnings: string[];
+  refusals: Refusal[];
+}
+
+/** Checks a namespace default before it is injected, so a broken default is blamed on the namespace. */
+function defaultProblem(podKey: string, value: string, podNamespace: string): string | undefined {
+  switch (podKey) {
+    case MULTUS_DEFAULT_NETWORK: {
+      const r = parseDefaultNetworkAnnotation(value);
+      return r.ok ? undefined : r.error;
+    }
+    case MULTUS_NETWORKS: {
+      const r = parseNetworkList(value, podNamespace);
+      return r.ok ? undefined : r.error;
+    }
+    case SPIDERPOOL_DEFAULT_ROUTE_NIC:
+      return interfaceNameProblem(value);
+    case K8S_INGRESS_BANDWIDTH:
+    case K8S_EGRESS_BANDWIDTH: {
+      const r = parseBandwidth(value);
+      return r.ok ? undefined : r.error;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Appends the namespace's default networks the pod does not already reference, in the pod's form.
+ * Returns undefined when nothing changes (or the pod's own value does not parse: validate reports it).
+ */
+function mergeNetworks(
+  podValue: string,
+  nsValue: string,
+  podNamespace: string,
+  defaultNetwork: string | undefined,
+): { value: string; asJson: boolean } | undefined {
+  const pod = parseNetworkList(podValue, podNamespace);
+  const ns = parseNetworkList(nsValue, podNamespace);
+  if (!pod.ok || !ns.ok) return undefined;
+  const have = new Set(pod.value.selections.map((s) => `${s.namespace}/${s.name}`));
+  // A NAD the pod already uses as its default network is not attached a second time.
+  if (defaultNetwork !== undefined && defaultNetwork !== '') {
+    const d = parseDefaultNetworkAnnotation(defaultNetwork);
+    if (d.ok) have.add(`${d.value.namespace}/${d.value.name}`);
+  }
+  const extra: NetworkSelection[] = [];
+  for (const s of ns.value.selections) {
+    const key = `${s.namespace}/${s.name}`;
+    if (!have.has(key)) {
+      have.add(key);
+      extra.push(s);
+    }
+  }
+  if (extra.length === 0) return undefined;
+  if (pod.value.form === 'text') {
+    const texts = extra.map(selectionToText);
+    if (texts.every((t): t is string => t !== undefined)) return { value: `${podValue},${texts.join(',')}`, asJson: false };
+    const all = [...pod.value.selections, ...extra].map(selectionToJson);
+    return { value: JSON.stringify(all), asJson: true };
+  }
+  return { value: JSON.stringify([...pod.value.selections, ...extra].map(selectionToJson)), asJson: false };
+}
+
+function inject(current: Record<string, string>, ns: NamespaceInfo, podNamespace: string): Injection {
+  const out: Injection = { set: [], warnings: [], refusals: [] };
+  // Defaults apply in NAMESPACE_DEFAULTS order; later ones see earlier injections (the networks
+  // merge must know the default network, injected or not).
+  const annotations: Record<string, string> = { ...current };
+  for (const { namespaceKey, podKey } of NAMESPACE_DEFAULTS) {
+    const nsValue = ns.annotations[namespaceKey];
+    if (nsValue === undefined || nsValue === '') continue;
+    const podValue = annotations[podKey];
+    const podSetsNone = podValue === undefined || podValue === '';
+    if (!podSetsNone && podKey !== MULTUS_NETWORKS) continue;
+    const problem = defaultProblem(podKey, nsValue, podNamespace);
+    if (problem !== undefined) {
+      out.refusals.push(refusal('NAMESPACE_DEFAULT_INVALID', annotationField(podKey), { namespace: ns.name, key: namespaceKey, detail: problem }));
+      continue;
+    }
+    if (podSetsNone) {
+      out.set.push([podKey, nsValue]);
+      annotations[podKey] = nsValue;
+      continue;
+    }
+    const merged = mergeNetworks(podValue, nsValue, podNamespace, annotations[MULTUS_DEFAULT_NETWORK]);
+    if (merged !== undefined) {
+      out.set.push([podKey, merged.value]);
+      annotations[podKey] = merged.value;
+      if (merged.asJson) out.warnings.push(warning('W_POD_NETWORKS_AS_JSON', {}));
+    }
+  }
+  return out;
+}
+
+// ── intent ─────────────────────────────────────────────────────────────────────────────────────
+
+/** The intent the annotations describe, or undefined when they do not parse (validate reports why). */
+export function intentFor(annotations: Record<string, string>, podNamespace: string, view: ClusterView): Intent | undefined {
+  const resolved = resolveAttachments(annotations, podNamespace, view);
+  if (resolved.problems.length > 0) return undefined;
+  const intent: Intent = {
+    version: 1,
+    networks: resolved.attachments.map((a) => ({
+      nad: a.ref ?? null,
+      interface: a.iface.name,
+      default: a.iface.isDefault,
+      enforced: a.enforced,
+    })),
+    bandwidth: {},
+  };
+  for (const [key, dir] of [
+    [K8S_INGRESS_BANDWIDTH, 'ingressBitsPerSecond'],
+    [K8S_EGRESS_BANDWIDTH, 'egressBitsPerSecond'],
+  ] as const) {
+    const v = annotations[key];
+    if (v === undefined) continue;
+    const r = parseBandwidth(v);
+    if (!r.ok) return undefined;
+    intent.bandwidth[dir] = r.bitsPerSecond;
+  }
+  const drn = annotations[SPIDERPOOL_DEFAULT_ROUTE_NIC];
+  if (drn !== undefined && drn !== '') intent.defaultRouteNic = drn;
+  return intent;
+}
+
+// ── mutate ─────────────────────────────────────────────────────────────────────────────────────
+
+export function mutatePod(podIn: unknown, namespace: string, view: ClusterView, _opts: DecideOptions): Decision {
+  const { pod } = parsePodObject(podIn);
+  const g = gate(pod, namespace, view);
+  switch (g.kind) {
+    case 'skip':
+      return { kind: 'allow', patch: [], warnings: [], skipped: g.reason };
+    case 'deny':
+      return { kind: 'deny', refusals: [g.refusal], warnings: [] };
+    case 'go':
+      break;
+  }
+  const current = pod.annotations ?? {};
+  const injection = inject(current, g.ns, namespace);
+  if (injection.refusals.length > 0) return { kind: 'deny', refusals: injection.refusals, warnings: injection.warnings };
+  const next: Record<string, string> = { ...current, ...Object.fromEntries(injection.set) };
+  const wanted: Array<[string, string]> = [...injection.set];
+  const warnings = [...injection.warnings];
+  const intent = intentFor(next, namespace, view);
+  if (intent !== undefined) {
+    const encoded = encodeIntent(intent);
+    const existing = current[POD_INTENT];
+    if (existing !== undefined && existing !== encoded) warnings.push(warning('W_INTENT_REPLACED', {}));
+    wanted.push([POD_INTENT, encoded]);
+  }
+  return { kind: 'allow', patch: annotationOps(pod.annotations, wanted), warnings: uniq(warnings) };
+}
+
+// ── validate ───────────────────────────────────────────────────────────────────────────────────
+
+function checkInterfaces(attachments: Attachment[], out: Finding[]): void {
+  const seen = new Map<string, Attachment>();
+  for (const a of attachments) {
+    const explicit = a.iface.selection?.interface ?? '';
+    if (explicit !== '' && interfaceNameProblem(explicit) !== undefined) {
+      out.push({ code: 'POD_INTERFACE_INVALID', field: a.field, params: { name: explicit, nad: describeAttachment(a) } });
+      continue;
+    }
+    const first = seen.get(a.iface.name);
+    if (first !== undefined) {
+      out.push({
+        code: 'POD_INTERFACE_DUPLICATE',
+        field: a.field,
+        params: { name: a.iface.name, first: describeAttachment(first), second: describeAttachment(a) },
+      });
+    } else {
+      seen.set(a.iface.name, a);
+    }
+  }
+}
+
+function checkNads(attachments: Attachment[], out: Finding[], warnings: string[]): void {
+  const checked = new Set<string>();
+  for (const a of attachments) {
+    if (a.ref === undefined || checked.has(a.ref)) continue;
+    checked.add(a.ref);
+    if (a.nad === undefined) {
+      const sel = a.iface.selection;
+      const hint =
+        a.iface.isDefault && sel !== undefined && !sel.namespaceGiven
+          ? ' (v1.multus-cni.io/default-network without a namespace means kube-system, as in Multus)'
+          : '';
+      out.push({ code: 'POD_NAD_NOT_FOUND', field: a.field, params: { ref: a.ref, hint } });
+      continue;
+    }
+    const check = checkConfig(a.nad.config);
+    if ('empty' in check) {
+      warnings.push(warning('W_POD_NAD_CONFIG_EMPTY', { ref: a.ref }));
+      continue;
+    }
+    for (const f of check.refusals) {
+      out.push({ code: 'POD_NAD_CHAIN_INVALID', field: a.field, params: { ref: a.ref, detail: toRefusal(f).message, nadCode: f.code } });
+    }
+  }
+}
+
+function checkDefaultRouteNic(annotations: Record<string, string>, attachments: Attachment[], out: Finding[]): void {
+  const nic = annotations[SPIDERPOOL_DEFAULT_ROUTE_NIC];
+  if (nic === undefined || nic === '') return;
+  const names = attachments.map((a) => a.iface.name);
+  if (!names.includes(nic)) {
+    out.push({ code: 'POD_DEFAULT_ROUTE_NIC_UNKNOWN', field: annotationField(SPIDERPOOL_DEFAULT_ROUTE_NIC), params: { nic, interfaces: names.join(', ') } });
+  }
+}
+
+function checkBandwidth(
+  annotations: Record<string, string>,
+  ns: NamespaceInfo,
+  attachments: Attachment[] | undefined,
+  out: Finding[],
+): void {
+  let requested: string | undefined;
+  for (const [key, capKey] of [
+    [K8S_INGRESS_BANDWIDTH, NS_MAX_INGRESS_BANDWIDTH],
+    [K8S_EGRESS_BANDWIDTH, NS_MAX_EGRESS_BANDWIDTH],
+  ] as const) {
+    const value = annotations[key];
+    if (value === undefined) continue;
+    const field = annotationField(key);
+    requested ??= field;
+    const r = parseBandwidth(value);
+    if (!r.ok) {
+      out.push({ code: r.problem === 'format' ? 'BANDWIDTH_INVALID' : 'BANDWIDTH_OUT_OF_RANGE', field, params: { value, error: r.error } });
+      continue;
+    }
+    const cap = ns.annotations[capKey];
+    if (cap === undefined) continue;
+    const c = parseBandwidth(cap);
+    if (!c.ok) {
+      out.push({ code: 'NAMESPACE_CAP_INVALID', field, params: { namespace: ns.name, capKey, value: cap, error: c.error } });
+    } else if (r.bitsPerSecond > c.bitsPerSecond) {
+      out.push({ code: 'BANDWIDTH_ABOVE_CAP', field, params: { value, cap, capKey, namespace: ns.name } });
+    }
+  }
+  if (requested === undefined || attachments === undefined) return;
+  const dflt = attachments.find((a) => a.iface.isDefault);
+  if (dflt === undefined) return;
+  if (dflt.ref === undefined) {
+    out.push({
+      code: 'BANDWIDTH_NOT_SHAPED',
+      field: requested,
+      params: {
+        detail:
+          "the pod's default network is Multus's cluster network, which Weir cannot see or shape; " +
+          'set v1.multus-cni.io/default-network to a NAD whose chain contains {"type":"weir"}',
+      },
+    });
+  } else if (dflt.chain !== undefined && !dflt.enforced) {
+    out.push({
+      code: 'BANDWIDTH_NOT_SHAPED',
+      field: requested,
+      params: {
+        detail:
+          `the default network's NetworkAttachmentDefinition ${dflt.ref} has no {"type":"weir"} in its chain; ` +
+          'add it right after the interface plugin, or annotate that NAD weir.dev/chain: enabled',
+      },
+    });
+  }
+}
+
+function checkCoordinator(attachments: Attachment[], view: ClusterView, opts: DecideOptions, out: Finding[]): void {
+  const users = attachments.filter((a) => a.chain !== undefined && chainHas(a.chain, 'coordinator'));
+  const first = users[0];
+  if (first === undefined || first.ref === undefined) return;
+  const refs = [...new Set(users.map((a) => a.ref))].join(', ');
+  const c = view.coordinator(opts.coordinatorName);
+  if (c === undefined) {
+    out.push({ code: 'COORDINATOR_MISSING', field: first.field, params: { ref: refs, name: opts.coordinatorName } });
+  } else if (c.phase !== 'Synced') {
+    out.push({
+      code: 'COORDINATOR_NOT_SYNCED',
+      field: first.field,
+      params: {
+        ref: refs,
+        name: c.name,
+        phase: c.phase === undefined || c.phase === '' ? 'without a status.phase' : c.phase,
+        reason: c.reason === undefined || c.reason === '' ? 'none given' : c.reason,
+      },
+    });
+  }
+}
+
+function checkNetAdmin(pod: PodObject, ns: NamespaceInfo, attachments: Attachment[], out: Finding[], warnings: string[]): void {
+  const enforced = attachments.filter((a) => a.enforced).map((a) => a.iface.name);
+  if (enforced.length === 0) return;
+  const offenders = pod.containers.filter((c) => c.privileged || c.netAdmin);
+  if (offenders.length === 0) return;
+  if (ns.annotations[NS_ALLOW_NET_ADMIN] === ALLOW_NET_ADMIN_TRUE) {
+    warnings.push(warning('W_POD_NET_ADMIN_ALLOWED', {}));
+    return;
+  }
+  for (const c of offenders) {
+    const what = c.privileged ? `container "${c.name}" is privileged` : `container "${c.name}" adds NET_ADMIN`;
+    const field = c.privileged ? `${c.path}.securityContext.privileged` : `${c.path}.securityContext.capabilities.add`;
+    out.push({ code: 'POD_NET_ADMIN_ON_ENFORCED', field, params: { what, interfaces: enforced.join(', '), namespace: ns.name } });
+  }
+}
+
+function checkIntent(annotations: Record<string, string>, expected: Intent, out: Finding[]): void {
+  const want = encodeIntent(expected);
+  const have = annotations[POD_INTENT];
+  const field = annotationField(POD_INTENT);
+  if (have === undefined) {
+    out.push({ code: 'POD_INTENT_MISMATCH', field, params: { detail: 'is missing', expected: want } });
+    return;
+  }
+  const parsed = parseIntent(have);
+  if (!parsed.ok) {
+    out.push({ code: 'POD_INTENT_MISMATCH', field, params: { detail: `does not parse (${parsed.errors.join('; ')})`, expected: want } });
+  } else if (encodeIntent(parsed.intent) !== want) {
+    out.push({ code: 'POD_INTENT_MISMATCH', field, params: { detail: `is ${encodeIntent(parsed.intent)}, which no longer matches the annotations`, expected: want } });
+  }
+}
+
+export function validatePod(podIn: unknown, namespace: string, view: ClusterView, opts: DecideOptions): Decision {
+  const { pod, problems } = parsePodObject(podIn);
+  const g = gate(pod, namespace, view);
+  switch (g.kind) {
+    case 'skip':
+      return { kind: 'allow', patch: [], warnings: [], skipped: g.reason };
+    case 'deny':
+      return { kind: 'deny', refusals: [g.refusal, ...problems], warnings: [] };
+    case 'go':
+      break;
+  }
+  const annotations = pod.annotations ?? {};
+  const findings: Finding[] = [];
+  const warnings: string[] = [];
+  const resolved = resolveAttachments(annotations, namespace, view);
+  findings.push(...resolved.problems);
+  const attachments = resolved.problems.length === 0 ? resolved.attachments : undefined;
+  if (attachments !== undefined) {
+    checkInterfaces(attachments, findings);
+    checkNads(attachments, findings, warnings);
+    checkDefaultRouteNic(annotations, attachments, findings);
+  }
+  checkBandwidth(annotations, g.ns, attachments, findings);
+  if (attachments !== undefined) {
+    checkCoordinator(attachments, view, opts, findings);
+    checkNetAdmin(pod, g.ns, attachments, findings, warnings);
+  }
+  // The intent is compared only when the annotations parse; otherwise the parse errors say it all.
+  const expected = intentFor(annotations, namespace, view);
+  if (expected !== undefined) checkIntent(annotations, expected, findings);
+  const refusals = [...problems, ...findings.map(toRefusal)];
+  if (refusals.length > 0) return { kind: 'deny', refusals, warnings: uniq(warnings) };
+  return { kind: 'allow', patch: [], warnings: uniq(warnings) };
+}
