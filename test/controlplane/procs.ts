@@ -16,11 +16,11 @@ export interface Daemon {
   hasExited(): boolean;
 }
 
-export function startDaemon(name: string, binary: string, args: readonly string[], logPath: string): Daemon {
+export function startDaemon(name: string, binary: string, args: readonly string[], logPath: string, env?: NodeJS.ProcessEnv): Daemon {
   const fd = openSync(logPath, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(binary, args, { detached: true, stdio: ['ignore', fd, fd] });
+    child = spawn(binary, args, { detached: true, stdio: ['ignore', fd, fd], env: env ?? process.env });
   } finally {
     closeSync(fd);
   }

@@ -1,0 +1,292 @@
+import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type V1MutatingWebhookConfiguration, type V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { freeLoopbackPorts } from '../test/controlplane/ports.js';
+import { startDaemon, stopDaemon, type Daemon } from '../test/controlplane/procs.js';
+import { startControlPlane, type ControlPlane } from '../test/controlplane/index.js';
+import { render } from '../test/chart/helm.js';
+import { BPF_OBJECT_DIR, CNI_PLUGIN_BINARY, REFERENCE_CNI_DIR, REPO_ROOT, tsEntry } from './paths.js';
+import { RoundRobinBinder } from './simnode/binder.js';
+import { resolveAttachments, type ClusterNetwork } from './simnode/attachments.js';
+import { networkListFromConfig } from './simnode/chain.js';
+import { SimNode } from './simnode/kubelet.js';
+import { addNodeToSwitch, createSwitch, destroyUnderlay, underlayNames, UPLINK } from './simnode/underlay.js';
+import { listNetns, deleteNetns } from './simnode/netns.js';
+import { isRecord } from './simnode/cni-exec.js';
+
+/**
+ * A whole Weir system on one machine: the control plane, the webhook (registered for real, from
+ * the chart's own webhook configurations), one agent per simulated node, and the simulated nodes
+ * themselves (kubelet + runtime + Multus) cabled to one underlay switch. Used by `weir lab up`
+ * (in a background process) and by the end-to-end suites (in-process).
+ */
+export const LAB_NAMESPACE = 'weir-system';
+export const NETNS_PREFIX = 'wlab';
+
+export interface LabOptions {
+  dir: string;
+  nodes: number;
+  log(line: string): void;
+  /** Keep the control plane's data dir under `dir` (the lab) or use a temporary one (tests). */
+  persistentControlPlane: boolean;
+}
+
+export interface LabNode {
+  name: string;
+  netns: string;
+  cniSocket: string;
+  pinRoot: string;
+  agentPort: number;
+  agentUrl: string;
+}
+
+export interface LabState {
+  version: 1;
+  pid: number;
+  kubeconfig: string;
+  server: string;
+  webhookHealthUrl: string;
+  nodes: LabNode[];
+  startedAt: string;
+  controlPlaneStartupMs: number;
+}
+
+export class Lab {
+  private controlPlane: ControlPlane | undefined;
+  private webhook: Daemon | undefined;
+  private readonly agents = new Map<string, Daemon>();
+  private readonly simNodes: SimNode[] = [];
+  private binder: RoundRobinBinder | undefined;
+  private state: LabState | undefined;
+  private readonly names = underlayNames(NETNS_PREFIX);
+
+  constructor(private readonly options: LabOptions) {}
+
+  get labState(): LabState {
+    if (!this.state) throw new Error('the lab is not up');
+    return this.state;
+  }
+
+  nodeNames(): string[] {
+    return Array.from({ length: this.options.nodes }, (_, i) => `node-${i + 1}`);
+  }
+
+  async up(progress: (step: string) => void = () => undefined): Promise<LabState> {
+    const { dir } = this.options;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await this.cleanLeftovers();
+    progress('starting etcd and kube-apiserver');
+    this.controlPlane = await startControlPlane(this.options.persistentControlPlane ? { dataDir: join(dir, 'control-plane') } : {});
+    const kubeconfigPath = this.controlPlane.kubeconfigPath;
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    const core = kc.makeApiClient(CoreV1Api);
+
+    progress('wiring the underlay switch and the nodes');
+    const cniBinDir = await this.prepareCniBinDir();
+    await createSwitch(this.names);
+    const nodes: LabNode[] = [];
+    const ports = await freeLoopbackPorts(this.options.nodes + 2);
+    for (const [index, name] of this.nodeNames().entries()) {
+      const netns = await addNodeToSwitch(this.names, name, index + 1);
+      const agentPort = ports[index + 2] ?? 0;
+      nodes.push({
+        name, netns, agentPort, agentUrl: `http://127.0.0.1:${agentPort}`,
+        cniSocket: join(dir, 'nodes', name, 'cni.sock'),
+        pinRoot: `/sys/fs/bpf/${NETNS_PREFIX}/${name}`,
+      });
+      await core.createNode({ body: { metadata: { name, labels: { 'kubernetes.io/hostname': name, 'weir.dev/lab': 'true' } } } }).catch(() => undefined);
+    }
+
+    progress('starting the webhook and registering it');
+    await core.createNamespace({ body: { metadata: { name: LAB_NAMESPACE } } }).catch(() => undefined);
+    const [webhookPort = 0, healthPort = 0] = ports;
+    this.webhook = this.spawnProcess('webhook', 'webhook/src/main.ts', {
+      KUBECONFIG: kubeconfigPath, WEIR_WEBHOOK_PORT: String(webhookPort), WEIR_HEALTH_PORT: String(healthPort),
+      WEIR_LISTEN_HOST: '127.0.0.1', WEIR_TLS_MODE: 'self-signed', WEIR_NAMESPACE: LAB_NAMESPACE,
+      WEIR_SERVICE_NAME: 'weir-webhook', WEIR_MUTATING_WEBHOOK: 'weir', WEIR_VALIDATING_WEBHOOK: 'weir',
+    });
+    await this.registerWebhooks(kc, webhookPort);
+    await waitForHttp(`http://127.0.0.1:${healthPort}/readyz`, 60_000, this.webhook);
+    await this.waitForCaBundle(kc, 30_000);
+
+    progress(`starting ${nodes.length} agent(s) and simulated node(s)`);
+    const clusterNetwork = labClusterNetwork();
+    for (const node of nodes) {
+      await mkdir(join(dir, 'nodes', node.name), { recursive: true, mode: 0o700 });
+      const agent = this.spawnProcess(`agent-${node.name}`, 'agent/src/main.ts', {
+        KUBECONFIG: kubeconfigPath, WEIR_NODE_NAME: node.name, WEIR_PIN_ROOT: node.pinRoot, WEIR_CNI_SOCKET: node.cniSocket,
+        WEIR_METRICS_PORT: String(node.agentPort), WEIR_METRICS_HOST: '127.0.0.1', WEIR_BPF_OBJECT: BPF_OBJECT_DIR,
+        WEIR_STATE_DIR: join(dir, 'nodes', node.name, 'state'),
+      });
+      this.agents.set(node.name, agent);
+    }
+    for (const node of nodes) {
+      const agent = this.agents.get(node.name);
+      await waitForHttp(`${node.agentUrl}/readyz`, 60_000, agent);
+      const sim = new SimNode({
+        nodeName: node.name, kubeconfig: kc, nodeNetns: node.netns, cniBinDir,
+        pluginEnv: { WEIR_CNI_SOCKET: node.cniSocket },
+        resolveAttachments: (pod) => resolveAttachments(pod, nadSource(kc), clusterNetwork),
+        log: (line) => this.options.log(`[${node.name}] ${line}`),
+      });
+      await sim.start();
+      this.simNodes.push(sim);
+    }
+    this.binder = new RoundRobinBinder(kc, nodes.map((n) => n.name), (line) => this.options.log(`[binder] ${line}`));
+    await this.binder.start();
+
+    this.state = {
+      version: 1, pid: process.pid, kubeconfig: kubeconfigPath, server: this.controlPlane.server,
+      webhookHealthUrl: `http://127.0.0.1:${healthPort}`, nodes, startedAt: new Date().toISOString(),
+      controlPlaneStartupMs: this.controlPlane.startupMs,
+    };
+    return this.state;
+  }
+
+  /** Restarts one node's agent (the restart suites use it); enforcement must not gap. */
+  async restartAgent(node: string): Promise<void> {
+    const agent = this.agents.get(node);
+    const labNode = this.state?.nodes.find((n) => n.name === node);
+    if (!agent || !labNode || !this.state) throw new Error(`no agent for node ${node}`);
+    await stopDaemon(agent, 10_000);
+    const restarted = this.spawnProcess(`agent-${node}`, 'agent/src/main.ts', {
+      KUBECONFIG: this.state.kubeconfig, WEIR_NODE_NAME: node, WEIR_PIN_ROOT: labNode.pinRoot, WEIR_CNI_SOCKET: labNode.cniSocket,
+      WEIR_METRICS_PORT: String(labNode.agentPort), WEIR_METRICS_HOST: '127.0.0.1', WEIR_BPF_OBJECT: BPF_OBJECT_DIR,
+      WEIR_STATE_DIR: join(this.options.dir, 'nodes', node, 'state'),
+    });
+    this.agents.set(node, restarted);
+    await waitForHttp(`${labNode.agentUrl}/readyz`, 60_000, restarted);
+  }
+
+  /** Tears everything down, in the reverse order, and checks nothing is left. */
+  async down(progress: (step: string) => void = () => undefined): Promise<string[]> {
+    progress('stopping the simulated nodes (CNI DEL for every pod)');
+    await this.binder?.stop();
+    for (const sim of this.simNodes.splice(0)) await sim.stop();
+    progress('stopping agents and webhook');
+    for (const [name, agent] of this.agents) {
+      await stopDaemon(agent, 10_000);
+      this.agents.delete(name);
+    }
+    if (this.webhook) await stopDaemon(this.webhook, 10_000);
+    this.webhook = undefined;
+    progress('stopping the control plane');
+    await this.controlPlane?.stop();
+    this.controlPlane = undefined;
+    progress('removing the underlay, pinned maps and state');
+    await this.cleanLeftovers();
+    await rm(this.options.dir, { recursive: true, force: true });
+    return this.leftovers();
+  }
+
+  /** What a previous lab (or a crashed one) may have left: lab netns, pinned maps. */
+  private async cleanLeftovers(): Promise<void> {
+    for (const ns of await listNetns()) {
+      if (ns.startsWith(`${NETNS_PREFIX}-`) || ns.startsWith('wpod-')) await deleteNetns(ns);
+    }
+    await destroyUnderlay(this.names, []);
+    await rm(`/sys/fs/bpf/${NETNS_PREFIX}`, { recursive: true, force: true });
+  }
+
+  private async leftovers(): Promise<string[]> {
+    const found: string[] = [];
+    for (const ns of await listNetns()) if (ns.startsWith(`${NETNS_PREFIX}-`) || ns.startsWith('wpod-')) found.push(`netns ${ns}`);
+    try {
+      const pins = await readdir(`/sys/fs/bpf/${NETNS_PREFIX}`);
+      if (pins.length > 0) found.push(`pinned BPF objects under /sys/fs/bpf/${NETNS_PREFIX}`);
+    } catch {
+      // gone, as it should be
+    }
+    return found;
+  }
+
+  private spawnProcess(name: string, entry: string, env: Record<string, string>): Daemon {
+    const { command, args } = tsEntry(entry);
+    return startDaemon(name, command, args, join(this.options.dir, `${name}.log`), { ...process.env, ...env });
+  }
+
+  private async prepareCniBinDir(): Promise<string> {
+    const binDir = join(this.options.dir, 'cni-bin');
+    await rm(binDir, { recursive: true, force: true });
+    await mkdir(binDir, { recursive: true });
+    for (const plugin of await readdir(REFERENCE_CNI_DIR)) await symlink(join(REFERENCE_CNI_DIR, plugin), join(binDir, plugin));
+    await symlink(CNI_PLUGIN_BINARY, join(binDir, 'weir'));
+    return binDir;
+  }
+
+  /** The chart's own webhook configurations, pointed at the lab's loopback webhook by URL. */
+  private async registerWebhooks(kc: KubeConfig, port: number): Promise<void> {
+    const client = kc.makeApiClient(AdmissionregistrationV1Api);
+    for (const manifest of await render({ namespace: LAB_NAMESPACE })) {
+      if (manifest.kind !== 'MutatingWebhookConfiguration' && manifest.kind !== 'ValidatingWebhookConfiguration') continue;
+      const webhooks = Array.isArray(manifest.webhooks) ? manifest.webhooks : [];
+      for (const webhook of webhooks) {
+        if (!isRecord(webhook) || !isRecord(webhook.clientConfig) || !isRecord(webhook.clientConfig.service)) continue;
+        const path = webhook.clientConfig.service.path;
+        webhook.clientConfig = { url: `https://127.0.0.1:${port}${typeof path === 'string' ? path : '/'}` };
+      }
+      if (manifest.kind === 'MutatingWebhookConfiguration') await client.createMutatingWebhookConfiguration({ body: manifest as V1MutatingWebhookConfiguration });
+      else await client.createValidatingWebhookConfiguration({ body: manifest as V1ValidatingWebhookConfiguration });
+    }
+  }
+
+  private async waitForCaBundle(kc: KubeConfig, timeoutMs: number): Promise<void> {
+    const client = kc.makeApiClient(AdmissionregistrationV1Api);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const m = await client.readMutatingWebhookConfiguration({ name: 'weir' });
+      const v = await client.readValidatingWebhookConfiguration({ name: 'weir' });
+      const patched = [...(m.webhooks ?? []), ...(v.webhooks ?? [])].every((w) => (w.clientConfig.caBundle ?? '') !== '');
+      if (patched) return;
+      await sleep(250);
+    }
+    throw new Error('the webhook did not patch its caBundle into the webhook configurations in time; see webhook.log in the lab directory');
+  }
+}
+
+/** The lab's stand-in for Multus's clusterNetwork: a plain macvlan network Weir does not enforce. */
+export function labClusterNetwork(): ClusterNetwork {
+  const parsed = networkListFromConfig(JSON.stringify({
+    cniVersion: '1.0.0', name: 'lab-cluster-network',
+    plugins: [{ type: 'macvlan', master: UPLINK, mode: 'bridge', ipam: { type: 'host-local', ranges: [[{ subnet: '10.250.0.0/16' }]] } }],
+  }), 'lab-cluster-network');
+  if (!parsed.ok) throw new Error(parsed.error);
+  return { name: 'lab-cluster-network', list: parsed.list };
+}
+
+function nadSource(kc: KubeConfig) {
+  return {
+    async nadConfig(namespace: string, name: string): Promise<string | undefined> {
+      const api = kc.makeApiClient(CustomObjectsApi);
+      try {
+        const nad: unknown = await api.getNamespacedCustomObject({ group: 'k8s.cni.cncf.io', version: 'v1', namespace, plural: 'network-attachment-definitions', name });
+        const spec = isRecord(nad) ? nad.spec : undefined;
+        return isRecord(spec) && typeof spec.config === 'string' ? spec.config : '';
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+async function waitForHttp(url: string, timeoutMs: number, daemon: Daemon | undefined): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (daemon?.hasExited()) throw new Error(`${daemon.name} exited during start-up; see ${daemon.logPath}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`${url} did not become ready within ${timeoutMs} ms${daemon ? `; see ${daemon.logPath}` : ''}`);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function writeState(dir: string, state: LabState): Promise<void> {
+  await writeFile(join(dir, 'state.json'), JSON.stringify(state, null, 1), { mode: 0o600 });
+}
