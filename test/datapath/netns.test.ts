@@ -92,6 +92,21 @@ describePrivileged('datapath with real packets (macvlan pods in netns)', () => {
     expect(await ping('b', IP.a)).toBe(false);
   });
 
+  it('a restarted agent adopts pinned state without detaching: traffic keeps its verdicts', async () => {
+    const { Datapath } = await import('../../agent/src/datapath/driver.js');
+    const before = await h.addon.tc.query({ netnsPath: netnsPath(ns.a), ifname: 'eth0', direction: 'ingress' });
+    const restarted = new Datapath({ addon: h.addon, objectPath: 'build/bpf/weir.bpf.o', pinRoot: h.pinRoot });
+    try {
+      const adopted = await restarted.adoptExisting();
+      expect(adopted).toEqual([{ endpointId: EP.a, generation: 2, policyEntries: 2, ingressShaped: false }]);
+      expect(await h.addon.tc.query({ netnsPath: netnsPath(ns.a), ifname: 'eth0', direction: 'ingress' })).toEqual(before);
+      expect(await tcp('b', IP.a, 80)).toBe('ok');
+      expect(await tcp('c', IP.a, 80)).toMatch(/^fail/);
+    } finally {
+      await restarted.close();
+    }
+  });
+
   it('IPv6: the same rules by identity, neighbour discovery keeps working', async () => {
     expect(await tcp('b', IP6.a, 80)).toBe('ok');
     expect(await tcp('c', IP6.a, 80)).toMatch(/^fail/);

@@ -2,7 +2,7 @@
 //   serve <tcpPorts,comma> <udpPorts,comma>   TCP servers that write "hi", UDP echo (IPv4+IPv6)
 //   tcp <host> <port>                         prints "ok" if the connection completes and data arrives
 //   udp <host> <port>                         prints "ok" if the datagram is echoed back
-// Exit code 0 either way; failures print "fail <reason>". Timeout: 1 s.
+// Exit code 0 either way; failures print "fail <reason>". Timeout: 600 ms.
 import dgram from 'node:dgram';
 import net from 'node:net';
 
@@ -21,12 +21,12 @@ if (mode === 'serve') {
   process.stdout.write('ready\n');
 } else if (mode === 'tcp') {
   const s = net.connect({ host: a, port: Number(b) });
-  const t = setTimeout(() => done('fail timeout'), 1000);
+  const t = setTimeout(() => done('fail timeout'), 600);
   s.on('data', () => { clearTimeout(t); done('ok'); });
   s.on('error', (e) => { clearTimeout(t); done(`fail ${e.code}`); });
 } else if (mode === 'udp') {
   const sock = dgram.createSocket(net.isIPv6(a) ? 'udp6' : 'udp4');
-  const t = setTimeout(() => done('fail timeout'), 1000);
+  const t = setTimeout(() => done('fail timeout'), 600);
   sock.on('message', () => { clearTimeout(t); done('ok'); });
   sock.send('ping', Number(b), a);
 } else {
