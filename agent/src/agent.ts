@@ -1,0 +1,702 @@
+/**
+ * The node agent: cluster state in (ClusterSource), datapath state out (DatapathApi), endpoint
+ * lifecycle from the weir CNI plugin (CNI socket). One reconcile loop (ReconcileRunner) diffs what
+ * the compiler wants against what this process programmed; CNI ADD programs its endpoint itself,
+ * before answering, so a pod's first packet already meets its policy and bandwidth.
+ *
+ * Restarts: endpoints are persisted (EndpointRegistry) and the pinned maps and attached programs
+ * stay in the kernel while the agent is down. A new agent adopts them (adoptExisting, then
+ * attachEndpoint with tc replace): programs are never detached, so flows are never reset.
+ */
+import { CNI_ERROR_CODES } from './cni/codes.js';
+import { cniError, cniOk, type AddRequest, type CniRequest, type CniResponse, type DelRequest, type GcRequest } from './cni/protocol.js';
+import type { AgentConfig } from './config.js';
+import type { DatapathApi, EventSubscription } from './datapath/api.js';
+import type { FlowEvent } from './datapath/codec.js';
+import type { DesiredEndpoint, RuleOrigin } from './datapath/desired.js';
+import type { Bandwidth, ShapingMode } from './datapath/shaping.js';
+import { endpointKeyOf, type EndpointRecord, type EndpointRegistry } from './endpoints/registry.js';
+import {
+  defaultInterfaceOf,
+  interfaceEnforced,
+  localInterfaceOf,
+  mergeLocalInterfaces,
+  podIntentView,
+  resultIps,
+  type LocalInterface,
+  type PodIntentView,
+} from './endpoints/intent.js';
+import type { AttachProbe } from './endpoints/probe.js';
+import { FlowHub } from './flows/hub.js';
+import { formatFlow, toFlowRecord, type FlowNames, type FlowRecord } from './flows/format.js';
+import type { PodEventSink } from './kube/events.js';
+import type { ClusterSource, Resource, SourceChange } from './kube/sources.js';
+import { AgentMetrics } from './metrics.js';
+import { PolicyCompiler } from './policy/compile.js';
+import {
+  parseAdminNetworkPolicy,
+  parseBaselineAdminNetworkPolicy,
+  parseMultiNetworkPolicy,
+  parseNamespace,
+  parseNetworkPolicy,
+  parsePod,
+  type FieldError,
+  type Pod,
+} from './policy/model.js';
+import { ReconcileRunner, systemClock, type Clock, type RunReason } from './reconcile/runner.js';
+
+/** The pino subset the agent logs through (pino's Logger satisfies it). */
+export interface Log {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface AgentOptions {
+  config: AgentConfig;
+  datapath: DatapathApi;
+  probe: AttachProbe;
+  source: ClusterSource;
+  registry: EndpointRegistry;
+  log: Log;
+  events?: PodEventSink;
+  clock?: Clock;
+  /** CNI ADD waits this long for the pod to reach the cache before a direct GET. */
+  podWaitMs?: number;
+  syncTimeoutMs?: number;
+  coalesceMs?: number;
+  /** Report allowed new flows too (drops are always reported); default both directions. */
+  flowEvents?: { ingress: boolean; egress: boolean };
+}
+
+interface PodEntry {
+  /** As parsed from the API object, without locally learned interfaces. */
+  pod: Pod;
+  uid: string;
+  view: PodIntentView;
+}
+
+/** What this process has programmed for an endpoint (the "current" side of every diff). */
+interface Programmed {
+  record: EndpointRecord;
+  desired: DesiredEndpoint;
+  desiredJson: string;
+  bandwidth: Bandwidth | undefined;
+  bandwidthJson: string;
+  shaping: ShapingMode;
+}
+
+export interface EndpointStatus {
+  endpointId: number;
+  pod: string;
+  interface: string;
+  containerId: string;
+  netnsPath: string;
+  /** false until this process has (re-)programmed an adopted endpoint. */
+  programmed: boolean;
+  shaping: ShapingMode | 'unknown';
+  bandwidth: Bandwidth | null;
+  policyEntries: number;
+  isolation: { ingress: boolean; egress: boolean };
+}
+
+export interface AgentStatus {
+  node: string;
+  ready: boolean;
+  unsynced: Resource[];
+  endpoints: EndpointStatus[];
+  maps: { ipcache: number; policy: number; endpoints: number };
+  pods: number;
+  malformedIntents: number;
+}
+
+const podKey = (ns: string, name: string): string => `${ns}/${name}`;
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+const describeErrors = (errors: readonly FieldError[]): string => errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; ');
+
+function metaOf(object: unknown): { namespace: string; name: string; uid: string } {
+  const meta = typeof object === 'object' && object !== null ? (object as Record<string, unknown>)['metadata'] : undefined;
+  const m = typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>) : {};
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  return { namespace: str(m['namespace']), name: str(m['name']), uid: str(m['uid']) };
+}
+
+function annotationsOf(object: unknown): Record<string, string> {
+  const meta = typeof object === 'object' && object !== null ? (object as Record<string, unknown>)['metadata'] : undefined;
+  const a = typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>)['annotations'] : undefined;
+  const out: Record<string, string> = {};
+  if (typeof a === 'object' && a !== null) for (const [k, v] of Object.entries(a)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+export class Agent {
+  readonly metrics: AgentMetrics;
+  readonly flows = new FlowHub();
+  private readonly compiler = new PolicyCompiler();
+  private readonly pods = new Map<string, PodEntry>();
+  private readonly local = new Map<string, LocalInterface>();
+  private readonly programmed = new Map<number, Programmed>();
+  /** endpoint key → CNI network name (GC is per network); learned at ADD, not persisted. */
+  private readonly networkOf = new Map<string, string>();
+  private readonly ipToPod = new Map<string, string>();
+  private readonly malformedSeen = new Map<string, string>();
+  private readonly nads = new Set<string>();
+  private adopted = new Set<number>();
+  private rules: RuleOrigin[] = [];
+  private ipcacheSize = 0;
+  private readonly runner: ReconcileRunner;
+  private readonly clock: Clock;
+  private lock: Promise<unknown> = Promise.resolve();
+  private eventsSub: EventSubscription | undefined;
+  private attachTimer: { cancel(): void } | undefined;
+  private started = false;
+  private ready = false;
+  private stopped = false;
+  private malformedCount = 0;
+
+  constructor(private readonly o: AgentOptions) {
+    this.clock = o.clock ?? systemClock;
+    this.metrics = new AgentMetrics({
+      counters: () => o.datapath.readCounters(),
+      endpointName: (id) => this.endpointName(id) ?? `endpoint-${id}`,
+    });
+    this.runner = new ReconcileRunner({
+      run: (reason) => this.reconcile(reason),
+      coalesceMs: o.coalesceMs ?? 50,
+      resyncMs: o.config.resyncSeconds * 1000,
+      clock: this.clock,
+      onRunError: (e) => o.log.error({ err: errorText(e) }, 'reconcile failed'),
+      onRunDone: (reason, ms) => this.metrics.reconcileSeconds.observe({ reason }, ms / 1000),
+    });
+  }
+
+  get isReady(): boolean {
+    return this.ready && this.o.source.synced;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** load registry → adopt pinned state → caches synced → first reconcile → attach check → ready. */
+  async start(): Promise<void> {
+    const { log, datapath, registry } = this.o;
+    for (const problem of await registry.load()) log.warn({}, problem);
+    const adopted = await datapath.adoptExisting();
+    this.adopted = new Set(adopted.map((a) => a.endpointId));
+    log.info({ adopted: adopted.length, registered: registry.list().length }, 'adopted pinned datapath state (nothing detached)');
+    this.eventsSub = datapath.events((e) => this.onFlowEvent(e));
+    await this.o.source.start((c) => this.applyChange(c), this.o.syncTimeoutMs ?? 60_000);
+    this.started = true;
+    await this.reconcile('resync');
+    // Map state left by endpoints nobody registered (an agent killed between map writes and
+    // the registry write): not enforcing anything reachable, so clean it up.
+    for (const id of this.adopted) {
+      if (!registry.list().some((r) => r.endpointId === id)) {
+        await this.withLock(() => datapath.detachEndpoint(id)).catch((e: unknown) => log.warn({ endpointId: id, err: errorText(e) }, 'orphan endpoint cleanup failed'));
+        this.adopted.delete(id);
+      }
+    }
+    this.runner.start();
+    this.scheduleAttachCheck();
+    this.ready = true;
+    log.info({ node: this.o.config.nodeName, endpoints: registry.list().length }, 'agent ready');
+  }
+
+  /**
+   * Stops watching and serving. Programs and pinned maps stay (enforcement continues while the
+   * agent restarts) unless `cleanup` is set: then every endpoint is detached (lab teardown).
+   */
+  async stop(opts: { cleanup?: boolean } = {}): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.ready = false;
+    this.runner.stop();
+    this.attachTimer?.cancel();
+    await this.o.source.stop().catch(() => undefined);
+    await this.eventsSub?.stop().catch(() => undefined);
+    await this.withLock(async () => {
+      if (opts.cleanup) {
+        for (const rec of this.o.registry.list()) {
+          await this.o.datapath.detachEndpoint(rec.endpointId).catch((e: unknown) => this.o.log.warn({ err: errorText(e) }, `cleanup of ${endpointKeyOf(rec)} failed`));
+          await this.o.registry.remove(endpointKeyOf(rec));
+        }
+      }
+      await this.o.datapath.close();
+    });
+  }
+
+  // ------------------------------------------------------------------ cluster changes
+
+  /** Applies one watched change to the compiler. Bad objects are logged and ignored. */
+  applyChange(change: SourceChange): void {
+    try {
+      this.applyChangeUnsafe(change);
+    } catch (e) {
+      this.o.log.error({ resource: change.resource, err: errorText(e) }, 'could not apply a cluster change');
+    }
+    if (this.started) this.runner.trigger('event');
+  }
+
+  private parseFailed(resource: Resource, object: unknown, errors: readonly FieldError[]): void {
+    const m = metaOf(object);
+    this.metrics.parseErrors.inc({ resource });
+    this.o.log.warn({ resource, object: m.namespace ? `${m.namespace}/${m.name}` : m.name, errors: describeErrors(errors) }, `ignoring ${resource} that does not parse`);
+  }
+
+  private applyChangeUnsafe(change: SourceChange): void {
+    const { object } = change;
+    const m = metaOf(object);
+    const c = this.compiler;
+    switch (change.resource) {
+      case 'namespace': {
+        if (change.type === 'delete') return c.removeNamespace(m.name);
+        const p = parseNamespace(object);
+        return p.ok ? c.upsertNamespace(p.value) : this.parseFailed('namespace', object, p.errors);
+      }
+      case 'pod':
+        return change.type === 'delete' ? this.removePod(m.namespace, m.name, m.uid) : this.upsertPod(object);
+      case 'networkpolicy':
+      case 'multinetworkpolicy': {
+        const kind = change.resource === 'networkpolicy' ? 'NetworkPolicy' : 'MultiNetworkPolicy';
+        if (change.type === 'delete') return c.removePolicy({ kind, namespace: m.namespace, name: m.name });
+        const p = change.resource === 'networkpolicy' ? parseNetworkPolicy(object) : parseMultiNetworkPolicy(object);
+        if (p.ok) return c.upsertPolicy(p.value);
+        // A policy we cannot read must not leave its previous version allowing traffic either.
+        c.removePolicy({ kind, namespace: m.namespace, name: m.name });
+        return this.parseFailed(change.resource, object, p.errors);
+      }
+      case 'adminnetworkpolicy':
+      case 'baselineadminnetworkpolicy': {
+        const kind = change.resource === 'adminnetworkpolicy' ? 'AdminNetworkPolicy' : 'BaselineAdminNetworkPolicy';
+        if (change.type === 'delete') return c.removePolicy({ kind, name: m.name });
+        const p = change.resource === 'adminnetworkpolicy' ? parseAdminNetworkPolicy(object) : parseBaselineAdminNetworkPolicy(object);
+        if (p.ok) return c.upsertPolicy(p.value);
+        c.removePolicy({ kind, name: m.name });
+        return this.parseFailed(change.resource, object, p.errors);
+      }
+      case 'nad':
+        if (change.type === 'delete') this.nads.delete(podKey(m.namespace, m.name));
+        else this.nads.add(podKey(m.namespace, m.name));
+        return;
+    }
+  }
+
+  private upsertPod(object: unknown): void {
+    const p = parsePod(object);
+    if (!p.ok) return this.parseFailed('pod', object, p.errors);
+    const m = metaOf(object);
+    const view = podIntentView(annotationsOf(object), p.value.namespace);
+    if (view.kind === 'malformed') this.reportMalformed(m, view.errors);
+    const key = podKey(p.value.namespace, p.value.name);
+    const previous = this.pods.get(key);
+    if (previous !== undefined && previous.uid !== m.uid) this.dropLocal(key);
+    this.pods.set(key, { pod: p.value, uid: m.uid, view });
+    this.pushPod(key);
+  }
+
+  private removePod(namespace: string, name: string, uid: string): void {
+    const key = podKey(namespace, name);
+    const entry = this.pods.get(key);
+    if (entry === undefined || (uid !== '' && entry.uid !== uid)) return;
+    this.pods.delete(key);
+    this.dropLocal(key);
+    for (const iface of entry.pod.interfaces) for (const ip of iface.ips) if (this.ipToPod.get(ip) === key) this.ipToPod.delete(ip);
+    this.compiler.removePod(namespace, name);
+  }
+
+  private dropLocal(podK: string): void {
+    for (const k of [...this.local.keys()]) if (k.startsWith(`${podK}/`)) this.local.delete(k);
+  }
+
+  /** (Re)hands the pod to the compiler with the interfaces this node learned at CNI ADD. */
+  private pushPod(key: string): void {
+    const entry = this.pods.get(key);
+    if (entry === undefined) return;
+    const local = [...this.local.entries()].filter(([k]) => k.startsWith(`${key}/`)).map(([, v]) => v);
+    const pod = mergeLocalInterfaces(entry.pod, local);
+    for (const iface of pod.interfaces) for (const ip of iface.ips) this.ipToPod.set(ip, key);
+    this.compiler.upsertPod(pod);
+  }
+
+  private reportMalformed(m: { namespace: string; name: string; uid: string }, errors: string[]): void {
+    const text = errors.join('; ');
+    if (this.malformedSeen.get(m.uid) === text) return;
+    this.malformedSeen.set(m.uid, text);
+    this.malformedCount++;
+    this.metrics.malformedIntents.inc();
+    const message = `weir.dev/intent is malformed (${text}); enforcing every interface with the policy as computed and bandwidth from the kubernetes.io annotations`;
+    this.o.log.warn({ pod: podKey(m.namespace, m.name), errors }, message);
+    this.o.events?.warning(m, 'WeirMalformedIntent', message);
+  }
+
+  // ------------------------------------------------------------------ reconcile
+
+  private withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Waits for any pending or running reconcile (tests, lab). */
+  idle(): Promise<void> {
+    return this.runner.idle();
+  }
+
+  private reconcile(reason: RunReason): Promise<void> {
+    return this.withLock(async () => {
+      if (!this.started || this.stopped) return;
+      const { datapath, registry, log, config } = this.o;
+      const desired = this.compiler.compileNode({ name: config.nodeName });
+      this.rules = desired.rules;
+      try {
+        await datapath.syncIpCache(desired.ipcache);
+        this.ipcacheSize = desired.ipcache.length;
+      } catch (e) {
+        this.metrics.reconcileErrors.inc({ step: 'ipcache' });
+        log.error({ err: errorText(e) }, 'ipcache sync failed');
+      }
+      const byKey = new Map(desired.endpoints.map((e) => [`${e.namespace}/${e.pod}/${e.interface}`, e]));
+      for (const rec of registry.list()) {
+        const key = endpointKeyOf(rec);
+        const entry = this.pods.get(podKey(rec.namespace, rec.pod));
+        if (entry === undefined || (rec.podUid !== '' && entry.uid !== '' && rec.podUid !== entry.uid)) {
+          log.info({ endpoint: key, reason }, 'pod is gone; detaching its endpoint');
+          await this.forget(rec);
+          continue;
+        }
+        const want = byKey.get(key) ?? this.compiler.compileEndpoint({ namespace: rec.namespace, pod: rec.pod, interface: rec.ifName });
+        if (want === undefined) {
+          // Keep what is programmed (fail closed) until the compiler knows the interface again.
+          log.warn({ endpoint: key }, 'no desired state for a registered endpoint; keeping its current programs');
+          continue;
+        }
+        const bandwidth = rec.ifName === defaultInterfaceOf(entry.view, entry.pod) ? entry.view.bandwidth : undefined;
+        try {
+          await this.program(rec, want, bandwidth);
+        } catch (e) {
+          this.metrics.reconcileErrors.inc({ step: 'endpoint' });
+          log.error({ endpoint: key, err: errorText(e) }, 'programming endpoint failed');
+        }
+      }
+      this.updateGauges();
+    });
+  }
+
+  /** Brings one endpoint to `desired` with the fewest datapath calls. Caller holds the lock. */
+  private async program(rec: EndpointRecord, desired: DesiredEndpoint, bandwidth: Bandwidth | undefined): Promise<void> {
+    const { datapath } = this.o;
+    const desiredJson = JSON.stringify(desired);
+    const bandwidthJson = JSON.stringify(bandwidth ?? null);
+    const cur = this.programmed.get(rec.endpointId);
+    if (cur === undefined || cur.record.netnsPath !== rec.netnsPath || cur.record.ifName !== rec.ifName) {
+      const res = await datapath.attachEndpoint({
+        endpointId: rec.endpointId, netnsPath: rec.netnsPath, ifname: rec.ifName, desired, bandwidth, flowEvents: this.flowEventsFlag(),
+      });
+      this.programmed.set(rec.endpointId, { record: rec, desired, desiredJson, bandwidth, bandwidthJson, shaping: res.shapingMode });
+      this.adopted.delete(rec.endpointId);
+      return;
+    }
+    cur.record = rec;
+    if (cur.desiredJson !== desiredJson) {
+      await datapath.updateEndpoint({ endpointId: rec.endpointId, desired, flowEvents: this.flowEventsFlag() });
+      cur.desired = desired;
+      cur.desiredJson = desiredJson;
+    }
+    if (cur.bandwidthJson !== bandwidthJson) {
+      const res = await datapath.setBandwidth(rec.endpointId, bandwidth);
+      cur.bandwidth = bandwidth;
+      cur.bandwidthJson = bandwidthJson;
+      cur.shaping = res.shapingMode;
+    }
+  }
+
+  private flowEventsFlag(): { ingress: boolean; egress: boolean } {
+    return this.o.flowEvents ?? { ingress: true, egress: true };
+  }
+
+  /** Detach + unregister. Caller holds the lock. Never throws (the netns may be long gone). */
+  private async forget(rec: EndpointRecord): Promise<void> {
+    const key = endpointKeyOf(rec);
+    try {
+      await this.o.datapath.detachEndpoint(rec.endpointId);
+    } catch (e) {
+      this.o.log.debug({ endpoint: key, err: errorText(e) }, 'detach reported an error (netns already gone?)');
+    }
+    this.programmed.delete(rec.endpointId);
+    this.adopted.delete(rec.endpointId);
+    this.networkOf.delete(key);
+    await this.o.registry.remove(key);
+    if (this.local.delete(key)) this.pushPod(podKey(rec.namespace, rec.pod));
+  }
+
+  private updateGauges(): void {
+    const m = this.metrics;
+    m.endpoints.reset();
+    const counts = new Map<string, number>();
+    for (const rec of this.o.registry.list()) {
+      const shaping = this.programmed.get(rec.endpointId)?.shaping ?? 'unknown';
+      counts.set(shaping, (counts.get(shaping) ?? 0) + 1);
+    }
+    for (const [shaping, n] of counts) m.endpoints.set({ shaping }, n);
+    m.mapEntries.set({ map: 'ipcache' }, this.ipcacheSize);
+    m.mapEntries.set({ map: 'policy' }, [...this.programmed.values()].reduce((s, p) => s + p.desired.entries.length, 0));
+    m.mapEntries.set({ map: 'endpoints' }, this.o.registry.list().length);
+  }
+
+  // ------------------------------------------------------------------ CNI
+
+  /** The CNI socket handler (startCniServer's `handler`). */
+  async handleCni(req: CniRequest, signal: AbortSignal): Promise<CniResponse> {
+    let res: CniResponse;
+    const started = this.clock.now();
+    try {
+      switch (req.command) {
+        case 'ADD': res = await this.cniAdd(req, signal); break;
+        case 'CHECK': res = await this.cniCheck(req); break;
+        case 'DEL': res = await this.cniDel(req); break;
+        case 'STATUS': res = this.cniStatus(); break;
+        case 'GC': res = await this.cniGc(req); break;
+      }
+    } catch (e) {
+      res = cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: ${req.command} failed: ${errorText(e)}`);
+    }
+    if (req.command === 'ADD') this.metrics.cniAddSeconds.observe((this.clock.now() - started) / 1000);
+    this.metrics.cniRequests.inc({ command: req.command, result: res.ok ? 'ok' : 'error' });
+    if (!res.ok) this.o.log.warn({ command: req.command, code: res.code }, res.message);
+    return res;
+  }
+
+  private async waitForPod(ns: string, name: string, uid: string | undefined, signal: AbortSignal): Promise<PodEntry | undefined> {
+    const key = podKey(ns, name);
+    const fits = (e: PodEntry | undefined): e is PodEntry => e !== undefined && (uid === undefined || e.uid === uid);
+    const deadline = this.clock.now() + (this.o.podWaitMs ?? 5000);
+    let entry = this.pods.get(key);
+    while (!fits(entry) && this.clock.now() < deadline && !signal.aborted) {
+      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, 25));
+      entry = this.pods.get(key);
+    }
+    if (fits(entry)) return entry;
+    // The watch may lag (or have broken): ask the API server directly before refusing.
+    const object = await this.o.source.fetchPod(ns, name).catch((e: unknown) => {
+      this.o.log.warn({ pod: key, err: errorText(e) }, 'direct GET of the pod failed');
+      return undefined;
+    });
+    if (object !== undefined) this.applyChange({ resource: 'pod', type: 'upsert', object });
+    entry = this.pods.get(key);
+    return fits(entry) ? entry : undefined;
+  }
+
+  private async cniAdd(req: AddRequest, signal: AbortSignal): Promise<CniResponse> {
+    const { attachment, pod: ref } = req;
+    if (ref === null) {
+      return cniError(CNI_ERROR_CODES.CNI_ERR_INVALID_ENV, 'weir: CNI_ARGS has no K8S_POD_NAMESPACE/K8S_POD_NAME; weir enforces Kubernetes pods only');
+    }
+    if (!this.isReady) {
+      return cniError(CNI_ERROR_CODES.CNI_ERR_TRY_AGAIN_LATER, `weir agent on ${this.o.config.nodeName} is starting (caches not synced yet); retry`);
+    }
+    const what = `${ref.namespace}/${ref.name} ${attachment.ifName}`;
+    const entry = await this.waitForPod(ref.namespace, ref.name, ref.uid, signal);
+    if (entry === undefined) {
+      return cniError(
+        CNI_ERROR_CODES.CNI_ERR_TRY_AGAIN_LATER,
+        `weir agent: pod ${ref.namespace}/${ref.name}${ref.uid ? ` (uid ${ref.uid})` : ''} is unknown: not in the cache after ${this.o.podWaitMs ?? 5000} ms and not found by a direct GET; refusing to wire it without its policy`,
+      );
+    }
+    if (!interfaceEnforced(entry.view, attachment.ifName)) {
+      this.o.log.info({ pod: `${ref.namespace}/${ref.name}`, interface: attachment.ifName }, 'interface not enforced by Weir (intent); nothing attached');
+      return cniOk();
+    }
+    const key = `${ref.namespace}/${ref.name}/${attachment.ifName}`;
+    const podK = podKey(ref.namespace, ref.name);
+    return this.withLock(async () => {
+      const { registry, datapath } = this.o;
+      const previous = registry.get(key);
+      if (previous !== undefined && (previous.containerId !== attachment.containerId || previous.netnsPath !== attachment.netns)) {
+        // A re-created sandbox: the old one's programs and state must not linger.
+        await this.forget(previous);
+      }
+      this.local.set(key, localInterfaceOf(entry.view, entry.pod, attachment.ifName, resultIps(req.prevResult)));
+      this.pushPod(podK);
+      const rec = await registry.put({
+        containerId: attachment.containerId, netnsPath: attachment.netns, ifName: attachment.ifName,
+        namespace: ref.namespace, pod: ref.name, podUid: entry.uid,
+      });
+      this.networkOf.set(key, req.networkName);
+      const desired = this.compiler.compileEndpoint({ namespace: ref.namespace, pod: ref.name, interface: attachment.ifName });
+      try {
+        if (desired === undefined) throw new Error('the policy compiler has no state for this interface');
+        // The pod's own addresses get their identity before its first packet can reach a peer.
+        const ipcache = this.compiler.ipcache();
+        await datapath.syncIpCache(ipcache);
+        this.ipcacheSize = ipcache.length;
+        const bandwidth = attachment.ifName === defaultInterfaceOf(entry.view, entry.pod) ? entry.view.bandwidth : undefined;
+        this.programmed.delete(rec.endpointId);
+        await this.program(rec, desired, bandwidth);
+      } catch (e) {
+        await this.forget(rec);
+        return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: could not enforce policy on ${what}: ${errorText(e)}`);
+      }
+      this.updateGauges();
+      const p = this.programmed.get(rec.endpointId);
+      this.o.log.info(
+        { pod: podK, interface: attachment.ifName, endpointId: rec.endpointId, policyEntries: desired.entries.length, shaping: p?.shaping },
+        'endpoint attached',
+      );
+      // Peers on this node learn the new pod's identity (ipcache) on the next run.
+      this.runner.trigger('event');
+      return cniOk();
+    });
+  }
+
+  private async cniDel(req: DelRequest): Promise<CniResponse> {
+    await this.withLock(async () => {
+      const rec = this.o.registry.byContainer(req.attachment.containerId, req.attachment.ifName);
+      if (rec === undefined) return;
+      await this.forget(rec);
+      this.updateGauges();
+      this.o.log.info({ endpoint: endpointKeyOf(rec), endpointId: rec.endpointId }, 'endpoint detached (CNI DEL)');
+    });
+    if (this.started) this.runner.trigger('event');
+    return cniOk();
+  }
+
+  private async cniCheck(req: AddRequest): Promise<CniResponse> {
+    const rec = this.o.registry.byContainer(req.attachment.containerId, req.attachment.ifName);
+    const what = req.pod ? `${req.pod.namespace}/${req.pod.name} ${req.attachment.ifName}` : `${req.attachment.containerId} ${req.attachment.ifName}`;
+    if (rec === undefined) {
+      const entry = req.pod ? this.pods.get(podKey(req.pod.namespace, req.pod.name)) : undefined;
+      if (entry !== undefined && !interfaceEnforced(entry.view, req.attachment.ifName)) return cniOk();
+      return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: no endpoint for ${what}: it was never attached or was removed`);
+    }
+    const state = await this.o.probe.check(rec.netnsPath, rec.ifName);
+    switch (state.kind) {
+      case 'attached': return cniOk();
+      case 'missing': return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: programs missing on ${what} (${state.directions.join(', ')})`);
+      case 'netns-gone': return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: ${rec.netnsPath} or ${rec.ifName} no longer exists`);
+    }
+  }
+
+  private cniStatus(): CniResponse {
+    if (this.isReady) return cniOk();
+    const unsynced = this.o.source.unsynced();
+    return cniError(
+      CNI_ERROR_CODES.CNI_ERR_NOT_READY,
+      `weir agent on ${this.o.config.nodeName} is not ready${unsynced.length ? `: caches not synced (${unsynced.join(', ')})` : ''}`,
+    );
+  }
+
+  private async cniGc(req: GcRequest): Promise<CniResponse> {
+    const valid = new Set(req.validAttachments.map((a) => `${a.containerId}\u0000${a.ifName}`));
+    await this.withLock(async () => {
+      for (const rec of this.o.registry.list()) {
+        // GC is per network: only endpoints known to belong to this network may be collected.
+        if (this.networkOf.get(endpointKeyOf(rec)) !== req.networkName) continue;
+        if (valid.has(`${rec.containerId}\u0000${rec.ifName}`)) continue;
+        this.o.log.info({ endpoint: endpointKeyOf(rec) }, 'endpoint not in the valid attachments (CNI GC); detaching');
+        await this.forget(rec);
+      }
+      this.updateGauges();
+    });
+    return cniOk();
+  }
+
+  // ------------------------------------------------------------------ attach check
+
+  private scheduleAttachCheck(): void {
+    if (this.stopped) return;
+    this.attachTimer = this.clock.setTimeout(() => {
+      void this.checkAttachments().finally(() => this.scheduleAttachCheck());
+    }, this.o.config.attachCheckSeconds * 1000);
+  }
+
+  /** Re-attaches programs that disappeared from an endpoint (a pod tampering with its netns). */
+  async checkAttachments(): Promise<number> {
+    let reattached = 0;
+    for (const p of [...this.programmed.values()]) {
+      const rec = p.record;
+      const state = await this.o.probe.check(rec.netnsPath, rec.ifName).catch(() => ({ kind: 'netns-gone' as const }));
+      if (state.kind !== 'missing') continue;
+      const what = `${rec.namespace}/${rec.pod} ${rec.ifName}`;
+      try {
+        await this.withLock(async () => {
+          if (this.programmed.get(rec.endpointId) !== p) return;
+          const res = await this.o.datapath.attachEndpoint({
+            endpointId: rec.endpointId, netnsPath: rec.netnsPath, ifname: rec.ifName, desired: p.desired, bandwidth: p.bandwidth, flowEvents: this.flowEventsFlag(),
+          });
+          p.shaping = res.shapingMode;
+        });
+        reattached++;
+        this.metrics.reattachments.inc();
+        this.o.log.warn({ endpoint: endpointKeyOf(rec), missing: state.directions }, `programs missing on ${what}, re-attached`);
+      } catch (e) {
+        this.metrics.reconcileErrors.inc({ step: 'reattach' });
+        this.o.log.error({ endpoint: endpointKeyOf(rec), err: errorText(e) }, `programs missing on ${what}; re-attach failed`);
+      }
+    }
+    return reattached;
+  }
+
+  // ------------------------------------------------------------------ flows and status
+
+  private endpointName(id: number): string | undefined {
+    const rec = this.o.registry.list().find((r) => r.endpointId === id);
+    if (rec === undefined) return undefined;
+    const entry = this.pods.get(podKey(rec.namespace, rec.pod));
+    const isDefault = entry === undefined || rec.ifName === defaultInterfaceOf(entry.view, entry.pod);
+    return isDefault ? `${rec.namespace}/${rec.pod}` : `${rec.namespace}/${rec.pod}/${rec.ifName}`;
+  }
+
+  flowNames(): FlowNames {
+    return {
+      node: this.o.config.nodeName,
+      endpoint: (id) => this.endpointName(id),
+      podByIp: (ip) => this.ipToPod.get(ip),
+      rule: (id) => this.rules[id],
+    };
+  }
+
+  private onFlowEvent(e: FlowEvent): void {
+    let record: FlowRecord;
+    try {
+      record = toFlowRecord(e, this.flowNames());
+    } catch (err) {
+      this.o.log.warn({ err: errorText(err) }, 'undecodable flow event');
+      return;
+    }
+    this.metrics.flowEvents.inc({ endpoint: record.endpoint, direction: record.direction, verdict: record.verdict.toLowerCase(), reason: record.reason });
+    if (record.verdict === 'DROPPED') this.o.log.info({ flow: record }, formatFlow(record));
+    else this.o.log.debug({ flow: record }, formatFlow(record));
+    this.flows.publish(record);
+  }
+
+  status(): AgentStatus {
+    const endpoints: EndpointStatus[] = this.o.registry.list().map((rec) => {
+      const p = this.programmed.get(rec.endpointId);
+      return {
+        endpointId: rec.endpointId,
+        pod: `${rec.namespace}/${rec.pod}`,
+        interface: rec.ifName,
+        containerId: rec.containerId,
+        netnsPath: rec.netnsPath,
+        programmed: p !== undefined,
+        shaping: p?.shaping ?? 'unknown',
+        bandwidth: p?.bandwidth ?? null,
+        policyEntries: p?.desired.entries.length ?? 0,
+        isolation: { ingress: p?.desired.isolatedIngress ?? false, egress: p?.desired.isolatedEgress ?? false },
+      };
+    });
+    return {
+      node: this.o.config.nodeName,
+      ready: this.isReady,
+      unsynced: this.o.source.unsynced(),
+      endpoints: endpoints.sort((a, b) => a.endpointId - b.endpointId),
+      maps: {
+        ipcache: this.ipcacheSize,
+        policy: endpoints.reduce((s, e) => s + e.policyEntries, 0),
+        endpoints: endpoints.length,
+      },
+      pods: this.pods.size,
+      malformedIntents: this.malformedCount,
+    };
+  }
+}
