@@ -22,9 +22,11 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/include/*.h)
 	@mkdir -p $(dir $@)
 	clang $(BPF_CFLAGS) -c $< -o $@
 
+# flock: test suites run `make native` themselves; concurrent node-gyp rebuilds would wipe each other's build dir.
 native: native/build/Release/weir_native.node
 native/build/Release/weir_native.node: $(NATIVE_SRCS)
-	cd native && ../node_modules/.bin/node-gyp rebuild --silent --nodedir=$(NODE_DIR)
+	@mkdir -p $(BUILD)
+	cd native && flock ../$(BUILD)/.native.lock ../node_modules/.bin/node-gyp rebuild --silent --nodedir=$(NODE_DIR)
 
 cni: $(BUILD)/bin/weir
 $(BUILD)/bin/weir: $(CNI_SRCS)

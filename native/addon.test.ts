@@ -2,7 +2,7 @@
 // `const volatile` config, map CRUD/batch/per-CPU/pinning, ring buffer delivery, error shape, and
 // no fd or thread leaks over many operations.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describePrivileged } from '../test/support/privileged.js';
 import { loadNative, NativeError, type BpfObject, type NativeAddon } from './index.js';
@@ -156,6 +156,11 @@ describePrivileged('native addon: objects, maps, ring buffer', () => {
     const a = addon.openObject({ path: OBJ, pinRoot });
     const b = addon.openObject({ path: OBJ, pinRoot });
     try {
+      // Without a pinRoot nothing is pinned (libbpf's default would be /sys/fs/bpf).
+      const loose = addon.openObject({ path: OBJ });
+      loose.map('smoke_hash').update(u32(42), u64(1n));
+      loose.close();
+      expect(existsSync('/sys/fs/bpf/smoke_hash')).toBe(false);
       a.map('smoke_hash').update(u32(42), u64(4242n));
       expect(b.map('smoke_hash').lookup(u32(42))?.readBigUInt64LE()).toBe(4242n);
       // Maps without LIBBPF_PIN_BY_NAME stay private to each object.

@@ -19,7 +19,10 @@ export class NativeError extends Error {
 export interface OpenObjectOptions {
   /** Compiled .bpf.o. */
   path: string;
-  /** Maps declared with LIBBPF_PIN_BY_NAME are pinned/reused under this directory (bpffs is mounted at /sys/fs/bpf if needed). */
+  /**
+   * Maps declared with LIBBPF_PIN_BY_NAME are pinned/reused under this directory (bpffs is mounted
+   * at /sys/fs/bpf if needed). Without it nothing is pinned: every map is private to the object.
+   */
   pinRoot?: string;
   /** `const volatile` globals in .rodata, by variable name; an unknown name is an error. */
   constants?: Record<string, number | bigint | boolean>;

@@ -167,6 +167,12 @@ Napi::Value OpenObject(const Napi::CallbackInfo& info) {
       handle->obj = nullptr;
       throw SysError{"bpf_object__open_file", e, path, log.Tail(2000)};
     }
+    if (!pinRoot) {
+      // libbpf would otherwise pin LIBBPF_PIN_BY_NAME maps under /sys/fs/bpf and silently share
+      // them with every other unpinned load; without a pinRoot every map is private to the object.
+      bpf_map* m = nullptr;
+      bpf_object__for_each_map(m, handle->obj) Check(bpf_map__set_pin_path(m, nullptr), "bpf_map__set_pin_path", path);
+    }
     if (constants.IsObject()) SetConstants(env, handle->obj, constants.As<Napi::Object>(), path);
     int rc = bpf_object__load(handle->obj);
     if (rc < 0) throw SysError{"bpf_object__load", -rc, path, log.Tail(6000)};
