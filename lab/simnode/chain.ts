@@ -1,4 +1,10 @@
-import { isRecord, runCniPlugin, type CniCommand, type CniOutcome } from './cni-exec.js';
+import { invokeCni, type CniCommand } from '../../test/support/cni.js';
+import { isRecord } from '../../common/src/kube/records.js';
+
+/** A plugin's outcome with the raw result object (passed on verbatim as the next prevResult). */
+export type CniOutcome =
+  | { ok: true; result: Record<string, unknown> | undefined }
+  | { ok: false; code: number; message: string; details: string };
 
 /**
  * libcni's network-list semantics, for the simulated node: ADD runs the plugins in order, each
@@ -39,7 +45,8 @@ export function networkListFromConfig(config: string, fallbackName: string): Par
 
 export interface ChainContext {
   containerId: string;
-  netnsPath: string;
+  /** Name of the pod's network namespace. */
+  netns: string;
   ifName: string;
   args: string;
   binDir: string;
@@ -62,11 +69,17 @@ function pluginConfig(list: NetworkList, plugin: Record<string, unknown>, ctx: C
   return config;
 }
 
-function invoke(command: CniCommand, list: NetworkList, plugin: Record<string, unknown>, ctx: ChainContext, prev: unknown): Promise<CniOutcome> {
-  return runCniPlugin({
-    command, type: String(plugin.type), containerId: ctx.containerId, netnsPath: ctx.netnsPath, ifName: ctx.ifName,
-    args: ctx.args, binDir: ctx.binDir, env: ctx.env, netnsToRunIn: ctx.netnsToRunIn, config: pluginConfig(list, plugin, ctx, prev),
+async function invoke(command: CniCommand, list: NetworkList, plugin: Record<string, unknown>, ctx: ChainContext, prev: unknown): Promise<CniOutcome> {
+  const type = String(plugin.type);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(type)) return { ok: false, code: 1, message: `plugin type ${JSON.stringify(type)} is not a plain binary name`, details: '' };
+  const outcome = await invokeCni({
+    plugin: type, command, containerId: ctx.containerId, netns: ctx.netns, ifName: ctx.ifName, cniArgs: ctx.args,
+    cniPath: ctx.binDir, env: ctx.env, hostNetns: ctx.netnsToRunIn, config: pluginConfig(list, plugin, ctx, prev),
   });
+  if (outcome.kind === 'error') return { ok: false, code: outcome.code, message: `${type}: ${outcome.msg}`, details: outcome.details };
+  if (outcome.stdout.trim() === '') return { ok: true, result: undefined };
+  const raw: unknown = JSON.parse(outcome.stdout);
+  return { ok: true, result: isRecord(raw) ? raw : undefined };
 }
 
 /** ADD: returns the final result, or the first failure (after which the caller runs DEL). */

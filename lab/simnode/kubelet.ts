@@ -1,7 +1,7 @@
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { addNetworkList, delNetworkList, resultAddresses, type ChainContext, type NetworkList } from './chain.js';
 import { startWatchedCache, type WatchedCache } from '../../common/src/kube/watched-cache.js';
-import { addNetns, deleteNetns, netnsPath, setLoopbackUp } from './netns.js';
+import { addNetns, deleteNetns, setLoopbackUp } from './netns.js';
 
 /**
  * The simulated node: stands in for kubelet, the container runtime and Multus for the pods bound
@@ -135,7 +135,7 @@ export class SimNode {
     const meta = pod.metadata;
     return {
       containerId: sandbox.uid,
-      netnsPath: netnsPath(sandbox.netns),
+      netns: sandbox.netns,
       ifName: attachment.ifName,
       args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${meta?.namespace ?? ''};K8S_POD_NAME=${meta?.name ?? ''};K8S_POD_INFRA_CONTAINER_ID=${sandbox.uid};K8S_POD_UID=${meta?.uid ?? ''}`,
       binDir: this.options.cniBinDir,

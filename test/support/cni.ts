@@ -25,6 +25,8 @@ export interface CniInvocation {
   /** Run the plugin inside this named netns (the lab's "node"), so the host is never touched. */
   readonly hostNetns?: string;
   readonly cniArgs?: string;
+  /** Extra environment for the plugin (the lab points `weir` at its node's agent socket). */
+  readonly env?: Readonly<Record<string, string>>;
   readonly timeoutMs?: number;
 }
 
@@ -150,6 +152,7 @@ export function invokeCni(inv: CniInvocation): Promise<CniOutcome> {
     CNI_IFNAME: inv.ifName,
     CNI_PATH: cniPath,
     ...(inv.cniArgs === undefined ? {} : { CNI_ARGS: inv.cniArgs }),
+    ...inv.env,
   };
   const timeoutMs = inv.timeoutMs ?? 30_000;
   return new Promise((resolve, reject) => {

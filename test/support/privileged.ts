@@ -8,14 +8,16 @@ import { describe } from 'vitest';
 export const inCI = process.env.CI === 'true';
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
-/** Returns `describe` when the requirement holds, `describe.skip` (after saying why) otherwise. */
-export function describeIf(requirementMet: boolean, reason: string): typeof describe {
-  if (requirementMet) return describe;
+/** Declares a suite: `describe` when the requirement holds, `describe.skip` (after saying why) otherwise. */
+export type SuiteDeclaration = (name: string, body: () => void) => void;
+
+export function describeIf(requirementMet: boolean, reason: string): SuiteDeclaration {
+  if (requirementMet) return (name, body) => describe(name, body);
   if (inCI) {
     throw new Error(`CI=true but this suite cannot run: ${reason}`);
   }
   process.stderr.write(`\n*** SKIPPING privileged suite: ${reason} ***\n\n`);
-  return describe.skip;
+  return (name, body) => describe.skip(name, body);
 }
 
 export const describePrivileged = describeIf(isRoot, 'needs root (network namespaces, BPF, tc); run the tests as root');
