@@ -7,7 +7,6 @@ import {
   CONFIG_PATH,
   KNOWN_IPAM,
   SUPPORTED_CNI_VERSIONS,
-  interfacePlugin,
   knownPluginTypes,
   nearMiss,
   parseChain,
@@ -88,8 +87,10 @@ export function checkChain(chain: CniChain): ChainCheck {
 
   checkOrder(chain, refusals);
 
-  const iface = interfacePlugin(chain);
-  if (iface !== undefined && iface.kind === 'interface') checkInterfacePlugin(iface, refusals);
+  // The plugin that creates the interface: the first of kind interface, wherever it stands (when it
+  // is not first, checkOrder has already said so once).
+  const iface = chain.plugins.find((p) => p.kind === 'interface');
+  if (iface !== undefined) checkInterfacePlugin(iface, refusals);
 
   for (const p of chain.plugins) {
     if (p.type === 'coordinator' && p.raw['mode'] !== undefined) {
@@ -136,6 +137,9 @@ function checkOrder(chain: CniChain, refusals: Finding[]): void {
   if (head.kind === 'policy' || head.kind === 'coordinator' || head.kind === 'meta') {
     refusals.push({ code: 'NAD_INTERFACE_NOT_FIRST', field: `${head.path}.type`, params: { type: head.type } });
   }
+  // The interface plugin the rest of the order is judged against: the head when it can create an
+  // interface, else the first interface plugin (already reported as not first).
+  const creator = head.kind === 'interface' || head.kind === 'unknown' ? head : plugins.find((p) => p.kind === 'interface');
   let firstPolicy: ChainPlugin | undefined;
   let coordinator: ChainPlugin | undefined;
   for (let i = ifaceIdx + 1; i < plugins.length; i++) {
@@ -146,11 +150,11 @@ function checkOrder(chain: CniChain, refusals: Finding[]): void {
         refusals.push({ code: 'NAD_CHAIN_ORDER', field: `${p.path}.type`, params: { type: p.type, where: 'before the interface plugin' } });
         break;
       case 'interface':
-        if (p.type !== head.type) {
+        if (creator !== undefined && p !== creator && p.type !== creator.type) {
           refusals.push({
             code: 'NAD_CHAIN_ORDER',
             field: `${p.path}.type`,
-            params: { type: p.type, where: `first, and "${head.type}" already creates the interface (one interface plugin per chain)` },
+            params: { type: p.type, where: `first, and "${creator.type}" already creates the interface (one interface plugin per chain)` },
           });
         }
         break;
