@@ -1,0 +1,140 @@
+/**
+ * weir-agent entry point: `node --import tsx agent/src/main.ts` (lab) or
+ * `node dist/agent/src/main.js` (image). Configuration from the environment (agent/src/config.ts).
+ *
+ * SIGTERM/SIGINT stop the agent WITHOUT detaching programs or unpinning maps: enforcement goes on
+ * while the DaemonSet pod restarts, and the next agent adopts the state. `--cleanup` (or
+ * WEIR_CLEANUP_ON_EXIT=true) is the lab teardown path: on exit every endpoint is detached and the
+ * pin root and state directory are removed.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { loadNative } from '../../native/index.js';
+import { Agent } from './agent.js';
+import { startCniServer, type CniServer } from './cni/server.js';
+import { readAgentConfig } from './config.js';
+import { Datapath } from './datapath/driver.js';
+import { TcAttachProbe } from './endpoints/probe.js';
+import { EndpointRegistry } from './endpoints/registry.js';
+import { startAgentHttp, type AgentHttpServer } from './http.js';
+import { KubePodEvents } from './kube/events.js';
+import { KubeSources } from './kube/sources.js';
+
+const HELP = `weir-agent: Weir's node agent (NetworkPolicy and bandwidth for underlay pods)
+
+Usage: weir-agent [--cleanup] [--help]
+  --cleanup   on exit, detach every endpoint and remove the pin root (lab teardown);
+              same as WEIR_CLEANUP_ON_EXIT=true. Without it, programs stay attached on exit.
+
+Environment (defaults in brackets):
+  WEIR_NODE_NAME (required)      this node's name (downward API spec.nodeName)
+  WEIR_PIN_ROOT                  [/sys/fs/bpf/weir/<node>] bpffs directory of the maps
+  WEIR_CNI_SOCKET                [/run/weir/cni.sock] socket the weir CNI plugin talks to
+  WEIR_METRICS_HOST/PORT         [127.0.0.1:9962] /metrics /healthz /readyz /v1/status /v1/flows
+  WEIR_BPF_OBJECT                directory holding weir.bpf.o
+  WEIR_STATE_DIR                 [/run/weir/<node>] persisted endpoint registry
+  WEIR_NETNS_DIR                 [/var/run/netns]
+  WEIR_RESYNC_SECONDS [30]  WEIR_ATTACH_CHECK_SECONDS [10]  WEIR_LOG_LEVEL [info]
+  KUBECONFIG                     kubeconfig path; in-cluster config when unset
+`;
+
+function defaultObjectDir(): string {
+  // agent/src/main.ts in the repo, dist/agent/src/main.js in the image.
+  for (const up of ['../../build/bpf', '../../../build/bpf']) {
+    const dir = fileURLToPath(new URL(up, import.meta.url));
+    if (existsSync(join(dir, 'weir.bpf.o'))) return dir;
+  }
+  return '/usr/lib/weir/bpf';
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const unknown = argv.filter((a) => a !== '--cleanup');
+  if (unknown.length > 0) {
+    process.stderr.write(`weir-agent: unknown argument ${JSON.stringify(unknown[0])} (see --help)\n`);
+    return 2;
+  }
+  const cfg = readAgentConfig(process.env, defaultObjectDir());
+  if (!cfg.ok) {
+    process.stderr.write(`weir-agent: bad configuration: ${cfg.errors.join('; ')}\n`);
+    return 2;
+  }
+  const config = cfg.config;
+  const cleanup = argv.includes('--cleanup') || process.env.WEIR_CLEANUP_ON_EXIT === 'true';
+  const log = pino({ level: config.logLevel, base: { node: config.nodeName } });
+
+  const addon = loadNative();
+  const features = addon.probeFeatures(); // also mounts bpffs when missing
+  log.info({ features }, 'kernel features');
+  await mkdir(config.pinRoot, { recursive: true, mode: 0o700 });
+  const datapath = new Datapath({ addon, objectPath: join(config.bpfObjectDir, 'weir.bpf.o'), pinRoot: config.pinRoot });
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  const agent = new Agent({
+    config,
+    datapath,
+    probe: new TcAttachProbe(addon.tc),
+    source: new KubeSources(kc, (resource, error, retryInMs) =>
+      log.warn({ resource, err: error instanceof Error ? error.message : String(error), retryInMs }, 'watch failed; retrying')),
+    registry: new EndpointRegistry(config.stateDir),
+    log,
+    events: new KubePodEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record a pod event')),
+  });
+
+  let httpServer: AgentHttpServer | undefined;
+  let cni: CniServer | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ signal, cleanup }, cleanup ? 'stopping; detaching every endpoint (cleanup)' : 'stopping; programs stay attached');
+      await cni?.close().catch(() => undefined);
+      await agent.stop({ cleanup });
+      await httpServer?.close();
+      if (cleanup) {
+        await rm(config.pinRoot, { recursive: true, force: true });
+        await rm(config.stateDir, { recursive: true, force: true });
+      }
+    })();
+    return stopping;
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      void stop(signal).then(() => process.exit(0), (e: unknown) => {
+        log.error({ err: String(e) }, 'stop failed');
+        process.exit(1);
+      });
+    });
+  }
+
+  httpServer = await startAgentHttp(agent, config.metricsHost, config.metricsPort);
+  log.info({ address: `${config.metricsHost}:${httpServer.port}` }, 'http listening');
+  await agent.start();
+  cni = await startCniServer({
+    socketPath: config.cniSocket,
+    handler: (req, signal) => agent.handleCni(req, signal),
+    timeoutMs: 9_000,
+    onEvent: (e) => {
+      if (e.type !== 'answered') log.warn({ event: e }, 'cni socket');
+    },
+  });
+  log.info({ socket: config.cniSocket }, 'cni socket listening');
+  return -1;
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (e: unknown) => {
+    process.stderr.write(`weir-agent: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);
