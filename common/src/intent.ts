@@ -110,7 +110,9 @@ export function parseIntent(value: unknown): IntentParse {
       const nad = n['nad'];
       if (nad !== null && (typeof nad !== 'string' || !NAD_REF.test(nad))) errors.push(`${path}.nad: must be "namespace/name" or null`);
       const iface = n['interface'];
-      if (typeof iface !== 'string' || iface === '' || iface.length > 15) errors.push(`${path}.interface: must be an interface name (1-15 chars)`);
+      if (typeof iface !== 'string' || !/^[^\s/]{1,15}$/.test(iface)) {
+        errors.push(`${path}.interface: must be an interface name (1-15 chars, no '/' or spaces)`);
+      }
       const isDefault = n['default'];
       if (typeof isDefault !== 'boolean') errors.push(`${path}.default: must be a boolean`);
       const enforced = n['enforced'];

@@ -179,7 +179,9 @@ export function intentFor(annotations: Record<string, string>, podNamespace: str
   }
   const drn = annotations[SPIDERPOOL_DEFAULT_ROUTE_NIC];
   if (drn !== undefined && drn !== '') intent.defaultRouteNic = drn;
-  return intent;
+  // Never hand over an intent the agent would reject (duplicate or invalid interface names):
+  // validate refuses such pods with the precise reason instead.
+  return parseIntent(encodeIntent(intent)).ok ? intent : undefined;
 }
 
 // ── mutate ─────────────────────────────────────────────────────────────────────────────────────
