@@ -1,0 +1,333 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Agent, type Log } from './agent.js';
+import type { AddRequest, CniRequest, DelRequest } from './cni/protocol.js';
+import type { AgentConfig } from './config.js';
+import type { FlowEvent } from './datapath/codec.js';
+import { FakeDatapath } from './datapath/fake.js';
+import type { AttachProbe, AttachState } from './endpoints/probe.js';
+import { EndpointRegistry } from './endpoints/registry.js';
+import type { FlowRecord } from './flows/format.js';
+import { agentRequestHandler } from './http.js';
+import type { PodEventSink } from './kube/events.js';
+import { ScriptedSource } from './kube/scripted.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+const NODE = 'node-1';
+
+class Lines implements Log {
+  readonly lines: Array<{ level: string; msg: string; obj: object }> = [];
+  debug(obj: object, msg: string): void { this.lines.push({ level: 'debug', msg, obj }); }
+  info(obj: object, msg: string): void { this.lines.push({ level: 'info', msg, obj }); }
+  warn(obj: object, msg: string): void { this.lines.push({ level: 'warn', msg, obj }); }
+  error(obj: object, msg: string): void { this.lines.push({ level: 'error', msg, obj }); }
+  has(text: string): boolean { return this.lines.some((l) => l.msg.includes(text)); }
+}
+
+class ScriptedProbe implements AttachProbe {
+  readonly missing = new Map<string, AttachState>();
+  async check(netnsPath: string, ifname: string): Promise<AttachState> {
+    return this.missing.get(`${netnsPath}#${ifname}`) ?? { kind: 'attached' };
+  }
+}
+
+class RecordedEvents implements PodEventSink {
+  readonly events: Array<{ pod: string; reason: string; message: string }> = [];
+  warning(pod: { namespace: string; name: string }, reason: string, message: string): void {
+    this.events.push({ pod: `${pod.namespace}/${pod.name}`, reason, message });
+  }
+}
+
+const ns = (name: string, labels: Record<string, string> = {}): unknown => ({ metadata: { name, labels } });
+
+function pod(name: string, opts: { labels?: Record<string, string>; annotations?: Record<string, string>; node?: string; ip?: string; uid?: string } = {}): unknown {
+  return {
+    metadata: { namespace: 'ns-a', name, uid: opts.uid ?? `uid-${name}`, labels: opts.labels ?? { app: name }, annotations: opts.annotations ?? {} },
+    spec: { nodeName: opts.node ?? NODE, containers: [{ name: 'c', ports: [{ name: 'http', containerPort: 80 }] }] },
+    status: opts.ip ? { phase: 'Running', podIPs: [{ ip: opts.ip }] } : { phase: 'Pending' },
+  };
+}
+
+const denyAllIngress = {
+  metadata: { namespace: 'ns-a', name: 'deny-all' },
+  spec: { podSelector: {}, policyTypes: ['Ingress'] },
+};
+
+function add(name: string, opts: { ifName?: string; containerId?: string; ip?: string; uid?: string } = {}): AddRequest {
+  const ifName = opts.ifName ?? 'eth0';
+  return {
+    command: 'ADD', cniVersion: '1.0.0', networkName: 'underlay', config: {}, args: {}, rawArgs: '', path: [],
+    attachment: { containerId: opts.containerId ?? `ctr-${name}`, ifName, netns: `/var/run/netns/pod-${name}` },
+    pod: { namespace: 'ns-a', name, uid: opts.uid ?? `uid-${name}` },
+    prevResult: { cniVersion: '1.0.0', ips: [{ address: `${opts.ip ?? '10.9.0.5'}/24` }] },
+    runtimeConfig: {},
+  };
+}
+
+function del(name: string, ifName = 'eth0'): DelRequest {
+  return {
+    command: 'DEL', cniVersion: '1.0.0', networkName: 'underlay', config: {}, args: {}, rawArgs: '', path: [],
+    attachment: { containerId: `ctr-${name}`, ifName, netns: null }, pod: { namespace: 'ns-a', name }, prevResult: null, runtimeConfig: {},
+  };
+}
+
+const signal = (): AbortSignal => new AbortController().signal;
+
+describe('Agent (fake datapath, scripted cluster)', () => {
+  let dir: string;
+  let fake: FakeDatapath;
+  let source: ScriptedSource;
+  let probe: ScriptedProbe;
+  let log: Lines;
+  let events: RecordedEvents;
+  let agents: Agent[];
+
+  const config = (): AgentConfig => ({
+    nodeName: NODE, pinRoot: '/nonexistent', cniSocket: '/nonexistent', metricsPort: 1, metricsHost: '127.0.0.1',
+    bpfObjectDir: '/nonexistent', netnsDir: '/var/run/netns', stateDir: dir, logLevel: 'debug', resyncSeconds: 3600, attachCheckSeconds: 3600,
+  });
+
+  function makeAgent(src: ScriptedSource = source): Agent {
+    const a = new Agent({
+      config: config(), datapath: fake, probe, source: src, registry: new EndpointRegistry(dir), log, events, podWaitMs: 100, coalesceMs: 1,
+    });
+    agents.push(a);
+    return a;
+  }
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'weir-agent-test-'));
+    fake = new FakeDatapath();
+    source = new ScriptedSource().seed('namespace', ns('ns-a', { team: 'a' }));
+    probe = new ScriptedProbe();
+    log = new Lines();
+    events = new RecordedEvents();
+    agents = [];
+  });
+
+  afterEach(async () => {
+    for (const a of agents) await a.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('CNI ADD attaches with the policy already in place, before answering', async () => {
+    source.seed('pod', pod('a', { annotations: { 'kubernetes.io/egress-bandwidth': '10M' } })).seed('networkpolicy', denyAllIngress);
+    const agent = makeAgent();
+    await agent.start();
+    const res = await agent.handleCni(add('a'), signal());
+    expect(res).toEqual({ ok: true });
+    const ep = [...fake.endpoints.values()][0];
+    expect(ep).toBeDefined();
+    expect(ep?.netnsPath).toBe('/var/run/netns/pod-a');
+    expect(ep?.desired.isolatedIngress).toBe(true);
+    expect(ep?.bandwidth).toEqual({ egressBitsPerSecond: 10_000_000 });
+    expect(ep?.shapingMode).toBe('tbf');
+    // The pod's own address (learned from prevResult) is in the ipcache at attach time.
+    expect(fake.ipcache.has('10.9.0.5/32')).toBe(true);
+    const status = agent.status();
+    expect(status.endpoints).toMatchObject([{ pod: 'ns-a/a', interface: 'eth0', shaping: 'tbf', isolation: { ingress: true, egress: false } }]);
+  });
+
+  it('follows policy changes as updates and DEL detaches and forgets (idempotently)', async () => {
+    source.seed('pod', pod('a'));
+    const agent = makeAgent();
+    await agent.start();
+    expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
+    const id = [...fake.endpoints.keys()][0] ?? 0;
+    expect(fake.endpoints.get(id)?.desired.isolatedIngress).toBe(false);
+    source.put('networkpolicy', denyAllIngress);
+    await agent.idle();
+    expect(fake.endpoints.get(id)?.desired.isolatedIngress).toBe(true);
+    expect(fake.calls).toContainEqual({ op: 'update', endpointId: id });
+    expect(await agent.handleCni(del('a'), signal())).toEqual({ ok: true });
+    expect(fake.endpoints.size).toBe(0);
+    expect(agent.status().endpoints).toEqual([]);
+    expect(await agent.handleCni(del('a'), signal())).toEqual({ ok: true });
+  });
+
+  it('refuses (fails closed) an ADD for a pod neither the cache nor the API knows', async () => {
+    const agent = makeAgent();
+    await agent.start();
+    const res = await agent.handleCni(add('ghost'), signal());
+    expect(res.ok).toBe(false);
+    if (!res.ok) expect(res.message).toMatch(/pod ns-a\/ghost \(uid uid-ghost\) is unknown.*refusing to wire it without its policy/);
+    expect(source.fetches).toBe(1);
+    expect(fake.endpoints.size).toBe(0);
+  });
+
+  it('falls back to a direct GET when the watch lags', async () => {
+    source.apiPods.set('ns-a/late', pod('late'));
+    const agent = makeAgent();
+    await agent.start();
+    expect(await agent.handleCni(add('late'), signal())).toEqual({ ok: true });
+    expect(fake.endpoints.size).toBe(1);
+  });
+
+  it('a malformed intent is an event, a metric and a log line; the pod is enforced with annotation bandwidth', async () => {
+    source.seed('pod', pod('bad', { annotations: { 'weir.dev/intent': '{"version":1,"networks":"eth0"}', 'kubernetes.io/ingress-bandwidth': '5M' } }));
+    source.seed('networkpolicy', denyAllIngress);
+    const agent = makeAgent();
+    await agent.start();
+    expect(events.events).toHaveLength(1);
+    expect(events.events[0]).toMatchObject({ pod: 'ns-a/bad', reason: 'WeirMalformedIntent' });
+    expect(log.has('weir.dev/intent is malformed')).toBe(true);
+    expect(await agent.handleCni(add('bad'), signal())).toEqual({ ok: true });
+    const ep = [...fake.endpoints.values()][0];
+    expect(ep?.desired.isolatedIngress).toBe(true);
+    expect(ep?.bandwidth).toEqual({ ingressBitsPerSecond: 5_000_000 });
+    expect(await agent.metrics.registry.getSingleMetricAsString('weir_malformed_intents_total')).toMatch(/weir_malformed_intents_total 1/);
+    // The same bad intent seen again (resync, update) is not re-reported.
+    source.put('pod', pod('bad', { annotations: { 'weir.dev/intent': '{"version":1,"networks":"eth0"}' } }));
+    expect(events.events).toHaveLength(1);
+  });
+
+  it('answers ok without attaching on an interface the intent does not enforce', async () => {
+    const intent = JSON.stringify({
+      version: 1,
+      networks: [
+        { nad: 'ns-a/plain', interface: 'eth0', default: true, enforced: false },
+        { nad: 'ns-a/underlay', interface: 'net1', default: false, enforced: true },
+      ],
+      bandwidth: {},
+    });
+    source.seed('pod', pod('multi', { annotations: { 'weir.dev/intent': intent } }));
+    const agent = makeAgent();
+    await agent.start();
+    expect(await agent.handleCni(add('multi'), signal())).toEqual({ ok: true });
+    expect(fake.endpoints.size).toBe(0);
+    expect(await agent.handleCni(add('multi', { ifName: 'net1', ip: '10.20.0.7' }), signal())).toEqual({ ok: true });
+    expect([...fake.endpoints.values()].map((e) => e.ifname)).toEqual(['net1']);
+  });
+
+  it('a restarted agent adopts its endpoints without detaching anything', async () => {
+    source.seed('pod', pod('a', { ip: '10.9.0.5' })).seed('networkpolicy', denyAllIngress);
+    const first = makeAgent();
+    await first.start();
+    expect(await first.handleCni(add('a'), signal())).toEqual({ ok: true });
+    const id = [...fake.endpoints.keys()][0] ?? 0;
+    await first.stop();
+    expect(fake.calls.filter((c) => c.op === 'detach')).toEqual([]);
+    expect(fake.endpoints.has(id)).toBe(true);
+
+    // The kernel still holds the state; the new process finds it through adoptExisting.
+    fake.adoptable = [{ endpointId: id, generation: 1, policyEntries: 0, ingressShaped: false }];
+    fake.calls.length = 0;
+    const src2 = new ScriptedSource().seed('namespace', ns('ns-a', { team: 'a' })).seed('pod', pod('a', { ip: '10.9.0.5' })).seed('networkpolicy', denyAllIngress);
+    const second = makeAgent(src2);
+    await second.start();
+    expect(fake.calls[0]).toEqual({ op: 'adopt' });
+    expect(fake.calls.filter((c) => c.op === 'detach')).toEqual([]);
+    // Re-programmed in place (tc replace), same endpoint id, same policy.
+    expect(fake.calls).toContainEqual({ op: 'attach', endpointId: id });
+    expect(fake.endpoints.get(id)?.desired.isolatedIngress).toBe(true);
+    expect(second.status().endpoints).toMatchObject([{ endpointId: id, programmed: true }]);
+  });
+
+  it('detaches endpoints whose pod is gone at reconcile, and orphans found in the maps at start', async () => {
+    source.seed('pod', pod('a'));
+    fake.adoptable = [{ endpointId: 77, generation: 3, policyEntries: 2, ingressShaped: false }];
+    const agent = makeAgent();
+    await agent.start();
+    expect(fake.calls).toContainEqual({ op: 'detach', endpointId: 77 });
+    expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
+    source.remove('pod', pod('a'));
+    await agent.idle();
+    expect(fake.endpoints.size).toBe(0);
+    expect(agent.status().endpoints).toEqual([]);
+  });
+
+  it('the attach check re-attaches programs that disappeared and reports it', async () => {
+    source.seed('pod', pod('a'));
+    const agent = makeAgent();
+    await agent.start();
+    expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
+    expect(await agent.checkAttachments()).toBe(0);
+    probe.missing.set('/var/run/netns/pod-a#eth0', { kind: 'missing', directions: ['ingress'] });
+    await agent.idle();
+    fake.calls.length = 0;
+    expect(await agent.checkAttachments()).toBe(1);
+    expect(fake.calls.filter((c) => c.op !== 'syncIpCache')).toEqual([{ op: 'attach', endpointId: 1 }]);
+    expect(log.has('programs missing on ns-a/a eth0, re-attached')).toBe(true);
+    expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_reattach_total')).toMatch(/weir_agent_reattach_total 1/);
+    // CHECK says what is wrong.
+    const check = await agent.handleCni({ ...add('a'), command: 'CHECK' } as CniRequest, signal());
+    expect(check.ok).toBe(false);
+  });
+
+  it('STATUS, GC and parse errors', async () => {
+    source.seed('pod', pod('a')).seed('pod', pod('b', { ip: '10.9.0.6' })).seed('networkpolicy', { metadata: { namespace: 'ns-a', name: 'broken' }, spec: { podSelector: 'x' } });
+    const agent = makeAgent();
+    await agent.start();
+    expect(log.has('ignoring networkpolicy that does not parse')).toBe(true);
+    const status: CniRequest = { command: 'STATUS', cniVersion: '1.1.0', networkName: 'underlay', config: {}, args: {}, rawArgs: '', path: [] };
+    expect(await agent.handleCni(status, signal())).toEqual({ ok: true });
+    await agent.handleCni(add('a'), signal());
+    await agent.handleCni(add('b', { ip: '10.9.0.6' }), signal());
+    const gc: CniRequest = {
+      command: 'GC', cniVersion: '1.1.0', networkName: 'underlay', config: {}, args: {}, rawArgs: '', path: [],
+      validAttachments: [{ containerId: 'ctr-b', ifName: 'eth0' }],
+    };
+    expect(await agent.handleCni(gc, signal())).toEqual({ ok: true });
+    expect(agent.status().endpoints.map((e) => e.pod)).toEqual(['ns-a/b']);
+  });
+
+  it('flow events become log lines, metrics and live /v1/flows records', async () => {
+    source.seed('pod', pod('a', { ip: '10.9.0.5' })).seed('pod', pod('b', { ip: '10.9.0.6', node: 'node-2' })).seed('networkpolicy', denyAllIngress);
+    const agent = makeAgent();
+    await agent.start();
+    await agent.handleCni(add('a'), signal());
+    const server = http.createServer(agentRequestHandler(agent));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const got: FlowRecord[] = [];
+      const req = http.get({ host: '127.0.0.1', port, path: '/v1/flows?pod=ns-a/a&verdict=dropped' });
+      const response = await new Promise<http.IncomingMessage>((resolve) => req.on('response', resolve));
+      expect(response.statusCode).toBe(200);
+      response.setEncoding('utf8');
+      let buf = '';
+      response.on('data', (chunk: string) => {
+        buf += chunk;
+        for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+          got.push(JSON.parse(buf.slice(0, i)) as FlowRecord);
+          buf = buf.slice(i + 1);
+        }
+      });
+      while (agent.flows.size === 0) await new Promise((r) => setTimeout(r, 5));
+      const base: FlowEvent = {
+        timestampNs: 1n, endpointId: 1, ruleId: undefined, remoteIdentity: 300, packetLength: 60, family: 4,
+        source: '10.9.0.6', destination: '10.9.0.5', sourcePort: 40312, destinationPort: 80, protocol: 6,
+        direction: 'ingress', verdict: 'deny', reason: 'default-deny', tier: undefined,
+      };
+      fake.emit({ ...base, verdict: 'allow', reason: 'policy-allow' });
+      fake.emit(base);
+      while (got.length === 0) await new Promise((r) => setTimeout(r, 5));
+      expect(got).toHaveLength(1);
+      expect(got[0]).toMatchObject({ endpoint: 'ns-a/a', source: 'ns-a/b:40312', destination: 'ns-a/a:80', verdict: 'DROPPED', policy: 'default deny' });
+      expect(log.lines.some((l) => l.level === 'info' && l.msg === 'ns-a/b:40312 -> ns-a/a:80 TCP DROPPED (policy default deny, ingress)')).toBe(true);
+      req.destroy();
+
+      const get = async (path: string): Promise<{ status: number; body: string }> => {
+        const res = await fetch(`http://127.0.0.1:${port}${path}`);
+        return { status: res.status, body: await res.text() };
+      };
+      expect((await get('/readyz')).status).toBe(200);
+      expect((await get('/healthz')).status).toBe(200);
+      expect((await get('/v1/flows?verdict=maybe')).status).toBe(400);
+      const metrics = await get('/metrics');
+      expect(metrics.body).toMatch(/weir_flow_events_total\{endpoint="ns-a\/a",direction="ingress",verdict="dropped",reason="default-deny"\} 1/);
+      expect(metrics.body).toMatch(/weir_endpoints\{shaping="none"\} 1/);
+      expect(metrics.body).toMatch(/weir_reconcile_duration_seconds_count/);
+      const status = JSON.parse((await get('/v1/status')).body) as { node: string; endpoints: unknown[]; maps: { ipcache: number } };
+      expect(status.node).toBe(NODE);
+      expect(status.endpoints).toHaveLength(1);
+      expect(status.maps.ipcache).toBeGreaterThanOrEqual(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
