@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseIntent } from '../../../common/src/intent.js';
-import { denialMessage, mutatePod, validatePod, type ClusterView, type Decision } from './index.js';
+import { denialMessage, mutatePod, validatePod, type ClusterView, type Decision, type NamespaceInfo } from './index.js';
 import { applyPatch, fakeView, type FakeCluster } from './testing.js';
 
 const ipam = { type: 'spiderpool' };
@@ -18,7 +18,7 @@ const NAD_CONFIGS: Record<string, object | string> = {
   'cilium-badname': conf([ipvlan, { type: 'cilium-cni' }, { type: 'coordinator' }], 'ipvlan-conf'),
 };
 const ENABLED = { 'weir.dev/inject': 'enabled' };
-const NAMESPACES = [
+const NAMESPACES: NamespaceInfo[] = [
   { name: 'team', labels: ENABLED, annotations: {} },
   { name: 'plain', labels: {}, annotations: {} },
   {
