@@ -172,7 +172,7 @@ describePrivileged('native addon in network namespaces (tc, rtnetlink)', () => {
   it.each([10_000_000, 100_000_000])('shapes to %d bit/s with TBF (iperf3, ±15%%)', async (rate) => {
     // Weir-style bounded burst: ~5 ms at the rate, never below two full frames.
     const burstBytes = Math.max(2 * 1514, Math.round((rate / 8) * 0.005));
-    const limitBytes = burstBytes + Math.round((rate / 8) * 0.02);
+    const limitBytes = burstBytes + Math.round((rate / 8) * 0.05); // 50 ms of queue
     await addon.netlink.setTbf(pathB, ifB, { rateBitsPerSecond: rate, burstBytes, limitBytes });
     try {
       const bps = await iperf(3);
