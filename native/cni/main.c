@@ -315,12 +315,15 @@ int main(void)
 		return cni_error(CNI_ERR_INVALID_CONFIG, NULL,
 				 "weir must be chained after the interface plugin (macvlan/ipvlan) in a conflist; it got no prevResult");
 
-	char sock[256];
+	char sock[108]; /* sizeof(sockaddr_un.sun_path): longer paths cannot be connected to */
 	const char *env_sock = getenv("WEIR_CNI_SOCKET");
 	/* The config's value is checked even when the environment overrides it: a bad NAD is a bug. */
 	if (v[2].p && json_string_value(v[2], sock, sizeof(sock)) <= 0)
 		return cmd == CMD_DEL ? del_warning("bad \"socket\"")
-				      : cni_error(CNI_ERR_INVALID_CONFIG, NULL, "\"socket\" must be a non-empty string (a unix socket path, under 108 bytes)");
+				      : cni_error(CNI_ERR_INVALID_CONFIG, NULL, "\"socket\" must be a non-empty string (a unix socket path of at most 107 bytes)");
+	if (env_sock && env_sock[0] && strlen(env_sock) >= sizeof(sock))
+		return cmd == CMD_DEL ? del_warning("WEIR_CNI_SOCKET is too long")
+				      : cni_error(CNI_ERR_INVALID_ENV, NULL, "WEIR_CNI_SOCKET is longer than 107 bytes");
 	if (env_sock && env_sock[0])
 		snprintf(sock, sizeof(sock), "%s", env_sock);
 	else if (!v[2].p)

@@ -319,6 +319,7 @@ describe('weir CNI plugin: malformed input', () => {
     ['prevResult not an object', '{"cniVersion":"1.0.0","prevResult":"x"}', [7]],
     ['bad timeoutSeconds', '{"cniVersion":"1.0.0","prevResult":{},"timeoutSeconds":-1}', [7]],
     ['bad socket', '{"cniVersion":"1.0.0","prevResult":{},"socket":""}', [7]],
+    ['socket path too long for sun_path', `{"cniVersion":"1.0.0","prevResult":{},"socket":"/${'s'.repeat(120)}"}`, [7]],
     ['over 1 MiB', `{"cniVersion":"1.0.0","pad":"${'x'.repeat(1024 * 1024)}"}`, [6]],
     ['binary noise', Buffer.from([0xff, 0xfe, 0x7b, 0x00, 0x22]), [6]],
   ];

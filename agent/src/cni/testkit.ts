@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const PLUGIN_BIN = `${REPO_ROOT}build/bin/weir`;
+/** WEIR_TEST_PLUGIN_BIN runs the suites against another build (e.g. one with -fsanitize=address). */
+export const PLUGIN_BIN = process.env.WEIR_TEST_PLUGIN_BIN ?? `${REPO_ROOT}build/bin/weir`;
 
 /** Runs `make cni` (a no-op when the binary is fresh). */
 export async function buildPlugin(): Promise<string> {
@@ -35,6 +36,7 @@ export interface PluginInvocation {
 
 export function runPlugin(inv: PluginInvocation): Promise<PluginRun> {
   const env: Record<string, string> = { PATH: '/usr/bin:/bin', ...inv.env };
+  if (process.env.ASAN_OPTIONS !== undefined) env.ASAN_OPTIONS = process.env.ASAN_OPTIONS;
   if (inv.command !== undefined) env.CNI_COMMAND = inv.command;
   return new Promise((resolve, reject) => {
     const started = performance.now();
