@@ -160,7 +160,7 @@ export class Lab {
   }
 
   /** Tears everything down, in the reverse order, and checks nothing is left. */
-  async down(progress: (step: string) => void = () => undefined): Promise<string[]> {
+  async down(options: { keepLogs: boolean } = { keepLogs: false }, progress: (step: string) => void = () => undefined): Promise<string[]> {
     progress('stopping the simulated nodes (CNI DEL for every pod)');
     await this.binder?.stop();
     for (const sim of this.simNodes.splice(0)) await sim.stop();
@@ -176,8 +176,9 @@ export class Lab {
     this.controlPlane = undefined;
     progress('removing the underlay, pinned maps and state');
     await this.cleanLeftovers();
-    await rm(this.options.dir, { recursive: true, force: true });
-    return this.leftovers();
+    // After a failed start the logs stay, so the user can read why; otherwise nothing stays.
+    if (!options.keepLogs) await rm(this.options.dir, { recursive: true, force: true });
+    return this.leftoverReport();
   }
 
   /** What a previous lab (or a crashed one) may have left: lab netns, pinned maps. */
@@ -189,7 +190,8 @@ export class Lab {
     await rm(`/sys/fs/bpf/${NETNS_PREFIX}`, { recursive: true, force: true });
   }
 
-  private async leftovers(): Promise<string[]> {
+  /** What a lab leaves that it should not: lab netns, pinned maps. */
+  async leftoverReport(): Promise<string[]> {
     const found: string[] = [];
     for (const ns of await listNetns()) if (ns.startsWith(`${NETNS_PREFIX}-`) || ns.startsWith('wpod-')) found.push(`netns ${ns}`);
     try {

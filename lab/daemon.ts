@@ -1,0 +1,43 @@
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Lab, writeState } from './supervisor.js';
+
+/**
+ * The lab's background process (`weir lab up` starts it detached): brings the lab up, reports
+ * progress line by line in progress.log, writes state.json when ready, and tears everything down
+ * on SIGTERM/SIGINT. Usage: node --import tsx lab/daemon.ts <dir> <nodes>
+ */
+async function main(): Promise<void> {
+  const [dir, nodesText] = process.argv.slice(2);
+  const nodes = Number(nodesText);
+  if (dir === undefined || !Number.isInteger(nodes) || nodes < 1) throw new Error('usage: lab/daemon.ts <dir> <nodes>');
+  const progress = (line: string) => appendFileSync(join(dir, 'progress.log'), `${line}\n`);
+  const log = (line: string) => appendFileSync(join(dir, 'lab.log'), `${new Date().toISOString()} ${line}\n`);
+  const lab = new Lab({ dir, nodes, log, persistentControlPlane: true });
+  let stopping = false;
+  const stop = async (exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    const left = await lab.down({ keepLogs: exitCode !== 0 }).catch((error: unknown) => [`teardown error: ${String(error)}`]);
+    for (const item of left) process.stderr.write(`left behind: ${item}\n`);
+    process.exit(left.length > 0 ? 1 : exitCode);
+  };
+  process.once('SIGTERM', () => void stop(0));
+  process.once('SIGINT', () => void stop(0));
+  try {
+    const state = await lab.up(progress);
+    await writeState(dir, state);
+    progress('ready');
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    writeFileSync(join(dir, 'failed.txt'), message);
+    progress(`failed: ${message}`);
+    await stop(1);
+  }
+  setInterval(() => undefined, 1 << 30);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exit(1);
+});
