@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, etcd and helm from their Go modules at pinned versions into
+# Builds kube-apiserver, kubectl, etcd and helm from their Go modules at pinned versions into
 # $WEIR_CACHE/bin (default $HOME/.cache/weir/bin). A binary that already exists for its
 # version is reused, so a second run takes seconds. Used by scripts/bootstrap.sh.
 set -euo pipefail
@@ -46,7 +46,7 @@ setup_kubernetes() {
     echo "require k8s.io/kubernetes $version"
     sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/src/k8s.io/.*#replace \1 => \1 '"$staging"'#p' "$gomod"
   } >> go.mod
-  printf 'package main\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' > tools.go
+  printf 'package main\nimport (\n_ "k8s.io/kubernetes/cmd/kube-apiserver"\n_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' > tools.go
   go mod tidy >/dev/null 2>&1 || go mod tidy
 }
 
@@ -76,5 +76,6 @@ setup_helm() {
 
 build etcd "$ETCD_VERSION" setup_etcd go.etcd.io/etcd/server/v3
 build kube-apiserver "$KUBERNETES_VERSION" setup_kubernetes k8s.io/kubernetes/cmd/kube-apiserver
+build kubectl "$KUBERNETES_VERSION" setup_kubernetes k8s.io/kubernetes/cmd/kubectl
 build helm "$HELM_VERSION" setup_helm helm.sh/helm/v3/cmd/helm
 log "binaries in $bin"
