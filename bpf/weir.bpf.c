@@ -29,13 +29,11 @@
 /* Set by the loader per endpoint (bpf_object .rodata). */
 const volatile __u32 endpoint_id = 0;
 
-#define WEIR_ENDPOINTS_MAX_ENTRIES 8192
-
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct weir_endpoint_config);
-	__uint(max_entries, WEIR_ENDPOINTS_MAX_ENTRIES);
+	__uint(max_entries, WEIR_MAX_ENDPOINTS);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } weir_endpoints SEC(".maps");
 
@@ -64,7 +62,7 @@ static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 directi
 		return TC_ACT_OK;
 	}
 	ep = bpf_map_lookup_elem(&weir_endpoints, &ep_id);
-	if (!ep) {
+	if (!ep || !(ep->flags & WEIR_EP_CONFIGURED)) {
 		d.reason = WEIR_REASON_NO_ENDPOINT;
 		goto drop;
 	}
@@ -74,7 +72,8 @@ static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 directi
 	}
 
 	remote = direction == WEIR_DIR_INGRESS ? &pkt.saddr : &pkt.daddr;
-	now = bpf_ktime_get_ns();
+	/* Coarse clock (tick resolution) is enough for second-scale lifetimes and much cheaper. */
+	now = bpf_ktime_get_coarse_ns();
 	from_a = weir_ct_key_build(ep_id, &pkt, &ct_key);
 	ct = weir_ct_lookup(&ct_key, now);
 	if (ct) {

@@ -14,7 +14,6 @@
 #include "parse.h"
 
 #define WEIR_EVENTS_BYTES (1 << 20)
-#define WEIR_COUNTERS_MAX_ENTRIES 65536
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -23,27 +22,24 @@ struct {
 } weir_events SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__type(key, struct weir_counter_key);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
 	__type(value, struct weir_counter_value);
-	__uint(max_entries, WEIR_COUNTERS_MAX_ENTRIES);
+	__uint(max_entries, WEIR_MAX_ENDPOINTS * WEIR_REASON_SLOTS);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } weir_counters SEC(".maps");
 
 static __always_inline void weir_count(__u32 endpoint_id, __u32 reason, __u32 bytes)
 {
-	struct weir_counter_key key = { .endpoint_id = endpoint_id, .reason = reason };
-	struct weir_counter_value *v = bpf_map_lookup_elem(&weir_counters, &key);
+	/* Out-of-range ids make an out-of-range index: the lookup fails and nothing is counted. */
+	__u32 index = endpoint_id * WEIR_REASON_SLOTS + reason;
+	struct weir_counter_value *v = bpf_map_lookup_elem(&weir_counters, &index);
 
 	if (v) {
 		/* Per-CPU slot: plain adds are race-free. */
 		v->packets += 1;
 		v->bytes += bytes;
-		return;
 	}
-	struct weir_counter_value init = { .packets = 1, .bytes = bytes };
-
-	bpf_map_update_elem(&weir_counters, &key, &init, BPF_NOEXIST);
 }
 
 /* Everything a flow event says about the decision (the packet supplies the rest). */

@@ -56,6 +56,11 @@ enum weir_reason {
 	WEIR_REASON_MAX = 12,
 };
 
+/* Endpoint ids index arrays (config, counters): the agent allocates them in 1..WEIR_MAX_ENDPOINTS-1. */
+#define WEIR_MAX_ENDPOINTS 1024
+/* Counter slots per endpoint (>= WEIR_REASON_MAX, a power of two). */
+#define WEIR_REASON_SLOTS 16
+
 /* Rule id carried when no rule decided (default allow/deny, conntrack, L2). */
 #define WEIR_RULE_NONE 0xffffffffU
 
@@ -121,7 +126,7 @@ enum weir_ct_flag {
 };
 
 struct weir_ct_value {
-	__u64 expires_ns;  /* bpf_ktime_get_ns() deadline; past it the entry counts as a miss */
+	__u64 expires_ns;  /* bpf_ktime_get_coarse_ns() deadline; past it the entry counts as a miss */
 	__u32 generation;  /* endpoint policy generation the flow was last allowed under */
 	__u32 rule_id;     /* rule that allowed it (WEIR_RULE_NONE for default allow) */
 	__u8 opener_is_a;  /* 1 when the first packet came from (addr_a, port_a) */
@@ -131,12 +136,16 @@ struct weir_ct_value {
 	__u32 remote_identity; /* identity of the peer when the flow was opened */
 };
 
-/* ---- endpoint config: hash, endpoint id -> how to treat that endpoint ---- */
+/* ---- endpoint config: array indexed by endpoint id -> how to treat that endpoint ----
+ * An array, not a hash: the lookup is a bounds check plus an address computation (the
+ * established-flow path pays for it on every packet). A slot without WEIR_EP_CONFIGURED is
+ * an unknown endpoint and its traffic is dropped. */
 enum weir_endpoint_flag {
 	WEIR_EP_ISOLATED_INGRESS = 1 << 0,
 	WEIR_EP_ISOLATED_EGRESS = 1 << 1,
 	WEIR_EP_EVENTS_INGRESS = 1 << 2, /* emit new-flow verdict events, ingress */
 	WEIR_EP_EVENTS_EGRESS = 1 << 3,
+	WEIR_EP_CONFIGURED = 1 << 4,     /* slot in use; cleared (zeroed) on detach */
 };
 
 struct weir_endpoint_config {
@@ -146,12 +155,7 @@ struct weir_endpoint_config {
 	__u32 reserved;
 };
 
-/* ---- counters: per-CPU hash, {endpoint, reason} -> packets/bytes ---- */
-struct weir_counter_key {
-	__u32 endpoint_id;
-	__u32 reason; /* enum weir_reason */
-};
-
+/* ---- counters: per-CPU array, index endpoint_id * WEIR_REASON_SLOTS + reason ---- */
 struct weir_counter_value {
 	__u64 packets;
 	__u64 bytes;

@@ -203,7 +203,7 @@ describePrivileged('weir.bpf.o verdicts (BPF_PROG_TEST_RUN)', () => {
     const e = await ep([]);
     const truncated = ipv4(B, POD, tcp(1, 2)).subarray(0, 14 + 20 + 4);
     expect(e.ingress(truncated)).toBe(TC_ACT_SHOT);
-    const stranger = h.dp.loadEndpointObject(9999);
+    const stranger = h.dp.loadEndpointObject(999);
     try {
       expect(stranger.program('weir_ingress').testRun({ data: ipv4(B, POD, tcp(1, 2)) }).retval).toBe(TC_ACT_SHOT);
       expect(stranger.program('weir_ingress').testRun({ data: arpRequest(B, POD) }).retval).toBe(TC_ACT_OK);

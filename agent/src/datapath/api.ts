@@ -3,12 +3,13 @@
  * and tc programs through the native addon) and `FakeDatapath` (fake.ts, in memory).
  *
  * Endpoint ids are allocated by the caller (the agent's endpoint registry; `allocateEndpointId`
- * below is the suggested policy: the lowest free id ≥ 1) and must be stable for the endpoint's
+ * below is the suggested policy: the lowest free id in 1..1023, because the ids index BPF
+ * arrays) and must be stable for the endpoint's
  * life: they key the policy entries, the conntrack entries and the per-endpoint program load.
  * Rule ids are passed through untouched: PolicyEntry.ruleId is an index into
  * DesiredNodeState.rules, and flow events report it back (undefined when no rule decided).
  */
-import type { FlowEvent, Reason } from './codec.js';
+import { MAX_ENDPOINT_ID, type FlowEvent, type Reason } from './codec.js';
 import type { DesiredEndpoint, IpCacheEntry } from './desired.js';
 import type { Bandwidth, ShapingMode } from './shaping.js';
 
@@ -71,9 +72,10 @@ export interface DatapathApi {
   close(): Promise<void>;
 }
 
-/** Lowest free endpoint id ≥ 1 (0 is the node object's placeholder id). */
+/** Lowest free endpoint id in 1..MAX_ENDPOINT_ID (0 is the node object's placeholder id). */
 export function allocateEndpointId(used: ReadonlySet<number>): number {
   let id = 1;
   while (used.has(id)) id++;
+  if (id > MAX_ENDPOINT_ID) throw new Error(`no free endpoint id: all ${MAX_ENDPOINT_ID} are in use on this node`);
   return id;
 }

@@ -23,7 +23,6 @@ export const LAYOUT = {
     fields: { expires_ns: 0, generation: 8, rule_id: 12, opener_is_a: 16, direction: 17, flags: 18, pad: 19, remote_identity: 20 },
   },
   weir_endpoint_config: { size: 16, fields: { generation: 0, ifb_ifindex: 4, flags: 8, reserved: 12 } },
-  weir_counter_key: { size: 8, fields: { endpoint_id: 0, reason: 4 } },
   weir_counter_value: { size: 16, fields: { packets: 0, bytes: 8 } },
   weir_flow_event: {
     size: 72,
@@ -64,7 +63,13 @@ export const REASONS = [
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
-export const ENDPOINT_FLAGS = { isolatedIngress: 1, isolatedEgress: 2, eventsIngress: 4, eventsEgress: 8 } as const;
+export const ENDPOINT_FLAGS = { isolatedIngress: 1, isolatedEgress: 2, eventsIngress: 4, eventsEgress: 8, configured: 16 } as const;
+
+/** Endpoint ids index the config and counter arrays: valid ids are 1..MAX_ENDPOINT_ID. */
+export const MAX_ENDPOINTS = 1024;
+export const MAX_ENDPOINT_ID = MAX_ENDPOINTS - 1;
+/** Counter slots per endpoint in weir_counters (index = endpointId * REASON_SLOTS + reason). */
+export const REASON_SLOTS = 16;
 
 export const directionCode = (d: Direction): number => DIRECTIONS.indexOf(d);
 export const tierCode = (t: Tier): number => TIERS.indexOf(t);
@@ -233,6 +238,7 @@ export function encodeEndpointConfig(c: EndpointConfig): Buffer {
   const f = LAYOUT.weir_endpoint_config.fields;
   const b = Buffer.alloc(LAYOUT.weir_endpoint_config.size);
   const flags =
+    ENDPOINT_FLAGS.configured |
     (c.isolatedIngress ? ENDPOINT_FLAGS.isolatedIngress : 0) |
     (c.isolatedEgress ? ENDPOINT_FLAGS.isolatedEgress : 0) |
     (c.eventsIngress ? ENDPOINT_FLAGS.eventsIngress : 0) |
@@ -243,9 +249,14 @@ export function encodeEndpointConfig(c: EndpointConfig): Buffer {
   return b;
 }
 
-export function decodeEndpointConfig(b: Buffer): EndpointConfig {
+/** An all-zero slot: what a detached endpoint's config becomes (the map is an array). */
+export const EMPTY_ENDPOINT_CONFIG = (): Buffer => Buffer.alloc(LAYOUT.weir_endpoint_config.size);
+
+/** undefined for a slot that is not configured. */
+export function decodeEndpointConfig(b: Buffer): EndpointConfig | undefined {
   const f = LAYOUT.weir_endpoint_config.fields;
   const flags = b.readUInt32LE(f.flags);
+  if ((flags & ENDPOINT_FLAGS.configured) === 0) return undefined;
   return {
     generation: b.readUInt32LE(f.generation),
     ifbIfindex: b.readUInt32LE(f.ifb_ifindex),
@@ -305,14 +316,14 @@ export function decodeConntrackValue(b: Buffer): ConntrackValue {
 // ---- counters ----
 
 export function encodeCounterKey(endpointId: number, reason: Reason): Buffer {
-  const b = Buffer.alloc(LAYOUT.weir_counter_key.size);
-  b.writeUInt32LE(endpointId, 0);
-  b.writeUInt32LE(REASONS.indexOf(reason), 4);
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(endpointId * REASON_SLOTS + REASONS.indexOf(reason), 0);
   return b;
 }
 
 export function decodeCounterKey(b: Buffer): { endpointId: number; reason: Reason } {
-  return { endpointId: b.readUInt32LE(0), reason: decodeReason(b.readUInt32LE(4)) };
+  const index = b.readUInt32LE(0);
+  return { endpointId: Math.floor(index / REASON_SLOTS), reason: decodeReason(index % REASON_SLOTS) };
 }
 
 /** Sums the per-CPU slots of one counter. */

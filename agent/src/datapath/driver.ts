@@ -12,8 +12,9 @@
  * `pinRoot` and shared. A node object (endpoint_id 0, never attached) holds the map handles.
  */
 import {
-  ENDPOINT_ID_CONSTANT, MAPS, PROGRAMS, decodeConntrackKey, decodeCounterKey, decodeEndpointConfig, decodeFlowEvent,
-  decodePolicyKey, encodeEndpointConfig, encodeEndpointId, sumCounterValues, type EndpointConfig, type FlowEvent,
+  EMPTY_ENDPOINT_CONFIG, ENDPOINT_ID_CONSTANT, LAYOUT, MAPS, MAX_ENDPOINT_ID, PROGRAMS, REASONS, decodeConntrackKey,
+  decodeEndpointConfig, decodeFlowEvent, decodePolicyKey, encodeCounterKey, encodeEndpointConfig, encodeEndpointId,
+  sumCounterValues, type EndpointConfig, type FlowEvent,
 } from './codec.js';
 import type { IpCacheEntry } from './desired.js';
 import { diffContents, ipCacheContents, policyContents, type MapContents } from './entries.js';
@@ -113,7 +114,7 @@ export class Datapath implements DatapathApi {
   async stageEndpoint(req: AttachRequest): Promise<AttachResult> {
     const m = this.nodeMaps();
     const id = req.endpointId;
-    if (!Number.isInteger(id) || id < 1 || id > 0xffffffff) throw new Error(`endpoint id ${id} must be an integer ≥ 1`);
+    if (!Number.isInteger(id) || id < 1 || id > MAX_ENDPOINT_ID) throw new Error(`endpoint id ${id} must be an integer in 1..${MAX_ENDPOINT_ID}`);
     const existing = this.endpoints.get(id);
     if (existing !== undefined && (existing.netnsPath !== req.netnsPath || existing.ifname !== req.ifname)) {
       throw new Error(`endpoint ${id} is already attached to ${existing.ifname} in ${existing.netnsPath ?? 'the host netns'}`);
@@ -235,9 +236,11 @@ export class Datapath implements DatapathApi {
     }
     const policy = state?.policy ?? this.adoptedPolicy.get(endpointId) ?? new Map<string, string>();
     for (const k of policy.keys()) m.policy.delete(unhex(k));
-    m.endpoints.delete(encodeEndpointId(endpointId));
+    // Array slots cannot be deleted: zeroing clears WEIR_EP_CONFIGURED and the counters.
+    m.endpoints.update(encodeEndpointId(endpointId), EMPTY_ENDPOINT_CONFIG());
     for (const k of m.conntrack.keys()) if (decodeConntrackKey(k).endpointId === endpointId) m.conntrack.delete(k);
-    for (const k of m.counters.keys()) if (decodeCounterKey(k).endpointId === endpointId) m.counters.delete(k);
+    const zero = Buffer.alloc(LAYOUT.weir_counter_value.size);
+    for (const reason of REASONS) m.counters.update(encodeCounterKey(endpointId, reason), zero);
     this.endpoints.delete(endpointId);
     this.adoptedPolicy.delete(endpointId);
     this.adoptedConfig.delete(endpointId);
@@ -285,6 +288,7 @@ export class Datapath implements DatapathApi {
       if (value === undefined) continue;
       const id = key.readUInt32LE(0);
       const config = decodeEndpointConfig(value);
+      if (config === undefined) continue;
       const policy = policyByEndpoint.get(id) ?? new Map<string, string>();
       if (!this.endpoints.has(id)) {
         this.adoptedConfig.set(id, config);
@@ -302,10 +306,14 @@ export class Datapath implements DatapathApi {
   async readCounters(): Promise<CounterSample[]> {
     const m = this.nodeMaps();
     const out: CounterSample[] = [];
-    for (const k of m.counters.keys()) {
-      const perCpu = m.counters.lookupPerCpu?.(k) ?? [m.counters.lookup(k)].filter((b): b is Buffer => b !== undefined);
-      const { endpointId, reason } = decodeCounterKey(k);
-      out.push({ endpointId, reason, ...sumCounterValues(perCpu) });
+    const ids = new Set([...this.endpoints.keys(), ...this.adoptedConfig.keys()]);
+    for (const endpointId of [...ids].sort((a, b) => a - b)) {
+      for (const reason of REASONS) {
+        const k = encodeCounterKey(endpointId, reason);
+        const perCpu = m.counters.lookupPerCpu?.(k) ?? [m.counters.lookup(k)].filter((b): b is Buffer => b !== undefined);
+        const sum = sumCounterValues(perCpu);
+        if (sum.packets > 0n) out.push({ endpointId, reason, ...sum });
+      }
     }
     return out;
   }
