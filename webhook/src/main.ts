@@ -23,7 +23,9 @@ async function main(): Promise<number> {
   const kc = new KubeConfig();
   try {
     if (process.env.KUBECONFIG !== undefined && process.env.KUBECONFIG !== '') kc.loadFromDefault();
-    else kc.loadFromCluster();
+    else if (process.env.KUBERNETES_SERVICE_HOST === undefined || process.env.KUBERNETES_SERVICE_HOST === '') {
+      throw new Error('KUBECONFIG is not set and this is not a pod (KUBERNETES_SERVICE_HOST unset)');
+    } else kc.loadFromCluster();
   } catch (err) {
     process.stderr.write(`weir webhook: cannot load kubeconfig: ${err instanceof Error ? err.message : String(err)}\n`);
     return 2;
