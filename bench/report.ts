@@ -5,7 +5,7 @@
  * is new).
  */
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { release } from 'node:os';
+import { loadavg, release } from 'node:os';
 import path from 'node:path';
 
 export const RESULTS_FILE = 'bench/results/latest.md';
@@ -45,6 +45,9 @@ function markdownTable(t: Table): string {
 }
 
 export function report(t: Table, file = RESULTS_FILE): void {
+  // The machine is shared: the load when the table was taken says how much to trust it.
+  const load = `load average when reported: ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1/5/15 min)`;
+  t = { ...t, notes: [...t.notes, load] };
   const out = [`\n== ${t.title} ==`, ...t.notes, '', textTable(t), '', ...t.verdicts, ''].join('\n');
   process.stdout.write(out);
   if (!existsSync(file)) startResults(file);
