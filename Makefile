@@ -40,10 +40,10 @@ test: bootstrap
 	bash scripts/test.sh
 
 lab: bootstrap
-	node --import tsx cli/src/main.ts lab up
+	./bin/weir lab up
 
 lab-down:
-	node --import tsx cli/src/main.ts lab down
+	./bin/weir lab down
 
 clean:
 	rm -rf $(BUILD) dist native/build

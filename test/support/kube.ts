@@ -1,5 +1,4 @@
 import {
-  ApiException,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
@@ -39,31 +38,9 @@ export function kubeClients(kubeconfigPath: string): KubeClients {
   return { kc, core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
 }
 
-/** HTTP status of a client-node API error, or undefined for any other error. */
-export function apiStatus(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : undefined;
-}
+import { apiStatus } from '../../common/src/kube/api-errors.js';
 
-/**
- * The `message` of the Status an API error carries (what kubectl prints), or undefined. client-node
- * 1.x keeps the raw response body, a JSON string, on ApiException.body.
- */
-export function apiMessage(err: unknown): string | undefined {
-  if (!(err instanceof ApiException)) return undefined;
-  const body: unknown = err.body;
-  let status: unknown = body;
-  if (typeof body === 'string') {
-    try {
-      status = JSON.parse(body);
-    } catch {
-      return body;
-    }
-  }
-  if (typeof status === 'object' && status !== null && 'message' in status && typeof status.message === 'string') {
-    return status.message;
-  }
-  return undefined;
-}
+export { apiMessage, apiStatus } from '../../common/src/kube/api-errors.js';
 
 /** A DNS-label namespace name unique to this run: `<prefix>-<8 hex>`. */
 export function uniqueName(prefix: string): string {

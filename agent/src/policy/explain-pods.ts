@@ -1,0 +1,137 @@
+import type { EndpointKey, DesiredNodeState, RuleOrigin } from '../datapath/desired.js';
+import { interfaceEnforced, podIntentView } from '../endpoints/intent.js';
+import { PolicyCompiler } from './compile.js';
+import { explainFlow, type ProtocolInput } from './evaluate.js';
+import {
+  parseAdminNetworkPolicy, parseBaselineAdminNetworkPolicy, parseMultiNetworkPolicy, parseNamespace, parseNetworkPolicy, parsePod,
+  type ClusterState, type Pod,
+} from './model.js';
+
+/**
+ * `weir explain` over raw API objects: the same parsers and the same compiler the agent uses,
+ * and the same evaluator the e2e suites check against the datapath. Objects that do not parse are
+ * listed, not hidden: an explanation that silently skipped a policy would lie.
+ */
+export interface RawCluster {
+  namespaces: unknown[];
+  pods: unknown[];
+  networkPolicies: unknown[];
+  multiNetworkPolicies: unknown[];
+  adminNetworkPolicies: unknown[];
+  baselineAdminNetworkPolicies: unknown[];
+  /** Pod annotations by "ns/name", to read each pod's intent (which interfaces Weir enforces). */
+}
+
+export interface PodExplanation {
+  pod: string;
+  node: string | undefined;
+  interfaces: Array<{ name: string; network: string; ips: string[]; enforced: boolean }>;
+  /** Policies whose rules appear in this pod's endpoints. */
+  policies: string[];
+  isolatedIngress: boolean;
+  isolatedEgress: boolean;
+  flow?: { from: string; to: string; port: number; protocol: string; verdict: 'allow' | 'deny'; rule: RuleOrigin | undefined; steps: string[] };
+  ignored: string[];
+}
+
+export interface ExplainQuery {
+  pod: { namespace: string; name: string };
+  peer?: { namespace: string; name: string; direction: 'from' | 'to' };
+  port: number;
+  protocol: ProtocolInput;
+}
+
+export type ExplainResult = { ok: true; explanation: PodExplanation } | { ok: false; error: string };
+
+export function buildClusterState(raw: RawCluster): { state: ClusterState; ignored: string[]; annotations: Map<string, Record<string, string>> } {
+  const ignored: string[] = [];
+  const annotations = new Map<string, Record<string, string>>();
+  const keep = <T>(kind: string, parsed: { ok: true; value: T } | { ok: false; errors: ReadonlyArray<{ path: string; message: string }> }, object: unknown): T | undefined => {
+    if (parsed.ok) return parsed.value;
+    ignored.push(`${kind} ${nameOf(object)}: ${parsed.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
+    return undefined;
+  };
+  const pods: Pod[] = [];
+  for (const object of raw.pods) {
+    const pod = keep('Pod', parsePod(object), object);
+    if (pod === undefined) continue;
+    pods.push(pod);
+    annotations.set(`${pod.namespace}/${pod.name}`, annotationsOf(object));
+  }
+  const state: ClusterState = {
+    namespaces: raw.namespaces.flatMap((o) => keep('Namespace', parseNamespace(o), o) ?? []),
+    pods,
+    networkPolicies: raw.networkPolicies.flatMap((o) => keep('NetworkPolicy', parseNetworkPolicy(o), o) ?? []),
+    multiNetworkPolicies: raw.multiNetworkPolicies.flatMap((o) => keep('MultiNetworkPolicy', parseMultiNetworkPolicy(o), o) ?? []),
+    adminNetworkPolicies: raw.adminNetworkPolicies.flatMap((o) => keep('AdminNetworkPolicy', parseAdminNetworkPolicy(o), o) ?? []),
+    baselineAdminNetworkPolicy: raw.baselineAdminNetworkPolicies.flatMap((o) => keep('BaselineAdminNetworkPolicy', parseBaselineAdminNetworkPolicy(o), o) ?? [])[0],
+  };
+  return { state, ignored, annotations };
+}
+
+export function explainPod(raw: RawCluster, query: ExplainQuery): ExplainResult {
+  const { state, ignored, annotations } = buildClusterState(raw);
+  const find = (ref: { namespace: string; name: string }) => state.pods.find((p) => p.namespace === ref.namespace && p.name === ref.name);
+  const pod = find(query.pod);
+  if (!pod) return { ok: false, error: `pod ${query.pod.namespace}/${query.pod.name} not found` };
+  const peer = query.peer ? find(query.peer) : undefined;
+  if (query.peer && !peer) return { ok: false, error: `pod ${query.peer.namespace}/${query.peer.name} not found` };
+
+  const compiler = new PolicyCompiler().load(state);
+  const enforcedKey = (p: Pod, ifName: string): EndpointKey | undefined => {
+    const view = podIntentView(annotations.get(`${p.namespace}/${p.name}`) ?? {}, p.namespace);
+    return interfaceEnforced(view, ifName) ? { namespace: p.namespace, pod: p.name, interface: ifName } : undefined;
+  };
+  const endpoints = [pod, ...(peer ? [peer] : [])].flatMap((p) => p.interfaces.flatMap((i) => {
+    const key = enforcedKey(p, i.name);
+    const ep = key ? compiler.compileEndpoint(key) : undefined;
+    return ep ? [ep] : [];
+  }));
+  const merged: DesiredNodeState = { ipcache: compiler.ipcache(), endpoints, rules: compiler.compileNode({ name: '' }).rules };
+  const own = endpoints.filter((e) => e.namespace === pod.namespace && e.pod === pod.name && e.interface === pod.defaultInterface);
+  const policies = new Set<string>();
+  for (const ep of own) for (const entry of ep.entries) {
+    const origin = merged.rules[entry.ruleId];
+    if (origin && origin.kind !== 'DefaultDeny') policies.add(origin.policy);
+  }
+  const explanation: PodExplanation = {
+    pod: `${pod.namespace}/${pod.name}`,
+    node: pod.nodeName,
+    interfaces: pod.interfaces.map((i) => ({ name: i.name, network: i.network ?? 'default network', ips: i.ips, enforced: enforcedKey(pod, i.name) !== undefined })),
+    policies: [...policies].sort(),
+    isolatedIngress: own.some((e) => e.isolatedIngress),
+    isolatedEgress: own.some((e) => e.isolatedEgress),
+    ignored,
+  };
+  if (peer && query.peer) {
+    const [src, dst] = query.peer.direction === 'from' ? [peer, pod] : [pod, peer];
+    const srcIp = src.interfaces.find((i) => i.name === src.defaultInterface)?.ips[0];
+    const dstIp = dst.interfaces.find((i) => i.name === dst.defaultInterface)?.ips[0];
+    if (srcIp === undefined || dstIp === undefined) return { ok: false, error: `${srcIp === undefined ? `${src.namespace}/${src.name}` : `${dst.namespace}/${dst.name}`} has no IP yet (is it Running?)` };
+    const result = explainFlow(merged, {
+      from: { ip: srcIp, endpoint: enforcedKey(src, src.defaultInterface) },
+      to: { ip: dstIp, endpoint: enforcedKey(dst, dst.defaultInterface) },
+      port: query.port, protocol: query.protocol,
+    });
+    explanation.flow = {
+      from: `${src.namespace}/${src.name}`, to: `${dst.namespace}/${dst.name}`, port: query.port, protocol: String(query.protocol),
+      verdict: result.verdict, rule: result.rule, steps: result.steps,
+    };
+  }
+  return { ok: true, explanation };
+}
+
+function nameOf(object: unknown): string {
+  const meta = typeof object === 'object' && object !== null && 'metadata' in object ? object.metadata : undefined;
+  if (typeof meta !== 'object' || meta === null) return '?';
+  const ns = 'namespace' in meta && typeof meta.namespace === 'string' ? `${meta.namespace}/` : '';
+  const name = 'name' in meta && typeof meta.name === 'string' ? meta.name : '?';
+  return `${ns}${name}`;
+}
+
+function annotationsOf(object: unknown): Record<string, string> {
+  const meta = typeof object === 'object' && object !== null && 'metadata' in object ? object.metadata : undefined;
+  const annotations = typeof meta === 'object' && meta !== null && 'annotations' in meta ? meta.annotations : undefined;
+  if (typeof annotations !== 'object' || annotations === null) return {};
+  return Object.fromEntries(Object.entries(annotations).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}
