@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   if (dir === undefined || !Number.isInteger(nodes) || nodes < 1) throw new Error('usage: lab/daemon.ts <dir> <nodes>');
   const progress = (line: string) => appendFileSync(join(dir, 'progress.log'), `${line}\n`);
   const log = (line: string) => appendFileSync(join(dir, 'lab.log'), `${new Date().toISOString()} ${line}\n`);
-  const lab = new Lab({ dir, nodes, log, persistentControlPlane: true });
+  const lab = new Lab({ dir, nodes, log, persistentControlPlane: true, prefix: process.env.WEIR_LAB_PREFIX });
   let stopping = false;
   const stop = async (exitCode: number) => {
     if (stopping) return;

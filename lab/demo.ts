@@ -69,7 +69,7 @@ export async function runDemo(state: LabState, out: Out): Promise<void> {
   out(`  weir.dev/intent written by the webhook: ${client.metadata?.annotations?.['weir.dev/intent'] ?? '(none)'}`);
 
   say('client pings server: allowed, no policy selects them');
-  out(`  ${await ping(client, serverIp) ? 'ping OK' : 'ping FAILED (unexpected)'}`);
+  out(`  ${await ping(client, serverIp, state.prefix) ? 'ping OK' : 'ping FAILED (unexpected)'}`);
 
   say('apply a deny-all ingress NetworkPolicy in the namespace');
   const node = state.nodes.find((n) => n.name === server.spec?.nodeName);
@@ -77,7 +77,7 @@ export async function runDemo(state: LabState, out: Out): Promise<void> {
   const watching = new AbortController();
   if (node) void streamFlows(`${node.agentUrl}/v1/flows?pod=${DEMO_NAMESPACE}/server&verdict=dropped`, (r) => drops.push(r), watching.signal).catch(() => undefined);
   await net.createNamespacedNetworkPolicy({ namespace: DEMO_NAMESPACE, body: { metadata: { name: 'deny-all' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } } });
-  const blockedAfter = await waitUntil(async () => !(await ping(client, serverIp)), 10_000);
+  const blockedAfter = await waitUntil(async () => !(await ping(client, serverIp, state.prefix)), 10_000);
   out(`  ping ${blockedAfter === undefined ? 'still answered after 10 s (unexpected)' : `blocked (${blockedAfter} ms after the policy was created)`}`);
   await waitUntil(async () => drops.length > 0, 5_000);
   watching.abort();
@@ -87,13 +87,13 @@ export async function runDemo(state: LabState, out: Out): Promise<void> {
 
   say('delete the policy: traffic flows again');
   await net.deleteNamespacedNetworkPolicy({ name: 'deny-all', namespace: DEMO_NAMESPACE });
-  const restoredAfter = await waitUntil(() => ping(client, serverIp), 10_000);
+  const restoredAfter = await waitUntil(() => ping(client, serverIp, state.prefix), 10_000);
   out(`  ping ${restoredAfter === undefined ? 'still blocked after 10 s (unexpected)' : `OK again (${restoredAfter} ms)`}`);
 
   say(`start a pod with kubernetes.io/egress-bandwidth: ${BANDWIDTH} and measure it with iperf3`);
   await createPod(core, 'limited', { 'kubernetes.io/egress-bandwidth': BANDWIDTH });
   const limited = await waitRunning(core, 'limited');
-  const mbps = await iperf(limited, server, serverIp);
+  const mbps = await iperf(limited, server, serverIp, state.prefix);
   out(`  measured ${mbps.toFixed(1)} Mbit/s for a ${BANDWIDTH} limit (${((mbps / 50) * 100).toFixed(0)}% of the rate)`);
 }
 
@@ -123,16 +123,16 @@ async function waitRunning(core: CoreV1Api, name: string): Promise<V1Pod> {
   }
 }
 
-async function ping(from: V1Pod, ip: string): Promise<boolean> {
-  const result = await execInNetns(podNetnsName(from.metadata?.uid ?? ''), ['ping', '-c', '1', '-W', '1', ip], 5_000);
+async function ping(from: V1Pod, ip: string, prefix: string): Promise<boolean> {
+  const result = await execInNetns(podNetnsName(from.metadata?.uid ?? '', prefix), ['ping', '-c', '1', '-W', '1', ip], 5_000);
   return result.code === 0;
 }
 
-async function iperf(client: V1Pod, server: V1Pod, serverIp: string): Promise<number> {
-  const serverProcess = spawn('ip', ['netns', 'exec', podNetnsName(server.metadata?.uid ?? ''), 'iperf3', '-s', '-1', '-p', '5201'], { stdio: 'ignore' });
+async function iperf(client: V1Pod, server: V1Pod, serverIp: string, prefix: string): Promise<number> {
+  const serverProcess = spawn('ip', ['netns', 'exec', podNetnsName(server.metadata?.uid ?? '', prefix), 'iperf3', '-s', '-1', '-p', '5201'], { stdio: 'ignore' });
   try {
     await sleep(500);
-    const result = await execInNetns(podNetnsName(client.metadata?.uid ?? ''), ['iperf3', '-c', serverIp, '-p', '5201', '-t', '4', '-J'], 30_000);
+    const result = await execInNetns(podNetnsName(client.metadata?.uid ?? '', prefix), ['iperf3', '-c', serverIp, '-p', '5201', '-t', '4', '-J'], 30_000);
     const report: unknown = JSON.parse(result.stdout);
     const bps = readPath(report, ['end', 'sum_received', 'bits_per_second']);
     return typeof bps === 'number' ? bps / 1e6 : 0;

@@ -21,7 +21,7 @@ import { isRecord } from '../common/src/kube/records.js';
  * (in a background process) and by the end-to-end suites (in-process).
  */
 export const LAB_NAMESPACE = 'weir-system';
-export const NETNS_PREFIX = 'wlab';
+export const DEFAULT_LAB_PREFIX = 'wlab';
 
 export interface LabOptions {
   dir: string;
@@ -29,6 +29,8 @@ export interface LabOptions {
   log(line: string): void;
   /** Keep the control plane's data dir under `dir` (the lab) or use a temporary one (tests). */
   persistentControlPlane: boolean;
+  /** Names every netns and pin directory of this lab, so two labs on one machine never collide. */
+  prefix?: string;
 }
 
 export interface LabNode {
@@ -42,6 +44,7 @@ export interface LabNode {
 
 export interface LabState {
   version: 1;
+  prefix: string;
   pid: number;
   kubeconfig: string;
   server: string;
@@ -58,9 +61,13 @@ export class Lab {
   private readonly simNodes: SimNode[] = [];
   private binder: RoundRobinBinder | undefined;
   private state: LabState | undefined;
-  private readonly names = underlayNames(NETNS_PREFIX);
+  private readonly names;
+  readonly prefix: string;
 
-  constructor(private readonly options: LabOptions) {}
+  constructor(private readonly options: LabOptions) {
+    this.prefix = options.prefix ?? DEFAULT_LAB_PREFIX;
+    this.names = underlayNames(this.prefix);
+  }
 
   get labState(): LabState {
     if (!this.state) throw new Error('the lab is not up');
@@ -93,7 +100,7 @@ export class Lab {
       nodes.push({
         name, netns, agentPort, agentUrl: `http://127.0.0.1:${agentPort}`,
         cniSocket: join(dir, 'nodes', name, 'cni.sock'),
-        pinRoot: `/sys/fs/bpf/${NETNS_PREFIX}/${name}`,
+        pinRoot: `/sys/fs/bpf/${this.prefix}/${name}`,
       });
       await core.createNode({ body: { metadata: { name, labels: { 'kubernetes.io/hostname': name, 'weir.dev/lab': 'true' } } } }).catch(() => undefined);
     }
@@ -128,6 +135,7 @@ export class Lab {
         nodeName: node.name, kubeconfig: kc, nodeNetns: node.netns, cniBinDir,
         pluginEnv: { WEIR_CNI_SOCKET: node.cniSocket },
         resolveAttachments: (pod) => resolveAttachments(pod, nadSource(kc), clusterNetwork),
+        labPrefix: this.prefix,
         log: (line) => this.options.log(`[${node.name}] ${line}`),
       });
       await sim.start();
@@ -137,7 +145,7 @@ export class Lab {
     await this.binder.start();
 
     this.state = {
-      version: 1, pid: process.pid, kubeconfig: kubeconfigPath, server: this.controlPlane.server,
+      version: 1, prefix: this.prefix, pid: process.pid, kubeconfig: kubeconfigPath, server: this.controlPlane.server,
       webhookHealthUrl: `http://127.0.0.1:${healthPort}`, nodes, startedAt: new Date().toISOString(),
       controlPlaneStartupMs: this.controlPlane.startupMs,
     };
@@ -184,19 +192,19 @@ export class Lab {
   /** What a previous lab (or a crashed one) may have left: lab netns, pinned maps. */
   private async cleanLeftovers(): Promise<void> {
     for (const ns of await listNetns()) {
-      if (ns.startsWith(`${NETNS_PREFIX}-`) || ns.startsWith('wpod-')) await deleteNetns(ns);
+      if (ns.startsWith(`${this.prefix}-`)) await deleteNetns(ns);
     }
     await destroyUnderlay(this.names, []);
-    await rm(`/sys/fs/bpf/${NETNS_PREFIX}`, { recursive: true, force: true });
+    await rm(`/sys/fs/bpf/${this.prefix}`, { recursive: true, force: true });
   }
 
   /** What a lab leaves that it should not: lab netns, pinned maps. */
   async leftoverReport(): Promise<string[]> {
     const found: string[] = [];
-    for (const ns of await listNetns()) if (ns.startsWith(`${NETNS_PREFIX}-`) || ns.startsWith('wpod-')) found.push(`netns ${ns}`);
+    for (const ns of await listNetns()) if (ns.startsWith(`${this.prefix}-`)) found.push(`netns ${ns}`);
     try {
-      const pins = await readdir(`/sys/fs/bpf/${NETNS_PREFIX}`);
-      if (pins.length > 0) found.push(`pinned BPF objects under /sys/fs/bpf/${NETNS_PREFIX}`);
+      const pins = await readdir(`/sys/fs/bpf/${this.prefix}`);
+      if (pins.length > 0) found.push(`pinned BPF objects under /sys/fs/bpf/${this.prefix}`);
     } catch {
       // gone, as it should be
     }

@@ -78,7 +78,7 @@ export async function labDown(out: (line: string) => void): Promise<void> {
     out('The lab is not running; removing anything a crashed lab left behind.');
     // A lab whose supervisor died: run the teardown in-process.
     const { Lab } = await import('../../lab/supervisor.js');
-    const left = await new Lab({ dir, nodes: state?.nodes.length ?? 0, log: () => undefined, persistentControlPlane: true }).down();
+    const left = await new Lab({ dir, nodes: state?.nodes.length ?? 0, log: () => undefined, persistentControlPlane: true, prefix: state?.prefix ?? process.env.WEIR_LAB_PREFIX }).down();
     reportLeftovers(left, out);
     return;
   }
@@ -90,7 +90,7 @@ export async function labDown(out: (line: string) => void): Promise<void> {
     await sleep(250);
   }
   const { Lab } = await import('../../lab/supervisor.js');
-  const left = await new Lab({ dir, nodes: 0, log: () => undefined, persistentControlPlane: true }).leftoverReport();
+  const left = await new Lab({ dir, nodes: 0, log: () => undefined, persistentControlPlane: true, prefix: state.prefix }).leftoverReport();
   reportLeftovers(left, out);
 }
 
@@ -136,6 +136,6 @@ export async function labExec(namespace: string, name: string, argv: string[]): 
   const uid = pod?.metadata?.uid;
   if (!pod || !uid) throw new CommandError(`pod ${namespace}/${name} not found in the lab; list pods with: weir lab status`);
   if (pod.status?.phase !== 'Running') throw new CommandError(`pod ${namespace}/${name} is ${pod.status?.phase ?? 'not running'}; see: weir lab status`);
-  const child = spawn('ip', ['netns', 'exec', podNetnsName(uid), ...argv], { stdio: 'inherit' });
+  const child = spawn('ip', ['netns', 'exec', podNetnsName(uid, state.prefix), ...argv], { stdio: 'inherit' });
   return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
 }

@@ -34,6 +34,8 @@ export interface SimNodeOptions {
   /** Extra env for plugins, e.g. WEIR_CNI_SOCKET of this node's agent. */
   pluginEnv: Record<string, string>;
   resolveAttachments(pod: V1Pod): Promise<AttachmentResolution>;
+  /** The lab's name prefix: pod network namespaces are named after it. */
+  labPrefix?: string;
   log(line: string): void;
 }
 
@@ -45,9 +47,9 @@ interface PodSandbox {
 
 const CNI_ANNOTATION_STATUS = 'k8s.v1.cni.cncf.io/network-status';
 
-/** Netns name for a pod: stable from its UID, so `weir lab exec` can find it. */
-export function podNetnsName(uid: string): string {
-  return `wpod-${uid.replace(/-/g, '').slice(0, 12)}`;
+/** Netns name for a pod: stable from its UID and the lab's prefix, so `weir lab exec` can find it. */
+export function podNetnsName(uid: string, labPrefix = 'wlab'): string {
+  return `${labPrefix}-pod-${uid.replace(/-/g, '').slice(0, 12)}`;
 }
 
 export class SimNode {
@@ -111,7 +113,7 @@ export class SimNode {
       await this.reportFailure(pod, resolution.error);
       return;
     }
-    const netns = podNetnsName(uid);
+    const netns = podNetnsName(uid, this.options.labPrefix);
     await addNetns(netns);
     await setLoopbackUp(netns);
     const sandbox: PodSandbox = { uid, netns, done: [] };
