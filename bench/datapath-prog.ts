@@ -21,7 +21,7 @@ import type { BpfObject } from '../native/index.js';
 import { fmt, median, report, verdict } from './report.js';
 
 const REPEAT = Number(process.argv[2] ?? 1_000_000);
-const ROUNDS = Number(process.argv[3] ?? 5);
+const ROUNDS = Number(process.argv[3] ?? 3);
 const SIZES = [1, 100, 10_000] as const;
 const BENCH_OBJECT = 'build/bpf/bench_datapath.bpf.o';
 const POD = '10.0.0.10';

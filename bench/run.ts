@@ -15,7 +15,7 @@ const HELPERS = new Set(['run.ts', 'report.ts', 'traffic.ts']);
 
 function benchmarks(only: readonly string[]): string[] {
   const all = readdirSync('bench')
-    .filter((f) => f.endsWith('.ts') && !f.startsWith('.') && !HELPERS.has(f) && !f.endsWith('.test.ts') && !f.endsWith('-child.ts'))
+    .filter((f) => f.endsWith('.ts') && !f.startsWith('.') && !f.startsWith('_') && !HELPERS.has(f) && !f.endsWith('.test.ts') && !f.endsWith('-child.ts'))
     .sort();
   if (only.length === 0) return all;
   const unknown = only.filter((o) => !all.includes(`${o}.ts`));
