@@ -22,8 +22,10 @@ async function main(): Promise<void> {
     for (const item of left) process.stderr.write(`left behind: ${item}\n`);
     process.exit(left.length > 0 ? 1 : exitCode);
   };
-  process.once('SIGTERM', () => void stop(0));
-  process.once('SIGINT', () => void stop(0));
+  // `on`, not `once`: the control plane's own handler re-raises a signal nobody else listens to,
+  // which would end this process before the teardown below has run.
+  process.on('SIGTERM', () => void stop(0));
+  process.on('SIGINT', () => void stop(0));
   try {
     const state = await lab.up(progress);
     await writeState(dir, state);

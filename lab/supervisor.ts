@@ -169,24 +169,34 @@ export class Lab {
 
   /** Tears everything down, in the reverse order, and checks nothing is left. */
   async down(options: { keepLogs: boolean } = { keepLogs: false }, progress: (step: string) => void = () => undefined): Promise<string[]> {
-    progress('stopping the simulated nodes (CNI DEL for every pod)');
-    await this.binder?.stop();
-    for (const sim of this.simNodes.splice(0)) await sim.stop();
-    progress('stopping agents and webhook');
-    for (const [name, agent] of this.agents) {
-      await stopDaemon(agent, 10_000);
-      this.agents.delete(name);
-    }
-    if (this.webhook) await stopDaemon(this.webhook, 10_000);
+    const problems: string[] = [];
+    // Every step runs even when an earlier one failed: a teardown must remove all it can.
+    const step = async (what: string, fn: () => Promise<void>) => {
+      progress(what);
+      try {
+        await fn();
+      } catch (error) {
+        problems.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
+    await step('stopping the binder', async () => { await this.binder?.stop(); });
+    await step('stopping the simulated nodes (CNI DEL for every pod)', async () => {
+      for (const sim of this.simNodes.splice(0)) await sim.stop();
+    });
+    await step('stopping agents', async () => {
+      for (const [name, agent] of this.agents) {
+        await stopDaemon(agent, 10_000);
+        this.agents.delete(name);
+      }
+    });
+    await step('stopping the webhook', async () => { if (this.webhook) await stopDaemon(this.webhook, 10_000); });
     this.webhook = undefined;
-    progress('stopping the control plane');
-    await this.controlPlane?.stop();
+    await step('stopping the control plane', async () => { await this.controlPlane?.stop(); });
     this.controlPlane = undefined;
-    progress('removing the underlay, pinned maps and state');
-    await this.cleanLeftovers();
+    await step('removing the underlay and pinned maps', () => this.cleanLeftovers());
     // After a failed start the logs stay, so the user can read why; otherwise nothing stays.
-    if (!options.keepLogs) await rm(this.options.dir, { recursive: true, force: true });
-    return this.leftoverReport();
+    if (!options.keepLogs && problems.length === 0) await rm(this.options.dir, { recursive: true, force: true });
+    return [...problems, ...await this.leftoverReport()];
   }
 
   /** What a previous lab (or a crashed one) may have left: lab netns, pinned maps. */

@@ -179,6 +179,11 @@ export class SimNode {
           podIP: defaultIps[0],
           podIPs: defaultIps.map((ip) => ({ ip })),
           startTime: now,
+          // The lab runs no containers; each container is reported ready so kubectl shows 1/1.
+          containerStatuses: (pod.spec?.containers ?? []).map((c) => ({
+            name: c.name, image: c.image ?? '', imageID: '', ready: true, restartCount: 0, started: true,
+            state: { running: { startedAt: now } },
+          })),
           conditions: [
             { type: 'PodReadyToStartContainers', status: 'True', lastTransitionTime: now },
             { type: 'Ready', status: 'True', lastTransitionTime: now },
