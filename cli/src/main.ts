@@ -2,6 +2,8 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api } from '@kuber
 import { explainPod, type RawCluster } from '../../agent/src/policy/explain-pods.js';
 import { formatFlow } from '../../agent/src/flows/format.js';
 import { streamFlows } from './flows-client.js';
+import { formatStatus } from './status-format.js';
+import type { AgentStatus } from '../../agent/src/agent.js';
 import { flagInt, flagString, parseArgs, podRef, UsageError } from './args.js';
 import { CommandError, kubeClient, labDown, labExec, labStatus, labUp, readLabState } from './lab.js';
 import { runDemo } from '../../lab/demo.js';
@@ -118,8 +120,9 @@ async function statusCommand(argv: string[], out: (line: string) => void): Promi
   if (args.flags.has('help')) { out(HELP.status ?? ''); return 0; }
   for (const url of agentUrls(flagString(args, 'agent'))) {
     const response = await fetch(`${url}/v1/status`).catch(() => undefined);
-    if (!response?.ok) { out(`${url}: not reachable`); continue; }
-    out(JSON.stringify(await response.json(), null, 2));
+    if (!response?.ok) { out(`${url}: not reachable (is the agent running?)`); continue; }
+    // The agent is ours and versioned with this CLI; its status is read as it describes itself.
+    for (const line of formatStatus((await response.json()) as AgentStatus)) out(line);
   }
   return 0;
 }

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { formatStatus } from './status-format.js';
+
+describe('weir status formatting', () => {
+  it('prints one line per endpoint with shaping, entries and isolation', () => {
+    const lines = formatStatus({
+      node: 'node-1', ready: true, unsynced: [], pods: 3, malformedIntents: 0,
+      maps: { ipcache: 3, policy: 4, endpoints: 2 },
+      endpoints: [
+        { endpointId: 1, pod: 'demo/client', interface: 'eth0', containerId: 'c', netnsPath: '/n', programmed: true, shaping: 'none', bandwidth: null, policyEntries: 0, isolation: { ingress: false, egress: false } },
+        { endpointId: 2, pod: 'demo/limited', interface: 'eth0', containerId: 'd', netnsPath: '/m', programmed: true, shaping: 'tbf', bandwidth: { egressBitsPerSecond: 50_000_000 }, policyEntries: 4, isolation: { ingress: true, egress: false } },
+      ],
+    });
+    expect(lines[0]).toBe('node node-1: ready; 2 endpoint(s), 3 pod(s) known cluster-wide; maps: ipcache 3, policy 4, endpoints 2');
+    expect(lines[2]).toMatch(/demo\/limited\/eth0\s+#2\s+programmed\s+shaping tbf\s+in - out 50M\s+4 entries\s+isolated ingress/);
+  });
+  it('says what a node that is not ready waits for', () => {
+    const lines = formatStatus({ node: 'n', ready: false, unsynced: ['pod', 'networkpolicy'], pods: 0, malformedIntents: 1, maps: { ipcache: 0, policy: 0, endpoints: 0 }, endpoints: [] });
+    expect(lines[0]).toContain('NOT READY (waiting for pod, networkpolicy)');
+    expect(lines[0]).toContain('1 malformed intent(s)');
+  });
+});

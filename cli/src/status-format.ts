@@ -1,0 +1,28 @@
+import type { AgentStatus } from '../../agent/src/agent.js';
+import { formatBitsPerSecond } from '../../common/src/bandwidth.js';
+
+/** `weir status`: one block per node, one line per endpoint, aligned columns. */
+export function formatStatus(status: AgentStatus): string[] {
+  const lines = [
+    `node ${status.node}: ${status.ready ? 'ready' : `NOT READY (waiting for ${status.unsynced.join(', ')})`}; ` +
+      `${status.endpoints.length} endpoint(s), ${status.pods} pod(s) known cluster-wide; ` +
+      `maps: ipcache ${status.maps.ipcache}, policy ${status.maps.policy}, endpoints ${status.maps.endpoints}` +
+      (status.malformedIntents > 0 ? `; ${status.malformedIntents} malformed intent(s)` : ''),
+  ];
+  const rows = status.endpoints.map((e) => [
+    `${e.pod}/${e.interface}`,
+    `#${e.endpointId}`,
+    e.programmed ? 'programmed' : 'adopted',
+    `shaping ${e.shaping}`,
+    e.bandwidth ? `in ${rate(e.bandwidth.ingressBitsPerSecond)} out ${rate(e.bandwidth.egressBitsPerSecond)}` : 'no limit',
+    `${e.policyEntries} entries`,
+    `isolated ${[e.isolation.ingress ? 'ingress' : '', e.isolation.egress ? 'egress' : ''].filter((x) => x !== '').join('+') || 'no'}`,
+  ]);
+  const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
+  for (const row of rows) lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}`);
+  return lines;
+}
+
+function rate(bps: number | undefined): string {
+  return bps === undefined ? '-' : formatBitsPerSecond(bps);
+}
