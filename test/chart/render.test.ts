@@ -183,7 +183,7 @@ describeHelm('charts/weir: default values (self-signed TLS)', () => {
     }
   });
 
-  it('RBAC: the webhook may touch only its own configurations and Secret; the agent only reads', () => {
+  it('RBAC: the webhook may touch only its own configurations and Secret; the agent only reads, but creates pod Events', () => {
     const whRules = asArray(at(find(ms, 'ClusterRole', 'weir-webhook'), 'rules'), 'rules');
     const cfg = whRules.find((r) => asArray(at(r, 'apiGroups'), 'groups').includes('admissionregistration.k8s.io'));
     expect(at(cfg, 'resourceNames')).toEqual(['weir']);
@@ -200,7 +200,12 @@ describeHelm('charts/weir: default values (self-signed TLS)', () => {
     const secret = find(ms, 'Secret');
     expect(at(secret, 'data')).toBeUndefined();
     expect(at(secret, 'metadata.annotations')).toEqual({ 'helm.sh/resource-policy': 'keep' });
-    for (const r of asArray(at(find(ms, 'ClusterRole', 'weir-agent'), 'rules'), 'rules')) {
+    // The agent's one write: Warning Events on pods (agent/src/kube/events.ts), create only.
+    const agentRules = asArray(at(find(ms, 'ClusterRole', 'weir-agent'), 'rules'), 'rules');
+    const events = agentRules.filter((r) => asArray(at(r, 'resources'), 'resources').includes('events'));
+    expect(events).toEqual([{ apiGroups: [''], resources: ['events'], verbs: ['create'] }]);
+    for (const r of agentRules) {
+      if (events.includes(r)) continue;
       for (const v of asArray(at(r, 'verbs'), 'verbs')) expect(['get', 'list', 'watch']).toContain(v);
     }
   });
