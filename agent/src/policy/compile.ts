@@ -63,6 +63,8 @@ interface Principal {
   podLabels: Record<string, string>;
   namedPorts: ContainerPort[];
   pods: Set<string>;
+  /** Keys of the compiled endpoint groups of this principal. */
+  groups: Set<string>;
   /** Pod-IP identities of this principal. */
   identities: Set<IdentityInfo>;
 }
@@ -96,6 +98,8 @@ interface PodRecord {
 type AnyPolicy = NetworkPolicy | AdminNetworkPolicy;
 
 interface CompiledRule {
+  /** The peers as written, to test identities that appear later. */
+  spec: Peer[] | 'all';
   ruleId: number;
   tier: Tier;
   verdict: Verdict;
@@ -108,6 +112,14 @@ interface CompiledRule {
   named: { protocol: ProtocolName | undefined; name: string }[];
 }
 
+interface GroupState {
+  isolatedIngress: boolean;
+  isolatedEgress: boolean;
+  entries: PolicyEntry[];
+  rules: { r: CompiledRule; direction: Direction }[];
+  ownPorts: ContainerPort[];
+}
+
 interface CompiledPolicy {
   ingress: CompiledRule[];
   egress: CompiledRule[];
@@ -116,7 +128,6 @@ interface CompiledPolicy {
 const policyKey = (p: AnyPolicy): string =>
   p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy' ? `${p.kind}/${p.namespace}/${p.name}` : `${p.kind}/${p.name}`;
 const podKey = (ns: string, name: string): string => `${ns}/${name}`;
-const endpointKeyOf = (k: EndpointKey): string => `${k.namespace}/${k.pod}/${k.interface}`;
 const scopeKey = (s: NamespaceScope): string => (s.kind === 'name' ? `ns=${s.name}` : `nssel=${selectorKey(s.selector)}`);
 
 /** ANP precedence: lower priority number wins, then rule order. ≤ 100 rules per direction. */
@@ -151,9 +162,13 @@ export class PolicyCompiler {
   private adminPolicies = new Set<string>();
   private baseline: string | undefined;
   private compiledPolicies = new Map<string, CompiledPolicy>();
-  private endpointCache = new Map<string, DesiredEndpoint>();
-  /** policy key → endpoint keys (cached) it was applied to. */
-  private policyEndpoints = new Map<string, Set<string>>();
+  /**
+   * Compiled endpoint state shared by every endpoint with the same principal and network: their
+   * policies, named ports and therefore entries are identical (replicas of one workload).
+   */
+  private groups = new Map<string, GroupState>();
+  /** policy key → group keys (cached) it was applied to. */
+  private policyGroups = new Map<string, Set<string>>();
   private loading = false;
 
   // ---------------------------------------------------------------- loading
@@ -183,8 +198,8 @@ export class PolicyCompiler {
     this.adminPolicies = new Set();
     this.baseline = undefined;
     this.compiledPolicies = new Map();
-    this.endpointCache = new Map();
-    this.policyEndpoints = new Map();
+    this.groups = new Map();
+    this.policyGroups = new Map();
 
     for (const ns of state.namespaces) this.namespaces.set(ns.name, ns.labels);
     const all: AnyPolicy[] = [
@@ -272,7 +287,6 @@ export class PolicyCompiler {
     if (rec === undefined) return;
     this.pods.delete(k);
     if (rec.pod.nodeName !== undefined) this.podsByNode.get(rec.pod.nodeName)?.delete(k);
-    for (const iface of rec.pod.interfaces) this.endpointCache.delete(endpointKeyOf({ namespace, pod: name, interface: iface.name }));
     for (const ip of rec.ips) this.ipClaims.get(ip)?.delete(k);
     for (const idKey of rec.identityKeys) {
       if (this.allocator.release(idKey)) this.dropIdentity(idKey);
@@ -283,9 +297,8 @@ export class PolicyCompiler {
       this.principals.delete(pr.key);
       this.principalsByNs.get(pr.namespace)?.delete(pr);
       for (const [lk, lv] of Object.entries(pr.podLabels)) this.postings.get(`${lk}=${lv}`)?.delete(pr);
-      for (const sel of this.selectors.values()) {
-        if (sel.principals.delete(pr)) this.dirtyUsers(sel.users);
-      }
+      for (const sel of this.selectors.values()) sel.principals.delete(pr);
+      for (const g of pr.groups) this.groups.delete(g);
     }
   }
 
@@ -313,7 +326,7 @@ export class PolicyCompiler {
     if (p === undefined) return;
     this.dirtyPolicy(k);
     this.policies.delete(k);
-    this.policyEndpoints.delete(k);
+    this.policyGroups.delete(k);
     for (const sel of this.selectors.values()) sel.users.delete(k);
     if (p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy') this.policiesByNs.get(p.namespace)?.delete(k);
     else if (p.kind === 'AdminNetworkPolicy') this.adminPolicies.delete(k);
@@ -373,7 +386,7 @@ export class PolicyCompiler {
     const key = `${labelSetKey(securityLabels(pod.namespace, nsLabels, pod.labels))}|${portSig}`;
     let pr = this.principals.get(key);
     if (pr !== undefined) return pr;
-    pr = { key, namespace: pod.namespace, podLabels: pod.labels, namedPorts: ports, pods: new Set(), identities: new Set() };
+    pr = { key, namespace: pod.namespace, podLabels: pod.labels, namedPorts: ports, pods: new Set(), groups: new Set(), identities: new Set() };
     this.principals.set(key, pr);
     let byNs = this.principalsByNs.get(pod.namespace);
     if (byNs === undefined) this.principalsByNs.set(pod.namespace, (byNs = new Set()));
@@ -384,12 +397,9 @@ export class PolicyCompiler {
       if (post === undefined) this.postings.set(pk, (post = new Set()));
       post.add(pr);
     }
-    for (const sel of this.selectors.values()) {
-      if (this.selectorMatches(sel, pr)) {
-        sel.principals.add(pr);
-        this.dirtyUsers(sel.users);
-      }
-    }
+    // A principal without identities contributes no peers, and its pods' endpoints are new:
+    // joining selector sets dirties nothing (identities are patched in as they appear).
+    for (const sel of this.selectors.values()) if (this.selectorMatches(sel, pr)) sel.principals.add(pr);
     return pr;
   }
 
@@ -430,7 +440,7 @@ export class PolicyCompiler {
             if (s === undefined) this.membersIndex.set(m, (s = new Set()));
             s.add(info);
           }
-          this.identityChanged(info);
+          this.identityChanged(info, true);
         }
         this.claim(host.canonical, k, idKey);
       }
@@ -444,21 +454,61 @@ export class PolicyCompiler {
     this.identityById.delete(info.id);
     info.principal?.identities.delete(info);
     for (const m of info.members) this.membersIndex.get(m)?.delete(info);
-    this.identityChanged(info);
+    this.identityChanged(info, false);
   }
 
-  /** An identity appeared or vanished: every policy whose peers could include it is stale. */
-  private identityChanged(info: IdentityInfo): void {
+  /** True when a rule's written peers include this identity. */
+  private ruleIncludes(spec: Peer[] | 'all', info: IdentityInfo): boolean {
+    if (spec === 'all') return false; // covered by ANY_IDENTITY already
+    for (const peer of spec) {
+      switch (peer.kind) {
+        case 'all':
+        case 'none':
+          break;
+        case 'pods':
+          if (info.principal !== undefined && this.selectorFor(peer.namespaces, peer.pods).principals.has(info.principal)) return true;
+          break;
+        case 'ipBlock': {
+          const { cidr, except } = peer.block;
+          if (info.cidr !== undefined) {
+            if (cidrContains(cidr, info.cidr) && !except.some((e) => info.cidr !== undefined && cidrContains(e, info.cidr))) return true;
+          } else if (info.members.includes(cidr.canonical) && !except.some((e) => info.members.includes(e.canonical))) return true;
+          break;
+        }
+        default: {
+          const never: never = peer;
+          throw new Error(`unknown peer ${String(never)}`);
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * An identity appeared or vanished. Rather than recompiling every endpoint whose policies could
+   * name it, patch: add it to (or drop it from) the compiled rules' peer sets, and add (or remove)
+   * just that identity's entries on the cached endpoints. Entries of one identity fold only with
+   * each other, so the rest of each endpoint stays valid.
+   */
+  private identityChanged(info: IdentityInfo, added: boolean): void {
     if (this.loading) return;
-    const pr = info.principal;
-    if (pr !== undefined) {
-      for (const sel of this.selectors.values()) if (sel.principals.has(pr)) this.dirtyUsers(sel.users);
+    for (const cp of this.compiledPolicies.values()) {
+      for (const r of [...cp.ingress, ...cp.egress]) {
+        if (r.peers === undefined) continue;
+        if (!added) r.peers.delete(info.id);
+        else if (this.ruleIncludes(r.spec, info)) r.peers.add(info.id);
+      }
     }
-    if (info.members.length > 0 || pr === undefined) {
-      for (const [k, p] of this.policies) if (policyCidrs(p).length > 0) this.dirtyPolicy(k);
+    // Entry arrays are replaced, never mutated: a caller may still hold the previous state.
+    for (const g of this.groups.values()) {
+      if (!added) {
+        if (g.entries.some((e) => e.identity === info.id)) g.entries = g.entries.filter((e) => e.identity !== info.id);
+        continue;
+      }
+      const fresh: PolicyEntry[] = [];
+      for (const { r, direction } of g.rules) this.emitRule(fresh, r, direction, g.ownPorts, info.id);
+      if (fresh.length > 0) g.entries = g.entries.concat(foldEntries(fresh));
     }
-    // Policies with "any peer" + named-port egress rules enumerate all identities.
-    for (const [k, p] of this.policies) if (hasNamedEgressToAll(p)) this.dirtyPolicy(k);
   }
 
   private claim(cidr: string, owner: string, idKey: string): void {
@@ -505,31 +555,20 @@ export class PolicyCompiler {
 
   // ---------------------------------------------------------------- dirtiness
 
-  private dirtyUsers(users: Iterable<string>): void {
-    if (this.loading) return;
-    for (const k of users) this.dirtyPolicy(k);
-  }
-
   private dirtyPolicy(k: string): void {
     if (this.loading) return;
     this.compiledPolicies.delete(k);
-    const eps = this.policyEndpoints.get(k);
-    if (eps !== undefined) {
-      for (const e of eps) this.endpointCache.delete(e);
-      eps.clear();
+    const gs = this.policyGroups.get(k);
+    if (gs !== undefined) {
+      for (const g of gs) this.groups.delete(g);
+      gs.clear();
     }
     // Endpoints the policy now selects but did not before: found through its subject selector.
     const p = this.policies.get(k);
     if (p === undefined) return;
-    const sel = this.subjectSelector(p);
-    for (const pr of sel.principals) {
-      for (const pk of pr.pods) {
-        const rec = this.pods.get(pk);
-        if (rec === undefined) continue;
-        for (const iface of rec.pod.interfaces) {
-          this.endpointCache.delete(endpointKeyOf({ namespace: rec.pod.namespace, pod: rec.pod.name, interface: iface.name }));
-        }
-      }
+    for (const pr of this.subjectSelector(p).principals) {
+      for (const g of pr.groups) this.groups.delete(g);
+      pr.groups.clear();
     }
   }
 
@@ -608,7 +647,7 @@ export class PolicyCompiler {
         }
       }
     }
-    return { ruleId, tier, verdict, precedence, peers: this.peerIdentities(peers, user), ports: numeric, named };
+    return { spec: peers, ruleId, tier, verdict, precedence, peers: this.peerIdentities(peers, user), ports: numeric, named };
   }
 
   private compiledPolicy(k: string): CompiledPolicy | undefined {
@@ -702,62 +741,66 @@ export class PolicyCompiler {
     return ports.filter((cp) => cp.name === named.name && (named.protocol === undefined || named.protocol === cp.protocol));
   }
 
-  private buildEndpoint(rec: PodRecord, ifaceName: string): DesiredEndpoint {
-    const pod = rec.pod;
-    const epKey = endpointKeyOf({ namespace: pod.namespace, pod: pod.name, interface: ifaceName });
+  private buildGroup(rec: PodRecord, ifaceName: string, groupKey: string): GroupState {
     const raw: PolicyEntry[] = [];
+    const applied: { r: CompiledRule; direction: Direction }[] = [];
     let isolatedIngress = false;
     let isolatedEgress = false;
     for (const k of this.applicable(rec, ifaceName)) {
       const p = this.policies.get(k);
       const cp = this.compiledPolicy(k);
       if (p === undefined || cp === undefined) continue;
-      let users = this.policyEndpoints.get(k);
-      if (users === undefined) this.policyEndpoints.set(k, (users = new Set()));
-      users.add(epKey);
-      if (p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy') {
+      let users = this.policyGroups.get(k);
+      if (users === undefined) this.policyGroups.set(k, (users = new Set()));
+      users.add(groupKey);
+      if (isNamespaced(p)) {
         isolatedIngress ||= p.affectsIngress;
         isolatedEgress ||= p.affectsEgress;
       }
       for (const direction of ['ingress', 'egress'] as const) {
-        for (const r of cp[direction]) this.emitRule(raw, r, direction, rec.principal.namedPorts);
+        for (const r of cp[direction]) {
+          this.emitRule(raw, r, direction, rec.principal.namedPorts);
+          applied.push({ r, direction });
+        }
       }
     }
-    const ep: DesiredEndpoint = {
-      namespace: pod.namespace,
-      pod: pod.name,
-      interface: ifaceName,
-      isolatedIngress,
-      isolatedEgress,
-      entries: foldEntries(raw),
-    };
-    this.endpointCache.set(epKey, ep);
-    return ep;
+    const g: GroupState = { isolatedIngress, isolatedEgress, entries: foldEntries(raw), rules: applied, ownPorts: rec.principal.namedPorts };
+    this.groups.set(groupKey, g);
+    rec.principal.groups.add(groupKey);
+    return g;
   }
 
-  private emitRule(out: PolicyEntry[], r: CompiledRule, direction: Direction, ownPorts: ContainerPort[]): void {
-    const base = { tier: r.tier, direction, verdict: r.verdict, precedence: r.precedence, ruleId: r.ruleId };
-    const peers = r.peers === undefined ? [ANY_IDENTITY] : r.peers;
+  /** Entries of one rule; with `only`, just those for that one remote identity. */
+  private emitRule(out: PolicyEntry[], r: CompiledRule, direction: Direction, ownPorts: ContainerPort[], only?: number): void {
+    const { tier, verdict, precedence, ruleId } = r;
+    const peers: Iterable<number> =
+      only === undefined ? (r.peers === undefined ? [ANY_IDENTITY] : r.peers) : r.peers !== undefined && r.peers.has(only) ? [only] : [];
     // Named ports on ingress resolve on this (destination) pod, once for all peers.
-    const ports = [...r.ports];
-    if (direction === 'ingress') {
+    let ports = r.ports;
+    if (direction === 'ingress' && r.named.length > 0) {
+      ports = [...ports];
       for (const n of r.named) {
         for (const cp of this.resolveNamed(ownPorts, n)) ports.push({ protocol: PROTOCOL_NUMBER[cp.protocol], port: cp.port, prefixLength: 16 });
       }
     }
     for (const identity of peers) {
-      for (const pt of ports) out.push({ ...base, identity, protocol: pt.protocol, port: pt.port, portPrefixLength: pt.prefixLength });
+      for (const pt of ports) {
+        out.push({ tier, direction, identity, protocol: pt.protocol, port: pt.port, portPrefixLength: pt.prefixLength, verdict, precedence, ruleId });
+      }
     }
     if (direction === 'egress' && r.named.length > 0) {
       // Named ports on egress resolve on each destination: per peer identity, and for "any peer"
       // over every pod identity (a non-pod destination has no named ports, so it never matches).
-      const targets = r.peers === undefined ? [...this.identityById.keys()] : [...r.peers];
+      const targets =
+        only !== undefined
+          ? r.peers === undefined || r.peers.has(only) ? [only] : []
+          : r.peers === undefined ? [...this.identityById.keys()] : [...r.peers];
       for (const id of targets) {
         const pr = this.identityById.get(id)?.principal;
         if (pr === undefined) continue;
         for (const n of r.named) {
           for (const cp of this.resolveNamed(pr.namedPorts, n)) {
-            out.push({ ...base, identity: id, protocol: PROTOCOL_NUMBER[cp.protocol], port: cp.port, portPrefixLength: 16 });
+            out.push({ tier, direction, identity: id, protocol: PROTOCOL_NUMBER[cp.protocol], port: cp.port, portPrefixLength: 16, verdict, precedence, ruleId });
           }
         }
       }
@@ -766,11 +809,20 @@ export class PolicyCompiler {
 
   /** One endpoint's desired state, or undefined when the pod or interface is unknown. */
   compileEndpoint(key: EndpointKey): DesiredEndpoint | undefined {
-    const cached = this.endpointCache.get(endpointKeyOf(key));
-    if (cached !== undefined) return cached;
     const rec = this.pods.get(podKey(key.namespace, key.pod));
-    if (rec === undefined || !rec.pod.interfaces.some((i) => i.name === key.interface)) return undefined;
-    return this.buildEndpoint(rec, key.interface);
+    const iface = rec?.pod.interfaces.find((i) => i.name === key.interface);
+    if (rec === undefined || iface === undefined) return undefined;
+    // Everything that decides an endpoint's entries: its principal, and which network the interface is on.
+    const groupKey = `${rec.principal.key}\u0000${key.interface === rec.pod.defaultInterface ? '' : iface.network ?? '?'}`;
+    const g = this.groups.get(groupKey) ?? this.buildGroup(rec, key.interface, groupKey);
+    return {
+      namespace: key.namespace,
+      pod: key.pod,
+      interface: key.interface,
+      isolatedIngress: g.isolatedIngress,
+      isolatedEgress: g.isolatedEgress,
+      entries: g.entries,
+    };
   }
 
   /** Every pod IP and ipBlock CIDR with its identity; a pod's claim beats an equal ipBlock's. */
@@ -839,10 +891,6 @@ function policyCidrs(p: AnyPolicy): Cidr[] {
     }
   }
   return out;
-}
-
-function hasNamedEgressToAll(p: AnyPolicy): boolean {
-  return p.egress.some((r) => r.ports !== 'all' && r.ports.some((x) => x.kind === 'named') && (r.peers === 'all' || r.peers.some((x) => x.kind === 'all')));
 }
 
 /** One-shot compile of a node's desired state from a full cluster state. */

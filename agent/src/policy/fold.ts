@@ -26,25 +26,37 @@ export function covers(outer: PolicyEntry, inner: PolicyEntry): boolean {
   return portMatches({ port: outer.port, prefixLength: outer.portPrefixLength }, inner.port);
 }
 
+const TIER_INDEX = { admin: 0, network: 1, baseline: 2 } as const;
+
+/** (tier, direction, identity) as one number: identities are u32, so identity * 6 + … stays exact. */
+const groupOf = (e: PolicyEntry): number => e.identity * 6 + TIER_INDEX[e.tier] * 2 + (e.direction === 'ingress' ? 0 : 1);
+
+const sameKey = (a: PolicyEntry, b: PolicyEntry): boolean =>
+  a.protocol === b.protocol && a.port === b.port && a.portPrefixLength === b.portPrefixLength;
+
 export function foldEntries(entries: PolicyEntry[]): PolicyEntry[] {
-  const groups = new Map<string, Map<string, PolicyEntry>>();
+  // Hot path of every compile: numeric group keys, no per-entry strings, single-entry groups untouched.
+  const groups = new Map<number, PolicyEntry | PolicyEntry[]>();
   for (const e of entries) {
-    const g = `${e.tier}|${e.direction}|${e.identity}`;
-    let group = groups.get(g);
-    if (group === undefined) {
-      group = new Map();
-      groups.set(g, group);
-    }
-    const k = `${e.protocol}|${e.port}|${e.portPrefixLength}`;
-    const cur = group.get(k);
-    if (cur === undefined || stronger(e, cur)) group.set(k, e);
+    const g = groupOf(e);
+    const cur = groups.get(g);
+    if (cur === undefined) groups.set(g, e);
+    else if (Array.isArray(cur)) cur.push(e);
+    else groups.set(g, [cur, e]);
   }
   const out: PolicyEntry[] = [];
   for (const group of groups.values()) {
-    const list = [...group.values()];
-    if (list.length === 1) {
-      out.push(...list);
+    if (!Array.isArray(group)) {
+      out.push(group);
       continue;
+    }
+    // Collapse duplicate keys to the strongest.
+    const list: PolicyEntry[] = [];
+    for (const e of group) {
+      const i = list.findIndex((x) => sameKey(x, e));
+      const cur = i < 0 ? undefined : list[i];
+      if (cur === undefined) list.push(e);
+      else if (stronger(e, cur)) list[i] = e;
     }
     // Broader entries first, so each entry only needs to look at the ones before it.
     list.sort((a, b) => keyLength(a) - keyLength(b));
