@@ -1,10 +1,11 @@
-import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type V1MutatingWebhookConfiguration, type V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freeLoopbackPorts } from '../test/controlplane/ports.js';
 import { startDaemon, stopDaemon, type Daemon } from '../test/controlplane/procs.js';
 import { startControlPlane, type ControlPlane } from '../test/controlplane/index.js';
 import { render } from '../test/chart/helm.js';
+import { createWebhookConfigs, webhookConfigsAtUrl } from '../test/chart/webhook-url.js';
 import { BPF_OBJECT_DIR, CNI_PLUGIN_BINARY, REFERENCE_CNI_DIR, REPO_ROOT, tsEntry } from './paths.js';
 import { RoundRobinBinder } from './simnode/binder.js';
 import { resolveAttachments, type ClusterNetwork } from './simnode/attachments.js';
@@ -237,18 +238,7 @@ export class Lab {
 
   /** The chart's own webhook configurations, pointed at the lab's loopback webhook by URL. */
   private async registerWebhooks(kc: KubeConfig, port: number): Promise<void> {
-    const client = kc.makeApiClient(AdmissionregistrationV1Api);
-    for (const manifest of await render({ namespace: LAB_NAMESPACE })) {
-      if (manifest.kind !== 'MutatingWebhookConfiguration' && manifest.kind !== 'ValidatingWebhookConfiguration') continue;
-      const webhooks = Array.isArray(manifest.webhooks) ? manifest.webhooks : [];
-      for (const webhook of webhooks) {
-        if (!isRecord(webhook) || !isRecord(webhook.clientConfig) || !isRecord(webhook.clientConfig.service)) continue;
-        const path = webhook.clientConfig.service.path;
-        webhook.clientConfig = { url: `https://127.0.0.1:${port}${typeof path === 'string' ? path : '/'}` };
-      }
-      if (manifest.kind === 'MutatingWebhookConfiguration') await client.createMutatingWebhookConfiguration({ body: manifest as V1MutatingWebhookConfiguration });
-      else await client.createValidatingWebhookConfiguration({ body: manifest as V1ValidatingWebhookConfiguration });
-    }
+    await createWebhookConfigs(kc, webhookConfigsAtUrl(await render({ namespace: LAB_NAMESPACE }), `https://127.0.0.1:${port}`));
   }
 
   private async waitForCaBundle(kc: KubeConfig, timeoutMs: number): Promise<void> {
