@@ -1,5 +1,7 @@
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { startWatchedCache, type WatchedCache } from '../../common/src/kube/watched-cache.js';
+import { kubeWatch, lineLogger, toListResult } from '../../common/src/kube/kube-source.js';
+import { Reflector } from '../../common/src/kube/reflector.js';
+import { podEntry } from './kubelet.js';
 
 /**
  * The lab's scheduler: binds every pod without `spec.nodeName` to the simulated nodes in turn.
@@ -7,7 +9,7 @@ import { startWatchedCache, type WatchedCache } from '../../common/src/kube/watc
  */
 export class RoundRobinBinder {
   private readonly core: CoreV1Api;
-  private cache: WatchedCache<V1Pod> | undefined;
+  private cache: Reflector<V1Pod> | undefined;
   private next = 0;
   private readonly inFlight = new Set<string>();
 
@@ -16,13 +18,19 @@ export class RoundRobinBinder {
   }
 
   async start(): Promise<void> {
-    this.cache = startWatchedCache<V1Pod>({
-      kubeconfig: this.kubeconfig,
-      path: '/api/v1/pods',
-      list: () => this.core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName=' }),
-      onChange: (kind, pod) => { if (kind !== 'delete') void this.bind(pod); },
-      onError: (error, retry) => this.log(`binder watch error (${String(error)}); retrying in ${retry} ms`),
+    // Unscheduled pods only, on list and watch alike; a bound pod leaves the set as a delete.
+    this.cache = new Reflector<V1Pod>({
+      resource: 'unscheduled pods',
+      watchPath: '/api/v1/pods',
+      fieldSelector: 'spec.nodeName=',
+      list: async (q) => toListResult(await this.core.listPodForAllNamespaces(q)),
+      watch: kubeWatch(this.kubeconfig),
+      parse: podEntry,
+      logger: lineLogger(this.log),
+      backoffMaxMs: 10_000,
+      onChange: (c) => { if (c.type === 'upsert') void this.bind(c.value); },
     });
+    this.cache.start();
     await this.cache.waitForSync(30_000);
   }
 

@@ -1,6 +1,7 @@
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { addNetworkList, delNetworkList, resultAddresses, type ChainContext, type NetworkList } from './chain.js';
-import { startWatchedCache, type WatchedCache } from '../../common/src/kube/watched-cache.js';
+import { kubeWatch, lineLogger, rawObject, toListResult } from '../../common/src/kube/kube-source.js';
+import { Reflector } from '../../common/src/kube/reflector.js';
 import { addNetns, deleteNetns, setLoopbackUp } from './netns.js';
 
 /**
@@ -52,9 +53,15 @@ export function podNetnsName(uid: string, labPrefix = 'wlab'): string {
   return `${labPrefix}-pod-${uid.replace(/-/g, '').slice(0, 12)}`;
 }
 
+/** Cache entry of a pod: keyed namespace/name, kept as the API server sent it (as kubelet would). */
+export function podEntry(obj: unknown): { key: string; value: V1Pod } | undefined {
+  const entry = rawObject(obj);
+  return entry === undefined ? undefined : { key: entry.key, value: entry.value as V1Pod };
+}
+
 export class SimNode {
   private readonly core: CoreV1Api;
-  private pods: WatchedCache<V1Pod> | undefined;
+  private pods: Reflector<V1Pod> | undefined;
   private readonly sandboxes = new Map<string, PodSandbox>();
   private readonly busy = new Map<string, Promise<void>>();
   private readonly failed = new Set<string>();
@@ -67,13 +74,19 @@ export class SimNode {
 
   async start(): Promise<void> {
     const node = this.options.nodeName;
-    this.pods = startWatchedCache<V1Pod>({
-      kubeconfig: this.options.kubeconfig,
-      path: '/api/v1/pods',
-      list: () => this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` }),
-      onChange: (_kind, pod) => this.enqueue(pod),
-      onError: (error, retry) => this.options.log(`pod watch error (${describe(error)}); retrying in ${retry} ms`),
+    // The same field selector on list and watch: only this node's pods are cached.
+    this.pods = new Reflector<V1Pod>({
+      resource: `pods on ${node}`,
+      watchPath: '/api/v1/pods',
+      fieldSelector: `spec.nodeName=${node}`,
+      list: async (q) => toListResult(await this.core.listPodForAllNamespaces(q)),
+      watch: kubeWatch(this.options.kubeconfig),
+      parse: podEntry,
+      logger: lineLogger(this.options.log),
+      backoffMaxMs: 10_000,
+      onChange: (c) => this.enqueue(c.value),
     });
+    this.pods.start();
     await this.pods.waitForSync(30_000);
   }
 
@@ -90,7 +103,7 @@ export class SimNode {
   }
 
   private async sync(uid: string): Promise<void> {
-    const pod = this.pods?.list().find((p) => p.metadata?.uid === uid);
+    const pod = this.pods?.values().find((p) => p.metadata?.uid === uid);
     if (!pod) {
       // Gone from the API (deleted with grace 0 by someone else): clean up what we built.
       await this.teardown(uid, undefined);

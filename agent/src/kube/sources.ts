@@ -1,18 +1,12 @@
 /**
- * The agent's view of the cluster: self-healing watched caches for every resource the policy
- * compiler needs, reported to the agent as raw (untrusted) object changes. The agent parses them
+ * The agent's view of the cluster: one list+watch cache (common/src/kube/reflector.ts) for every
+ * resource the policy compiler needs, reported to the agent as raw (untrusted) object changes. The agent parses them
  * (agent/src/agent.ts); this module only moves objects. Pods are watched cluster-wide: remote
  * pods' IPs and labels give the identities that cross-node policy needs (issue 7).
  */
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  NetworkingV1Api,
-  type KubernetesListObject,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
-import { startWatchedCache, type WatchedCache } from '../../../common/src/kube/watched-cache.js';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import { kubeWatch, rawObject, toListResult } from '../../../common/src/kube/kube-source.js';
+import { Reflector, type ListFn, type ReflectorLogger } from '../../../common/src/kube/reflector.js';
 
 export const RESOURCES = [
   'namespace',
@@ -47,16 +41,11 @@ export interface ClusterSource {
 
 interface ResourceSpec {
   path: string;
-  list: () => Promise<KubernetesListObject<KubernetesObject>>;
+  list: ListFn;
 }
 
-function asList(body: unknown): KubernetesListObject<KubernetesObject> {
-  const o = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-  const items = Array.isArray(o['items']) ? (o['items'] as KubernetesObject[]) : [];
-  const meta = typeof o['metadata'] === 'object' && o['metadata'] !== null ? (o['metadata'] as Record<string, unknown>) : {};
-  const resourceVersion = typeof meta['resourceVersion'] === 'string' ? meta['resourceVersion'] : undefined;
-  return { apiVersion: 'v1', kind: 'List', items, metadata: resourceVersion === undefined ? {} : { resourceVersion } };
-}
+/** Failures reach the caller through onWatchError; the agent logs them itself. */
+const silent: ReflectorLogger = { info: () => undefined, warn: () => undefined };
 
 function errorCode(err: unknown): number | undefined {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'number' ? err.code : undefined;
@@ -64,8 +53,9 @@ function errorCode(err: unknown): number | undefined {
 
 export class KubeSources implements ClusterSource {
   private readonly core: CoreV1Api;
-  private readonly caches = new Map<Resource, WatchedCache<KubernetesObject>>();
+  private readonly caches = new Map<Resource, Reflector<unknown>>();
 
+  /** `onWatchError` hears about each failed list or watch (each is retried with backoff). */
   constructor(
     private readonly kc: KubeConfig,
     private readonly onWatchError: (resource: Resource, error: unknown, retryInMs: number) => void = () => undefined,
@@ -79,14 +69,14 @@ export class KubeSources implements ClusterSource {
     const custom = this.kc.makeApiClient(CustomObjectsApi);
     const crd = (group: string, version: string, plural: string): ResourceSpec => ({
       path: `/apis/${group}/${version}/${plural}`,
-      list: async () => asList(await custom.listClusterCustomObject({ group, version, plural })),
+      list: async (q) => toListResult(await custom.listClusterCustomObject({ group, version, plural, ...q })),
     });
     return {
-      namespace: { path: '/api/v1/namespaces', list: async () => asList(await core.listNamespace()) },
-      pod: { path: '/api/v1/pods', list: async () => asList(await core.listPodForAllNamespaces()) },
+      namespace: { path: '/api/v1/namespaces', list: async (q) => toListResult(await core.listNamespace(q)) },
+      pod: { path: '/api/v1/pods', list: async (q) => toListResult(await core.listPodForAllNamespaces(q)) },
       networkpolicy: {
         path: '/apis/networking.k8s.io/v1/networkpolicies',
-        list: async () => asList(await net.listNetworkPolicyForAllNamespaces()),
+        list: async (q) => toListResult(await net.listNetworkPolicyForAllNamespaces(q)),
       },
       multinetworkpolicy: crd('k8s.cni.cncf.io', 'v1beta1', 'multi-networkpolicies'),
       adminnetworkpolicy: crd('policy.networking.k8s.io', 'v1alpha1', 'adminnetworkpolicies'),
@@ -97,15 +87,22 @@ export class KubeSources implements ClusterSource {
 
   async start(onChange: (change: SourceChange) => void, syncTimeoutMs: number): Promise<void> {
     const specs = this.specs();
+    const watch = kubeWatch(this.kc);
     for (const resource of RESOURCES) {
       const spec = specs[resource];
-      this.caches.set(resource, startWatchedCache<KubernetesObject>({
-        kubeconfig: this.kc,
-        path: spec.path,
+      const cache = new Reflector<unknown>({
+        resource,
+        watchPath: spec.path,
         list: spec.list,
-        onChange: (kind, object) => onChange({ resource, type: kind === 'delete' ? 'delete' : 'upsert', object }),
-        onError: (error, retryInMs) => this.onWatchError(resource, error, retryInMs),
-      }));
+        watch,
+        parse: rawObject,
+        logger: silent,
+        onError: (message, retryMs) => this.onWatchError(resource, message, retryMs),
+        backoffMaxMs: 10_000,
+        onChange: (c) => onChange({ resource, type: c.type, object: c.value }),
+      });
+      this.caches.set(resource, cache);
+      cache.start();
     }
     // A missing CRD keeps its cache unsynced and the agent unready: enforcing without knowing the
     // AdminNetworkPolicies would silently allow what they deny.
@@ -113,11 +110,11 @@ export class KubeSources implements ClusterSource {
   }
 
   get synced(): boolean {
-    return this.caches.size === RESOURCES.length && [...this.caches.values()].every((c) => c.synced);
+    return this.caches.size === RESOURCES.length && [...this.caches.values()].every((c) => c.status().synced);
   }
 
   unsynced(): Resource[] {
-    return RESOURCES.filter((r) => this.caches.get(r)?.synced !== true);
+    return RESOURCES.filter((r) => this.caches.get(r)?.status().synced !== true);
   }
 
   async fetchPod(namespace: string, name: string): Promise<unknown> {

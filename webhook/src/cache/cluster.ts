@@ -3,11 +3,12 @@
  * and SpiderCoordinators (cluster-scoped), each a Reflector, exposed as the ClusterView the
  * decisions read. Reviews never call the API server; they read these maps.
  */
-import { CoreV1Api, CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Readiness } from '../server/app.js';
 import type { ClusterView, CoordinatorInfo, NadInfo, NamespaceInfo } from '../server/contract.js';
-import { Reflector, type ListFn, type ListResult, type WatchFn } from './reflector.js';
+import { kubeWatch, toListResult } from '../../../common/src/kube/kube-source.js';
+import { Reflector, type ListFn, type WatchFn } from '../../../common/src/kube/reflector.js';
 
 function rec(v: unknown): Record<string, unknown> | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
@@ -120,12 +121,6 @@ export function startClusterCache(sources: CacheSources, logger: Logger, tuning:
   };
 }
 
-function listResult(body: unknown): ListResult {
-  const o = rec(body);
-  const items = Array.isArray(o?.items) ? (o.items as unknown[]) : [];
-  return { items, resourceVersion: optString(rec(o?.metadata)?.resourceVersion) ?? '' };
-}
-
 function isNotFound(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 404;
 }
@@ -134,12 +129,11 @@ function isNotFound(err: unknown): boolean {
 export function kubeCacheSources(kc: KubeConfig): CacheSources {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const watcher = new Watch(kc);
   const crd = (group: string, version: string, plural: string): { list: ListFn; watchPath: string } => ({
     watchPath: `/apis/${group}/${version}/${plural}`,
     list: async () => {
       try {
-        return listResult(await custom.listClusterCustomObject({ group, version, plural }));
+        return toListResult(await custom.listClusterCustomObject({ group, version, plural }));
       } catch (err) {
         if (isNotFound(err)) return undefined;
         throw err;
@@ -147,9 +141,9 @@ export function kubeCacheSources(kc: KubeConfig): CacheSources {
     },
   });
   return {
-    namespaces: { watchPath: '/api/v1/namespaces', list: async () => listResult(await core.listNamespace()) },
+    namespaces: { watchPath: '/api/v1/namespaces', list: async () => toListResult(await core.listNamespace()) },
     nads: crd('k8s.cni.cncf.io', 'v1', 'network-attachment-definitions'),
     coordinators: crd('spiderpool.spidernet.io', 'v2beta1', 'spidercoordinators'),
-    watch: (path, query, onEvent, onDone) => watcher.watch(path, query, onEvent, onDone),
+    watch: kubeWatch(kc),
   };
 }

@@ -1,22 +1,32 @@
 /**
- * One list+watch cache of one resource. Written over client-node's `Watch` rather than its
- * `ListWatch`, because ListWatch stops for good on a watch error and gives no signal of how stale it
- * is; the webhook needs both re-listing with backoff and a bound on staleness.
+ * The one list+watch cache (informer) of the repo, used by the webhook, the agent and the lab.
+ * Written over client-node's `Watch` rather than its `ListWatch`, because ListWatch stops for good on
+ * a watch error and gives no signal of how stale it is; callers need both re-listing with backoff and
+ * a bound on staleness.
  *
  * Staleness: every watch is opened with a server-side `timeoutSeconds` and bookmarks, so a healthy
  * connection proves itself at least once per timeout (an event, a bookmark or the server's clean
  * close). `lastContact` is the time of the last such proof or successful list; the cache reports
  * itself stale when that is older than `maxStalenessMs`.
+ *
+ * Changes: `onChange` sees every upsert and delete, including the difference a re-list makes (an
+ * object deleted while the watch was down is reported as a delete), so a consumer that keeps its own
+ * state (the agent's policy model) never misses one. The store is updated before `onChange` runs.
  */
-import type { Logger } from 'pino';
 
 export interface ListResult {
   items: unknown[];
   resourceVersion: string;
 }
 
+/** Selectors applied to the list and to every watch, so both see the same set of objects. */
+export interface Selectors {
+  fieldSelector?: string;
+  labelSelector?: string;
+}
+
 /** Lists the resource; resolves `undefined` when the resource type does not exist (CRD absent). */
-export type ListFn = () => Promise<ListResult | undefined>;
+export type ListFn = (selectors: Selectors) => Promise<ListResult | undefined>;
 
 /** client-node Watch.watch, narrowed. */
 export type WatchFn = (
@@ -26,14 +36,25 @@ export type WatchFn = (
   onDone: (err: unknown) => void,
 ) => Promise<AbortController>;
 
-export interface ReflectorOptions<T> {
+/** The part of a pino Logger the cache uses; anything with these two methods will do. */
+export interface ReflectorLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export type CacheChange<T> = { type: 'upsert'; key: string; value: T } | { type: 'delete'; key: string; value: T };
+
+export interface ReflectorOptions<T> extends Selectors {
   resource: string;
   watchPath: string;
   list: ListFn;
   watch: WatchFn;
   /** Key and typed value of an object, or undefined to ignore it (logged). */
   parse: (obj: unknown) => { key: string; value: T } | undefined;
-  logger: Logger;
+  logger: ReflectorLogger;
+  onChange?: (change: CacheChange<T>) => void;
+  /** Hears each failed list or watch (also logged at warn); it is retried after `retryMs`. */
+  onError?: (message: string, retryMs: number) => void;
   now?: () => number;
   watchTimeoutSeconds?: number;
   maxStalenessMs?: number;
@@ -53,7 +74,13 @@ export interface ReflectorStatus {
 
 type WatchEnd = { kind: 'closed' } | { kind: 'gone' } | { kind: 'error'; err: unknown } | { kind: 'stopped' };
 
-function resourceVersionOf(obj: unknown): string | undefined {
+interface Entry<T> {
+  value: T;
+  /** resourceVersion of the object the value came from: a re-list reports only what changed. */
+  rv: string | undefined;
+}
+
+export function resourceVersionOf(obj: unknown): string | undefined {
   if (typeof obj !== 'object' || obj === null) return undefined;
   const meta = (obj as { metadata?: unknown }).metadata;
   if (typeof meta !== 'object' || meta === null) return undefined;
@@ -73,7 +100,7 @@ function describe(err: unknown): string {
 }
 
 export class Reflector<T> {
-  private store = new Map<string, T>();
+  private store = new Map<string, Entry<T>>();
   private synced = false;
   private stopped = false;
   private lastContact: number | undefined;
@@ -81,6 +108,7 @@ export class Reflector<T> {
   private controller: AbortController | undefined;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
+  private syncWaiters: Array<() => void> = [];
   private readonly now: () => number;
 
   constructor(private readonly o: ReflectorOptions<T>) {
@@ -88,7 +116,12 @@ export class Reflector<T> {
   }
 
   get(key: string): T | undefined {
-    return this.store.get(key);
+    return this.store.get(key)?.value;
+  }
+
+  /** Every cached value (a snapshot). */
+  values(): T[] {
+    return [...this.store.values()].map((e) => e.value);
   }
 
   size(): number {
@@ -106,6 +139,22 @@ export class Reflector<T> {
     this.loop = this.run();
   }
 
+  /** Resolves once the first list has completed; rejects after timeoutMs. */
+  waitForSync(timeoutMs: number): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.syncWaiters = this.syncWaiters.filter((w) => w !== done);
+        reject(new Error(`${this.o.resource} cache not synced after ${timeoutMs} ms${this.lastError === undefined ? '' : `: ${this.lastError}`}`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.syncWaiters.push(done);
+    });
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.controller?.abort();
@@ -115,6 +164,22 @@ export class Reflector<T> {
 
   private contact(): void {
     this.lastContact = this.now();
+  }
+
+  private markSynced(): void {
+    this.synced = true;
+    this.lastError = undefined;
+    for (const w of this.syncWaiters.splice(0)) w();
+  }
+
+  private emit(change: CacheChange<T>): void {
+    if (this.o.onChange === undefined) return;
+    try {
+      this.o.onChange(change);
+    } catch (err) {
+      // A consumer's bug must not tear down the watch (and with it every later change).
+      this.o.logger.warn({ resource: this.o.resource, key: change.key, err: describe(err) }, 'change handler threw');
+    }
   }
 
   private sleep(ms: number): Promise<void> {
@@ -131,17 +196,31 @@ export class Reflector<T> {
     });
   }
 
+  /** Replaces the store with a fresh list and reports the difference. */
   private replace(items: unknown[]): void {
-    const next = new Map<string, T>();
+    const next = new Map<string, Entry<T>>();
     for (const item of items) {
       const p = this.o.parse(item);
       if (p === undefined) {
         this.o.logger.warn({ resource: this.o.resource }, 'ignoring an object the cache cannot read');
         continue;
       }
-      next.set(p.key, p.value);
+      next.set(p.key, { value: p.value, rv: resourceVersionOf(item) });
     }
+    const previous = this.store;
     this.store = next;
+    for (const [key, e] of next) {
+      const before = previous.get(key);
+      if (before === undefined || before.rv === undefined || before.rv !== e.rv) this.emit({ type: 'upsert', key, value: e.value });
+    }
+    for (const [key, e] of previous) if (!next.has(key)) this.emit({ type: 'delete', key, value: e.value });
+  }
+
+  private selectorQuery(): Selectors {
+    const q: Selectors = {};
+    if (this.o.fieldSelector !== undefined) q.fieldSelector = this.o.fieldSelector;
+    if (this.o.labelSelector !== undefined) q.labelSelector = this.o.labelSelector;
+    return q;
   }
 
   private async run(): Promise<void> {
@@ -150,26 +229,25 @@ export class Reflector<T> {
     while (!this.stopped) {
       let rv: string;
       try {
-        const listed = await this.o.list();
+        const listed = await this.o.list(this.selectorQuery());
         if (this.stopped) return;
         this.contact();
         if (listed === undefined) {
           // The CRD is not installed: an empty cache is the truth; look again later.
-          this.store = new Map();
-          this.synced = true;
-          this.lastError = undefined;
+          this.replace([]);
+          this.markSynced();
           this.o.logger.info({ resource: this.o.resource }, 'resource type not served by the API server; cache empty');
           await this.sleep(this.o.absentRecheckMs ?? 30_000);
           continue;
         }
         this.replace(listed.items);
         rv = listed.resourceVersion;
-        this.synced = true;
-        this.lastError = undefined;
+        this.markSynced();
         backoff = this.o.backoffInitialMs ?? 500;
       } catch (err) {
         this.lastError = `list ${this.o.resource}: ${describe(err)}`;
         this.o.logger.warn({ resource: this.o.resource, err: this.lastError, retryMs: backoff }, 'list failed; retrying');
+        this.o.onError?.(this.lastError, backoff);
         await this.sleep(backoff + Math.floor(Math.random() * backoff * 0.2));
         backoff = Math.min(backoff * 2, backoffMax);
         continue;
@@ -190,6 +268,7 @@ export class Reflector<T> {
         }
         this.lastError = `watch ${this.o.resource}: ${describe(end.err)}`;
         this.o.logger.warn({ resource: this.o.resource, err: this.lastError, retryMs: backoff }, 'watch failed; re-listing after backoff');
+        this.o.onError?.(this.lastError, backoff);
         await this.sleep(backoff + Math.floor(Math.random() * backoff * 0.2));
         backoff = Math.min(backoff * 2, backoffMax);
         break;
@@ -210,16 +289,20 @@ export class Reflector<T> {
       const onEvent = (type: string, obj: unknown) => {
         if (settled) return;
         this.contact();
+        const next = resourceVersionOf(obj);
         switch (type) {
           case 'ADDED':
           case 'MODIFIED': {
             const p = this.o.parse(obj);
-            if (p !== undefined) this.store.set(p.key, p.value);
+            if (p !== undefined) {
+              this.store.set(p.key, { value: p.value, rv: next });
+              this.emit({ type: 'upsert', key: p.key, value: p.value });
+            }
             break;
           }
           case 'DELETED': {
             const p = this.o.parse(obj);
-            if (p !== undefined) this.store.delete(p.key);
+            if (p !== undefined && this.store.delete(p.key)) this.emit({ type: 'delete', key: p.key, value: p.value });
             break;
           }
           case 'BOOKMARK':
@@ -230,7 +313,6 @@ export class Reflector<T> {
           default:
             return;
         }
-        const next = resourceVersionOf(obj);
         if (next !== undefined && next !== '') setRv(next);
       };
       const onDone = (err: unknown) => {
@@ -241,7 +323,7 @@ export class Reflector<T> {
       this.o
         .watch(
           this.o.watchPath,
-          { resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: this.o.watchTimeoutSeconds ?? 120 },
+          { ...this.selectorQuery(), resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: this.o.watchTimeoutSeconds ?? 120 },
           onEvent,
           onDone,
         )
