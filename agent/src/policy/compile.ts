@@ -154,9 +154,13 @@ export class PolicyCompiler {
   private membersIndex = new Map<string, Set<IdentityInfo>>();
   /** ipcache claims: canonical CIDR → pod claims (identity keys by pod) and CIDR claim. */
   private ipClaims = new Map<string, Map<string, string>>();
+  /** The ipcache as emitted, kept current claim by claim (a full rebuild per compile is 10k+ objects). */
+  private ipEntries = new Map<string, IpCacheEntry>();
   private blockRefs = new Map<string, { cidr: Cidr; refs: number }>();
   private blockSet = new CidrSet();
   private selectors = new Map<string, SelectorEntry>();
+  /** Peer object → its selector entry, so hot paths skip building selector keys. */
+  private peerSelectors = new WeakMap<Peer, SelectorEntry>();
   private policies = new Map<string, AnyPolicy>();
   private policiesByNs = new Map<string, Set<string>>();
   private adminPolicies = new Set<string>();
@@ -190,9 +194,11 @@ export class PolicyCompiler {
     this.identityById = new Map();
     this.membersIndex = new Map();
     this.ipClaims = new Map();
+    this.ipEntries = new Map();
     this.blockRefs = new Map();
     this.blockSet = new CidrSet();
     this.selectors = new Map();
+    this.peerSelectors = new WeakMap();
     this.policies = new Map();
     this.policiesByNs = new Map();
     this.adminPolicies = new Set();
@@ -287,7 +293,10 @@ export class PolicyCompiler {
     if (rec === undefined) return;
     this.pods.delete(k);
     if (rec.pod.nodeName !== undefined) this.podsByNode.get(rec.pod.nodeName)?.delete(k);
-    for (const ip of rec.ips) this.ipClaims.get(ip)?.delete(k);
+    for (const ip of rec.ips) {
+      this.ipClaims.get(ip)?.delete(k);
+      this.refreshClaim(ip);
+    }
     for (const idKey of rec.identityKeys) {
       if (this.allocator.release(idKey)) this.dropIdentity(idKey);
     }
@@ -466,7 +475,7 @@ export class PolicyCompiler {
         case 'none':
           break;
         case 'pods':
-          if (info.principal !== undefined && this.selectorFor(peer.namespaces, peer.pods).principals.has(info.principal)) return true;
+          if (info.principal !== undefined && this.peerSelector(peer).principals.has(info.principal)) return true;
           break;
         case 'ipBlock': {
           const { cidr, except } = peer.block;
@@ -499,15 +508,22 @@ export class PolicyCompiler {
         else if (this.ruleIncludes(r.spec, info)) r.peers.add(info.id);
       }
     }
-    // Entry arrays are replaced, never mutated: a caller may still hold the previous state.
+    // Entry arrays are patched in place (copying every endpoint's array per identity change is
+    // what made this slow): see the ownership note on compileNode.
     for (const g of this.groups.values()) {
       if (!added) {
-        if (g.entries.some((e) => e.identity === info.id)) g.entries = g.entries.filter((e) => e.identity !== info.id);
+        const list = g.entries;
+        let w = 0;
+        for (let i = 0; i < list.length; i++) {
+          const e = list[i];
+          if (e !== undefined && e.identity !== info.id) list[w++] = e;
+        }
+        list.length = w;
         continue;
       }
       const fresh: PolicyEntry[] = [];
       for (const { r, direction } of g.rules) this.emitRule(fresh, r, direction, g.ownPorts, info.id);
-      if (fresh.length > 0) g.entries = g.entries.concat(foldEntries(fresh));
+      if (fresh.length > 0) for (const e of foldEntries(fresh)) g.entries.push(e);
     }
   }
 
@@ -515,6 +531,35 @@ export class PolicyCompiler {
     let m = this.ipClaims.get(cidr);
     if (m === undefined) this.ipClaims.set(cidr, (m = new Map()));
     m.set(owner, idKey);
+    this.refreshClaim(cidr);
+  }
+
+  /** Recomputes one ipcache slot: a pod's claim beats an equal ipBlock's (""); ties by pod name. */
+  private refreshClaim(cidr: string): void {
+    const claims = this.ipClaims.get(cidr);
+    let winner: string | undefined;
+    let winnerKey: string | undefined;
+    for (const [owner, idKey] of claims ?? []) {
+      if (winner === undefined || (winner === '' && owner !== '') || (owner !== '' && owner < winner)) {
+        winner = owner;
+        winnerKey = idKey;
+      }
+    }
+    const id = winnerKey === undefined ? undefined : this.identities.get(winnerKey)?.id;
+    if (id === undefined) {
+      this.ipEntries.delete(cidr);
+      if (claims !== undefined && claims.size === 0) this.ipClaims.delete(cidr);
+    } else if (this.ipEntries.get(cidr)?.identity !== id) this.ipEntries.set(cidr, { cidr, identity: id });
+  }
+
+
+  private peerSelector(peer: Peer & { kind: 'pods' }): SelectorEntry {
+    let sel = this.peerSelectors.get(peer);
+    if (sel === undefined) {
+      sel = this.selectorFor(peer.namespaces, peer.pods);
+      this.peerSelectors.set(peer, sel);
+    }
+    return sel;
   }
 
   private selectorFor(scope: NamespaceScope, pods: LabelSelector | undefined): SelectorEntry {
@@ -584,7 +629,7 @@ export class PolicyCompiler {
         case 'none':
           break;
         case 'pods': {
-          const sel = this.selectorFor(peer.namespaces, peer.pods);
+          const sel = this.peerSelector(peer);
           sel.users.add(user);
           for (const pr of sel.principals) for (const info of pr.identities) out.add(info.id);
           break;
@@ -827,27 +872,18 @@ export class PolicyCompiler {
 
   /** Every pod IP and ipBlock CIDR with its identity; a pod's claim beats an equal ipBlock's. */
   ipcache(): IpCacheEntry[] {
-    const out: IpCacheEntry[] = [];
-    for (const [cidr, claims] of this.ipClaims) {
-      let winner: string | undefined;
-      let winnerKey: string | undefined;
-      for (const [owner, idKey] of claims) {
-        // Pod owners are "ns/name" (non-empty) and win over the ipBlock claim (""); ties by name.
-        if (winner === undefined || (winner === '' && owner !== '') || (owner !== '' && owner < winner)) {
-          winner = owner;
-          winnerKey = idKey;
-        }
-      }
-      const id = winnerKey === undefined ? undefined : this.allocator.lookup(winnerKey);
-      if (id !== undefined) out.push({ cidr, identity: id });
-    }
-    return out;
+    return [...this.ipEntries.values()];
   }
 
-  /** Endpoints of the pods on `node`: the default interface and every secondary interface. */
+  /**
+   * Endpoints of the pods on `node`: the default interface and every secondary interface.
+   * Ownership: the returned `entries` arrays are shared between endpoints of one workload and are
+   * updated in place by later mutations of this compiler (identities appearing or vanishing).
+   * Encode, serialize or copy what must be remembered before mutating the compiler again.
+   */
   compileNode(node: { name: string }): DesiredNodeState {
     const endpoints: DesiredEndpoint[] = [];
-    for (const pk of [...(this.podsByNode.get(node.name) ?? [])].sort()) {
+    for (const pk of this.podsByNode.get(node.name) ?? []) {
       const rec = this.pods.get(pk);
       if (rec === undefined) continue;
       for (const iface of rec.pod.interfaces) {
