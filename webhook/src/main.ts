@@ -3,6 +3,7 @@
  * environment (see CONFIG_HELP); a bad configuration exits 2 with one line per problem.
  */
 import { KubeConfig } from '@kubernetes/client-node';
+import { apiMessage, apiStatus } from '../../common/src/kube/api-errors.js';
 import { denialMessage, mutateNad, mutatePod, validateNad, validatePod } from './decide/index.js';
 import { CONFIG_HELP, parseConfig } from './server/config.js';
 import { createLogger } from './server/logger.js';
@@ -48,10 +49,24 @@ async function main(): Promise<number> {
   return 0;
 }
 
+/**
+ * One line. An API error prints the Status message the API server wrote (for a 403 it names the
+ * user, verb, resource and object, which is what a too-narrow Role needs), not client-node's dump.
+ */
+function fatalMessage(err: unknown): string {
+  const status = apiStatus(err);
+  const message = apiMessage(err);
+  if (status !== undefined && message !== undefined) {
+    const hint = status === 403 ? ' (check the RBAC of the webhook\'s ServiceAccount: charts/weir/templates/webhook-rbac.yaml)' : '';
+    return `API server refused (HTTP ${status}): ${message}${hint}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`weir webhook: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`weir webhook: ${fatalMessage(err)}\n`);
     process.exit(1);
   },
 );
