@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Identity-based policy. The ipcache turns the remote address into an identity (miss ->
- * WORLD); the policy trie is then consulted per tier with two lookups (exact identity and
- * ANY_IDENTITY). Evaluation model (agent/src/datapath/desired.ts):
+ * WORLD); the policy trie is then consulted per tier with up to two lookups (exact identity
+ * and ANY_IDENTITY), skipping the slices the endpoint config marks empty. Evaluation model (agent/src/datapath/desired.ts):
  *   admin:    allow/deny final; pass (or no match) -> network
  *   network:  a match allows; no match and isolated in this direction -> default deny
  *   baseline: allow/deny final
@@ -68,9 +68,11 @@ static __always_inline int weir_policy_better(const struct weir_policy_value *ca
 	return cand->verdict > best->verdict;
 }
 
-/* Best entry of one tier for (identity | ANY); best->verdict stays NONE when nothing matched. */
-static __always_inline void weir_policy_tier(__u32 endpoint_id, __u32 identity, __u8 tier,
-					     __u8 direction, __u8 protocol, __be16 dport,
+/* Best entry of one tier for (identity | ANY); best->verdict stays NONE when nothing matched.
+ * Slices the endpoint config marks empty (WEIR_EP_NO_EXACT / WEIR_EP_NO_ANY) are not looked up:
+ * the trie's cost grows with its size, a skipped lookup costs nothing. */
+static __always_inline void weir_policy_tier(__u32 endpoint_id, __u32 ep_flags, __u32 identity,
+					     __u8 tier, __u8 direction, __u8 protocol, __be16 dport,
 					     struct weir_policy_value *best)
 {
 	struct weir_policy_key key = {
@@ -85,10 +87,12 @@ static __always_inline void weir_policy_tier(__u32 endpoint_id, __u32 identity, 
 	struct weir_policy_value *v;
 
 	best->verdict = WEIR_VERDICT_NONE;
-	v = bpf_map_lookup_elem(&weir_policy, &key);
-	if (v && v->verdict != WEIR_VERDICT_NONE)
-		*best = *v;
-	if (identity == WEIR_ANY_IDENTITY)
+	if (identity != WEIR_ANY_IDENTITY && !(ep_flags & WEIR_EP_NO_EXACT(tier, direction))) {
+		v = bpf_map_lookup_elem(&weir_policy, &key);
+		if (v && v->verdict != WEIR_VERDICT_NONE)
+			*best = *v;
+	}
+	if (ep_flags & WEIR_EP_NO_ANY(tier, direction))
 		return;
 	key.identity = WEIR_ANY_IDENTITY;
 	v = bpf_map_lookup_elem(&weir_policy, &key);
@@ -114,7 +118,7 @@ static __always_inline void weir_policy_eval(__u32 endpoint_id, __u32 ep_flags, 
 	__u32 isolated = direction == WEIR_DIR_INGRESS ? WEIR_EP_ISOLATED_INGRESS
 						       : WEIR_EP_ISOLATED_EGRESS;
 
-	weir_policy_tier(endpoint_id, identity, WEIR_TIER_ADMIN, direction, protocol, dport, &best);
+	weir_policy_tier(endpoint_id, ep_flags, identity, WEIR_TIER_ADMIN, direction, protocol, dport, &best);
 	if (best.verdict == WEIR_VERDICT_ALLOW) {
 		weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_POLICY_ALLOW, WEIR_TIER_ADMIN, best.rule_id);
 		return;
@@ -124,7 +128,7 @@ static __always_inline void weir_policy_eval(__u32 endpoint_id, __u32 ep_flags, 
 		return;
 	}
 
-	weir_policy_tier(endpoint_id, identity, WEIR_TIER_NETWORK, direction, protocol, dport, &best);
+	weir_policy_tier(endpoint_id, ep_flags, identity, WEIR_TIER_NETWORK, direction, protocol, dport, &best);
 	if (best.verdict == WEIR_VERDICT_ALLOW) {
 		weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_POLICY_ALLOW, WEIR_TIER_NETWORK, best.rule_id);
 		return;
@@ -139,7 +143,7 @@ static __always_inline void weir_policy_eval(__u32 endpoint_id, __u32 ep_flags, 
 		return;
 	}
 
-	weir_policy_tier(endpoint_id, identity, WEIR_TIER_BASELINE, direction, protocol, dport, &best);
+	weir_policy_tier(endpoint_id, ep_flags, identity, WEIR_TIER_BASELINE, direction, protocol, dport, &best);
 	if (best.verdict == WEIR_VERDICT_ALLOW) {
 		weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_POLICY_ALLOW, WEIR_TIER_BASELINE, best.rule_id);
 		return;

@@ -148,10 +148,21 @@ enum weir_endpoint_flag {
 	WEIR_EP_CONFIGURED = 1 << 4,     /* slot in use; cleared (zeroed) on detach */
 };
 
+/* Lookup skips: the agent knows which (tier, direction) slices of the endpoint's policy hold
+ * entries keyed by an exact identity and which hold WEIR_ANY_IDENTITY entries; a set bit says
+ * "this slice has none, skip the trie lookup". Most endpoints have network-tier entries only,
+ * so a new flow costs one or two trie lookups instead of six. A zero bit only costs a lookup
+ * that misses, so an all-zero config (older agent) stays correct.
+ * Bit = SHIFT + tier * 2 + direction (enum weir_tier, enum weir_direction): 12 bits, 5..16. */
+#define WEIR_EP_NO_EXACT_SHIFT 5
+#define WEIR_EP_NO_ANY_SHIFT 11
+#define WEIR_EP_NO_EXACT(tier, dir) (1U << (WEIR_EP_NO_EXACT_SHIFT + (tier) * 2 + (dir)))
+#define WEIR_EP_NO_ANY(tier, dir) (1U << (WEIR_EP_NO_ANY_SHIFT + (tier) * 2 + (dir)))
+
 struct weir_endpoint_config {
 	__u32 generation;  /* bumped by the agent on every policy change for this endpoint */
 	__u32 ifb_ifindex; /* 0 = no ingress shaping; else allowed ingress is redirected here */
-	__u32 flags;       /* enum weir_endpoint_flag */
+	__u32 flags;       /* enum weir_endpoint_flag | WEIR_EP_NO_EXACT/NO_ANY bits */
 	__u32 reserved;
 };
 

@@ -3,7 +3,8 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   LAYOUT, decodeEndpointConfig, decodeFlowEvent, decodeIpCacheKey, decodePolicyKey, decodePolicyValue,
-  encodeEndpointConfig, encodeIpCacheKey, encodePolicyKey, encodePolicyValue, type SharedStruct,
+  encodeEndpointConfig, encodeIpCacheKey, encodePolicyKey, encodePolicyValue, NO_ANY_SHIFT, NO_EXACT_SHIFT, policySkipFlags,
+  type SharedStruct,
 } from './codec.js';
 
 const run = promisify(execFile);
@@ -65,8 +66,25 @@ describe('codec round trips', () => {
   });
 
   it('endpoint config', () => {
-    const c = { generation: 3, ifbIfindex: 9, isolatedIngress: true, isolatedEgress: false, eventsIngress: false, eventsEgress: true };
+    const c = { generation: 3, ifbIfindex: 9, isolatedIngress: true, isolatedEgress: false, eventsIngress: false, eventsEgress: true, skips: 0x1ffe0 };
     expect(decodeEndpointConfig(encodeEndpointConfig(c))).toEqual(c);
+    // Skip bits never leak into the other flags, and absent skips encode as 0 (look everything up).
+    const plain = encodeEndpointConfig({ ...c, skips: 0xffffffff });
+    expect(plain.readUInt32LE(LAYOUT.weir_endpoint_config.fields.flags)).toBe(0x1ffe0 | 1 | 8 | 16);
+    const { skips: _, ...noSkips } = c;
+    expect(decodeEndpointConfig(encodeEndpointConfig(noSkips))?.skips).toBe(0);
+  });
+
+  it.each([
+    { name: 'no entries: every slice skipped', entries: [], present: [] },
+    { name: 'network ingress exact identity', entries: [{ tier: 'network', direction: 'ingress', identity: 400 }], present: [NO_EXACT_SHIFT + 2] },
+    { name: 'network egress any', entries: [{ tier: 'network', direction: 'egress', identity: 0 }], present: [NO_ANY_SHIFT + 3] },
+    { name: 'admin ingress both kinds', entries: [{ tier: 'admin', direction: 'ingress', identity: 0 }, { tier: 'admin', direction: 'ingress', identity: 7 }], present: [NO_EXACT_SHIFT, NO_ANY_SHIFT] },
+    { name: 'baseline egress exact', entries: [{ tier: 'baseline', direction: 'egress', identity: 1 }], present: [NO_EXACT_SHIFT + 5] },
+  ] as const)('policySkipFlags: $name', ({ entries, present }) => {
+    const all = 0xfff << NO_EXACT_SHIFT;
+    const expected = present.reduce((acc, bit) => acc & ~(1 << bit), all);
+    expect(policySkipFlags(entries)).toBe(expected);
   });
 
   it('flow event decode', () => {

@@ -7,7 +7,7 @@
  * every other integer is host order (little-endian: x86-64 and arm64 are the targets).
  */
 import { formatIp, makeCidr, parseCidr, type Cidr, type Family } from '../identity/cidr.js';
-import type { Direction, PolicyEntry, Tier, Verdict } from './desired.js';
+import { ANY_IDENTITY, type Direction, type PolicyEntry, type Tier, type Verdict } from './desired.js';
 
 export const LAYOUT = {
   weir_ipcache_key: { size: 20, fields: { prefixlen: 0, addr: 4 } },
@@ -64,6 +64,25 @@ export const REASONS = [
 export type Reason = (typeof REASONS)[number];
 
 export const ENDPOINT_FLAGS = { isolatedIngress: 1, isolatedEgress: 2, eventsIngress: 4, eventsEgress: 8, configured: 16 } as const;
+
+/**
+ * Lookup-skip bits of weir_endpoint_config.flags (WEIR_EP_NO_EXACT / WEIR_EP_NO_ANY): a set bit
+ * tells the programs that a (tier, direction) slice of the endpoint's policy holds no entry of
+ * that kind, so the trie lookup is skipped. Bit = shift + tier * 2 + direction.
+ */
+export const NO_EXACT_SHIFT = 5;
+export const NO_ANY_SHIFT = 11;
+const SKIP_MASK = 0xfff << NO_EXACT_SHIFT;
+
+/** Skip bits for an endpoint whose policy is `entries` (pure; 0 would also be correct, only slower). */
+export function policySkipFlags(entries: readonly Pick<PolicyEntry, 'tier' | 'direction' | 'identity'>[]): number {
+  let present = 0;
+  for (const e of entries) {
+    const slot = tierCode(e.tier) * 2 + directionCode(e.direction);
+    present |= 1 << ((e.identity === ANY_IDENTITY ? NO_ANY_SHIFT : NO_EXACT_SHIFT) + slot);
+  }
+  return SKIP_MASK & ~present;
+}
 
 /** Endpoint ids index the config and counter arrays: valid ids are 1..MAX_ENDPOINT_ID. */
 export const MAX_ENDPOINTS = 1024;
@@ -226,6 +245,8 @@ export interface EndpointConfig {
   isolatedEgress: boolean;
   eventsIngress: boolean;
   eventsEgress: boolean;
+  /** policySkipFlags of the endpoint's entries; absent = 0 = every slice is looked up. */
+  skips?: number;
 }
 
 export function encodeEndpointId(id: number): Buffer {
@@ -242,7 +263,8 @@ export function encodeEndpointConfig(c: EndpointConfig): Buffer {
     (c.isolatedIngress ? ENDPOINT_FLAGS.isolatedIngress : 0) |
     (c.isolatedEgress ? ENDPOINT_FLAGS.isolatedEgress : 0) |
     (c.eventsIngress ? ENDPOINT_FLAGS.eventsIngress : 0) |
-    (c.eventsEgress ? ENDPOINT_FLAGS.eventsEgress : 0);
+    (c.eventsEgress ? ENDPOINT_FLAGS.eventsEgress : 0) |
+    ((c.skips ?? 0) & SKIP_MASK);
   b.writeUInt32LE(c.generation >>> 0, f.generation);
   b.writeUInt32LE(c.ifbIfindex, f.ifb_ifindex);
   b.writeUInt32LE(flags, f.flags);
@@ -264,6 +286,7 @@ export function decodeEndpointConfig(b: Buffer): EndpointConfig | undefined {
     isolatedEgress: (flags & ENDPOINT_FLAGS.isolatedEgress) !== 0,
     eventsIngress: (flags & ENDPOINT_FLAGS.eventsIngress) !== 0,
     eventsEgress: (flags & ENDPOINT_FLAGS.eventsEgress) !== 0,
+    skips: (flags & SKIP_MASK) >>> 0,
   };
 }
 

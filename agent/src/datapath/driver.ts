@@ -14,7 +14,7 @@
 import {
   EMPTY_ENDPOINT_CONFIG, ENDPOINT_ID_CONSTANT, LAYOUT, MAPS, MAX_ENDPOINT_ID, PROGRAMS, REASONS, decodeConntrackKey,
   decodeEndpointConfig, decodeFlowEvent, decodePolicyKey, encodeCounterKey, encodeEndpointConfig, encodeEndpointId,
-  sumCounterValues, type EndpointConfig, type FlowEvent,
+  policySkipFlags, sumCounterValues, type EndpointConfig, type FlowEvent,
 } from './codec.js';
 import type { IpCacheEntry } from './desired.js';
 import { diffContents, ipCacheContents, policyContents, type MapContents } from './entries.js';
@@ -143,6 +143,7 @@ export class Datapath implements DatapathApi {
         isolatedEgress: req.desired.isolatedEgress,
         eventsIngress: req.flowEvents?.ingress ?? false,
         eventsEgress: req.flowEvents?.egress ?? false,
+        skips: policySkipFlags(req.desired.entries),
       },
     };
     if (previous !== undefined && (previous.isolatedIngress !== state.config.isolatedIngress || previous.isolatedEgress !== state.config.isolatedEgress)) {
@@ -172,6 +173,9 @@ export class Datapath implements DatapathApi {
       isolatedEgress: req.desired.isolatedEgress,
       eventsIngress: req.flowEvents?.ingress ?? state.config.eventsIngress,
       eventsEgress: req.flowEvents?.egress ?? state.config.eventsEgress,
+      // Written after the entries (applyDiff above): a slice becomes visible to the programs
+      // only once its entries exist, and a new flow in between is judged by the old policy.
+      skips: policySkipFlags(req.desired.entries),
     };
     m.endpoints.update(encodeEndpointId(req.endpointId), encodeEndpointConfig(state.config));
     return { added: diff.upserts.length, removed: diff.deletes.length, generation: state.config.generation };
