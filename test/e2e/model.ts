@@ -17,6 +17,11 @@ export interface PodRef {
 export const PODS: readonly PodRef[] = NAMESPACES.flatMap((ns) => POD_NAMES.map((pod) => ({ ns, pod })));
 export const podKey = (p: PodRef): string => `${p.ns}/${p.pod}`;
 
+/** Pods alternate between nodes: with 2 nodes, 40 of the 72 ordered pairs cross nodes. */
+export function alternatingPlacement(nodes: number): (p: PodRef) => string {
+  return (p) => `node-${((NAMESPACES.indexOf(p.ns) + POD_NAMES.indexOf(p.pod)) % nodes) + 1}`;
+}
+
 export type Protocol = 'TCP' | 'UDP';
 export interface ProbeCase {
   protocol: Protocol;

@@ -7,13 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { E2eCluster, type Convergence, type PolicyObject } from './cluster.js';
-import { POD_NAMES, NAMESPACES, PODS, allowAll, expectedMatrix, podKey, type PodRef } from './model.js';
+import { PODS, allowAll, alternatingPlacement, expectedMatrix, podKey } from './model.js';
 import { SCENARIOS, type Scenario, type ScenarioContext } from './scenarios.js';
-
-/** Pods alternate between nodes: with 2 nodes, 40 of the 72 ordered pairs cross nodes. */
-export function alternatingPlacement(nodes: number): (p: PodRef) => string {
-  return (p) => `node-${((NAMESPACES.indexOf(p.ns) + POD_NAMES.indexOf(p.pod)) % nodes) + 1}`;
-}
 
 export interface SuiteHandle {
   cluster(): E2eCluster;
