@@ -306,8 +306,8 @@ describe('Agent (fake datapath, scripted cluster)', () => {
       fake.emit(base);
       while (got.length === 0) await new Promise((r) => setTimeout(r, 5));
       expect(got).toHaveLength(1);
-      expect(got[0]).toMatchObject({ endpoint: 'ns-a/a', source: 'ns-a/b:40312', destination: 'ns-a/a:80', verdict: 'DROPPED', policy: 'default deny' });
-      expect(log.lines.some((l) => l.level === 'info' && l.msg === 'ns-a/b:40312 -> ns-a/a:80 TCP DROPPED (policy default deny, ingress)')).toBe(true);
+      expect(got[0]).toMatchObject({ endpoint: 'ns-a/a', source: 'ns-a/b:40312', destination: 'ns-a/a:80', verdict: 'DROPPED', policy: 'NetworkPolicy ns-a/deny-all (default deny)' });
+      expect(log.lines.some((l) => l.level === 'info' && l.msg === 'ns-a/b:40312 -> ns-a/a:80 TCP DROPPED (policy NetworkPolicy ns-a/deny-all (default deny), ingress)')).toBe(true);
       req.destroy();
 
       const get = async (path: string): Promise<{ status: number; body: string }> => {

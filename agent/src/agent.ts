@@ -652,6 +652,10 @@ export class Agent {
       endpoint: (id) => this.endpointName(id),
       podByIp: (ip) => this.ipToPod.get(ip),
       rule: (id) => this.rules[id],
+      isolatedBy: (id, direction) => {
+        const rec = this.o.registry.list().find((r) => r.endpointId === id);
+        return rec === undefined ? [] : this.compiler.isolatingPolicies({ namespace: rec.namespace, pod: rec.pod, interface: rec.ifName }, direction);
+      },
     };
   }
 

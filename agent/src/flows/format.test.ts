@@ -6,6 +6,7 @@ const names: FlowNames = {
   node: 'node-a',
   endpoint: (id) => (id === 3 ? 'ns/pod-b' : undefined),
   podByIp: (ip) => ({ '10.9.0.2': 'ns/pod-a', '10.9.0.3': 'ns/pod-b' } as Record<string, string>)[ip],
+  isolatedBy: (id, direction) => (id === 3 && direction === 'ingress' ? ['NetworkPolicy ns/deny-all'] : []),
   rule: (id) => (id === 7 ? { policy: 'NetworkPolicy ns/deny-all', kind: 'NetworkPolicy', direction: 'ingress' } : id === 0 ? { policy: 'default deny', kind: 'DefaultDeny', direction: 'ingress' } : undefined),
 };
 
@@ -19,9 +20,11 @@ describe('flow formatting', () => {
   it('prints the line weir observe shows', () => {
     expect(formatFlow(toFlowRecord(base, names))).toBe('ns/pod-a:40312 -> ns/pod-b:80 TCP DROPPED (policy NetworkPolicy ns/deny-all, ingress)');
   });
-  it('names default deny, unknown addresses and portless protocols', () => {
+  it('names the isolating policy on a default deny, unknown addresses and portless protocols', () => {
     const record = toFlowRecord({ ...base, ruleId: 0, source: '192.0.2.9', protocol: 1, reason: 'default-deny' }, names);
-    expect(formatFlow(record)).toBe('192.0.2.9 -> ns/pod-b ICMP DROPPED (policy default deny, ingress)');
+    expect(formatFlow(record)).toBe('192.0.2.9 -> ns/pod-b ICMP DROPPED (policy NetworkPolicy ns/deny-all (default deny), ingress)');
+    const unnamed = toFlowRecord({ ...base, ruleId: 0, direction: 'egress', reason: 'default-deny' }, names);
+    expect(unnamed.policy).toBe('default deny');
   });
   it('brackets IPv6 and says when nothing selected the endpoint', () => {
     const record = toFlowRecord({ ...base, ruleId: undefined, verdict: 'allow', reason: 'default-allow', source: 'fd00::9', family: 6 }, names);

@@ -27,6 +27,8 @@ export interface FlowNames {
   /** address → "ns/pod" if a known pod holds it. */
   podByIp(ip: string): string | undefined;
   rule(ruleId: number): RuleOrigin | undefined;
+  /** The policies that isolate an endpoint in a direction (named on default-deny drops). */
+  isolatedBy?(endpointId: number, direction: 'ingress' | 'egress'): string[];
 }
 
 const PROTOCOLS: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 132: 'SCTP' };
@@ -41,13 +43,16 @@ function hostPort(ip: string, port: number, protocol: number, names: FlowNames):
   return hasPorts ? `${host}:${port}` : host;
 }
 
-export function describePolicy(event: Pick<FlowEvent, 'ruleId' | 'verdict' | 'reason'>, names: Pick<FlowNames, 'rule'>): string {
-  if (event.ruleId !== undefined) {
-    const origin = names.rule(event.ruleId);
-    if (origin) return origin.kind === 'DefaultDeny' ? 'default deny' : origin.policy;
+export function describePolicy(event: Pick<FlowEvent, 'ruleId' | 'verdict' | 'reason' | 'endpointId' | 'direction'>, names: Pick<FlowNames, 'rule' | 'isolatedBy'>): string {
+  const origin = event.ruleId === undefined ? undefined : names.rule(event.ruleId);
+  const isDefaultDeny = origin?.kind === 'DefaultDeny' || (origin === undefined && event.reason === 'default-deny');
+  if (isDefaultDeny) {
+    // "default deny" alone does not say which object to look at: name what isolates the endpoint.
+    const isolating = names.isolatedBy?.(event.endpointId, event.direction) ?? [];
+    return isolating.length > 0 ? `${isolating.join(', ')} (default deny)` : 'default deny';
   }
+  if (origin) return origin.policy;
   switch (event.reason) {
-    case 'default-deny': return 'default deny';
     case 'revoked': return 'revoked by a policy change';
     case 'default-allow': return 'no policy selects it';
     default: return event.reason;

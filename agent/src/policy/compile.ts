@@ -852,6 +852,23 @@ export class PolicyCompiler {
     }
   }
 
+  /**
+   * The NetworkPolicies / MultiNetworkPolicies that isolate an endpoint in a direction, as
+   * "NetworkPolicy ns/name": a default-deny drop names them (`weir observe`, logs), since "default
+   * deny" alone does not tell an operator which object to look at.
+   */
+  isolatingPolicies(key: EndpointKey, direction: Direction): string[] {
+    const rec = this.pods.get(podKey(key.namespace, key.pod));
+    if (rec === undefined) return [];
+    const names: string[] = [];
+    for (const k of this.applicable(rec, key.interface)) {
+      const p = this.policies.get(k);
+      if (p === undefined || !isNamespaced(p)) continue;
+      if (direction === 'ingress' ? p.affectsIngress : p.affectsEgress) names.push(`${p.kind} ${p.namespace}/${p.name}`);
+    }
+    return names.sort();
+  }
+
   /** One endpoint's desired state, or undefined when the pod or interface is unknown. */
   compileEndpoint(key: EndpointKey): DesiredEndpoint | undefined {
     const rec = this.pods.get(podKey(key.namespace, key.pod));
