@@ -1,13 +1,12 @@
 import { CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api, type V1Pod } from '@kubernetes/client-node';
-import { spawn } from 'node:child_process';
 import { apiMessage } from '../common/src/kube/api-errors.js';
 import { execInNetns } from '../test/support/netns.js';
 import type { FlowRecord } from '../agent/src/flows/format.js';
 import { formatFlow } from '../agent/src/flows/format.js';
 import { podNetnsName } from './simnode/kubelet.js';
 import { streamFlows } from '../cli/src/flows-client.js';
-import { isRecord } from '../common/src/kube/records.js';
 import type { LabState } from './supervisor.js';
+import { createNad as createNadIn, createPod as createPodIn, iperfMbps, macvlanWeirConfig, waitRunning as waitRunningIn, waitUntil } from './workload.js';
 
 /**
  * The lab's guided demo: every step says what it does, does it through the real API server, and
@@ -17,13 +16,7 @@ export const DEMO_NAMESPACE = 'demo';
 const NAD_NAME = 'underlay';
 const BANDWIDTH = '50M';
 
-export const DEMO_NAD_CONFIG = JSON.stringify({
-  cniVersion: '1.0.0', name: 'underlay',
-  plugins: [
-    { type: 'macvlan', master: 'uplink0', mode: 'bridge', ipam: { type: 'host-local', ranges: [[{ subnet: '10.77.0.0/24' }]] } },
-    { type: 'weir' },
-  ],
-});
+export const DEMO_NAD_CONFIG = macvlanWeirConfig('underlay', '10.77.0.0/24');
 const BROKEN_NAD_CONFIG = JSON.stringify({
   cniVersion: '1.0.0', name: 'broken',
   plugins: [
@@ -93,34 +86,12 @@ export async function runDemo(state: LabState, out: Out): Promise<void> {
   say(`start a pod with kubernetes.io/egress-bandwidth: ${BANDWIDTH} and measure it with iperf3`);
   await createPod(core, 'limited', { 'kubernetes.io/egress-bandwidth': BANDWIDTH });
   const limited = await waitRunning(core, 'limited');
-  const mbps = await iperf(limited, server, serverIp, state.prefix);
+  const mbps = await iperfMbps({
+    clientNetns: podNetnsName(limited.metadata?.uid ?? '', state.prefix),
+    serverNetns: podNetnsName(server.metadata?.uid ?? '', state.prefix),
+    serverIp,
+  });
   out(`  measured ${mbps.toFixed(1)} Mbit/s for a ${BANDWIDTH} limit (${((mbps / 50) * 100).toFixed(0)}% of the rate)`);
-}
-
-async function createNad(custom: CustomObjectsApi, name: string, config: string): Promise<void> {
-  await custom.createNamespacedCustomObject({
-    group: 'k8s.cni.cncf.io', version: 'v1', namespace: DEMO_NAMESPACE, plural: 'network-attachment-definitions',
-    body: { apiVersion: 'k8s.cni.cncf.io/v1', kind: 'NetworkAttachmentDefinition', metadata: { name }, spec: { config } },
-  });
-}
-
-async function createPod(core: CoreV1Api, name: string, annotations: Record<string, string>): Promise<void> {
-  await core.createNamespacedPod({
-    namespace: DEMO_NAMESPACE,
-    body: { metadata: { name, labels: { app: name }, annotations }, spec: { containers: [{ name: 'app', image: 'lab.invalid/none' }] } },
-  });
-}
-
-async function waitRunning(core: CoreV1Api, name: string): Promise<V1Pod> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const pod = await core.readNamespacedPod({ name, namespace: DEMO_NAMESPACE });
-    if (pod.status?.phase === 'Running' && pod.status.podIP) return pod;
-    const failure = pod.status?.conditions?.find((c) => c.reason === 'FailedCreatePodSandBox');
-    if (failure) throw new Error(`pod ${DEMO_NAMESPACE}/${name} failed: ${failure.message ?? ''}`);
-    if (Date.now() > deadline) throw new Error(`pod ${DEMO_NAMESPACE}/${name} did not start within 60 s; see weir lab status`);
-    await sleep(200);
-  }
 }
 
 async function ping(from: V1Pod, ip: string, prefix: string): Promise<boolean> {
@@ -128,36 +99,6 @@ async function ping(from: V1Pod, ip: string, prefix: string): Promise<boolean> {
   return result.code === 0;
 }
 
-async function iperf(client: V1Pod, server: V1Pod, serverIp: string, prefix: string): Promise<number> {
-  const serverProcess = spawn('ip', ['netns', 'exec', podNetnsName(server.metadata?.uid ?? '', prefix), 'iperf3', '-s', '-1', '-p', '5201'], { stdio: 'ignore' });
-  try {
-    await sleep(500);
-    const result = await execInNetns(podNetnsName(client.metadata?.uid ?? '', prefix), ['iperf3', '-c', serverIp, '-p', '5201', '-t', '4', '-J'], 30_000);
-    const report: unknown = JSON.parse(result.stdout);
-    const bps = readPath(report, ['end', 'sum_received', 'bits_per_second']);
-    return typeof bps === 'number' ? bps / 1e6 : 0;
-  } finally {
-    serverProcess.kill('SIGKILL');
-  }
-}
-
-function readPath(value: unknown, path: string[]): unknown {
-  let current = value;
-  for (const key of path) {
-    if (!isRecord(current)) return undefined;
-    current = current[key];
-  }
-  return current;
-}
-
-/** Polls `check` until true; returns the milliseconds it took, or undefined on timeout. */
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<number | undefined> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    if (await check()) return Date.now() - started;
-    await sleep(200);
-  }
-  return undefined;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const createNad = (custom: CustomObjectsApi, name: string, config: string) => createNadIn(custom, DEMO_NAMESPACE, name, config);
+const createPod = (core: CoreV1Api, name: string, annotations: Record<string, string>) => createPodIn(core, DEMO_NAMESPACE, name, annotations);
+const waitRunning = (core: CoreV1Api, name: string) => waitRunningIn(core, DEMO_NAMESPACE, name);
