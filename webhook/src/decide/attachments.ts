@@ -10,7 +10,7 @@ import {
   WEIR_PLUGIN_TYPE,
   annotationField,
 } from '../../../common/src/annotations.js';
-import { chainHas, parseChain, type CniChain } from '../../../common/src/cni-chain.js';
+import { chainHas, type CniChain } from '../../../common/src/cni-chain.js';
 import {
   effectiveInterfaces,
   parseNetworkList,
@@ -19,6 +19,7 @@ import {
   type ParsedNetworks,
 } from '../../../common/src/multus.js';
 import type { Finding } from './findings.js';
+import { nadChain } from './nad-chain.js';
 import type { ClusterView, NadInfo } from './types.js';
 
 export interface Attachment {
@@ -91,7 +92,7 @@ export function resolveAttachments(annotations: Record<string, string>, podNames
       return { iface, ref: undefined, field: dnField, nad: undefined, chain: undefined, enforced: false };
     }
     const nad = view.nad(sel.namespace, sel.name);
-    const parsed = nad === undefined ? undefined : parseChain(nad.config);
+    const parsed = nad === undefined ? undefined : nadChain(nad);
     const chain = parsed?.kind === 'chain' ? parsed.chain : undefined;
     return {
       iface,

@@ -10,6 +10,7 @@ import {
   knownPluginTypes,
   nearMiss,
   parseChain,
+  type ChainParse,
   type ChainPlugin,
   type CniChain,
 } from '../../../common/src/cni-chain.js';
@@ -35,9 +36,15 @@ function shown(v: unknown): string {
   return JSON.stringify(v) ?? String(v);
 }
 
+export type ConfigCheck = ChainCheck | { empty: true };
+
 /** Full check of a config string: structure, then the chain rules. */
-export function checkConfig(config: string): ChainCheck | { empty: true } {
-  const parsed = parseChain(config);
+export function checkConfig(config: string): ConfigCheck {
+  return checkParsed(parseChain(config));
+}
+
+/** The check of an already parsed config (see nad-chain.ts, which parses each NAD once). */
+export function checkParsed(parsed: ChainParse): ConfigCheck {
   switch (parsed.kind) {
     case 'empty':
       return { empty: true };

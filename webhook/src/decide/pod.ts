@@ -33,8 +33,8 @@ import {
 } from '../../../common/src/multus.js';
 import { renderReason } from '../../../common/src/reasons.js';
 import { describeAttachment, resolveAttachments, type Attachment } from './attachments.js';
-import { checkConfig } from './chain-rules.js';
 import { refusal, toRefusal, uniq, warning, type Finding } from './findings.js';
+import { nadCheck } from './nad-chain.js';
 import { annotationOps } from './patch.js';
 import { parsePodObject, type PodObject } from './pod-object.js';
 import type { ClusterView, Decision, DecideOptions, NamespaceInfo, Refusal } from './types.js';
@@ -155,6 +155,15 @@ function inject(current: Record<string, string>, ns: NamespaceInfo, podNamespace
 
 /** The intent the annotations describe, or undefined when they do not parse (validate reports why). */
 export function intentFor(annotations: Record<string, string>, podNamespace: string, view: ClusterView): Intent | undefined {
+  return encodedIntentFor(annotations, podNamespace, view)?.intent;
+}
+
+/** intentFor plus its canonical encoding (encoded once: it is both checked and written). */
+function encodedIntentFor(
+  annotations: Record<string, string>,
+  podNamespace: string,
+  view: ClusterView,
+): { intent: Intent; encoded: string } | undefined {
   const resolved = resolveAttachments(annotations, podNamespace, view);
   if (resolved.problems.length > 0) return undefined;
   const intent: Intent = {
@@ -181,7 +190,8 @@ export function intentFor(annotations: Record<string, string>, podNamespace: str
   if (drn !== undefined && drn !== '') intent.defaultRouteNic = drn;
   // Never hand over an intent the agent would reject (duplicate or invalid interface names):
   // validate refuses such pods with the precise reason instead.
-  return parseIntent(encodeIntent(intent)).ok ? intent : undefined;
+  const encoded = encodeIntent(intent);
+  return parseIntent(encoded).ok ? { intent, encoded } : undefined;
 }
 
 // ── mutate ─────────────────────────────────────────────────────────────────────────────────────
@@ -203,9 +213,9 @@ export function mutatePod(podIn: unknown, namespace: string, view: ClusterView, 
   const next: Record<string, string> = { ...current, ...Object.fromEntries(injection.set) };
   const wanted: Array<[string, string]> = [...injection.set];
   const warnings = [...injection.warnings];
-  const intent = intentFor(next, namespace, view);
+  const intent = encodedIntentFor(next, namespace, view);
   if (intent !== undefined) {
-    const encoded = encodeIntent(intent);
+    const { encoded } = intent;
     const existing = current[POD_INTENT];
     if (existing !== undefined && existing !== encoded) warnings.push(warning('W_INTENT_REPLACED', {}));
     wanted.push([POD_INTENT, encoded]);
@@ -250,7 +260,7 @@ function checkNads(attachments: Attachment[], out: Finding[], warnings: string[]
       out.push({ code: 'POD_NAD_NOT_FOUND', field: a.field, params: { ref: a.ref, hint } });
       continue;
     }
-    const check = checkConfig(a.nad.config);
+    const check = nadCheck(a.nad);
     if ('empty' in check) {
       warnings.push(warning('W_POD_NAD_CONFIG_EMPTY', { ref: a.ref }));
       continue;
@@ -363,9 +373,11 @@ function checkNetAdmin(pod: PodObject, ns: NamespaceInfo, attachments: Attachmen
   }
 }
 
-function checkIntent(annotations: Record<string, string>, expected: Intent, out: Finding[]): void {
-  const want = encodeIntent(expected);
+/** `want` is the canonical encoding of the expected intent. */
+function checkIntent(annotations: Record<string, string>, want: string, out: Finding[]): void {
   const have = annotations[POD_INTENT];
+  // The usual case: what mutate wrote. Canonical, so equal strings are equal intents.
+  if (have === want) return;
   const field = annotationField(POD_INTENT);
   if (have === undefined) {
     out.push({ code: 'POD_INTENT_MISMATCH', field, params: { detail: 'is missing', expected: want } });
@@ -407,8 +419,8 @@ export function validatePod(podIn: unknown, namespace: string, view: ClusterView
     checkNetAdmin(pod, g.ns, attachments, findings, warnings);
   }
   // The intent is compared only when the annotations parse; otherwise the parse errors say it all.
-  const expected = intentFor(annotations, namespace, view);
-  if (expected !== undefined) checkIntent(annotations, expected, findings);
+  const expected = encodedIntentFor(annotations, namespace, view);
+  if (expected !== undefined) checkIntent(annotations, expected.encoded, findings);
   const refusals = [...problems, ...findings.map(toRefusal)];
   if (refusals.length > 0) return { kind: 'deny', refusals, warnings: uniq(warnings) };
   return { kind: 'allow', patch: [], warnings: uniq(warnings) };

@@ -83,13 +83,12 @@ export function createAdmissionApp(deps: AdmissionAppDeps): express.Express {
       return;
     }
     const review = parsed.value;
-    const log = logger.child({ uid: review.uid });
     let outcome: Outcome;
     try {
       outcome = routeReview(endpoint, review, decider, view, options);
     } catch (err: unknown) {
       // Fail closed with a message: a bug in a decision must never admit, nor crash the server.
-      log.error({ err, path: req.path }, 'decision threw; denying');
+      logger.error({ uid: review.uid, err, path: req.path }, 'decision threw; denying');
       outcome = {
         kind: 'deny',
         code: 500,
@@ -105,7 +104,10 @@ export function createAdmissionApp(deps: AdmissionAppDeps): express.Express {
     const verdict = outcome.kind === 'allow' ? 'allowed' : 'denied';
     const reason = outcome.kind === 'allow' ? outcome.reason : (outcome.reasons[0] ?? 'none');
     metrics.reviews.inc({ resource: endpoint.resource, operation: review.operation, verdict, reason });
-    const fields = {
+    // Built only when a line is written: allows are the bulk of the traffic and log at debug (the
+    // API server's audit log already records them), so the hot path builds no log object at all.
+    const fields = () => ({
+      uid: review.uid,
       path: req.path,
       operation: review.operation,
       namespace: review.namespace,
@@ -114,13 +116,12 @@ export function createAdmissionApp(deps: AdmissionAppDeps): express.Express {
       reason,
       dryRun: review.dryRun,
       ms: Math.round(seconds * 1e5) / 100,
-    };
+    });
     if (outcome.kind === 'deny') {
       for (const r of outcome.reasons) metrics.refusals.inc({ resource: endpoint.resource, reason: r });
-      log.info({ ...fields, reasons: outcome.reasons }, 'denied');
-    } else {
-      // Allows are the bulk of the traffic; the API server's audit log already records them.
-      log.debug({ ...fields, patchOps: outcome.patch.length, warnings: outcome.warnings.length }, 'allowed');
+      logger.info({ ...fields(), reasons: outcome.reasons }, 'denied');
+    } else if (logger.isLevelEnabled('debug')) {
+      logger.debug({ ...fields(), patchOps: outcome.patch.length, warnings: outcome.warnings.length }, 'allowed');
     }
   };
 
