@@ -13,6 +13,11 @@
  * (re-check policy if the endpoint's generation moved) -> else policy for the new flow ->
  * conntrack create -> pass (ingress: maybe redirect to the shaping IFB). Every drop leaves
  * through the single `drop:` exit, which counts and emits the event.
+ *
+ * Cost budget (bench/datapath-prog.ts): the established path is parse (direct packet access)
+ * + one coarse clock read + the config array slot + one conntrack lookup + one per-CPU counter,
+ * and nothing else; a new flow looks up only the policy slices the endpoint config says are
+ * non-empty (WEIR_EP_NO_EXACT / WEIR_EP_NO_ANY), so its cost does not grow with empty tiers.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>

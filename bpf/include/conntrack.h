@@ -3,7 +3,10 @@
  * Conntrack: policy is evaluated on a flow's first packet only; later packets in either
  * direction pass on a hit. One normalised entry per (endpoint, flow), found with one lookup.
  *
- * Lifetimes (bpf_ktime_get_coarse_ns deadlines, refreshed on every packet; an expired entry is a miss):
+ * Lifetimes (bpf_ktime_get_coarse_ns deadlines; an expired entry is a miss). A packet pushes the
+ * deadline out only when it has gone stale by more than a second (or the state changed): the
+ * shortest lifetime is 10 s, so a deadline up to 1 s early costs nothing, while a store on every
+ * packet would dirty the entry's cache line on the hottest path (and bounce it between CPUs):
  *   TCP before any reply          60 s   (SYN retries fit; half-open junk ages out)
  *   TCP established            21600 s   (6 h, long-lived idle connections survive)
  *   TCP after RST or both FINs    10 s   (late retransmits/ACKs still pass)
