@@ -10,6 +10,7 @@ import {
   POD_INTENT,
   SPIDERPOOL_DEFAULT_ROUTE_NIC,
 } from '../../../common/src/annotations.js';
+import { renderReason } from '../../../common/src/reasons.js';
 import type { ClusterView, Decider, DecideOptions, Decision, JsonPatchOp } from './contract.js';
 import type { AdmissionRequest } from './review.js';
 
@@ -79,6 +80,18 @@ export function podUpdateIsIrrelevant(object: unknown, oldObject: unknown): bool
   const now = annotationsOf(object);
   const before = annotationsOf(oldObject);
   return POD_RELEVANT_ANNOTATIONS.every((k) => now[k] === before[k]);
+}
+
+/**
+ * On UPDATE the stored weir.dev/intent is the webhook's own earlier answer. When the client left it
+ * as it was (say `kubectl annotate --overwrite kubernetes.io/egress-bandwidth=60M`), the webhook
+ * rewriting it is the expected recomputation, not a client-supplied intent being replaced: the
+ * warning that says so would mislead. Only the route sees oldObject, so it decides this.
+ */
+function withoutOwnIntentWarning(d: Decision, object: unknown, oldObject: unknown): Decision {
+  if (d.kind !== 'allow' || annotationsOf(object)[POD_INTENT] !== annotationsOf(oldObject)[POD_INTENT]) return d;
+  const replaced = renderReason('W_INTENT_REPLACED', {});
+  return { ...d, warnings: d.warnings.filter((w) => w !== replaced) };
 }
 
 function allow(reason: string, warnings: string[] = []): Outcome {
@@ -157,10 +170,9 @@ export function routeReview(
       if (req.operation === 'UPDATE' && podUpdateIsIrrelevant(req.object, req.oldObject)) {
         return allow('update-irrelevant');
       }
-      const d =
-        endpoint.phase === 'mutate'
-          ? decider.mutatePod(req.object, req.namespace, view, opts)
-          : decider.validatePod(req.object, req.namespace, view, opts);
+      if (endpoint.phase === 'validate') return fromDecision(decider.validatePod(req.object, req.namespace, view, opts), endpoint.phase, decider);
+      const mutated = decider.mutatePod(req.object, req.namespace, view, opts);
+      const d = req.operation === 'UPDATE' ? withoutOwnIntentWarning(mutated, req.object, req.oldObject) : mutated;
       return fromDecision(d, endpoint.phase, decider);
     }
     case 'nads': {
