@@ -15,6 +15,7 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { fmt, report, verdict } from './report.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -204,28 +205,35 @@ async function main(): Promise<void> {
     }
   }
   const base = results[0];
-  const pad = (s: string, n: number) => s.padEnd(n);
-  const num = (x: number, d = 2) => x.toFixed(d).padStart(9);
-  process.stdout.write(
-    `\nwebhook benchmark: ${SECONDS} s per handler after ${WARMUP_SECONDS} s warm-up, ${CONNECTIONS} keep-alive TLS connections, loopback, 1 webhook process\n\n`,
-  );
-  process.stdout.write(`${pad('handler', 32)}${'reviews'.padStart(9)}${'rev/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}${'cpu ms/rev'.padStart(11)}${'rate vs allow-all'.padStart(19)}\n`);
-  for (const r of results) {
-    const ratio = base === undefined ? 1 : r.perSecond / base.perSecond;
-    process.stdout.write(
-      `${pad(r.handler, 32)}${String(r.reviews).padStart(9)}${num(r.perSecond, 0)}${num(r.p50)}${num(r.p99)}${num(r.max)}${num(r.cpuMsPerReview, 3).padStart(11)}${num(ratio).padStart(19)}\n`,
-    );
-  }
   const weir = results[1];
-  if (weir !== undefined) {
-    const okRate = weir.perSecond >= 3000;
-    const okP99 = weir.p99 <= 5;
-    process.stdout.write(
-      `\nwebhook CPU per review: ${weir.cpuMsPerReview.toFixed(3)} ms, i.e. about ${Math.round(1000 / Math.max(weir.cpuMsPerReview, 1e-6))} reviews/s per fully available core\n`,
-    );
-    process.stdout.write(`load average during the run: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
-    process.stdout.write(`target: >= 3000 reviews/s (${okRate ? 'met' : 'NOT met'}), p99 <= 5 ms (${okP99 ? 'met' : 'NOT met'})\n`);
-  }
+  const rows = results.map((r) => [
+    r.handler,
+    String(r.reviews),
+    r.perSecond.toFixed(0),
+    r.p50.toFixed(2),
+    r.p99.toFixed(2),
+    r.max.toFixed(2),
+    r.cpuMsPerReview.toFixed(3),
+    fmt.ratio(base === undefined ? 1 : r.perSecond / base.perSecond),
+  ]);
+  report({
+    title: 'Webhook: AdmissionReviews over loopback TLS',
+    notes: [
+      `${SECONDS} s per handler after ${WARMUP_SECONDS} s warm-up, ${CONNECTIONS} keep-alive TLS connections, 1 webhook process; load generator on the same 2 cores`,
+      'pod with 3 networks + bandwidth both ways (POST /mutate-pods); baseline: allow-all decider behind the same server',
+      'cpu ms/rev: webhook process CPU (user+sys, from /proc) per review, the load-independent cost',
+      weir === undefined ? '' : `weir CPU per review ${weir.cpuMsPerReview.toFixed(3)} ms ≈ ${Math.round(1000 / Math.max(weir.cpuMsPerReview, 1e-6))} reviews/s per fully available core`,
+    ].filter((n) => n !== ''),
+    columns: ['handler', 'reviews', 'rev/s', 'p50 ms', 'p99 ms', 'max ms', 'cpu ms/rev', 'rate vs allow-all'],
+    rows,
+    verdicts:
+      weir === undefined
+        ? []
+        : [
+            verdict('≥ 3000 reviews/s', weir.perSecond >= 3000, `${weir.perSecond.toFixed(0)}/s`),
+            verdict('p99 ≤ 5 ms', weir.p99 <= 5, `${weir.p99.toFixed(2)} ms`),
+          ],
+  });
 }
 
 main().catch((err: unknown) => {
