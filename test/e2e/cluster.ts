@@ -101,8 +101,11 @@ export class E2eCluster {
     return this.clients.custom;
   }
 
-  /** Lab up, netprobe built, x/y/z with NADs, the nine pods Running with their servers listening. */
-  async up(): Promise<void> {
+  /**
+   * Lab up, netprobe built, and (unless `model: false`) x/y/z with NADs and the nine pods
+   * Running with their servers listening.
+   */
+  async up(opts: { model?: boolean } = {}): Promise<void> {
     await mkdir(this.options.dir, { recursive: true });
     await this.cleanHostLocal();
     this.probeBinary = join(this.options.dir, '..', `netprobe-${process.pid}`);
@@ -112,16 +115,18 @@ export class E2eCluster {
     this.labUpMs = performance.now() - started;
     this.kc.loadFromFile(state.kubeconfig);
     this.clients = { core: this.kc.makeApiClient(CoreV1Api), custom: this.kc.makeApiClient(CustomObjectsApi) };
+    if (opts.model === false) return;
     for (const ns of NAMESPACES) await this.createNamespace(ns);
     await Promise.all(PODS.map((p, i) => this.createPod(p, this.options.placement(p, i))));
     for (const p of PODS) await this.waitRunning(p);
     await Promise.all(PODS.map((p) => this.startServer(podKey(p))));
   }
 
-  async down(): Promise<string[]> {
+  /** `keepLogs`: leave the lab dir (agent, webhook, control-plane logs) for a failed run. */
+  async down(keepLogs = false): Promise<string[]> {
     for (const server of this.servers.values()) server.kill('SIGKILL');
     this.servers.clear();
-    const left = await this.lab.down({ keepLogs: false });
+    const left = await this.lab.down({ keepLogs });
     await this.cleanHostLocal();
     if (this.probeBinary !== '') await rm(this.probeBinary, { force: true });
     return left;
@@ -287,10 +292,30 @@ export class E2eCluster {
         return { label, network, ms, rounds };
       }
       if (ms > boundMs) {
-        throw new Error(`${label} [${network}]: ${mismatches.length} cells still wrong after ${ms.toFixed(0)} ms (${rounds} rounds):\n${renderMatrices(expected, observed)}`);
+        const involved = new Set(mismatches.flatMap((m) => m.cell.split('>').slice(0, 2)));
+        throw new Error(`${label} [${network}]: ${mismatches.length} cells still wrong after ${ms.toFixed(0)} ms (${rounds} rounds):\n`
+          + `${renderMatrices(expected, observed)}\nagent view of the pods involved:\n${await this.agentView(involved)}`);
       }
       await sleep(200);
     }
+  }
+
+  /** What each agent says about the endpoints of these pods (for failure messages). */
+  async agentView(podKeys: Set<string>): Promise<string> {
+    const lines: string[] = [];
+    for (const node of this.lab.labState.nodes) {
+      try {
+        const body: unknown = await (await fetch(`${node.agentUrl}/v1/status`, { signal: AbortSignal.timeout(3_000) })).json();
+        const endpoints = isRecord(body) && Array.isArray(body.endpoints) ? body.endpoints : [];
+        for (const e of endpoints) {
+          if (!isRecord(e) || typeof e.pod !== 'string' || !podKeys.has(e.pod)) continue;
+          lines.push(`  ${node.name} ep ${String(e.endpointId)} ${e.pod} ${String(e.interface)} programmed=${String(e.programmed)} entries=${String(e.policyEntries)} isolation=${JSON.stringify(e.isolation)}`);
+        }
+      } catch (error) {
+        lines.push(`  ${node.name}: status unavailable (${String(error)})`);
+      }
+    }
+    return lines.join('\n');
   }
 
   async apply(p: PolicyObject): Promise<void> {

@@ -22,6 +22,7 @@ export function netpolScenarios(nodes: number, tag: string, scenarios: Scenario[
   const cluster = new E2eCluster({ nodes, dir, placement: alternatingPlacement(nodes), log: (line) => log.push(line) });
   const timings: SuiteHandle['timings'] = [];
   let upOk = false;
+  let failures = 0;
 
   beforeAll(async () => {
     const started = performance.now();
@@ -41,7 +42,8 @@ export function netpolScenarios(nodes: number, tag: string, scenarios: Scenario[
   afterAll(async () => {
     const rows = timings.map((t) => `  ${t.steps.map((s) => `${(s.ms / 1000).toFixed(1)}s`.padStart(6)).join(' ')}  ${t.scenario}`);
     process.stdout.write(`[e2e ${tag}] convergence per step (apply → matrix matches, incl. probe rounds):\n${rows.join('\n')}\n`);
-    const left = await cluster.down();
+    const left = await cluster.down(failures > 0);
+    if (failures > 0) process.stdout.write(`[e2e ${tag}] ${failures} scenario(s) failed; lab logs kept in ${dir}\n`);
     expect(left).toEqual([]);
   }, 120_000);
 
@@ -77,6 +79,9 @@ export function netpolScenarios(nodes: number, tag: string, scenarios: Scenario[
       };
       try {
         await scenario.run(ctx);
+      } catch (error) {
+        failures++;
+        throw error;
       } finally {
         for (const fn of undo.reverse()) await fn().catch((e: unknown) => notes.push(`undo failed: ${String(e)}`));
         for (const p of applied.reverse()) await cluster.remove(p).catch(() => undefined);

@@ -201,7 +201,7 @@ export const SCENARIOS: Scenario[] = [
       const first = await ctx.cluster.runProbe('x/c', ['probe', '1000', `tcp:${d.ips.eth0}:80`, `udp:${d.ips.eth0}:80`], 10_000);
       const firstAllowed = await ctx.cluster.runProbe('x/b', ['probe', '1000', `tcp:${d.ips.eth0}:80`], 10_000);
       const verdicts = first.map((l) => `${l.spec} ${l.ok ? 'ok' : 'fail'} ${l.why}`).join('; ');
-      if (first.some((l) => l.ok || (l.why !== 'timeout-connect' && l.why !== 'timeout-echo'))) throw new Error(`x/c reached the new pod x/d on its first packets: ${verdicts}`);
+      if (first.some((l) => l.ok || (l.why !== 'timeout-connect' && l.why !== 'timeout-echo'))) throw new Error(`x/c reached the new pod x/d on its first packets: ${verdicts}\n${await ctx.cluster.agentView(new Set(['x/d', 'x/c']))}`);
       if (firstAllowed[0]?.why !== 'refused') throw new Error(`x/b should have reached x/d (reset from the closed port): ${JSON.stringify(firstAllowed)}`);
       await ctx.cluster.startServer('x/d');
       const sources = ['x/a', 'x/b', 'x/c', 'y/a', 'z/b'];
