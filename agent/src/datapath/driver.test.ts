@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEndpointConfig, decodePolicyKey, encodeEndpointId, MAPS } from './codec.js';
+import { decodeEndpointConfig, decodePolicyKey, encodeEndpointId, MAPS, policySkipFlags } from './codec.js';
 import type { DesiredEndpoint, PolicyEntry } from './desired.js';
 import { Datapath } from './driver.js';
 import { FakeDatapath } from './fake.js';
@@ -84,6 +84,21 @@ describe('Datapath driver ordering and diffs', () => {
     expect(gen()).toBe(2); // pure additions do not re-check flows
     expect(await dp.syncIpCache([{ cidr: '10.0.0.1/32', identity: 500 }])).toEqual({ added: 0, removed: 0, changed: 1 });
     expect(gen()).toBe(3);
+  });
+
+  it('the config carries the lookup-skip bits of the current entries, written after them', async () => {
+    const { addon, log, maps } = recordingAddon();
+    const dp = new Datapath({ addon, objectPath: 'x.o', pinRoot: '/p' });
+    const skips = () => decodeEndpointConfig(maps.get(MAPS.endpoints)?.get(encodeEndpointId(2).toString('hex')) ?? Buffer.alloc(16))?.skips;
+    const first = [entry({})];
+    await dp.stageEndpoint({ endpointId: 2, netnsPath: null, ifname: 'eth0', desired: desired(first) });
+    expect(skips()).toBe(policySkipFlags(first));
+    log.length = 0;
+    const second = [entry({}), entry({ tier: 'admin', identity: 0, verdict: 'deny' })];
+    await dp.updateEndpoint({ endpointId: 2, desired: desired(second) });
+    expect(skips()).toBe(policySkipFlags(second));
+    expect(skips()).not.toBe(policySkipFlags(first));
+    expect(log).toEqual([`update ${MAPS.policy}`, `update ${MAPS.endpoints}`]);
   });
 
   it('adoptExisting reads pinned state; a re-attach with the same policy writes nothing and keeps the generation', async () => {
