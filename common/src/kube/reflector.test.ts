@@ -1,17 +1,23 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { fakeWatch, until } from './fake-watch.js';
+import { fakeWatch, until, type FakeWatch } from './fake-watch.js';
 import { rawObject } from './kube-source.js';
-import { Reflector, type CacheChange, type ListResult } from './reflector.js';
+import { Reflector, type CacheChange, type ListResult, type ReflectorOptions } from './reflector.js';
 
 const logger = pino({ level: 'silent' });
 const ns = (name: string, rv: string, labels: Record<string, string> = {}) => ({ metadata: { name, resourceVersion: rv, labels } });
 
 /** The test's typed view of a namespace: its name and labels. */
-function parseNs(obj: unknown): { key: string; value: { name: string; labels: Record<string, string> } } | undefined {
+type Ns = { name: string; labels: Record<string, string> };
+function parseNs(obj: unknown): { key: string; value: Ns } | undefined {
   const meta = (obj as { metadata?: { name?: unknown; labels?: Record<string, string> } } | null)?.metadata;
   if (typeof meta?.name !== 'string' || meta.name === '') return undefined;
   return { key: meta.name, value: { name: meta.name, labels: meta.labels ?? {} } };
+}
+
+/** A namespaces Reflector over the given watch (and an empty list unless `extra` has one). */
+function nsReflector(w: FakeWatch, extra: Partial<ReflectorOptions<Ns>> = {}): Reflector<Ns> {
+  return new Reflector({ resource: 'namespaces', watchPath: '/x', list: async () => ({ items: [], resourceVersion: '1' }), watch: w.fn, parse: parseNs, logger, ...extra });
 }
 
 describe('Reflector', () => {
@@ -45,16 +51,11 @@ describe('Reflector', () => {
   it('re-lists after 410 Gone and after a watch error (with backoff)', async () => {
     const w = fakeWatch();
     let lists = 0;
-    const r = new Reflector({
-      resource: 'namespaces',
-      watchPath: '/x',
+    const r = nsReflector(w, {
       list: async (): Promise<ListResult> => {
         lists++;
         return { items: lists === 1 ? [ns('old', '1')] : [ns('new', '5')], resourceVersion: String(lists * 10) };
       },
-      watch: w.fn,
-      parse: parseNs,
-      logger,
       backoffInitialMs: 10,
     });
     r.start();
@@ -69,7 +70,7 @@ describe('Reflector', () => {
     await r.stop();
   });
 
-  it('keeps retrying a failing list and reports it; never synced meanwhile', async () => {
+  it('keeps retrying a failing list and reports it; never synced meanwhile, waitForSync times out with the error', async () => {
     let calls = 0;
     const r = new Reflector({
       resource: 'nads',
@@ -86,6 +87,7 @@ describe('Reflector', () => {
     r.start();
     await until(() => calls >= 3);
     expect(r.status()).toMatchObject({ synced: false, lastError: 'list nads: connect ECONNREFUSED' });
+    await expect(r.waitForSync(60)).rejects.toThrow(/nads cache not synced after 60 ms: list nads: connect ECONNREFUSED/);
     await r.stop();
   });
 
@@ -100,16 +102,7 @@ describe('Reflector', () => {
   it('goes stale when the API server has not been heard from for longer than the bound', async () => {
     let now = 1_000_000;
     const w = fakeWatch();
-    const r = new Reflector({
-      resource: 'namespaces',
-      watchPath: '/x',
-      list: async () => ({ items: [], resourceVersion: '1' }),
-      watch: w.fn,
-      parse: parseNs,
-      logger,
-      now: () => now,
-      maxStalenessMs: 60_000,
-    });
+    const r = nsReflector(w, { now: () => now, maxStalenessMs: 60_000 });
     r.start();
     await until(() => w.opened.length === 1);
     now += 59_000;
@@ -148,19 +141,14 @@ describe('Reflector', () => {
     const w = fakeWatch();
     const changes: string[] = [];
     let lists = 0;
-    const r = new Reflector({
-      resource: 'namespaces',
-      watchPath: '/x',
+    const r = nsReflector(w, {
       list: async (): Promise<ListResult> => {
         lists++;
         return lists === 1
           ? { items: [ns('keep', '1'), ns('gone', '2'), ns('edit', '3')], resourceVersion: '3' }
           : { items: [ns('keep', '1'), ns('edit', '9'), ns('new', '8')], resourceVersion: '9' };
       },
-      watch: w.fn,
-      parse: parseNs,
-      logger,
-      onChange: (c: CacheChange<{ name: string }>) => {
+      onChange: (c: CacheChange<Ns>) => {
         // The store is already updated when the handler runs.
         expect(r.get(c.key)).toEqual(c.type === 'upsert' ? c.value : undefined);
         changes.push(`${c.type}:${c.key}`);
@@ -184,13 +172,7 @@ describe('Reflector', () => {
 
   it('a throwing change handler does not stop the cache', async () => {
     const w = fakeWatch();
-    const r = new Reflector({
-      resource: 'namespaces',
-      watchPath: '/x',
-      list: async () => ({ items: [], resourceVersion: '1' }),
-      watch: w.fn,
-      parse: parseNs,
-      logger,
+    const r = nsReflector(w, {
       onChange: () => {
         throw new Error('consumer bug');
       },
@@ -201,23 +183,6 @@ describe('Reflector', () => {
     w.emit('ADDED', ns('b', '3'));
     expect(r.size()).toBe(2);
     expect(w.opened).toHaveLength(1);
-    await r.stop();
-  });
-
-  it('waitForSync rejects with the last error when the first list never succeeds', async () => {
-    const r = new Reflector({
-      resource: 'pods',
-      watchPath: '/x',
-      list: async () => {
-        throw new Error('forbidden');
-      },
-      watch: fakeWatch().fn,
-      parse: rawObject,
-      logger,
-      backoffInitialMs: 5,
-    });
-    r.start();
-    await expect(r.waitForSync(60)).rejects.toThrow(/pods cache not synced after 60 ms: list pods: forbidden/);
     await r.stop();
   });
 });
