@@ -70,9 +70,9 @@ describePrivileged('e2e bandwidth (kubernetes.io/*-bandwidth, live change)', () 
     return undefined;
   }
 
-  /** The TBF rate (bit/s) on A's eth0 as the kernel reports it, or undefined when there is none. */
-  async function egressTbfRate(): Promise<number | undefined> {
-    const out = await execInNetns(netnsOf(a), ['tc', '-j', 'qdisc', 'show', 'dev', 'eth0'], 5_000);
+  /** The root TBF rate (bit/s) on a device in A's netns as the kernel reports it, or undefined. */
+  async function tbfRate(dev: string): Promise<number | undefined> {
+    const out = await execInNetns(netnsOf(a), ['tc', '-j', 'qdisc', 'show', 'dev', dev], 5_000);
     const parsed: unknown = JSON.parse(out.stdout);
     for (const q of Array.isArray(parsed) ? parsed : []) {
       if (isRecord(q) && q.kind === 'tbf' && q.root === true && isRecord(q.options) && typeof q.options.rate === 'number') {
@@ -80,6 +80,15 @@ describePrivileged('e2e bandwidth (kubernetes.io/*-bandwidth, live change)', () 
       }
     }
     return undefined;
+  }
+  const egressTbfRate = () => tbfRate('eth0');
+  /** A's ingress IFB (`wifb<endpointId>`, agent/src/datapath/shaping.ts) holds the ingress TBF. */
+  async function ingressTbfRate(): Promise<number | undefined> {
+    const out = await execInNetns(netnsOf(a), ['ip', '-j', 'link', 'show', 'type', 'ifb'], 5_000);
+    const links: unknown = JSON.parse(out.stdout === '' ? '[]' : out.stdout);
+    const names = (Array.isArray(links) ? links : []).flatMap((l: unknown) => (isRecord(l) && typeof l.ifname === 'string' ? [l.ifname] : []));
+    if (names.length !== 1 || names[0] === undefined) throw new Error(`expected one IFB in A's netns, found ${JSON.stringify(names)}`);
+    return tbfRate(names[0]);
   }
 
   /** Merge-patches A's annotations (null removes one) — what `kubectl annotate --overwrite` sends. */
@@ -106,12 +115,13 @@ describePrivileged('e2e bandwidth (kubernetes.io/*-bandwidth, live change)', () 
     return { stderr: result.stderr };
   }
 
-  /** Polls the agent until A's endpoint shows `egress`; returns how long it took. */
-  async function waitForEgress(egress: number | undefined): Promise<number> {
-    const ms = await waitUntil(async () => (await endpointOfA())?.bandwidth?.egressBitsPerSecond === egress, LIVE_CHANGE_BOUND_MS, 50);
-    if (ms === undefined) throw new Error(`the agent did not show egress ${String(egress)} for ${NS}/a within ${LIVE_CHANGE_BOUND_MS} ms: ${JSON.stringify(await endpointOfA())}`);
+  /** Polls the agent until A's endpoint shows `rate` in `direction`; returns how long it took. */
+  async function waitForRate(direction: 'egressBitsPerSecond' | 'ingressBitsPerSecond', rate: number | undefined): Promise<number> {
+    const ms = await waitUntil(async () => (await endpointOfA())?.bandwidth?.[direction] === rate, LIVE_CHANGE_BOUND_MS, 50);
+    if (ms === undefined) throw new Error(`the agent did not show ${direction} ${String(rate)} for ${NS}/a within ${LIVE_CHANGE_BOUND_MS} ms: ${JSON.stringify(await endpointOfA())}`);
     return ms;
   }
+  const waitForEgress = (rate: number | undefined) => waitForRate('egressBitsPerSecond', rate);
 
   const within = (measured: number, nominal: number) => Math.abs(measured - nominal) <= nominal * TOLERANCE;
 
@@ -159,6 +169,8 @@ describePrivileged('e2e bandwidth (kubernetes.io/*-bandwidth, live change)', () 
     expect(isRecord(intent) ? intent.bandwidth : undefined).toEqual({ ingressBitsPerSecond: 30e6, egressBitsPerSecond: 20e6 });
     await waitForEgress(20e6);
     expect(await endpointOfA()).toMatchObject({ shaping: 'tbf', bandwidth: { ingressBitsPerSecond: 30e6, egressBitsPerSecond: 20e6 } });
+    expect(await egressTbfRate()).toBe(20e6);
+    expect(await ingressTbfRate()).toBe(30e6);
   });
 
   it('iperf3: A→B (A egress 20M) and B→A (A ingress 30M), each within ±15%', async () => {
@@ -172,13 +184,14 @@ describePrivileged('e2e bandwidth (kubernetes.io/*-bandwidth, live change)', () 
   it('kubectl annotate --overwrite of the egress annotation to 60M reaches the running pod', async () => {
     const started = Date.now();
     const annotated = await kubectlAnnotateA(EGRESS, '60M');
+    const written = Date.now();
     if (annotated !== undefined) expect(annotated.stderr, 'kubectl printed a warning for a plain bandwidth change').not.toMatch(/warning/i);
     const pod = await core.readNamespacedPod({ name: 'a', namespace: NS });
     const intent: unknown = JSON.parse(pod.metadata?.annotations?.['weir.dev/intent'] ?? 'null');
     expect(isRecord(intent) ? intent.bandwidth : undefined).toEqual({ ingressBitsPerSecond: 30e6, egressBitsPerSecond: 60e6 });
     await waitForEgress(60e6);
     const tookMs = Date.now() - started;
-    process.stdout.write(`bandwidth e2e: live change 20M → 60M visible in the agent's /v1/status ${tookMs} ms after kubectl annotate started\n`);
+    process.stdout.write(`bandwidth e2e: live change 20M → 60M visible in the agent's /v1/status ${tookMs} ms after kubectl annotate started (${Date.now() - written} ms after it returned)\n`);
     expect(tookMs).toBeLessThan(LIVE_CHANGE_BOUND_MS);
     expect(await egressTbfRate()).toBe(60e6);
     const egress = await measure(false);
@@ -206,6 +219,17 @@ describePrivileged('e2e bandwidth (kubernetes.io/*-bandwidth, live change)', () 
     expect(await egressTbfRate()).toBe(60e6);
   });
 
+  it('a live change of the ingress annotation reprograms the IFB\'s TBF (30M → 10M → 30M)', async () => {
+    for (const [value, rate] of [['10M', 10e6], ['30M', 30e6]] as const) {
+      const started = Date.now();
+      await annotateA({ [INGRESS]: value });
+      await waitForRate('ingressBitsPerSecond', rate);
+      process.stdout.write(`bandwidth e2e: live ingress change to ${value} visible in /v1/status ${Date.now() - started} ms after the PATCH\n`);
+      expect(await ingressTbfRate()).toBe(rate);
+      expect(await egressTbfRate()).toBe(60e6);
+    }
+  });
+
   it('removing the egress annotation makes A\'s egress unlimited (≫ 60M) and keeps ingress shaped', async () => {
     const started = Date.now();
     await annotateA({ [EGRESS]: null });
@@ -213,6 +237,7 @@ describePrivileged('e2e bandwidth (kubernetes.io/*-bandwidth, live change)', () 
     process.stdout.write(`bandwidth e2e: egress limit removal visible in /v1/status ${Date.now() - started} ms after the PATCH\n`);
     expect((await endpointOfA())?.bandwidth).toEqual({ ingressBitsPerSecond: 30e6 });
     expect(await egressTbfRate()).toBeUndefined();
+    expect(await ingressTbfRate()).toBe(30e6);
     const egress = await measure(false);
     process.stdout.write(`bandwidth e2e: unlimited egress ${egress.toFixed(1)} Mbit/s\n`);
     expect(egress).toBeGreaterThan(3 * 60);
