@@ -19,8 +19,6 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /** host-local keeps its leases per network name under this dir; ours are unique to this suite. */
 const HOST_LOCAL_DIR = '/var/lib/cni/networks';
-export const DEFAULT_NET = 'h10-underlay';
-export const SECOND_NET = 'h10-net1';
 export const DEFAULT_SUBNET = '10.77.0.0/16';
 export const SECOND_SUBNET = '10.79.0.0/16';
 /** Blocked probes cost this much; replies inside one machine take well under 1 ms. */
@@ -64,6 +62,11 @@ export interface PodInfo {
 
 export interface ClusterOptions {
   nodes: number;
+  /**
+   * Names this lab's netns, pin root and host-local networks. Unique per run (suites add their
+   * pid): two labs sharing a prefix sweep each other's netns and share pinned maps.
+   */
+  prefix: string;
   /** Lab state dir (logs stay there on failure). */
   dir: string;
   /** Node a pod is pinned to (spec.nodeName). */
@@ -86,9 +89,14 @@ export class E2eCluster {
   private readonly servers = new Map<string, ChildProcess>();
   private probeBinary = '';
   labUpMs = 0;
+  /** host-local network names (their lease dirs), unique to this lab. */
+  readonly defaultNet: string;
+  readonly secondNet: string;
 
   constructor(private readonly options: ClusterOptions) {
-    this.lab = new Lab({ dir: options.dir, nodes: options.nodes, log: options.log, persistentControlPlane: false });
+    this.lab = new Lab({ dir: options.dir, nodes: options.nodes, log: options.log, persistentControlPlane: false, prefix: options.prefix });
+    this.defaultNet = `${options.prefix}-underlay`;
+    this.secondNet = `${options.prefix}-net1`;
   }
 
   get core(): CoreV1Api {
@@ -133,15 +141,15 @@ export class E2eCluster {
   }
 
   private async cleanHostLocal(): Promise<void> {
-    for (const net of [DEFAULT_NET, SECOND_NET]) await rm(join(HOST_LOCAL_DIR, net), { recursive: true, force: true });
+    for (const net of [this.defaultNet, this.secondNet, `${this.options.prefix}-fixed`]) await rm(join(HOST_LOCAL_DIR, net), { recursive: true, force: true });
   }
 
   async createNamespace(ns: string, labels: Record<string, string> = {}): Promise<void> {
     await this.core.createNamespace({
       body: { metadata: { name: ns, labels: { ns, 'weir.dev/inject': 'enabled', ...labels }, annotations: { 'weir.dev/default-network': `${ns}/underlay` } } },
     });
-    await this.createNad(ns, 'underlay', DEFAULT_NET, { type: 'host-local', ranges: [[{ subnet: DEFAULT_SUBNET }]] });
-    await this.createNad(ns, 'sec', SECOND_NET, { type: 'host-local', ranges: [[{ subnet: SECOND_SUBNET }]] });
+    await this.createNad(ns, 'underlay', this.defaultNet, { type: 'host-local', ranges: [[{ subnet: DEFAULT_SUBNET }]] });
+    await this.createNad(ns, 'sec', this.secondNet, { type: 'host-local', ranges: [[{ subnet: SECOND_SUBNET }]] });
   }
 
   async createNad(ns: string, name: string, netName: string, ipam: Record<string, unknown>, ipamCapabilities = false): Promise<void> {
@@ -181,7 +189,7 @@ export class E2eCluster {
     for (;;) {
       const pod: V1Pod = await this.core.readNamespacedPod({ namespace: p.ns, name: p.pod });
       if (pod.status?.phase === 'Running') {
-        const info = podInfo(pod);
+        const info = podInfo(pod, this.lab.prefix);
         this.pods.set(`${p.ns}/${p.pod}`, info);
         return info;
       }
@@ -366,7 +374,7 @@ export function parseProbeLines(stdout: string): Array<{ t: number; spec: string
   return out;
 }
 
-function podInfo(pod: V1Pod): PodInfo {
+function podInfo(pod: V1Pod, labPrefix: string): PodInfo {
   const ns = pod.metadata?.namespace ?? '';
   const name = pod.metadata?.name ?? '';
   const uid = pod.metadata?.uid ?? '';
@@ -382,5 +390,5 @@ function podInfo(pod: V1Pod): PodInfo {
       }
     }
   }
-  return { key: `${ns}/${name}`, node: pod.spec?.nodeName ?? '', uid, netns: podNetnsName(uid), ips };
+  return { key: `${ns}/${name}`, node: pod.spec?.nodeName ?? '', uid, netns: podNetnsName(uid, labPrefix), ips };
 }

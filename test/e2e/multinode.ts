@@ -32,7 +32,7 @@ interface ReuseStep {
  * node alternating, the label alternating: every step a stale identity would show.
  */
 export async function ipReuse(cluster: E2eCluster, log: (line: string) => void): Promise<ReuseStep[]> {
-  await cluster.createNad('x', 'fixed', 'h10-fixed', { type: 'static' }, true);
+  await cluster.createNad('x', 'fixed', `${cluster.lab.prefix}-fixed`, { type: 'static' }, true);
   const policy: PolicyObject = {
     kind: 'MultiNetworkPolicy', namespace: 'x', name: 'trusted-only', policyFor: 'x/fixed',
     spec: { podSelector: { matchLabels: { role: 'server' } }, ingress: [{ from: [{ podSelector: { matchLabels: { role: 'trusted' } } }] }] },

@@ -19,7 +19,7 @@ export interface SuiteHandle {
 export function netpolScenarios(nodes: number, tag: string, scenarios: Scenario[] = SCENARIOS): SuiteHandle {
   const dir = join(tmpdir(), `weir-e2e-${tag}-${process.pid}`, 'lab');
   const log: string[] = [];
-  const cluster = new E2eCluster({ nodes, dir, placement: alternatingPlacement(nodes), log: (line) => log.push(line) });
+  const cluster = new E2eCluster({ nodes, dir, prefix: `e${tag}${process.pid}`, placement: alternatingPlacement(nodes), log: (line) => log.push(line) });
   const timings: SuiteHandle['timings'] = [];
   let upOk = false;
   let failures = 0;

@@ -35,7 +35,7 @@ function parseStatus(body: unknown): AgentStatus {
 
 describePrivileged('e2e scale: 2 nodes × 50 pods', () => {
   const dir = join(tmpdir(), `weir-e2e-scale-${process.pid}`, 'lab');
-  const cluster = new E2eCluster({ nodes: NODES, dir, placement: alternatingPlacement(NODES), log: () => undefined });
+  const cluster = new E2eCluster({ nodes: NODES, dir, prefix: `esc${process.pid}`, placement: alternatingPlacement(NODES), log: () => undefined });
   const names = Array.from({ length: TOTAL }, (_, i) => `p${String(i).padStart(3, '0')}`);
 
   const statuses = async (): Promise<AgentStatus[]> =>
@@ -56,7 +56,7 @@ describePrivileged('e2e scale: 2 nodes × 50 pods', () => {
     await cluster.core.createNamespace({
       body: { metadata: { name: 'scale', labels: { 'weir.dev/inject': 'enabled' }, annotations: { 'weir.dev/default-network': 'scale/underlay' } } },
     });
-    await cluster.createNad('scale', 'underlay', 'h10-underlay', { type: 'host-local', ranges: [[{ subnet: '10.77.0.0/16' }]] });
+    await cluster.createNad('scale', 'underlay', cluster.defaultNet, { type: 'host-local', ranges: [[{ subnet: '10.77.0.0/16' }]] });
   }, 240_000);
 
   afterAll(async () => {
