@@ -2,7 +2,7 @@ import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } fr
 import { addNetworkList, delNetworkList, resultAddresses, type ChainContext, type NetworkList } from './chain.js';
 import { kubeWatch, lineLogger, rawObject, toListResult } from '../../common/src/kube/kube-source.js';
 import { Reflector } from '../../common/src/kube/reflector.js';
-import { addNetns, deleteNetns, setLoopbackUp } from './netns.js';
+import { addNetns, deleteNetns, setLoopbackUp, setStrictArp } from './netns.js';
 
 /**
  * The simulated node: stands in for kubelet, the container runtime and Multus for the pods bound
@@ -129,6 +129,7 @@ export class SimNode {
     const netns = podNetnsName(uid, this.options.labPrefix);
     await addNetns(netns);
     await setLoopbackUp(netns);
+    await setStrictArp(netns);
     const sandbox: PodSandbox = { uid, netns, done: [] };
     this.sandboxes.set(uid, sandbox);
     for (const attachment of resolution.attachments) {
