@@ -93,6 +93,8 @@ export interface RestartOutcome {
   deniedPassed: string[];
   allowedFailed: string[];
   probeRounds: number;
+  /** After the window: ms until y/b -> x/a was denied again (-1: not within 20 s). */
+  deniedAgainAfterMs: number;
 }
 
 /**
@@ -140,7 +142,21 @@ export async function agentRestart(cluster: E2eCluster, log: (line: string) => v
     const report = parseIperf(iperfOut.stdout, iperfOut.failed);
     log(`agent restart: iperf3 x/b -> x/a ${report.ok ? 'completed' : 'FAILED'}: ${(report.bytes / 1e6).toFixed(0)} MB in ${report.seconds.toFixed(1)} s ${report.error}`);
     log(`agent restart: ${deniedLines.length} denied-flow probes, ${allowedLines.length} allowed-flow probes during the window`);
+    const passed = deniedLines.filter((l) => l.ok);
+    if (passed.length > 0) log(`agent restart: ${passed.length} denied probes PASSED, from ${passed[0]?.t ?? '?'} ms to ${passed[passed.length - 1]?.t ?? '?'} ms of the window (restart began at ~3000 ms)`);
+    const windowEnd = performance.now();
+    let deniedAgainAfterMs = -1;
+    while (performance.now() - windowEnd < 20_000) {
+      const lines = await cluster.runProbe('y/b', ['probe', '500', `tcp:${xa}:80`, `udp:${xa}:81`], 10_000);
+      if (lines.every((l) => !l.ok)) {
+        deniedAgainAfterMs = performance.now() - windowEnd;
+        break;
+      }
+      await sleep(200);
+    }
+    if (passed.length > 0) log(`agent restart: y/b -> x/a denied again ${deniedAgainAfterMs < 0 ? 'NOT within 20 s' : `${deniedAgainAfterMs.toFixed(0)} ms`} after the window`);
     return {
+      deniedAgainAfterMs,
       restartMs,
       iperf: report,
       deniedPassed: deniedLines.filter((l) => l.ok).map((l) => `${l.t}ms ${l.spec}`),
