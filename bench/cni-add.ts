@@ -7,6 +7,7 @@
  *   node --import tsx bench/cni-add.ts [runs]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { report } from './report.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { cniOk } from '../agent/src/cni/protocol.js';
@@ -59,19 +60,24 @@ async function main(): Promise<void> {
       { inv: { command: 'ADD', stdin: config, env: attachmentEnv() }, status: 0 },
     ]);
     const rows: Array<[string, number[]]> = names.map((n, k) => [n, measured[k] ?? []]);
-    console.log(`CNI ADD latency, ${RUNS} runs each (after ${WARMUP} warm-up), spawned from Node 20, ms`);
-    const w0 = Math.max(...rows.map(([n]) => n.length));
-    console.log(`${'step'.padEnd(w0)}  ${'p50'.padStart(7)}  ${'p99'.padStart(7)}  ${'max'.padStart(7)}`);
-    for (const [name, t] of rows) {
-      const f = (v: number): string => v.toFixed(2).padStart(7);
-      console.log(`${name.padEnd(w0)}  ${f(percentile(t, 50))}  ${f(percentile(t, 99))}  ${f(t.at(-1) ?? NaN)}`);
-    }
     const add = rows[2]?.[1] ?? [];
     const base = rows[0]?.[1] ?? [];
     const p99 = percentile(add, 99);
-    console.log(`weir step over baseline (p50): ${(percentile(add, 50) - percentile(base, 50)).toFixed(2)} ms`);
-    console.log(`target weir ADD p99 <= ${TARGET_P99_MS} ms: ${p99 <= TARGET_P99_MS ? 'met' : 'MISSED'} (${p99.toFixed(2)} ms)`);
-    if (p99 > TARGET_P99_MS) process.exitCode = 1;
+    const ms = (v: number): string => `${v.toFixed(2)} ms`;
+    report({
+      title: 'CNI ADD latency of the weir plugin step',
+      notes: [
+        `${RUNS} runs per step after ${WARMUP} warm-up, interleaved, each a process spawned from Node 20.`,
+        'Baseline measured in the same run: exec of a trivial reference plugin (portmap VERSION).',
+        'weir ADD = exec of the static plugin + unix-socket round trip to an agent handler that answers at once.',
+      ],
+      columns: ['step', 'p50', 'p99', 'max'],
+      rows: rows.map(([name, t]) => [name, ms(percentile(t, 50)), ms(percentile(t, 99)), ms(t.at(-1) ?? NaN)]),
+      verdicts: [
+        `weir step over baseline (p50): ${ms(percentile(add, 50) - percentile(base, 50))}`,
+        `target weir ADD p99 <= ${TARGET_P99_MS} ms: ${p99 <= TARGET_P99_MS ? 'met' : 'MISSED'} (${ms(p99)})`,
+      ],
+    });
   } finally {
     await server.close();
     await rm(tmp, { recursive: true, force: true });
