@@ -154,6 +154,7 @@ export async function agentRestart(cluster: E2eCluster, log: (line: string) => v
       }
       await sleep(200);
     }
+    if (passed.length > 0) log(`agent restart: agent view now:\n${await cluster.agentView(new Set(['x/a', 'y/b']))}`);
     if (passed.length > 0) log(`agent restart: y/b -> x/a denied again ${deniedAgainAfterMs < 0 ? 'NOT within 20 s' : `${deniedAgainAfterMs.toFixed(0)} ms`} after the window`);
     return {
       deniedAgainAfterMs,
