@@ -7,7 +7,7 @@
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Lab } from '../../lab/supervisor.js';
 import { podNetnsName } from '../../lab/simnode/kubelet.js';
@@ -67,7 +67,7 @@ export interface ClusterOptions {
    * pid): two labs sharing a prefix sweep each other's netns and share pinned maps.
    */
   prefix: string;
-  /** Lab state dir (logs stay there on failure). */
+  /** Lab state dir (logs stay there on failure), inside a parent dir this cluster owns and removes. */
   dir: string;
   /** Node a pod is pinned to (spec.nodeName). */
   placement(p: PodRef, index: number): string;
@@ -137,6 +137,7 @@ export class E2eCluster {
     const left = await this.lab.down({ keepLogs });
     await this.cleanHostLocal();
     if (this.probeBinary !== '') await rm(this.probeBinary, { force: true });
+    if (!keepLogs) await rm(dirname(this.options.dir), { recursive: true, force: true });
     return left;
   }
 
