@@ -70,55 +70,66 @@ export function buildClusterState(raw: RawCluster): { state: ClusterState; ignor
 }
 
 export function explainPod(raw: RawCluster, query: ExplainQuery): ExplainResult {
-  const { state, ignored, annotations } = buildClusterState(raw);
-  const find = (ref: { namespace: string; name: string }) => state.pods.find((p) => p.namespace === ref.namespace && p.name === ref.name);
-  const pod = find(query.pod);
-  if (!pod) return { ok: false, error: `pod ${query.pod.namespace}/${query.pod.name} not found` };
-  const peer = query.peer ? find(query.peer) : undefined;
-  if (query.peer && !peer) return { ok: false, error: `pod ${query.peer.namespace}/${query.peer.name} not found` };
+  return explainer(raw)(query);
+}
 
+/**
+ * Compiles the cluster once and answers many queries against it (the e2e suites compare every
+ * cell of the reachability matrix with the datapath this way).
+ */
+export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResult {
+  const { state, ignored, annotations } = buildClusterState(raw);
   const compiler = new PolicyCompiler().load(state);
+  const ipcache = compiler.ipcache();
+  const find = (ref: { namespace: string; name: string }) => state.pods.find((p) => p.namespace === ref.namespace && p.name === ref.name);
   const enforcedKey = (p: Pod, ifName: string): EndpointKey | undefined => {
     const view = podIntentView(annotations.get(`${p.namespace}/${p.name}`) ?? {}, p.namespace);
     return interfaceEnforced(view, ifName) ? { namespace: p.namespace, pod: p.name, interface: ifName } : undefined;
   };
-  const endpoints = [pod, ...(peer ? [peer] : [])].flatMap((p) => p.interfaces.flatMap((i) => {
-    const key = enforcedKey(p, i.name);
-    const ep = key ? compiler.compileEndpoint(key) : undefined;
-    return ep ? [ep] : [];
-  }));
-  const merged: DesiredNodeState = { ipcache: compiler.ipcache(), endpoints, rules: compiler.compileNode({ name: '' }).rules };
-  const own = endpoints.filter((e) => e.namespace === pod.namespace && e.pod === pod.name && e.interface === pod.defaultInterface);
-  const policies = new Set<string>();
-  for (const ep of own) for (const entry of ep.entries) {
-    const origin = merged.rules[entry.ruleId];
-    if (origin && origin.kind !== 'DefaultDeny') policies.add(origin.policy);
-  }
-  const explanation: PodExplanation = {
-    pod: `${pod.namespace}/${pod.name}`,
-    node: pod.nodeName,
-    interfaces: pod.interfaces.map((i) => ({ name: i.name, network: i.network ?? 'default network', ips: i.ips, enforced: enforcedKey(pod, i.name) !== undefined })),
-    policies: [...policies].sort(),
-    isolatedIngress: own.some((e) => e.isolatedIngress),
-    isolatedEgress: own.some((e) => e.isolatedEgress),
-    ignored,
-  };
-  if (peer && query.peer) {
-    const [src, dst] = query.peer.direction === 'from' ? [peer, pod] : [pod, peer];
-    const srcIp = src.interfaces.find((i) => i.name === src.defaultInterface)?.ips[0];
-    const dstIp = dst.interfaces.find((i) => i.name === dst.defaultInterface)?.ips[0];
-    if (srcIp === undefined || dstIp === undefined) return { ok: false, error: `${srcIp === undefined ? `${src.namespace}/${src.name}` : `${dst.namespace}/${dst.name}`} has no IP yet (is it Running?)` };
-    const result = explainFlow(merged, {
-      from: { ip: srcIp, endpoint: enforcedKey(src, src.defaultInterface) },
-      to: { ip: dstIp, endpoint: enforcedKey(dst, dst.defaultInterface) },
-      port: query.port, protocol: query.protocol,
-    });
-    explanation.flow = {
-      from: `${src.namespace}/${src.name}`, to: `${dst.namespace}/${dst.name}`, port: query.port, protocol: String(query.protocol),
-      verdict: result.verdict, rule: result.rule, steps: result.steps,
+  return (query) => {
+    const pod = find(query.pod);
+    if (!pod) return { ok: false, error: `pod ${query.pod.namespace}/${query.pod.name} not found` };
+    const peer = query.peer ? find(query.peer) : undefined;
+    if (query.peer && !peer) return { ok: false, error: `pod ${query.peer.namespace}/${query.peer.name} not found` };
+    const endpoints = [pod, ...(peer ? [peer] : [])].flatMap((p) => p.interfaces.flatMap((i) => {
+      const key = enforcedKey(p, i.name);
+      const ep = key ? compiler.compileEndpoint(key) : undefined;
+      return ep ? [ep] : [];
+    }));
+    // The rule table grows as endpoints compile: read it after compiling these two.
+    const merged: DesiredNodeState = { ipcache, endpoints, rules: compiler.compileNode({ name: '' }).rules };
+    const own = endpoints.filter((e) => e.namespace === pod.namespace && e.pod === pod.name && e.interface === pod.defaultInterface);
+    const policies = new Set<string>();
+    for (const ep of own) for (const entry of ep.entries) {
+      const origin = merged.rules[entry.ruleId];
+      if (origin && origin.kind !== 'DefaultDeny') policies.add(origin.policy);
+    }
+    const explanation: PodExplanation = {
+      pod: `${pod.namespace}/${pod.name}`,
+      node: pod.nodeName,
+      interfaces: pod.interfaces.map((i) => ({ name: i.name, network: i.network ?? 'default network', ips: i.ips, enforced: enforcedKey(pod, i.name) !== undefined })),
+      policies: [...policies].sort(),
+      isolatedIngress: own.some((e) => e.isolatedIngress),
+      isolatedEgress: own.some((e) => e.isolatedEgress),
+      ignored,
     };
-  }
-  return { ok: true, explanation };
+    if (peer && query.peer) {
+      const [src, dst] = query.peer.direction === 'from' ? [peer, pod] : [pod, peer];
+      const srcIp = src.interfaces.find((i) => i.name === src.defaultInterface)?.ips[0];
+      const dstIp = dst.interfaces.find((i) => i.name === dst.defaultInterface)?.ips[0];
+      if (srcIp === undefined || dstIp === undefined) return { ok: false, error: `${srcIp === undefined ? `${src.namespace}/${src.name}` : `${dst.namespace}/${dst.name}`} has no IP yet (is it Running?)` };
+      const result = explainFlow(merged, {
+        from: { ip: srcIp, endpoint: enforcedKey(src, src.defaultInterface) },
+        to: { ip: dstIp, endpoint: enforcedKey(dst, dst.defaultInterface) },
+        port: query.port, protocol: query.protocol,
+      });
+      explanation.flow = {
+        from: `${src.namespace}/${src.name}`, to: `${dst.namespace}/${dst.name}`, port: query.port, protocol: String(query.protocol),
+        verdict: result.verdict, rule: result.rule, steps: result.steps,
+      };
+    }
+    return { ok: true, explanation };
+  };
 }
 
 function nameOf(object: unknown): string {
