@@ -38,6 +38,9 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 bash scripts/build-go-tools.sh
 
 # npm ci only when the lockfile changed since the last install.
+# The lockfile carries platform-only entries for rollup's optional binaries (android, darwin, win32,
+# musl, ...) by hand: the registry reachable here does not serve them, so `npm install` leaves them
+# out and `npm ci` would then refuse the lockfile as out of sync. npm skips them by os/cpu.
 stamp=node_modules/.weir-lock-stamp
 if [[ ! -f $stamp ]] || ! cmp -s package-lock.json "$stamp"; then
   log "npm ci"
