@@ -5,6 +5,8 @@
  * I/O lives here; the model and the truth tables are pure (model.ts, scenarios.ts).
  */
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { explainer } from '../../agent/src/policy/explain-pods.js';
+import { fetchCluster } from '../../cli/src/cluster-fetch.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -289,6 +291,14 @@ export class E2eCluster {
       const mismatches = compare(expected, observed);
       const ms = performance.now() - started;
       if (mismatches.length === 0) {
+        // `weir explain` must agree with the datapath on every cell it can speak for (the default
+        // network; MultiNetworkPolicy on net1 is outside what explain answers).
+        if (network === 'eth0') {
+          const disagreements = await this.explainDisagreements(expected);
+          if (disagreements.length > 0) {
+            throw new Error(`${label}: weir explain disagrees with the datapath on ${disagreements.length} cells:\n${disagreements.slice(0, 12).join('\n')}`);
+          }
+        }
         if (opts.stable === true) {
           await sleep(1_000);
           const again = await this.probeMatrix(network);
@@ -307,6 +317,26 @@ export class E2eCluster {
       }
       await sleep(200);
     }
+  }
+
+  /** Cells where `weir explain` (same parsers, compiler and evaluator as the agent) says otherwise. */
+  async explainDisagreements(matrix: Matrix): Promise<string[]> {
+    const explain = explainer(await fetchCluster(this.kc));
+    const wrong: string[] = [];
+    for (const from of PODS) for (const to of PODS) {
+      if (podKey(from) === podKey(to)) continue;
+      for (const c of CASES) {
+        const observed = matrix.get(cellKey(from, to, c));
+        const answer = explain({ pod: { namespace: to.ns, name: to.pod }, peer: { namespace: from.ns, name: from.pod, direction: 'from' }, port: c.port, protocol: c.protocol });
+        if (!answer.ok) {
+          wrong.push(`${cellKey(from, to, c)}: explain failed: ${answer.error}`);
+          continue;
+        }
+        const allowed = answer.explanation.flow?.verdict === 'allow';
+        if (allowed !== observed) wrong.push(`${cellKey(from, to, c)}: datapath ${observed ? 'allows' : 'denies'}, explain says ${allowed ? 'allow' : 'deny'} (${answer.explanation.flow?.rule?.policy ?? 'no rule'})`);
+      }
+    }
+    return wrong;
   }
 
   /** What each agent says about the endpoints of these pods (for failure messages). */

@@ -4,8 +4,8 @@
  * (agent/src/agent.ts); this module only moves objects. Pods are watched cluster-wide: remote
  * pods' IPs and labels give the identities that cross-node policy needs (issue 7).
  */
-import { CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
-import { kubeWatch, rawObject, toListResult } from '../../../common/src/kube/kube-source.js';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { kubeWatch, rawList, rawObject } from '../../../common/src/kube/kube-source.js';
 import { Reflector, type ListFn, type ReflectorLogger } from '../../../common/src/kube/reflector.js';
 
 export const RESOURCES = [
@@ -64,24 +64,16 @@ export class KubeSources implements ClusterSource {
   }
 
   private specs(): Record<Resource, ResourceSpec> {
-    const core = this.core;
-    const net = this.kc.makeApiClient(NetworkingV1Api);
-    const custom = this.kc.makeApiClient(CustomObjectsApi);
-    const crd = (group: string, version: string, plural: string): ResourceSpec => ({
-      path: `/apis/${group}/${version}/${plural}`,
-      list: async (q) => toListResult(await custom.listClusterCustomObject({ group, version, plural, ...q })),
-    });
+    // Every list is read as wire JSON (rawList), the same shape the watch events have.
+    const spec = (path: string): ResourceSpec => ({ path, list: rawList(this.kc, path) });
     return {
-      namespace: { path: '/api/v1/namespaces', list: async (q) => toListResult(await core.listNamespace(q)) },
-      pod: { path: '/api/v1/pods', list: async (q) => toListResult(await core.listPodForAllNamespaces(q)) },
-      networkpolicy: {
-        path: '/apis/networking.k8s.io/v1/networkpolicies',
-        list: async (q) => toListResult(await net.listNetworkPolicyForAllNamespaces(q)),
-      },
-      multinetworkpolicy: crd('k8s.cni.cncf.io', 'v1beta1', 'multi-networkpolicies'),
-      adminnetworkpolicy: crd('policy.networking.k8s.io', 'v1alpha1', 'adminnetworkpolicies'),
-      baselineadminnetworkpolicy: crd('policy.networking.k8s.io', 'v1alpha1', 'baselineadminnetworkpolicies'),
-      nad: crd('k8s.cni.cncf.io', 'v1', 'network-attachment-definitions'),
+      namespace: spec('/api/v1/namespaces'),
+      pod: spec('/api/v1/pods'),
+      networkpolicy: spec('/apis/networking.k8s.io/v1/networkpolicies'),
+      multinetworkpolicy: spec('/apis/k8s.cni.cncf.io/v1beta1/multi-networkpolicies'),
+      adminnetworkpolicy: spec('/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies'),
+      baselineadminnetworkpolicy: spec('/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies'),
+      nad: spec('/apis/k8s.cni.cncf.io/v1/network-attachment-definitions'),
     };
   }
 

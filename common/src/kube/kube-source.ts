@@ -3,13 +3,58 @@
  * a list response as a ListResult, and the small helpers callers share (object keys, line loggers).
  */
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import { request, type RequestOptions } from 'node:https';
 import { isRecord } from './records.js';
-import type { ListResult, ReflectorLogger, WatchFn } from './reflector.js';
+import type { ListFn, ListResult, ReflectorLogger, WatchFn } from './reflector.js';
 
 /** client-node's Watch bound to a kubeconfig. */
 export function kubeWatch(kc: KubeConfig): WatchFn {
   const watcher = new Watch(kc);
   return (path, query, onEvent, onDone) => watcher.watch(path, query, onEvent, onDone);
+}
+
+/**
+ * A list as the API server sends it (wire JSON), not client-node's typed models: those rename
+ * fields (a NetworkPolicy peer list is `_from`), so a parser reading them as JSON would silently
+ * see no peers, i.e. "allow from everyone". Watch events are wire JSON too, so list and watch agree.
+ */
+export function rawList(kc: KubeConfig, path: string, timeoutMs = 30_000): ListFn {
+  return async (selectors) => {
+    const cluster = kc.getCurrentCluster();
+    if (cluster === null) throw new Error('kubeconfig has no current cluster');
+    const url = new URL(path, cluster.server);
+    if (selectors.fieldSelector !== undefined) url.searchParams.set('fieldSelector', selectors.fieldSelector);
+    if (selectors.labelSelector !== undefined) url.searchParams.set('labelSelector', selectors.labelSelector);
+    const options: RequestOptions = { method: 'GET', timeout: timeoutMs, headers: { accept: 'application/json' } };
+    await kc.applyToHTTPSOptions(options);
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = request(url, options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) resolve(text);
+          else reject(new Error(`GET ${path}: HTTP ${status}: ${statusMessage(text)}`));
+        });
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer within ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end();
+    });
+    return toListResult(JSON.parse(body));
+  };
+}
+
+function statusMessage(text: string): string {
+  try {
+    const status: unknown = JSON.parse(text);
+    if (isRecord(status) && typeof status['message'] === 'string') return status['message'];
+  } catch {
+    // not a Status object
+  }
+  return text.slice(0, 200);
 }
 
 /** Items and resourceVersion of a list response body (typed or custom-object list). */
