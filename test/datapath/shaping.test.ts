@@ -29,10 +29,13 @@ describePrivileged('bandwidth shaping through the datapath (iperf3)', () => {
     if (r.code !== 0) r = await execInNetns(ns.a, args, 20_000);
     if (r.code !== 0) throw new Error(`iperf3 exited ${r.code}: ${r.stderr} ${r.stdout.slice(0, 800)}`);
     const j = JSON.parse(r.stdout) as {
-      end: { sum_received: { bits_per_second: number } };
-      intervals: Array<{ sum: { bits_per_second: number } }>;
+      error?: string;
+      end?: { sum_received?: { bits_per_second: number } };
+      intervals?: Array<{ sum: { bits_per_second: number } }>;
     };
-    return { averageBps: j.end.sum_received.bits_per_second, firstSecondBps: j.intervals[0]?.sum.bits_per_second ?? 0 };
+    const average = j.end?.sum_received?.bits_per_second;
+    if (average === undefined) throw new Error(`iperf3 reported no result: ${j.error ?? r.stdout.slice(0, 400)}`);
+    return { averageBps: average, firstSecondBps: j.intervals?.[0]?.sum.bits_per_second ?? 0 };
   }
 
   beforeAll(async () => {
@@ -50,7 +53,7 @@ describePrivileged('bandwidth shaping through the datapath (iperf3)', () => {
     }
     lab.spawnInNetns(ns.b, ['iperf3', '-s']);
     for (let i = 0; i < 50; i++) {
-      const probe = await execInNetns(ns.a, ['iperf3', '-c', IP.b, '-t', '1', '-n', '1K']);
+      const probe = await execInNetns(ns.a, ['iperf3', '-c', IP.b, '-n', '1K']);
       if (probe.code === 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
