@@ -2,7 +2,7 @@ import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } f
 import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freeLoopbackPorts } from '../test/controlplane/ports.js';
-import { startDaemon, stopDaemon, type Daemon } from '../test/controlplane/procs.js';
+import { startDaemon, startReaper, stopDaemon, type Daemon } from '../test/controlplane/procs.js';
 import { startControlPlane, type ControlPlane } from '../test/controlplane/index.js';
 import { render } from '../test/chart/helm.js';
 import { createWebhookConfigs, webhookConfigsAtUrl } from '../test/chart/webhook-url.js';
@@ -224,7 +224,11 @@ export class Lab {
 
   private spawnProcess(name: string, entry: string, env: Record<string, string>): Daemon {
     const { command, args } = tsEntry(entry);
-    return startDaemon(name, command, args, join(this.options.dir, `${name}.log`), { ...process.env, ...env });
+    const daemon = startDaemon(name, command, args, join(this.options.dir, `${name}.log`), { ...process.env, ...env });
+    // If the supervisor itself dies (SIGKILL, crash), the watchdog ends the daemon too: a lab never
+    // leaves an agent or webhook running with nobody to stop it.
+    startReaper([daemon.pid], undefined);
+    return daemon;
   }
 
   private async prepareCniBinDir(): Promise<string> {
