@@ -13,7 +13,7 @@ import { networkListFromConfig } from './simnode/chain.js';
 import { SimNode } from './simnode/kubelet.js';
 import { addNodeToSwitch, createSwitch, destroyUnderlay, underlayNames, UPLINK } from './simnode/underlay.js';
 import { listNetns, deleteNetns } from './simnode/netns.js';
-import { isRecord } from '../common/src/kube/records.js';
+import { isRecord } from '../common/src/records.js';
 
 /**
  * A whole Weir system on one machine: the control plane, the webhook (registered for real, from

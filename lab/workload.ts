@@ -1,7 +1,7 @@
 import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
 import { spawn } from 'node:child_process';
 import { execInNetns } from '../test/support/netns.js';
-import { isRecord } from '../common/src/kube/records.js';
+import { isRecord } from '../common/src/records.js';
 
 /**
  * Workload pieces shared by the lab demo and the end-to-end suites: NADs and pods created through

@@ -44,6 +44,7 @@ import {
   type Pod,
 } from './policy/model.js';
 import { ReconcileRunner, systemClock, type Clock, type RunReason } from './reconcile/runner.js';
+import { annotationsOf, metaOf } from '../../common/src/records.js';
 
 /** The pino subset the agent logs through (pino's Logger satisfies it). */
 export interface Log {
@@ -114,21 +115,6 @@ export interface AgentStatus {
 const podKey = (ns: string, name: string): string => `${ns}/${name}`;
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 const describeErrors = (errors: readonly FieldError[]): string => errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; ');
-
-function metaOf(object: unknown): { namespace: string; name: string; uid: string } {
-  const meta = typeof object === 'object' && object !== null ? (object as Record<string, unknown>)['metadata'] : undefined;
-  const m = typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>) : {};
-  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-  return { namespace: str(m['namespace']), name: str(m['name']), uid: str(m['uid']) };
-}
-
-function annotationsOf(object: unknown): Record<string, string> {
-  const meta = typeof object === 'object' && object !== null ? (object as Record<string, unknown>)['metadata'] : undefined;
-  const a = typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>)['annotations'] : undefined;
-  const out: Record<string, string> = {};
-  if (typeof a === 'object' && a !== null) for (const [k, v] of Object.entries(a)) if (typeof v === 'string') out[k] = v;
-  return out;
-}
 
 export class Agent {
   readonly metrics: AgentMetrics;

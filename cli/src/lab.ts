@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isRecord } from '../../common/src/kube/records.js';
+import { isRecord } from '../../common/src/records.js';
 import { labDir, tsEntry } from '../../lab/paths.js';
 import { podNetnsName } from '../../lab/simnode/kubelet.js';
 import type { LabState } from '../../lab/supervisor.js';

@@ -7,6 +7,7 @@
  * LoadDelegateNetConf decides: no top-level `type` means conflist.
  */
 import { WEIR_PLUGIN_TYPE } from './annotations.js';
+import { isRecord } from './records.js';
 
 /**
  * - `prelude`: runs before the interface plugin and prepares the master (Spiderpool's `ifacer`).
@@ -87,9 +88,6 @@ export type ChainParse =
 
 export const CONFIG_PATH = 'spec.config';
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * Parses spec.config. Structural problems (not JSON, not an object, `plugins` not a non-empty array

@@ -1,3 +1,4 @@
+import { isRecord } from './records.js';
 /**
  * `weir.dev/intent`: what the node agent must program for a pod, written only by the webhook.
  * Canonical, versioned JSON, so equal intents are equal strings. Version 1:
@@ -57,9 +58,6 @@ export function encodeIntent(intent: Intent): string {
   return JSON.stringify(out);
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function unknownKeys(obj: Record<string, unknown>, allowed: readonly string[], path: string, errors: string[]): void {
   for (const k of Object.keys(obj)) if (!allowed.includes(k)) errors.push(`${path}.${k}: unknown field`);

@@ -13,6 +13,7 @@
  *   is the attachment's position counting the default network as 0.
  */
 import { MULTUS_NAMESPACE } from './annotations.js';
+import { isRecord } from './records.js';
 
 export type NetworksForm = 'text' | 'json';
 
@@ -96,9 +97,6 @@ function parseObjectName(item: string, defaultNamespace: string): MultusParse<Ne
   };
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Go's encoding/json matches struct fields case-insensitively; an exact match wins. */
 function goField(obj: Record<string, unknown>, key: string): unknown {

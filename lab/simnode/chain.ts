@@ -1,5 +1,5 @@
 import { invokeCni, type CniCommand } from '../../test/support/cni.js';
-import { isRecord } from '../../common/src/kube/records.js';
+import { isRecord } from '../../common/src/records.js';
 
 /** A plugin's outcome with the raw result object (passed on verbatim as the next prevResult). */
 export type CniOutcome =

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { isRecord } from '../../common/src/records.js';
 
 const run = promisify(execFile);
 
@@ -49,9 +50,6 @@ export interface Manifest {
   readonly [k: string]: unknown;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function toManifest(doc: unknown, index: number): Manifest {
   if (!isRecord(doc)) throw new Error(`document ${index}: not a mapping`);

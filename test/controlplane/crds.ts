@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { apiRequest, type ApiConnection } from './http.js';
+import { isRecord } from '../../common/src/records.js';
 
 const CRD_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 
@@ -11,9 +12,6 @@ interface CrdDoc {
   readonly metadata: Record<string, unknown>;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Reads every CRD in `dir` (*.yaml, possibly multi-document); anything else is an error. */
 export async function readCrds(dir: string): Promise<CrdDoc[]> {

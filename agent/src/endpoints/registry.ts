@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isRecord } from '../../../common/src/records.js';
 
 /**
  * The endpoints this node's agent enforces, as learned from CNI ADD: which pod interface lives in
@@ -43,7 +44,7 @@ export class EndpointRegistry {
       return [`${this.file} is not JSON; starting with no endpoints (they are re-learned at the next CNI ADD)`];
     }
     const problems: string[] = [];
-    const list = isObject(value) && Array.isArray(value.endpoints) ? value.endpoints : [];
+    const list = isRecord(value) && Array.isArray(value.endpoints) ? value.endpoints : [];
     for (const [index, item] of list.entries()) {
       const record = parseRecord(item);
       if (record === undefined) {
@@ -93,12 +94,9 @@ export class EndpointRegistry {
   }
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function parseRecord(v: unknown): EndpointRecord | undefined {
-  if (!isObject(v)) return undefined;
+  if (!isRecord(v)) return undefined;
   const { endpointId, containerId, netnsPath, ifName, namespace, pod, podUid } = v;
   if (typeof endpointId !== 'number' || !Number.isInteger(endpointId) || endpointId < 1 || endpointId > 0xffffffff) return undefined;
   for (const s of [containerId, netnsPath, ifName, namespace, pod, podUid]) if (typeof s !== 'string') return undefined;

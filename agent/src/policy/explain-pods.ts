@@ -1,5 +1,6 @@
 import type { EndpointKey, DesiredNodeState, RuleOrigin } from '../datapath/desired.js';
 import { interfaceEnforced, podIntentView } from '../endpoints/intent.js';
+import { annotationsOf, metaOf } from '../../../common/src/records.js';
 import { PolicyCompiler } from './compile.js';
 import { explainFlow, type ProtocolInput } from './evaluate.js';
 import {
@@ -133,16 +134,6 @@ export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResu
 }
 
 function nameOf(object: unknown): string {
-  const meta = typeof object === 'object' && object !== null && 'metadata' in object ? object.metadata : undefined;
-  if (typeof meta !== 'object' || meta === null) return '?';
-  const ns = 'namespace' in meta && typeof meta.namespace === 'string' ? `${meta.namespace}/` : '';
-  const name = 'name' in meta && typeof meta.name === 'string' ? meta.name : '?';
-  return `${ns}${name}`;
-}
-
-function annotationsOf(object: unknown): Record<string, string> {
-  const meta = typeof object === 'object' && object !== null && 'metadata' in object ? object.metadata : undefined;
-  const annotations = typeof meta === 'object' && meta !== null && 'annotations' in meta ? meta.annotations : undefined;
-  if (typeof annotations !== 'object' || annotations === null) return {};
-  return Object.fromEntries(Object.entries(annotations).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const { namespace, name } = metaOf(object);
+  return `${namespace === '' ? '' : `${namespace}/`}${name === '' ? '?' : name}`;
 }

@@ -4,7 +4,7 @@
  */
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { request, type RequestOptions } from 'node:https';
-import { isRecord } from './records.js';
+import { isRecord } from '../records.js';
 import type { ListFn, ListResult, ReflectorLogger, WatchFn } from './reflector.js';
 
 /** client-node's Watch bound to a kubeconfig. */

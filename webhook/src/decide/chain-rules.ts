@@ -16,6 +16,7 @@ import {
 } from '../../../common/src/cni-chain.js';
 import type { ReasonCode, ReasonParams } from '../../../common/src/reasons.js';
 import type { Finding } from './findings.js';
+import { isRecord } from '../../../common/src/records.js';
 
 export interface ChainCheck {
   refusals: Finding[];
@@ -28,9 +29,6 @@ const COORDINATOR_MODES = ['auto', 'underlay', 'overlay', 'disable'] as const;
 export const CHAINER_NAME = 'spidernet-chainer';
 export const LEGACY_CHAINER_NAME = 'terway-chainer';
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function shown(v: unknown): string {
   return JSON.stringify(v) ?? String(v);

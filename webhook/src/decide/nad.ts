@@ -7,6 +7,7 @@ import { chainHas, parseChain, type CniChain } from '../../../common/src/cni-cha
 import { checkConfig } from './chain-rules.js';
 import { refusal, toRefusal, uniq, warning } from './findings.js';
 import type { ClusterView, Decision, JsonPatchOp, Refusal } from './types.js';
+import { isRecord } from '../../../common/src/records.js';
 
 export interface NadObject {
   namespace: string;
@@ -19,9 +20,6 @@ export interface NadObject {
   hasSpec: boolean;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function stringMap(v: unknown, path: string, errors: Refusal[], code: 'NAD_MALFORMED' | 'POD_MALFORMED'): Record<string, string> {
   if (v === undefined || v === null) return {};

@@ -2,6 +2,7 @@
 import { refusal } from './findings.js';
 import { stringMap } from './nad.js';
 import type { Refusal } from './types.js';
+import { isRecord } from '../../../common/src/records.js';
 
 export interface ContainerSecurity {
   /** e.g. `spec.containers[0]` */
@@ -19,9 +20,6 @@ export interface PodObject {
   containers: ContainerSecurity[];
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function grantsNetAdmin(cap: string): boolean {
   const c = cap.toUpperCase();

@@ -4,6 +4,7 @@
  * mutate again to prove reinvocation idempotence.
  */
 import type { ClusterView, CoordinatorInfo, JsonPatchOp, NadInfo, NamespaceInfo } from './types.js';
+import { isRecord } from '../../../common/src/records.js';
 
 export interface FakeCluster {
   namespaces?: NamespaceInfo[];
@@ -32,9 +33,6 @@ function unescape(token: string): string {
   return token.replace(/~1/g, '/').replace(/~0/g, '~');
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Applies a JSON Patch to a deep copy; throws on a path that does not exist (a test failure). */
 export function applyPatch<T>(doc: T, patch: readonly JsonPatchOp[]): T {

@@ -7,6 +7,7 @@
  * a denial carries `status.code` and `status.message`.
  */
 import type { JsonPatchOp } from './contract.js';
+import { isRecord } from '../../../common/src/records.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
@@ -47,9 +48,6 @@ export interface FieldError {
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Reads a string field; missing is allowed when `optional`, any other type is an error. */
 function str(
