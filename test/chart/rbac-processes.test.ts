@@ -27,7 +27,7 @@ import { EndpointRegistry } from '../../agent/src/endpoints/registry.js';
 import { KubePodEvents } from '../../agent/src/kube/events.js';
 import { KubeSources } from '../../agent/src/kube/sources.js';
 import { parseIntent } from '../../common/src/intent.js';
-import { isRecord } from '../../common/src/kube/records.js';
+import { isRecord } from '../../common/src/records.js';
 import { tsEntry } from '../../lab/paths.js';
 import { freeLoopbackPorts } from '../controlplane/ports.js';
 import { logTail, startDaemon, stopDaemon, type Daemon } from '../controlplane/procs.js';

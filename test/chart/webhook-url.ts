@@ -1,5 +1,5 @@
 import { AdmissionregistrationV1Api, type KubeConfig, type V1MutatingWebhookConfiguration, type V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
-import { isRecord } from '../../common/src/kube/records.js';
+import { isRecord } from '../../common/src/records.js';
 import type { Manifest } from './helm.js';
 
 /**

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { apiMessage } from '../../common/src/kube/api-errors.js';
-import { isRecord } from '../../common/src/kube/records.js';
+import { isRecord } from '../../common/src/records.js';
 import { podNetnsName } from '../../lab/simnode/kubelet.js';
 import { Lab, type LabNode } from '../../lab/supervisor.js';
 import { createNad, createPod, iperfMbps, macvlanWeirConfig, waitRunning, waitUntil } from '../../lab/workload.js';

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Lab } from '../../lab/supervisor.js';
 import { podNetnsName } from '../../lab/simnode/kubelet.js';
-import { isRecord } from '../../common/src/kube/records.js';
+import { isRecord } from '../../common/src/records.js';
 import { CASES, NAMESPACES, PODS, allowAll, cellKey, compare, expectedMatrix, podKey, portName, renderMatrices, type Matrix, type PodRef, type ProbeCase, type Truth } from './model.js';
 
 const execFileP = promisify(execFile);
