@@ -66,6 +66,15 @@ Napi::Object Options(const Napi::CallbackInfo& info) {
   return info[0].As<Napi::Object>();
 }
 
+// { progId } for JavaScript, built on the main thread once the netns job is done.
+ResultBuilder ProgIdResult(uint32_t id) {
+  return [id](Napi::Env e) -> Napi::Value {
+    Napi::Object r = Napi::Object::New(e);
+    r.Set("progId", Napi::Number::New(e, id));
+    return r;
+  };
+}
+
 }  // namespace
 
 Napi::Value TcAttach(const Napi::CallbackInfo& info) {
@@ -91,12 +100,7 @@ Napi::Value TcAttach(const Napi::CallbackInfo& info) {
     opts.prog_fd = progFd->Get();
     opts.flags = replace ? BPF_TC_F_REPLACE : 0;
     Check(bpf_tc_attach(&hook, &opts), "bpf_tc_attach", t.Context());
-    uint32_t id = opts.prog_id;
-    return [id](Napi::Env e) -> Napi::Value {
-      Napi::Object r = Napi::Object::New(e);
-      r.Set("progId", Napi::Number::New(e, id));
-      return r;
-    };
+    return ProgIdResult(opts.prog_id);
   });
 }
 
@@ -111,12 +115,7 @@ Napi::Value TcQuery(const Napi::CallbackInfo& info) {
     // ENOENT: no such filter; EINVAL: no clsact on the device at all.
     if (rc == -ENOENT || rc == -EINVAL) return [](Napi::Env e) -> Napi::Value { return e.Undefined(); };
     Check(rc, "bpf_tc_query", t.Context());
-    uint32_t id = opts.prog_id;
-    return [id](Napi::Env e) -> Napi::Value {
-      Napi::Object r = Napi::Object::New(e);
-      r.Set("progId", Napi::Number::New(e, id));
-      return r;
-    };
+    return ProgIdResult(opts.prog_id);
   });
 }
 
