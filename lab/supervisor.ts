@@ -122,12 +122,7 @@ export class Lab {
     const clusterNetwork = labClusterNetwork();
     for (const node of nodes) {
       await mkdir(join(dir, 'nodes', node.name), { recursive: true, mode: 0o700 });
-      const agent = this.spawnProcess(`agent-${node.name}`, 'agent/src/main.ts', {
-        KUBECONFIG: kubeconfigPath, WEIR_NODE_NAME: node.name, WEIR_PIN_ROOT: node.pinRoot, WEIR_CNI_SOCKET: node.cniSocket,
-        WEIR_METRICS_PORT: String(node.agentPort), WEIR_METRICS_HOST: '127.0.0.1', WEIR_BPF_OBJECT: BPF_OBJECT_DIR,
-        WEIR_STATE_DIR: join(dir, 'nodes', node.name, 'state'),
-      });
-      this.agents.set(node.name, agent);
+      this.agents.set(node.name, this.spawnAgent(node, kubeconfigPath));
     }
     for (const node of nodes) {
       const agent = this.agents.get(node.name);
@@ -159,11 +154,7 @@ export class Lab {
     const labNode = this.state?.nodes.find((n) => n.name === node);
     if (!agent || !labNode || !this.state) throw new Error(`no agent for node ${node}`);
     await stopDaemon(agent, 10_000);
-    const restarted = this.spawnProcess(`agent-${node}`, 'agent/src/main.ts', {
-      KUBECONFIG: this.state.kubeconfig, WEIR_NODE_NAME: node, WEIR_PIN_ROOT: labNode.pinRoot, WEIR_CNI_SOCKET: labNode.cniSocket,
-      WEIR_METRICS_PORT: String(labNode.agentPort), WEIR_METRICS_HOST: '127.0.0.1', WEIR_BPF_OBJECT: BPF_OBJECT_DIR,
-      WEIR_STATE_DIR: join(this.options.dir, 'nodes', node, 'state'),
-    });
+    const restarted = this.spawnAgent(labNode, this.state.kubeconfig);
     this.agents.set(node, restarted);
     await waitForHttp(`${labNode.agentUrl}/readyz`, 60_000, restarted);
   }
@@ -220,6 +211,15 @@ export class Lab {
       // gone, as it should be
     }
     return found;
+  }
+
+  /** One node's agent, with every node-scoped setting of its own (pins, socket, port, state). */
+  private spawnAgent(node: LabNode, kubeconfigPath: string): Daemon {
+    return this.spawnProcess(`agent-${node.name}`, 'agent/src/main.ts', {
+      KUBECONFIG: kubeconfigPath, WEIR_NODE_NAME: node.name, WEIR_PIN_ROOT: node.pinRoot, WEIR_CNI_SOCKET: node.cniSocket,
+      WEIR_METRICS_PORT: String(node.agentPort), WEIR_METRICS_HOST: '127.0.0.1', WEIR_BPF_OBJECT: BPF_OBJECT_DIR,
+      WEIR_STATE_DIR: join(this.options.dir, 'nodes', node.name, 'state'),
+    });
   }
 
   private spawnProcess(name: string, entry: string, env: Record<string, string>): Daemon {
