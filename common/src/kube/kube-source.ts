@@ -17,6 +17,10 @@ export function kubeWatch(kc: KubeConfig): WatchFn {
  * A list as the API server sends it (wire JSON), not client-node's typed models: those rename
  * fields (a NetworkPolicy peer list is `_from`), so a parser reading them as JSON would silently
  * see no peers, i.e. "allow from everyone". Watch events are wire JSON too, so list and watch agree.
+ *
+ * A 404 means the API server does not serve the resource type (its CRD is not installed): the
+ * list resolves `undefined`, which the Reflector keeps as an empty, synced cache and looks at
+ * again later. Any other failure rejects and is retried.
  */
 export function rawList(kc: KubeConfig, path: string, timeoutMs = 30_000): ListFn {
   return async (selectors) => {
@@ -27,23 +31,20 @@ export function rawList(kc: KubeConfig, path: string, timeoutMs = 30_000): ListF
     if (selectors.labelSelector !== undefined) url.searchParams.set('labelSelector', selectors.labelSelector);
     const options: RequestOptions = { method: 'GET', timeout: timeoutMs, headers: { accept: 'application/json' } };
     await kc.applyToHTTPSOptions(options);
-    const body = await new Promise<string>((resolve, reject) => {
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = request(url, options, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) resolve(text);
-          else reject(new Error(`GET ${path}: HTTP ${status}: ${statusMessage(text)}`));
-        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       });
       req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer within ${timeoutMs} ms`)));
       req.on('error', reject);
       req.end();
     });
-    return toListResult(JSON.parse(body));
+    if (status === 404) return undefined;
+    if (status < 200 || status >= 300) throw new Error(`GET ${path}: HTTP ${status}: ${statusMessage(text)}`);
+    return toListResult(JSON.parse(text));
   };
 }
 
