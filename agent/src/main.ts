@@ -20,6 +20,7 @@ import { readAgentConfig } from './config.js';
 import { Datapath } from './datapath/driver.js';
 import { TcAttachProbe } from './endpoints/probe.js';
 import { EndpointRegistry } from './endpoints/registry.js';
+import { KubeEndpointWriter } from './endpoints/weirendpoint-publish.js';
 import { startAgentHttp, type AgentHttpServer } from './http.js';
 import { KubePodEvents } from './kube/events.js';
 import { KubeSources } from './kube/sources.js';
@@ -87,6 +88,7 @@ async function main(): Promise<number> {
     registry: new EndpointRegistry(config.stateDir),
     log,
     events: new KubePodEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record a pod event')),
+    endpoints: new KubeEndpointWriter(kc),
   });
 
   let httpServer: AgentHttpServer | undefined;
