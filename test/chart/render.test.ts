@@ -207,6 +207,8 @@ describeHelm('charts/weir: default values (self-signed TLS)', () => {
     expect(events).toEqual([{ apiGroups: [''], resources: ['events'], verbs: ['create'] }]);
     const endpoints = agentRules.filter((r) => asArray(at(r, 'apiGroups'), 'apiGroups').includes('weir.dev'));
     expect(endpoints).toEqual([{ apiGroups: ['weir.dev'], resources: ['weirendpoints'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'] }]);
+    // Nothing is aggregated into the built-in admin/edit/view roles: tenants get no weir.dev verbs.
+    expect(ms.filter((m) => Object.keys(m.metadata.labels ?? {}).some((l) => l.startsWith('rbac.authorization.k8s.io/aggregate-to-')))).toEqual([]);
     for (const r of agentRules) {
       if (events.includes(r) || endpoints.includes(r)) continue;
       for (const v of asArray(at(r, 'verbs'), 'verbs')) expect(['get', 'list', 'watch']).toContain(v);
