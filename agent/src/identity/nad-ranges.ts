@@ -3,13 +3,15 @@
  * reported on that network (by Multus's network-status, which a tenant can write) must lie inside
  * before it may name a pod. Only IPAMs whose config states the range are read; for the others
  * (spiderpool's IPPools, dhcp, a static IPAM that takes addresses from the pod) the range is
- * 'unknown'.
+ * 'unknown'. A NAD whose chain runs weir is 'weir': its attachments are bound by the WeirEndpoint
+ * of the agent that ran the ADD, so network-status has nothing to add for it.
  */
-import { parseChain } from '../../../common/src/cni-chain.js';
+import { WEIR_PLUGIN_TYPE } from '../../../common/src/annotations.js';
+import { chainHas, parseChain } from '../../../common/src/cni-chain.js';
 import { isRecord } from '../../../common/src/records.js';
 import { hostCidr, parseCidr, type Cidr } from './cidr.js';
 
-export type NadRange = Cidr[] | 'unknown';
+export type NadRange = Cidr[] | 'unknown' | 'weir';
 
 /** "namespace/name" and declared range of a NAD object; undefined when it has no name. */
 export function nadRange(object: unknown): { key: string; range: NadRange } | undefined {
@@ -25,6 +27,7 @@ export function nadRange(object: unknown): { key: string; range: NadRange } | un
 export function rangeOfConfig(config: string): NadRange {
   const parsed = parseChain(config);
   if (parsed.kind !== 'chain') return 'unknown';
+  if (chainHas(parsed.chain, WEIR_PLUGIN_TYPE)) return 'weir';
   const plugin = parsed.chain.plugins.find((p) => isRecord(p.raw['ipam']));
   const ipam = plugin === undefined ? undefined : plugin.raw['ipam'];
   if (plugin === undefined || !isRecord(ipam)) return 'unknown';

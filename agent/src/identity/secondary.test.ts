@@ -10,6 +10,7 @@ const NS = 'k8s.v1.cni.cncf.io/network-status';
 const ranges = new Map<string, NadRange>([
   ['t/hostlocal', [parseCidr('10.50.0.0/16') ?? fail()]],
   ['t/spider', 'unknown'],
+  ['t/weirnet', 'weir'],
 ]);
 const ctx = (bound: string[] = ['eth0']) => ({ boundInterfaces: new Set(bound), rangeOf: (n: string) => ranges.get(n) });
 const annotate = (entries: unknown[]): Record<string, string> => ({ [NS]: JSON.stringify(entries) });
@@ -33,12 +34,14 @@ describe('secondary addresses from network-status (the only reader in agent/)', 
       { name: 't/hostlocal', interface: 'net2', ips: ['8.8.8.8', '10.50.1.2'] },
       { name: 't/made-up', interface: 'net3', ips: ['10.50.1.3'] },
       { name: 'cluster-default', interface: 'net4', ips: ['10.50.1.4'] },
+      { name: 't/weirnet', interface: 'net5', ips: ['10.50.1.5'] },
     ]), ctx());
     expect(r.addresses).toEqual([{ ip: '10.50.1.2', iface: 'net2', network: 't/hostlocal' }]);
     expect(r.ignored).toEqual([
       "net2: 8.8.8.8 is outside t/hostlocal's range",
       'net3: network "t/made-up" is not a known NAD',
       'net4: network "cluster-default" is not a known NAD',
+      'net5: network "t/weirnet" runs weir; only a WeirEndpoint binds its addresses',
     ]);
   });
 
@@ -66,9 +69,9 @@ describe('secondary addresses from network-status (the only reader in agent/)', 
 });
 
 describe('NAD declared ranges', () => {
-  const conf = (plugin: Record<string, unknown>): string => JSON.stringify({ cniVersion: '1.0.0', name: 'n', plugins: [plugin, { type: 'weir' }] });
+  const conf = (plugin: Record<string, unknown>): string => JSON.stringify({ cniVersion: '1.0.0', name: 'n', plugins: [plugin, { type: 'coordinator' }] });
   it('host-local ranges and subnet, whereabouts range forms, static addresses; others unknown', () => {
-    const canon = (r: NadRange): string[] | 'unknown' => (r === 'unknown' ? r : r.map((c) => c.canonical));
+    const canon = (r: NadRange): string[] | 'unknown' | 'weir' => (typeof r === 'string' ? r : r.map((c) => c.canonical));
     expect(canon(rangeOfConfig(conf({ type: 'macvlan', ipam: { type: 'host-local', ranges: [[{ subnet: '10.1.0.0/16' }], [{ subnet: 'fd00::/64' }]] } })))).toEqual(['10.1.0.0/16', 'fd00::/64']);
     expect(canon(rangeOfConfig(conf({ type: 'macvlan', ipam: { type: 'host-local', subnet: '10.2.0.0/24' } })))).toEqual(['10.2.0.0/24']);
     expect(canon(rangeOfConfig(conf({ type: 'ipvlan', ipam: { type: 'whereabouts', range: '10.3.0.10-10.3.0.50/24' } })))).toEqual(['10.3.0.0/24']);
@@ -76,6 +79,7 @@ describe('NAD declared ranges', () => {
     expect(rangeOfConfig(conf({ type: 'macvlan', capabilities: { ips: true }, ipam: { type: 'static' } }))).toBe('unknown');
     expect(rangeOfConfig(conf({ type: 'macvlan', ipam: { type: 'spiderpool' } }))).toBe('unknown');
     expect(rangeOfConfig('not json')).toBe('unknown');
+    expect(rangeOfConfig(JSON.stringify({ cniVersion: '1.0.0', name: 'n', plugins: [{ type: 'macvlan', ipam: { type: 'host-local', subnet: '10.2.0.0/24' } }, { type: 'weir' }] }))).toBe('weir');
     expect(nadRange({ metadata: { namespace: 't', name: 'x' }, spec: {} })).toEqual({ key: 't/x', range: 'unknown' });
     expect(nadRange({ metadata: {} })).toBeUndefined();
   });

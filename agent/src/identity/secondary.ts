@@ -5,8 +5,8 @@
  *
  * - the default network's entry is ignored (the default interface and its IPs come from the
  *   intent the webhook wrote, WeirEndpoints and kubelet's status.podIPs);
- * - an entry whose interface a WeirEndpoint binds, or which names no NAD this agent knows, is
- *   ignored (in doubt, an address is "world");
+ * - an entry whose interface a WeirEndpoint binds, which names no NAD this agent knows, or a NAD
+ *   whose chain runs weir (its attachments have WeirEndpoints), is ignored (in doubt, "world");
  * - an address outside the NAD's declared range, where the range is known, is ignored;
  * - at most MAX_SECONDARY_IPS_PER_POD addresses per pod, from an annotation of at most
  *   MAX_NETWORK_STATUS_BYTES (the API server allows 256 KiB of annotations: ~15,000 addresses).
@@ -69,6 +69,10 @@ export function secondaryAddresses(annotations: Readonly<Record<string, string>>
     const range = network.includes('/') ? ctx.rangeOf(network) : undefined;
     if (range === undefined) {
       ignored.push(`${iface}: network "${network}" is not a known NAD`);
+      continue;
+    }
+    if (range === 'weir') {
+      ignored.push(`${iface}: network "${network}" runs weir; only a WeirEndpoint binds its addresses`);
       continue;
     }
     for (const ip of ips) {
