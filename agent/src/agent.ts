@@ -29,9 +29,12 @@ import {
 import type { AttachProbe } from './endpoints/probe.js';
 import { FlowHub } from './flows/hub.js';
 import { formatFlow, toFlowRecord, type FlowNames, type FlowRecord } from './flows/format.js';
-import type { PodEventSink } from './kube/events.js';
+import type { ClusterEventSink, PodEventSink } from './kube/events.js';
 import type { ClusterSource, Resource, SourceChange } from './kube/sources.js';
 import { AgentMetrics } from './metrics.js';
+import { parseClusterNetworkPolicy } from './policy/cnp.js';
+import { ClusterPolicyIntake } from './policy/cnp-intake.js';
+import { parseNode } from './policy/cnp-resolve.js';
 import { PolicyCompiler } from './policy/compile.js';
 import {
   parseAdminNetworkPolicy,
@@ -62,6 +65,8 @@ export interface AgentOptions {
   registry: EndpointRegistry;
   log: Log;
   events?: PodEventSink;
+  /** Warnings on ClusterNetworkPolicies with rules Weir does not enforce (domainNames). */
+  clusterEvents?: ClusterEventSink;
   clock?: Clock;
   /** CNI ADD waits this long for the pod to reach the cache before a direct GET. */
   podWaitMs?: number;
@@ -120,6 +125,7 @@ export class Agent {
   readonly metrics: AgentMetrics;
   readonly flows = new FlowHub();
   private readonly compiler = new PolicyCompiler();
+  private readonly cnps = new ClusterPolicyIntake(this.compiler, (p, notes) => this.reportNotEnforced(p, notes));
   private readonly pods = new Map<string, PodEntry>();
   private readonly local = new Map<string, LocalInterface>();
   private readonly programmed = new Map<number, Programmed>();
@@ -260,11 +266,33 @@ export class Agent {
         c.removePolicy({ kind, name: m.name });
         return this.parseFailed(change.resource, object, p.errors);
       }
+      case 'clusternetworkpolicy': {
+        if (change.type === 'delete') return this.cnps.removePolicy(m.name);
+        const p = parseClusterNetworkPolicy(object);
+        if (p.ok) return this.cnps.upsertPolicy(p.value, m.uid);
+        this.cnps.removePolicy(m.name);
+        return this.parseFailed(change.resource, object, p.errors);
+      }
+      case 'node': {
+        if (change.type === 'delete') return this.cnps.removeNode(m.name);
+        const n = parseNode(object);
+        return n.ok ? this.cnps.upsertNode(n.value) : this.parseFailed('node', object, n.errors);
+      }
       case 'nad':
         if (change.type === 'delete') this.nads.delete(podKey(m.namespace, m.name));
         else this.nads.add(podKey(m.namespace, m.name));
         return;
     }
+  }
+
+  private reportNotEnforced(policy: { name: string; uid: string }, notes: string[]): void {
+    const message = `not enforced as written: ${notes.join('; ')}`;
+    this.o.log.warn({ clusterNetworkPolicy: policy.name, notes }, message);
+    this.o.clusterEvents?.clusterWarning(
+      { apiVersion: 'policy.networking.k8s.io/v1beta1', kind: 'ClusterNetworkPolicy', name: policy.name, uid: policy.uid },
+      'WeirRuleNotEnforced',
+      message,
+    );
   }
 
   private upsertPod(object: unknown): void {

@@ -78,6 +78,7 @@ async function main(): Promise<number> {
   const datapath = new Datapath({ addon, objectPath: join(config.bpfObjectDir, 'weir.bpf.o'), pinRoot: config.pinRoot });
   const kc = new KubeConfig();
   kc.loadFromDefault();
+  const events = new KubePodEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record an event'));
   const agent = new Agent({
     config,
     datapath,
@@ -86,7 +87,8 @@ async function main(): Promise<number> {
       log.warn({ resource, err: error instanceof Error ? error.message : String(error), retryInMs }, 'watch failed; retrying')),
     registry: new EndpointRegistry(config.stateDir),
     log,
-    events: new KubePodEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record a pod event')),
+    events,
+    clusterEvents: events,
   });
 
   let httpServer: AgentHttpServer | undefined;
