@@ -9,13 +9,15 @@ import { rawList } from '../../common/src/kube/kube-source.js';
 export async function fetchCluster(kc: KubeConfig): Promise<RawCluster> {
   const list = async (path: string): Promise<unknown[]> => (await rawList(kc, path)({}))?.items ?? [];
   const optional = (path: string) => list(path).catch(() => []);
-  const [namespaces, pods, networkPolicies, multiNetworkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies] = await Promise.all([
+  const [namespaces, pods, networkPolicies, multiNetworkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies, clusterNetworkPolicies, nodes] = await Promise.all([
     list('/api/v1/namespaces'),
     list('/api/v1/pods'),
     list('/apis/networking.k8s.io/v1/networkpolicies'),
     optional('/apis/k8s.cni.cncf.io/v1beta1/multi-networkpolicies'),
     optional('/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies'),
     optional('/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies'),
+    optional('/apis/policy.networking.k8s.io/v1beta1/clusternetworkpolicies'),
+    optional('/api/v1/nodes'),
   ]);
-  return { namespaces, pods, networkPolicies, multiNetworkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies };
+  return { namespaces, pods, networkPolicies, multiNetworkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies, clusterNetworkPolicies, nodes };
 }

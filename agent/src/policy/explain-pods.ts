@@ -1,6 +1,8 @@
 import type { EndpointKey, DesiredNodeState, RuleOrigin } from '../datapath/desired.js';
 import { interfaceEnforced, podIntentView } from '../endpoints/intent.js';
 import { annotationsOf, metaOf } from '../../../common/src/records.js';
+import { parseClusterNetworkPolicy } from './cnp.js';
+import { parseNode, resolveClusterNetworkPolicy, type NodeInfo } from './cnp-resolve.js';
 import { PolicyCompiler } from './compile.js';
 import { explainFlow, type ProtocolInput } from './evaluate.js';
 import {
@@ -20,6 +22,10 @@ export interface RawCluster {
   multiNetworkPolicies: unknown[];
   adminNetworkPolicies: unknown[];
   baselineAdminNetworkPolicies: unknown[];
+  /** policy.networking.k8s.io/v1beta1; absent when the CRD is not installed. */
+  clusterNetworkPolicies?: unknown[];
+  /** Nodes, for ClusterNetworkPolicy `nodes` peers. */
+  nodes?: unknown[];
   /** Pod annotations by "ns/name", to read each pod's intent (which interfaces Weir enforces). */
 }
 
@@ -33,6 +39,8 @@ export interface PodExplanation {
   isolatedEgress: boolean;
   flow?: { from: string; to: string; port: number; protocol: string; verdict: 'allow' | 'deny'; rule: RuleOrigin | undefined; steps: string[] };
   ignored: string[];
+  /** What the ClusterNetworkPolicies selecting this pod ask that Weir does not enforce (domainNames). */
+  notEnforced: string[];
 }
 
 export interface ExplainQuery {
@@ -44,7 +52,9 @@ export interface ExplainQuery {
 
 export type ExplainResult = { ok: true; explanation: PodExplanation } | { ok: false; error: string };
 
-export function buildClusterState(raw: RawCluster): { state: ClusterState; ignored: string[]; annotations: Map<string, Record<string, string>> } {
+export function buildClusterState(raw: RawCluster): {
+  state: ClusterState; ignored: string[]; annotations: Map<string, Record<string, string>>; notEnforced: Map<string, string[]>;
+} {
   const ignored: string[] = [];
   const annotations = new Map<string, Record<string, string>>();
   const keep = <T>(kind: string, parsed: { ok: true; value: T } | { ok: false; errors: ReadonlyArray<{ path: string; message: string }> }, object: unknown): T | undefined => {
@@ -59,6 +69,15 @@ export function buildClusterState(raw: RawCluster): { state: ClusterState; ignor
     pods.push(pod);
     annotations.set(`${pod.namespace}/${pod.name}`, annotationsOf(object));
   }
+  const nodes: NodeInfo[] = (raw.nodes ?? []).flatMap((o) => keep('Node', parseNode(o), o) ?? []);
+  const notEnforced = new Map<string, string[]>();
+  const cnps = (raw.clusterNetworkPolicies ?? []).flatMap((o) => {
+    const spec = keep('ClusterNetworkPolicy', parseClusterNetworkPolicy(o), o);
+    if (spec === undefined) return [];
+    const { policy, notes } = resolveClusterNetworkPolicy(spec, nodes);
+    if (notes.length > 0) notEnforced.set(spec.name, notes);
+    return [policy];
+  });
   const state: ClusterState = {
     namespaces: raw.namespaces.flatMap((o) => keep('Namespace', parseNamespace(o), o) ?? []),
     pods,
@@ -66,8 +85,9 @@ export function buildClusterState(raw: RawCluster): { state: ClusterState; ignor
     multiNetworkPolicies: raw.multiNetworkPolicies.flatMap((o) => keep('MultiNetworkPolicy', parseMultiNetworkPolicy(o), o) ?? []),
     adminNetworkPolicies: raw.adminNetworkPolicies.flatMap((o) => keep('AdminNetworkPolicy', parseAdminNetworkPolicy(o), o) ?? []),
     baselineAdminNetworkPolicy: raw.baselineAdminNetworkPolicies.flatMap((o) => keep('BaselineAdminNetworkPolicy', parseBaselineAdminNetworkPolicy(o), o) ?? [])[0],
+    clusterNetworkPolicies: cnps,
   };
-  return { state, ignored, annotations };
+  return { state, ignored, annotations, notEnforced };
 }
 
 export function explainPod(raw: RawCluster, query: ExplainQuery): ExplainResult {
@@ -79,7 +99,7 @@ export function explainPod(raw: RawCluster, query: ExplainQuery): ExplainResult 
  * cell of the reachability matrix with the datapath this way).
  */
 export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResult {
-  const { state, ignored, annotations } = buildClusterState(raw);
+  const { state, ignored, annotations, notEnforced } = buildClusterState(raw);
   const compiler = new PolicyCompiler().load(state);
   const ipcache = compiler.ipcache();
   const find = (ref: { namespace: string; name: string }) => state.pods.find((p) => p.namespace === ref.namespace && p.name === ref.name);
@@ -101,9 +121,13 @@ export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResu
     const merged: DesiredNodeState = { ipcache, endpoints, rules: compiler.compileNode({ name: '' }).rules };
     const own = endpoints.filter((e) => e.namespace === pod.namespace && e.pod === pod.name && e.interface === pod.defaultInterface);
     const policies = new Set<string>();
+    const cnpNames = new Set<string>();
     for (const ep of own) for (const entry of ep.entries) {
       const origin = merged.rules[entry.ruleId];
-      if (origin && origin.kind !== 'DefaultDeny') policies.add(origin.policy);
+      if (origin === undefined || origin.kind === 'DefaultDeny') continue;
+      // One line per ClusterNetworkPolicy with its tier, not one per rule.
+      if (origin.cnp !== undefined) cnpNames.add(origin.cnp.name);
+      policies.add(origin.cnp === undefined ? origin.policy : `ClusterNetworkPolicy ${origin.cnp.name} (${origin.cnp.tier} tier)`);
     }
     const explanation: PodExplanation = {
       pod: `${pod.namespace}/${pod.name}`,
@@ -113,6 +137,7 @@ export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResu
       isolatedIngress: own.some((e) => e.isolatedIngress),
       isolatedEgress: own.some((e) => e.isolatedEgress),
       ignored,
+      notEnforced: [...cnpNames].sort().flatMap((n) => (notEnforced.get(n) ?? []).map((note) => `ClusterNetworkPolicy ${n}: ${note}`)),
     };
     if (peer && query.peer) {
       const [src, dst] = query.peer.direction === 'from' ? [peer, pod] : [pod, peer];
