@@ -12,7 +12,10 @@ import { ScriptedSource } from '../kube/scripted.js';
 import { cnp, node } from './testkit.js';
 
 const NODE = 'node-1';
-const quiet: Log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+function recordingLog(lines: string[]): Log {
+  const keep = (_o: object, msg: string): void => { lines.push(msg); };
+  return { debug: keep, info: keep, warn: keep, error: keep };
+}
 
 class Recorded implements ClusterEventSink {
   readonly events: Array<{ object: ClusterObjectRef; reason: string; message: string }> = [];
@@ -36,6 +39,7 @@ describe('Agent with ClusterNetworkPolicies', () => {
 
   it('programs Admin-tier entries, resolves nodes peers from watched Nodes, and raises an Event for domainNames', async () => {
     const fake = new FakeDatapath();
+    const lines: string[] = [];
     const events = new Recorded();
     const source = new ScriptedSource()
       .seed('namespace', { metadata: { name: 'ns-a' } })
@@ -44,7 +48,7 @@ describe('Agent with ClusterNetworkPolicies', () => {
       .seed('clusternetworkpolicy', { ...(cnp('to-nodes', 'Admin', 5, { subject: { namespaces: {} }, egress: [{ name: 'no-kubelet', action: 'Deny', to: [{ nodes: { matchLabels: { role: 'worker' } } }] }] }) as object), metadata: { name: 'to-nodes', uid: 'u-1' } });
     agent = new Agent({
       config: { nodeName: NODE, pinRoot: '/nonexistent', cniSocket: '/nonexistent', metricsPort: 1, metricsHost: '127.0.0.1', bpfObjectDir: '/nonexistent', netnsDir: '/var/run/netns', stateDir: dir, logLevel: 'debug', resyncSeconds: 3600, attachCheckSeconds: 3600 },
-      datapath: fake, probe: { check: async () => ({ kind: 'attached' }) }, source, registry: new EndpointRegistry(dir), log: quiet, clusterEvents: events, podWaitMs: 100, coalesceMs: 1,
+      datapath: fake, probe: { check: async () => ({ kind: 'attached' }) }, source, registry: new EndpointRegistry(dir), log: recordingLog(lines), clusterEvents: events, podWaitMs: 100, coalesceMs: 1,
     });
     await agent.start();
     const res = await agent.handleCni({
@@ -57,7 +61,18 @@ describe('Agent with ClusterNetworkPolicies', () => {
     const nodeId = fake.ipcache.get('172.18.0.2/32');
     expect(nodeId).toBeDefined();
     const ep = [...fake.endpoints.values()][0];
-    expect(ep?.desired.entries.some((e) => e.tier === 'admin' && e.direction === 'egress' && e.verdict === 'deny' && e.identity === nodeId)).toBe(true);
+    const entry = ep?.desired.entries.find((e) => e.tier === 'admin' && e.direction === 'egress' && e.verdict === 'deny' && e.identity === nodeId);
+    expect(entry).toBeDefined();
+
+    // weir observe / the flow log name the policy, its tier and its rule.
+    fake.emit({
+      timestampNs: 1n, endpointId: ep?.endpointId ?? 0, ruleId: entry?.ruleId, remoteIdentity: nodeId ?? 0, packetLength: 60, family: 4,
+      source: '10.9.0.5', destination: '172.18.0.2', sourcePort: 40312, destinationPort: 10250, protocol: 6,
+      direction: 'egress', verdict: 'deny', reason: 'policy-deny', tier: 'admin',
+    });
+    const flowLine = 'ns-a/a:40312 -> 172.18.0.2:10250 TCP DROPPED (policy ClusterNetworkPolicy to-nodes (Admin tier, rule #0 "no-kubelet"), egress)';
+    for (let i = 0; i < 200 && !lines.includes(flowLine); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(lines).toContain(flowLine);
 
     // A node that gains the label joins the peer.
     source.put('node', node('w2', { role: 'worker' }, ['172.18.0.3']));
