@@ -27,6 +27,9 @@ import type { PodEventSink } from './kube/events.js';
 import type { ObjectEventSink } from './kube/object-events.js';
 import type { ClusterSource, Resource, SourceChange } from './kube/sources.js';
 import { AgentMetrics } from './metrics.js';
+import { parseClusterNetworkPolicy } from './policy/cnp.js';
+import { ClusterPolicyIntake } from './policy/cnp-intake.js';
+import { parseNode } from './policy/cnp-resolve.js';
 import { PolicyCompiler } from './policy/compile.js';
 import { PolicyIntake } from './policy/intake.js';
 import { parseNamespace, type FieldError } from './policy/model.js';
@@ -107,6 +110,7 @@ export class Agent {
   private readonly policies: PolicyIntake;
   private readonly intake: PodIntake;
   private readonly publisher: EndpointPublisher | undefined;
+  private readonly cnps = new ClusterPolicyIntake(this.compiler, (p, notes) => this.reportNotEnforced(p, notes));
   private readonly programmed = new Map<number, Programmed>();
   /** endpoint key → CNI network name (GC is per network); learned at ADD, not persisted. */
   private readonly networkOf = new Map<string, string>();
@@ -250,9 +254,31 @@ export class Agent {
       case 'adminnetworkpolicy':
       case 'baselineadminnetworkpolicy':
         return this.policies.apply(change.resource, change.type, object);
+      case 'clusternetworkpolicy': {
+        if (change.type === 'delete') return this.cnps.removePolicy(m.name);
+        const p = parseClusterNetworkPolicy(object);
+        if (p.ok) return this.cnps.upsertPolicy(p.value, m.uid);
+        this.cnps.removePolicy(m.name);
+        return this.parseFailed(change.resource, object, p.errors);
+      }
+      case 'node': {
+        if (change.type === 'delete') return this.cnps.removeNode(m.name);
+        const n = parseNode(object);
+        return n.ok ? this.cnps.upsertNode(n.value) : this.parseFailed('node', object, n.errors);
+      }
       case 'nad':
         return change.type === 'delete' ? this.intake.removeNad(object) : this.intake.upsertNad(object);
     }
+  }
+
+  private reportNotEnforced(policy: { name: string; uid: string }, notes: string[]): void {
+    const message = `not enforced as written: ${notes.join('; ')}`;
+    this.o.log.warn({ clusterNetworkPolicy: policy.name, notes }, message);
+    this.o.policyEvents?.warning(
+      { apiVersion: 'policy.networking.k8s.io/v1beta1', kind: 'ClusterNetworkPolicy', namespace: undefined, name: policy.name, uid: policy.uid },
+      'WeirRuleNotEnforced',
+      message,
+    );
   }
 
   // ------------------------------------------------------------------ reconcile
