@@ -94,14 +94,55 @@ export function ipv6(src: string, dst: string, l4: L4, opts: { hopByHop?: boolea
 }
 
 export function arpRequest(senderIp: string, targetIp: string): Buffer {
+  return arp(1, senderIp, targetIp);
+}
+
+const macBytes = (mac: string): Buffer => Buffer.from(mac.replaceAll(':', ''), 'hex');
+
+/** ARP request (op 1) or reply (op 2); the sender MAC defaults to the frame's source MAC. */
+export function arp(op: 1 | 2, senderIp: string, targetIp: string, senderMac?: string): Buffer {
   const p = Buffer.alloc(28);
   p.writeUInt16BE(1, 0); // Ethernet
   p.writeUInt16BE(0x0800, 2);
   p.writeUInt8(6, 4);
   p.writeUInt8(4, 5);
-  p.writeUInt16BE(1, 6); // request
-  SRC_MAC.copy(p, 8);
+  p.writeUInt16BE(op, 6);
+  (senderMac === undefined ? SRC_MAC : macBytes(senderMac)).copy(p, 8);
   addr(senderIp, 4).copy(p, 14);
   addr(targetIp, 4).copy(p, 24);
   return ether(0x0806, p);
+}
+
+/**
+ * ICMPv6 neighbour discovery: NS (135) / NA (136) carry `target`; RS (133) / RA (134) none.
+ * `llMac` adds a source (NS/RS/RA) or target (NA) link-layer address option.
+ */
+export function nd(type: 133 | 134 | 135 | 136, src: string, dst: string, opts: { target?: string; llMac?: string } = {}): Buffer {
+  const body = type === 135 || type === 136 ? Buffer.alloc(24) : Buffer.alloc(type === 134 ? 16 : 8);
+  body.writeUInt8(type, 0);
+  if (opts.target !== undefined) addr(opts.target, 6).copy(body, 8);
+  const opt = opts.llMac === undefined ? Buffer.alloc(0) : Buffer.concat([Buffer.from([type === 136 ? 2 : 1, 1]), macBytes(opts.llMac)]);
+  return ipv6(src, dst, { protocol: PROTO.icmpv6, header: Buffer.concat([body, opt]) });
+}
+
+/** The same frame with another source MAC. */
+export function fromMac(frame: Buffer, mac: string): Buffer {
+  const f = Buffer.from(frame);
+  macBytes(mac).copy(f, 6);
+  return f;
+}
+
+/** The same frame with an 802.1Q tag (VLAN `id`) inserted after the MAC addresses. */
+export function vlanTagged(frame: Buffer, id: number): Buffer {
+  const tag = Buffer.alloc(4);
+  tag.writeUInt16BE(0x8100, 0);
+  tag.writeUInt16BE(id & 0xfff, 2);
+  return Buffer.concat([frame.subarray(0, 12), tag, frame.subarray(12)]);
+}
+
+/** The same frame with its ethertype field overwritten. */
+export function withEthertype(frame: Buffer, ethertype: number): Buffer {
+  const f = Buffer.from(frame);
+  f.writeUInt16BE(ethertype, 12);
+  return f;
 }

@@ -6,7 +6,7 @@
  * Byte order follows the header: addresses and ports inside map keys are network order;
  * every other integer is host order (little-endian: x86-64 and arm64 are the targets).
  */
-import { formatIp, makeCidr, parseCidr, type Cidr, type Family } from '../identity/cidr.js';
+import { formatIp, makeCidr, parseCidr, parseIp, type Cidr, type Family } from '../identity/cidr.js';
 import { ANY_IDENTITY, type Direction, type PolicyEntry, type Tier, type Verdict } from './desired.js';
 
 export const LAYOUT = {
@@ -22,7 +22,12 @@ export const LAYOUT = {
     size: 24,
     fields: { expires_ns: 0, generation: 8, rule_id: 12, opener_is_a: 16, direction: 17, flags: 18, pad: 19, remote_identity: 20 },
   },
-  weir_endpoint_config: { size: 16, fields: { generation: 0, ifb_ifindex: 4, flags: 8, reserved: 12 } },
+  weir_endpoint_config: {
+    size: 88,
+    fields: { generation: 0, ifb_ifindex: 4, flags: 8, ct_quota: 12, mac: 16, addr_count: 22, pad: 23, addrs: 24 },
+  },
+  weir_ct_usage: { size: 8, fields: { entries: 0 } },
+  weir_event_budget: { size: 16, fields: { last_ns: 0, tokens: 8 } },
   weir_counter_value: { size: 16, fields: { packets: 0, bytes: 8 } },
   weir_flow_event: {
     size: 72,
@@ -43,27 +48,39 @@ export const MAPS = {
   endpoints: 'weir_endpoints',
   counters: 'weir_counters',
   events: 'weir_events',
+  conntrackUsage: 'weir_ct_usage',
+  eventBudget: 'weir_event_budget',
 } as const;
 
 export const PROGRAMS = { ingress: 'weir_ingress', egress: 'weir_egress' } as const;
 /** The `const volatile` global each per-endpoint load sets. */
 export const ENDPOINT_ID_CONSTANT = 'endpoint_id';
 
+// The constants below mirror bpf/include/weir_shared.h; test/datapath/constants.test.ts
+// compares every one of them with the header.
 export const POLICY_FIXED_BITS = 88;
 export const RULE_NONE = 0xffffffff;
-const TIER_NONE = 0xff;
+export const TIER_NONE = 0xff;
 
-const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
-const TIERS: readonly Tier[] = ['admin', 'network', 'baseline'];
-const VERDICT_CODES: Record<Verdict, number> = { allow: 1, pass: 2, deny: 3 };
+export const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
+export const TIERS: readonly Tier[] = ['admin', 'network', 'baseline'];
+export const VERDICT_CODES: Readonly<Record<Verdict, number>> = { allow: 1, pass: 2, deny: 3 };
 
+/** enum weir_reason, in code order. */
 export const REASONS = [
   'ct-established', 'ct-reply', 'policy-allow', 'default-allow', 'l2-pass', 'policy-deny',
   'default-deny', 'revoked', 'malformed', 'no-endpoint', 'events-lost', 'redirect-ifb',
+  'spoofed', 'ct-quota', 'l2-refused', 'events-suppressed', 'ct-related',
 ] as const;
 export type Reason = (typeof REASONS)[number];
+/** Reasons that are a packet's drop (the others pass it, or count something that is not a packet fate). */
+export const DROP_REASONS: ReadonlySet<Reason> = new Set<Reason>([
+  'policy-deny', 'default-deny', 'revoked', 'malformed', 'no-endpoint', 'spoofed', 'ct-quota', 'l2-refused',
+]);
 
-export const ENDPOINT_FLAGS = { isolatedIngress: 1, isolatedEgress: 2, eventsIngress: 4, eventsEgress: 8, configured: 16 } as const;
+export const ENDPOINT_FLAGS = { isolatedIngress: 1, isolatedEgress: 2, eventsIngress: 4, eventsEgress: 8, configured: 16, macKnown: 1 << 17 } as const;
+/** Own addresses an endpoint config holds (WEIR_EP_MAX_ADDRS). */
+export const MAX_ENDPOINT_ADDRS = 4;
 
 /**
  * Lookup-skip bits of weir_endpoint_config.flags (WEIR_EP_NO_EXACT / WEIR_EP_NO_ANY): a set bit
@@ -88,7 +105,7 @@ export function policySkipFlags(entries: readonly Pick<PolicyEntry, 'tier' | 'di
 export const MAX_ENDPOINTS = 1024;
 export const MAX_ENDPOINT_ID = MAX_ENDPOINTS - 1;
 /** Counter slots per endpoint in weir_counters (index = endpointId * REASON_SLOTS + reason). */
-export const REASON_SLOTS = 16;
+export const REASON_SLOTS = 32;
 
 export const directionCode = (d: Direction): number => DIRECTIONS.indexOf(d);
 export const tierCode = (t: Tier): number => TIERS.indexOf(t);
@@ -247,7 +264,27 @@ export interface EndpointConfig {
   eventsEgress: boolean;
   /** policySkipFlags of the endpoint's entries; absent = 0 = every slice is looked up. */
   skips?: number;
+  /** Own addresses: the only sources the endpoint's egress may use (absent = none: no IP egress). */
+  addresses?: EndpointAddresses;
+  /** Live conntrack entries the endpoint may hold; absent or 0 = the datapath's default. */
+  conntrackQuota?: number;
 }
+
+/** The endpoint's own MAC ("02:00:..", absent = not checked) and IPs (canonical text). */
+export interface EndpointAddresses {
+  mac?: string;
+  ips: string[];
+}
+
+function encodeMac(mac: string): Buffer {
+  const parts = mac.split(':');
+  if (parts.length !== 6 || !parts.every((p) => /^[0-9a-fA-F]{2}$/.test(p))) {
+    throw new Error(`endpoint MAC "${mac}" is not six colon-separated hex bytes (e.g. 02:42:0a:00:00:05)`);
+  }
+  return Buffer.from(parts.join(''), 'hex');
+}
+
+const formatMac = (b: Buffer): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 
 export function encodeEndpointId(id: number): Buffer {
   const b = Buffer.alloc(4);
@@ -265,9 +302,21 @@ export function encodeEndpointConfig(c: EndpointConfig): Buffer {
     (c.eventsIngress ? ENDPOINT_FLAGS.eventsIngress : 0) |
     (c.eventsEgress ? ENDPOINT_FLAGS.eventsEgress : 0) |
     ((c.skips ?? 0) & SKIP_MASK);
+  const a = c.addresses;
+  if (a !== undefined && a.ips.length > MAX_ENDPOINT_ADDRS) {
+    throw new Error(`endpoint has ${a.ips.length} IPs (${a.ips.join(', ')}); the datapath holds at most ${MAX_ENDPOINT_ADDRS} per interface`);
+  }
   b.writeUInt32LE(c.generation >>> 0, f.generation);
   b.writeUInt32LE(c.ifbIfindex, f.ifb_ifindex);
-  b.writeUInt32LE(flags, f.flags);
+  b.writeUInt32LE((flags | (a?.mac !== undefined ? ENDPOINT_FLAGS.macKnown : 0)) >>> 0, f.flags);
+  b.writeUInt32LE(c.conntrackQuota ?? 0, f.ct_quota);
+  if (a?.mac !== undefined) encodeMac(a.mac).copy(b, f.mac);
+  b.writeUInt8(a?.ips.length ?? 0, f.addr_count);
+  for (const [i, ip] of (a?.ips ?? []).entries()) {
+    const c4 = parseIp(ip);
+    if (c4 === undefined) throw new Error(`endpoint IP "${ip}" is not an IPv4 or IPv6 address`);
+    addrBytes(c4.family, c4.addr).copy(b, f.addrs + 16 * i);
+  }
   return b;
 }
 
@@ -279,6 +328,10 @@ export function decodeEndpointConfig(b: Buffer): EndpointConfig | undefined {
   const f = LAYOUT.weir_endpoint_config.fields;
   const flags = b.readUInt32LE(f.flags);
   if ((flags & ENDPOINT_FLAGS.configured) === 0) return undefined;
+  const count = Math.min(b.readUInt8(f.addr_count), MAX_ENDPOINT_ADDRS);
+  const ips = Array.from({ length: count }, (_, i) => decodeAddr(b, f.addrs + 16 * i).text);
+  const mac = (flags & ENDPOINT_FLAGS.macKnown) !== 0 ? formatMac(b.subarray(f.mac, f.mac + 6)) : undefined;
+  const quota = b.readUInt32LE(f.ct_quota);
   return {
     generation: b.readUInt32LE(f.generation),
     ifbIfindex: b.readUInt32LE(f.ifb_ifindex),
@@ -287,6 +340,8 @@ export function decodeEndpointConfig(b: Buffer): EndpointConfig | undefined {
     eventsIngress: (flags & ENDPOINT_FLAGS.eventsIngress) !== 0,
     eventsEgress: (flags & ENDPOINT_FLAGS.eventsEgress) !== 0,
     skips: (flags & SKIP_MASK) >>> 0,
+    addresses: mac === undefined ? { ips } : { mac, ips },
+    ...(quota !== 0 ? { conntrackQuota: quota } : {}),
   };
 }
 
