@@ -12,7 +12,8 @@ import { CNI_ERROR_CODES } from './cni/codes.js';
 import { cniError, cniOk, type AddRequest, type CniRequest, type CniResponse, type DelRequest, type GcRequest } from './cni/protocol.js';
 import type { AgentConfig } from './config.js';
 import type { DatapathApi, EventSubscription } from './datapath/api.js';
-import type { FlowEvent } from './datapath/codec.js';
+import type { EndpointAddresses, FlowEvent } from './datapath/codec.js';
+import { resultAddresses } from './datapath/addresses.js';
 import type { DesiredEndpoint, RuleOrigin } from './datapath/desired.js';
 import type { Bandwidth, ShapingMode } from './datapath/shaping.js';
 import { endpointKeyOf, type EndpointRecord, type EndpointRegistry } from './endpoints/registry.js';
@@ -369,14 +370,14 @@ export class Agent {
   }
 
   /** Brings one endpoint to `desired` with the fewest datapath calls. Caller holds the lock. */
-  private async program(rec: EndpointRecord, desired: DesiredEndpoint, bandwidth: Bandwidth | undefined): Promise<void> {
+  private async program(rec: EndpointRecord, desired: DesiredEndpoint, bandwidth: Bandwidth | undefined, addresses?: EndpointAddresses): Promise<void> {
     const { datapath } = this.o;
     const desiredJson = JSON.stringify(desired);
     const bandwidthJson = JSON.stringify(bandwidth ?? null);
     const cur = this.programmed.get(rec.endpointId);
     if (cur === undefined || cur.record.netnsPath !== rec.netnsPath || cur.record.ifName !== rec.ifName) {
       const res = await datapath.attachEndpoint({
-        endpointId: rec.endpointId, netnsPath: rec.netnsPath, ifname: rec.ifName, desired, bandwidth, flowEvents: this.flowEventsFlag(),
+        endpointId: rec.endpointId, netnsPath: rec.netnsPath, ifname: rec.ifName, desired, bandwidth, flowEvents: this.flowEventsFlag(), addresses,
       });
       this.programmed.set(rec.endpointId, { record: rec, desired, desiredJson, bandwidth, bandwidthJson, shaping: res.shapingMode });
       this.adopted.delete(rec.endpointId);
@@ -517,7 +518,7 @@ export class Agent {
         this.ipcacheSize = ipcache.length;
         const bandwidth = attachment.ifName === defaultInterfaceOf(entry.view, entry.pod) ? entry.view.bandwidth : undefined;
         this.programmed.delete(rec.endpointId);
-        await this.program(rec, desired, bandwidth);
+        await this.program(rec, desired, bandwidth, resultAddresses(req.prevResult, attachment.ifName));
       } catch (e) {
         await this.forget(rec);
         return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: could not enforce policy on ${what}: ${errorText(e)}`);
