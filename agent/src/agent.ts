@@ -29,6 +29,7 @@ import {
 } from './endpoints/intent.js';
 import type { AttachProbe } from './endpoints/probe.js';
 import { FlowHub } from './flows/hub.js';
+import { DropLog } from './flows/drop-log.js';
 import { formatFlow, toFlowRecord, type FlowNames, type FlowRecord } from './flows/format.js';
 import type { PodEventSink } from './kube/events.js';
 import type { ClusterSource, Resource, SourceChange } from './kube/sources.js';
@@ -120,6 +121,7 @@ const describeErrors = (errors: readonly FieldError[]): string => errors.map((e)
 export class Agent {
   readonly metrics: AgentMetrics;
   readonly flows = new FlowHub();
+  private readonly dropLog = new DropLog((fields, message) => this.o.log.info(fields, message));
   private readonly compiler = new PolicyCompiler();
   private readonly pods = new Map<string, PodEntry>();
   private readonly local = new Map<string, LocalInterface>();
@@ -655,7 +657,7 @@ export class Agent {
       return;
     }
     this.metrics.flowEvents.inc({ endpoint: record.endpoint, direction: record.direction, verdict: record.verdict.toLowerCase(), reason: record.reason });
-    if (record.verdict === 'DROPPED') this.o.log.info({ flow: record }, formatFlow(record));
+    if (record.verdict === 'DROPPED') this.dropLog.add(record);
     else this.o.log.debug({ flow: record }, formatFlow(record));
     this.flows.publish(record);
   }

@@ -21,8 +21,7 @@ import {
   NO_EXACT_SHIFT, policySkipFlags, sumCounterValues, type EndpointConfig, type FlowEvent,
 } from './codec.js';
 import type { IpCacheEntry } from './desired.js';
-import { diffContents, ipCacheContents, policyContents, type MapContents, type MapDiff } from './entries.js';
-import { isRecord } from '../../../common/src/records.js';
+import { applyDiff, diffContents, ipCacheContents, policyContents, readContents, type MapContents } from './entries.js';
 import { sweepConntrack, type SweepResult } from './sweep.js';
 import type { BpfMapPort, BpfObjectPort, DatapathAddon } from './port.js';
 import { chooseShapingMode, ifbName, tbfParameters, type Bandwidth, type ShapingMode } from './shaping.js';
@@ -63,13 +62,9 @@ interface NodeMaps {
   conntrackUsage: BpfMapPort;
 }
 
-/** Errnos a full map answers an insert with: E2BIG (hash, array), ENOSPC (LPM trie), ENOMEM. */
-const MAP_FULL_ERRNOS = new Set([7, 12, 28]);
-const isMapFull = (e: unknown): boolean => isRecord(e) && typeof e.errno === 'number' && MAP_FULL_ERRNOS.has(e.errno);
 /** Every policy slice skipped: the programs then see no entry at all for the endpoint. */
 const ALL_SLICES_SKIPPED = 0xfff << NO_EXACT_SHIFT;
 
-const hex = (b: Buffer): string => b.toString('hex');
 const unhex = (s: string): Buffer => Buffer.from(s, 'hex');
 
 export class Datapath implements DatapathApi {
@@ -161,7 +156,7 @@ export class Datapath implements DatapathApi {
     // 1. policy entries
     const desiredPolicy = policyContents(id, req.desired.entries);
     const diff = diffContents(desiredPolicy, current);
-    const written = this.applyDiff(m.policy, diff, current);
+    const written = applyDiff(m.policy, diff, current);
 
     // 2. shaping (may create the IFB whose ifindex the config carries)
     const state: EndpointState = {
@@ -224,7 +219,7 @@ export class Datapath implements DatapathApi {
     const state = this.mustGet(req.endpointId);
     const desired = policyContents(req.endpointId, req.desired.entries);
     const diff = diffContents(desired, state.policy);
-    const written = this.applyDiff(m.policy, diff, state.policy);
+    const written = applyDiff(m.policy, diff, state.policy);
     state.policy = written.contents;
     if (written.error !== undefined) throw this.isolate(state, written.error);
     state.config = {
@@ -320,7 +315,7 @@ export class Datapath implements DatapathApi {
     const diff = diffContents(desired, current);
     // Most specific first: when the trie fills up, pod addresses land before wide ipBlocks.
     diff.upserts.sort(([a], [b]) => unhex(b).readUInt32LE(0) - unhex(a).readUInt32LE(0));
-    const written = this.applyDiff(m.ipcache, diff, current, true);
+    const written = applyDiff(m.ipcache, diff, current, true);
     this.ipcache = written.contents;
     // An address whose identity moved or vanished may carry flows admitted under the old one.
     if (diff.changed > 0 || diff.deletes.length > 0) this.bumpAllGenerations();
@@ -399,44 +394,9 @@ export class Datapath implements DatapathApi {
     this.maps = undefined;
   }
 
-  /**
-   * Deletions first (they make room), then additions and changes. Returns what the map now holds.
-   * A full map stops the writing at the first refused insert (`error`), or with `skipFull` skips
-   * each refused insert and counts it (`failed`); any other error is thrown.
-   */
-  private applyDiff(map: BpfMapPort, diff: MapDiff, current: MapContents, skipFull = false): { contents: MapContents; error?: unknown; failed: number } {
-    const contents = new Map(current);
-    let failed = 0;
-    for (const k of diff.deletes) {
-      map.delete(unhex(k));
-      contents.delete(k);
-    }
-    for (const [k, v] of diff.upserts) {
-      try {
-        map.update(unhex(k), unhex(v));
-      } catch (e) {
-        if (!isMapFull(e)) throw e;
-        if (!skipFull) return { contents, error: e, failed: 1 };
-        failed++;
-        continue;
-      }
-      contents.set(k, v);
-    }
-    return { contents, failed };
-  }
-
   private mustGet(endpointId: number): EndpointState {
     const s = this.endpoints.get(endpointId);
     if (s === undefined) throw new Error(`endpoint ${endpointId} is not attached`);
     return s;
   }
-}
-
-function readContents(map: BpfMapPort): MapContents {
-  const out: MapContents = new Map();
-  for (const k of map.keys()) {
-    const v = map.lookup(k);
-    if (v !== undefined) out.set(hex(k), hex(v));
-  }
-  return out;
 }
