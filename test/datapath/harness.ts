@@ -22,7 +22,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function openHarness(name: string): Harness {
+export function openHarness(name: string, opts: { conntrackQuota?: number } = {}): Harness {
   execFileSync('make', ['-s', 'bpf']);
   const addon = loadNative();
   // The addon mounts bpffs when missing; the pin root must exist before the first load.
@@ -31,7 +31,7 @@ export function openHarness(name: string): Harness {
   const pinRoot = `/sys/fs/bpf/weir-test-${name}-${process.pid}`;
   rmSync(pinRoot, { recursive: true, force: true });
   mkdirSync(pinRoot, { recursive: true });
-  const dp = new Datapath({ addon, objectPath: OBJECT_PATH, pinRoot, conntrackSweepSeconds: 0 });
+  const dp = new Datapath({ addon, objectPath: OBJECT_PATH, pinRoot, conntrackSweepSeconds: 0, ...opts });
   return {
     addon,
     dp,
