@@ -12,7 +12,8 @@
  * Per packet: parse (ethertype from the frame) -> endpoint config (missing: fail closed) ->
  * refused/malformed frames dropped -> egress: anti-spoofing (bpf/include/antispoof.h) -> ARP/ND
  * pass -> conntrack hit? (re-check policy if the endpoint's generation moved; a revoked flow's
- * marker drops it) -> else policy for the new flow -> conntrack create (TCP: SYN only; within
+ * marker drops it) -> an ICMP error quoting a tracked flow passes as related
+ * (bpf/include/related.h) -> else policy for the new flow -> conntrack create (TCP: SYN only; within
  * the endpoint's quota) -> pass (ingress: maybe redirect to the shaping IFB). Every drop leaves
  * through the single `drop:` exit, which counts and emits the (budgeted) event.
  *
@@ -32,6 +33,7 @@
 #include "parse.h"
 #include "antispoof.h"
 #include "conntrack.h"
+#include "related.h"
 #include "policy.h"
 #include "events.h"
 
@@ -178,6 +180,10 @@ static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 directi
 	x.from_a = weir_ct_key_build(x.ep_id, &x.pkt, &x.ct_key);
 	x.ct = weir_ct_lookup(&x.ct_key);
 	fate = weir_flow_tracked(&x, ep, remote);
+	if (fate == WEIR_FATE_MISS && x.pkt.icmp_error && weir_icmp_related(skb, x.ep_id, &x.pkt, x.now)) {
+		x.d.reason = WEIR_REASON_CT_RELATED;
+		fate = WEIR_FATE_PASS;
+	}
 	if (fate == WEIR_FATE_MISS)
 		fate = weir_flow_new(&x, ep, remote, direction);
 	if (fate == WEIR_FATE_DROP)

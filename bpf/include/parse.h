@@ -57,7 +57,7 @@ struct weir_pkt {
 	__u32 len;
 	__u8 eth_src[6];  /* source MAC of the frame */
 	__u8 icmp_type;   /* ICMP/ICMPv6 type when protocol is ICMP/ICMPv6 */
-	__u8 pad;
+	__u8 icmp_error;  /* an ICMP/ICMPv6 error: the quoted packet starts at l4_off + 8 */
 	__u32 l4_off;     /* offset of the L4 header in the frame (ND checks read past it) */
 };
 
@@ -112,9 +112,13 @@ static __always_inline int weir_parse_icmp(const struct weir_cursor *c, __u32 of
 		 * (130..132, 143): an L2 underlay stops working without them. */
 		if ((type >= 130 && type <= 137) || type == 143)
 			return WEIR_PARSE_ND;
+		/* Destination unreachable, packet too big, time exceeded, parameter problem. */
+		pkt->icmp_error = type >= 1 && type <= 4;
 		if (type != 128 && type != 129)
 			return WEIR_PARSE_OK;
 	} else if (type != 8 && type != 0) {
+		/* Destination unreachable (incl. fragmentation needed), time exceeded, parameter problem. */
+		pkt->icmp_error = type == 3 || type == 11 || type == 12;
 		return WEIR_PARSE_OK;
 	}
 	/* Echo request/reply: the identifier on both "ports" gives request and reply one

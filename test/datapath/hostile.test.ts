@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describePrivileged } from '../support/privileged.js';
 import { TC_ACT_OK, TC_ACT_SHOT, counted, endpoint, entry, openHarness, testEndpoints, type Harness } from './harness.js';
-import { TCP, arp, fromMac, icmp, ipv4, ipv6, nd, tcp, udp, vlanTagged, withEthertype } from './packets.js';
+import { TCP, arp, fromMac, icmp, icmpError, ipv4, ipv6, nd, tcp, udp, vlanTagged, withEthertype } from './packets.js';
 
 const POD = '10.0.0.10';
 const POD6 = 'fd00::10';
@@ -147,4 +147,28 @@ describePrivileged('hostile pods (BPF_PROG_TEST_RUN)', () => {
     expect(swept.expired).toBeGreaterThanOrEqual(quota);
     expect(flooder.egress(ipv4(POD, PEER, udp(quota + 200, 9)))).toBe(TC_ACT_OK);
   }, 120_000);
+
+  it('ICMP errors pass as related when they quote a tracked flow, and only then (path MTU)', async () => {
+    const router = '192.0.2.254'; // world: no rule allows it
+    const e = await eps.ep([
+      entry({ direction: 'egress', identity: ID_PEER, protocol: 6, port: 443, portPrefixLength: 16 }),
+      entry({ direction: 'egress', identity: 0, protocol: 17, port: 53, portPrefixLength: 16 }),
+    ], { ingress: true, egress: true });
+    const syn = ipv4(POD, PEER, tcp(45000, 443, TCP.syn));
+    expect(e.egress(syn)).toBe(TC_ACT_OK);
+    // Fragmentation needed from a router on the path, quoting the pod's own segment.
+    expect(e.ingress(ipv4(router, POD, icmpError(3, 4, syn)))).toBe(TC_ACT_OK);
+    // Port unreachable from the peer, and time exceeded: same flow.
+    expect(e.ingress(ipv4(PEER, POD, icmpError(3, 3, syn)))).toBe(TC_ACT_OK);
+    expect(e.ingress(ipv4(router, POD, icmpError(11, 0, syn)))).toBe(TC_ACT_OK);
+    // IPv6 packet too big for a UDP flow the pod opened.
+    const dns6 = ipv6(POD6, 'fd00::53', udp(45001, 53));
+    expect(e.egress(dns6)).toBe(TC_ACT_OK);
+    expect(e.ingress(ipv6('fd00::1', POD6, icmpError(2, 0, dns6, true)))).toBe(TC_ACT_OK);
+    expect(await counted(h, e.id, 'ct-related')).toBe(4n);
+    // An error quoting a flow that does not exist is an ordinary ICMP packet: default deny.
+    expect(e.ingress(ipv4(router, POD, icmpError(3, 4, ipv4(POD, PEER, tcp(45002, 443, TCP.syn)))))).toBe(TC_ACT_SHOT);
+    expect(e.ingress(ipv4(router, POD, icmpError(3, 4, ipv4(POD, VICTIM, tcp(45000, 443, TCP.syn)))))).toBe(TC_ACT_SHOT);
+    expect(await counted(h, e.id, 'ct-related')).toBe(4n);
+  });
 });

@@ -146,3 +146,13 @@ export function withEthertype(frame: Buffer, ethertype: number): Buffer {
   f.writeUInt16BE(ethertype, 12);
   return f;
 }
+
+/** An ICMP (or ICMPv6) error of `type`/`code` quoting `quoted` (a whole frame; its IP part is quoted). */
+export function icmpError(type: number, code: number, quoted: Buffer, v6 = false): L4 {
+  const h = Buffer.alloc(8);
+  h.writeUInt8(type, 0);
+  h.writeUInt8(code, 1);
+  if (!v6 && type === 3 && code === 4) h.writeUInt16BE(1400, 6); // next-hop MTU
+  if (v6 && type === 2) h.writeUInt32BE(1280, 4); // MTU
+  return { protocol: v6 ? PROTO.icmpv6 : PROTO.icmp, header: Buffer.concat([h, quoted.subarray(14)]) };
+}
