@@ -13,7 +13,8 @@
  * refused/malformed frames dropped -> egress: anti-spoofing (bpf/include/antispoof.h) -> ARP/ND
  * pass -> conntrack hit? (re-check policy if the endpoint's generation moved; a revoked flow's
  * marker drops it) -> an ICMP error quoting a tracked flow passes as related
- * (bpf/include/related.h) -> else policy for the new flow -> conntrack create (TCP: SYN only; within
+ * (bpf/include/related.h); a later IP fragment takes its first fragment's ports (frag.h) ->
+ * else policy for the new flow -> conntrack create (TCP: SYN only; within
  * the endpoint's quota) -> pass (ingress: maybe redirect to the shaping IFB). Every drop leaves
  * through the single `drop:` exit, which counts and emits the (budgeted) event.
  *
@@ -34,6 +35,7 @@
 #include "antispoof.h"
 #include "conntrack.h"
 #include "related.h"
+#include "frag.h"
 #include "policy.h"
 #include "events.h"
 
@@ -177,6 +179,8 @@ static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 directi
 	remote = direction == WEIR_DIR_INGRESS ? &x.pkt.saddr : &x.pkt.daddr;
 	/* Coarse clock (tick resolution) is enough for second-scale lifetimes and much cheaper. */
 	x.now = bpf_ktime_get_coarse_ns();
+	if (x.pkt.frag == WEIR_FRAG_LATER)
+		weir_frag_ports(x.ep_id, &x.pkt, x.now);
 	x.from_a = weir_ct_key_build(x.ep_id, &x.pkt, &x.ct_key);
 	x.ct = weir_ct_lookup(&x.ct_key);
 	fate = weir_flow_tracked(&x, ep, remote);
@@ -188,6 +192,8 @@ static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 directi
 		fate = weir_flow_new(&x, ep, remote, direction);
 	if (fate == WEIR_FATE_DROP)
 		goto drop;
+	if (x.pkt.frag == WEIR_FRAG_FIRST)
+		weir_frag_remember(x.ep_id, &x.pkt, x.now);
 
 	weir_count(x.ep_id, x.d.reason, x.pkt.len);
 	/* Ingress shaping: the IFB's root TBF paces, and the IFB re-injects into this device

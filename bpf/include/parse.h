@@ -59,7 +59,13 @@ struct weir_pkt {
 	__u8 icmp_type;   /* ICMP/ICMPv6 type when protocol is ICMP/ICMPv6 */
 	__u8 icmp_error;  /* an ICMP/ICMPv6 error: the quoted packet starts at l4_off + 8 */
 	__u32 l4_off;     /* offset of the L4 header in the frame (ND checks read past it) */
+	__u32 frag_id;    /* IPv4 identification / IPv6 fragment id, when frag is set */
+	__u8 frag;        /* WEIR_FRAG_FIRST or WEIR_FRAG_LATER; 0 = not fragmented */
+	__u8 pad2[3];
 };
+
+#define WEIR_FRAG_FIRST 1 /* offset 0, more fragments follow: carries the L4 header */
+#define WEIR_FRAG_LATER 2 /* offset > 0: no L4 header, ports come from bpf/include/frag.h */
 
 #define WEIR_TCP_FIN 0x01
 #define WEIR_TCP_SYN 0x02
@@ -176,9 +182,13 @@ static __always_inline int weir_parse_ipv4(const struct weir_cursor *c, struct w
 	pkt->protocol = ip.protocol;
 	weir_map_v4(&pkt->saddr, ip.saddr);
 	weir_map_v4(&pkt->daddr, ip.daddr);
-	/* A later fragment carries no L4 header: it is matched by protocol alone (port 0). */
-	if (ip.frag_off & bpf_htons(0x1fff))
-		return WEIR_PARSE_OK;
+	/* A later fragment carries no L4 header: its ports come from its first fragment. */
+	if (ip.frag_off & bpf_htons(0x3fff)) {
+		pkt->frag_id = ip.id;
+		pkt->frag = (ip.frag_off & bpf_htons(0x1fff)) ? WEIR_FRAG_LATER : WEIR_FRAG_FIRST;
+		if (pkt->frag == WEIR_FRAG_LATER)
+			return WEIR_PARSE_OK;
+	}
 	return weir_parse_l4(c, ETH_HLEN + ip.ihl * 4, pkt);
 }
 
@@ -199,7 +209,7 @@ static __always_inline int weir_parse_ipv6(const struct weir_cursor *c, struct w
 
 #pragma unroll
 	for (int i = 0; i < WEIR_MAX_IPV6_EXT; i++) {
-		__u8 ext[4];
+		__u8 ext[8];
 
 		switch (nexthdr) {
 		case IPPROTO_HOPOPTS:
@@ -216,17 +226,25 @@ static __always_inline int weir_parse_ipv6(const struct weir_cursor *c, struct w
 			nexthdr = ext[0];
 			off += ((__u32)ext[1] + 2) * 4;
 			break;
-		case IPPROTO_FRAGMENT:
-			if (weir_load(c, off, ext, 4) < 0)
+		case IPPROTO_FRAGMENT: {
+			__u16 frag_off;
+
+			if (weir_load(c, off, ext, 8) < 0)
 				return WEIR_PARSE_MALFORMED;
 			nexthdr = ext[0];
 			off += 8;
-			/* Offset bits set: a later fragment, no L4 header follows. */
-			if ((((__u16)ext[2] << 8) | ext[3]) & 0xfff8) {
+			frag_off = ((__u16)ext[2] << 8) | ext[3];
+			if (frag_off & 0xfff9) { /* offset bits or M: part of a fragmented packet */
+				__builtin_memcpy(&pkt->frag_id, &ext[4], 4);
+				pkt->frag = (frag_off & 0xfff8) ? WEIR_FRAG_LATER : WEIR_FRAG_FIRST;
+			}
+			/* A later fragment: no L4 header follows. */
+			if (pkt->frag == WEIR_FRAG_LATER) {
 				pkt->protocol = nexthdr;
 				return WEIR_PARSE_OK;
 			}
 			break;
+		}
 		default:
 			pkt->protocol = nexthdr;
 			return weir_parse_l4(c, off, pkt);

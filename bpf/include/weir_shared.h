@@ -148,6 +148,24 @@ struct weir_ct_value {
 	__u32 remote_identity; /* identity of the peer when the flow was opened */
 };
 
+/* ---- fragments: node-global LRU hash, first fragment's ports for the later ones ----
+ * Keyed like the datagram's reassembly (addresses, protocol, IP id) plus the endpoint. */
+struct weir_frag_key {
+	__u32 endpoint_id;
+	__u32 id;        /* IPv4 identification (zero-extended) or IPv6 fragment id, as in the packet */
+	__u8 saddr[16];  /* network order, IPv4-mapped for IPv4 */
+	__u8 daddr[16];
+	__u8 protocol;
+	__u8 pad[3];
+};
+
+struct weir_frag_value {
+	__u64 expires_ns; /* bpf_ktime_get_coarse_ns() deadline */
+	__be16 sport;
+	__be16 dport;
+	__u32 pad;
+};
+
 /* ---- endpoint config: array indexed by endpoint id -> how to treat that endpoint ----
  * An array, not a hash: the lookup is a bounds check plus an address computation (the
  * established-flow path pays for it on every packet). A slot without WEIR_EP_CONFIGURED is

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describePrivileged } from '../support/privileged.js';
 import { TC_ACT_OK, TC_ACT_SHOT, counted, endpoint, entry, openHarness, testEndpoints, type Harness } from './harness.js';
-import { TCP, arp, fromMac, icmp, icmpError, ipv4, ipv6, nd, tcp, udp, vlanTagged, withEthertype } from './packets.js';
+import { PROTO, TCP, arp, fromMac, icmp, icmpError, ipv4, ipv6, nd, payload, tcp, udp, vlanTagged, withEthertype } from './packets.js';
 
 const POD = '10.0.0.10';
 const POD6 = 'fd00::10';
@@ -170,5 +170,24 @@ describePrivileged('hostile pods (BPF_PROG_TEST_RUN)', () => {
     expect(e.ingress(ipv4(router, POD, icmpError(3, 4, ipv4(POD, PEER, tcp(45002, 443, TCP.syn)))))).toBe(TC_ACT_SHOT);
     expect(e.ingress(ipv4(router, POD, icmpError(3, 4, ipv4(POD, VICTIM, tcp(45000, 443, TCP.syn)))))).toBe(TC_ACT_SHOT);
     expect(await counted(h, e.id, 'ct-related')).toBe(4n);
+  });
+
+  it('fragments: later fragments take the first fragment\'s ports; without a first they are judged on port 0', async () => {
+    const e = await eps.ep([entry({ identity: ID_VICTIM, protocol: 17, port: 5353, portPrefixLength: 16 })], { ingress: true });
+    const MF = 0x2000;
+    expect(e.ingress(ipv4(VICTIM, POD, udp(40000, 5353), { id: 77, fragmentOffset: MF }))).toBe(TC_ACT_OK);
+    expect(e.ingress(ipv4(VICTIM, POD, payload(PROTO.udp, 1480), { id: 77, fragmentOffset: MF | 185 }))).toBe(TC_ACT_OK);
+    expect(e.ingress(ipv4(VICTIM, POD, payload(PROTO.udp, 100), { id: 77, fragmentOffset: 370 }))).toBe(TC_ACT_OK);
+    // A later fragment of a datagram whose first fragment never passed: no ports, default deny.
+    expect(e.ingress(ipv4(VICTIM, POD, payload(PROTO.udp, 100), { id: 78, fragmentOffset: 185 }))).toBe(TC_ACT_SHOT);
+    // A first fragment to a port no rule allows is dropped, and so are its later fragments.
+    expect(e.ingress(ipv4(VICTIM, POD, udp(40001, 9999), { id: 79, fragmentOffset: MF }))).toBe(TC_ACT_SHOT);
+    expect(e.ingress(ipv4(VICTIM, POD, payload(PROTO.udp, 100), { id: 79, fragmentOffset: 185 }))).toBe(TC_ACT_SHOT);
+    // IPv6: the same through the fragment header.
+    await h.dp.syncIpCache([{ cidr: `${VICTIM}/32`, identity: ID_VICTIM }, { cidr: `${PEER}/32`, identity: ID_PEER }, { cidr: `${VICTIM6}/128`, identity: ID_VICTIM }]);
+    expect(e.ingress(ipv6(VICTIM6, POD6, udp(40002, 5353), { fragment: { id: 0x10203, offset: 0, more: true } }))).toBe(TC_ACT_OK);
+    expect(e.ingress(ipv6(VICTIM6, POD6, payload(PROTO.udp, 1448), { fragment: { id: 0x10203, offset: 1448, more: false } }))).toBe(TC_ACT_OK);
+    expect(e.ingress(ipv6(VICTIM6, POD6, payload(PROTO.udp, 64), { fragment: { id: 0x10204, offset: 1448, more: false } }))).toBe(TC_ACT_SHOT);
+    expect(await counted(h, e.id, 'ct-established')).toBe(3n);
   });
 });

@@ -68,10 +68,12 @@ export const icmp = (type: number, id = 0x1234, v6 = false): L4 => {
   return { protocol: v6 ? PROTO.icmpv6 : PROTO.icmp, header: h };
 };
 
-export function ipv4(src: string, dst: string, l4: L4, opts: { fragmentOffset?: number } = {}): Buffer {
+/** `fragmentOffset` is the raw flags+offset field (0x2000 = more fragments, low 13 bits = offset / 8). */
+export function ipv4(src: string, dst: string, l4: L4, opts: { fragmentOffset?: number; id?: number } = {}): Buffer {
   const h = Buffer.alloc(20);
   h.writeUInt8(0x45, 0);
   h.writeUInt16BE(20 + l4.header.length, 2);
+  h.writeUInt16BE(opts.id ?? 0, 4);
   h.writeUInt16BE(opts.fragmentOffset ?? 0, 6);
   h.writeUInt8(64, 8);
   h.writeUInt8(l4.protocol, 9);
@@ -80,13 +82,25 @@ export function ipv4(src: string, dst: string, l4: L4, opts: { fragmentOffset?: 
   return ether(0x0800, Buffer.concat([h, l4.header]));
 }
 
-/** IPv6; `hopByHop` inserts an 8-byte hop-by-hop options header before the L4 header. */
-export function ipv6(src: string, dst: string, l4: L4, opts: { hopByHop?: boolean } = {}): Buffer {
+/**
+ * IPv6; `hopByHop` inserts an 8-byte hop-by-hop options header before the L4 header, `fragment`
+ * a fragment header (offset in bytes, a multiple of 8; `more` = the M flag).
+ */
+export function ipv6(src: string, dst: string, l4: L4, opts: { hopByHop?: boolean; fragment?: { id: number; offset: number; more: boolean } } = {}): Buffer {
   const h = Buffer.alloc(40);
-  const ext = opts.hopByHop ? Buffer.from([l4.protocol, 0, 5, 2, 0, 0, 1, 0]) : Buffer.alloc(0);
+  let ext = opts.hopByHop ? Buffer.from([l4.protocol, 0, 5, 2, 0, 0, 1, 0]) : Buffer.alloc(0);
+  let first = opts.hopByHop ? 0 : l4.protocol;
+  if (opts.fragment !== undefined) {
+    const f = Buffer.alloc(8);
+    f.writeUInt8(l4.protocol, 0);
+    f.writeUInt16BE(opts.fragment.offset | (opts.fragment.more ? 1 : 0), 2);
+    f.writeUInt32BE(opts.fragment.id, 4);
+    ext = f;
+    first = 44;
+  }
   h.writeUInt32BE(0x60000000, 0);
   h.writeUInt16BE(ext.length + l4.header.length, 4);
-  h.writeUInt8(opts.hopByHop ? 0 : l4.protocol, 6);
+  h.writeUInt8(first, 6);
   h.writeUInt8(64, 7);
   addr(src, 6).copy(h, 8);
   addr(dst, 6).copy(h, 24);
@@ -156,3 +170,6 @@ export function icmpError(type: number, code: number, quoted: Buffer, v6 = false
   if (v6 && type === 2) h.writeUInt32BE(1280, 4); // MTU
   return { protocol: v6 ? PROTO.icmpv6 : PROTO.icmp, header: Buffer.concat([h, quoted.subarray(14)]) };
 }
+
+/** A later fragment's payload: bytes of the datagram, no L4 header. */
+export const payload = (protocol: number, bytes: number): L4 => ({ protocol, header: Buffer.alloc(bytes, 0x61) });

@@ -26,6 +26,8 @@ export const LAYOUT = {
     fields: { generation: 0, ifb_ifindex: 4, flags: 8, ct_quota: 12, mac: 16, addr_count: 22, pad: 23, addrs: 24 },
   },
   weir_ct_usage: { size: 8, fields: { entries: 0 } },
+  weir_frag_key: { size: 44, fields: { endpoint_id: 0, id: 4, saddr: 8, daddr: 24, protocol: 40, pad: 41 } },
+  weir_frag_value: { size: 16, fields: { expires_ns: 0, sport: 8, dport: 10, pad: 12 } },
   weir_event_budget: { size: 16, fields: { last_ns: 0, tokens: 8 } },
   weir_counter_value: { size: 16, fields: { packets: 0, bytes: 8 } },
   weir_flow_event: {
