@@ -17,7 +17,7 @@
 import { spawn } from 'node:child_process';
 import { NetLab, netnsPath } from '../test/support/netns.js';
 import { endpoint, entry, openHarness } from '../test/datapath/harness.js';
-import { macvlanPods } from '../test/datapath/pods.js';
+import { interfaceAddresses, macvlanPods } from '../test/datapath/pods.js';
 import { buildConnrate, connectLoop, iperf, startConnServer, startIperfServer } from './traffic.js';
 import { fmt, median, report, verdict } from './report.js';
 
@@ -95,12 +95,12 @@ async function main(): Promise<void> {
           return;
         case 'weir-allow':
           for (const pod of ['a', 'b'] as const) {
-            await h.dp.attachEndpoint({ endpointId: EP[pod], netnsPath: netnsPath(ns[pod]), ifname: 'eth0', desired: allowAll });
+            await h.dp.attachEndpoint({ endpointId: EP[pod], netnsPath: netnsPath(ns[pod]), ifname: 'eth0', desired: allowAll, addresses: await interfaceAddresses(ns[pod]) });
             attached.add(EP[pod]);
           }
           return;
         case 'weir-10k':
-          await h.dp.attachEndpoint({ endpointId: EP.b, netnsPath: netnsPath(ns.b), ifname: 'eth0', desired: endpoint(rules10k, { ingress: true }) });
+          await h.dp.attachEndpoint({ endpointId: EP.b, netnsPath: netnsPath(ns.b), ifname: 'eth0', desired: endpoint(rules10k, { ingress: true }), addresses: await interfaceAddresses(ns.b) });
           attached.add(EP.b);
           return;
         case 'iptables-10k':

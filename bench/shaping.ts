@@ -23,7 +23,7 @@ import path from 'node:path';
 import { NetLab, netnsPath } from '../test/support/netns.js';
 import { invokeCni } from '../test/support/cni.js';
 import { endpoint, openHarness } from '../test/datapath/harness.js';
-import { macvlanPods } from '../test/datapath/pods.js';
+import { interfaceAddresses, macvlanPods } from '../test/datapath/pods.js';
 import { iperf, ping, startIperfServer, type IperfResult, type PingResult } from './traffic.js';
 import { tbfSentBytes } from './qdisc.js';
 import { ifbName } from '../agent/src/datapath/shaping.js';
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     // Weir's pods.
     const weir = await macvlanPods(lab, { a: { ipv4: IP.a }, b: { ipv4: IP.b } });
     await startIperfServer(lab, weir.ns.b, weir.ns.a, IP.b);
-    await h.dp.attachEndpoint({ endpointId: EP, netnsPath: netnsPath(weir.ns.a), ifname: 'eth0', desired: endpoint([]) });
+    await h.dp.attachEndpoint({ endpointId: EP, netnsPath: netnsPath(weir.ns.a), ifname: 'eth0', desired: endpoint([]), addresses: await interfaceAddresses(weir.ns.a) });
 
     // The standard plugin's pods: d is the peer (no limits), c is re-created per rate.
     const host = await lab.netns('host');

@@ -53,7 +53,9 @@ int bench_parse_only(struct __sk_buff *skb)
 	struct weir_pkt pkt = {};
 
 	/* Use the parse result so the compiler cannot drop the parser. */
-	if (weir_parse(skb, &pkt) != WEIR_PARSE_OK)
+	const struct weir_cursor c = weir_cursor_of(skb);
+
+	if (weir_parse(&c, &pkt) != WEIR_PARSE_OK)
 		return TC_ACT_SHOT;
 	return pkt.protocol == IPPROTO_TCP ? TC_ACT_OK : TC_ACT_UNSPEC;
 }

@@ -9,15 +9,20 @@
  * pinned by name under the agent's pin root, so all loads on a node share one ipcache, policy
  * trie, conntrack table, endpoint table, counters and ring buffer.
  *
- * Per packet: parse -> (L2 pass) -> endpoint config (missing: fail closed) -> conntrack hit?
- * (re-check policy if the endpoint's generation moved) -> else policy for the new flow ->
- * conntrack create -> pass (ingress: maybe redirect to the shaping IFB). Every drop leaves
- * through the single `drop:` exit, which counts and emits the event.
+ * Per packet: parse (ethertype from the frame) -> endpoint config (missing: fail closed) ->
+ * refused/malformed frames dropped -> egress: anti-spoofing (bpf/include/antispoof.h) -> ARP/ND
+ * pass -> conntrack hit? (re-check policy if the endpoint's generation moved; a revoked flow's
+ * marker drops it) -> an ICMP error quoting a tracked flow passes as related
+ * (bpf/include/related.h); a later IP fragment takes its first fragment's ports (frag.h) ->
+ * else policy for the new flow -> conntrack create (TCP: SYN only; within
+ * the endpoint's quota) -> pass (ingress: maybe redirect to the shaping IFB). Every drop leaves
+ * through the single `drop:` exit, which counts and emits the (budgeted) event.
  *
  * Cost budget (bench/datapath-prog.ts): the established path is parse (direct packet access)
- * + one coarse clock read + the config array slot + one conntrack lookup + one per-CPU counter,
- * and nothing else; a new flow looks up only the policy slices the endpoint config says are
- * non-empty (WEIR_EP_NO_EXACT / WEIR_EP_NO_ANY), so its cost does not grow with empty tiers.
+ * + one coarse clock read + the config array slot + (egress) the source check + one conntrack
+ * lookup + one per-CPU counter, and nothing else; a new flow looks up only the policy slices
+ * the endpoint config says are non-empty (WEIR_EP_NO_EXACT / WEIR_EP_NO_ANY), so its cost does
+ * not grow with empty tiers.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -27,7 +32,10 @@
 
 #include "weir_shared.h"
 #include "parse.h"
+#include "antispoof.h"
 #include "conntrack.h"
+#include "related.h"
+#include "frag.h"
 #include "policy.h"
 #include "events.h"
 
@@ -42,99 +50,164 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } weir_endpoints SEC(".maps");
 
+/* What the flow helpers decided. */
+enum weir_fate {
+	WEIR_FATE_PASS = 0,
+	WEIR_FATE_DROP = 1,
+	WEIR_FATE_MISS = 2, /* no live conntrack entry: judge as a new flow */
+};
+
 /* The destination port policy matches on: only protocols with ports have one. */
 static __always_inline __be16 weir_policy_port(const struct weir_pkt *pkt, __be16 dport)
 {
 	return pkt->has_ports ? dport : 0;
 }
 
+/* Everything one packet's judgement needs, so the helpers take one pointer. */
+struct weir_ctx {
+	struct weir_pkt pkt;
+	struct weir_decision d;
+	struct weir_ct_key ct_key;
+	struct weir_ct_value *ct; /* the entry for ct_key, live or not; NULL when absent */
+	__u64 now;
+	__u32 ep_id;
+	int from_a;
+};
+
+/* A packet of a tracked flow: pass, drop (revoked) or miss (expired, or a SYN over a marker). */
+static __always_inline int weir_flow_tracked(struct weir_ctx *x, const struct weir_endpoint_config *ep,
+					     const union weir_addr *remote)
+{
+	struct weir_ct_value *ct = x->ct;
+	struct weir_policy_result res;
+	int reply;
+
+	if (!ct || !weir_ct_live(ct, x->now))
+		return WEIR_FATE_MISS;
+	if (ct->flags & WEIR_CT_REVOKED) {
+		/* A new connection on a revoked 5-tuple is judged afresh; nothing else passes. */
+		if (x->pkt.protocol == IPPROTO_TCP && weir_ct_may_create(&x->pkt))
+			return WEIR_FATE_MISS;
+		x->d.reason = WEIR_REASON_REVOKED;
+		x->d.remote_identity = ct->remote_identity;
+		return WEIR_FATE_DROP;
+	}
+	reply = x->from_a != ct->opener_is_a;
+	if (ct->generation != ep->generation) {
+		/* Policy changed since this flow was allowed: re-check it as its opener saw it
+		 * (the opener's direction; a reply's source port is the opener's dport). */
+		x->d.remote_identity = weir_identity_of(remote);
+		weir_policy_eval(x->ep_id, ep->flags, ct->direction, x->d.remote_identity, x->pkt.protocol,
+				 weir_policy_port(&x->pkt, reply ? x->pkt.sport : x->pkt.dport), &res);
+		if (res.verdict != WEIR_VERDICT_ALLOW) {
+			weir_ct_revoke(ct, x->now);
+			x->d.reason = WEIR_REASON_REVOKED;
+			x->d.rule_id = res.rule_id;
+			x->d.tier = res.tier;
+			return WEIR_FATE_DROP;
+		}
+		ct->generation = ep->generation;
+		ct->rule_id = res.rule_id;
+		ct->remote_identity = x->d.remote_identity;
+	}
+	weir_ct_refresh(ct, &x->pkt, x->from_a, reply, x->now);
+	x->d.reason = reply ? WEIR_REASON_CT_REPLY : WEIR_REASON_CT_ESTABLISHED;
+	return WEIR_FATE_PASS;
+}
+
+/* The first packet of a flow (or one of an untracked mid-stream TCP flow): policy decides. */
+static __always_inline int weir_flow_new(struct weir_ctx *x, const struct weir_endpoint_config *ep,
+					 const union weir_addr *remote, const __u8 direction)
+{
+	struct weir_policy_result res;
+
+	x->d.remote_identity = weir_identity_of(remote);
+	weir_policy_eval(x->ep_id, ep->flags, direction, x->d.remote_identity, x->pkt.protocol,
+			 weir_policy_port(&x->pkt, x->pkt.dport), &res);
+	x->d.rule_id = res.rule_id;
+	x->d.tier = res.tier;
+	x->d.reason = res.reason;
+	if (res.verdict != WEIR_VERDICT_ALLOW)
+		return WEIR_FATE_DROP;
+	/* Mid-stream TCP of an unknown flow passes on its own verdict but tracks nothing. */
+	if (!weir_ct_may_create(&x->pkt))
+		return WEIR_FATE_PASS;
+	if (!weir_ct_charge(x->ep_id, ep->ct_quota, x->ct != NULL)) {
+		x->d.reason = WEIR_REASON_CT_QUOTA;
+		return WEIR_FATE_DROP;
+	}
+	weir_ct_create(&x->ct_key, &x->pkt, x->from_a, direction, ep->generation, res.rule_id,
+		       x->d.remote_identity, x->now);
+	if (ep->flags & (direction == WEIR_DIR_INGRESS ? WEIR_EP_EVENTS_INGRESS : WEIR_EP_EVENTS_EGRESS)) {
+		x->d.verdict = WEIR_VERDICT_ALLOW;
+		weir_emit(x->ep_id, &x->pkt, &x->d);
+	}
+	return WEIR_FATE_PASS;
+}
+
 static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 direction)
 {
-	const __u32 ep_id = endpoint_id;
-	struct weir_pkt pkt = {};
-	struct weir_decision d = { .rule_id = WEIR_RULE_NONE, .tier = 0xff, .direction = direction };
-	struct weir_policy_result res;
-	struct weir_ct_key ct_key = {};
-	struct weir_ct_value *ct;
+	struct weir_ctx x = {
+		.ep_id = endpoint_id,
+		.d = { .rule_id = WEIR_RULE_NONE, .tier = WEIR_TIER_NONE, .direction = direction },
+	};
+	const struct weir_cursor c = weir_cursor_of(skb);
 	struct weir_endpoint_config *ep;
 	const union weir_addr *remote;
-	__u64 now;
-	int parsed, from_a, reply;
+	int kind, fate;
 
-	parsed = weir_parse(skb, &pkt);
-	if (parsed == WEIR_PARSE_L2_PASS) {
-		weir_count(ep_id, WEIR_REASON_L2_PASS, skb->len);
+	kind = weir_parse(&c, &x.pkt);
+	ep = bpf_map_lookup_elem(&weir_endpoints, &x.ep_id);
+	if (!ep || !(ep->flags & WEIR_EP_CONFIGURED)) {
+		x.d.reason = WEIR_REASON_NO_ENDPOINT;
+		goto drop;
+	}
+	if (kind == WEIR_PARSE_MALFORMED || kind == WEIR_PARSE_L2_REFUSED) {
+		x.d.reason = kind == WEIR_PARSE_MALFORMED ? WEIR_REASON_MALFORMED : WEIR_REASON_L2_REFUSED;
+		goto drop;
+	}
+	if (direction == WEIR_DIR_EGRESS) {
+		x.d.reason = weir_check_source(&c, ep, &x.pkt, kind);
+		if (x.d.reason != 0)
+			goto drop;
+	}
+	if (kind != WEIR_PARSE_OK) {
+		weir_count(x.ep_id, WEIR_REASON_L2_PASS, x.pkt.len);
 		return TC_ACT_OK;
 	}
-	ep = bpf_map_lookup_elem(&weir_endpoints, &ep_id);
-	if (!ep || !(ep->flags & WEIR_EP_CONFIGURED)) {
-		d.reason = WEIR_REASON_NO_ENDPOINT;
-		goto drop;
-	}
-	if (parsed != WEIR_PARSE_OK) {
-		d.reason = WEIR_REASON_MALFORMED;
-		goto drop;
-	}
 
-	remote = direction == WEIR_DIR_INGRESS ? &pkt.saddr : &pkt.daddr;
+	remote = direction == WEIR_DIR_INGRESS ? &x.pkt.saddr : &x.pkt.daddr;
 	/* Coarse clock (tick resolution) is enough for second-scale lifetimes and much cheaper. */
-	now = bpf_ktime_get_coarse_ns();
-	from_a = weir_ct_key_build(ep_id, &pkt, &ct_key);
-	ct = weir_ct_lookup(&ct_key, now);
-	if (ct) {
-		reply = from_a != ct->opener_is_a;
-		if (ct->generation != ep->generation) {
-			/* Policy changed since this flow was allowed: re-check it as its opener saw
-			 * it (the opener's direction; a reply's source port is the opener's dport). */
-			d.remote_identity = weir_identity_of(remote);
-			weir_policy_eval(ep_id, ep->flags, ct->direction, d.remote_identity, pkt.protocol,
-					 weir_policy_port(&pkt, reply ? pkt.sport : pkt.dport), &res);
-			if (res.verdict != WEIR_VERDICT_ALLOW) {
-				bpf_map_delete_elem(&weir_ct, &ct_key);
-				d.reason = WEIR_REASON_REVOKED;
-				d.rule_id = res.rule_id;
-				d.tier = res.tier;
-				goto drop;
-			}
-			ct->generation = ep->generation;
-			ct->rule_id = res.rule_id;
-			ct->remote_identity = d.remote_identity;
-		}
-		weir_ct_refresh(ct, &pkt, from_a, reply, now);
-		d.reason = reply ? WEIR_REASON_CT_REPLY : WEIR_REASON_CT_ESTABLISHED;
-		goto pass;
+	x.now = bpf_ktime_get_coarse_ns();
+	if (x.pkt.frag == WEIR_FRAG_LATER)
+		weir_frag_ports(x.ep_id, &x.pkt, x.now);
+	x.from_a = weir_ct_key_build(x.ep_id, &x.pkt, &x.ct_key);
+	x.ct = weir_ct_lookup(&x.ct_key);
+	fate = weir_flow_tracked(&x, ep, remote);
+	if (fate == WEIR_FATE_MISS && x.pkt.icmp_error && weir_icmp_related(skb, x.ep_id, &x.pkt, x.now)) {
+		x.d.reason = WEIR_REASON_CT_RELATED;
+		fate = WEIR_FATE_PASS;
 	}
-
-	/* New flow. */
-	d.remote_identity = weir_identity_of(remote);
-	weir_policy_eval(ep_id, ep->flags, direction, d.remote_identity, pkt.protocol,
-			 weir_policy_port(&pkt, pkt.dport), &res);
-	d.rule_id = res.rule_id;
-	d.tier = res.tier;
-	d.reason = res.reason;
-	if (res.verdict != WEIR_VERDICT_ALLOW)
+	if (fate == WEIR_FATE_MISS)
+		fate = weir_flow_new(&x, ep, remote, direction);
+	if (fate == WEIR_FATE_DROP)
 		goto drop;
-	weir_ct_create(&ct_key, &pkt, from_a, direction, ep->generation, res.rule_id,
-		       d.remote_identity, now);
-	if (ep->flags & (direction == WEIR_DIR_INGRESS ? WEIR_EP_EVENTS_INGRESS : WEIR_EP_EVENTS_EGRESS)) {
-		d.verdict = WEIR_VERDICT_ALLOW;
-		weir_emit(ep_id, &pkt, &d);
-	}
+	if (x.pkt.frag == WEIR_FRAG_FIRST)
+		weir_frag_remember(x.ep_id, &x.pkt, x.now);
 
-pass:
-	weir_count(ep_id, d.reason, pkt.len);
+	weir_count(x.ep_id, x.d.reason, x.pkt.len);
 	/* Ingress shaping: the IFB's root TBF paces, and the IFB re-injects into this device
 	 * with classification skipped, so the packet is not evaluated twice. */
 	if (direction == WEIR_DIR_INGRESS && ep->ifb_ifindex != 0) {
-		weir_count(ep_id, WEIR_REASON_REDIRECT_IFB, pkt.len);
+		weir_count(x.ep_id, WEIR_REASON_REDIRECT_IFB, x.pkt.len);
 		return bpf_redirect(ep->ifb_ifindex, 0);
 	}
 	return TC_ACT_OK;
 
 drop:
-	weir_count(ep_id, d.reason, pkt.len);
-	d.verdict = WEIR_VERDICT_DENY;
-	weir_emit(ep_id, &pkt, &d);
+	weir_count(x.ep_id, x.d.reason, x.pkt.len);
+	x.d.verdict = WEIR_VERDICT_DENY;
+	weir_emit(x.ep_id, &x.pkt, &x.d);
 	return TC_ACT_SHOT;
 }
 

@@ -12,7 +12,8 @@ import { CNI_ERROR_CODES } from './cni/codes.js';
 import { cniError, cniOk, type AddRequest, type CniRequest, type CniResponse, type DelRequest, type GcRequest } from './cni/protocol.js';
 import type { AgentConfig } from './config.js';
 import type { DatapathApi, EventSubscription } from './datapath/api.js';
-import type { FlowEvent } from './datapath/codec.js';
+import type { EndpointAddresses, FlowEvent } from './datapath/codec.js';
+import { resultAddresses } from './datapath/addresses.js';
 import type { DesiredEndpoint, RuleOrigin } from './datapath/desired.js';
 import type { Bandwidth, ShapingMode } from './datapath/shaping.js';
 import { endpointKeyOf, type EndpointRecord, type EndpointRegistry } from './endpoints/registry.js';
@@ -22,6 +23,7 @@ import type { WeirEndpoint } from './endpoints/weirendpoint.js';
 import { EndpointPublisher, type EndpointWriter } from './endpoints/weirendpoint-publish.js';
 import type { AttachProbe } from './endpoints/probe.js';
 import { FlowHub } from './flows/hub.js';
+import { DropLog } from './flows/drop-log.js';
 import { formatFlow, toFlowRecord, type FlowNames, type FlowRecord } from './flows/format.js';
 import type { PodEventSink } from './kube/events.js';
 import type { ObjectEventSink } from './kube/object-events.js';
@@ -106,6 +108,7 @@ const describeErrors = (errors: readonly FieldError[]): string => errors.map((e)
 export class Agent {
   readonly metrics: AgentMetrics;
   readonly flows = new FlowHub();
+  private readonly dropLog = new DropLog((fields, message) => this.o.log.info(fields, message));
   private readonly compiler = new PolicyCompiler();
   private readonly policies: PolicyIntake;
   private readonly intake: PodIntake;
@@ -336,14 +339,14 @@ export class Agent {
   }
 
   /** Brings one endpoint to `desired` with the fewest datapath calls. Caller holds the lock. */
-  private async program(rec: EndpointRecord, desired: DesiredEndpoint, bandwidth: Bandwidth | undefined): Promise<void> {
+  private async program(rec: EndpointRecord, desired: DesiredEndpoint, bandwidth: Bandwidth | undefined, addresses?: EndpointAddresses): Promise<void> {
     const { datapath } = this.o;
     const desiredJson = JSON.stringify(desired);
     const bandwidthJson = JSON.stringify(bandwidth ?? null);
     const cur = this.programmed.get(rec.endpointId);
     if (cur === undefined || cur.record.netnsPath !== rec.netnsPath || cur.record.ifName !== rec.ifName) {
       const res = await datapath.attachEndpoint({
-        endpointId: rec.endpointId, netnsPath: rec.netnsPath, ifname: rec.ifName, desired, bandwidth, flowEvents: this.flowEventsFlag(),
+        endpointId: rec.endpointId, netnsPath: rec.netnsPath, ifname: rec.ifName, desired, bandwidth, flowEvents: this.flowEventsFlag(), addresses,
       });
       this.programmed.set(rec.endpointId, { record: rec, desired, desiredJson, bandwidth, bandwidthJson, shaping: res.shapingMode });
       this.adopted.delete(rec.endpointId);
@@ -485,7 +488,7 @@ export class Agent {
         this.ipcacheSize = ipcache.length;
         const bandwidth = isDefault ? entry.view.bandwidth : undefined;
         this.programmed.delete(rec.endpointId);
-        await this.program(rec, desired, bandwidth);
+        await this.program(rec, desired, bandwidth, resultAddresses(req.prevResult, attachment.ifName));
       } catch (e) {
         await this.forget(rec);
         return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: could not enforce policy on ${what}: ${errorText(e)}`);
@@ -621,7 +624,7 @@ export class Agent {
       return;
     }
     this.metrics.flowEvents.inc({ endpoint: record.endpoint, direction: record.direction, verdict: record.verdict.toLowerCase(), reason: record.reason });
-    if (record.verdict === 'DROPPED') this.o.log.info({ flow: record }, formatFlow(record));
+    if (record.verdict === 'DROPPED') this.dropLog.add(record);
     else this.o.log.debug({ flow: record }, formatFlow(record));
     this.flows.publish(record);
   }

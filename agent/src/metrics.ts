@@ -4,8 +4,9 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CounterSample } from './datapath/api.js';
+import { DROP_REASONS } from './datapath/codec.js';
 
-export const DROP_REASONS: ReadonlySet<string> = new Set(['policy-deny', 'default-deny', 'revoked', 'malformed', 'no-endpoint']);
+export { DROP_REASONS };
 
 export class AgentMetrics {
   readonly registry = new Registry();

@@ -12,12 +12,24 @@
  *   TCP after RST or both FINs    10 s   (late retransmits/ACKs still pass)
  *   non-TCP before any reply      60 s
  *   non-TCP after a reply        180 s   (UDP/SCTP/ICMP "sessions")
+ *   revocation marker             60 s
  * The LRU map evicts the oldest entries when full, so no sweeper is required for correctness.
+ *
+ * Creation: a TCP entry is created only by a SYN without ACK. A mid-stream TCP packet of an
+ * unknown flow is judged by policy on its own but creates nothing, so it can never turn the
+ * other side's packets into "replies".
+ *
+ * Quota: an endpoint holds at most ct_quota live entries (weir_ct_usage counts them; the
+ * agent's sweep corrects the count for expiry and LRU eviction). A new flow over the quota is
+ * dropped (WEIR_REASON_CT_QUOTA): one pod flooding new flows cannot evict a whole node's
+ * entries, only fill its own share.
  *
  * Policy changes: each entry records the endpoint's policy generation under which it was last
  * allowed. When the agent bumps the generation, the next packet of every flow re-runs policy
- * for the flow's original direction/peer/port; a flow no longer allowed is deleted and dropped
- * (WEIR_REASON_REVOKED). So revocation costs one policy evaluation per live flow, lazily.
+ * for the flow's original direction/peer/port; a flow no longer allowed is dropped
+ * (WEIR_REASON_REVOKED) and its entry becomes a revocation marker (WEIR_CT_REVOKED) that drops
+ * the flow's packets in both directions until it expires; only a new TCP SYN is judged again.
+ * So revocation costs one policy evaluation per live flow, lazily.
  */
 #ifndef WEIR_CONNTRACK_H
 #define WEIR_CONNTRACK_H
@@ -35,6 +47,9 @@
 #define WEIR_CT_CLOSING_NS (10 * WEIR_SEC)
 #define WEIR_CT_OTHER_NS (60 * WEIR_SEC)
 #define WEIR_CT_OTHER_REPLIED_NS (180 * WEIR_SEC)
+#define WEIR_CT_REVOKED_NS (60 * WEIR_SEC)
+/* Live entries one endpoint may hold when its config says 0 (an eighth of the table). */
+#define WEIR_CT_DEFAULT_QUOTA (WEIR_CT_MAX_ENTRIES / 8)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -43,6 +58,14 @@ struct {
 	__uint(max_entries, WEIR_CT_MAX_ENTRIES);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } weir_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct weir_ct_usage);
+	__uint(max_entries, WEIR_MAX_ENDPOINTS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} weir_ct_usage SEC(".maps");
 
 /* Orders (addr, port) pairs; any total order works as long as both directions agree. */
 static __always_inline int weir_ct_src_first(const struct weir_pkt *pkt)
@@ -87,14 +110,28 @@ static __always_inline __u64 weir_ct_lifetime(__u8 protocol, __u8 flags)
 	return (flags & WEIR_CT_SEEN_REPLY) ? WEIR_CT_OTHER_REPLIED_NS : WEIR_CT_OTHER_NS;
 }
 
-/* A live entry or NULL (absent or expired). */
-static __always_inline struct weir_ct_value *weir_ct_lookup(const struct weir_ct_key *key, __u64 now)
+/* The entry (live or expired) or NULL; the caller checks weir_ct_live(). */
+static __always_inline struct weir_ct_value *weir_ct_lookup(const struct weir_ct_key *key)
 {
-	struct weir_ct_value *ct = bpf_map_lookup_elem(&weir_ct, key);
+	return bpf_map_lookup_elem(&weir_ct, key);
+}
 
-	if (ct && ct->expires_ns > now)
-		return ct;
-	return NULL;
+static __always_inline int weir_ct_live(const struct weir_ct_value *ct, __u64 now)
+{
+	return ct->expires_ns > now;
+}
+
+/* A packet that may open a tracked flow: anything but TCP, or a TCP SYN without ACK. */
+static __always_inline int weir_ct_may_create(const struct weir_pkt *pkt)
+{
+	return pkt->protocol != IPPROTO_TCP || (pkt->tcp_flags & (WEIR_TCP_SYN | WEIR_TCP_ACK)) == WEIR_TCP_SYN;
+}
+
+/* Turns a live entry into a revocation marker (see the header comment). */
+static __always_inline void weir_ct_revoke(struct weir_ct_value *ct, __u64 now)
+{
+	ct->flags |= WEIR_CT_REVOKED;
+	ct->expires_ns = now + WEIR_CT_REVOKED_NS;
 }
 
 /* Records what this packet says about the flow's state and pushes its deadline out. */
@@ -118,6 +155,23 @@ static __always_inline void weir_ct_refresh(struct weir_ct_value *ct, const stru
 	/* Skip the store while the deadline moved less than a second: saves cache-line bouncing. */
 	if (expires - ct->expires_ns > WEIR_SEC)
 		ct->expires_ns = expires;
+}
+
+/* Counts one more entry for the endpoint; 0 when that would exceed its quota. A slot that
+ * already holds an entry for the key (expired, or a marker) is reused and not counted again. */
+static __always_inline int weir_ct_charge(__u32 endpoint_id, __u32 quota, int reuses_slot)
+{
+	struct weir_ct_usage *u;
+
+	if (reuses_slot)
+		return 1;
+	u = bpf_map_lookup_elem(&weir_ct_usage, &endpoint_id);
+	if (!u)
+		return 0;
+	if (u->entries >= (quota ? quota : WEIR_CT_DEFAULT_QUOTA))
+		return 0;
+	__sync_fetch_and_add(&u->entries, 1);
+	return 1;
 }
 
 static __always_inline void weir_ct_create(const struct weir_ct_key *key, const struct weir_pkt *pkt,

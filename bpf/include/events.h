@@ -3,6 +3,12 @@
  * Observability: per-CPU counters by {endpoint, reason} and flow events in one node-wide
  * ring buffer. A failed reserve (buffer full: the agent is behind) is counted as
  * WEIR_REASON_EVENTS_LOST for the endpoint, never blocks or drops the packet.
+ *
+ * Events are budgeted per endpoint: a token bucket per CPU (WEIR_EVENTS_PER_SEC, bursts of
+ * WEIR_EVENTS_BURST) in weir_event_budget. An event over budget is not emitted and counted as
+ * WEIR_REASON_EVENTS_SUPPRESSED, so a port scan against one pod cannot flood the ring buffer
+ * (and the agent) at the expense of every other endpoint's events. The packet's own counter is
+ * always kept, so metrics stay exact.
  */
 #ifndef WEIR_EVENTS_H
 #define WEIR_EVENTS_H
@@ -14,6 +20,8 @@
 #include "parse.h"
 
 #define WEIR_EVENTS_BYTES (1 << 20)
+#define WEIR_EVENTS_PER_SEC 100
+#define WEIR_EVENTS_BURST 200
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -28,6 +36,14 @@ struct {
 	__uint(max_entries, WEIR_MAX_ENDPOINTS * WEIR_REASON_SLOTS);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } weir_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct weir_event_budget);
+	__uint(max_entries, WEIR_MAX_ENDPOINTS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} weir_event_budget SEC(".maps");
 
 static __always_inline void weir_count(__u32 endpoint_id, __u32 reason, __u32 bytes)
 {
@@ -75,9 +91,36 @@ static __noinline void weir_event_fill(struct weir_flow_event *e, __u32 endpoint
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 }
 
+/* Takes one token from the endpoint's bucket on this CPU; 0 when there is none. */
+static __always_inline int weir_event_take(__u32 endpoint_id)
+{
+	struct weir_event_budget *b = bpf_map_lookup_elem(&weir_event_budget, &endpoint_id);
+	__u64 now, add;
+
+	if (!b)
+		return 0;
+	now = bpf_ktime_get_coarse_ns();
+	add = (now - b->last_ns) / (1000000000ULL / WEIR_EVENTS_PER_SEC);
+	if (add > 0) {
+		/* Per-CPU slot: plain read-modify-write is race-free. */
+		b->tokens = b->tokens + add > WEIR_EVENTS_BURST ? WEIR_EVENTS_BURST : b->tokens + add;
+		b->last_ns += add * (1000000000ULL / WEIR_EVENTS_PER_SEC);
+		if (now - b->last_ns > 1000000000ULL)
+			b->last_ns = now; /* first use, or idle for long: no debt to carry */
+	}
+	if (b->tokens == 0)
+		return 0;
+	b->tokens--;
+	return 1;
+}
+
 static __always_inline void weir_emit(__u32 endpoint_id, const struct weir_pkt *pkt,
 				      const struct weir_decision *d)
 {
+	if (!weir_event_take(endpoint_id)) {
+		weir_count(endpoint_id, WEIR_REASON_EVENTS_SUPPRESSED, 0);
+		return;
+	}
 	struct weir_flow_event *e = bpf_ringbuf_reserve(&weir_events, sizeof(*e), 0);
 
 	if (!e) {

@@ -3,6 +3,12 @@
  * Packet parsing for the tc programs: Ethernet -> IPv4/IPv6 (bounded IPv6 extension-header
  * walk) -> TCP/UDP/SCTP/ICMP/ICMPv6.
  *
+ * The ethertype is read from the frame, never from skb->protocol: a sender with CAP_NET_RAW
+ * chooses skb->protocol (AF_PACKET sll_protocol) independently of the bytes it sends, so an
+ * IPv4 frame sent as "ARP" would otherwise skip policy. Only IPv4, IPv6 and ARP frames are
+ * accepted; VLAN tags (in the frame or offloaded into skb metadata) and every other ethertype
+ * are refused.
+ *
  * Every header read goes through weir_load(): direct packet access (skb->data/data_end) when
  * the bytes sit in the skb's linear area, which is the case for every header of an ordinary
  * packet, and bpf_skb_load_bytes only when they do not (a paged/non-linear skb). The helper
@@ -25,9 +31,11 @@
 #define WEIR_MAX_IPV6_EXT 6
 
 enum weir_parse_result {
-	WEIR_PARSE_OK = 0,
-	WEIR_PARSE_L2_PASS = 1,   /* ARP, IPv6 ND/MLD, non-IP ethertypes: always pass */
-	WEIR_PARSE_MALFORMED = 2, /* truncated or inconsistent headers: dropped */
+	WEIR_PARSE_OK = 0,         /* IPv4/IPv6: judged by conntrack and policy */
+	WEIR_PARSE_ARP = 1,        /* ARP: passes (egress: only with the endpoint's own sender) */
+	WEIR_PARSE_ND = 2,         /* ICMPv6 ND/MLD: passes (egress: only with the endpoint's own sender) */
+	WEIR_PARSE_MALFORMED = 3,  /* truncated or inconsistent headers: dropped */
+	WEIR_PARSE_L2_REFUSED = 4, /* VLAN-tagged or an ethertype other than IPv4/IPv6/ARP: dropped */
 };
 
 union weir_addr {
@@ -47,7 +55,17 @@ struct weir_pkt {
 	__u8 tcp_flags;   /* byte 13 of the TCP header */
 	__u8 has_ports;   /* TCP/UDP/SCTP with the L4 header present (not a later fragment) */
 	__u32 len;
+	__u8 eth_src[6];  /* source MAC of the frame */
+	__u8 icmp_type;   /* ICMP/ICMPv6 type when protocol is ICMP/ICMPv6 */
+	__u8 icmp_error;  /* an ICMP/ICMPv6 error: the quoted packet starts at l4_off + 8 */
+	__u32 l4_off;     /* offset of the L4 header in the frame (ND checks read past it) */
+	__u32 frag_id;    /* IPv4 identification / IPv6 fragment id, when frag is set */
+	__u8 frag;        /* WEIR_FRAG_FIRST or WEIR_FRAG_LATER; 0 = not fragmented */
+	__u8 pad2[3];
 };
+
+#define WEIR_FRAG_FIRST 1 /* offset 0, more fragments follow: carries the L4 header */
+#define WEIR_FRAG_LATER 2 /* offset > 0: no L4 header, ports come from bpf/include/frag.h */
 
 #define WEIR_TCP_FIN 0x01
 #define WEIR_TCP_SYN 0x02
@@ -93,14 +111,20 @@ static __always_inline int weir_parse_icmp(const struct weir_cursor *c, __u32 of
 		return WEIR_PARSE_MALFORMED;
 	__u8 type = hdr[0];
 
+	pkt->icmp_type = type;
+	pkt->l4_off = off;
 	if (pkt->protocol == IPPROTO_ICMPV6) {
 		/* Router/neighbour solicitation+advertisement, redirect (133..137) and MLD
 		 * (130..132, 143): an L2 underlay stops working without them. */
 		if ((type >= 130 && type <= 137) || type == 143)
-			return WEIR_PARSE_L2_PASS;
+			return WEIR_PARSE_ND;
+		/* Destination unreachable, packet too big, time exceeded, parameter problem. */
+		pkt->icmp_error = type >= 1 && type <= 4;
 		if (type != 128 && type != 129)
 			return WEIR_PARSE_OK;
 	} else if (type != 8 && type != 0) {
+		/* Destination unreachable (incl. fragmentation needed), time exceeded, parameter problem. */
+		pkt->icmp_error = type == 3 || type == 11 || type == 12;
 		return WEIR_PARSE_OK;
 	}
 	/* Echo request/reply: the identifier on both "ports" gives request and reply one
@@ -158,9 +182,13 @@ static __always_inline int weir_parse_ipv4(const struct weir_cursor *c, struct w
 	pkt->protocol = ip.protocol;
 	weir_map_v4(&pkt->saddr, ip.saddr);
 	weir_map_v4(&pkt->daddr, ip.daddr);
-	/* A later fragment carries no L4 header: it is matched by protocol alone (port 0). */
-	if (ip.frag_off & bpf_htons(0x1fff))
-		return WEIR_PARSE_OK;
+	/* A later fragment carries no L4 header: its ports come from its first fragment. */
+	if (ip.frag_off & bpf_htons(0x3fff)) {
+		pkt->frag_id = ip.id;
+		pkt->frag = (ip.frag_off & bpf_htons(0x1fff)) ? WEIR_FRAG_LATER : WEIR_FRAG_FIRST;
+		if (pkt->frag == WEIR_FRAG_LATER)
+			return WEIR_PARSE_OK;
+	}
 	return weir_parse_l4(c, ETH_HLEN + ip.ihl * 4, pkt);
 }
 
@@ -181,7 +209,7 @@ static __always_inline int weir_parse_ipv6(const struct weir_cursor *c, struct w
 
 #pragma unroll
 	for (int i = 0; i < WEIR_MAX_IPV6_EXT; i++) {
-		__u8 ext[4];
+		__u8 ext[8];
 
 		switch (nexthdr) {
 		case IPPROTO_HOPOPTS:
@@ -198,17 +226,25 @@ static __always_inline int weir_parse_ipv6(const struct weir_cursor *c, struct w
 			nexthdr = ext[0];
 			off += ((__u32)ext[1] + 2) * 4;
 			break;
-		case IPPROTO_FRAGMENT:
-			if (weir_load(c, off, ext, 4) < 0)
+		case IPPROTO_FRAGMENT: {
+			__u16 frag_off;
+
+			if (weir_load(c, off, ext, 8) < 0)
 				return WEIR_PARSE_MALFORMED;
 			nexthdr = ext[0];
 			off += 8;
-			/* Offset bits set: a later fragment, no L4 header follows. */
-			if ((((__u16)ext[2] << 8) | ext[3]) & 0xfff8) {
+			frag_off = ((__u16)ext[2] << 8) | ext[3];
+			if (frag_off & 0xfff9) { /* offset bits or M: part of a fragmented packet */
+				__builtin_memcpy(&pkt->frag_id, &ext[4], 4);
+				pkt->frag = (frag_off & 0xfff8) ? WEIR_FRAG_LATER : WEIR_FRAG_FIRST;
+			}
+			/* A later fragment: no L4 header follows. */
+			if (pkt->frag == WEIR_FRAG_LATER) {
 				pkt->protocol = nexthdr;
 				return WEIR_PARSE_OK;
 			}
 			break;
+		}
 		default:
 			pkt->protocol = nexthdr;
 			return weir_parse_l4(c, off, pkt);
@@ -218,24 +254,38 @@ static __always_inline int weir_parse_ipv6(const struct weir_cursor *c, struct w
 	return WEIR_PARSE_MALFORMED;
 }
 
-static __always_inline int weir_parse(struct __sk_buff *skb, struct weir_pkt *pkt)
+static __always_inline int weir_parse(const struct weir_cursor *c, struct weir_pkt *pkt)
 {
-	const struct weir_cursor c = {
+	struct ethhdr eth;
+
+	pkt->len = c->skb->len;
+	if (weir_load(c, 0, &eth, sizeof(eth)) < 0)
+		return WEIR_PARSE_MALFORMED;
+	__builtin_memcpy(pkt->eth_src, eth.h_source, ETH_ALEN);
+	/* A tag the device (or the sender's offload) moved into skb metadata is a VLAN frame too. */
+	if (c->skb->vlan_present)
+		return WEIR_PARSE_L2_REFUSED;
+	switch (eth.h_proto) {
+	case bpf_htons(ETH_P_IP):
+		return weir_parse_ipv4(c, pkt);
+	case bpf_htons(ETH_P_IPV6):
+		return weir_parse_ipv6(c, pkt);
+	case bpf_htons(ETH_P_ARP):
+		return WEIR_PARSE_ARP;
+	default:
+		/* 802.1Q/802.1ad tags, LLC, and every other ethertype. */
+		return WEIR_PARSE_L2_REFUSED;
+	}
+}
+
+static __always_inline struct weir_cursor weir_cursor_of(struct __sk_buff *skb)
+{
+	struct weir_cursor c = {
 		.skb = skb,
 		.data = (void *)(long)skb->data,
 		.end = (void *)(long)skb->data_end,
 	};
-
-	pkt->len = skb->len;
-	switch (skb->protocol) {
-	case bpf_htons(ETH_P_IP):
-		return weir_parse_ipv4(&c, pkt);
-	case bpf_htons(ETH_P_IPV6):
-		return weir_parse_ipv6(&c, pkt);
-	default:
-		/* ARP and every other ethertype: Weir enforces IP policy only. */
-		return WEIR_PARSE_L2_PASS;
-	}
+	return c;
 }
 
 #endif /* WEIR_PARSE_H */

@@ -44,7 +44,7 @@ struct weir_policy_result {
 	__u32 rule_id;
 	__u8 verdict; /* WEIR_VERDICT_ALLOW or WEIR_VERDICT_DENY */
 	__u8 reason;  /* POLICY_ALLOW / DEFAULT_ALLOW / POLICY_DENY / DEFAULT_DENY */
-	__u8 tier;    /* enum weir_tier of the deciding rule, 0xff when none */
+	__u8 tier;    /* enum weir_tier of the deciding rule, WEIR_TIER_NONE when none */
 };
 
 static __always_inline __u32 weir_identity_of(const union weir_addr *addr)
@@ -139,7 +139,7 @@ static __always_inline void weir_policy_eval(__u32 endpoint_id, __u32 ep_flags, 
 		return;
 	}
 	if (ep_flags & isolated) {
-		weir_policy_decide(res, WEIR_VERDICT_DENY, WEIR_REASON_DEFAULT_DENY, 0xff, WEIR_RULE_NONE);
+		weir_policy_decide(res, WEIR_VERDICT_DENY, WEIR_REASON_DEFAULT_DENY, WEIR_TIER_NONE, WEIR_RULE_NONE);
 		return;
 	}
 
@@ -152,7 +152,7 @@ static __always_inline void weir_policy_eval(__u32 endpoint_id, __u32 ep_flags, 
 		weir_policy_decide(res, WEIR_VERDICT_DENY, WEIR_REASON_POLICY_DENY, WEIR_TIER_BASELINE, best.rule_id);
 		return;
 	}
-	weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_DEFAULT_ALLOW, 0xff, WEIR_RULE_NONE);
+	weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_DEFAULT_ALLOW, WEIR_TIER_NONE, WEIR_RULE_NONE);
 }
 
 #endif /* WEIR_POLICY_H */

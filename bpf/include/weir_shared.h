@@ -53,13 +53,21 @@ enum weir_reason {
 	WEIR_REASON_NO_ENDPOINT = 9,    /* drop: program attached but endpoint config missing (fail closed) */
 	WEIR_REASON_EVENTS_LOST = 10,   /* not a packet fate: ring buffer reserve failed */
 	WEIR_REASON_REDIRECT_IFB = 11,  /* allowed ingress packet handed to the ingress-shaping IFB */
-	WEIR_REASON_MAX = 12,
+	WEIR_REASON_SPOOFED = 12,       /* drop: egress source MAC/IP (or ARP/ND sender) is not the endpoint's own */
+	WEIR_REASON_CT_QUOTA = 13,      /* drop: new flow while the endpoint holds its quota of conntrack entries */
+	WEIR_REASON_L2_REFUSED = 14,    /* drop: VLAN tag or an ethertype other than IPv4/IPv6/ARP */
+	WEIR_REASON_EVENTS_SUPPRESSED = 15, /* not a packet fate: flow event over the endpoint's event budget */
+	WEIR_REASON_CT_RELATED = 16,    /* ICMP error quoting a tracked flow of the endpoint */
+	WEIR_REASON_MAX = 17,
 };
+
+/* Tier carried in events and results when no rule decided (default allow/deny, conntrack). */
+#define WEIR_TIER_NONE 0xff
 
 /* Endpoint ids index arrays (config, counters): the agent allocates them in 1..WEIR_MAX_ENDPOINTS-1. */
 #define WEIR_MAX_ENDPOINTS 1024
 /* Counter slots per endpoint (>= WEIR_REASON_MAX, a power of two). */
-#define WEIR_REASON_SLOTS 16
+#define WEIR_REASON_SLOTS 32
 
 /* Rule id carried when no rule decided (default allow/deny, conntrack, L2). */
 #define WEIR_RULE_NONE 0xffffffffU
@@ -123,6 +131,10 @@ enum weir_ct_flag {
 	WEIR_CT_FIN_A = 1 << 1,
 	WEIR_CT_FIN_B = 1 << 2,
 	WEIR_CT_RST = 1 << 3,
+	/* Revocation marker: the flow was dropped as revoked; until the entry expires every packet
+	 * of it is dropped (only a fresh TCP SYN is judged again), so a mid-stream packet cannot
+	 * re-open it as a "new" flow. */
+	WEIR_CT_REVOKED = 1 << 4,
 };
 
 struct weir_ct_value {
@@ -136,16 +148,37 @@ struct weir_ct_value {
 	__u32 remote_identity; /* identity of the peer when the flow was opened */
 };
 
+/* ---- fragments: node-global LRU hash, first fragment's ports for the later ones ----
+ * Keyed like the datagram's reassembly (addresses, protocol, IP id) plus the endpoint. */
+struct weir_frag_key {
+	__u32 endpoint_id;
+	__u32 id;        /* IPv4 identification (zero-extended) or IPv6 fragment id, as in the packet */
+	__u8 saddr[16];  /* network order, IPv4-mapped for IPv4 */
+	__u8 daddr[16];
+	__u8 protocol;
+	__u8 pad[3];
+};
+
+struct weir_frag_value {
+	__u64 expires_ns; /* bpf_ktime_get_coarse_ns() deadline */
+	__be16 sport;
+	__be16 dport;
+	__u32 pad;
+};
+
 /* ---- endpoint config: array indexed by endpoint id -> how to treat that endpoint ----
  * An array, not a hash: the lookup is a bounds check plus an address computation (the
  * established-flow path pays for it on every packet). A slot without WEIR_EP_CONFIGURED is
- * an unknown endpoint and its traffic is dropped. */
+ * an unknown endpoint and all its traffic is dropped.
+ * The endpoint's own MAC and addresses (from the CNI ADD result) are the only sources its
+ * egress may use (anti-spoofing); with addr_count 0 it may send no IP packet at all. */
 enum weir_endpoint_flag {
 	WEIR_EP_ISOLATED_INGRESS = 1 << 0,
 	WEIR_EP_ISOLATED_EGRESS = 1 << 1,
 	WEIR_EP_EVENTS_INGRESS = 1 << 2, /* emit new-flow verdict events, ingress */
 	WEIR_EP_EVENTS_EGRESS = 1 << 3,
 	WEIR_EP_CONFIGURED = 1 << 4,     /* slot in use; cleared (zeroed) on detach */
+	WEIR_EP_MAC_KNOWN = 1 << 17,     /* mac is set: egress source MAC and ARP/ND sender MAC are checked */
 };
 
 /* Lookup skips: the agent knows which (tier, direction) slices of the endpoint's policy hold
@@ -159,11 +192,31 @@ enum weir_endpoint_flag {
 #define WEIR_EP_NO_EXACT(tier, dir) (1U << (WEIR_EP_NO_EXACT_SHIFT + (tier) * 2 + (dir)))
 #define WEIR_EP_NO_ANY(tier, dir) (1U << (WEIR_EP_NO_ANY_SHIFT + (tier) * 2 + (dir)))
 
+#define WEIR_EP_MAX_ADDRS 4
+
 struct weir_endpoint_config {
 	__u32 generation;  /* bumped by the agent on every policy change for this endpoint */
 	__u32 ifb_ifindex; /* 0 = no ingress shaping; else allowed ingress is redirected here */
 	__u32 flags;       /* enum weir_endpoint_flag | WEIR_EP_NO_EXACT/NO_ANY bits */
-	__u32 reserved;
+	__u32 ct_quota;    /* live conntrack entries the endpoint may hold; 0 = WEIR_CT_DEFAULT_QUOTA */
+	__u8 mac[6];       /* the endpoint's own MAC (valid with WEIR_EP_MAC_KNOWN) */
+	__u8 addr_count;   /* addrs in use, 0..WEIR_EP_MAX_ADDRS */
+	__u8 pad;
+	__u8 addrs[WEIR_EP_MAX_ADDRS][16]; /* own addresses, network order, IPv4-mapped */
+};
+
+/* ---- per-endpoint datapath state the programs write (never the agent, except the sweep) ---- */
+/* Live conntrack entries of an endpoint: ARRAY indexed by endpoint id. The programs add one per
+ * entry they create; the agent's conntrack sweep (agent/src/datapath/sweep.ts) deletes expired
+ * entries and writes the true count back, which also forgets entries the LRU evicted. */
+struct weir_ct_usage {
+	__u64 entries;
+};
+
+/* Flow-event budget: PERCPU_ARRAY indexed by endpoint id, a token bucket per CPU. */
+struct weir_event_budget {
+	__u64 last_ns;  /* coarse clock at the last refill */
+	__u64 tokens;   /* events that may still be emitted */
 };
 
 /* ---- counters: per-CPU array, index endpoint_id * WEIR_REASON_SLOTS + reason ---- */
@@ -188,7 +241,7 @@ struct weir_flow_event {
 	__u8 verdict;          /* enum weir_verdict: ALLOW or DENY */
 	__u8 reason;           /* enum weir_reason */
 	__u8 family;           /* 4 or 6 */
-	__u8 tier;             /* tier of the deciding rule; 0xff when none */
+	__u8 tier;             /* tier of the deciding rule; WEIR_TIER_NONE when none */
 	__u8 pad[6];           /* to the 8-byte alignment of timestamp_ns */
 };
 

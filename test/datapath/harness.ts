@@ -5,7 +5,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { Datapath } from '../../agent/src/datapath/driver.js';
+import type { EndpointAddresses } from '../../agent/src/datapath/codec.js';
 import type { DesiredEndpoint, PolicyEntry } from '../../agent/src/datapath/desired.js';
+import type { BpfObject } from '../../native/index.js';
 import { loadNative } from '../../native/index.js';
 
 export const OBJECT_PATH = 'build/bpf/weir.bpf.o';
@@ -20,7 +22,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function openHarness(name: string): Harness {
+export function openHarness(name: string, opts: { conntrackQuota?: number } = {}): Harness {
   execFileSync('make', ['-s', 'bpf']);
   const addon = loadNative();
   // The addon mounts bpffs when missing; the pin root must exist before the first load.
@@ -29,7 +31,7 @@ export function openHarness(name: string): Harness {
   const pinRoot = `/sys/fs/bpf/weir-test-${name}-${process.pid}`;
   rmSync(pinRoot, { recursive: true, force: true });
   mkdirSync(pinRoot, { recursive: true });
-  const dp = new Datapath({ addon, objectPath: OBJECT_PATH, pinRoot });
+  const dp = new Datapath({ addon, objectPath: OBJECT_PATH, pinRoot, conntrackSweepSeconds: 0, ...opts });
   return {
     addon,
     dp,
@@ -54,4 +56,40 @@ export function endpoint(entries: PolicyEntry[], iso: { ingress?: boolean; egres
     namespace: 'test', pod: 'pod', interface: 'eth0',
     isolatedIngress: iso.ingress ?? false, isolatedEgress: iso.egress ?? false, entries,
   };
+}
+
+export interface TestEndpoint {
+  id: number;
+  obj: BpfObject;
+  ingress(pkt: Buffer): number;
+  egress(pkt: Buffer): number;
+}
+
+/**
+ * Staged (never attached) endpoints for BPF_PROG_TEST_RUN suites: each gets its own id, so its
+ * conntrack, counters and policy slice are its own, and the given own addresses.
+ */
+export function testEndpoints(h: Harness, addresses: EndpointAddresses) {
+  let nextId = 1;
+  const objects: BpfObject[] = [];
+  return {
+    async ep(entries: PolicyEntry[], iso: { ingress?: boolean; egress?: boolean } = {}, events = false): Promise<TestEndpoint> {
+      const id = nextId++;
+      await h.dp.stageEndpoint({
+        endpointId: id, netnsPath: null, ifname: 'unused', desired: endpoint(entries, iso), flowEvents: { ingress: events, egress: events }, addresses,
+      });
+      const obj = h.addon.openObject({ path: OBJECT_PATH, pinRoot: h.pinRoot, constants: { endpoint_id: id } });
+      objects.push(obj);
+      const run = (prog: 'weir_ingress' | 'weir_egress') => (pkt: Buffer): number => obj.program(prog).testRun({ data: pkt }).retval;
+      return { id, obj, ingress: run('weir_ingress'), egress: run('weir_egress') };
+    },
+    close(): void {
+      for (const o of objects) o.close();
+    },
+  };
+}
+
+/** Packets of one reason counted for an endpoint so far. */
+export async function counted(h: Harness, endpointId: number, reason: string): Promise<bigint> {
+  return (await h.dp.readCounters()).find((c) => c.endpointId === endpointId && c.reason === reason)?.packets ?? 0n;
 }

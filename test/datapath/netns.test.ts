@@ -9,6 +9,7 @@ import { decodeEndpointConfig } from '../../agent/src/datapath/codec.js';
 import { describePrivileged } from '../support/privileged.js';
 import { NetLab, execInNetns, listNetns, netnsPath, runChecked } from '../support/netns.js';
 import { endpoint, entry, openHarness, type Harness } from './harness.js';
+import { interfaceAddresses } from './pods.js';
 
 const PROBE = 'test/datapath/probe.mjs';
 const IP = { a: '10.99.0.1', b: '10.99.0.2', c: '10.99.0.3' } as const;
@@ -66,7 +67,9 @@ describePrivileged('datapath with real packets (macvlan pods in netns)', () => {
   });
 
   it('default deny blocks ping and TCP both ways', async () => {
-    const r = await h.dp.attachEndpoint({ endpointId: EP.a, netnsPath: netnsPath(ns.a), ifname: 'eth0', desired: endpoint([], { ingress: true, egress: true }) });
+    const r = await h.dp.attachEndpoint({
+      endpointId: EP.a, netnsPath: netnsPath(ns.a), ifname: 'eth0', desired: endpoint([], { ingress: true, egress: true }), addresses: await interfaceAddresses(ns.a),
+    });
     expect(r.shapingMode).toBe('none');
     expect(await ping('a', IP.b)).toBe(false);
     expect(await ping('b', IP.a)).toBe(false);
@@ -117,7 +120,7 @@ describePrivileged('datapath with real packets (macvlan pods in netns)', () => {
 
   it('both ends enforced: b isolated on egress needs its own allow', async () => {
     await h.dp.attachEndpoint({
-      endpointId: EP.b, netnsPath: netnsPath(ns.b), ifname: 'eth0',
+      endpointId: EP.b, netnsPath: netnsPath(ns.b), ifname: 'eth0', addresses: await interfaceAddresses(ns.b),
       desired: endpoint([entry({ direction: 'egress', identity: ID.a, protocol: 6, port: 80, portPrefixLength: 16, ruleId: 3 })], { egress: true }),
     });
     expect(await tcp('b', IP.a, 80)).toBe('ok');

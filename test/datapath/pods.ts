@@ -3,6 +3,7 @@
  * veth uplink that lives in a "node" namespace, each with eth0 addressed and up. Everything is
  * created through a NetLab, so it is removed with the lab.
  */
+import type { EndpointAddresses } from '../../agent/src/datapath/codec.js';
 import { runChecked, type NetLab } from '../support/netns.js';
 
 export interface MacvlanPods<P extends string> {
@@ -30,4 +31,20 @@ export async function macvlanPods<P extends string>(
     await runChecked(['ip', '-n', name, 'link', 'set', 'eth0', 'up']);
   }
   return { node, ns };
+}
+
+/**
+ * What the CNI result would report for `ifname` in netns `ns`: its MAC and its global addresses
+ * (read back from the netns, which the test itself configured). Datapath suites attach with
+ * these, as the agent does with the CNI result, so egress passes the anti-spoofing check.
+ */
+export async function interfaceAddresses(ns: string, ifname = 'eth0'): Promise<EndpointAddresses> {
+  const out = JSON.parse(await runChecked(['ip', '-n', ns, '-j', 'addr', 'show', 'dev', ifname])) as Array<{
+    address?: string;
+    addr_info?: Array<{ local?: string; scope?: string }>;
+  }>;
+  const link = out[0];
+  if (link?.address === undefined) throw new Error(`no MAC for ${ifname} in ${ns}`);
+  const ips = (link.addr_info ?? []).filter((a) => a.scope === 'global' && a.local !== undefined).map((a) => a.local ?? '');
+  return { mac: link.address, ips };
 }

@@ -2,6 +2,10 @@
 //   serve <tcpPorts,comma> <udpPorts,comma>   TCP servers that write "hi", UDP echo (IPv4+IPv6)
 //   tcp <host> <port>                         prints "ok" if the connection completes and data arrives
 //   udp <host> <port>                         prints "ok" if the datagram is echoed back
+//   push <port>                               TCP server that writes "T" every 100 ms to every
+//                                             connection and answers every chunk it reads with "P"
+//   chat <host> <port> <ms>                   connects, writes "x" every 100 ms for <ms>, prints
+//                                             "T <ms>" / "P <ms>" per byte received (ms since start)
 // Exit code 0 either way; failures print "fail <reason>". Timeout: 600 ms.
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -29,6 +33,27 @@ if (mode === 'serve') {
   const t = setTimeout(() => done('fail timeout'), 600);
   sock.on('message', () => { clearTimeout(t); done('ok'); });
   sock.send('ping', Number(b), a);
+} else if (mode === 'push') {
+  net.createServer((s) => {
+    const t = setInterval(() => s.write('T'), 100);
+    s.on('data', () => s.write('P'));
+    s.on('error', () => clearInterval(t));
+    s.on('close', () => clearInterval(t));
+  }).listen(Number(a), '::');
+  process.stdout.write('ready\n');
+} else if (mode === 'chat') {
+  const started = Date.now();
+  const s = net.connect({ host: a, port: Number(b) });
+  const ms = process.argv[5];
+  s.on('connect', () => {
+    process.stdout.write('connected\n');
+    const t = setInterval(() => s.write('x'), 100);
+    setTimeout(() => { clearInterval(t); done('end'); }, Number(ms));
+  });
+  s.on('data', (d) => {
+    for (const c of d.toString()) process.stdout.write(`${c} ${Date.now() - started}\n`);
+  });
+  s.on('error', (e) => done(`fail ${e.code}`));
 } else {
   done(`fail unknown mode ${mode}`);
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describePrivileged } from '../support/privileged.js';
 import { NetLab, execInNetns, netnsPath, runChecked } from '../support/netns.js';
 import { endpoint, openHarness, type Harness } from './harness.js';
+import { interfaceAddresses } from './pods.js';
 
 const IP = { a: '10.98.0.1', b: '10.98.0.2' } as const;
 const EP = 1;
@@ -57,7 +58,7 @@ describePrivileged('bandwidth shaping through the datapath (iperf3)', () => {
       if (probe.code === 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    await h.dp.attachEndpoint({ endpointId: EP, netnsPath: netnsPath(ns.a), ifname: 'eth0', desired: endpoint([]) });
+    await h.dp.attachEndpoint({ endpointId: EP, netnsPath: netnsPath(ns.a), ifname: 'eth0', desired: endpoint([]), addresses: await interfaceAddresses(ns.a) });
   }, 60_000);
 
   afterAll(async () => {

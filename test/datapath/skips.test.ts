@@ -40,7 +40,7 @@ describePrivileged('endpoint lookup-skip bits (BPF_PROG_TEST_RUN)', () => {
 
   it.each(CASES.map((c, i) => ({ ...c, id: i + 1 })))('$tier $direction $kind: the slice decides until its skip bit is set', async ({ tier, direction, kind, id }) => {
     const deny = entry({ tier, direction, identity: kind === 'exact' ? ID_B : 0, protocol: 6, port: 80, portPrefixLength: 16, verdict: 'deny' });
-    await h.dp.stageEndpoint({ endpointId: id, netnsPath: null, ifname: 'unused', desired: endpoint([deny]) });
+    await h.dp.stageEndpoint({ endpointId: id, netnsPath: null, ifname: 'unused', desired: endpoint([deny]), addresses: { mac: '02:00:00:00:00:01', ips: [POD] } });
     const obj = h.dp.loadEndpointObject(id);
     objects.push(obj);
     const configs = obj.map('weir_endpoints');

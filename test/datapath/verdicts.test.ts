@@ -6,8 +6,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { FlowEvent } from '../../agent/src/datapath/codec.js';
 import type { PolicyEntry } from '../../agent/src/datapath/desired.js';
 import { describePrivileged } from '../support/privileged.js';
-import { TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT, endpoint, entry, openHarness, type Harness } from './harness.js';
-import { TCP, arpRequest, icmp, ipv4, ipv6, sctp, tcp, udp } from './packets.js';
+import { TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT, counted, endpoint, entry, openHarness, testEndpoints, type Harness } from './harness.js';
+import { TCP, arpRequest, icmp, ipv4, ipv6, nd, sctp, tcp, udp } from './packets.js';
 
 const POD = '10.0.0.10';
 const B = '10.0.0.20'; // identity 400
@@ -17,34 +17,27 @@ const POD6 = 'fd00::10';
 const B6 = 'fd00::20';
 const C6 = 'fd00::30';
 const ID_B = 400;
+const POD_MAC = '02:00:00:00:00:01'; // the source MAC of every frame test/datapath/packets.ts builds
 const ID_C = 500;
 
 describePrivileged('weir.bpf.o verdicts (BPF_PROG_TEST_RUN)', () => {
   let h: Harness;
-  let nextId = 1;
-  const objects: Array<{ close(): void }> = [];
+  let eps: ReturnType<typeof testEndpoints>;
 
   beforeAll(async () => {
     h = openHarness('verdicts');
+    eps = testEndpoints(h, { mac: POD_MAC, ips: [POD, POD6] });
     await h.dp.syncIpCache([
       { cidr: `${B}/32`, identity: ID_B }, { cidr: `${C}/32`, identity: ID_C },
       { cidr: `${B6}/128`, identity: ID_B }, { cidr: 'fd00::30/127', identity: ID_C },
     ]);
   });
   afterAll(async () => {
-    for (const o of objects) o.close();
+    eps?.close();
     await h?.close();
   });
 
-  /** A fresh endpoint (own id, so its conntrack and policy slice are its own) with run helpers. */
-  async function ep(entries: PolicyEntry[], iso: { ingress?: boolean; egress?: boolean } = {}, events = false) {
-    const id = nextId++;
-    await h.dp.stageEndpoint({ endpointId: id, netnsPath: null, ifname: 'unused', desired: endpoint(entries, iso), flowEvents: { ingress: events, egress: events } });
-    const obj = h.dp.loadEndpointObject(id);
-    objects.push(obj);
-    const run = (dir: 'weir_ingress' | 'weir_egress') => (pkt: Buffer): number => obj.program(dir).testRun({ data: pkt }).retval;
-    return { id, ingress: run('weir_ingress'), egress: run('weir_egress'), obj };
-  }
+  const ep = (entries: PolicyEntry[], iso: { ingress?: boolean; egress?: boolean } = {}, events = false) => eps.ep(entries, iso, events);
 
   it('default deny only when isolated in that direction', async () => {
     const iso = await ep([], { ingress: true });
@@ -160,20 +153,24 @@ describePrivileged('weir.bpf.o verdicts (BPF_PROG_TEST_RUN)', () => {
     expect(e.ingress(ipv4(B, POD, tcp(42000, 80, TCP.ack)))).toBe(TC_ACT_OK);
     await h.dp.updateEndpoint({ endpointId: e.id, desired: endpoint([keep], { ingress: true }) });
     expect(e.ingress(ipv4(B, POD, tcp(42000, 80, TCP.ack)))).toBe(TC_ACT_SHOT);
-    expect(e.ingress(ipv4(B, POD, tcp(42000, 80, TCP.ack)))).toBe(TC_ACT_SHOT); // entry gone: a new flow, denied
+    expect(e.ingress(ipv4(B, POD, tcp(42000, 80, TCP.ack)))).toBe(TC_ACT_SHOT); // the revocation marker drops it
     expect(e.ingress(ipv4(C, POD, tcp(42001, 80, TCP.ack)))).toBe(TC_ACT_OK);
     const counters = await h.dp.readCounters();
-    expect(counters.find((c) => c.endpointId === e.id && c.reason === 'revoked')?.packets).toBe(1n);
+    expect(counters.find((c) => c.endpointId === e.id && c.reason === 'revoked')?.packets).toBe(2n);
   });
 
   it('ARP and IPv6 neighbour discovery pass on a fully isolated endpoint', async () => {
     const e = await ep([], { ingress: true, egress: true });
     expect(e.ingress(arpRequest(B, POD))).toBe(TC_ACT_OK);
     expect(e.egress(arpRequest(POD, B))).toBe(TC_ACT_OK);
-    for (const type of [133, 134, 135, 136]) {
-      expect(e.ingress(ipv6(B6, POD6, icmp(type, 0, true)))).toBe(TC_ACT_OK);
-      expect(e.egress(ipv6(POD6, B6, icmp(type, 0, true)))).toBe(TC_ACT_OK);
+    for (const type of [133, 134, 135, 136] as const) {
+      expect(e.ingress(nd(type, B6, POD6, { target: type === 135 ? POD6 : B6 }))).toBe(TC_ACT_OK);
     }
+    // The pod's own solicitations and advertisements (its MAC, its address) go out.
+    expect(e.egress(nd(133, 'fe80::1', 'ff02::2', { llMac: POD_MAC }))).toBe(TC_ACT_OK);
+    expect(e.egress(nd(135, POD6, B6, { target: B6, llMac: POD_MAC }))).toBe(TC_ACT_OK);
+    expect(e.egress(nd(135, '::', 'ff02::1:ff00:10', { target: POD6 }))).toBe(TC_ACT_OK); // duplicate address detection
+    expect(e.egress(nd(136, POD6, B6, { target: POD6, llMac: POD_MAC }))).toBe(TC_ACT_OK);
     // MLDv2 report behind a hop-by-hop header (router alert).
     expect(e.egress(ipv6(POD6, 'ff02::16', icmp(143, 0, true), { hopByHop: true }))).toBe(TC_ACT_OK);
     expect(e.ingress(ipv6(B6, POD6, icmp(128, 1, true)))).toBe(TC_ACT_SHOT);
@@ -206,7 +203,8 @@ describePrivileged('weir.bpf.o verdicts (BPF_PROG_TEST_RUN)', () => {
     const stranger = h.dp.loadEndpointObject(999);
     try {
       expect(stranger.program('weir_ingress').testRun({ data: ipv4(B, POD, tcp(1, 2)) }).retval).toBe(TC_ACT_SHOT);
-      expect(stranger.program('weir_ingress').testRun({ data: arpRequest(B, POD) }).retval).toBe(TC_ACT_OK);
+      // Fail closed means everything, ARP too: the programs are attached only after the config exists.
+      expect(stranger.program('weir_ingress').testRun({ data: arpRequest(B, POD) }).retval).toBe(TC_ACT_SHOT);
     } finally {
       stranger.close();
     }
@@ -246,17 +244,24 @@ describePrivileged('weir.bpf.o verdicts (BPF_PROG_TEST_RUN)', () => {
     const obj = e.obj;
     obj.map('weir_endpoints').update(encodeEndpointId(e.id), encodeEndpointConfig({
       generation: 1, ifbIfindex: 1, isolatedIngress: false, isolatedEgress: false, eventsIngress: false, eventsEgress: false,
+      addresses: { mac: POD_MAC, ips: [POD] },
     }));
     expect(e.ingress(ipv4(B, POD, tcp(44000, 80)))).toBe(TC_ACT_REDIRECT);
     expect(e.egress(ipv4(POD, B, tcp(44001, 80)))).toBe(TC_ACT_OK);
   });
 
-  it('a full ring buffer counts lost events instead of blocking', async () => {
+  it('flow events are budgeted per endpoint: a flood is suppressed and counted, the packets still counted', async () => {
     const e = await ep([], { ingress: true });
-    // Nobody consumes now: 1 MiB of 80-byte records fills after ~13k drops.
+    const quiet = await ep([], { ingress: true });
+    // 20,000 drops in one burst: the per-CPU bucket (burst 200, 100/s) lets only a few hundred through.
     const r = e.obj.program('weir_ingress').testRun({ data: ipv4(WORLD, POD, udp(1, 2)), repeat: 20000 });
     expect(r.retval).toBe(TC_ACT_SHOT);
-    const lost = (await h.dp.readCounters()).find((c) => c.endpointId === e.id && c.reason === 'events-lost');
-    expect(lost?.packets ?? 0n).toBeGreaterThan(0n);
+    const suppressed = await counted(h, e.id, 'events-suppressed');
+    expect(suppressed).toBeGreaterThan(19000n);
+    expect(suppressed).toBeLessThan(20000n);
+    expect(await counted(h, e.id, 'default-deny')).toBe(20000n);
+    // Another endpoint's budget is its own.
+    expect(quiet.ingress(ipv4(WORLD, POD, udp(1, 2)))).toBe(TC_ACT_SHOT);
+    expect(await counted(h, quiet.id, 'events-suppressed')).toBe(0n);
   });
 });

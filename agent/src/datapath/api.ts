@@ -8,7 +8,7 @@
  * Rule ids are passed through untouched: PolicyEntry.ruleId is an index into
  * DesiredNodeState.rules, and flow events report it back (undefined when no rule decided).
  */
-import { MAX_ENDPOINT_ID, type FlowEvent, type Reason } from './codec.js';
+import { MAX_ENDPOINT_ID, type EndpointAddresses, type FlowEvent, type Reason } from './codec.js';
 import type { DesiredEndpoint, IpCacheEntry } from './desired.js';
 import type { Bandwidth, ShapingMode } from './shaping.js';
 
@@ -22,6 +22,12 @@ export interface AttachRequest {
   bandwidth?: Bandwidth;
   /** Emit a flow event for every new flow's verdict (drops are always reported). */
   flowEvents?: { ingress: boolean; egress: boolean };
+  /**
+   * The interface's own MAC and IPs from the CNI ADD result: the only sources its egress may use
+   * (anti-spoofing). Absent = keep what the endpoint already has; a new endpoint without them
+   * can send no IP packet (every one is dropped as `spoofed`).
+   */
+  addresses?: EndpointAddresses;
 }
 
 export interface AttachResult {
@@ -64,7 +70,8 @@ export interface DatapathApi {
   updateEndpoint(req: UpdateRequest): Promise<UpdateResult>;
   setBandwidth(endpointId: number, bandwidth: Bandwidth | undefined): Promise<AttachResult>;
   detachEndpoint(endpointId: number): Promise<void>;
-  syncIpCache(entries: readonly IpCacheEntry[]): Promise<{ added: number; removed: number; changed: number }>;
+  /** `failed`: entries a full ipcache refused (the most specific prefixes are written first). */
+  syncIpCache(entries: readonly IpCacheEntry[]): Promise<{ added: number; removed: number; changed: number; failed: number }>;
   adoptExisting(): Promise<AdoptedEndpoint[]>;
   readCounters(): Promise<CounterSample[]>;
   events(onEvent: (e: FlowEvent) => void): EventSubscription;

@@ -66,13 +66,25 @@ describe('codec round trips', () => {
   });
 
   it('endpoint config', () => {
-    const c = { generation: 3, ifbIfindex: 9, isolatedIngress: true, isolatedEgress: false, eventsIngress: false, eventsEgress: true, skips: 0x1ffe0 };
+    const c = {
+      generation: 3, ifbIfindex: 9, isolatedIngress: true, isolatedEgress: false, eventsIngress: false, eventsEgress: true, skips: 0x1ffe0,
+      addresses: { mac: '02:42:0a:00:00:05', ips: ['10.0.0.5', 'fd00::5'] }, conntrackQuota: 500,
+    };
     expect(decodeEndpointConfig(encodeEndpointConfig(c))).toEqual(c);
     // Skip bits never leak into the other flags, and absent skips encode as 0 (look everything up).
     const plain = encodeEndpointConfig({ ...c, skips: 0xffffffff });
-    expect(plain.readUInt32LE(LAYOUT.weir_endpoint_config.fields.flags)).toBe(0x1ffe0 | 1 | 8 | 16);
+    expect(plain.readUInt32LE(LAYOUT.weir_endpoint_config.fields.flags)).toBe(0x1ffe0 | 1 | 8 | 16 | (1 << 17));
     const { skips: _, ...noSkips } = c;
     expect(decodeEndpointConfig(encodeEndpointConfig(noSkips))?.skips).toBe(0);
+    // Addresses: IPv4-mapped like every other address; the MAC flag only with a MAC.
+    const f = LAYOUT.weir_endpoint_config.fields;
+    expect(plain.subarray(f.addrs, f.addrs + 16).toString('hex')).toBe('00000000000000000000ffff0a000005');
+    expect(plain.readUInt8(f.addr_count)).toBe(2);
+    const noMac = encodeEndpointConfig({ ...c, addresses: { ips: [] } });
+    expect(noMac.readUInt32LE(f.flags) & (1 << 17)).toBe(0);
+    expect(decodeEndpointConfig(noMac)?.addresses).toEqual({ ips: [] });
+    expect(() => encodeEndpointConfig({ ...c, addresses: { ips: ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'] } })).toThrow(/at most 4/);
+    expect(() => encodeEndpointConfig({ ...c, addresses: { mac: '02:42', ips: [] } })).toThrow(/MAC/);
   });
 
   it.each([

@@ -1,39 +1,14 @@
 /**
  * Encode/decode every struct shared with the BPF programs (bpf/include/weir_shared.h).
- * LAYOUT is the one place that knows sizes and offsets; codec.test.ts compares it with the
- * BTF of build/bpf/weir.bpf.o, so the C header and this file cannot drift apart silently.
+ * LAYOUT (constants.ts) is the one place that knows sizes and offsets; codec.test.ts compares it
+ * with the BTF of build/bpf/weir.bpf.o, so the C header and this file cannot drift apart silently.
  *
  * Byte order follows the header: addresses and ports inside map keys are network order;
  * every other integer is host order (little-endian: x86-64 and arm64 are the targets).
  */
-import { formatIp, makeCidr, parseCidr, type Cidr, type Family } from '../identity/cidr.js';
-import { ANY_IDENTITY, type Direction, type PolicyEntry, type Tier, type Verdict } from './desired.js';
+import { makeCidr, parseCidr, type Cidr, type Family } from '../identity/cidr.js';
+import type { Direction, PolicyEntry, Verdict } from './desired.js';
 
-export const LAYOUT = {
-  weir_ipcache_key: { size: 20, fields: { prefixlen: 0, addr: 4 } },
-  weir_ipcache_value: { size: 8, fields: { identity: 0, reserved: 4 } },
-  weir_policy_key: {
-    size: 20,
-    fields: { prefixlen: 0, endpoint_id: 4, identity: 8, tier: 12, direction: 13, reserved: 14, protocol: 15, dport: 16, pad: 18 },
-  },
-  weir_policy_value: { size: 12, fields: { precedence: 0, rule_id: 4, verdict: 8, pad: 9 } },
-  weir_ct_key: { size: 44, fields: { endpoint_id: 0, addr_a: 4, addr_b: 20, port_a: 36, port_b: 38, protocol: 40, pad: 41 } },
-  weir_ct_value: {
-    size: 24,
-    fields: { expires_ns: 0, generation: 8, rule_id: 12, opener_is_a: 16, direction: 17, flags: 18, pad: 19, remote_identity: 20 },
-  },
-  weir_endpoint_config: { size: 16, fields: { generation: 0, ifb_ifindex: 4, flags: 8, reserved: 12 } },
-  weir_counter_value: { size: 16, fields: { packets: 0, bytes: 8 } },
-  weir_flow_event: {
-    size: 72,
-    fields: {
-      timestamp_ns: 0, endpoint_id: 8, rule_id: 12, remote_identity: 16, pkt_len: 20, saddr: 24, daddr: 40,
-      sport: 56, dport: 58, protocol: 60, direction: 61, verdict: 62, reason: 63, family: 64, tier: 65, pad: 66,
-    },
-  },
-} as const;
-
-export type SharedStruct = keyof typeof LAYOUT;
 
 /** Map names as declared (and pinned by name) in the object. */
 export const MAPS = {
@@ -43,56 +18,22 @@ export const MAPS = {
   endpoints: 'weir_endpoints',
   counters: 'weir_counters',
   events: 'weir_events',
+  conntrackUsage: 'weir_ct_usage',
+  eventBudget: 'weir_event_budget',
 } as const;
 
 export const PROGRAMS = { ingress: 'weir_ingress', egress: 'weir_egress' } as const;
 /** The `const volatile` global each per-endpoint load sets. */
 export const ENDPOINT_ID_CONSTANT = 'endpoint_id';
 
-export const POLICY_FIXED_BITS = 88;
-export const RULE_NONE = 0xffffffff;
-const TIER_NONE = 0xff;
-
-const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
-const TIERS: readonly Tier[] = ['admin', 'network', 'baseline'];
-const VERDICT_CODES: Record<Verdict, number> = { allow: 1, pass: 2, deny: 3 };
-
-export const REASONS = [
-  'ct-established', 'ct-reply', 'policy-allow', 'default-allow', 'l2-pass', 'policy-deny',
-  'default-deny', 'revoked', 'malformed', 'no-endpoint', 'events-lost', 'redirect-ifb',
-] as const;
-export type Reason = (typeof REASONS)[number];
-
-export const ENDPOINT_FLAGS = { isolatedIngress: 1, isolatedEgress: 2, eventsIngress: 4, eventsEgress: 8, configured: 16 } as const;
-
-/**
- * Lookup-skip bits of weir_endpoint_config.flags (WEIR_EP_NO_EXACT / WEIR_EP_NO_ANY): a set bit
- * tells the programs that a (tier, direction) slice of the endpoint's policy holds no entry of
- * that kind, so the trie lookup is skipped. Bit = shift + tier * 2 + direction.
- */
-export const NO_EXACT_SHIFT = 5;
-export const NO_ANY_SHIFT = 11;
-const SKIP_MASK = 0xfff << NO_EXACT_SHIFT;
-
-/** Skip bits for an endpoint whose policy is `entries` (pure; 0 would also be correct, only slower). */
-export function policySkipFlags(entries: readonly Pick<PolicyEntry, 'tier' | 'direction' | 'identity'>[]): number {
-  let present = 0;
-  for (const e of entries) {
-    const slot = tierCode(e.tier) * 2 + directionCode(e.direction);
-    present |= 1 << ((e.identity === ANY_IDENTITY ? NO_ANY_SHIFT : NO_EXACT_SHIFT) + slot);
-  }
-  return SKIP_MASK & ~present;
-}
-
-/** Endpoint ids index the config and counter arrays: valid ids are 1..MAX_ENDPOINT_ID. */
-export const MAX_ENDPOINTS = 1024;
-export const MAX_ENDPOINT_ID = MAX_ENDPOINTS - 1;
-/** Counter slots per endpoint in weir_counters (index = endpointId * REASON_SLOTS + reason). */
-export const REASON_SLOTS = 16;
-
-export const directionCode = (d: Direction): number => DIRECTIONS.indexOf(d);
-export const tierCode = (t: Tier): number => TIERS.indexOf(t);
-export const verdictCode = (v: Verdict): number => VERDICT_CODES[v];
+export * from './constants.js';
+export * from './addr.js';
+export * from './endpoint-config.js';
+import { addrBytes, decodeAddr } from './addr.js';
+import {
+  DIRECTIONS, LAYOUT, POLICY_FIXED_BITS, REASON_SLOTS, REASONS, RULE_NONE, TIER_NONE, TIERS,
+  directionCode, tierCode, verdictCode, type Reason, type Tier,
+} from './constants.js';
 
 function decodeDirection(code: number): Direction {
   const d = DIRECTIONS[code];
@@ -113,28 +54,6 @@ function decodeReason(code: number): Reason {
   const r = REASONS[code];
   if (r === undefined) throw new Error(`bad reason code ${code}`);
   return r;
-}
-
-// ---- addresses: 16 bytes, IPv4-mapped for IPv4 ----
-
-const V4_MAPPED_PREFIX = 0xffffn << 32n;
-
-function addrBytes(family: Family, addr: bigint): Buffer {
-  const v = family === 4 ? V4_MAPPED_PREFIX | addr : addr;
-  const b = Buffer.alloc(16);
-  b.writeBigUInt64BE(v >> 64n, 0);
-  b.writeBigUInt64BE(v & 0xffffffffffffffffn, 8);
-  return b;
-}
-
-/** 16 network-order bytes → family + address (IPv4-mapped means IPv4). */
-export function decodeAddr(b: Buffer, offset = 0): { family: Family; addr: bigint; text: string } {
-  const v = (b.readBigUInt64BE(offset) << 64n) | b.readBigUInt64BE(offset + 8);
-  if (v >> 32n === 0xffffn) {
-    const addr = v & 0xffffffffn;
-    return { family: 4, addr, text: formatIp(4, addr) };
-  }
-  return { family: 6, addr: v, text: formatIp(6, v) };
 }
 
 // ---- ipcache ----
@@ -233,60 +152,6 @@ export function decodePolicyValue(b: Buffer): PolicyValueFields {
     precedence: b.readUInt32LE(f.precedence),
     ruleId: b.readUInt32LE(f.rule_id),
     verdict: decodeVerdict(b.readUInt8(f.verdict)),
-  };
-}
-
-// ---- endpoint config ----
-
-export interface EndpointConfig {
-  generation: number;
-  ifbIfindex: number;
-  isolatedIngress: boolean;
-  isolatedEgress: boolean;
-  eventsIngress: boolean;
-  eventsEgress: boolean;
-  /** policySkipFlags of the endpoint's entries; absent = 0 = every slice is looked up. */
-  skips?: number;
-}
-
-export function encodeEndpointId(id: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(id, 0);
-  return b;
-}
-
-export function encodeEndpointConfig(c: EndpointConfig): Buffer {
-  const f = LAYOUT.weir_endpoint_config.fields;
-  const b = Buffer.alloc(LAYOUT.weir_endpoint_config.size);
-  const flags =
-    ENDPOINT_FLAGS.configured |
-    (c.isolatedIngress ? ENDPOINT_FLAGS.isolatedIngress : 0) |
-    (c.isolatedEgress ? ENDPOINT_FLAGS.isolatedEgress : 0) |
-    (c.eventsIngress ? ENDPOINT_FLAGS.eventsIngress : 0) |
-    (c.eventsEgress ? ENDPOINT_FLAGS.eventsEgress : 0) |
-    ((c.skips ?? 0) & SKIP_MASK);
-  b.writeUInt32LE(c.generation >>> 0, f.generation);
-  b.writeUInt32LE(c.ifbIfindex, f.ifb_ifindex);
-  b.writeUInt32LE(flags, f.flags);
-  return b;
-}
-
-/** An all-zero slot: what a detached endpoint's config becomes (the map is an array). */
-export const EMPTY_ENDPOINT_CONFIG = (): Buffer => Buffer.alloc(LAYOUT.weir_endpoint_config.size);
-
-/** undefined for a slot that is not configured. */
-export function decodeEndpointConfig(b: Buffer): EndpointConfig | undefined {
-  const f = LAYOUT.weir_endpoint_config.fields;
-  const flags = b.readUInt32LE(f.flags);
-  if ((flags & ENDPOINT_FLAGS.configured) === 0) return undefined;
-  return {
-    generation: b.readUInt32LE(f.generation),
-    ifbIfindex: b.readUInt32LE(f.ifb_ifindex),
-    isolatedIngress: (flags & ENDPOINT_FLAGS.isolatedIngress) !== 0,
-    isolatedEgress: (flags & ENDPOINT_FLAGS.isolatedEgress) !== 0,
-    eventsIngress: (flags & ENDPOINT_FLAGS.eventsIngress) !== 0,
-    eventsEgress: (flags & ENDPOINT_FLAGS.eventsEgress) !== 0,
-    skips: (flags & SKIP_MASK) >>> 0,
   };
 }
 

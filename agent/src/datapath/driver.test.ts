@@ -7,7 +7,7 @@ import type { BpfMapPort, DatapathAddon } from './port.js';
 import { tbfParameters } from './shaping.js';
 
 /** An addon stand-in: maps are hex-keyed Maps shared by every "object"; every call is logged. */
-function recordingAddon(features = { schFq: false, schTbf: true, ifb: true }) {
+function recordingAddon(features = { schFq: false, schTbf: true, ifb: true }, capacity: Record<string, number> = {}) {
   const log: string[] = [];
   const maps = new Map<string, Map<string, Buffer>>();
   const mapPort = (name: string): BpfMapPort => {
@@ -17,7 +17,12 @@ function recordingAddon(features = { schFq: false, schTbf: true, ifb: true }) {
     return {
       name,
       lookup: (k) => store.get(k.toString('hex')),
-      update: (k, v) => { log.push(`update ${name}`); store.set(k.toString('hex'), Buffer.from(v)); },
+      update: (k, v) => {
+        log.push(`update ${name}`);
+        // A full map refuses a NEW key the way the kernel does (errno on the thrown error).
+        if (!store.has(k.toString('hex')) && store.size >= (capacity[name] ?? Infinity)) throw Object.assign(new Error(`${name} full`), { errno: 28 });
+        store.set(k.toString('hex'), Buffer.from(v));
+      },
       delete: (k) => { log.push(`delete ${name}`); return store.delete(k.toString('hex')); },
       keys: () => [...store.keys()].map((k) => Buffer.from(k, 'hex')),
     };
@@ -75,14 +80,14 @@ describe('Datapath driver ordering and diffs', () => {
     log.length = 0;
     const u = await dp.updateEndpoint({ endpointId: 1, desired: desired([entry({}), entry({ port: 82 })]) });
     expect(u).toEqual({ added: 1, removed: 1, generation: 2 });
-    expect(log).toEqual([`update ${MAPS.policy}`, `delete ${MAPS.policy}`, `update ${MAPS.endpoints}`]);
+    expect(log).toEqual([`delete ${MAPS.policy}`, `update ${MAPS.policy}`, `update ${MAPS.endpoints}`]);
     const ports = [...(maps.get(MAPS.policy)?.keys() ?? [])].map((k) => decodePolicyKey(Buffer.from(k, 'hex')).port).sort();
     expect(ports).toEqual([80, 82]);
 
     await dp.syncIpCache([{ cidr: '10.0.0.1/32', identity: 400 }]);
     const gen = () => decodeEndpointConfig(maps.get(MAPS.endpoints)?.get(encodeEndpointId(1).toString('hex')) ?? Buffer.alloc(16))?.generation;
     expect(gen()).toBe(2); // pure additions do not re-check flows
-    expect(await dp.syncIpCache([{ cidr: '10.0.0.1/32', identity: 500 }])).toEqual({ added: 0, removed: 0, changed: 1 });
+    expect(await dp.syncIpCache([{ cidr: '10.0.0.1/32', identity: 500 }])).toEqual({ added: 0, removed: 0, changed: 1, failed: 0 });
     expect(gen()).toBe(3);
   });
 
@@ -144,5 +149,41 @@ describe('FakeDatapath', () => {
     f.emit({ timestampNs: 0n, endpointId: 1, ruleId: 0, remoteIdentity: 1, packetLength: 60, family: 4, source: '1.1.1.1', destination: '2.2.2.2', sourcePort: 1, destinationPort: 2, protocol: 6, direction: 'ingress', verdict: 'deny', reason: 'policy-deny', tier: 'admin' });
     await sub.stop();
     expect(seen).toEqual([1]);
+  });
+
+  it('deletions are written before additions, so a full map can swap its whole content', async () => {
+    const { addon, maps } = recordingAddon(undefined, { [MAPS.policy]: 2 });
+    const dp = new Datapath({ addon, objectPath: 'x.o', pinRoot: '/p', conntrackSweepSeconds: 0 });
+    await dp.attachEndpoint({ endpointId: 1, netnsPath: null, ifname: 'eth0', desired: desired([entry({ port: 80 }), entry({ port: 81 })]) });
+    await dp.updateEndpoint({ endpointId: 1, desired: desired([entry({ port: 82 }), entry({ port: 83 })]) });
+    expect([...(maps.get(MAPS.policy)?.keys() ?? [])].map((k) => decodePolicyKey(Buffer.from(k, 'hex')).port).sort()).toEqual([82, 83]);
+  });
+
+  it('a full policy map isolates the endpoint that does not fit, not the node', async () => {
+    const { addon, maps } = recordingAddon(undefined, { [MAPS.policy]: 3 });
+    const dp = new Datapath({ addon, objectPath: 'x.o', pinRoot: '/p', conntrackSweepSeconds: 0 });
+    await dp.attachEndpoint({ endpointId: 1, netnsPath: null, ifname: 'eth0', desired: desired([entry({ port: 80 })]) });
+    const big = desired([entry({ port: 90 }), entry({ port: 91 }), entry({ port: 92 })]);
+    await expect(dp.attachEndpoint({ endpointId: 2, netnsPath: null, ifname: 'eth1', desired: { ...big, isolatedIngress: false } }))
+      .rejects.toThrow(/endpoint 2 \(eth1\): the policy map is full .* isolated/);
+    const config = (id: number) => decodeEndpointConfig(maps.get(MAPS.endpoints)?.get(encodeEndpointId(id).toString('hex')) ?? Buffer.alloc(88));
+    // Endpoint 2: both directions isolated, every policy slice skipped (the half-written entries are never read).
+    expect(config(2)).toMatchObject({ isolatedIngress: true, isolatedEgress: true, skips: 0xfff << 5 });
+    // Endpoint 1 is untouched and still updatable; when endpoint 2's policy shrinks it is restored.
+    expect(config(1)).toMatchObject({ isolatedIngress: true, isolatedEgress: false, generation: 1 });
+    await dp.updateEndpoint({ endpointId: 1, desired: desired([entry({ port: 81 })]) });
+    const fits = await dp.updateEndpoint({ endpointId: 2, desired: desired([entry({ port: 90 })]) });
+    expect(fits.generation).toBeGreaterThan(1);
+    expect(config(2)).toMatchObject({ isolatedIngress: true, isolatedEgress: false, skips: policySkipFlags([entry({})]) });
+  });
+
+  it('a full ipcache keeps the most specific prefixes and reports the rest instead of throwing', async () => {
+    const { addon, maps } = recordingAddon(undefined, { [MAPS.ipcache]: 2 });
+    const dp = new Datapath({ addon, objectPath: 'x.o', pinRoot: '/p', conntrackSweepSeconds: 0 });
+    const r = await dp.syncIpCache([{ cidr: '10.0.0.0/8', identity: 300 }, { cidr: '10.1.0.5/32', identity: 400 }, { cidr: '10.2.0.6/32', identity: 401 }]);
+    expect(r).toEqual({ added: 2, removed: 0, changed: 0, failed: 1 });
+    expect(maps.get(MAPS.ipcache)?.size).toBe(2);
+    // Next sync with room (the /8 gone): nothing is re-counted as failed, the diff is against what was written.
+    expect(await dp.syncIpCache([{ cidr: '10.1.0.5/32', identity: 400 }, { cidr: '10.2.0.6/32', identity: 401 }])).toEqual({ added: 0, removed: 0, changed: 0, failed: 0 });
   });
 });

@@ -4,8 +4,12 @@
  *  - attach: policy entries, shaping and the endpoint config are written BEFORE the programs
  *    are attached, so the first packet the program sees is judged by the final policy (the
  *    programs fail closed while the config is missing);
- *  - update: entries are diffed (adds/changes first, then deletes), then the endpoint's
- *    generation is bumped so established flows are re-checked by the programs;
+ *  - update: entries are diffed (deletes first, so a nearly full map makes room, then adds and
+ *    changes), then the endpoint's generation is bumped so established flows are re-checked;
+ *  - a policy map that cannot take an endpoint's entries isolates THAT endpoint (every slice
+ *    skipped, both directions isolated: all new and re-checked flows are denied) and throws; the
+ *    node and the other endpoints carry on. A full ipcache keeps the most specific prefixes it
+ *    can and reports the rest as `failed` instead of throwing (CNI ADD must not fail for all);
  *  - ipcache changes that move or remove an address's identity bump every endpoint's
  *    generation, because flows admitted under the old identity must be re-checked too.
  * One object load per endpoint (constant `endpoint_id`); maps are pinned by name under
@@ -14,10 +18,11 @@
 import {
   EMPTY_ENDPOINT_CONFIG, ENDPOINT_ID_CONSTANT, LAYOUT, MAPS, MAX_ENDPOINT_ID, PROGRAMS, REASONS, decodeConntrackKey,
   decodeEndpointConfig, decodeFlowEvent, decodePolicyKey, encodeCounterKey, encodeEndpointConfig, encodeEndpointId,
-  policySkipFlags, sumCounterValues, type EndpointConfig, type FlowEvent,
+  NO_EXACT_SHIFT, policySkipFlags, sumCounterValues, type EndpointConfig, type FlowEvent,
 } from './codec.js';
 import type { IpCacheEntry } from './desired.js';
-import { diffContents, ipCacheContents, policyContents, type MapContents } from './entries.js';
+import { applyDiff, diffContents, ipCacheContents, policyContents, readContents, type MapContents } from './entries.js';
+import { sweepConntrack, type SweepResult } from './sweep.js';
 import type { BpfMapPort, BpfObjectPort, DatapathAddon } from './port.js';
 import { chooseShapingMode, ifbName, tbfParameters, type Bandwidth, type ShapingMode } from './shaping.js';
 import type {
@@ -30,6 +35,10 @@ export interface DatapathOptions {
   objectPath: string;
   /** bpffs directory the maps are pinned under, e.g. /sys/fs/bpf/weir. */
   pinRoot: string;
+  /** Conntrack sweep period (sweep.ts); 0 = never (tests sweep by hand). Default 30. */
+  conntrackSweepSeconds?: number;
+  /** Live conntrack entries one endpoint may hold; absent = the datapath's default (WEIR_CT_DEFAULT_QUOTA). */
+  conntrackQuota?: number;
 }
 
 interface EndpointState {
@@ -50,9 +59,12 @@ interface NodeMaps {
   endpoints: BpfMapPort;
   counters: BpfMapPort;
   events: BpfMapPort;
+  conntrackUsage: BpfMapPort;
 }
 
-const hex = (b: Buffer): string => b.toString('hex');
+/** Every policy slice skipped: the programs then see no entry at all for the endpoint. */
+const ALL_SLICES_SKIPPED = 0xfff << NO_EXACT_SHIFT;
+
 const unhex = (s: string): Buffer => Buffer.from(s, 'hex');
 
 export class Datapath implements DatapathApi {
@@ -65,11 +77,16 @@ export class Datapath implements DatapathApi {
   private readonly adoptedPolicy = new Map<number, MapContents>();
   private readonly adoptedConfig = new Map<number, EndpointConfig>();
   private ipcache: MapContents | undefined;
+  private readonly sweepSeconds: number;
+  private readonly conntrackQuota: number | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: DatapathOptions) {
     this.addon = opts.addon;
     this.objectPath = opts.objectPath;
     this.pinRoot = opts.pinRoot;
+    this.sweepSeconds = opts.conntrackSweepSeconds ?? 30;
+    this.conntrackQuota = opts.conntrackQuota;
   }
 
   private nodeMaps(): NodeMaps {
@@ -83,8 +100,22 @@ export class Datapath implements DatapathApi {
       endpoints: object.map(MAPS.endpoints),
       counters: object.map(MAPS.counters),
       events: object.map(MAPS.events),
+      conntrackUsage: object.map(MAPS.conntrackUsage),
     };
+    if (this.sweepSeconds > 0) {
+      this.sweepTimer = setInterval(() => {
+        // A failed sweep only leaves counts high (fail closed) until the next one.
+        try { this.sweepConntrack(); } catch { /* retried next period */ }
+      }, this.sweepSeconds * 1000);
+      this.sweepTimer.unref();
+    }
     return this.maps;
+  }
+
+  /** Deletes expired conntrack entries and re-counts each endpoint's live ones (sweep.ts). */
+  sweepConntrack(nowNs?: bigint): SweepResult {
+    const m = this.nodeMaps();
+    return sweepConntrack(m.conntrack, m.conntrackUsage, nowNs);
   }
 
   async attachEndpoint(req: AttachRequest): Promise<AttachResult> {
@@ -125,17 +156,20 @@ export class Datapath implements DatapathApi {
     // 1. policy entries
     const desiredPolicy = policyContents(id, req.desired.entries);
     const diff = diffContents(desiredPolicy, current);
-    this.applyDiff(m.policy, diff);
+    const written = applyDiff(m.policy, diff, current);
 
     // 2. shaping (may create the IFB whose ifindex the config carries)
     const state: EndpointState = {
       endpointId: id,
       netnsPath: req.netnsPath,
       ifname: req.ifname,
-      policy: desiredPolicy,
+      policy: written.contents,
       shaping: 'none',
       bandwidth: undefined,
       config: {
+        // Absent addresses keep what the endpoint had (a re-attach, an adopted endpoint).
+        addresses: req.addresses ?? previous?.addresses,
+        conntrackQuota: this.conntrackQuota,
         // A re-attach over live state moves the generation only when the policy changed.
         generation: previous === undefined ? 1 : previous.generation + (diff.upserts.length + diff.deletes.length > 0 ? 1 : 0),
         ifbIfindex: previous?.ifbIfindex ?? 0,
@@ -152,6 +186,7 @@ export class Datapath implements DatapathApi {
     this.endpoints.set(id, state);
     this.adoptedPolicy.delete(id);
     this.adoptedConfig.delete(id);
+    if (written.error !== undefined) throw this.isolate(state, written.error);
     await this.applyBandwidth(state, req.bandwidth, false);
 
     // 3. endpoint config (the programs are attached by the caller, after this)
@@ -159,13 +194,34 @@ export class Datapath implements DatapathApi {
     return { shapingMode: state.shaping };
   }
 
+  /**
+   * A policy write that hit a full map: the endpoint's config now skips every slice and isolates
+   * both directions (new flows default-deny, established ones are re-checked and revoked), so a
+   * half-written policy is never enforced. Returns the error to throw.
+   */
+  private isolate(state: EndpointState, cause: unknown): Error {
+    state.config = {
+      ...state.config,
+      generation: (state.config.generation + 1) >>> 0,
+      isolatedIngress: true,
+      isolatedEgress: true,
+      skips: ALL_SLICES_SKIPPED,
+    };
+    this.nodeMaps().endpoints.update(encodeEndpointId(state.endpointId), encodeEndpointConfig(state.config));
+    return new Error(
+      `endpoint ${state.endpointId} (${state.ifname}): the policy map is full (${cause instanceof Error ? cause.message : String(cause)}); the endpoint is isolated ` +
+        '(all its traffic denied) until its policy fits: reduce the rules selecting it, or the entries of other endpoints on this node',
+    );
+  }
+
   async updateEndpoint(req: UpdateRequest): Promise<UpdateResult> {
     const m = this.nodeMaps();
     const state = this.mustGet(req.endpointId);
     const desired = policyContents(req.endpointId, req.desired.entries);
     const diff = diffContents(desired, state.policy);
-    this.applyDiff(m.policy, diff);
-    state.policy = desired;
+    const written = applyDiff(m.policy, diff, state.policy);
+    state.policy = written.contents;
+    if (written.error !== undefined) throw this.isolate(state, written.error);
     state.config = {
       ...state.config,
       generation: (state.config.generation + 1) >>> 0,
@@ -243,6 +299,7 @@ export class Datapath implements DatapathApi {
     // Array slots cannot be deleted: zeroing clears WEIR_EP_CONFIGURED and the counters.
     m.endpoints.update(encodeEndpointId(endpointId), EMPTY_ENDPOINT_CONFIG());
     for (const k of m.conntrack.keys()) if (decodeConntrackKey(k).endpointId === endpointId) m.conntrack.delete(k);
+    m.conntrackUsage.update(encodeEndpointId(endpointId), Buffer.alloc(LAYOUT.weir_ct_usage.size));
     const zero = Buffer.alloc(LAYOUT.weir_counter_value.size);
     for (const reason of REASONS) m.counters.update(encodeCounterKey(endpointId, reason), zero);
     this.endpoints.delete(endpointId);
@@ -251,16 +308,18 @@ export class Datapath implements DatapathApi {
     if (failures.length > 0) throw failures[0];
   }
 
-  async syncIpCache(entries: readonly IpCacheEntry[]): Promise<{ added: number; removed: number; changed: number }> {
+  async syncIpCache(entries: readonly IpCacheEntry[]): Promise<{ added: number; removed: number; changed: number; failed: number }> {
     const m = this.nodeMaps();
     const current = this.ipcache ?? readContents(m.ipcache);
     const desired = ipCacheContents(entries);
     const diff = diffContents(desired, current);
-    this.applyDiff(m.ipcache, diff);
-    this.ipcache = desired;
+    // Most specific first: when the trie fills up, pod addresses land before wide ipBlocks.
+    diff.upserts.sort(([a], [b]) => unhex(b).readUInt32LE(0) - unhex(a).readUInt32LE(0));
+    const written = applyDiff(m.ipcache, diff, current, true);
+    this.ipcache = written.contents;
     // An address whose identity moved or vanished may carry flows admitted under the old one.
     if (diff.changed > 0 || diff.deletes.length > 0) this.bumpAllGenerations();
-    return { added: diff.upserts.length - diff.changed, removed: diff.deletes.length, changed: diff.changed };
+    return { added: diff.upserts.length - diff.changed - written.failed, removed: diff.deletes.length, changed: diff.changed, failed: written.failed };
   }
 
   private bumpAllGenerations(): void {
@@ -329,13 +388,10 @@ export class Datapath implements DatapathApi {
   }
 
   async close(): Promise<void> {
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
     this.maps?.object.close();
     this.maps = undefined;
-  }
-
-  private applyDiff(map: BpfMapPort, diff: { upserts: Array<[string, string]>; deletes: string[] }): void {
-    for (const [k, v] of diff.upserts) map.update(unhex(k), unhex(v));
-    for (const k of diff.deletes) map.delete(unhex(k));
   }
 
   private mustGet(endpointId: number): EndpointState {
@@ -343,13 +399,4 @@ export class Datapath implements DatapathApi {
     if (s === undefined) throw new Error(`endpoint ${endpointId} is not attached`);
     return s;
   }
-}
-
-function readContents(map: BpfMapPort): MapContents {
-  const out: MapContents = new Map();
-  for (const k of map.keys()) {
-    const v = map.lookup(k);
-    if (v !== undefined) out.set(hex(k), hex(v));
-  }
-  return out;
 }

@@ -1,9 +1,11 @@
 /**
- * Desired map contents as hex-keyed maps, and the add/delete diff against what a map holds
- * (pure). Keys and values are compared as encoded bytes, so "changed" means the bytes differ.
+ * Desired map contents as hex-keyed maps, the add/delete diff against what a map holds (pure),
+ * and writing such a diff into a map. Keys and values are compared as encoded bytes, so "changed" means the bytes differ.
  */
 import { encodeIpCacheKey, encodeIpCacheValue, encodePolicyKey, encodePolicyValue, decodePolicyValue, verdictCode } from './codec.js';
 import type { IpCacheEntry, PolicyEntry } from './desired.js';
+import type { BpfMapPort } from './port.js';
+import { isRecord } from '../../../common/src/records.js';
 
 /** hex(key) → hex(value) */
 export type MapContents = Map<string, string>;
@@ -54,5 +56,52 @@ export function policyContents(endpointId: number, entries: readonly PolicyEntry
 export function ipCacheContents(entries: readonly IpCacheEntry[]): MapContents {
   const out: MapContents = new Map();
   for (const e of entries) out.set(encodeIpCacheKey(e.cidr).toString('hex'), encodeIpCacheValue(e.identity).toString('hex'));
+  return out;
+}
+
+/** Errnos a full map answers an insert with: E2BIG (hash, array), ENOSPC (LPM trie), ENOMEM. */
+const MAP_FULL_ERRNOS = new Set([7, 12, 28]);
+const isMapFull = (e: unknown): boolean => isRecord(e) && typeof e.errno === 'number' && MAP_FULL_ERRNOS.has(e.errno);
+
+/**
+ * Deletions first (they make room), then additions and changes. Returns what the map now holds.
+ * A full map stops the writing at the first refused insert (`error`), or with `skipFull` skips
+ * each refused insert and counts it (`failed`); any other error is thrown.
+ */
+export interface AppliedDiff {
+  /** What the map holds now, as far as this diff went. */
+  contents: MapContents;
+  /** The full-map error that stopped the writing (without skipFull). */
+  error?: unknown;
+  failed: number;
+}
+
+export function applyDiff(map: BpfMapPort, diff: MapDiff, current: MapContents, skipFull = false): AppliedDiff {
+  const contents = new Map(current);
+  let failed = 0;
+  for (const k of diff.deletes) {
+    map.delete(Buffer.from(k, 'hex'));
+    contents.delete(k);
+  }
+  for (const [k, v] of diff.upserts) {
+    try {
+      map.update(Buffer.from(k, 'hex'), Buffer.from(v, 'hex'));
+    } catch (e) {
+      if (!isMapFull(e)) throw e;
+      if (!skipFull) return { contents, error: e, failed: 1 };
+      failed++;
+      continue;
+    }
+    contents.set(k, v);
+  }
+  return { contents, failed };
+}
+
+export function readContents(map: BpfMapPort): MapContents {
+  const out: MapContents = new Map();
+  for (const k of map.keys()) {
+    const v = map.lookup(k);
+    if (v !== undefined) out.set(k.toString('hex'), v.toString('hex'));
+  }
   return out;
 }

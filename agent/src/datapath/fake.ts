@@ -94,7 +94,7 @@ export class FakeDatapath implements DatapathApi {
     this.calls.push({ op: 'detach', endpointId });
   }
 
-  async syncIpCache(entries: readonly IpCacheEntry[]): Promise<{ added: number; removed: number; changed: number }> {
+  async syncIpCache(entries: readonly IpCacheEntry[]): Promise<{ added: number; removed: number; changed: number; failed: number }> {
     const next = new Map(entries.map((e) => [e.cidr, e.identity]));
     let added = 0;
     let changed = 0;
@@ -107,7 +107,7 @@ export class FakeDatapath implements DatapathApi {
     this.ipcache = next;
     if (changed + removed > 0) for (const ep of this.endpoints.values()) ep.generation++;
     this.calls.push({ op: 'syncIpCache', entries: entries.length });
-    return { added, removed, changed };
+    return { added, removed, changed, failed: 0 };
   }
 
   async adoptExisting(): Promise<AdoptedEndpoint[]> {
