@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { loadNative } from '../../native/index.js';
+import { registerProcessMetrics } from '../../common/src/process-metrics.js';
 import { Agent } from './agent.js';
 import { startCniServer, type CniServer } from './cni/server.js';
 import { readAgentConfig } from './config.js';
@@ -34,7 +35,8 @@ Environment (defaults in brackets):
   WEIR_NODE_NAME (required)      this node's name (downward API spec.nodeName)
   WEIR_PIN_ROOT                  [/sys/fs/bpf/weir/<node>] bpffs directory of the maps
   WEIR_CNI_SOCKET                [/run/weir/cni.sock] socket the weir CNI plugin talks to
-  WEIR_METRICS_HOST/PORT         [127.0.0.1:9962] /metrics /healthz /readyz /v1/status /v1/flows
+  WEIR_API_PORT                  [9962] on 127.0.0.1: /healthz /readyz /metrics /v1/status /v1/flows
+  WEIR_METRICS_HOST/PORT         [127.0.0.1:9963] read-only /metrics (the chart: the node's IP); port 0: off
   WEIR_BPF_OBJECT                directory holding weir.bpf.o
   WEIR_STATE_DIR                 [/run/weir/<node>] persisted endpoint registry
   WEIR_NETNS_DIR                 [/var/run/netns]
@@ -89,6 +91,7 @@ async function main(): Promise<number> {
     events: new KubePodEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record a pod event')),
   });
 
+  registerProcessMetrics(agent.metrics.registry, 'agent');
   let httpServer: AgentHttpServer | undefined;
   let cni: CniServer | undefined;
   let stopping: Promise<void> | undefined;
@@ -114,8 +117,8 @@ async function main(): Promise<number> {
     });
   }
 
-  httpServer = await startAgentHttp(agent, config.metricsHost, config.metricsPort);
-  log.info({ address: `${config.metricsHost}:${httpServer.port}` }, 'http listening');
+  httpServer = await startAgentHttp(agent, config);
+  log.info({ api: `127.0.0.1:${httpServer.apiPort}`, metrics: httpServer.metricsPort === undefined ? 'off' : `${config.metricsHost}:${httpServer.metricsPort}` }, 'http listening');
   await agent.start();
   cni = await startCniServer({
     socketPath: config.cniSocket,
