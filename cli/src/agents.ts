@@ -89,8 +89,8 @@ export async function portForward(kc: KubeConfig, namespace: string, pod: string
   };
 }
 
-/** Every agent: the lab's processes, or the agent pods the API server lists. */
-export async function findAgents(cluster: Cluster, selector: string): Promise<AgentTarget[]> {
+/** Every agent: the lab's processes, or the agent pods the API server lists (in `namespace` only, if given). */
+export async function findAgents(cluster: Cluster, selector: string, namespace?: string): Promise<AgentTarget[]> {
   if (cluster.labAgentUrls !== undefined) {
     return cluster.labAgentUrls.map((url, i) => ({
       node: `lab agent ${i + 1}`,
@@ -100,10 +100,13 @@ export async function findAgents(cluster: Cluster, selector: string): Promise<Ag
   }
   let pods: V1Pod[];
   try {
-    pods = (await cluster.kc.makeApiClient(CoreV1Api).listPodForAllNamespaces({ labelSelector: selector })).items;
+    const core = cluster.kc.makeApiClient(CoreV1Api);
+    pods = (namespace === undefined
+      ? await core.listPodForAllNamespaces({ labelSelector: selector })
+      : await core.listNamespacedPod({ namespace, labelSelector: selector })).items;
   } catch (error) {
     const status = apiStatus(error);
-    const hint = status === 403 ? ' (finding the agents needs "list pods" cluster-wide)' : '';
+    const hint = status === 403 ? ` (finding the agents needs "list pods" ${namespace === undefined ? 'cluster-wide' : `in ${namespace}`})` : '';
     throw new CommandError(`cannot list the agent pods (${selector}): ${apiMessage(error) ?? errorText(error)}${hint}`);
   }
   if (pods.length === 0) throw new CommandError(`no agent pods match ${selector}: is Weir installed (helm install weir charts/weir)? Another release name: pass --selector`);

@@ -2,7 +2,8 @@
  * The cluster the CLI talks to, chosen as kubectl chooses it: --kubeconfig, else $KUBECONFIG, else
  * ~/.kube/config; --context, else the kubeconfig's current context; -n, else the context's
  * namespace, else "default". One addition: without --kubeconfig or $KUBECONFIG, a running local lab
- * (`weir lab up`) comes before ~/.kube/config, so the lab's walkthrough never touches another cluster.
+ * (`weir lab up`) comes before ~/.kube/config, so the lab's walkthrough never touches another cluster;
+ * inside a pod, its ServiceAccount.
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
@@ -41,6 +42,9 @@ export async function loadCluster(opts: KubeOptions): Promise<Cluster> {
       kc.loadFromFile(opts.kubeconfig);
     } else if (envFiles.length > 0) {
       kc.loadFromDefault();
+    } else if ((process.env.KUBERNETES_SERVICE_HOST ?? '') !== '') {
+      // In a pod (the chart's `helm test` pod): its ServiceAccount.
+      kc.loadFromCluster();
     } else {
       const lab = await labFallback();
       if (lab !== undefined) {

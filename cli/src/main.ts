@@ -7,6 +7,7 @@
 import { basename } from 'node:path';
 import { DEFAULT_AGENT_SELECTOR } from './agents.js';
 import { KUBE_OPTIONS, outputFormat, parseCommandArgs, podRef, UsageError } from './args.js';
+import { checkCommand } from './check.js';
 import { completionScript, type CommandTable } from './completion.js';
 import { CommandError } from './errors.js';
 import { explainCommand } from './explain.js';
@@ -25,6 +26,7 @@ const COMMANDS: CommandTable = {
   observe: ['--pod', '--verdict', ...KUBE_FLAGS],
   explain: ['--from', '--to', '--port', ...KUBE_FLAGS],
   version: ['--client', ...KUBE_FLAGS],
+  check: KUBE_FLAGS,
   completion: ['bash', 'zsh'],
   lab: ['up', 'down', 'status', 'exec', '--nodes', '--no-demo', '--help'],
   help: [],
@@ -39,6 +41,7 @@ Usage:
   ${program} status                       per node: endpoints, shaping mode, policy entries, map usage
   ${program} observe [--pod ns/name] [--verdict dropped|allowed]   live flows from the agents
   ${program} explain <ns>/<pod> [--from ns/pod | --to ns/pod] [--port 80/TCP]   policies and the verdict for a flow
+  ${program} check -n <weir namespace>     the webhook answers and every agent is ready (what helm test runs)
   ${program} version [--client]            versions of this CLI, the API server and the agents
   ${program} completion bash|zsh           shell completion (source <(${program} completion bash))
   weir lab up | down | status | exec      the local lab (from a checkout of the repository)
@@ -62,6 +65,10 @@ needed. Run '${program} <command> --help' for details.`,
   whether that traffic is allowed and by which rule — computed by the same compiler the agent uses.
   Without --port it assumes 80/TCP, and says so.`,
   version: `${program} version [--client] [-o json|yaml]`,
+  check: `${program} check -n <weir namespace> [-l agent selector]
+  Sends the NAD webhook a server-side dry run of a NAD Weir refuses (it must come back refused), and
+  reads every agent's status in that namespace through pods/portforward (each must be ready).
+  Exits 1 when either fails. The chart's helm test pod runs it.`,
   completion: `${program} completion bash|zsh`,
 };
 
@@ -112,6 +119,12 @@ async function main(argv: string[]): Promise<number> {
       if (a.values.help === true) { out(HELP.explain ?? ''); return 0; }
       const format = outputFormat(a.values.output);
       return explainCommand(await cluster(a.values), { pod: a.positionals[0], from: a.values.from, to: a.values.to, port: a.values.port, format }, out);
+    }
+    case 'check': {
+      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR });
+      if (a.values.help === true) { out(HELP.check ?? ''); return 0; }
+      if (a.values.namespace === undefined) throw new UsageError('weir check needs -n <the namespace Weir is installed in>');
+      return checkCommand(await cluster(a.values), a.values.selector ?? DEFAULT_AGENT_SELECTOR, out);
     }
     case 'version': {
       const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR, client: { type: 'boolean' } });
