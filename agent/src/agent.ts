@@ -31,19 +31,12 @@ import type { AttachProbe } from './endpoints/probe.js';
 import { FlowHub } from './flows/hub.js';
 import { formatFlow, toFlowRecord, type FlowNames, type FlowRecord } from './flows/format.js';
 import type { PodEventSink } from './kube/events.js';
+import type { ObjectEventSink } from './kube/object-events.js';
 import type { ClusterSource, Resource, SourceChange } from './kube/sources.js';
 import { AgentMetrics } from './metrics.js';
 import { PolicyCompiler } from './policy/compile.js';
-import {
-  parseAdminNetworkPolicy,
-  parseBaselineAdminNetworkPolicy,
-  parseMultiNetworkPolicy,
-  parseNamespace,
-  parseNetworkPolicy,
-  parsePod,
-  type FieldError,
-  type Pod,
-} from './policy/model.js';
+import { PolicyIntake } from './policy/intake.js';
+import { parseNamespace, parsePod, type FieldError, type Pod } from './policy/model.js';
 import { ReconcileRunner, systemClock, type Clock, type RunReason } from './reconcile/runner.js';
 import { annotationsOf, metaOf } from '../../common/src/records.js';
 
@@ -63,6 +56,8 @@ export interface AgentOptions {
   registry: EndpointRegistry;
   log: Log;
   events?: PodEventSink;
+  /** Warning Events about policy objects that do not parse (agent/src/policy/intake.ts). */
+  policyEvents?: ObjectEventSink;
   clock?: Clock;
   /** CNI ADD waits this long for the pod to reach the cache before a direct GET. */
   podWaitMs?: number;
@@ -99,6 +94,7 @@ export class Agent {
   readonly metrics: AgentMetrics;
   readonly flows = new FlowHub();
   private readonly compiler = new PolicyCompiler();
+  private readonly policies: PolicyIntake;
   private readonly pods = new Map<string, PodEntry>();
   private readonly local = new Map<string, LocalInterface>();
   private readonly programmed = new Map<number, Programmed>();
@@ -125,6 +121,10 @@ export class Agent {
     this.metrics = new AgentMetrics({
       counters: () => o.datapath.readCounters(),
       endpointName: (id) => this.endpointName(id) ?? `endpoint-${id}`,
+    });
+    this.policies = new PolicyIntake({
+      target: this.compiler, log: o.log, parseErrors: this.metrics.parseErrors, registry: this.metrics.registry,
+      ...(o.policyEvents === undefined ? {} : { events: o.policyEvents }),
     });
     this.runner = new ReconcileRunner({
       run: (reason) => this.reconcile(reason),
@@ -221,24 +221,10 @@ export class Agent {
       case 'pod':
         return change.type === 'delete' ? this.removePod(m.namespace, m.name, m.uid) : this.upsertPod(object);
       case 'networkpolicy':
-      case 'multinetworkpolicy': {
-        const kind = change.resource === 'networkpolicy' ? 'NetworkPolicy' : 'MultiNetworkPolicy';
-        if (change.type === 'delete') return c.removePolicy({ kind, namespace: m.namespace, name: m.name });
-        const p = change.resource === 'networkpolicy' ? parseNetworkPolicy(object) : parseMultiNetworkPolicy(object);
-        if (p.ok) return c.upsertPolicy(p.value);
-        // A policy we cannot read must not leave its previous version allowing traffic either.
-        c.removePolicy({ kind, namespace: m.namespace, name: m.name });
-        return this.parseFailed(change.resource, object, p.errors);
-      }
+      case 'multinetworkpolicy':
       case 'adminnetworkpolicy':
-      case 'baselineadminnetworkpolicy': {
-        const kind = change.resource === 'adminnetworkpolicy' ? 'AdminNetworkPolicy' : 'BaselineAdminNetworkPolicy';
-        if (change.type === 'delete') return c.removePolicy({ kind, name: m.name });
-        const p = change.resource === 'adminnetworkpolicy' ? parseAdminNetworkPolicy(object) : parseBaselineAdminNetworkPolicy(object);
-        if (p.ok) return c.upsertPolicy(p.value);
-        c.removePolicy({ kind, name: m.name });
-        return this.parseFailed(change.resource, object, p.errors);
-      }
+      case 'baselineadminnetworkpolicy':
+        return this.policies.apply(change.resource, change.type, object);
       case 'nad':
         if (change.type === 'delete') this.nads.delete(podKey(m.namespace, m.name));
         else this.nads.add(podKey(m.namespace, m.name));

@@ -4,7 +4,14 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { AgentMetrics } from '../../agent/src/metrics.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { Agent } from '../../agent/src/agent.js';
+import { FakeDatapath } from '../../agent/src/datapath/fake.js';
+import { EndpointRegistry } from '../../agent/src/endpoints/registry.js';
+import { ScriptedSource } from '../../agent/src/kube/scripted.js';
 import { registerProcessMetrics } from '../../common/src/process-metrics.js';
 import { createMetrics } from '../../webhook/src/server/metrics.js';
 
@@ -31,8 +38,21 @@ function registered(registry: Registry): Map<string, Row> {
   return new Map(registry.getMetricsAsArray().map((m) => [m.name, { type: String(m.type), labels: labelNamesOf(m) }]));
 }
 
-describe('docs/metrics.md', () => {
-  const agent = new AgentMetrics({ counters: () => Promise.resolve([]), endpointName: (id) => String(id) });
+const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+describe('docs/metrics.md', async () => {
+  // A real Agent: every module that registers into its registry does so in its constructor, as in
+  // the process (agent/src/main.ts then adds the process metrics).
+  const dir = await mkdtemp(join(tmpdir(), 'weir-metrics-doc-'));
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+  const { metrics: agent } = new Agent({
+    config: {
+      nodeName: 'n', pinRoot: '/nonexistent', cniSocket: '/nonexistent', apiPort: 1, metricsPort: 0, metricsHost: '127.0.0.1',
+      bpfObjectDir: '/nonexistent', netnsDir: '/nonexistent', stateDir: dir, logLevel: 'info', resyncSeconds: 3600, attachCheckSeconds: 3600,
+    },
+    datapath: new FakeDatapath(), probe: { check: () => Promise.resolve({ kind: 'attached' as const }) }, source: new ScriptedSource(),
+    registry: new EndpointRegistry(dir), log: quiet,
+  });
   registerProcessMetrics(agent.registry, 'agent');
   const webhook = createMetrics({ processMetrics: true });
   const code = new Map([...registered(agent.registry), ...registered(webhook.registry)]);
