@@ -297,8 +297,14 @@ describe('README: folders', () => {
   });
 });
 
-describe('README: benchmark figures', () => {
-  const rows = tableRows(section('Benchmarks'));
+describe('bench/README.md: benchmark figures (the README points there)', () => {
+  const bench = read('bench/README.md');
+  const summary = bench.slice(bench.indexOf('\n## Summary\n') + 1).split(/\n(?=## )/)[0] ?? '';
+  const rows = tableRows(summary);
+
+  it('the README sends readers to it', () => {
+    expect(section('Benchmarks')).toContain('[bench/README.md](bench/README.md)');
+  });
   const results = read('bench/results/latest.md');
 
   /** Which benchmark produces each row, and the latest.md section its figures are in (if it writes one). */
