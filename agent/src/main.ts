@@ -12,8 +12,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import { loadNative } from '../../native/index.js';
+import { createLogger } from '../../common/src/logger.js';
 import { registerProcessMetrics } from '../../common/src/process-metrics.js';
 import { Agent } from './agent.js';
 import { startCniServer, type CniServer } from './cni/server.js';
@@ -72,7 +72,7 @@ async function main(): Promise<number> {
   }
   const config = cfg.config;
   const cleanup = argv.includes('--cleanup') || process.env.WEIR_CLEANUP_ON_EXIT === 'true';
-  const log = pino({ level: config.logLevel, base: { node: config.nodeName } });
+  const log = createLogger('agent', config.logLevel, { node: config.nodeName });
 
   const addon = loadNative();
   const features = addon.probeFeatures(); // also mounts bpffs when missing
