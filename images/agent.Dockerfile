@@ -32,5 +32,6 @@ COPY --from=build /src/build/bpf ./build/bpf
 COPY --from=build /src/build/bin/weir ./build/bin/weir
 COPY --from=build /src/native/build/Release/weir_native.node ./native/build/Release/weir_native.node
 # Runs as root and privileged (BPF, netns, tc); see the chart's agent DaemonSet.
-EXPOSE 9962
+# 9962: loopback API (status, flows, probes); 9963: read-only /metrics on the node address.
+EXPOSE 9963
 ENTRYPOINT ["node", "dist/agent/src/main.js"]

@@ -218,7 +218,7 @@ export class Lab {
   private spawnAgent(node: LabNode, kubeconfigPath: string): Daemon {
     return this.spawnProcess(`agent-${node.name}`, 'agent/src/main.ts', {
       KUBECONFIG: kubeconfigPath, WEIR_NODE_NAME: node.name, WEIR_PIN_ROOT: node.pinRoot, WEIR_CNI_SOCKET: node.cniSocket,
-      WEIR_METRICS_PORT: String(node.agentPort), WEIR_METRICS_HOST: '127.0.0.1', WEIR_BPF_OBJECT: BPF_OBJECT_DIR,
+      WEIR_API_PORT: String(node.agentPort), WEIR_METRICS_PORT: '0', WEIR_BPF_OBJECT: BPF_OBJECT_DIR,
       WEIR_STATE_DIR: join(this.options.dir, 'nodes', node.name, 'state'),
     });
   }

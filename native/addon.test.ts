@@ -52,7 +52,8 @@ describePrivileged('native addon: objects, maps, ring buffer', () => {
   it('probes the kernel', () => {
     const f = addon.probeFeatures();
     expect(f).toMatchObject({ ringbuf: true, lpmTrie: true, lruHash: true, tcClsact: true, schTbf: true, ifb: true, btf: true, bpffs: true });
-    // This machine has no sch_fq (DESIGN.md); the probe must say so rather than assume.
+    // The development VM's kernel has no sch_fq (agent/src/datapath/shaping.ts says why Weir shapes
+    // with TBF); the probe must say so rather than assume.
     expect(f.schFq).toBe(false);
     expect(f.kernelRelease).toMatch(/^\d+\.\d+/);
   });

@@ -86,7 +86,7 @@ describe('Agent (fake datapath, scripted cluster)', () => {
   let agents: Agent[];
 
   const config = (): AgentConfig => ({
-    nodeName: NODE, pinRoot: '/nonexistent', cniSocket: '/nonexistent', metricsPort: 1, metricsHost: '127.0.0.1',
+    nodeName: NODE, pinRoot: '/nonexistent', cniSocket: '/nonexistent', apiPort: 1, metricsPort: 1, metricsHost: '127.0.0.1',
     bpfObjectDir: '/nonexistent', netnsDir: '/var/run/netns', stateDir: dir, logLevel: 'debug', resyncSeconds: 3600, attachCheckSeconds: 3600,
   });
 
@@ -179,7 +179,7 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     const ep = [...fake.endpoints.values()][0];
     expect(ep?.desired.isolatedIngress).toBe(true);
     expect(ep?.bandwidth).toEqual({ ingressBitsPerSecond: 5_000_000 });
-    expect(await agent.metrics.registry.getSingleMetricAsString('weir_malformed_intents_total')).toMatch(/weir_malformed_intents_total 1/);
+    expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_malformed_intents_total')).toMatch(/weir_agent_malformed_intents_total 1/);
     // The same bad intent seen again (resync, update) is not re-reported.
     source.put('pod', pod('bad', { annotations: { 'weir.dev/intent': '{"version":1,"networks":"eth0"}' } }));
     expect(events.events).toHaveLength(1);
@@ -251,7 +251,7 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     expect(await agent.checkAttachments()).toBe(1);
     expect(fake.calls.filter((c) => c.op !== 'syncIpCache')).toEqual([{ op: 'attach', endpointId: 1 }]);
     expect(log.has('programs missing on ns-a/a eth0, re-attached')).toBe(true);
-    expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_reattach_total')).toMatch(/weir_agent_reattach_total 1/);
+    expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_reattachments_total')).toMatch(/weir_agent_reattachments_total 1/);
     // CHECK says what is wrong.
     const check = await agent.handleCni({ ...add('a'), command: 'CHECK' } as CniRequest, signal());
     expect(check.ok).toBe(false);
@@ -318,9 +318,9 @@ describe('Agent (fake datapath, scripted cluster)', () => {
       expect((await get('/healthz')).status).toBe(200);
       expect((await get('/v1/flows?verdict=maybe')).status).toBe(400);
       const metrics = await get('/metrics');
-      expect(metrics.body).toMatch(/weir_flow_events_total\{endpoint="ns-a\/a",direction="ingress",verdict="dropped",reason="default-deny"\} 1/);
-      expect(metrics.body).toMatch(/weir_endpoints\{shaping="none"\} 1/);
-      expect(metrics.body).toMatch(/weir_reconcile_duration_seconds_count/);
+      expect(metrics.body).toMatch(/weir_agent_flow_events_total\{endpoint="ns-a\/a",direction="ingress",verdict="dropped",reason="default-deny"\} 1/);
+      expect(metrics.body).toMatch(/weir_agent_endpoints\{shaping="none"\} 1/);
+      expect(metrics.body).toMatch(/weir_agent_reconcile_duration_seconds_count/);
       const status = JSON.parse((await get('/v1/status')).body) as { node: string; endpoints: unknown[]; maps: { ipcache: number } };
       expect(status.node).toBe(NODE);
       expect(status.endpoints).toHaveLength(1);

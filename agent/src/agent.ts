@@ -8,6 +8,7 @@
  * stay in the kernel while the agent is down. A new agent adopts them (adoptExisting, then
  * attachEndpoint with tc replace): programs are never detached, so flows are never reset.
  */
+import type { AgentStatus, EndpointStatus } from './api.js';
 import { CNI_ERROR_CODES } from './cni/codes.js';
 import { cniError, cniOk, type AddRequest, type CniRequest, type CniResponse, type DelRequest, type GcRequest } from './cni/protocol.js';
 import type { AgentConfig } from './config.js';
@@ -77,29 +78,7 @@ interface Programmed {
   shaping: ShapingMode;
 }
 
-export interface EndpointStatus {
-  endpointId: number;
-  pod: string;
-  interface: string;
-  containerId: string;
-  netnsPath: string;
-  /** false until this process has (re-)programmed an adopted endpoint. */
-  programmed: boolean;
-  shaping: ShapingMode | 'unknown';
-  bandwidth: Bandwidth | null;
-  policyEntries: number;
-  isolation: { ingress: boolean; egress: boolean };
-}
-
-export interface AgentStatus {
-  node: string;
-  ready: boolean;
-  unsynced: Resource[];
-  endpoints: EndpointStatus[];
-  maps: { ipcache: number; policy: number; endpoints: number };
-  pods: number;
-  malformedIntents: number;
-}
+export type { AgentStatus, EndpointStatus } from './api.js';
 
 const podKey = (ns: string, name: string): string => `${ns}/${name}`;
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));

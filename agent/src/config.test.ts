@@ -4,13 +4,16 @@ import { readAgentConfig } from './config.js';
 describe('readAgentConfig', () => {
   it('defaults every node-scoped path from the node name', () => {
     const result = readAgentConfig({ WEIR_NODE_NAME: 'node-a' }, '/opt/weir/bpf');
-    expect(result).toMatchObject({ ok: true, config: { pinRoot: '/sys/fs/bpf/weir/node-a', cniSocket: '/run/weir/cni.sock', metricsPort: 9962, stateDir: '/run/weir/node-a', bpfObjectDir: '/opt/weir/bpf' } });
+    expect(result).toMatchObject({ ok: true, config: { pinRoot: '/sys/fs/bpf/weir/node-a', cniSocket: '/run/weir/cni.sock', apiPort: 9962, metricsPort: 9963, metricsHost: '127.0.0.1', stateDir: '/run/weir/node-a', bpfObjectDir: '/opt/weir/bpf' } });
   });
 
   it.each([
     [{}, 'WEIR_NODE_NAME is not set'],
     [{ WEIR_NODE_NAME: 'Node_A' }, 'WEIR_NODE_NAME "Node_A" is not a valid node name'],
     [{ WEIR_NODE_NAME: 'a', WEIR_METRICS_PORT: '70000' }, 'WEIR_METRICS_PORT="70000" is not a port number'],
+    [{ WEIR_NODE_NAME: 'a', WEIR_API_PORT: '0' }, 'WEIR_API_PORT="0" is not a port number (1-65535)'],
+    [{ WEIR_NODE_NAME: 'a', WEIR_METRICS_HOST: 'node-a' }, 'WEIR_METRICS_HOST="node-a" must be an IP address'],
+    [{ WEIR_NODE_NAME: 'a', WEIR_API_PORT: '9000', WEIR_METRICS_PORT: '9000' }, 'give the metrics listener a port of its own'],
     [{ WEIR_NODE_NAME: 'a', WEIR_LOG_LEVEL: 'loud' }, 'WEIR_LOG_LEVEL="loud" must be one of'],
     [{ WEIR_NODE_NAME: 'a', WEIR_RESYNC_SECONDS: '-1' }, 'WEIR_RESYNC_SECONDS="-1" must be a positive number'],
   ])('refuses %j naming the variable', (env, message) => {
@@ -20,7 +23,7 @@ describe('readAgentConfig', () => {
   });
 
   it('honours overrides so two agents can share a machine', () => {
-    const result = readAgentConfig({ WEIR_NODE_NAME: 'b', WEIR_PIN_ROOT: '/sys/fs/bpf/lab/b', WEIR_CNI_SOCKET: '/run/lab/b.sock', WEIR_METRICS_PORT: '19001' }, '/x');
-    expect(result).toMatchObject({ ok: true, config: { pinRoot: '/sys/fs/bpf/lab/b', cniSocket: '/run/lab/b.sock', metricsPort: 19001 } });
+    const result = readAgentConfig({ WEIR_NODE_NAME: 'b', WEIR_PIN_ROOT: '/sys/fs/bpf/lab/b', WEIR_CNI_SOCKET: '/run/lab/b.sock', WEIR_API_PORT: '19001', WEIR_METRICS_PORT: '0' }, '/x');
+    expect(result).toMatchObject({ ok: true, config: { pinRoot: '/sys/fs/bpf/lab/b', cniSocket: '/run/lab/b.sock', apiPort: 19001, metricsPort: 0 } });
   });
 });

@@ -3,13 +3,19 @@
  * Everything node-scoped defaults to the real-cluster value and can be changed, so several
  * agents can share one machine in the lab without sharing maps, sockets or ports.
  */
+import { isIP } from 'node:net';
 import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../../common/src/log-levels.js';
+import { DEFAULT_API_PORT, DEFAULT_METRICS_PORT } from './api.js';
 
 export interface AgentConfig {
   nodeName: string;
   pinRoot: string;
   cniSocket: string;
+  /** Loopback port of the API (/healthz, /readyz, /v1/status, /v1/flows): agent/src/http.ts. */
+  apiPort: number;
+  /** Port of the read-only /metrics listener on metricsHost; 0 turns it off. */
   metricsPort: number;
+  /** Address of the /metrics listener: the node's IP in the chart (downward API status.hostIP). */
   metricsHost: string;
   bpfObjectDir: string;
   netnsDir: string;
@@ -30,13 +36,15 @@ export function readAgentConfig(env: Record<string, string | undefined>, default
       ? 'WEIR_NODE_NAME is not set: set it to this node\'s name (the chart passes spec.nodeName through the downward API)'
       : `WEIR_NODE_NAME ${JSON.stringify(nodeName)} is not a valid node name`);
   }
-  const port = (name: string, fallback: number): number => {
+  const port = (name: string, fallback: number, min = 1): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     const value = Number(raw);
-    if (!Number.isInteger(value) || value < 1 || value > 65535) errors.push(`${name}=${JSON.stringify(raw)} is not a port number (1-65535)`);
+    if (!Number.isInteger(value) || value < min || value > 65535) errors.push(`${name}=${JSON.stringify(raw)} is not a port number (${min}-65535)`);
     return value;
   };
+  const metricsHost = env.WEIR_METRICS_HOST || '127.0.0.1';
+  if (isIP(metricsHost) === 0) errors.push(`WEIR_METRICS_HOST=${JSON.stringify(metricsHost)} must be an IP address (the chart passes the node's, status.hostIP)`);
   const seconds = (name: string, fallback: number): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
@@ -51,8 +59,9 @@ export function readAgentConfig(env: Record<string, string | undefined>, default
     nodeName,
     pinRoot: env.WEIR_PIN_ROOT ?? `/sys/fs/bpf/weir/${nodeName}`,
     cniSocket: env.WEIR_CNI_SOCKET ?? '/run/weir/cni.sock',
-    metricsPort: port('WEIR_METRICS_PORT', 9962),
-    metricsHost: env.WEIR_METRICS_HOST ?? '127.0.0.1',
+    apiPort: port('WEIR_API_PORT', DEFAULT_API_PORT),
+    metricsPort: port('WEIR_METRICS_PORT', DEFAULT_METRICS_PORT, 0),
+    metricsHost,
     bpfObjectDir: env.WEIR_BPF_OBJECT ?? defaultObjectDir,
     netnsDir: env.WEIR_NETNS_DIR ?? '/var/run/netns',
     stateDir: env.WEIR_STATE_DIR ?? `/run/weir/${nodeName}`,
@@ -60,5 +69,6 @@ export function readAgentConfig(env: Record<string, string | undefined>, default
     resyncSeconds: seconds('WEIR_RESYNC_SECONDS', 30),
     attachCheckSeconds: seconds('WEIR_ATTACH_CHECK_SECONDS', 10),
   };
+  if (config.metricsPort !== 0 && config.metricsPort === config.apiPort) errors.push(`WEIR_METRICS_PORT and WEIR_API_PORT are both ${config.apiPort}: give the metrics listener a port of its own`);
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
 }

@@ -12,8 +12,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import { loadNative } from '../../native/index.js';
+import { createLogger } from '../../common/src/logger.js';
+import { registerProcessMetrics } from '../../common/src/process-metrics.js';
 import { Agent } from './agent.js';
 import { startCniServer, type CniServer } from './cni/server.js';
 import { readAgentConfig } from './config.js';
@@ -36,7 +37,8 @@ Environment (defaults in brackets):
   WEIR_NODE_NAME (required)      this node's name (downward API spec.nodeName)
   WEIR_PIN_ROOT                  [/sys/fs/bpf/weir/<node>] bpffs directory of the maps
   WEIR_CNI_SOCKET                [/run/weir/cni.sock] socket the weir CNI plugin talks to
-  WEIR_METRICS_HOST/PORT         [127.0.0.1:9962] /metrics /healthz /readyz /v1/status /v1/flows
+  WEIR_API_PORT                  [9962] on 127.0.0.1: /healthz /readyz /metrics /v1/status /v1/flows
+  WEIR_METRICS_HOST/PORT         [127.0.0.1:9963] read-only /metrics (the chart: the node's IP); port 0: off
   WEIR_BPF_OBJECT                directory holding weir.bpf.o
   WEIR_STATE_DIR                 [/run/weir/<node>] persisted endpoint registry
   WEIR_NETNS_DIR                 [/var/run/netns]
@@ -71,7 +73,7 @@ async function main(): Promise<number> {
   }
   const config = cfg.config;
   const cleanup = argv.includes('--cleanup') || process.env.WEIR_CLEANUP_ON_EXIT === 'true';
-  const log = pino({ level: config.logLevel, base: { node: config.nodeName } });
+  const log = createLogger('agent', config.logLevel, { node: config.nodeName });
 
   const addon = loadNative();
   const features = addon.probeFeatures(); // also mounts bpffs when missing
@@ -94,6 +96,7 @@ async function main(): Promise<number> {
     endpoints: new KubeEndpointWriter(kc),
   });
 
+  registerProcessMetrics(agent.metrics.registry, 'agent');
   let httpServer: AgentHttpServer | undefined;
   let cni: CniServer | undefined;
   let stopping: Promise<void> | undefined;
@@ -119,8 +122,8 @@ async function main(): Promise<number> {
     });
   }
 
-  httpServer = await startAgentHttp(agent, config.metricsHost, config.metricsPort);
-  log.info({ address: `${config.metricsHost}:${httpServer.port}` }, 'http listening');
+  httpServer = await startAgentHttp(agent, config);
+  log.info({ api: `127.0.0.1:${httpServer.apiPort}`, metrics: httpServer.metricsPort === undefined ? 'off' : `${config.metricsHost}:${httpServer.metricsPort}` }, 'http listening');
   await agent.start();
   cni = await startCniServer({
     socketPath: config.cniSocket,

@@ -1,6 +1,8 @@
 /**
  * The agent's Prometheus metrics, in a Registry of its own (never the global default one, so two
- * agents in one test process do not share counters).
+ * agents in one test process do not share counters). Names: `weir_agent_<what>[_<unit>]`, counters
+ * end in `_total`; docs/metrics.md lists every one (test/docs/metrics.test.ts keeps it true). The
+ * process entry point adds weir_build_info and the process metrics (common/src/process-metrics.ts).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CounterSample } from './datapath/api.js';
@@ -11,8 +13,8 @@ export { DROP_REASONS };
 export class AgentMetrics {
   readonly registry = new Registry();
   readonly flowEvents: Counter<'endpoint' | 'direction' | 'verdict' | 'reason'>;
-  readonly datapathPackets: Gauge<'endpoint' | 'reason' | 'verdict'>;
-  readonly datapathBytes: Gauge<'endpoint' | 'reason' | 'verdict'>;
+  readonly datapathPackets: Counter<'endpoint' | 'reason' | 'verdict'>;
+  readonly datapathBytes: Counter<'endpoint' | 'reason' | 'verdict'>;
   readonly mapEntries: Gauge<'map'>;
   readonly reconcileSeconds: Histogram<'reason'>;
   readonly reconcileErrors: Counter<'step'>;
@@ -27,50 +29,59 @@ export class AgentMetrics {
   constructor(opts: { counters: () => Promise<CounterSample[]>; endpointName: (id: number) => string }) {
     const registers = [this.registry];
     this.flowEvents = new Counter({
-      name: 'weir_flow_events_total',
+      name: 'weir_agent_flow_events_total',
       help: 'Flow verdict events from the datapath ring buffer, per endpoint, direction, verdict and reason',
       labelNames: ['endpoint', 'direction', 'verdict', 'reason'],
       registers,
     });
-    const packets = new Gauge({
-      name: 'weir_datapath_packets_total',
+    // Counters read from the datapath's per-CPU maps on each scrape: reset, then set to the map's sum
+    // (monotonic while the endpoint lives; a deleted endpoint's series disappears, which Prometheus
+    // treats as a counter reset). The registry collects metrics concurrently, so each counter has its
+    // own collect, and both share one map read per scrape.
+    let pending: Promise<CounterSample[]> | undefined;
+    const readOnce = (): Promise<CounterSample[]> => {
+      pending ??= opts.counters().catch(() => []).finally(() => setImmediate(() => { pending = undefined; }));
+      return pending;
+    };
+    const fill = (counter: Counter<'endpoint' | 'reason' | 'verdict'>, field: 'packets' | 'bytes') => async () => {
+      const samples = await readOnce();
+      counter.reset();
+      for (const s of samples) {
+        counter.inc({ endpoint: opts.endpointName(s.endpointId), reason: s.reason, verdict: DROP_REASONS.has(s.reason) ? 'dropped' : 'allowed' }, Number(s[field]));
+      }
+    };
+    const packets: Counter<'endpoint' | 'reason' | 'verdict'> = new Counter({
+      name: 'weir_agent_datapath_packets_total',
       help: 'Packets per endpoint and verdict reason, summed over the per-CPU counters (monotonic while the endpoint lives)',
       labelNames: ['endpoint', 'reason', 'verdict'],
       registers,
-      collect: async () => {
-        packets.reset();
-        bytes.reset();
-        for (const s of await opts.counters().catch(() => [])) {
-          const labels = { endpoint: opts.endpointName(s.endpointId), reason: s.reason, verdict: DROP_REASONS.has(s.reason) ? 'dropped' : 'allowed' };
-          packets.set(labels, Number(s.packets));
-          bytes.set(labels, Number(s.bytes));
-        }
-      },
+      collect: () => fill(packets, 'packets')(),
     });
-    const bytes = new Gauge({
-      name: 'weir_datapath_bytes_total',
+    const bytes: Counter<'endpoint' | 'reason' | 'verdict'> = new Counter({
+      name: 'weir_agent_datapath_bytes_total',
       help: 'Bytes per endpoint and verdict reason, summed over the per-CPU counters',
       labelNames: ['endpoint', 'reason', 'verdict'],
       registers,
+      collect: () => fill(bytes, 'bytes')(),
     });
     this.datapathPackets = packets;
     this.datapathBytes = bytes;
-    this.mapEntries = new Gauge({ name: 'weir_map_entries', help: 'Entries the agent keeps in each BPF map', labelNames: ['map'], registers });
+    this.mapEntries = new Gauge({ name: 'weir_agent_map_entries', help: 'Entries the agent keeps in each BPF map', labelNames: ['map'], registers });
     this.reconcileSeconds = new Histogram({
-      name: 'weir_reconcile_duration_seconds',
+      name: 'weir_agent_reconcile_duration_seconds',
       help: 'Time of one reconcile run (compile + map diffs)',
       labelNames: ['reason'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
-    this.reconcileErrors = new Counter({ name: 'weir_reconcile_errors_total', help: 'Failed reconcile steps', labelNames: ['step'], registers });
-    this.endpoints = new Gauge({ name: 'weir_endpoints', help: 'Endpoints enforced on this node, by shaping mode', labelNames: ['shaping'], registers });
-    this.malformedIntents = new Counter({ name: 'weir_malformed_intents_total', help: 'Pods whose weir.dev/intent failed validation (safe rule applied)', registers });
-    this.parseErrors = new Counter({ name: 'weir_object_parse_errors_total', help: 'Watched objects ignored because they did not parse', labelNames: ['resource'], registers });
-    this.reattachments = new Counter({ name: 'weir_agent_reattach_total', help: 'Endpoints whose tc programs had disappeared and were re-attached', registers });
-    this.cniRequests = new Counter({ name: 'weir_cni_requests_total', help: 'CNI requests answered', labelNames: ['command', 'result'], registers });
+    this.reconcileErrors = new Counter({ name: 'weir_agent_reconcile_errors_total', help: 'Failed reconcile steps', labelNames: ['step'], registers });
+    this.endpoints = new Gauge({ name: 'weir_agent_endpoints', help: 'Endpoints enforced on this node, by shaping mode', labelNames: ['shaping'], registers });
+    this.malformedIntents = new Counter({ name: 'weir_agent_malformed_intents_total', help: 'Pods whose weir.dev/intent failed validation (safe rule applied)', registers });
+    this.parseErrors = new Counter({ name: 'weir_agent_object_parse_errors_total', help: 'Watched objects ignored because they did not parse', labelNames: ['resource'], registers });
+    this.reattachments = new Counter({ name: 'weir_agent_reattachments_total', help: 'Endpoints whose tc programs had disappeared and were re-attached', registers });
+    this.cniRequests = new Counter({ name: 'weir_agent_cni_requests_total', help: 'CNI requests answered', labelNames: ['command', 'result'], registers });
     this.cniAddSeconds = new Histogram({
-      name: 'weir_cni_add_duration_seconds',
+      name: 'weir_agent_cni_add_duration_seconds',
       help: 'Agent-side time of a CNI ADD (pod lookup, compile, attach)',
       buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5],
       registers,

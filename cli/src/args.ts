@@ -1,61 +1,70 @@
 /**
- * A small, strict argument parser for the `weir` CLI: known flags only, values typed by the
- * caller, and usage errors that say what to type instead.
+ * Argument parsing for the `weir` CLI: node:util parseArgs (strict: unknown options and missing
+ * values are usage errors), the kubectl-style options every cluster command shares, and the value
+ * checks, each failing with a message that says what to type instead.
  */
+import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
+
 export class UsageError extends Error {}
 
-export interface ParsedArgs {
+type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+/** kubectl's names and short forms, for every command that talks to a cluster. */
+export const KUBE_OPTIONS = {
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  namespace: { type: 'string', short: 'n' },
+  output: { type: 'string', short: 'o' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies OptionSpec;
+
+export interface ParsedArgs<V> {
+  values: V;
   positionals: string[];
-  flags: Map<string, string | true>;
-  /** Everything after a literal `--`. */
+  /** Everything after a literal `--` (a command to run). */
   rest: string[];
 }
 
-export function parseArgs(argv: readonly string[], known: Record<string, 'value' | 'switch'>): ParsedArgs {
-  const positionals: string[] = [];
-  const flags = new Map<string, string | true>();
-  let rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--') {
-      rest = argv.slice(i + 1);
-      break;
-    }
-    if (arg.startsWith('--')) {
-      const eq = arg.indexOf('=');
-      const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-      const kind = known[name];
-      if (kind === undefined) throw new UsageError(`unknown option --${name}; see --help`);
-      if (kind === 'switch') {
-        flags.set(name, true);
-        continue;
-      }
-      const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
-      if (value === undefined || value === '') throw new UsageError(`option --${name} needs a value`);
-      flags.set(name, value);
-      continue;
-    }
-    positionals.push(arg);
+/** parseArgs with strict options; its errors (unknown option, missing value) become UsageErrors. */
+export function parseCommandArgs<O extends OptionSpec>(argv: readonly string[], options: O) {
+  const dashDash = argv.indexOf('--');
+  const own = dashDash < 0 ? [...argv] : argv.slice(0, dashDash);
+  const rest = dashDash < 0 ? [] : argv.slice(dashDash + 1);
+  try {
+    const parsed = nodeParseArgs({ args: own, options, strict: true, allowPositionals: true });
+    return { values: parsed.values, positionals: parsed.positionals, rest };
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] ?? error.message : String(error);
+    throw new UsageError(`${message.replace(/\. To specify a positional argument.*$/, '')}; see --help`);
   }
-  return { positionals, flags, rest };
 }
 
-export function flagString(args: ParsedArgs, name: string): string | undefined {
-  const v = args.flags.get(name);
-  return typeof v === 'string' ? v : undefined;
+export type OutputFormat = 'text' | 'wide' | 'json' | 'yaml';
+
+export function outputFormat(value: string | undefined): OutputFormat {
+  if (value === undefined) return 'text';
+  if (value === 'wide' || value === 'json' || value === 'yaml') return value;
+  throw new UsageError(`-o/--output must be json, yaml or wide, got ${JSON.stringify(value)}`);
 }
 
-export function flagInt(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
-  const v = flagString(args, name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+export function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
   return n;
 }
 
-/** "ns/name" → parts; anything else is a usage error naming the expected form. */
-export function podRef(text: string | undefined, what: string): { namespace: string; name: string } {
-  const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(text ?? '');
-  if (!match || match[1] === undefined || match[3] === undefined) throw new UsageError(`${what} must be <namespace>/<pod>, got ${JSON.stringify(text ?? '')}`);
-  return { namespace: match[1], name: match[3] };
+const NAME = '[a-z0-9]([-a-z0-9.]*[a-z0-9])?';
+const NAMESPACE = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
+
+/**
+ * "ns/name", or "name" in `namespace` (kubectl's -n, else the kubeconfig context's namespace);
+ * anything else is a usage error naming the expected form.
+ */
+export function podRef(text: string | undefined, what: string, namespace?: string): { namespace: string; name: string } {
+  const value = text ?? '';
+  const qualified = new RegExp(`^(${NAMESPACE})/(${NAME})$`).exec(value);
+  if (qualified?.[1] !== undefined && qualified[3] !== undefined) return { namespace: qualified[1], name: qualified[3] };
+  if (namespace !== undefined && new RegExp(`^${NAME}$`).test(value)) return { namespace, name: value };
+  throw new UsageError(`${what} must be <namespace>/<pod>${namespace === undefined ? '' : ' or <pod> (in -n)'}, got ${JSON.stringify(value)}`);
 }

@@ -1,15 +1,20 @@
-import type { FlowRecord } from '../../agent/src/flows/format.js';
+import { parseFlowRecord, type FlowRecord } from '../../agent/src/api.js';
+import { CommandError } from './errors.js';
 
-/** Reads an agent's `/v1/flows` stream (one JSON FlowRecord per line) until it ends or `signal` aborts. */
-export async function streamFlows(url: string, onRecord: (record: FlowRecord) => void, signal?: AbortSignal): Promise<void> {
+/**
+ * Reads an agent's `/v1/flows` stream (one JSON FlowRecord per line) until it ends or `signal`
+ * aborts. The URL is an agent API: a local port-forward to it, or a lab agent on loopback.
+ */
+export async function streamFlows(url: string, onRecord: (record: FlowRecord) => void, signal?: AbortSignal, onConnected?: () => void): Promise<void> {
   let response: Response;
   try {
     response = await fetch(url, { signal });
   } catch (error) {
     if (signal?.aborted) return;
-    throw new Error(`cannot reach the agent at ${url}: ${error instanceof Error ? error.message : String(error)}; is it running?`);
+    throw new CommandError(`cannot reach the agent at ${url}: ${error instanceof Error ? error.message : String(error)}; is it running?`);
   }
-  if (!response.ok || !response.body) throw new Error(`the agent at ${url} answered HTTP ${response.status}`);
+  if (!response.ok || !response.body) throw new CommandError(`the agent at ${url} answered HTTP ${response.status}: ${(await response.text().catch(() => '')).trim()}`);
+  onConnected?.();
   const decoder = new TextDecoder();
   let buffered = '';
   try {
@@ -19,8 +24,9 @@ export async function streamFlows(url: string, onRecord: (record: FlowRecord) =>
       buffered = lines.pop() ?? '';
       for (const line of lines) {
         if (line.trim() === '') continue;
-        const value: unknown = JSON.parse(line);
-        if (typeof value === 'object' && value !== null && 'source' in value && 'destination' in value && 'verdict' in value) onRecord(value as FlowRecord);
+        const parsed = parseFlowRecord(JSON.parse(line));
+        if (!parsed.ok) throw new CommandError(`the agent at ${url} sent a flow this CLI cannot read (${parsed.error}); are the CLI and agent the same version?`);
+        onRecord(parsed.record);
       }
     }
   } catch (error) {

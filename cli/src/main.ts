@@ -1,48 +1,80 @@
-import { KubeConfig } from '@kubernetes/client-node';
-import { fetchCluster } from './cluster-fetch.js';
-import { explainPod } from '../../agent/src/policy/explain-pods.js';
-import { formatFlow } from '../../agent/src/flows/format.js';
-import { streamFlows } from './flows-client.js';
-import { formatStatus } from './status-format.js';
-import type { AgentStatus } from '../../agent/src/agent.js';
-import { flagInt, flagString, parseArgs, podRef, UsageError } from './args.js';
-import { CommandError, kubeClient, labDown, labExec, labStatus, labUp, readLabState } from './lab.js';
-import { runDemo } from '../../lab/demo.js';
-
 /**
- * `weir`: the lab, live flows, node status and policy explanations. Errors are one line that says
- * what to do. Exit codes: 0 ok, 1 the command failed, 2 usage error.
+ * `weir` (also `kubectl weir`): live flows, node status and policy explanations for any cluster in
+ * the kubeconfig, plus the local lab. Options are kubectl's (--kubeconfig, --context, -n, -o).
+ * Errors are one line that says what to do. Exit codes: 0 ok, 1 the command failed (including an
+ * agent that cannot be reached), 2 usage error.
  */
+import { basename } from 'node:path';
+import { DEFAULT_AGENT_SELECTOR } from './agents.js';
+import { KUBE_OPTIONS, outputFormat, parseCommandArgs, podRef, UsageError } from './args.js';
+import { checkCommand } from './check.js';
+import { completionScript, type CommandTable } from './completion.js';
+import { CommandError } from './errors.js';
+import { explainCommand } from './explain.js';
+import { loadCluster, type Cluster } from './kube.js';
+import { observeCommand } from './observe.js';
+import { statusCommand } from './status.js';
+import { printVersion, versionReport } from './version.js';
+
+// bin/weir passes the name it was run as; the image runs dist/cli/src/main.js under either name.
+const program = [process.env.WEIR_PROGRAM, basename(process.argv[1] ?? '')].includes('kubectl-weir') ? 'kubectl weir' : 'weir';
+
+const KUBE_FLAGS = ['--kubeconfig', '--context', '-n', '--namespace', '-o', '--output', '--selector', '--help'];
+/** Every command and the options it takes: what the parser accepts and what completion offers. */
+const COMMANDS: CommandTable = {
+  status: KUBE_FLAGS,
+  observe: ['--pod', '--verdict', ...KUBE_FLAGS],
+  explain: ['--from', '--to', '--port', ...KUBE_FLAGS],
+  version: ['--client', ...KUBE_FLAGS],
+  check: KUBE_FLAGS,
+  completion: ['bash', 'zsh'],
+  lab: ['up', 'down', 'status', 'exec', '--nodes', '--no-demo', '--help'],
+  help: [],
+};
+
+const SELECTOR = { selector: { type: 'string', short: 'l' } } as const;
+
 const HELP: Record<string, string> = {
-  main: `weir — NetworkPolicy and bandwidth for underlay pods
+  main: `${program} — NetworkPolicy and bandwidth for underlay pods
 
 Usage:
-  weir lab up [--nodes N] [--no-demo]   bring up a local lab (control plane, webhook, agents, simulated nodes) and run the demo
-  weir lab down                         tear the lab down; nothing is left behind
-  weir lab status                       what the lab runs, its pods and the kubeconfig
-  weir lab exec <ns>/<pod> -- <cmd...>  run a command inside a lab pod's network namespace
-  weir observe [--pod ns/name] [--verdict dropped|allowed] [--agent URL]   live flows from the agents
-  weir status [--agent URL]             per node: endpoints, shaping mode, policy entries, map usage
-  weir explain <ns>/<pod> [--from ns/pod | --to ns/pod] [--port 80/TCP]   intent, policies, and the verdict for a flow
+  ${program} status                       per node: endpoints, shaping mode, policy entries, map usage
+  ${program} observe [--pod ns/name] [--verdict dropped|allowed]   live flows from the agents
+  ${program} explain <ns>/<pod> [--from ns/pod | --to ns/pod] [--port 80/TCP]   policies and the verdict for a flow
+  ${program} check -n <weir namespace>     the webhook answers and every agent is ready (what helm test runs)
+  ${program} version [--client]            versions of this CLI, the API server and the agents
+  ${program} completion bash|zsh           shell completion (source <(${program} completion bash))
+  weir lab up | down | status | exec      the local lab (from a checkout of the repository)
 
-Outside the lab, pass --agent http://<node>:9962 and set KUBECONFIG.
-Run 'weir <command> --help' for details.`,
-  lab: `weir lab up [--nodes N] [--no-demo] | down | status | exec <ns>/<pod> -- <cmd...>
-  up      starts etcd + kube-apiserver, the webhook, one agent and one simulated node per --nodes (default 2),
-          then walks through the demo (skip it with --no-demo). The lab keeps running; its kubeconfig is printed.
-  down    stops everything and removes network namespaces, pinned maps and state.
-  status  prints the lab's endpoints and pods.
-  exec    runs a command inside a pod's network namespace (e.g. weir lab exec demo/client -- ping -c1 10.77.0.3).`,
-  observe: `weir observe [--pod ns/name] [--verdict dropped|allowed] [--agent URL]
-  Streams flow events from every lab agent (or the one at --agent) as lines like
-    demo/client:40312 -> demo/server:80 TCP DROPPED (policy NetworkPolicy demo/deny-all, ingress)
-  Stop with Ctrl-C.`,
-  status: `weir status [--agent URL]
-  Per node: the endpoints the agent enforces, their shaping mode, policy entry counts and map usage.`,
-  explain: `weir explain <ns>/<pod> [--from ns/pod | --to ns/pod] [--port 80/TCP]
+Options for status, observe, explain and version (as kubectl's):
+  --kubeconfig FILE   --context NAME   -n, --namespace NS (for a <pod> given without <ns>/)
+  -o, --output json|yaml|wide          -l, --selector LABELS (agent pods; default ${DEFAULT_AGENT_SELECTOR})
+
+The agents are found through the API server and reached through pods/portforward with your
+kubeconfig and RBAC (list pods; get and create pods/portforward in Weir's namespace); nothing else is
+needed. Run '${program} <command> --help' for details.`,
+  observe: `${program} observe [--pod ns/name] [--verdict dropped|allowed] [-o json|yaml|wide]
+  Streams flow events from every agent as lines like
+    node-1  demo/client:40312 -> demo/server:80 TCP DROPPED (policy NetworkPolicy demo/deny-all, ingress)
+  -o json prints one JSON record per line. Stop with Ctrl-C.`,
+  status: `${program} status [-o json|yaml|wide]
+  Per node: the endpoints the agent enforces, their shaping mode, policy entry counts and map usage.
+  Exits 1 when an agent cannot be reached or is not ready.`,
+  explain: `${program} explain <ns>/<pod> [--from ns/pod | --to ns/pod] [--port 80/TCP] [-o json|yaml|wide]
   Shows the pod's networks and which Weir enforces, the policies that select it, and (with --from/--to)
-  whether that traffic is allowed and by which rule — computed by the same compiler the agent uses.`,
+  whether that traffic is allowed and by which rule — computed by the same compiler the agent uses.
+  Without --port it assumes 80/TCP, and says so.`,
+  version: `${program} version [--client] [-o json|yaml]`,
+  check: `${program} check -n <weir namespace> [-l agent selector]
+  Sends the NAD webhook a server-side dry run of a NAD Weir refuses (it must come back refused), and
+  reads every agent's status in that namespace through pods/portforward (each must be ready).
+  Exits 1 when either fails. The chart's helm test pod runs it.`,
+  completion: `${program} completion bash|zsh`,
 };
+
+async function cluster(values: { kubeconfig?: string; context?: string; namespace?: string }): Promise<Cluster> {
+  return loadCluster({ kubeconfig: values.kubeconfig, context: values.context, namespace: values.namespace });
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -52,118 +84,64 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   switch (command) {
-    case 'lab': return labCommand(rest, out);
-    case 'observe': return observeCommand(rest, out);
-    case 'status': return statusCommand(rest, out);
-    case 'explain': return explainCommand(rest, out);
-    default: throw new UsageError(`unknown command ${JSON.stringify(command)}; run: weir --help`);
-  }
-}
-
-async function labCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const args = parseArgs(argv, { nodes: 'value', 'no-demo': 'switch', help: 'switch' });
-  const [sub, target] = args.positionals;
-  if (args.flags.has('help') || sub === undefined) {
-    out(HELP.lab ?? '');
-    return sub === undefined && !args.flags.has('help') ? 2 : 0;
-  }
-  switch (sub) {
-    case 'up': {
-      const nodes = flagInt(args, 'nodes', 1, 8) ?? 2;
-      out(`Bringing up the Weir lab with ${nodes} node(s)...`);
-      const state = await labUp(nodes, out);
-      if (!args.flags.has('no-demo')) await runDemo(state, out);
-      out('');
-      out('The lab keeps running. Go on with kubectl:');
-      out(`  export KUBECONFIG=${state.kubeconfig}`);
-      out(`  export PATH=$HOME/.cache/weir/bin:$PATH     # kubectl built by the bootstrap`);
-      out('  kubectl get pods -A -o wide');
-      out('  weir observe --verdict dropped              # live flows');
-      out('  weir lab exec demo/client -- ping -c1 <ip>  # run a command in a pod');
-      out('Tear it down with: make lab-down   (or: weir lab down)');
+    case 'lab': {
+      const lab = await import('../../lab/cli.js').catch(() => undefined);
+      if (lab === undefined) throw new CommandError('weir lab runs from a checkout of the Weir repository (./bin/weir lab up)');
+      return lab.labCommand(rest, out);
+    }
+    case 'status': {
+      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR });
+      if (a.values.help === true) { out(HELP.status ?? ''); return 0; }
+      if (a.positionals.length > 0) throw new UsageError(`weir status takes no arguments, got ${JSON.stringify(a.positionals[0])}`);
+      const format = outputFormat(a.values.output);
+      return statusCommand(await cluster(a.values), a.values.selector ?? DEFAULT_AGENT_SELECTOR, format, out);
+    }
+    case 'observe': {
+      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR, pod: { type: 'string' }, verdict: { type: 'string' } });
+      if (a.values.help === true) { out(HELP.observe ?? ''); return 0; }
+      const format = outputFormat(a.values.output);
+      const verdict = a.values.verdict;
+      if (verdict !== undefined && verdict !== 'dropped' && verdict !== 'allowed') throw new UsageError('--verdict must be dropped or allowed');
+      const query = new URLSearchParams();
+      if (verdict !== undefined) query.set('verdict', verdict);
+      const pod = a.values.pod;
+      if (pod !== undefined) {
+        podRef(pod, '--pod', a.values.namespace ?? 'default'); // usage check before any cluster I/O
+        const c = await cluster(a.values);
+        const ref = podRef(pod, '--pod', c.namespace);
+        query.set('pod', `${ref.namespace}/${ref.name}`);
+        return observeCommand(c, { selector: a.values.selector ?? DEFAULT_AGENT_SELECTOR, format, query }, out, (l) => process.stderr.write(`${l}\n`));
+      }
+      return observeCommand(await cluster(a.values), { selector: a.values.selector ?? DEFAULT_AGENT_SELECTOR, format, query }, out, (l) => process.stderr.write(`${l}\n`));
+    }
+    case 'explain': {
+      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, from: { type: 'string' }, to: { type: 'string' }, port: { type: 'string' } });
+      if (a.values.help === true) { out(HELP.explain ?? ''); return 0; }
+      const format = outputFormat(a.values.output);
+      return explainCommand(await cluster(a.values), { pod: a.positionals[0], from: a.values.from, to: a.values.to, port: a.values.port, format }, out);
+    }
+    case 'check': {
+      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR });
+      if (a.values.help === true) { out(HELP.check ?? ''); return 0; }
+      if (a.values.namespace === undefined) throw new UsageError('weir check needs -n <the namespace Weir is installed in>');
+      return checkCommand(await cluster(a.values), a.values.selector ?? DEFAULT_AGENT_SELECTOR, out);
+    }
+    case 'version': {
+      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR, client: { type: 'boolean' } });
+      if (a.values.help === true) { out(HELP.version ?? ''); return 0; }
+      const format = outputFormat(a.values.output);
+      const c = a.values.client === true ? undefined : await cluster(a.values).catch(() => undefined);
+      printVersion(await versionReport(c, a.values.selector ?? DEFAULT_AGENT_SELECTOR), format, out);
       return 0;
     }
-    case 'down': await labDown(out); return 0;
-    case 'status': await labStatus(out); return 0;
-    case 'exec': {
-      const ref = podRef(target, 'the pod');
-      return labExec(ref.namespace, ref.name, args.rest);
+    case 'completion': {
+      const a = parseCommandArgs(rest, { help: { type: 'boolean', short: 'h' } });
+      if (a.values.help === true) { out(HELP.completion ?? ''); return 0; }
+      process.stdout.write(completionScript(a.positionals[0], program === 'weir' ? 'weir' : 'kubectl-weir', COMMANDS));
+      return 0;
     }
-    default: throw new UsageError(`unknown lab command ${JSON.stringify(sub)}; use up, down, status or exec`);
+    default: throw new UsageError(`unknown command ${JSON.stringify(command)}; run: ${program} --help`);
   }
-}
-
-/** Agent URLs: --agent, or every node of the running lab. */
-function agentUrls(agent: string | undefined): string[] {
-  if (agent !== undefined) return [agent.replace(/\/+$/, '')];
-  const state = readLabState();
-  if (!state) throw new CommandError('no agent to ask: start the lab (weir lab up) or pass --agent http://<node>:9962');
-  return state.nodes.map((n) => n.agentUrl);
-}
-
-async function observeCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const args = parseArgs(argv, { pod: 'value', verdict: 'value', agent: 'value', help: 'switch' });
-  if (args.flags.has('help')) { out(HELP.observe ?? ''); return 0; }
-  const pod = flagString(args, 'pod');
-  if (pod !== undefined) podRef(pod, '--pod');
-  const verdict = flagString(args, 'verdict');
-  if (verdict !== undefined && verdict !== 'dropped' && verdict !== 'allowed') throw new UsageError('--verdict must be dropped or allowed');
-  const query = new URLSearchParams();
-  if (pod !== undefined) query.set('pod', pod);
-  if (verdict !== undefined) query.set('verdict', verdict);
-  const streams = agentUrls(flagString(args, 'agent')).map((url) => streamFlows(`${url}/v1/flows?${query.toString()}`, (record) => out(`${record.node}  ${formatFlow(record)}`)));
-  await Promise.all(streams);
-  return 0;
-}
-
-async function statusCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const args = parseArgs(argv, { agent: 'value', help: 'switch' });
-  if (args.flags.has('help')) { out(HELP.status ?? ''); return 0; }
-  for (const url of agentUrls(flagString(args, 'agent'))) {
-    const response = await fetch(`${url}/v1/status`).catch(() => undefined);
-    if (!response?.ok) { out(`${url}: not reachable (is the agent running?)`); continue; }
-    // The agent is ours and versioned with this CLI; its status is read as it describes itself.
-    for (const line of formatStatus((await response.json()) as AgentStatus)) out(line);
-  }
-  return 0;
-}
-
-async function explainCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const args = parseArgs(argv, { from: 'value', to: 'value', port: 'value', help: 'switch' });
-  if (args.flags.has('help')) { out(HELP.explain ?? ''); return 0; }
-  const pod = podRef(args.positionals[0], 'the pod');
-  const from = flagString(args, 'from');
-  const to = flagString(args, 'to');
-  if (from !== undefined && to !== undefined) throw new UsageError('give --from or --to, not both');
-  const peerText = from ?? to;
-  const peer = peerText === undefined ? undefined : { ...podRef(peerText, from !== undefined ? '--from' : '--to'), direction: from !== undefined ? 'from' as const : 'to' as const };
-  const portText = flagString(args, 'port') ?? '80/TCP';
-  const portMatch = /^(\d{1,5})\/(TCP|UDP|SCTP)$/i.exec(portText);
-  const port = Number(portMatch?.[1]);
-  if (!portMatch || port < 1 || port > 65535) throw new UsageError(`--port must look like 80/TCP (protocol TCP, UDP or SCTP), got ${JSON.stringify(portText)}`);
-  const protocol = (portMatch[2] ?? 'TCP').toUpperCase() as 'TCP' | 'UDP' | 'SCTP';
-  const result = explainPod(await fetchCluster(kubeconfig()), { pod, peer, port, protocol });
-  if (!result.ok) throw new CommandError(result.error);
-  const e = result.explanation;
-  out(`pod ${e.pod} on node ${e.node ?? '(unscheduled)'}`);
-  for (const i of e.interfaces) out(`  ${i.name}: ${i.network} ${i.ips.join(', ') || '(no IP)'} ${i.enforced ? '— enforced by Weir' : '— not enforced by Weir'}`);
-  out(`  isolated: ingress ${e.isolatedIngress ? 'yes' : 'no'}, egress ${e.isolatedEgress ? 'yes' : 'no'}`);
-  out(`  policies: ${e.policies.length > 0 ? e.policies.join('; ') : 'none select it'}`);
-  if (e.flow) {
-    out(`${e.flow.from} -> ${e.flow.to} ${e.flow.port}/${e.flow.protocol}: ${e.flow.verdict === 'allow' ? 'ALLOWED' : 'DENIED'}${e.flow.rule ? ` by ${e.flow.rule.policy} (${e.flow.rule.direction})` : ''}`);
-    for (const step of e.flow.steps) out(`  - ${step}`);
-  }
-  for (const line of e.ignored) out(`  warning: ignored (does not parse): ${line}`);
-  for (const line of e.notEnforced) out(`  warning: not enforced: ${line}`);
-  return 0;
-}
-
-function kubeconfig(): KubeConfig {
-  const state = readLabState();
-  if (process.env.KUBECONFIG === undefined && state) return kubeClient(state);
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  return kc;
 }
 
 main(process.argv.slice(2)).then(
@@ -171,7 +149,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const usage = error instanceof UsageError;
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`weir: ${message}\n`);
+    process.stderr.write(`${program}: ${message}\n`);
     process.exit(usage ? 2 : 1);
   },
 );

@@ -14,6 +14,13 @@ describe('weir status formatting', () => {
     expect(lines[0]).toBe('node node-1: ready; 2 endpoint(s), 3 pod(s) known cluster-wide; maps: ipcache 3, policy 4, endpoints 2');
     expect(lines[2]).toMatch(/demo\/limited\/eth0\s+#2\s+programmed\s+shaping tbf\s+in - out 50M\s+4 entries\s+isolated ingress/);
   });
+  it('-o wide adds the container and the network namespace', () => {
+    const lines = formatStatus({
+      node: 'n', ready: true, unsynced: [], pods: 1, malformedIntents: 0, maps: { ipcache: 1, policy: 0, endpoints: 1 },
+      endpoints: [{ endpointId: 1, pod: 'demo/a', interface: 'net1', containerId: '0123456789abcdef', netnsPath: '/var/run/netns/cni-1', programmed: true, shaping: 'none', bandwidth: null, policyEntries: 0, isolation: { ingress: false, egress: false } }],
+    }, true);
+    expect(lines[1]).toMatch(/demo\/a\/net1 .* container 0123456789ab\s+netns \/var\/run\/netns\/cni-1$/);
+  });
   it('says what a node that is not ready waits for', () => {
     const lines = formatStatus({ node: 'n', ready: false, unsynced: ['pod', 'networkpolicy'], pods: 0, malformedIntents: 1, maps: { ipcache: 0, policy: 0, endpoints: 0 }, endpoints: [] });
     expect(lines[0]).toContain('NOT READY (waiting for pod, networkpolicy)');

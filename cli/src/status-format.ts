@@ -1,8 +1,8 @@
-import type { AgentStatus } from '../../agent/src/agent.js';
+import type { AgentStatus } from '../../agent/src/api.js';
 import { formatBitsPerSecond } from '../../common/src/bandwidth.js';
 
-/** `weir status`: one block per node, one line per endpoint, aligned columns. */
-export function formatStatus(status: AgentStatus): string[] {
+/** `weir status`: one block per node, one line per endpoint, aligned columns (wide: also container and netns). */
+export function formatStatus(status: AgentStatus, wide = false): string[] {
   const lines = [
     `node ${status.node}: ${status.ready ? 'ready' : `NOT READY (waiting for ${status.unsynced.join(', ')})`}; ` +
       `${status.endpoints.length} endpoint(s), ${status.pods} pod(s) known cluster-wide; ` +
@@ -17,6 +17,7 @@ export function formatStatus(status: AgentStatus): string[] {
     e.bandwidth ? `in ${rate(e.bandwidth.ingressBitsPerSecond)} out ${rate(e.bandwidth.egressBitsPerSecond)}` : 'no limit',
     `${e.policyEntries} entries`,
     `isolated ${[e.isolation.ingress ? 'ingress' : '', e.isolation.egress ? 'egress' : ''].filter((x) => x !== '').join('+') || 'no'}`,
+    ...(wide ? [`container ${e.containerId.slice(0, 12)}`, `netns ${e.netnsPath}`] : []),
   ]);
   const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
   for (const row of rows) lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}`);

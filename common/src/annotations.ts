@@ -1,6 +1,7 @@
 /**
  * Every public annotation and label name Weir reads or writes, in one place. These strings are part
- * of the product (see DESIGN.md "Public interface"); the ecosystem's names are matched exactly.
+ * of the product (the README's "Labels and annotations" table lists them); the ecosystem's names
+ * are matched exactly.
  */
 
 // ── Weir's own names ────────────────────────────────────────────────────────────────────────────
@@ -44,7 +45,7 @@ export const CHAIN_ENABLED = 'enabled';
 /** The CNI plugin type of Weir's chained plugin. */
 export const WEIR_PLUGIN_TYPE = 'weir';
 
-// ── The ecosystem's names (formats in shared/reference/webhook.md §3–4) ────────────────────────
+// ── The ecosystem's names (formats: common/src/multus.ts parses them as Multus does) ─────────
 export const MULTUS_NETWORKS = 'k8s.v1.cni.cncf.io/networks';
 export const MULTUS_DEFAULT_NETWORK = 'v1.multus-cni.io/default-network';
 export const MULTUS_NETWORK_STATUS = 'k8s.v1.cni.cncf.io/network-status';

@@ -66,7 +66,7 @@ describeWithApi('agent against the real API server and datapath', (kubeconfigPat
       rmSync(pinRoot, { recursive: true, force: true });
       mkdirSync(pinRoot, { recursive: true });
       const config: AgentConfig = {
-        nodeName, pinRoot, cniSocket: join(work, 'cni.sock'), metricsPort: 1, metricsHost: '127.0.0.1',
+        nodeName, pinRoot, cniSocket: join(work, 'cni.sock'), apiPort: 1, metricsPort: 1, metricsHost: '127.0.0.1',
         bpfObjectDir: 'build/bpf', netnsDir: '/var/run/netns', stateDir: join(work, 'state'), logLevel: 'info',
         resyncSeconds: 30, attachCheckSeconds: 5,
       };

@@ -112,7 +112,7 @@ describeIf(findBinaries().kind === 'found', 'no kube-apiserver/etcd binaries (ru
     tee = new Tee(new KubeSources(kc, () => undefined, { absentRecheckMs: 300 }));
     agent = new Agent({
       config: {
-        nodeName: NODE, pinRoot: '/nonexistent', cniSocket: join(dir, 'cni.sock'), metricsPort: 1, metricsHost: '127.0.0.1',
+        nodeName: NODE, pinRoot: '/nonexistent', cniSocket: join(dir, 'cni.sock'), apiPort: 1, metricsPort: 1, metricsHost: '127.0.0.1',
         bpfObjectDir: '/nonexistent', netnsDir: '/var/run/netns', stateDir: join(dir, 'state'), logLevel: 'info',
         resyncSeconds: 3600, attachCheckSeconds: 3600,
       },

@@ -84,7 +84,7 @@ describePrivileged('agent restart: same identities, verdicts unchanged (real map
 
   function makeAgent(order: 'forward' | 'reverse'): { agent: Agent; source: ScriptedSource } {
     const config: AgentConfig = {
-      nodeName: NODE, pinRoot: h.pinRoot, cniSocket: '/nonexistent', metricsPort: 1, metricsHost: '127.0.0.1',
+      nodeName: NODE, pinRoot: h.pinRoot, cniSocket: '/nonexistent', apiPort: 1, metricsPort: 1, metricsHost: '127.0.0.1',
       bpfObjectDir: 'build/bpf', netnsDir: '/var/run/netns', stateDir: dir, logLevel: 'warn', resyncSeconds: 3600, attachCheckSeconds: 3600,
     };
     const source = new ScriptedSource();

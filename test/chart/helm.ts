@@ -69,6 +69,8 @@ export interface RenderOptions {
   readonly set?: Readonly<Record<string, string>>;
   /** `--set-string key=value` pairs. */
   readonly setString?: Readonly<Record<string, string>>;
+  /** Include the `helm test` hooks (templates/tests/); left out by default, as `helm install` leaves them. */
+  readonly tests?: boolean;
 }
 
 function valueArgs(opts: RenderOptions): string[] {
@@ -79,7 +81,7 @@ function valueArgs(opts: RenderOptions): string[] {
 }
 
 export function templateArgs(opts: RenderOptions = {}): string[] {
-  return ['template', opts.release ?? 'weir', chartDir, '--namespace', opts.namespace ?? 'weir-system', ...valueArgs(opts)];
+  return ['template', opts.release ?? 'weir', chartDir, '--namespace', opts.namespace ?? 'weir-system', ...(opts.tests === true ? [] : ['--skip-tests']), ...valueArgs(opts)];
 }
 
 /** `helm template` and parse every document; throws with helm's stderr when rendering fails. */

@@ -97,6 +97,8 @@ const RESOURCES: Readonly<Record<string, { readonly plural: string; readonly nam
   Certificate: { plural: 'certificates', namespaced: true },
   Issuer: { plural: 'issuers', namespaced: true },
   Namespace: { plural: 'namespaces', namespaced: false },
+  Pod: { plural: 'pods', namespaced: true },
+  ConfigMap: { plural: 'configmaps', namespaced: true },
 };
 
 /** The collection path of an object (`/apis/apps/v1/namespaces/ns/deployments`). */

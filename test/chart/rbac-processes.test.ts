@@ -306,7 +306,7 @@ describeWithApi('charts/weir RBAC with the real webhook and agent', (adminKubeco
         agentKc.loadFromFile(rel.agentKubeconfig);
         const stateDir = join(work, 'agent-state');
         const config: AgentConfig = {
-          nodeName: 'h13-node', pinRoot: '/nonexistent', cniSocket: '/nonexistent', metricsPort: 1, metricsHost: '127.0.0.1',
+          nodeName: 'h13-node', pinRoot: '/nonexistent', cniSocket: '/nonexistent', apiPort: 1, metricsPort: 1, metricsHost: '127.0.0.1',
           bpfObjectDir: '/nonexistent', netnsDir: '/var/run/netns', stateDir, logLevel: 'warn', resyncSeconds: 3600, attachCheckSeconds: 3600,
         };
         const text = (e: unknown): string => apiMessage(e) ?? (e instanceof Error ? e.message : String(e));

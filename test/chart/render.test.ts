@@ -133,7 +133,9 @@ describeHelm('charts/weir: default values (self-signed TLS)', () => {
     expect(e.get('WEIR_NODE_NAME')).toEqual({ fieldRef: { fieldPath: 'spec.nodeName' } });
     expect(e.get('WEIR_PIN_ROOT')).toBe('/sys/fs/bpf/weir/$(WEIR_NODE_NAME)');
     expect(e.get('WEIR_CNI_SOCKET')).toBe('/run/weir/cni.sock');
-    expect(e.get('WEIR_METRICS_PORT')).toBe('9962');
+    expect(e.get('WEIR_API_PORT')).toBe('9962');
+    expect(e.get('WEIR_METRICS_HOST')).toEqual({ fieldRef: { fieldPath: 'status.hostIP' } });
+    expect(e.get('WEIR_METRICS_PORT')).toBe('9963');
     expect(e.get('WEIR_BPF_OBJECT')).toBe('/opt/weir/build/bpf');
     expect(e.get('WEIR_NETNS_DIR')).toBe('/var/run/netns');
     // $(WEIR_NODE_NAME) only expands if it is defined before WEIR_PIN_ROOT.

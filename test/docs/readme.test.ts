@@ -243,7 +243,7 @@ describe('README: the weir CLI', () => {
       }
       bySubcommand.set(key, merged);
     }
-    expect([...bySubcommand.keys()].sort()).toEqual(['explain', 'lab', 'observe', 'status']);
+    expect([...bySubcommand.keys()].sort()).toEqual(['completion', 'explain', 'lab', 'observe', 'status', 'version']);
     const labSubs = new Set(invocations().filter((a) => a[0] === 'lab').map((a) => a[1] ?? ''));
     expect([...labSubs].sort()).toEqual(['down', 'exec', 'status', 'up']);
     for (let i = 0; i < bySubcommand.size; i += 2) {
@@ -298,8 +298,14 @@ describe('README: folders', () => {
   });
 });
 
-describe('README: benchmark figures', () => {
-  const rows = tableRows(section('Benchmarks'));
+describe('bench/README.md: benchmark figures (the README points there)', () => {
+  const bench = read('bench/README.md');
+  const summary = bench.slice(bench.indexOf('\n## Summary\n') + 1).split(/\n(?=## )/)[0] ?? '';
+  const rows = tableRows(summary);
+
+  it('the README sends readers to it', () => {
+    expect(section('Benchmarks')).toContain('[bench/README.md](bench/README.md)');
+  });
   const results = read('bench/results/latest.md');
 
   /** Which benchmark produces each row, and the latest.md section its figures are in (if it writes one). */

@@ -66,7 +66,7 @@ describe('Agent trust model', () => {
     source = new ScriptedSource().seed('namespace', { metadata: { name: 'plain' } });
     agent = new Agent({
       config: {
-        nodeName: 'node-1', pinRoot: '/nonexistent', cniSocket: '/nonexistent', metricsPort: 1, metricsHost: '127.0.0.1', bpfObjectDir: '/nonexistent',
+        nodeName: 'node-1', pinRoot: '/nonexistent', cniSocket: '/nonexistent', apiPort: 1, metricsPort: 1, metricsHost: '127.0.0.1', bpfObjectDir: '/nonexistent',
         netnsDir: '/var/run/netns', stateDir: dir, logLevel: 'debug', resyncSeconds: 3600, attachCheckSeconds: 3600,
       },
       datapath: fake, probe: { check: async () => ({ kind: 'attached' }) }, source, registry: new EndpointRegistry(dir), log: quiet,

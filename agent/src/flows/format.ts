@@ -1,24 +1,10 @@
 import type { FlowEvent } from '../datapath/codec.js';
 import type { RuleOrigin } from '../datapath/desired.js';
 
-/**
- * Flow events, resolved to names: the shape `weir observe` prints and the agent logs.
- *   demo/client:40312 -> demo/server:80 TCP DROPPED (policy NetworkPolicy demo/deny-all, ingress)
- */
-export interface FlowRecord {
-  time: string;
-  node: string;
-  endpoint: string;
-  direction: 'ingress' | 'egress';
-  verdict: 'ALLOWED' | 'DROPPED';
-  reason: string;
-  protocol: string;
-  source: string;
-  destination: string;
-  /** What decided, e.g. "NetworkPolicy demo/deny-all" or "default deny". */
-  policy: string;
-  remoteIdentity: number;
-}
+import type { FlowRecord } from '../api.js';
+
+// The record and its one-line form are wire types (agent/src/api.ts); re-exported for the agent's own modules.
+export { formatFlow, type FlowRecord } from '../api.js';
 
 export interface FlowNames {
   node: string;
@@ -73,8 +59,4 @@ export function toFlowRecord(event: FlowEvent, names: FlowNames, now: Date = new
     policy: describePolicy(event, names),
     remoteIdentity: event.remoteIdentity,
   };
-}
-
-export function formatFlow(record: FlowRecord): string {
-  return `${record.source} -> ${record.destination} ${record.protocol} ${record.verdict} (policy ${record.policy}, ${record.direction})`;
 }

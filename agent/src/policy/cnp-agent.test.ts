@@ -47,7 +47,7 @@ describe('Agent with ClusterNetworkPolicies', () => {
       .seed('node', node('w1', { role: 'worker' }, ['172.18.0.2']))
       .seed('clusternetworkpolicy', { ...(cnp('to-nodes', 'Admin', 5, { subject: { namespaces: {} }, egress: [{ name: 'no-kubelet', action: 'Deny', to: [{ nodes: { matchLabels: { role: 'worker' } } }] }] }) as object), metadata: { name: 'to-nodes', uid: 'u-1' } });
     agent = new Agent({
-      config: { nodeName: NODE, pinRoot: '/nonexistent', cniSocket: '/nonexistent', metricsPort: 1, metricsHost: '127.0.0.1', bpfObjectDir: '/nonexistent', netnsDir: '/var/run/netns', stateDir: dir, logLevel: 'debug', resyncSeconds: 3600, attachCheckSeconds: 3600 },
+      config: { nodeName: NODE, pinRoot: '/nonexistent', cniSocket: '/nonexistent', apiPort: 1, metricsPort: 1, metricsHost: '127.0.0.1', bpfObjectDir: '/nonexistent', netnsDir: '/var/run/netns', stateDir: dir, logLevel: 'debug', resyncSeconds: 3600, attachCheckSeconds: 3600 },
       datapath: fake, probe: { check: async () => ({ kind: 'attached' }) }, source, registry: new EndpointRegistry(dir), log: recordingLog(lines), policyEvents: events, podWaitMs: 100, coalesceMs: 1,
     });
     await agent.start();

@@ -65,7 +65,7 @@ describe('a policy that stops parsing keeps its last good version', () => {
       message: 'AdminNetworkPolicy deny-y-to-x does not parse (spec.ingress[1].action: must be Allow, Deny or Pass); Weir keeps enforcing its last good version until these fields are fixed',
     }]);
     expect(intake.fallbacks()).toEqual(new Map([['AdminNetworkPolicy deny-y-to-x', 'last-good']]));
-    expect(await metric()).toContain('weir_policy_parse_fallbacks{resource="adminnetworkpolicy",fallback="last-good"} 1');
+    expect(await metric()).toContain('weir_agent_policy_parse_fallbacks{resource="adminnetworkpolicy",fallback="last-good"} 1');
     expect(await metric()).toContain('weir_object_parse_errors_total{resource="adminnetworkpolicy"} 1');
 
     // The same broken object again (a re-list) is counted but not announced twice.
@@ -76,7 +76,7 @@ describe('a policy that stops parsing keeps its last good version', () => {
     upsert('adminnetworkpolicy', denyYtoX([{ name: 'no-z', action: 'Deny', from: [{ namespaces: { matchLabels: { ns: 'z' } } }] }]));
     expect(denied()).toEqual([...pairs(inNs('y'), inNs('x')), ...pairs(inNs('z'), inNs('x'))].sort());
     expect(intake.fallbacks().size).toBe(0);
-    expect(await metric()).not.toContain('weir_policy_parse_fallbacks{');
+    expect(await metric()).not.toContain('weir_agent_policy_parse_fallbacks{');
   });
 
   it('a NetworkPolicy keeps isolating with its last good allow-list', () => {
@@ -148,7 +148,7 @@ describe('a policy that never parsed isolates its subjects', () => {
     expect(events.events[0]?.message).toBe(
       'AdminNetworkPolicy no-subject does not parse (spec.subject: must set namespaces or pods); Weir cannot tell what it selects, so it is NOT enforced until these fields are fixed',
     );
-    expect(await metric()).toContain('weir_policy_parse_fallbacks{resource="adminnetworkpolicy",fallback="not-enforced"} 1');
+    expect(await metric()).toContain('weir_agent_policy_parse_fallbacks{resource="adminnetworkpolicy",fallback="not-enforced"} 1');
     expect(lines).toContain(events.events[0]?.message);
   });
 });

@@ -12,7 +12,7 @@
  *      subject does not parse (isolating the whole cluster for a typo would be worse), or a
  *      MultiNetworkPolicy whose policy-for annotation does not (no interface to apply it to).
  * Every case is a Warning Event on the object naming the fields to fix, a log line, a count in
- * weir_object_parse_errors_total, and the object in weir_policy_parse_fallbacks until fixed.
+ * weir_agent_object_parse_errors_total, and the object in weir_agent_policy_parse_fallbacks until fixed.
  *
  * "Last good" lives in memory: an agent (re)started while an object is broken isolates its subjects.
  */
@@ -126,9 +126,9 @@ export interface PolicyIntakeOptions {
   target: PolicyTarget;
   log: IntakeLog;
   events?: ObjectEventSink;
-  /** weir_object_parse_errors_total (one count per unreadable version seen). */
+  /** weir_agent_object_parse_errors_total (one count per unreadable version seen). */
   parseErrors: Counter<'resource'>;
-  /** Where weir_policy_parse_fallbacks is registered. */
+  /** Where weir_agent_policy_parse_fallbacks is registered. */
   registry: Registry;
 }
 
@@ -146,7 +146,7 @@ export class PolicyIntake {
 
   constructor(private readonly o: PolicyIntakeOptions) {
     const gauge = new Gauge({
-      name: 'weir_policy_parse_fallbacks',
+      name: 'weir_agent_policy_parse_fallbacks',
       help: 'Policy objects that do not parse, by what is enforced instead (last-good, isolated, not-enforced)',
       labelNames: ['resource', 'fallback'],
       registers: [o.registry],

@@ -47,8 +47,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: agent
 {{- end -}}
 
+{{/* repository:tag, or repository:tag@digest when a digest is given (the runtime pulls by digest). */}}
 {{- define "weir.image" -}}
 {{- printf "%s:%s" .image.repository (default .root.Chart.AppVersion .image.tag) -}}
+{{- with .image.digest }}@{{ . }}{{ end -}}
+{{- end -}}
+
+{{/* The agent pods' label selector as one string, for `weir check -l` (same labels as weir.agent.selectorLabels). */}}
+{{- define "weir.agent.selectorString" -}}
+app.kubernetes.io/name={{ include "weir.name" . }},app.kubernetes.io/instance={{ .Release.Name }},app.kubernetes.io/component=agent
 {{- end -}}
 
 {{/* Hardened container securityContext for the webhook (the agent is privileged by necessity). */}}

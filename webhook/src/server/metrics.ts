@@ -3,6 +3,7 @@
  * two servers in one process (tests, the benchmark) never share or collide on counters.
  */
 import { Counter, Histogram, Registry } from 'prom-client';
+import { registerProcessMetrics } from '../../../common/src/process-metrics.js';
 
 export interface WebhookMetrics {
   registry: Registry;
@@ -12,8 +13,11 @@ export interface WebhookMetrics {
   badRequests: Counter<'cause'>;
 }
 
-export function createMetrics(): WebhookMetrics {
+/** processMetrics: also weir_build_info and the process metrics (common/src/process-metrics.ts); the
+ * process entry point asks for them once, tests that start many servers do not. */
+export function createMetrics(opts: { processMetrics?: boolean } = {}): WebhookMetrics {
   const registry = new Registry();
+  if (opts.processMetrics === true) registerProcessMetrics(registry, 'webhook');
   return {
     registry,
     reviews: new Counter({

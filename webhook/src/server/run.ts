@@ -14,6 +14,7 @@ import { startSelfSignedTls } from '../tls/selfsigned.js';
 import type { Readiness } from './app.js';
 import type { WebhookConfig } from './config.js';
 import type { Decider } from './contract.js';
+import { createMetrics } from './metrics.js';
 import { startWebhookServer, type TlsMaterial, type WebhookServer } from './server.js';
 
 export interface RunDeps {
@@ -105,6 +106,7 @@ export async function runWebhook(cfg: WebhookConfig, deps: RunDeps): Promise<Run
       webhookPort: cfg.webhookPort,
       healthPort: cfg.healthPort,
       readiness,
+      metrics: createMetrics({ processMetrics: true }),
     });
   } catch (err) {
     tlsSource.stop();

@@ -3,16 +3,67 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { completeLines, readFileIfPresent, readJsonIfPresent } from '../../common/src/files.js';
-import { isRecord } from '../../common/src/records.js';
-import { labDir, tsEntry } from '../../lab/paths.js';
-import { podNetnsName } from '../../lab/simnode/kubelet.js';
-import type { LabState } from '../../lab/supervisor.js';
-import { UsageError } from './args.js';
+import { completeLines, readFileIfPresent, readJsonIfPresent } from '../common/src/files.js';
+import { isRecord } from '../common/src/records.js';
+import { intOption, parseCommandArgs, podRef, UsageError } from '../cli/src/args.js';
+import { CommandError } from '../cli/src/errors.js';
+import { runDemo } from './demo.js';
+import { labDir, tsEntry } from './paths.js';
+import { podNetnsName } from './simnode/kubelet.js';
+import type { LabState } from './supervisor.js';
 
-/** `weir lab up | down | status | exec`: the local lab, run by a background supervisor process. */
+/**
+ * `weir lab up | down | status | exec`: the local lab, run by a background supervisor process.
+ * The CLI loads this module only for `weir lab` and, when no kubeconfig is given, to find the
+ * running lab's (lab/ is not part of an installed CLI).
+ */
 
-export class CommandError extends Error {}
+export const LAB_HELP = `weir lab up [--nodes N] [--no-demo] | down | status | exec <ns>/<pod> -- <cmd...>
+  up      starts etcd + kube-apiserver, the webhook, one agent and one simulated node per --nodes (default 2),
+          then walks through the demo (skip it with --no-demo). The lab keeps running; its kubeconfig is printed.
+  down    stops everything and removes network namespaces, pinned maps and state.
+  status  prints the lab's endpoints and pods.
+  exec    runs a command inside a pod's network namespace (e.g. weir lab exec demo/client -- ping -c1 10.77.0.3).`;
+
+export async function labCommand(argv: string[], out: (line: string) => void): Promise<number> {
+  const args = parseCommandArgs(argv, { nodes: { type: 'string' }, 'no-demo': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  const [sub, target] = args.positionals;
+  if (args.values.help === true || sub === undefined) {
+    out(LAB_HELP);
+    return sub === undefined && args.values.help !== true ? 2 : 0;
+  }
+  switch (sub) {
+    case 'up': {
+      const nodes = intOption(args.values.nodes, 'nodes', 1, 8) ?? 2;
+      out(`Bringing up the Weir lab with ${nodes} node(s)...`);
+      const state = await labUp(nodes, out);
+      if (args.values['no-demo'] !== true) await runDemo(state, out);
+      out('');
+      out('The lab keeps running. Go on with kubectl:');
+      out(`  export KUBECONFIG=${state.kubeconfig}`);
+      out(`  export PATH=$HOME/.cache/weir/bin:$PATH     # kubectl built by the bootstrap`);
+      out('  kubectl get pods -A -o wide');
+      out('  weir observe --verdict dropped              # live flows');
+      out('  weir lab exec demo/client -- ping -c1 <ip>  # run a command in a pod');
+      out('Tear it down with: make lab-down   (or: weir lab down)');
+      return 0;
+    }
+    case 'down': await labDown(out); return 0;
+    case 'status': await labStatus(out); return 0;
+    case 'exec': {
+      const ref = podRef(target, 'the pod');
+      return labExec(ref.namespace, ref.name, args.rest);
+    }
+    default: throw new UsageError(`unknown lab command ${JSON.stringify(sub)}; use up, down, status or exec`);
+  }
+}
+
+/** The running lab, if any: its kubeconfig and its agents' loopback API URLs (lab agents are processes, not pods). */
+export function runningLab(): { kubeconfig: string; agentUrls: string[] } | undefined {
+  const state = readLabState();
+  if (!state || !alive(state.pid)) return undefined;
+  return { kubeconfig: state.kubeconfig, agentUrls: state.nodes.map((n) => n.agentUrl) };
+}
 
 export function readLabState(dir = labDir()): LabState | undefined {
   const file = join(dir, 'state.json');
@@ -79,7 +130,7 @@ export async function labDown(out: (line: string) => void): Promise<void> {
   if (!state || !alive(state.pid)) {
     out('The lab is not running; removing anything a crashed lab left behind.');
     // A lab whose supervisor died: run the teardown in-process.
-    const { Lab } = await import('../../lab/supervisor.js');
+    const { Lab } = await import('./supervisor.js');
     const left = await new Lab({ dir, nodes: state?.nodes.length ?? 0, log: () => undefined, persistentControlPlane: true, prefix: state?.prefix ?? process.env.WEIR_LAB_PREFIX }).down();
     reportLeftovers(left, out);
     return;
@@ -91,7 +142,7 @@ export async function labDown(out: (line: string) => void): Promise<void> {
     if (Date.now() > deadline) throw new CommandError(`the lab supervisor (pid ${state.pid}) did not stop within 2 minutes; kill it with: kill -9 ${state.pid}, then run weir lab down again`);
     await sleep(250);
   }
-  const { Lab } = await import('../../lab/supervisor.js');
+  const { Lab } = await import('./supervisor.js');
   const left = await new Lab({ dir, nodes: 0, log: () => undefined, persistentControlPlane: true, prefix: state.prefix }).leftoverReport();
   reportLeftovers(left, out);
 }
