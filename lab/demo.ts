@@ -68,7 +68,15 @@ export async function runDemo(state: LabState, out: Out): Promise<void> {
   const node = state.nodes.find((n) => n.name === server.spec?.nodeName);
   const drops: FlowRecord[] = [];
   const watching = new AbortController();
-  if (node) void streamFlows(`${node.agentUrl}/v1/flows?pod=${DEMO_NAMESPACE}/server&verdict=dropped`, (r) => drops.push(r), watching.signal).catch(() => undefined);
+  // The stream must be connected before the policy exists: the first drops happen within a second
+  // of the create, and a subscriber that connects later never sees them (the agent streams live
+  // flows, it does not replay).
+  await new Promise<void>((connected) => {
+    if (node === undefined) return connected();
+    streamFlows(`${node.agentUrl}/v1/flows?pod=${DEMO_NAMESPACE}/server&verdict=dropped`, (r) => drops.push(r), watching.signal, connected)
+      .catch(() => undefined)
+      .finally(connected);
+  });
   await net.createNamespacedNetworkPolicy({ namespace: DEMO_NAMESPACE, body: { metadata: { name: 'deny-all' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } } });
   const blockedAfter = await waitUntil(async () => !(await ping(client, serverIp, state.prefix)), 10_000);
   out(`  ping ${blockedAfter === undefined ? 'still answered after 10 s (unexpected)' : `blocked (${blockedAfter} ms after the policy was created)`}`);
