@@ -7,6 +7,7 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { kubeWatch, rawList, rawObject } from '../../../common/src/kube/kube-source.js';
 import { Reflector, type ListFn, type ReflectorLogger } from '../../../common/src/kube/reflector.js';
+import { WEIR_ENDPOINT_PATH } from '../endpoints/weirendpoint.js';
 
 export const RESOURCES = [
   'namespace',
@@ -15,7 +16,10 @@ export const RESOURCES = [
   'multinetworkpolicy',
   'adminnetworkpolicy',
   'baselineadminnetworkpolicy',
+  'clusternetworkpolicy',
+  'node',
   'nad',
+  'weirendpoint',
 ] as const;
 export type Resource = (typeof RESOURCES)[number];
 
@@ -79,7 +83,11 @@ export class KubeSources implements ClusterSource {
       multinetworkpolicy: spec('/apis/k8s.cni.cncf.io/v1beta1/multi-networkpolicies'),
       adminnetworkpolicy: spec('/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies'),
       baselineadminnetworkpolicy: spec('/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies'),
+      clusternetworkpolicy: spec('/apis/policy.networking.k8s.io/v1beta1/clusternetworkpolicies'),
+      // Nodes: the addresses of ClusterNetworkPolicy `nodes` peers.
+      node: spec('/api/v1/nodes'),
       nad: spec('/apis/k8s.cni.cncf.io/v1/network-attachment-definitions'),
+      weirendpoint: spec(WEIR_ENDPOINT_PATH),
     };
   }
 
