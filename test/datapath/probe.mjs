@@ -1,7 +1,8 @@
 // Traffic probe run inside a test netns (node test/datapath/probe.mjs …):
 //   serve <tcpPorts,comma> <udpPorts,comma>   TCP servers that write "hi", UDP echo (IPv4+IPv6)
 //   tcp <host> <port>                         prints "ok" if the connection completes and data arrives
-//   udp <host> <port>                         prints "ok" if the datagram is echoed back
+//   udp <host> <port> [bytes]                 prints "ok" if the datagram (default "ping") is echoed
+//                                             back whole
 //   push <port>                               TCP server that writes "T" every 100 ms to every
 //                                             connection and answers every chunk it reads with "P"
 //   chat <host> <port> <ms>                   connects, writes "x" every 100 ms for <ms>, prints
@@ -31,8 +32,10 @@ if (mode === 'serve') {
 } else if (mode === 'udp') {
   const sock = dgram.createSocket(net.isIPv6(a) ? 'udp6' : 'udp4');
   const t = setTimeout(() => done('fail timeout'), 600);
-  sock.on('message', () => { clearTimeout(t); done('ok'); });
-  sock.send('ping', Number(b), a);
+  const size = process.argv[5];
+  const msg = size === undefined ? Buffer.from('ping') : Buffer.alloc(Number(size), 0x61);
+  sock.on('message', (m) => { clearTimeout(t); done(m.length === msg.length ? 'ok' : `fail ${m.length} of ${msg.length} bytes`); });
+  sock.send(msg, Number(b), a);
 } else if (mode === 'push') {
   net.createServer((s) => {
     const t = setInterval(() => s.write('T'), 100);
