@@ -21,6 +21,7 @@ import {
   parseAdmissionReview,
   type AdmissionResponseBody,
 } from './review.js';
+import { awaitReferences, type CatchUpOptions } from './catch-up.js';
 import { ENDPOINTS, routeReview, type Endpoint, type Outcome } from './route.js';
 
 /**
@@ -38,6 +39,8 @@ export interface Readiness {
 export interface AdmissionAppDeps {
   decider: Decider;
   view: ClusterView;
+  /** How long a pod review waits for the caches to hold the namespace and NADs it names. */
+  catchUp?: CatchUpOptions;
   options: DecideOptions;
   logger: Logger;
   metrics: WebhookMetrics;
@@ -72,7 +75,7 @@ export function createAdmissionApp(deps: AdmissionAppDeps): express.Express {
     strict: true,
   });
 
-  const handle = (endpoint: Endpoint) => (req: Request, res: Response) => {
+  const handle = (endpoint: Endpoint) => async (req: Request, res: Response) => {
     const started = process.hrtime.bigint();
     const parsed = parseAdmissionReview(req.body as unknown);
     if (!parsed.ok) {
@@ -83,6 +86,8 @@ export function createAdmissionApp(deps: AdmissionAppDeps): express.Express {
       return;
     }
     const review = parsed.value;
+    const caughtUp = await awaitReferences(review, view, deps.catchUp);
+    if (caughtUp.waitedMs > 0) logger.info({ uid: review.uid, waitedMs: caughtUp.waitedMs, missing: caughtUp.missing }, 'waited for the caches to hold what the pod names');
     let outcome: Outcome;
     try {
       outcome = routeReview(endpoint, review, decider, view, options);
