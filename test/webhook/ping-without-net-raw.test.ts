@@ -36,7 +36,8 @@ async function pingWithoutNetRaw(ping: string, range: string): Promise<{ code: n
     return { code: 0, out: r.stdout + r.stderr };
   } catch (err: unknown) {
     const e = err as { code?: unknown; stdout?: unknown; stderr?: unknown };
-    return { code: typeof e.code === 'number' ? e.code : -1, out: `${String(e.stdout ?? '')}${String(e.stderr ?? '')}` };
+    const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+    return { code: typeof e.code === 'number' ? e.code : -1, out: text(e.stdout) + text(e.stderr) };
   }
 }
 

@@ -94,12 +94,12 @@ export function insertWeir(config: string, nadName: string): string | undefined 
   }
   const list = chain.raw['plugins'];
   if (!Array.isArray(list)) return undefined;
-  const plugins: unknown[] = [...list];
+  const plugins: unknown[] = [...(list as unknown[])];
   plugins.splice(head.index + 1, 0, weir);
   return JSON.stringify({ ...chain.raw, plugins });
 }
 
-export function mutateNad(nad: unknown, _view: ClusterView): Decision {
+export function mutateNad(nad: unknown): Decision {
   const parsed = parseNadObject(nad);
   // Malformed objects are the validating side's to refuse; mutation leaves them alone.
   if (!parsed.ok) return { kind: 'allow', patch: [], warnings: [] };
