@@ -377,8 +377,11 @@ export function reasonsMarkdown(): string {
     '<!-- Generated from common/src/reasons.ts by reasonsMarkdown(); common/src/reasons.test.ts keeps them equal. -->',
     '',
     'Every refusal and warning from Weir\'s admission webhook carries one of these stable codes. A refusal is',
-    'shown as `<field path>: <message> [CODE]`; several refusals are reported together. Warnings stay under',
-    '120 characters. `{name}` marks a value filled in from the object.',
+    'shown as `<field path>: <message> [CODE]`; several refusals are reported together, and each is also in',
+    '`status.details.causes[]` as `{reason: CODE, field, message}`, the way the API server reports field errors.',
+    'Warnings stay under 120 characters. `{name}` marks a value filled in from the object. NADs outside Weir\'s',
+    'scope (no weir in the chain, no `weir.dev/chain`, namespace not opted in) are never refused: their',
+    'refusals come back as `W_NAD_OUT_OF_SCOPE` warnings.',
     '',
   ];
   const sections: ReadonlyArray<[ReasonSubject, ReasonSeverity, string]> = [

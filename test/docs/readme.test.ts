@@ -392,7 +392,7 @@ describe('README: the worked example is accepted by the webhook', () => {
   /** The NAD after the mutating webhook ran, and a cluster view holding it and the namespace. */
   function admittedNad(coordinatorPhase: string): { nad: Record<string, unknown>; view: ClusterView } {
     const nadIn = ofKind('NetworkAttachmentDefinition');
-    const mutated = applyPatch(nadIn, expectAllow(mutateNad(nadIn, fakeView({}))).patch);
+    const mutated = applyPatch(nadIn, expectAllow(mutateNad(nadIn)).patch);
     const meta = metadataOf(mutated);
     const view = fakeView({
       namespaces: [namespaceFromCommands()],
@@ -470,7 +470,7 @@ describe('README: the demo output it shows', () => {
     };
     // The demo namespace is opted in (lab/demo.ts), so the NAD is in Weir's scope and refused.
     const demoView = fakeView({ namespaces: [{ name: 'demo', labels: { 'weir.dev/inject': 'enabled' }, annotations: {} }] });
-    const mutated = applyPatch(nad, expectAllowPatch(mutateNad(nad, demoView)));
+    const mutated = applyPatch(nad, expectAllowPatch(mutateNad(nad)));
     const decision = validateNad(mutated, demoView);
     expect(decision.kind).toBe('deny');
     if (decision.kind === 'deny') expect(line.trim().slice(prefix.length)).toBe(denialMessage(decision.refusals));

@@ -12,7 +12,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseIntent } from '../../common/src/intent.js';
 import { denialMessage, mutateNad, mutatePod, validateNad, validatePod } from '../../webhook/src/decide/index.js';
-import type { ClusterView, Decision, JsonPatchOp, Refusal } from '../../webhook/src/server/contract.js';
+import type { ClusterView, Decision, Refusal } from '../../webhook/src/server/contract.js';
+import { applyPatch } from '../../webhook/src/decide/testing.js';
 import { statusCause } from '../../webhook/src/server/route.js';
 import { runWebhook, type RunningWebhook } from '../../webhook/src/server/run.js';
 import { splitPemBundle } from '../../webhook/src/tls/certs.js';
@@ -46,23 +47,6 @@ function apiDetails(err: unknown): unknown {
   if (!(err instanceof ApiException) || typeof err.body !== 'string') return undefined;
   const status = JSON.parse(err.body) as { details?: unknown };
   return status.details;
-}
-
-function applyPatch(obj: Record<string, unknown>, patch: readonly JsonPatchOp[]): Record<string, unknown> {
-  const out = structuredClone(obj);
-  for (const op of patch) {
-    const parts = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-    let cur: Record<string, unknown> = out;
-    for (const p of parts.slice(0, -1)) {
-      const next = cur[p];
-      if (typeof next !== 'object' || next === null) cur[p] = {};
-      cur = cur[p] as Record<string, unknown>;
-    }
-    const last = parts[parts.length - 1] ?? '';
-    if (op.op === 'remove') delete cur[last];
-    else cur[last] = structuredClone(op.value);
-  }
-  return out;
 }
 
 function annotationsOf(obj: unknown): Record<string, string> {
@@ -100,7 +84,7 @@ describeWithApi('webhook server against the real API server', (kubeconfig) => {
     ns: string,
     which: 'pod' | 'nad',
   ): Expected {
-    const m: Decision = which === 'pod' ? mutatePod(obj, ns, view(), opts) : mutateNad(obj, view());
+    const m: Decision = which === 'pod' ? mutatePod(obj, ns, view(), opts) : mutateNad(obj);
     const mName = which === 'pod' ? hook.mutatePods : hook.mutateNads;
     const vName = which === 'pod' ? hook.validatePods : hook.validateNads;
     if (m.kind === 'deny') return { kind: 'denied', text: `admission webhook "${mName}" denied the request: ${denialMessage(m.refusals)}`, refusals: m.refusals };
@@ -263,7 +247,7 @@ describeWithApi('webhook server against the real API server', (kubeconfig) => {
     let a = await createNad(onNs, 'macvlan-a', macvlan('macvlan-a'), { 'weir.dev/chain': 'enabled' });
     await waitFor(async () => {
       if (a.err !== undefined) return false;
-      const cfg = JSON.parse(String((a.stored as { spec: { config: string } }).spec.config)) as { plugins: { type: string }[] };
+      const cfg = JSON.parse((a.stored as { spec: { config: string } }).spec.config) as { plugins: { type: string }[] };
       if (cfg.plugins.some((p) => p.type === 'weir')) return true;
       await custom.deleteNamespacedCustomObject({ ...NAD_GROUP, namespace: onNs, name: 'macvlan-a' });
       a = await createNad(onNs, 'macvlan-a', macvlan('macvlan-a'), { 'weir.dev/chain': 'enabled' });
@@ -393,7 +377,9 @@ describeWithApi('webhook server against the real API server', (kubeconfig) => {
     const withDebugger = async (securityContext?: object) => {
       const cur = await core.readNamespacedPod({ name: 'debug-me', namespace: onNs });
       const debuggerContainer = { name: 'debugger', image: 'registry.invalid/busybox:1', ...(securityContext === undefined ? {} : { securityContext }) };
-      const body = { ...cur, spec: { ...cur.spec, containers: cur.spec?.containers ?? [], ephemeralContainers: [debuggerContainer] } };
+      // The subresource takes only the ephemeral containers from the body; the rest of the spec
+      // stays as stored (resourceVersion guards against a concurrent change).
+      const body = { metadata: cur.metadata, spec: { containers: cur.spec?.containers ?? [], ephemeralContainers: [debuggerContainer] } };
       return core.replaceNamespacedPodEphemeralcontainers({ name: 'debug-me', namespace: onNs, body });
     };
     // kubectl debug --profile=netadmin

@@ -33,8 +33,9 @@ export const CHAINER_NAME = 'spidernet-chainer';
 export const LEGACY_CHAINER_NAME = 'terway-chainer';
 
 
+/** A value from the parsed config, as JSON (it came from JSON, so it always serialises). */
 function shown(v: unknown): string {
-  return JSON.stringify(v) ?? String(v);
+  return JSON.stringify(v);
 }
 
 export type ConfigCheck = ChainCheck | { empty: true };

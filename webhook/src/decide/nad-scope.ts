@@ -11,10 +11,6 @@ import { INJECT_ENABLED, INJECT_LABEL, NAD_CHAIN, WEIR_PLUGIN_TYPE } from '../..
 import { nearMiss, type ChainParse } from '../../../common/src/cni-chain.js';
 import type { NamespaceInfo } from './types.js';
 
-export type NadScope =
-  | { inScope: true; why: 'weir-plugin' | 'chain-annotation' | 'namespace-opted-in' }
-  | { inScope: false };
-
 function mentionsWeir(parsed: ChainParse, config: string): boolean {
   switch (parsed.kind) {
     case 'chain':
@@ -27,14 +23,16 @@ function mentionsWeir(parsed: ChainParse, config: string): boolean {
   }
 }
 
-export function nadScope(
+/** `namespace` is undefined when it is not in the cache yet: then only the NAD itself can say. */
+export function inWeirScope(
   annotations: Readonly<Record<string, string>>,
   parsed: ChainParse,
   config: string,
   namespace: NamespaceInfo | undefined,
-): NadScope {
-  if (mentionsWeir(parsed, config)) return { inScope: true, why: 'weir-plugin' };
-  if (Object.prototype.hasOwnProperty.call(annotations, NAD_CHAIN)) return { inScope: true, why: 'chain-annotation' };
-  if (namespace?.labels[INJECT_LABEL] === INJECT_ENABLED) return { inScope: true, why: 'namespace-opted-in' };
-  return { inScope: false };
+): boolean {
+  return (
+    mentionsWeir(parsed, config) ||
+    Object.prototype.hasOwnProperty.call(annotations, NAD_CHAIN) ||
+    namespace?.labels[INJECT_LABEL] === INJECT_ENABLED
+  );
 }

@@ -187,20 +187,20 @@ describe('mutateNad (weir.dev/chain: enabled)', () => {
     ['unknown custom interface plugin', list([{ type: 'custom-if', ipam }]), ['custom-if', 'weir']],
   ])('%s', (_name, config, want) => {
     const obj = nad(config, enabled);
-    const d = mutateNad(obj, view);
+    const d = mutateNad(obj);
     expect(d.kind).toBe('allow');
     if (d.kind !== 'allow') return;
     expect(d.patch).toHaveLength(1);
     const patched = applyPatch(obj, d.patch) as { spec: { config: string } };
     expect(types(patched.spec.config)).toEqual(want);
     // Idempotent: a second pass changes nothing, and the result passes validation.
-    const again = mutateNad(patched, view);
+    const again = mutateNad(patched);
     expect(again.kind === 'allow' && again.patch).toEqual([]);
     expect(validateNad(patched, view).kind).toBe('allow');
   });
 
   it('a single plugin keeps its fields, takes cniVersion/name to the list, names it after the NAD when unnamed', () => {
-    const d = mutateNad(nad({ cniVersion: '0.3.1', ...macvlan }, enabled, 'my-nad'), view);
+    const d = mutateNad(nad({ cniVersion: '0.3.1', ...macvlan }, enabled, 'my-nad'));
     expect(d.kind === 'allow' && d.patch[0]).toEqual({
       op: 'replace',
       path: '/spec/config',
@@ -216,13 +216,13 @@ describe('mutateNad (weir.dev/chain: enabled)', () => {
     ['empty config', '', enabled],
     ['coordinator first: nothing to insert after', list([coordinator, macvlan]), enabled],
   ])('no patch when %s', (_name, config, annotations) => {
-    const d = mutateNad(nad(config, annotations), view);
+    const d = mutateNad(nad(config, annotations));
     expect(d).toEqual({ kind: 'allow', patch: [], warnings: [] });
   });
 
   it('inserting next to cilium-cni leaves the double policy for validation to refuse', () => {
     const obj = nad(list([ipvlan, { type: 'cilium-cni' }, coordinator], 'spidernet-chainer'), enabled);
-    const d = mutateNad(obj, view);
+    const d = mutateNad(obj);
     expect(d.kind === 'allow' && d.patch.length).toBe(1);
     if (d.kind !== 'allow') return;
     const v = validateNad(applyPatch(obj, d.patch), view);
@@ -245,7 +245,7 @@ describe('NAD scope: refusals only for NADs in Weir\'s scope, IPAM only for Weir
   ];
   /** mutate → patch → validate, as the API server chains the two NAD webhooks. */
   function admit(obj: object) {
-    const m = mutateNad(obj, view);
+    const m = mutateNad(obj);
     const patched = m.kind === 'allow' ? applyPatch(obj, m.patch) : obj;
     return validateNad(patched, view);
   }

@@ -7,7 +7,7 @@ import { chainHas, parseChain, type CniChain } from '../../../common/src/cni-cha
 import { annotationsOf, isRecord } from '../../../common/src/records.js';
 import { checkParsed } from './chain-rules.js';
 import { refusal, toRefusal, uniq, warning } from './findings.js';
-import { nadScope } from './nad-scope.js';
+import { inWeirScope } from './nad-scope.js';
 import type { ClusterView, Decision, JsonPatchOp, Refusal } from './types.js';
 
 export interface NadObject {
@@ -94,12 +94,12 @@ export function insertWeir(config: string, nadName: string): string | undefined 
   }
   const list = chain.raw['plugins'];
   if (!Array.isArray(list)) return undefined;
-  const plugins: unknown[] = [...list];
+  const plugins: unknown[] = [...(list as unknown[])];
   plugins.splice(head.index + 1, 0, weir);
   return JSON.stringify({ ...chain.raw, plugins });
 }
 
-export function mutateNad(nad: unknown, _view: ClusterView): Decision {
+export function mutateNad(nad: unknown): Decision {
   const parsed = parseNadObject(nad);
   // Malformed objects are the validating side's to refuse; mutation leaves them alone.
   if (!parsed.ok) return { kind: 'allow', patch: [], warnings: [] };
@@ -128,13 +128,12 @@ export function validateNad(nad: unknown, view: ClusterView, requestNamespace = 
     // The API server's schema makes this rare; the scope is judged from what can still be read.
     const meta = isRecord(nad) && isRecord(nad['metadata']) ? nad['metadata'] : {};
     const ns = typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : requestNamespace;
-    const scope = nadScope(annotationsOf(nad), { kind: 'empty' }, '', view.namespace(ns));
-    if (scope.inScope) return { kind: 'deny', refusals: parsed.refusals, warnings: [] };
+    if (inWeirScope(annotationsOf(nad), { kind: 'empty' }, '', view.namespace(ns))) return { kind: 'deny', refusals: parsed.refusals, warnings: [] };
     return { kind: 'allow', patch: [], warnings: outOfScope(parsed.refusals) };
   }
   const n = parsed.nad;
   const chain = parseChain(n.config);
-  const scope = nadScope(n.annotations, chain, n.config, view.namespace(n.namespace !== '' ? n.namespace : requestNamespace));
+  const inScope = inWeirScope(n.annotations, chain, n.config, view.namespace(n.namespace !== '' ? n.namespace : requestNamespace));
   const check = checkParsed(chain, { weirAnnotated: n.annotations[NAD_CHAIN] === CHAIN_ENABLED });
   if ('empty' in check) return { kind: 'allow', patch: [], warnings: [warning('W_NAD_CONFIG_EMPTY', {})] };
   const warnings = uniq(check.warnings.map((w) => warning(w.code, w.params)));
@@ -150,6 +149,6 @@ export function validateNad(nad: unknown, view: ClusterView, requestNamespace = 
     refusals.push(refusal('NAD_CHAIN_WEIR_MISSING', annotationField(NAD_CHAIN), {}));
   }
   if (refusals.length === 0) return { kind: 'allow', patch: [], warnings };
-  if (scope.inScope) return { kind: 'deny', refusals, warnings };
+  if (inScope) return { kind: 'deny', refusals, warnings };
   return { kind: 'allow', patch: [], warnings: uniq([...warnings, ...outOfScope(refusals)]) };
 }

@@ -1,6 +1,6 @@
 /**
- * Pod decisions. mutatePod injects the namespace defaults (merging into `networks` in the user's
- * form, never overwriting a value the pod sets) and writes weir.dev/intent; validatePod checks the
+ * Pod decisions. mutatePod injects the namespace defaults (pod-defaults.ts), writes weir.dev/intent
+ * and, at creation, drops NET_RAW on enforced interfaces (pod-security.ts); validatePod checks the
  * final object and reports every problem at once. Both are pure and total: they never throw.
  */
 import {
@@ -10,10 +10,7 @@ import {
   K8S_EGRESS_BANDWIDTH,
   K8S_INGRESS_BANDWIDTH,
   MIRROR_POD,
-  MULTUS_DEFAULT_NETWORK,
-  MULTUS_NETWORKS,
   NAD_CHAIN,
-  NAMESPACE_DEFAULTS,
   NS_MAX_EGRESS_BANDWIDTH,
   NS_MAX_INGRESS_BANDWIDTH,
   POD_INTENT,
@@ -23,19 +20,13 @@ import {
 import { parseBandwidth } from '../../../common/src/bandwidth.js';
 import { chainHas } from '../../../common/src/cni-chain.js';
 import { encodeIntent, parseIntent, type Intent } from '../../../common/src/intent.js';
-import {
-  interfaceNameProblem,
-  parseDefaultNetworkAnnotation,
-  parseNetworkList,
-  selectionToJson,
-  selectionToText,
-  type NetworkSelection,
-} from '../../../common/src/multus.js';
+import { interfaceNameProblem } from '../../../common/src/multus.js';
 import { renderReason } from '../../../common/src/reasons.js';
 import { describeAttachment, resolveAttachments, type Attachment, type ResolvedAttachments } from './attachments.js';
 import { refusal, toRefusal, uniq, warning, type Finding } from './findings.js';
 import { nadCheck } from './nad-chain.js';
 import { annotationOps } from './patch.js';
+import { inject } from './pod-defaults.js';
 import { parsePodObject, type PodObject } from './pod-object.js';
 import { checkSecurity, rawSocketPatch, securityScope } from './pod-security.js';
 import { POD_CREATE, type ClusterView, type Decision, type DecideOptions, type NamespaceInfo, type PodReview, type Refusal } from './types.js';
@@ -51,105 +42,6 @@ function gate(pod: PodObject, namespace: string, view: ClusterView): Gate {
   if (pod.annotations?.[MIRROR_POD] !== undefined) return { kind: 'skip', reason: renderReason('SKIP_MIRROR_POD', {}) };
   if (pod.hostNetwork) return { kind: 'skip', reason: renderReason('SKIP_HOST_NETWORK', {}) };
   return { kind: 'go', ns };
-}
-
-// ── injection ──────────────────────────────────────────────────────────────────────────────────
-
-interface Injection {
-  set: Array<[string, string]>;
-  warnings: string[];
-  refusals: Refusal[];
-}
-
-/** Checks a namespace default before it is injected, so a broken default is blamed on the namespace. */
-function defaultProblem(podKey: string, value: string, podNamespace: string): string | undefined {
-  switch (podKey) {
-    case MULTUS_DEFAULT_NETWORK: {
-      const r = parseDefaultNetworkAnnotation(value);
-      return r.ok ? undefined : r.error;
-    }
-    case MULTUS_NETWORKS: {
-      const r = parseNetworkList(value, podNamespace);
-      return r.ok ? undefined : r.error;
-    }
-    case SPIDERPOOL_DEFAULT_ROUTE_NIC:
-      return interfaceNameProblem(value);
-    case K8S_INGRESS_BANDWIDTH:
-    case K8S_EGRESS_BANDWIDTH: {
-      const r = parseBandwidth(value);
-      return r.ok ? undefined : r.error;
-    }
-    default:
-      return undefined;
-  }
-}
-
-/**
- * Appends the namespace's default networks the pod does not already reference, in the pod's form.
- * Returns undefined when nothing changes (or the pod's own value does not parse: validate reports it).
- */
-function mergeNetworks(
-  podValue: string,
-  nsValue: string,
-  podNamespace: string,
-  defaultNetwork: string | undefined,
-): { value: string; asJson: boolean } | undefined {
-  const pod = parseNetworkList(podValue, podNamespace);
-  const ns = parseNetworkList(nsValue, podNamespace);
-  if (!pod.ok || !ns.ok) return undefined;
-  const have = new Set(pod.value.selections.map((s) => `${s.namespace}/${s.name}`));
-  // A NAD the pod already uses as its default network is not attached a second time.
-  if (defaultNetwork !== undefined && defaultNetwork !== '') {
-    const d = parseDefaultNetworkAnnotation(defaultNetwork);
-    if (d.ok) have.add(`${d.value.namespace}/${d.value.name}`);
-  }
-  const extra: NetworkSelection[] = [];
-  for (const s of ns.value.selections) {
-    const key = `${s.namespace}/${s.name}`;
-    if (!have.has(key)) {
-      have.add(key);
-      extra.push(s);
-    }
-  }
-  if (extra.length === 0) return undefined;
-  if (pod.value.form === 'text') {
-    const texts = extra.map(selectionToText);
-    if (texts.every((t): t is string => t !== undefined)) return { value: `${podValue},${texts.join(',')}`, asJson: false };
-    const all = [...pod.value.selections, ...extra].map(selectionToJson);
-    return { value: JSON.stringify(all), asJson: true };
-  }
-  return { value: JSON.stringify([...pod.value.selections, ...extra].map(selectionToJson)), asJson: false };
-}
-
-function inject(current: Record<string, string>, ns: NamespaceInfo, podNamespace: string): Injection {
-  const out: Injection = { set: [], warnings: [], refusals: [] };
-  // Defaults apply in NAMESPACE_DEFAULTS order; later ones see earlier injections (the networks
-  // merge must know the default network, injected or not).
-  const annotations: Record<string, string> = { ...current };
-  for (const { namespaceKey, podKey } of NAMESPACE_DEFAULTS) {
-    const nsValue = ns.annotations[namespaceKey];
-    if (nsValue === undefined || nsValue === '') continue;
-    const podValue = annotations[podKey];
-    const podSetsNone = podValue === undefined || podValue === '';
-    if (!podSetsNone && podKey !== MULTUS_NETWORKS) continue;
-    const problem = defaultProblem(podKey, nsValue, podNamespace);
-    if (problem !== undefined) {
-      out.refusals.push(refusal('NAMESPACE_DEFAULT_INVALID', annotationField(podKey), { namespace: ns.name, key: namespaceKey, detail: problem }));
-      continue;
-    }
-    if (podSetsNone) {
-      out.set.push([podKey, nsValue]);
-      annotations[podKey] = nsValue;
-      continue;
-    }
-    const merged = mergeNetworks(podValue, nsValue, podNamespace, annotations[MULTUS_DEFAULT_NETWORK]);
-    if (merged !== undefined) {
-      out.set.push([podKey, merged.value]);
-      annotations[podKey] = merged.value;
-      if (merged.asJson) out.warnings.push(warning('W_POD_NETWORKS_AS_JSON', {}));
-    }
-  }
-  return out;
 }
 
 // ── intent ─────────────────────────────────────────────────────────────────────────────────────

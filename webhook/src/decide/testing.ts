@@ -62,7 +62,7 @@ export function applyPatch<T>(doc: T, patch: readonly JsonPatchOp[]): T {
         break;
       case 'remove':
         if (!(last in cur)) throw new Error(`remove of missing member ${op.path}`);
-        delete cur[last];
+        Reflect.deleteProperty(cur, last);
         break;
     }
   }

@@ -159,7 +159,7 @@ export function createAdmissionApp(deps: AdmissionAppDeps): express.Express {
     sendError(res, 404, `no webhook at ${req.path}; paths are ${[...ENDPOINTS.keys()].join(', ')}`);
   });
   // Body-parser errors (too large, bad JSON, bad encoding) land here; express wants the 4 arguments.
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     const e = (typeof err === 'object' && err !== null ? err : {}) as { type?: unknown; status?: unknown; message?: unknown };
     const type = typeof e.type === 'string' ? e.type : 'unknown';
     const message = typeof e.message === 'string' ? e.message : String(err);
@@ -180,7 +180,9 @@ export function createAdmissionApp(deps: AdmissionAppDeps): express.Express {
       default:
         metrics.badRequests.inc({ cause: 'other' });
         logger.warn({ err }, 'request failed before a decision');
-        if (!res.headersSent) sendError(res, typeof e.status === 'number' ? e.status : 400, message);
+        // Too late for a JSON error once a response started: express's default handler closes it.
+        if (res.headersSent) next(err);
+        else sendError(res, typeof e.status === 'number' ? e.status : 400, message);
     }
   });
   return app;

@@ -27,7 +27,7 @@ export type {
 export interface Decider {
   mutatePod(pod: unknown, namespace: string, view: ClusterView, opts: DecideOptions, review: PodReview): Decision;
   validatePod(pod: unknown, namespace: string, view: ClusterView, opts: DecideOptions, review: PodReview): Decision;
-  mutateNad(nad: unknown, view: ClusterView): Decision;
+  mutateNad(nad: unknown): Decision;
   /** `namespace` is the review's, for objects that carry none. */
   validateNad(nad: unknown, view: ClusterView, namespace: string): Decision;
   denialMessage(refusals: Refusal[]): string;

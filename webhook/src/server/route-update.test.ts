@@ -66,7 +66,7 @@ function running(): Pod {
 function withAnnotations(pod: Pod, change: Record<string, string | null>): Pod {
   const annotations = { ...pod.metadata.annotations };
   for (const [k, v] of Object.entries(change)) {
-    if (v === null) delete annotations[k];
+    if (v === null) Reflect.deleteProperty(annotations, k);
     else annotations[k] = v;
   }
   return { ...pod, metadata: { ...pod.metadata, annotations } };

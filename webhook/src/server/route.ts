@@ -201,7 +201,7 @@ export function routeReview(
     }
     case 'nads': {
       const d =
-        endpoint.phase === 'mutate' ? decider.mutateNad(req.object, view) : decider.validateNad(req.object, view, req.namespace);
+        endpoint.phase === 'mutate' ? decider.mutateNad(req.object) : decider.validateNad(req.object, view, req.namespace);
       return fromDecision(d, endpoint.phase, decider, req);
     }
     default: {

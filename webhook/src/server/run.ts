@@ -62,11 +62,23 @@ async function startTls(cfg: WebhookConfig, deps: RunDeps): Promise<TlsSource> {
         ...(deps.rotationPolicy === undefined ? {} : { policy: deps.rotationPolicy }),
         ...(deps.tlsCheckIntervalMs === undefined ? {} : { checkIntervalMs: deps.tlsCheckIntervalMs }),
       });
-      return { ...t, check: async () => void (await t.reconcile()), caBundle: () => t.caBundle() };
+      return {
+        ...t,
+        check: async () => {
+          await t.reconcile();
+        },
+        caBundle: () => t.caBundle(),
+      };
     }
     case 'cert-manager': {
       const t = await startCertDirTls({ dir: cfg.certDir, logger: deps.logger });
-      return { ...t, check: async () => void (await t.check()), caBundle: () => undefined };
+      return {
+        ...t,
+        check: async () => {
+          await t.check();
+        },
+        caBundle: () => undefined,
+      };
     }
     default: {
       const never: never = cfg.tlsMode;

@@ -5,6 +5,7 @@
  */
 import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
+import { isRecord } from '../../../common/src/records.js';
 
 export interface KeyPairPem {
   certPem: string;
@@ -34,7 +35,7 @@ function serial(): string {
 }
 
 function baseCert(keyPem: string, notBefore: Date, notAfter: Date): { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey } {
-  const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
+  const key = forge.pki.privateKeyFromPem(keyPem);
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
   cert.serialNumber = serial();
@@ -128,12 +129,15 @@ export function keyMatches(certPem: string, keyPem: string): boolean {
 /** The SAN DNS names and IPs in a certificate. */
 export function sanOf(pem: string): ServingNames {
   const cert = forge.pki.certificateFromPem(pem);
-  const ext = cert.getExtension('subjectAltName') as { altNames?: { type: number; value?: string; ip?: string }[] } | undefined;
+  // node-forge types the extension as {}: read it as the untrusted data it is.
+  const ext: unknown = cert.getExtension('subjectAltName');
+  const altNames: unknown = isRecord(ext) ? ext['altNames'] : undefined;
   const dns: string[] = [];
   const ips: string[] = [];
-  for (const n of ext?.altNames ?? []) {
-    if (n.type === 2 && n.value !== undefined) dns.push(n.value);
-    if (n.type === 7 && n.ip !== undefined) ips.push(n.ip);
+  for (const n of Array.isArray(altNames) ? (altNames as unknown[]) : []) {
+    if (!isRecord(n)) continue;
+    if (n['type'] === 2 && typeof n['value'] === 'string') dns.push(n['value']);
+    if (n['type'] === 7 && typeof n['ip'] === 'string') ips.push(n['ip']);
   }
   return { dns, ips };
 }

@@ -60,7 +60,7 @@ export function kubeSecretStore(kc: KubeConfig, namespace: string, name: string)
               apiVersion: 'v1',
               kind: 'Secret',
               type: lastSeen?.type ?? 'Opaque',
-              metadata: { ...meta, resourceVersion },
+              metadata: { name: meta.name, namespace: meta.namespace, labels: meta.labels, annotations: meta.annotations, resourceVersion },
               data: encode(data),
             },
           });
