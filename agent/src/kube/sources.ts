@@ -7,6 +7,7 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { kubeWatch, rawList, rawObject } from '../../../common/src/kube/kube-source.js';
 import { Reflector, type ListFn, type ReflectorLogger } from '../../../common/src/kube/reflector.js';
+import { slimObject } from './slim.js';
 
 export const RESOURCES = [
   'namespace',
@@ -93,7 +94,8 @@ export class KubeSources implements ClusterSource {
         watchPath: spec.path,
         list: spec.list,
         watch,
-        parse: rawObject,
+        // The cache and the agent keep only what the agent reads (slim.ts).
+        parse: (obj) => rawObject(slimObject(resource, obj)),
         logger: silent,
         onError: (message, retryMs) => this.onWatchError(resource, message, retryMs),
         backoffMaxMs: 10_000,
