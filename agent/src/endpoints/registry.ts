@@ -1,4 +1,5 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../../common/src/files.js';
 import { join } from 'node:path';
 import { isRecord } from '../../../common/src/records.js';
 import { allocateEndpointId } from '../datapath/api.js';
@@ -89,9 +90,7 @@ export class EndpointRegistry {
     // Writes are chained so the file always ends with the latest state.
     this.writing = this.writing.then(async () => {
       await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
-      const tmp = `${this.file}.tmp`;
-      await writeFile(tmp, JSON.stringify({ version: 1, endpoints: this.list() }, null, 1), { mode: 0o600 });
-      await rename(tmp, this.file);
+      await writeFileAtomic(this.file, JSON.stringify({ version: 1, endpoints: this.list() }, null, 1));
     });
     return this.writing;
   }
