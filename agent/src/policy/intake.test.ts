@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { ObjectEventSink, ObjectRef } from '../kube/object-events.js';
 import { PolicyCompiler } from './compile.js';
 import { PolicyIntake, type PolicyResource } from './intake.js';
-import { anp, banp, clusterState, compileCluster, deniedPairs, np, NAMESPACES, PODS } from './testkit.js';
+import { anp, banp, clusterState, compileCluster, deniedPairs, mnp, np, NAMESPACES, PODS } from './testkit.js';
 
 class Recorded implements ObjectEventSink {
   readonly events: Array<{ object: ObjectRef; reason: string; message: string }> = [];
@@ -150,5 +150,19 @@ describe('a policy that never parsed isolates its subjects', () => {
     );
     expect(await metric()).toContain('weir_policy_parse_fallbacks{resource="adminnetworkpolicy",fallback="not-enforced"} 1');
     expect(lines).toContain(events.events[0]?.message);
+  });
+
+  it('MultiNetworkPolicy: isolates the secondary interfaces its policy-for names; without a readable policy-for it is not enforced', () => {
+    compiler = new PolicyCompiler().load(clusterState({ podOpts: () => ({ secondary: true }) }));
+    intake = new PolicyIntake({ target: compiler, log, events, parseErrors: new Counter({ name: 'c', help: 'h', labelNames: ['resource'], registers: [] }), registry: new Registry() });
+    const net1 = (pod: string) => compiler.compileEndpoint({ namespace: 'x', pod, interface: 'net1' });
+    upsert('multinetworkpolicy', mnp('x', 'broken', 'x/macnet', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ ports: [{ port: 0 }] }] }));
+    expect([net1('a')?.isolatedIngress, net1('b')?.isolatedIngress]).toEqual([true, false]);
+    expect(compiler.compileEndpoint({ namespace: 'x', pod: 'a', interface: 'eth0' })?.isolatedIngress).toBe(false);
+    const noTarget = mnp('x', 'no-target', '', { podSelector: {}, ingress: [{ ports: [{ port: 0 }] }] });
+    upsert('multinetworkpolicy', noTarget);
+    expect(net1('b')?.isolatedIngress).toBe(false);
+    expect(intake.fallbacks()).toEqual(new Map([['MultiNetworkPolicy x/broken', 'isolated'], ['MultiNetworkPolicy x/no-target', 'not-enforced']]));
+    expect(events.events[1]?.message).toContain('metadata.annotations["k8s.v1.cni.cncf.io/policy-for"]: is required');
   });
 });
