@@ -3,9 +3,10 @@ import { interfaceEnforced, podIntentView } from '../endpoints/intent.js';
 import { annotationsOf, metaOf } from '../../../common/src/records.js';
 import { PolicyCompiler } from './compile.js';
 import { explainFlow, type ProtocolInput } from './evaluate.js';
+import { isolateAdminNetworkPolicy, isolateBaselineAdminNetworkPolicy, isolateMultiNetworkPolicy, isolateNetworkPolicy } from './intake.js';
 import {
   parseAdminNetworkPolicy, parseBaselineAdminNetworkPolicy, parseMultiNetworkPolicy, parseNamespace, parseNetworkPolicy, parsePod,
-  type ClusterState, type Pod,
+  type ClusterState, type Parsed, type Pod,
 } from './model.js';
 
 /**
@@ -52,6 +53,17 @@ export function buildClusterState(raw: RawCluster): { state: ClusterState; ignor
     ignored.push(`${kind} ${nameOf(object)}: ${parsed.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
     return undefined;
   };
+  // A policy that does not parse is explained as the agent enforces it without a last good version:
+  // isolating what it selects (agent/src/policy/intake.ts).
+  const policy = <T>(kind: string, parsed: Parsed<T>, object: unknown, isolate: (v: unknown) => T | undefined): T | undefined => {
+    if (parsed.ok) return parsed.value;
+    const isolation = isolate(object);
+    const errors = parsed.errors.map((e) => `${e.path} ${e.message}`).join('; ');
+    ignored.push(`${kind} ${nameOf(object)}: ${errors}; ${isolation === undefined
+      ? 'not enforced: what it selects cannot be read'
+      : 'explained as isolating what it selects (the agent may still enforce its last good version)'}`);
+    return isolation;
+  };
   const pods: Pod[] = [];
   for (const object of raw.pods) {
     const pod = keep('Pod', parsePod(object), object);
@@ -62,10 +74,11 @@ export function buildClusterState(raw: RawCluster): { state: ClusterState; ignor
   const state: ClusterState = {
     namespaces: raw.namespaces.flatMap((o) => keep('Namespace', parseNamespace(o), o) ?? []),
     pods,
-    networkPolicies: raw.networkPolicies.flatMap((o) => keep('NetworkPolicy', parseNetworkPolicy(o), o) ?? []),
-    multiNetworkPolicies: raw.multiNetworkPolicies.flatMap((o) => keep('MultiNetworkPolicy', parseMultiNetworkPolicy(o), o) ?? []),
-    adminNetworkPolicies: raw.adminNetworkPolicies.flatMap((o) => keep('AdminNetworkPolicy', parseAdminNetworkPolicy(o), o) ?? []),
-    baselineAdminNetworkPolicy: raw.baselineAdminNetworkPolicies.flatMap((o) => keep('BaselineAdminNetworkPolicy', parseBaselineAdminNetworkPolicy(o), o) ?? [])[0],
+    networkPolicies: raw.networkPolicies.flatMap((o) => policy('NetworkPolicy', parseNetworkPolicy(o), o, isolateNetworkPolicy) ?? []),
+    multiNetworkPolicies: raw.multiNetworkPolicies.flatMap((o) => policy('MultiNetworkPolicy', parseMultiNetworkPolicy(o), o, isolateMultiNetworkPolicy) ?? []),
+    adminNetworkPolicies: raw.adminNetworkPolicies.flatMap((o) => policy('AdminNetworkPolicy', parseAdminNetworkPolicy(o), o, isolateAdminNetworkPolicy) ?? []),
+    baselineAdminNetworkPolicy: raw.baselineAdminNetworkPolicies
+      .flatMap((o) => policy('BaselineAdminNetworkPolicy', parseBaselineAdminNetworkPolicy(o), o, isolateBaselineAdminNetworkPolicy) ?? [])[0],
   };
   return { state, ignored, annotations };
 }

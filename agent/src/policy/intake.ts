@@ -53,19 +53,19 @@ export interface PolicyKindSpec {
 export const POLICY_KINDS = {
   networkpolicy: {
     kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1', namespaced: true,
-    parse: parseNetworkPolicy, isolation: (v) => isolateNetworkPolicyLike(v, parseNetworkPolicy),
+    parse: parseNetworkPolicy, isolation: (v) => isolateNetworkPolicy(v),
   },
   multinetworkpolicy: {
     kind: 'MultiNetworkPolicy', apiVersion: 'k8s.cni.cncf.io/v1beta1', namespaced: true,
-    parse: parseMultiNetworkPolicy, isolation: (v) => isolateNetworkPolicyLike(v, parseMultiNetworkPolicy),
+    parse: parseMultiNetworkPolicy, isolation: (v) => isolateMultiNetworkPolicy(v),
   },
   adminnetworkpolicy: {
     kind: 'AdminNetworkPolicy', apiVersion: 'policy.networking.k8s.io/v1alpha1', namespaced: false,
-    parse: parseAdminNetworkPolicy, isolation: (v) => isolateAdmin(v, parseAdminNetworkPolicy),
+    parse: parseAdminNetworkPolicy, isolation: (v) => isolateAdminNetworkPolicy(v),
   },
   baselineadminnetworkpolicy: {
     kind: 'BaselineAdminNetworkPolicy', apiVersion: 'policy.networking.k8s.io/v1alpha1', namespaced: false,
-    parse: parseBaselineAdminNetworkPolicy, isolation: (v) => isolateAdmin(v, parseBaselineAdminNetworkPolicy),
+    parse: parseBaselineAdminNetworkPolicy, isolation: (v) => isolateBaselineAdminNetworkPolicy(v),
   },
 } satisfies Record<string, PolicyKindSpec>;
 
@@ -104,6 +104,12 @@ function isolateNetworkPolicyLike(v: unknown, parse: (v: unknown) => Parsed<Netw
 }
 
 const DENY_ALL: AdminRule = { name: 'weir-unreadable-policy-deny-all', action: 'Deny', peers: [{ kind: 'all' }], ports: 'all' };
+
+/** The policy an unreadable object stands for when there is no last good version (also `weir explain`). */
+export const isolateNetworkPolicy = (v: unknown): NetworkPolicy | undefined => isolateNetworkPolicyLike(v, parseNetworkPolicy);
+export const isolateMultiNetworkPolicy = (v: unknown): NetworkPolicy | undefined => isolateNetworkPolicyLike(v, parseMultiNetworkPolicy);
+export const isolateAdminNetworkPolicy = (v: unknown): AdminNetworkPolicy | undefined => isolateAdmin(v, parseAdminNetworkPolicy);
+export const isolateBaselineAdminNetworkPolicy = (v: unknown): AdminNetworkPolicy | undefined => isolateAdmin(v, parseBaselineAdminNetworkPolicy);
 
 function isolateAdmin(v: unknown, parse: (v: unknown) => Parsed<AdminNetworkPolicy>): AdminNetworkPolicy | undefined {
   const metadata = isRecord(v) ? v['metadata'] : undefined;

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { explainPod, type RawCluster } from './explain-pods.js';
+import { np, podIp, rawPod } from './testkit.js';
+
+const cluster = (networkPolicies: unknown[]): RawCluster => ({
+  namespaces: ['x', 'y'].map((name) => ({ metadata: { name, labels: { ns: name } } })),
+  pods: [rawPod('x', 'a', podIp('x', 'a')), rawPod('y', 'b', podIp('y', 'b'))],
+  networkPolicies, multiNetworkPolicies: [], adminNetworkPolicies: [], baselineAdminNetworkPolicies: [],
+});
+
+describe('weir explain: a policy that does not parse', () => {
+  it('is explained as the agent enforces it without a last good version (isolating), and listed', () => {
+    const broken = np('x', 'broken', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from: [{ ipBlock: { cidr: 'nope' } }] }] });
+    const r = explainPod(cluster([broken]), { pod: { namespace: 'x', name: 'a' }, peer: { namespace: 'y', name: 'b', direction: 'from' }, port: 80, protocol: 'TCP' });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.explanation.isolatedIngress).toBe(true);
+    expect(r.explanation.flow?.verdict).toBe('deny');
+    expect(r.explanation.ignored).toEqual([
+      'NetworkPolicy x/broken: spec.ingress[0].from[0].ipBlock.cidr "nope" is not a CIDR; explained as isolating what it selects (the agent may still enforce its last good version)',
+    ]);
+    const open = explainPod(cluster([]), { pod: { namespace: 'x', name: 'a' }, peer: { namespace: 'y', name: 'b', direction: 'from' }, port: 80, protocol: 'TCP' });
+    expect(open.ok && open.explanation.flow?.verdict).toBe('allow');
+  });
+});
