@@ -48,6 +48,8 @@ interface ResourceSpec {
 export interface KubeSourcesTuning {
   /** How often a resource type the API server did not serve (CRD absent) is looked for again. */
   absentRecheckMs?: number;
+  /** Hears the caches' info lines (a type not served, or served again); failures go to onWatchError. */
+  info?: (obj: object, msg: string) => void;
 }
 
 /** Failures reach the caller through onWatchError; the agent logs them itself. */
@@ -96,7 +98,7 @@ export class KubeSources implements ClusterSource {
         watch,
         // The cache and the agent keep only what the agent reads (slim.ts).
         parse: (obj) => rawObject(slimObject(resource, obj)),
-        logger: silent,
+        logger: { info: this.tuning.info ?? silent.info, warn: silent.warn },
         onError: (message, retryMs) => this.onWatchError(resource, message, retryMs),
         backoffMaxMs: 10_000,
         ...(this.tuning.absentRecheckMs === undefined ? {} : { absentRecheckMs: this.tuning.absentRecheckMs }),

@@ -233,6 +233,8 @@ export class Reflector<T> {
     let backoff = this.o.backoffInitialMs ?? 500;
     const backoffMax = this.o.backoffMaxMs ?? 30_000;
     let absentOnce = false;
+    /** Whether the last list found the type not served: said once per change, not per recheck. */
+    let absent = false;
     while (!this.stopped) {
       let rv: string;
       try {
@@ -254,11 +256,14 @@ export class Reflector<T> {
           absentOnce = false;
           this.replace([]);
           this.markSynced();
-          this.o.logger.info({ resource: this.o.resource }, 'resource type not served by the API server; cache empty');
+          if (!absent) this.o.logger.info({ resource: this.o.resource, recheckMs }, 'resource type not served by the API server (CRD not installed?); cache empty, looking again periodically');
+          absent = true;
           await this.sleep(recheckMs);
           continue;
         }
         absentOnce = false;
+        if (absent) this.o.logger.info({ resource: this.o.resource }, 'resource type now served; watching it');
+        absent = false;
         this.replace(listed.items);
         rv = listed.resourceVersion;
         this.markSynced();
