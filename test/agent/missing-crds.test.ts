@@ -31,6 +31,7 @@ const NS = 'nocrd';
 const quiet: Log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 const OPTIONAL_PATHS = [
+  '/apis/weir.dev/v1alpha1/weirendpoints',
   '/apis/k8s.cni.cncf.io/v1beta1/multi-networkpolicies',
   '/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies',
   '/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies',
@@ -163,7 +164,7 @@ describeIf(findBinaries().kind === 'found', 'no kube-apiserver/etcd binaries (ru
     await until('the delete', () => seen('late', 'delete'), 5_000);
     expect(agent?.isReady).toBe(true);
     // Each absent type was said once (not at every recheck), and the one that appeared once more.
-    expect(infoLines('resource type not served')).toEqual(['adminnetworkpolicy', 'baselineadminnetworkpolicy', 'multinetworkpolicy', 'nad']);
+    expect(infoLines('resource type not served')).toEqual(['adminnetworkpolicy', 'baselineadminnetworkpolicy', 'multinetworkpolicy', 'nad', 'weirendpoint']);
     expect(infoLines('resource type now served')).toEqual(['multinetworkpolicy']);
   });
 

@@ -14,7 +14,7 @@ describe('slimObject', () => {
     expect(parsePod(slim)).toEqual(parsePod(pod));
     const p = parsePod(slim);
     expect(p.ok && p.value.containerPorts.length).toBe(4);
-    expect(podIntentView(annotationsOf(slim), 'shop')).toEqual(podIntentView(annotationsOf(pod), 'shop'));
+    expect(podIntentView(annotationsOf(slim), 'shop', true)).toEqual(podIntentView(annotationsOf(pod), 'shop', true));
     expect(slim).toMatchObject({
       metadata: { uid: expect.any(String), labels: { app: 'web' }, ownerReferences: [expect.anything()] },
       spec: { nodeName: 'node-7', containers: [{ securityContext: { capabilities: { drop: ['ALL'] } } }, expect.anything()] },

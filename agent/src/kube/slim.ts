@@ -6,9 +6,9 @@
  * (bench/informer-memory.ts measures it on 10,000 pods).
  *
  * The list is of fields dropped, not of fields kept: a field a parser starts reading later is not
- * lost by accident. Everything here is verifiably unread by agent/src/policy/model.ts and
- * agent/src/endpoints/intent.ts; ports, labels, annotations, nodeName, hostNetwork, security
- * contexts, phase and IPs stay.
+ * lost by accident. Everything here is unread by agent/src/policy/model.ts,
+ * agent/src/endpoints/intent.ts and agent/src/endpoints/pod-intake.ts; ports, labels, annotations,
+ * nodeName, hostNetwork, security contexts, phase, startTime and IPs stay.
  */
 import { isRecord } from '../../../common/src/records.js';
 import type { Resource } from './sources.js';

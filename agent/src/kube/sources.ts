@@ -7,6 +7,7 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { kubeWatch, rawList, rawObject } from '../../../common/src/kube/kube-source.js';
 import { Reflector, type ListFn, type ReflectorLogger } from '../../../common/src/kube/reflector.js';
+import { WEIR_ENDPOINT_PATH } from '../endpoints/weirendpoint.js';
 import { slimObject } from './slim.js';
 
 export const RESOURCES = [
@@ -17,6 +18,7 @@ export const RESOURCES = [
   'adminnetworkpolicy',
   'baselineadminnetworkpolicy',
   'nad',
+  'weirendpoint',
 ] as const;
 export type Resource = (typeof RESOURCES)[number];
 
@@ -83,6 +85,7 @@ export class KubeSources implements ClusterSource {
       adminnetworkpolicy: spec('/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies'),
       baselineadminnetworkpolicy: spec('/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies'),
       nad: spec('/apis/k8s.cni.cncf.io/v1/network-attachment-definitions'),
+      weirendpoint: spec(WEIR_ENDPOINT_PATH),
     };
   }
 

@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { explainPod, type RawCluster } from './explain-pods.js';
+import { weirEndpointObject } from '../endpoints/weirendpoint.js';
 import { np, podIp, rawPod } from './testkit.js';
 
 const cluster = (networkPolicies: unknown[]): RawCluster => ({
   namespaces: ['x', 'y'].map((name) => ({ metadata: { name, labels: { ns: name } } })),
   pods: [rawPod('x', 'a', podIp('x', 'a')), rawPod('y', 'b', podIp('y', 'b'))],
   networkPolicies, multiNetworkPolicies: [], adminNetworkPolicies: [], baselineAdminNetworkPolicies: [],
+  // x/a's eth0 is a Weir endpoint (its agent published it), so its policy is explained.
+  weirEndpoints: [weirEndpointObject({
+    namespace: 'x', name: 'a', podUid: 'uid-x-a', node: 'n1', enforcement: [],
+    interfaces: [{ name: 'eth0', network: undefined, isDefault: true, mac: undefined, ips: [podIp('x', 'a')], containerId: 'c', attachedAtMs: 1 }],
+  })],
+  nads: [],
 });
 
 describe('weir explain: a policy that does not parse', () => {
