@@ -87,8 +87,11 @@ async function main(): Promise<number> {
     config,
     datapath,
     probe: new TcAttachProbe(addon.tc),
-    source: new KubeSources(kc, (resource, error, retryInMs) =>
-      log.warn({ resource, err: error instanceof Error ? error.message : String(error), retryInMs }, 'watch failed; retrying')),
+    source: new KubeSources(
+      kc,
+      (resource, error, retryInMs) => log.warn({ resource, err: error instanceof Error ? error.message : String(error), retryInMs }, 'watch failed; retrying'),
+      { info: (obj, msg) => log.info(obj, msg) },
+    ),
     registry: new EndpointRegistry(config.stateDir),
     log,
     events: new KubePodEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record a pod event')),

@@ -31,6 +31,7 @@ const NS = 'nocrd';
 const quiet: Log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 const OPTIONAL_PATHS = [
+  '/apis/weir.dev/v1alpha1/weirendpoints',
   '/apis/k8s.cni.cncf.io/v1beta1/multi-networkpolicies',
   '/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies',
   '/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies',
@@ -79,6 +80,8 @@ describeIf(findBinaries().kind === 'found', 'no kube-apiserver/etcd binaries (ru
   let agent: Agent | undefined;
   let tee: Tee | undefined;
   const fake = new FakeDatapath();
+  const infos: Array<{ resource: unknown; msg: string }> = [];
+  const infoLines = (start: string): unknown[] => infos.filter((l) => l.msg.startsWith(start)).map((l) => l.resource).sort();
 
   beforeAll(async () => {
     cp = await startControlPlane({ crdDir: null });
@@ -109,7 +112,10 @@ describeIf(findBinaries().kind === 'found', 'no kube-apiserver/etcd binaries (ru
   });
 
   it('the agent becomes ready and enforces NetworkPolicy', async () => {
-    tee = new Tee(new KubeSources(kc, () => undefined, { absentRecheckMs: 300 }));
+    tee = new Tee(new KubeSources(kc, () => undefined, {
+      absentRecheckMs: 300,
+      info: (obj, msg) => infos.push({ resource: (obj as { resource?: unknown }).resource, msg }),
+    }));
     agent = new Agent({
       config: {
         nodeName: NODE, pinRoot: '/nonexistent', cniSocket: join(dir, 'cni.sock'), apiPort: 1, metricsPort: 1, metricsHost: '127.0.0.1',
@@ -157,6 +163,9 @@ describeIf(findBinaries().kind === 'found', 'no kube-apiserver/etcd binaries (ru
     await custom.deleteNamespacedCustomObject({ group: 'k8s.cni.cncf.io', version: 'v1beta1', namespace: NS, plural: 'multi-networkpolicies', name: 'late' });
     await until('the delete', () => seen('late', 'delete'), 5_000);
     expect(agent?.isReady).toBe(true);
+    // Each absent type was said once (not at every recheck), and the one that appeared once more.
+    expect(infoLines('resource type not served')).toEqual(['adminnetworkpolicy', 'baselineadminnetworkpolicy', 'multinetworkpolicy', 'nad', 'weirendpoint']);
+    expect(infoLines('resource type now served')).toEqual(['multinetworkpolicy']);
   });
 
   it('the webhook\'s caches (namespaces, NADs, SpiderCoordinators) sync and it reports ready', async () => {

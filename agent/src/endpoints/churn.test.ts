@@ -133,4 +133,4 @@ it(`attaches and detaches ${CYCLES} endpoints through the CNI socket; ids are re
   expect(programmed?.desired.isolatedIngress).toBe(true);
   expect([...fake.endpoints.keys()]).toEqual([id]);
   expect(fake.calls.filter((c) => c.op === 'attach')).toHaveLength(CYCLES);
-}, 240_000);
+}, 600_000);

@@ -8,6 +8,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { kubeWatch, rawList, rawObject } from '../../../common/src/kube/kube-source.js';
 import { Reflector, type ListFn, type ReflectorLogger } from '../../../common/src/kube/reflector.js';
 import { WEIR_ENDPOINT_PATH } from '../endpoints/weirendpoint.js';
+import { slimObject } from './slim.js';
 
 export const RESOURCES = [
   'namespace',
@@ -51,6 +52,8 @@ interface ResourceSpec {
 export interface KubeSourcesTuning {
   /** How often a resource type the API server did not serve (CRD absent) is looked for again. */
   absentRecheckMs?: number;
+  /** Hears the caches' info lines (a type not served, or served again); failures go to onWatchError. */
+  info?: (obj: object, msg: string) => void;
 }
 
 /** Failures reach the caller through onWatchError; the agent logs them itself. */
@@ -101,8 +104,9 @@ export class KubeSources implements ClusterSource {
         watchPath: spec.path,
         list: spec.list,
         watch,
-        parse: rawObject,
-        logger: silent,
+        // The cache and the agent keep only what the agent reads (slim.ts).
+        parse: (obj) => rawObject(slimObject(resource, obj)),
+        logger: { info: this.tuning.info ?? silent.info, warn: silent.warn },
         onError: (message, retryMs) => this.onWatchError(resource, message, retryMs),
         backoffMaxMs: 10_000,
         ...(this.tuning.absentRecheckMs === undefined ? {} : { absentRecheckMs: this.tuning.absentRecheckMs }),

@@ -5,9 +5,10 @@ import { parseClusterNetworkPolicy } from './cnp.js';
 import { parseNode, resolveClusterNetworkPolicy, type NodeInfo } from './cnp-resolve.js';
 import { PolicyCompiler } from './compile.js';
 import { explainFlow, type ProtocolInput } from './evaluate.js';
+import { isolateAdminNetworkPolicy, isolateBaselineAdminNetworkPolicy, isolateMultiNetworkPolicy, isolateNetworkPolicy } from './intake.js';
 import {
   parseAdminNetworkPolicy, parseBaselineAdminNetworkPolicy, parseMultiNetworkPolicy, parseNamespace, parseNetworkPolicy,
-  type ClusterState, type Pod,
+  type ClusterState, type Parsed, type Pod,
 } from './model.js';
 
 /**
@@ -64,6 +65,17 @@ export function buildClusterState(raw: RawCluster): {
     ignored.push(`${kind} ${nameOf(object)}: ${parsed.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
     return undefined;
   };
+  // A policy that does not parse is explained as the agent enforces it without a last good version:
+  // isolating what it selects (agent/src/policy/intake.ts).
+  const policy = <T>(kind: string, parsed: Parsed<T>, object: unknown, isolate: (v: unknown) => T | undefined): T | undefined => {
+    if (parsed.ok) return parsed.value;
+    const isolation = isolate(object);
+    const errors = parsed.errors.map((e) => `${e.path} ${e.message}`).join('; ');
+    ignored.push(`${kind} ${nameOf(object)}: ${errors}; ${isolation === undefined
+      ? 'not enforced: what it selects cannot be read'
+      : 'explained as isolating what it selects (the agent may still enforce its last good version)'}`);
+    return isolation;
+  };
   // Pods are assembled exactly as the agent assembles them (bindings, trust, conflicts).
   const assembled = new Map<string, Pod>();
   const intake = new PodIntake({
@@ -93,10 +105,11 @@ export function buildClusterState(raw: RawCluster): {
   const state: ClusterState = {
     namespaces: raw.namespaces.flatMap((o) => keep('Namespace', parseNamespace(o), o) ?? []),
     pods,
-    networkPolicies: raw.networkPolicies.flatMap((o) => keep('NetworkPolicy', parseNetworkPolicy(o), o) ?? []),
-    multiNetworkPolicies: raw.multiNetworkPolicies.flatMap((o) => keep('MultiNetworkPolicy', parseMultiNetworkPolicy(o), o) ?? []),
-    adminNetworkPolicies: raw.adminNetworkPolicies.flatMap((o) => keep('AdminNetworkPolicy', parseAdminNetworkPolicy(o), o) ?? []),
-    baselineAdminNetworkPolicy: raw.baselineAdminNetworkPolicies.flatMap((o) => keep('BaselineAdminNetworkPolicy', parseBaselineAdminNetworkPolicy(o), o) ?? [])[0],
+    networkPolicies: raw.networkPolicies.flatMap((o) => policy('NetworkPolicy', parseNetworkPolicy(o), o, isolateNetworkPolicy) ?? []),
+    multiNetworkPolicies: raw.multiNetworkPolicies.flatMap((o) => policy('MultiNetworkPolicy', parseMultiNetworkPolicy(o), o, isolateMultiNetworkPolicy) ?? []),
+    adminNetworkPolicies: raw.adminNetworkPolicies.flatMap((o) => policy('AdminNetworkPolicy', parseAdminNetworkPolicy(o), o, isolateAdminNetworkPolicy) ?? []),
+    baselineAdminNetworkPolicy: raw.baselineAdminNetworkPolicies
+      .flatMap((o) => policy('BaselineAdminNetworkPolicy', parseBaselineAdminNetworkPolicy(o), o, isolateBaselineAdminNetworkPolicy) ?? [])[0],
     clusterNetworkPolicies: cnps,
   };
   const enforced = (p: Pod, ifName: string): boolean => intake.trustedInterfaces(`${p.namespace}/${p.name}`).some((i) => i.name === ifName);

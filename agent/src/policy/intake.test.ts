@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { ObjectEventSink, ObjectRef } from '../kube/object-events.js';
 import { PolicyCompiler } from './compile.js';
 import { PolicyIntake, type PolicyResource } from './intake.js';
-import { anp, banp, clusterState, compileCluster, deniedPairs, np, NAMESPACES, PODS } from './testkit.js';
+import { anp, banp, clusterState, compileCluster, deniedPairs, mnp, np, NAMESPACES, PODS } from './testkit.js';
 
 class Recorded implements ObjectEventSink {
   readonly events: Array<{ object: ObjectRef; reason: string; message: string }> = [];
@@ -103,7 +103,7 @@ describe('a policy that never parsed isolates its subjects', () => {
     expect(denied()).toEqual(pairs(anyPod, (n, p) => n === 'x' && p === 'a'));
     expect(intake.fallbacks()).toEqual(new Map([['NetworkPolicy x/broken', 'isolated']]));
     expect(events.events[0]?.message).toBe(
-      'NetworkPolicy x/broken does not parse (spec.ingress[0].from[0].ipBlock.cidr: "nope" is not a CIDR); Weir isolates the pods it selects (default deny) until these fields are fixed',
+      'NetworkPolicy x/broken does not parse (spec.ingress[0].from[0].ipBlock.cidr: "nope" is not a CIDR); Weir isolates the pods it selects: default deny for ingress, until these fields are fixed',
     );
     expect(events.events[0]?.object).toMatchObject({ kind: 'NetworkPolicy', namespace: 'x', name: 'broken' });
   });
@@ -111,7 +111,9 @@ describe('a policy that never parsed isolates its subjects', () => {
   it('NetworkPolicy with an unreadable podSelector: every pod of its namespace, egress too when declared', () => {
     upsert('networkpolicy', np('x', 'bad-selector', { podSelector: 'pod=a', policyTypes: ['Egress'] }));
     expect(denied()).toEqual(pairs(inNs('x'), anyPod));
+    expect(events.events[0]?.message).toContain('Weir isolates every pod of namespace x (its spec.podSelector cannot be read): default deny for egress, until');
     upsert('networkpolicy', np('y', 'bad-types', { podSelector: {}, policyTypes: ['Ingres'] }));
+    expect(events.events[1]?.message).toContain('Weir isolates the pods it selects: default deny for ingress and egress, until');
     // Unreadable policyTypes: both directions.
     expect(denied()).toEqual([...new Set([...pairs(inNs('x'), anyPod), ...pairs(inNs('y'), anyPod), ...pairs(anyPod, inNs('y'))])].sort());
   });
@@ -130,7 +132,7 @@ describe('a policy that never parsed isolates its subjects', () => {
     const egressFromZ = pairs(inNs('z'), (n) => n !== 'z');
     expect(denied()).toEqual([...new Set([...ingressToZ, ...egressFromZ])].sort());
     expect(intake.fallbacks()).toEqual(new Map([['AdminNetworkPolicy broken', 'isolated']]));
-    expect(events.events[0]?.message).toContain('Weir isolates the subjects it selects (deny all)');
+    expect(events.events[0]?.message).toContain('Weir isolates its subjects: Deny of every peer, ingress and egress, at priority 20, until');
   });
 
   it('BaselineAdminNetworkPolicy: baseline Deny of every peer, which a NetworkPolicy allow overrides as usual', () => {
@@ -150,5 +152,19 @@ describe('a policy that never parsed isolates its subjects', () => {
     );
     expect(await metric()).toContain('weir_agent_policy_parse_fallbacks{resource="adminnetworkpolicy",fallback="not-enforced"} 1');
     expect(lines).toContain(events.events[0]?.message);
+  });
+
+  it('MultiNetworkPolicy: isolates the secondary interfaces its policy-for names; without a readable policy-for it is not enforced', () => {
+    compiler = new PolicyCompiler().load(clusterState({ podOpts: () => ({ secondary: true }) }));
+    intake = new PolicyIntake({ target: compiler, log, events, parseErrors: new Counter({ name: 'c', help: 'h', labelNames: ['resource'], registers: [] }), registry: new Registry() });
+    const net1 = (pod: string) => compiler.compileEndpoint({ namespace: 'x', pod, interface: 'net1' });
+    upsert('multinetworkpolicy', mnp('x', 'broken', 'x/macnet', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ ports: [{ port: 0 }] }] }));
+    expect([net1('a')?.isolatedIngress, net1('b')?.isolatedIngress]).toEqual([true, false]);
+    expect(compiler.compileEndpoint({ namespace: 'x', pod: 'a', interface: 'eth0' })?.isolatedIngress).toBe(false);
+    const noTarget = mnp('x', 'no-target', '', { podSelector: {}, ingress: [{ ports: [{ port: 0 }] }] });
+    upsert('multinetworkpolicy', noTarget);
+    expect(net1('b')?.isolatedIngress).toBe(false);
+    expect(intake.fallbacks()).toEqual(new Map([['MultiNetworkPolicy x/broken', 'isolated'], ['MultiNetworkPolicy x/no-target', 'not-enforced']]));
+    expect(events.events[1]?.message).toContain('metadata.annotations["k8s.v1.cni.cncf.io/policy-for"]: is required');
   });
 });

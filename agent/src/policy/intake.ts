@@ -47,7 +47,13 @@ export interface PolicyKindSpec {
   namespaced: boolean;
   parse(v: unknown): Parsed<AnyPolicy>;
   /** A policy that selects what `v` selects and allows nothing; undefined when the subject is unreadable. */
-  isolation(v: unknown): AnyPolicy | undefined;
+  isolation(v: unknown): Isolation | undefined;
+}
+
+/** An isolation policy and what it does, in words for the Event. */
+export interface Isolation {
+  policy: AnyPolicy;
+  what: string;
 }
 
 export const POLICY_KINDS = {
@@ -72,8 +78,6 @@ export const POLICY_KINDS = {
 export type PolicyResource = keyof typeof POLICY_KINDS;
 export type Fallback = 'last-good' | 'isolated' | 'not-enforced';
 
-export const isPolicyResource = (r: string): r is PolicyResource => Object.hasOwn(POLICY_KINDS, r);
-
 // ---------------------------------------------------------------- isolation policies
 
 const specOf = (v: unknown): Record<string, unknown> => (isRecord(v) && isRecord(v['spec']) ? v['spec'] : {});
@@ -91,29 +95,44 @@ function declaredDirections(spec: Record<string, unknown>): { ingress: boolean; 
   return { ingress: true, egress: true };
 }
 
-function isolateNetworkPolicyLike(v: unknown, parse: (v: unknown) => Parsed<NetworkPolicy>): NetworkPolicy | undefined {
+function isolateNetworkPolicyLike<P extends NetworkPolicy>(v: unknown, parse: (v: unknown) => Parsed<P>): { policy: P; what: string } | undefined {
   const metadata = isRecord(v) ? v['metadata'] : undefined;
   const spec = specOf(v);
   // Its own podSelector if that reads, else every pod of the namespace.
-  const subject = [spec['podSelector'] ?? {}, {}]
-    .map((podSelector) => parse({ metadata, spec: { podSelector } }))
-    .find((p) => p.ok);
-  if (subject === undefined || !subject.ok) return undefined;
+  let subject = parse({ metadata, spec: { podSelector: spec['podSelector'] ?? {} } });
+  let whom = 'the pods it selects';
+  if (!subject.ok) {
+    subject = parse({ metadata, spec: { podSelector: {} } });
+    if (!subject.ok) return undefined;
+    whom = `every pod of namespace ${subject.value.namespace} (its spec.podSelector cannot be read)`;
+  }
   const d = declaredDirections(spec);
-  return { ...subject.value, affectsIngress: d.ingress, affectsEgress: d.egress, ingress: [], egress: [] };
+  const directions = d.ingress && d.egress ? 'ingress and egress' : d.ingress ? 'ingress' : 'egress';
+  return {
+    policy: { ...subject.value, affectsIngress: d.ingress, affectsEgress: d.egress, ingress: [], egress: [] },
+    what: `isolates ${whom}: default deny for ${directions}`,
+  };
 }
 
 const DENY_ALL: AdminRule = { name: 'weir-unreadable-policy-deny-all', action: 'Deny', peers: [{ kind: 'all' }], ports: 'all' };
 
-function isolateAdmin(v: unknown, parse: (v: unknown) => Parsed<AdminNetworkPolicy>): AdminNetworkPolicy | undefined {
+function isolateAdmin(v: unknown, parse: (v: unknown) => Parsed<AdminNetworkPolicy>): { policy: AdminNetworkPolicy; what: string } | undefined {
   const metadata = isRecord(v) ? v['metadata'] : undefined;
   const spec = specOf(v);
   const pr = spec['priority'];
   // An unreadable priority takes the strongest one.
   const priority = typeof pr === 'number' && Number.isInteger(pr) && pr >= 0 && pr <= 1000 ? pr : 0;
   const p = parse({ metadata, spec: { priority, subject: spec['subject'] } });
-  return p.ok ? { ...p.value, ingress: [DENY_ALL], egress: [DENY_ALL] } : undefined;
+  if (!p.ok) return undefined;
+  const tier = p.value.kind === 'AdminNetworkPolicy' ? `at priority ${priority}` : 'in the baseline tier';
+  return { policy: { ...p.value, ingress: [DENY_ALL], egress: [DENY_ALL] }, what: `isolates its subjects: Deny of every peer, ingress and egress, ${tier}` };
 }
+
+/** The policy an unreadable object stands for when there is no last good version (also `weir explain`). */
+export const isolateNetworkPolicy = (v: unknown): NetworkPolicy | undefined => isolateNetworkPolicyLike(v, parseNetworkPolicy)?.policy;
+export const isolateMultiNetworkPolicy = (v: unknown): NetworkPolicy | undefined => isolateNetworkPolicyLike(v, parseMultiNetworkPolicy)?.policy;
+export const isolateAdminNetworkPolicy = (v: unknown): AdminNetworkPolicy | undefined => isolateAdmin(v, parseAdminNetworkPolicy)?.policy;
+export const isolateBaselineAdminNetworkPolicy = (v: unknown): AdminNetworkPolicy | undefined => isolateAdmin(v, parseBaselineAdminNetworkPolicy)?.policy;
 
 // ---------------------------------------------------------------- intake
 
@@ -191,9 +210,9 @@ export class PolicyIntake {
     } else {
       const isolation = spec.isolation(object);
       if (isolation !== undefined) {
-        this.o.target.upsertPolicy(isolation);
+        this.o.target.upsertPolicy(isolation.policy);
         fallback = 'isolated';
-        consequence = `Weir isolates the ${spec.kind === 'NetworkPolicy' || spec.kind === 'MultiNetworkPolicy' ? 'pods it selects (default deny)' : 'subjects it selects (deny all)'}`;
+        consequence = `Weir ${isolation.what},`;
       } else {
         this.o.target.removePolicy(ref);
         fallback = 'not-enforced';

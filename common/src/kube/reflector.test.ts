@@ -99,6 +99,22 @@ describe('Reflector', () => {
     await r.stop();
   });
 
+  it('a type that was served and then 404s keeps its cache until a second 404 confirms it; a CRD that appears is listed', async () => {
+    const answers: Array<ListResult | undefined> = [undefined, { items: [ns('a', '1')], resourceVersion: '1' }, undefined, undefined];
+    let calls = 0;
+    const w = fakeWatch();
+    const r = nsReflector(w, { list: async () => answers[Math.min(calls++, answers.length - 1)], absentRecheckMs: 30 });
+    r.start();
+    await until(() => r.size() === 1);
+    expect(r.status().synced).toBe(true);
+    w.close(new Error('connection reset'));
+    await until(() => calls === 3, 3000);
+    expect(r.size()).toBe(1);
+    expect(r.status().lastError).toContain('not served (404); keeping the cache');
+    await until(() => calls === 4 && r.size() === 0, 3000);
+    await r.stop();
+  });
+
   it('goes stale when the API server has not been heard from for longer than the bound', async () => {
     let now = 1_000_000;
     const w = fakeWatch();

@@ -232,6 +232,9 @@ export class Reflector<T> {
   private async run(): Promise<void> {
     let backoff = this.o.backoffInitialMs ?? 500;
     const backoffMax = this.o.backoffMaxMs ?? 30_000;
+    let absentOnce = false;
+    /** Whether the last list found the type not served: said once per change, not per recheck. */
+    let absent = false;
     while (!this.stopped) {
       let rv: string;
       try {
@@ -239,13 +242,28 @@ export class Reflector<T> {
         if (this.stopped) return;
         this.contact();
         if (listed === undefined) {
+          const recheckMs = this.o.absentRecheckMs ?? 30_000;
+          if (this.store.size > 0 && !absentOnce) {
+            // Served until now: one 404 (an API server still starting, a CRD being replaced) must
+            // not wipe what the cache holds; only a second one, recheckMs later, says it is gone.
+            absentOnce = true;
+            this.lastError = `list ${this.o.resource}: the API server says the type is not served (404); keeping the cache until that is confirmed in ${recheckMs} ms`;
+            this.o.logger.warn({ resource: this.o.resource, err: this.lastError }, 'resource type no longer served?');
+            await this.sleep(recheckMs);
+            continue;
+          }
           // The CRD is not installed: an empty cache is the truth; look again later.
+          absentOnce = false;
           this.replace([]);
           this.markSynced();
-          this.o.logger.info({ resource: this.o.resource }, 'resource type not served by the API server; cache empty');
-          await this.sleep(this.o.absentRecheckMs ?? 30_000);
+          if (!absent) this.o.logger.info({ resource: this.o.resource, recheckMs }, 'resource type not served by the API server (CRD not installed?); cache empty, looking again periodically');
+          absent = true;
+          await this.sleep(recheckMs);
           continue;
         }
+        absentOnce = false;
+        if (absent) this.o.logger.info({ resource: this.o.resource }, 'resource type now served; watching it');
+        absent = false;
         this.replace(listed.items);
         rv = listed.resourceVersion;
         this.markSynced();

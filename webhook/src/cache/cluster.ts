@@ -3,11 +3,11 @@
  * and SpiderCoordinators (cluster-scoped), each a Reflector, exposed as the ClusterView the
  * decisions read. Reviews never call the API server; they read these maps.
  */
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Readiness } from '../server/app.js';
 import type { ClusterView, CoordinatorInfo, NadInfo, NamespaceInfo } from '../server/contract.js';
-import { kubeWatch, toListResult } from '../../../common/src/kube/kube-source.js';
+import { kubeWatch, rawList } from '../../../common/src/kube/kube-source.js';
 import { Reflector, type ListFn, type WatchFn } from '../../../common/src/kube/reflector.js';
 
 function rec(v: unknown): Record<string, unknown> | undefined {
@@ -121,29 +121,16 @@ export function startClusterCache(sources: CacheSources, logger: Logger, tuning:
   };
 }
 
-function isNotFound(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 404;
-}
-
-/** The real sources: client-node typed list calls and its Watch. */
+/**
+ * The real sources: wire-JSON lists (rawList: resourceVersion=0, paged; a CRD that is not
+ * installed lists as "not served", an empty and synced cache) and client-node's Watch.
+ */
 export function kubeCacheSources(kc: KubeConfig): CacheSources {
-  const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const crd = (group: string, version: string, plural: string): { list: ListFn; watchPath: string } => ({
-    watchPath: `/apis/${group}/${version}/${plural}`,
-    list: async () => {
-      try {
-        return toListResult(await custom.listClusterCustomObject({ group, version, plural }));
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
-    },
-  });
+  const source = (watchPath: string): { list: ListFn; watchPath: string } => ({ watchPath, list: rawList(kc, watchPath) });
   return {
-    namespaces: { watchPath: '/api/v1/namespaces', list: async () => toListResult(await core.listNamespace()) },
-    nads: crd('k8s.cni.cncf.io', 'v1', 'network-attachment-definitions'),
-    coordinators: crd('spiderpool.spidernet.io', 'v2beta1', 'spidercoordinators'),
+    namespaces: source('/api/v1/namespaces'),
+    nads: source('/apis/k8s.cni.cncf.io/v1/network-attachment-definitions'),
+    coordinators: source('/apis/spiderpool.spidernet.io/v2beta1/spidercoordinators'),
     watch: kubeWatch(kc),
   };
 }
