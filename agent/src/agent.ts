@@ -24,17 +24,12 @@ import type { AttachProbe } from './endpoints/probe.js';
 import { FlowHub } from './flows/hub.js';
 import { formatFlow, toFlowRecord, type FlowNames, type FlowRecord } from './flows/format.js';
 import type { PodEventSink } from './kube/events.js';
+import type { ObjectEventSink } from './kube/object-events.js';
 import type { ClusterSource, Resource, SourceChange } from './kube/sources.js';
 import { AgentMetrics } from './metrics.js';
 import { PolicyCompiler } from './policy/compile.js';
-import {
-  parseAdminNetworkPolicy,
-  parseBaselineAdminNetworkPolicy,
-  parseMultiNetworkPolicy,
-  parseNamespace,
-  parseNetworkPolicy,
-  type FieldError,
-} from './policy/model.js';
+import { PolicyIntake } from './policy/intake.js';
+import { parseNamespace, type FieldError } from './policy/model.js';
 import { ReconcileRunner, systemClock, type Clock, type RunReason } from './reconcile/runner.js';
 import { metaOf } from '../../common/src/records.js';
 
@@ -56,6 +51,8 @@ export interface AgentOptions {
   events?: PodEventSink;
   /** Where this agent publishes its WeirEndpoints; none = not published (unit tests). */
   endpoints?: EndpointWriter;
+  /** Warning Events about policy objects that do not parse (agent/src/policy/intake.ts). */
+  policyEvents?: ObjectEventSink;
   clock?: Clock;
   /** CNI ADD waits this long for the pod to reach the cache before a direct GET. */
   podWaitMs?: number;
@@ -109,6 +106,7 @@ export class Agent {
   private readonly compiler = new PolicyCompiler();
   private readonly intake: PodIntake;
   private readonly publisher: EndpointPublisher | undefined;
+  private readonly policies: PolicyIntake;
   private readonly programmed = new Map<number, Programmed>();
   /** endpoint key → CNI network name (GC is per network); learned at ADD, not persisted. */
   private readonly networkOf = new Map<string, string>();
@@ -134,6 +132,10 @@ export class Agent {
     const writer = o.endpoints;
     this.publisher = writer && new EndpointPublisher({
       writer, snapshot: (k) => this.snapshot(k), onError: (k, e) => o.log.warn({ pod: k, err: errorText(e) }, 'publishing the WeirEndpoint failed; retrying'),
+    });
+    this.policies = new PolicyIntake({
+      target: this.compiler, log: o.log, parseErrors: this.metrics.parseErrors, registry: this.metrics.registry,
+      ...(o.policyEvents === undefined ? {} : { events: o.policyEvents }),
     });
     this.runner = new ReconcileRunner({
       run: (reason) => this.reconcile(reason),
@@ -244,24 +246,10 @@ export class Agent {
         return errors === undefined ? undefined : this.parseFailed('weirendpoint', object, errors);
       }
       case 'networkpolicy':
-      case 'multinetworkpolicy': {
-        const kind = change.resource === 'networkpolicy' ? 'NetworkPolicy' : 'MultiNetworkPolicy';
-        if (change.type === 'delete') return c.removePolicy({ kind, namespace: m.namespace, name: m.name });
-        const p = change.resource === 'networkpolicy' ? parseNetworkPolicy(object) : parseMultiNetworkPolicy(object);
-        if (p.ok) return c.upsertPolicy(p.value);
-        // A policy we cannot read must not leave its previous version allowing traffic either.
-        c.removePolicy({ kind, namespace: m.namespace, name: m.name });
-        return this.parseFailed(change.resource, object, p.errors);
-      }
+      case 'multinetworkpolicy':
       case 'adminnetworkpolicy':
-      case 'baselineadminnetworkpolicy': {
-        const kind = change.resource === 'adminnetworkpolicy' ? 'AdminNetworkPolicy' : 'BaselineAdminNetworkPolicy';
-        if (change.type === 'delete') return c.removePolicy({ kind, name: m.name });
-        const p = change.resource === 'adminnetworkpolicy' ? parseAdminNetworkPolicy(object) : parseBaselineAdminNetworkPolicy(object);
-        if (p.ok) return c.upsertPolicy(p.value);
-        c.removePolicy({ kind, name: m.name });
-        return this.parseFailed(change.resource, object, p.errors);
-      }
+      case 'baselineadminnetworkpolicy':
+        return this.policies.apply(change.resource, change.type, object);
       case 'nad':
         return change.type === 'delete' ? this.intake.removeNad(object) : this.intake.upsertNad(object);
     }

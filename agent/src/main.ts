@@ -23,6 +23,7 @@ import { EndpointRegistry } from './endpoints/registry.js';
 import { KubeEndpointWriter } from './endpoints/weirendpoint-publish.js';
 import { startAgentHttp, type AgentHttpServer } from './http.js';
 import { KubePodEvents } from './kube/events.js';
+import { KubeObjectEvents } from './kube/object-events.js';
 import { KubeSources } from './kube/sources.js';
 
 const HELP = `weir-agent: Weir's node agent (NetworkPolicy and bandwidth for underlay pods)
@@ -89,6 +90,7 @@ async function main(): Promise<number> {
     log,
     events: new KubePodEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record a pod event')),
     endpoints: new KubeEndpointWriter(kc),
+    policyEvents: new KubeObjectEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record a policy event')),
   });
 
   let httpServer: AgentHttpServer | undefined;
