@@ -27,6 +27,9 @@ import type { PodEventSink } from './kube/events.js';
 import type { ObjectEventSink } from './kube/object-events.js';
 import type { ClusterSource, Resource, SourceChange } from './kube/sources.js';
 import { AgentMetrics } from './metrics.js';
+import { parseClusterNetworkPolicy } from './policy/cnp.js';
+import { ClusterPolicyIntake } from './policy/cnp-intake.js';
+import { parseNode } from './policy/cnp-resolve.js';
 import { PolicyCompiler } from './policy/compile.js';
 import { PolicyIntake } from './policy/intake.js';
 import { parseNamespace, type FieldError } from './policy/model.js';
@@ -49,10 +52,10 @@ export interface AgentOptions {
   registry: EndpointRegistry;
   log: Log;
   events?: PodEventSink;
-  /** Where this agent publishes its WeirEndpoints; none = not published (unit tests). */
-  endpoints?: EndpointWriter;
   /** Warning Events about policy objects that do not parse (agent/src/policy/intake.ts). */
   policyEvents?: ObjectEventSink;
+  /** Where this agent publishes its WeirEndpoints; none = not published (unit tests). */
+  endpoints?: EndpointWriter;
   clock?: Clock;
   /** CNI ADD waits this long for the pod to reach the cache before a direct GET. */
   podWaitMs?: number;
@@ -104,9 +107,10 @@ export class Agent {
   readonly metrics: AgentMetrics;
   readonly flows = new FlowHub();
   private readonly compiler = new PolicyCompiler();
+  private readonly policies: PolicyIntake;
   private readonly intake: PodIntake;
   private readonly publisher: EndpointPublisher | undefined;
-  private readonly policies: PolicyIntake;
+  private readonly cnps = new ClusterPolicyIntake(this.compiler, (p, notes) => this.reportNotEnforced(p, notes));
   private readonly programmed = new Map<number, Programmed>();
   /** endpoint key → CNI network name (GC is per network); learned at ADD, not persisted. */
   private readonly networkOf = new Map<string, string>();
@@ -128,16 +132,16 @@ export class Agent {
       counters: () => o.datapath.readCounters(),
       endpointName: (id) => this.endpointName(id) ?? `endpoint-${id}`,
     });
+    this.policies = new PolicyIntake({
+      target: this.compiler, log: o.log, parseErrors: this.metrics.parseErrors, registry: this.metrics.registry,
+      ...(o.policyEvents === undefined ? {} : { events: o.policyEvents }),
+    });
     this.intake = new PodIntake({
       sink: this.compiler, log: o.log, events: o.events, node: o.config.nodeName, onMalformedIntent: () => this.metrics.malformedIntents.inc(),
     });
     const writer = o.endpoints;
     this.publisher = writer && new EndpointPublisher({
       writer, snapshot: (k) => this.snapshot(k), onError: (k, e) => o.log.warn({ pod: k, err: errorText(e) }, 'publishing the WeirEndpoint failed; retrying'),
-    });
-    this.policies = new PolicyIntake({
-      target: this.compiler, log: o.log, parseErrors: this.metrics.parseErrors, registry: this.metrics.registry,
-      ...(o.policyEvents === undefined ? {} : { events: o.policyEvents }),
     });
     this.runner = new ReconcileRunner({
       run: (reason) => this.reconcile(reason),
@@ -252,9 +256,31 @@ export class Agent {
       case 'adminnetworkpolicy':
       case 'baselineadminnetworkpolicy':
         return this.policies.apply(change.resource, change.type, object);
+      case 'clusternetworkpolicy': {
+        if (change.type === 'delete') return this.cnps.removePolicy(m.name);
+        const p = parseClusterNetworkPolicy(object);
+        if (p.ok) return this.cnps.upsertPolicy(p.value, m.uid);
+        this.cnps.removePolicy(m.name);
+        return this.parseFailed(change.resource, object, p.errors);
+      }
+      case 'node': {
+        if (change.type === 'delete') return this.cnps.removeNode(m.name);
+        const n = parseNode(object);
+        return n.ok ? this.cnps.upsertNode(n.value) : this.parseFailed('node', object, n.errors);
+      }
       case 'nad':
         return change.type === 'delete' ? this.intake.removeNad(object) : this.intake.upsertNad(object);
     }
+  }
+
+  private reportNotEnforced(policy: { name: string; uid: string }, notes: string[]): void {
+    const message = `not enforced as written: ${notes.join('; ')}`;
+    this.o.log.warn({ clusterNetworkPolicy: policy.name, notes }, message);
+    this.o.policyEvents?.warning(
+      { apiVersion: 'policy.networking.k8s.io/v1beta1', kind: 'ClusterNetworkPolicy', namespace: undefined, name: policy.name, uid: policy.uid },
+      'WeirRuleNotEnforced',
+      message,
+    );
   }
 
   // ------------------------------------------------------------------ reconcile

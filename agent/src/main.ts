@@ -80,6 +80,7 @@ async function main(): Promise<number> {
   const datapath = new Datapath({ addon, objectPath: join(config.bpfObjectDir, 'weir.bpf.o'), pinRoot: config.pinRoot });
   const kc = new KubeConfig();
   kc.loadFromDefault();
+  const events = new KubePodEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record an event'));
   const agent = new Agent({
     config,
     datapath,
@@ -89,8 +90,8 @@ async function main(): Promise<number> {
     registry: new EndpointRegistry(config.stateDir),
     log,
     events: new KubePodEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record a pod event')),
-    endpoints: new KubeEndpointWriter(kc),
     policyEvents: new KubeObjectEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record a policy event')),
+    endpoints: new KubeEndpointWriter(kc),
   });
 
   let httpServer: AgentHttpServer | undefined;

@@ -10,7 +10,7 @@ import { WEIR_ENDPOINT_PATH } from '../../agent/src/endpoints/weirendpoint.js';
 export async function fetchCluster(kc: KubeConfig): Promise<RawCluster> {
   const list = async (path: string): Promise<unknown[]> => (await rawList(kc, path)({}))?.items ?? [];
   const optional = (path: string) => list(path).catch(() => []);
-  const [namespaces, pods, networkPolicies, multiNetworkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies, weirEndpoints, nads] = await Promise.all([
+  const [namespaces, pods, networkPolicies, multiNetworkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies, weirEndpoints, nads, clusterNetworkPolicies, nodes] = await Promise.all([
     list('/api/v1/namespaces'),
     list('/api/v1/pods'),
     list('/apis/networking.k8s.io/v1/networkpolicies'),
@@ -19,6 +19,8 @@ export async function fetchCluster(kc: KubeConfig): Promise<RawCluster> {
     optional('/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies'),
     optional(WEIR_ENDPOINT_PATH),
     optional('/apis/k8s.cni.cncf.io/v1/network-attachment-definitions'),
+    optional('/apis/policy.networking.k8s.io/v1beta1/clusternetworkpolicies'),
+    optional('/api/v1/nodes'),
   ]);
-  return { namespaces, pods, networkPolicies, multiNetworkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies, weirEndpoints, nads };
+  return { namespaces, pods, networkPolicies, multiNetworkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies, weirEndpoints, nads, clusterNetworkPolicies, nodes };
 }

@@ -154,6 +154,7 @@ async function explainCommand(argv: string[], out: (line: string) => void): Prom
     for (const step of e.flow.steps) out(`  - ${step}`);
   }
   for (const line of e.ignored) out(`  warning: ignored (does not parse): ${line}`);
+  for (const line of e.notEnforced) out(`  warning: not enforced: ${line}`);
   return 0;
 }
 

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import * as annotations from '../../common/src/annotations.js';
 import { reasonCodes } from '../../common/src/reasons.js';
+import { parseClusterNetworkPolicy } from '../../agent/src/policy/cnp.js';
 import { parseNetworkPolicy } from '../../agent/src/policy/model.js';
 import { labDir } from '../../lab/paths.js';
 import { denialMessage, mutateNad, mutatePod, validateNad, validatePod, type ClusterView, type Decision, type NamespaceInfo } from '../../webhook/src/decide/index.js';
@@ -440,6 +441,11 @@ describe('README: the worked example is accepted by the webhook', () => {
 
   it('the NetworkPolicy parses with the agent\'s parser', () => {
     const parsed = parseNetworkPolicy(ofKind('NetworkPolicy'));
+    expect(parsed.ok ? [] : parsed.errors).toEqual([]);
+  });
+
+  it('the ClusterNetworkPolicy parses with the agent\'s parser', () => {
+    const parsed = parseClusterNetworkPolicy(ofKind('ClusterNetworkPolicy'));
     expect(parsed.ok ? [] : parsed.errors).toEqual([]);
   });
 });

@@ -32,6 +32,7 @@ export type Network = 'eth0' | 'net1';
 export type PolicyObject =
   | { kind: 'NetworkPolicy'; namespace: string; name: string; spec: Record<string, unknown> }
   | { kind: 'MultiNetworkPolicy'; namespace: string; name: string; policyFor: string; spec: Record<string, unknown> }
+  | { kind: 'ClusterNetworkPolicy'; name: string; policyFor?: string; spec: Record<string, unknown> }
   | { kind: 'AdminNetworkPolicy'; name: string; spec: Record<string, unknown> }
   | { kind: 'BaselineAdminNetworkPolicy'; spec: Record<string, unknown> };
 
@@ -45,6 +46,9 @@ function resourceOf(p: PolicyObject): Resource {
     case 'MultiNetworkPolicy':
       return { group: 'k8s.cni.cncf.io', version: 'v1beta1', plural: 'multi-networkpolicies', namespace: p.namespace, name: p.name,
         body: { apiVersion: 'k8s.cni.cncf.io/v1beta1', kind: p.kind, metadata: { name: p.name, namespace: p.namespace, annotations: { 'k8s.v1.cni.cncf.io/policy-for': p.policyFor } }, spec: p.spec } };
+    case 'ClusterNetworkPolicy':
+      return { group: 'policy.networking.k8s.io', version: 'v1beta1', plural: 'clusternetworkpolicies', namespace: undefined, name: p.name,
+        body: { apiVersion: 'policy.networking.k8s.io/v1beta1', kind: p.kind, metadata: { name: p.name, annotations: p.policyFor === undefined ? {} : { 'k8s.v1.cni.cncf.io/policy-for': p.policyFor } }, spec: p.spec } };
     case 'AdminNetworkPolicy':
       return { group: 'policy.networking.k8s.io', version: 'v1alpha1', plural: 'adminnetworkpolicies', namespace: undefined, name: p.name,
         body: { apiVersion: 'policy.networking.k8s.io/v1alpha1', kind: p.kind, metadata: { name: p.name }, spec: p.spec } };

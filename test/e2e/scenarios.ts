@@ -280,6 +280,34 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'ClusterNetworkPolicy Admin Deny on net1 (policy-for) blocks what a MultiNetworkPolicy allows',
+    usesNet1: true,
+    async run(ctx) {
+      await ctx.apply(
+        { kind: 'MultiNetworkPolicy', namespace: 'x', name: 'net1-allow-all', policyFor: 'x/sec', spec: { podSelector: {}, ingress: [{}] } },
+        {
+          kind: 'ClusterNetworkPolicy', name: 'net1-deny-y', policyFor: 'x/sec',
+          spec: { tier: 'Admin', priority: 10, subject: { namespaces: sel({ ns: 'x' }) }, ingress: [{ name: 'deny-y', action: 'Deny', from: [{ namespaces: sel({ ns: 'y' }) }] }] },
+        },
+      );
+      await ctx.expect('net1: y cannot reach x', (f, t) => !(f.ns === 'y' && t.ns === 'x'), 'net1');
+      await ctx.expect('eth0: the policy-for CNP does not apply here', () => true, 'eth0');
+    },
+  },
+  {
+    name: 'ClusterNetworkPolicy Baseline Deny yields to a NetworkPolicy allow',
+    async run(ctx) {
+      await ctx.apply(
+        {
+          kind: 'ClusterNetworkPolicy', name: 'baseline-deny-z',
+          spec: { tier: 'Baseline', priority: 10, subject: { namespaces: sel({ ns: 'x' }) }, ingress: [{ name: 'deny-z', action: 'Deny', from: [{ namespaces: sel({ ns: 'z' }) }] }] },
+        },
+        np('x', 'a-from-z', { podSelector: sel({ pod: 'a' }), ingress: [{ from: [{ namespaceSelector: sel({ ns: 'z' }) }] }] }),
+      );
+      await ctx.expect('x/a hears only z; x/b and x/c hear all but z', (f, t) => (is(t, 'x/a') ? f.ns === 'z' : !(t.ns === 'x' && f.ns === 'z')));
+    },
+  },
+  {
     name: 'policyTypes [Egress] ignores the ingress section',
     async run(ctx) {
       await ctx.apply(np('x', 'egress-only', {

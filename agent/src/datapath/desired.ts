@@ -6,10 +6,11 @@
  *
  * Evaluation model implemented by the BPF programs for the FIRST packet of a flow
  * (replies and established flows pass on conntrack):
- *   1. tier 'admin' (AdminNetworkPolicy): best matching entry → allow / deny final; pass → step 2.
+ *   1. tier 'admin' (ClusterNetworkPolicy tier Admin, AdminNetworkPolicy): best matching entry → allow / deny final; pass → step 2.
  *   2. tier 'network' (NetworkPolicy / MultiNetworkPolicy, allow-only): a match allows; otherwise,
  *      if the endpoint is isolated in that direction, deny.
- *   3. tier 'baseline' (BaselineAdminNetworkPolicy): best matching entry → allow / deny.
+ *   3. tier 'baseline' (ClusterNetworkPolicy tier Baseline, BaselineAdminNetworkPolicy): best
+ *      matching entry → allow / deny; pass → step 4.
  *   4. nothing matched: allow.
  * "Best" within a tier: among the entries that match the remote identity exactly and those with
  * identity ANY_IDENTITY, the highest `precedence` wins; at equal precedence deny beats pass beats
@@ -64,10 +65,12 @@ export interface DesiredEndpoint extends EndpointKey {
 export interface RuleOrigin {
   /** e.g. "NetworkPolicy ns/allow-web", "AdminNetworkPolicy deny-ext", "default deny". */
   policy: string;
-  kind: 'NetworkPolicy' | 'MultiNetworkPolicy' | 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy' | 'DefaultDeny';
+  kind: 'NetworkPolicy' | 'MultiNetworkPolicy' | 'ClusterNetworkPolicy' | 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy' | 'DefaultDeny';
   direction: Direction;
   /** Position of the rule inside the policy's ingress/egress list, when it has one. */
   index?: number;
+  /** ClusterNetworkPolicy rules: the object, its tier and the rule's name ('' when unnamed). */
+  cnp?: { name: string; tier: 'Admin' | 'Baseline'; rule: string };
 }
 
 export interface IpCacheEntry {

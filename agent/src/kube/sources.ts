@@ -16,6 +16,8 @@ export const RESOURCES = [
   'multinetworkpolicy',
   'adminnetworkpolicy',
   'baselineadminnetworkpolicy',
+  'clusternetworkpolicy',
+  'node',
   'nad',
   'weirendpoint',
 ] as const;
@@ -81,6 +83,9 @@ export class KubeSources implements ClusterSource {
       multinetworkpolicy: spec('/apis/k8s.cni.cncf.io/v1beta1/multi-networkpolicies'),
       adminnetworkpolicy: spec('/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies'),
       baselineadminnetworkpolicy: spec('/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies'),
+      clusternetworkpolicy: spec('/apis/policy.networking.k8s.io/v1beta1/clusternetworkpolicies'),
+      // Nodes: the addresses of ClusterNetworkPolicy `nodes` peers.
+      node: spec('/api/v1/nodes'),
       nad: spec('/apis/k8s.cni.cncf.io/v1/network-attachment-definitions'),
       weirendpoint: spec(WEIR_ENDPOINT_PATH),
     };

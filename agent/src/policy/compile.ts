@@ -19,7 +19,8 @@
  *
  * Scope. NetworkPolicy, AdminNetworkPolicy and BaselineAdminNetworkPolicy apply to the interface of
  * the pod's default network; MultiNetworkPolicy to each secondary interface whose NAD is in its
- * policy-for. Peers match a pod on every one of its IPs (the ipcache is network-agnostic).
+ * policy-for; ClusterNetworkPolicy to either (cnp.ts, cnpAppliesTo); tier-rules.ts gives the
+ * cluster-scoped kinds' rules. Peers match a pod on every one of its IPs (the ipcache is network-agnostic).
  */
 import {
   ANY_IDENTITY,
@@ -30,12 +31,14 @@ import {
   type IpCacheEntry,
   type PolicyEntry,
   type Protocol,
+  type RuleOrigin,
   type Tier,
   type Verdict,
 } from '../datapath/desired.js';
 import { IdentityAllocator } from '../identity/allocator.js';
 import { CidrSet, cidrContains, hostCidr, type Cidr } from '../identity/cidr.js';
 import { labelSetKey, securityLabels } from '../identity/labels.js';
+import { cnpAppliesTo, type ClusterNetworkPolicy } from './cnp.js';
 import { foldEntries } from './fold.js';
 import type {
   AdminNetworkPolicy,
@@ -51,6 +54,7 @@ import type {
 } from './model.js';
 import { portRangeToPrefixes } from './ports.js';
 import { RuleTable } from './rules.js';
+import { adminTierRules } from './tier-rules.js';
 import { matchesSelector, selectorKey } from './selector.js';
 
 export const PROTOCOL_NUMBER: Record<ProtocolName, Protocol> = { TCP: 6, UDP: 17, SCTP: 132 };
@@ -95,7 +99,7 @@ interface PodRecord {
   ips: string[];
 }
 
-type AnyPolicy = NetworkPolicy | AdminNetworkPolicy;
+type AnyPolicy = NetworkPolicy | AdminNetworkPolicy | ClusterNetworkPolicy;
 
 interface CompiledRule {
   /** The peers as written, to test identities that appear later. */
@@ -130,10 +134,6 @@ const policyKey = (p: AnyPolicy): string =>
 const podKey = (ns: string, name: string): string => `${ns}/${name}`;
 const scopeKey = (s: NamespaceScope): string => (s.kind === 'name' ? `ns=${s.name}` : `nssel=${selectorKey(s.selector)}`);
 
-/** ANP precedence: lower priority number wins, then rule order. ≤ 100 rules per direction. */
-export const adminPrecedence = (priority: number, index: number): number => (1000 - priority) * 128 + (127 - index);
-export const baselinePrecedence = (index: number): number => 127 - index;
-
 /**
  * Holds cluster state with the indexes that make compiles cheap, and caches per-policy and
  * per-endpoint results; mutations mark exactly the affected caches dirty. Identity ids survive
@@ -164,6 +164,7 @@ export class PolicyCompiler {
   private policies = new Map<string, AnyPolicy>();
   private policiesByNs = new Map<string, Set<string>>();
   private adminPolicies = new Set<string>();
+  private clusterPolicies = new Set<string>();
   private baseline: string | undefined;
   private compiledPolicies = new Map<string, CompiledPolicy>();
   /**
@@ -202,6 +203,7 @@ export class PolicyCompiler {
     this.policies = new Map();
     this.policiesByNs = new Map();
     this.adminPolicies = new Set();
+    this.clusterPolicies = new Set();
     this.baseline = undefined;
     this.compiledPolicies = new Map();
     this.groups = new Map();
@@ -213,6 +215,7 @@ export class PolicyCompiler {
       ...state.multiNetworkPolicies,
       ...state.adminNetworkPolicies,
       ...(state.baselineAdminNetworkPolicy ? [state.baselineAdminNetworkPolicy] : []),
+      ...(state.clusterNetworkPolicies ?? []),
     ];
     // Caches are empty while loading, so dirty tracking is skipped. Order matters: the ipBlock
     // CIDR set must be complete before pod IP identities are made, and selectors are evaluated
@@ -235,6 +238,7 @@ export class PolicyCompiler {
     const mnps: NetworkPolicy[] = [];
     const anps: AdminNetworkPolicy[] = [];
     let banp: AdminNetworkPolicy | undefined;
+    const cnps: ClusterNetworkPolicy[] = [];
     for (const p of this.policies.values()) {
       switch (p.kind) {
         case 'NetworkPolicy':
@@ -249,6 +253,9 @@ export class PolicyCompiler {
         case 'BaselineAdminNetworkPolicy':
           banp = p;
           break;
+        case 'ClusterNetworkPolicy':
+          cnps.push(p);
+          break;
         default: {
           const never: never = p;
           throw new Error(`unknown policy ${String(never)}`);
@@ -262,6 +269,7 @@ export class PolicyCompiler {
       multiNetworkPolicies: mnps,
       adminNetworkPolicies: anps,
       baselineAdminNetworkPolicy: banp,
+      clusterNetworkPolicies: cnps,
     };
   }
 
@@ -339,6 +347,7 @@ export class PolicyCompiler {
     for (const sel of this.selectors.values()) sel.users.delete(k);
     if (p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy') this.policiesByNs.get(p.namespace)?.delete(k);
     else if (p.kind === 'AdminNetworkPolicy') this.adminPolicies.delete(k);
+    else if (p.kind === 'ClusterNetworkPolicy') this.clusterPolicies.delete(k);
     else if (this.baseline === k) this.baseline = undefined;
     // ipBlock CIDRs that fall out of use keep their (harmless) identities until the next load.
     for (const c of policyCidrs(p)) {
@@ -357,6 +366,7 @@ export class PolicyCompiler {
       if (set === undefined) this.policiesByNs.set(p.namespace, (set = new Set()));
       set.add(k);
     } else if (p.kind === 'AdminNetworkPolicy') this.adminPolicies.add(k);
+    else if (p.kind === 'ClusterNetworkPolicy') this.clusterPolicies.add(k);
     else this.baseline = k;
     this.subjectSelector(p).users.add(k);
     if (!this.loading) this.registerBlocks(p);
@@ -659,7 +669,7 @@ export class PolicyCompiler {
   }
 
   private compileRule(
-    origin: { kind: AnyPolicy['kind']; policy: string; direction: Direction; index: number },
+    origin: RuleOrigin,
     tier: Tier,
     verdict: Verdict,
     precedence: number,
@@ -718,26 +728,10 @@ export class PolicyCompiler {
         break;
       }
       case 'AdminNetworkPolicy':
-      case 'BaselineAdminNetworkPolicy': {
-        const admin = p.kind === 'AdminNetworkPolicy';
-        for (const direction of ['ingress', 'egress'] as const) {
-          p[direction].forEach((r, index) => {
-            const verdict: Verdict = r.action === 'Allow' ? 'allow' : r.action === 'Deny' ? 'deny' : 'pass';
-            out[direction].push(
-              this.compileRule(
-                { kind: p.kind, policy: p.name, direction, index },
-                admin ? 'admin' : 'baseline',
-                verdict,
-                admin ? adminPrecedence(p.priority, index) : baselinePrecedence(index),
-                r.peers,
-                r.ports,
-                k,
-              ),
-            );
-          });
-        }
+      case 'BaselineAdminNetworkPolicy':
+      case 'ClusterNetworkPolicy':
+        for (const r of adminTierRules(p)) out[r.direction].push(this.compileRule(r.origin, r.tier, r.verdict, r.precedence, r.peers, r.ports, k));
         break;
-      }
       default: {
         const never: never = p;
         throw new Error(`unknown policy ${String(never)}`);
@@ -761,13 +755,17 @@ export class PolicyCompiler {
     };
     for (const k of this.policiesByNs.get(pod.namespace) ?? []) {
       const p = this.policies.get(k);
-      if (p === undefined || !(p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy')) continue;
+      if (p === undefined || !isNamespaced(p)) continue;
       if (p.kind === 'NetworkPolicy') {
         if (isDefault && selects(p)) out.push(k);
       } else if (!isDefault && iface?.network !== undefined) {
         const net = iface.network;
         if (p.policyFor.some((n) => `${n.namespace}/${n.name}` === net) && selects(p)) out.push(k);
       }
+    }
+    for (const k of this.clusterPolicies) {
+      const p = this.policies.get(k);
+      if (p?.kind === 'ClusterNetworkPolicy' && cnpAppliesTo(p, isDefault, iface?.network) && selects(p)) out.push(k);
     }
     if (isDefault) {
       for (const k of this.adminPolicies) {

@@ -1,6 +1,8 @@
 import type { EndpointKey, DesiredNodeState, RuleOrigin } from '../datapath/desired.js';
 import { PodIntake } from '../endpoints/pod-intake.js';
-import { metaOf } from '../../../common/src/records.js';
+import { isRecord, metaOf } from '../../../common/src/records.js';
+import { parseClusterNetworkPolicy } from './cnp.js';
+import { parseNode, resolveClusterNetworkPolicy, type NodeInfo } from './cnp-resolve.js';
 import { PolicyCompiler } from './compile.js';
 import { explainFlow, type ProtocolInput } from './evaluate.js';
 import {
@@ -24,6 +26,10 @@ export interface RawCluster {
   weirEndpoints?: unknown[];
   /** NADs (their declared ranges bound what Multus's network-status may add). */
   nads?: unknown[];
+  /** policy.networking.k8s.io/v1beta1; absent when the CRD is not installed. */
+  clusterNetworkPolicies?: unknown[];
+  /** Nodes, for ClusterNetworkPolicy `nodes` peers. */
+  nodes?: unknown[];
 }
 
 export interface PodExplanation {
@@ -36,6 +42,8 @@ export interface PodExplanation {
   isolatedEgress: boolean;
   flow?: { from: string; to: string; port: number; protocol: string; verdict: 'allow' | 'deny'; rule: RuleOrigin | undefined; steps: string[] };
   ignored: string[];
+  /** What the ClusterNetworkPolicies selecting this pod ask that Weir does not enforce (domainNames). */
+  notEnforced: string[];
 }
 
 export interface ExplainQuery {
@@ -47,7 +55,9 @@ export interface ExplainQuery {
 
 export type ExplainResult = { ok: true; explanation: PodExplanation } | { ok: false; error: string };
 
-export function buildClusterState(raw: RawCluster): { state: ClusterState; ignored: string[]; enforced: (p: Pod, ifName: string) => boolean } {
+export function buildClusterState(raw: RawCluster): {
+  state: ClusterState; ignored: string[]; enforced: (p: Pod, ifName: string) => boolean; notEnforced: Map<string, string[]>;
+} {
   const ignored: string[] = [];
   const keep = <T>(kind: string, parsed: { ok: true; value: T } | { ok: false; errors: ReadonlyArray<{ path: string; message: string }> }, object: unknown): T | undefined => {
     if (parsed.ok) return parsed.value;
@@ -71,6 +81,15 @@ export function buildClusterState(raw: RawCluster): { state: ClusterState; ignor
     if (errors !== undefined) keep('Pod', { ok: false, errors }, o);
   }
   const pods = [...assembled.values()];
+  const nodes: NodeInfo[] = (raw.nodes ?? []).flatMap((o) => keep('Node', parseNode(o), o) ?? []);
+  const notEnforced = new Map<string, string[]>();
+  const cnps = (raw.clusterNetworkPolicies ?? []).flatMap((o) => {
+    const spec = keep('ClusterNetworkPolicy', parseClusterNetworkPolicy(o), o);
+    if (spec === undefined) return [];
+    const { policy, notes } = resolveClusterNetworkPolicy(spec, nodes);
+    if (notes.length > 0) notEnforced.set(spec.name, notes);
+    return [policy];
+  });
   const state: ClusterState = {
     namespaces: raw.namespaces.flatMap((o) => keep('Namespace', parseNamespace(o), o) ?? []),
     pods,
@@ -78,9 +97,10 @@ export function buildClusterState(raw: RawCluster): { state: ClusterState; ignor
     multiNetworkPolicies: raw.multiNetworkPolicies.flatMap((o) => keep('MultiNetworkPolicy', parseMultiNetworkPolicy(o), o) ?? []),
     adminNetworkPolicies: raw.adminNetworkPolicies.flatMap((o) => keep('AdminNetworkPolicy', parseAdminNetworkPolicy(o), o) ?? []),
     baselineAdminNetworkPolicy: raw.baselineAdminNetworkPolicies.flatMap((o) => keep('BaselineAdminNetworkPolicy', parseBaselineAdminNetworkPolicy(o), o) ?? [])[0],
+    clusterNetworkPolicies: cnps,
   };
   const enforced = (p: Pod, ifName: string): boolean => intake.trustedInterfaces(`${p.namespace}/${p.name}`).some((i) => i.name === ifName);
-  return { state, ignored, enforced };
+  return { state, ignored, enforced, notEnforced };
 }
 
 export function explainPod(raw: RawCluster, query: ExplainQuery): ExplainResult {
@@ -92,10 +112,18 @@ export function explainPod(raw: RawCluster, query: ExplainQuery): ExplainResult 
  * cell of the reachability matrix with the datapath this way).
  */
 export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResult {
-  const { state, ignored, enforced } = buildClusterState(raw);
+  const { state, ignored, enforced, notEnforced } = buildClusterState(raw);
   const compiler = new PolicyCompiler().load(state);
   const ipcache = compiler.ipcache();
   const find = (ref: { namespace: string; name: string }) => state.pods.find((p) => p.namespace === ref.namespace && p.name === ref.name);
+  // A hostNetwork pod has no interface of its own: its packets carry its node's address
+  // (status.hostIP, written by kubelet), which is what a `nodes` peer or an ipBlock matches.
+  const hostAddress = new Map(raw.pods.flatMap((o) => {
+    const spec = isRecord(o) && isRecord(o['spec']) ? o['spec'] : {};
+    const status = isRecord(o) && isRecord(o['status']) ? o['status'] : {};
+    const { namespace, name } = metaOf(o);
+    return spec['hostNetwork'] === true && typeof status['hostIP'] === 'string' ? [[`${namespace}/${name}`, status['hostIP']] as const] : [];
+  }));
   const enforcedKey = (p: Pod, ifName: string): EndpointKey | undefined =>
     enforced(p, ifName) ? { namespace: p.namespace, pod: p.name, interface: ifName } : undefined;
   return (query) => {
@@ -112,9 +140,13 @@ export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResu
     const merged: DesiredNodeState = { ipcache, endpoints, rules: compiler.compileNode({ name: '' }).rules };
     const own = endpoints.filter((e) => e.namespace === pod.namespace && e.pod === pod.name && e.interface === pod.defaultInterface);
     const policies = new Set<string>();
+    const cnpNames = new Set<string>();
     for (const ep of own) for (const entry of ep.entries) {
       const origin = merged.rules[entry.ruleId];
-      if (origin && origin.kind !== 'DefaultDeny') policies.add(origin.policy);
+      if (origin === undefined || origin.kind === 'DefaultDeny') continue;
+      // One line per ClusterNetworkPolicy with its tier, not one per rule.
+      if (origin.cnp !== undefined) cnpNames.add(origin.cnp.name);
+      policies.add(origin.cnp === undefined ? origin.policy : `ClusterNetworkPolicy ${origin.cnp.name} (${origin.cnp.tier} tier)`);
     }
     const explanation: PodExplanation = {
       pod: `${pod.namespace}/${pod.name}`,
@@ -124,11 +156,12 @@ export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResu
       isolatedIngress: own.some((e) => e.isolatedIngress),
       isolatedEgress: own.some((e) => e.isolatedEgress),
       ignored,
+      notEnforced: [...cnpNames].sort().flatMap((n) => (notEnforced.get(n) ?? []).map((note) => `ClusterNetworkPolicy ${n}: ${note}`)),
     };
     if (peer && query.peer) {
       const [src, dst] = query.peer.direction === 'from' ? [peer, pod] : [pod, peer];
-      const srcIp = src.interfaces.find((i) => i.name === src.defaultInterface)?.ips[0];
-      const dstIp = dst.interfaces.find((i) => i.name === dst.defaultInterface)?.ips[0];
+      const srcIp = src.interfaces.find((i) => i.name === src.defaultInterface)?.ips[0] ?? hostAddress.get(`${src.namespace}/${src.name}`);
+      const dstIp = dst.interfaces.find((i) => i.name === dst.defaultInterface)?.ips[0] ?? hostAddress.get(`${dst.namespace}/${dst.name}`);
       if (srcIp === undefined || dstIp === undefined) return { ok: false, error: `${srcIp === undefined ? `${src.namespace}/${src.name}` : `${dst.namespace}/${dst.name}`} has no IP yet (is it Running?)` };
       const result = explainFlow(merged, {
         from: { ip: srcIp, endpoint: enforcedKey(src, src.defaultInterface) },

@@ -4,6 +4,7 @@
  * The models keep only what policy needs.
  */
 import { parseCidr, type Cidr } from '../identity/cidr.js';
+import type { ClusterNetworkPolicy } from './cnp.js';
 import { Reader, type Parsed } from './read.js';
 
 export type { FieldError, Parsed } from './read.js';
@@ -128,11 +129,13 @@ export interface ClusterState {
   multiNetworkPolicies: NetworkPolicy[];
   adminNetworkPolicies: AdminNetworkPolicy[];
   baselineAdminNetworkPolicy: AdminNetworkPolicy | undefined;
+  /** policy.networking.k8s.io/v1beta1, with `nodes` peers already resolved (agent/src/policy/cnp-nodes.ts). */
+  clusterNetworkPolicies?: ClusterNetworkPolicy[];
 }
 
 // ---------------------------------------------------------------- shared pieces
 
-function readSelector(r: Reader, v: unknown, path: string): LabelSelector {
+export function readSelector(r: Reader, v: unknown, path: string): LabelSelector {
   const o = r.record(v, path) ?? {};
   const matchLabels = r.stringMap(o['matchLabels'], `${path}.matchLabels`);
   const matchExpressions: LabelExpression[] = [];
@@ -170,7 +173,7 @@ function readProtocol(r: Reader, v: unknown, path: string, fallback: ProtocolNam
 
 const PORT_NAME = /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
 
-function readCidr(r: Reader, v: unknown, path: string): Cidr | undefined {
+export function readCidr(r: Reader, v: unknown, path: string): Cidr | undefined {
   const s = r.requiredString(v, path);
   if (s === '') return undefined;
   const c = parseCidr(s);
@@ -178,7 +181,7 @@ function readCidr(r: Reader, v: unknown, path: string): Cidr | undefined {
   return c;
 }
 
-function readMeta(r: Reader, obj: Record<string, unknown>, namespaced: boolean): {
+export function readMeta(r: Reader, obj: Record<string, unknown>, namespaced: boolean): {
   namespace: string;
   name: string;
   labels: Record<string, string>;
@@ -302,21 +305,12 @@ function readNetworkPolicyLike(v: unknown, kind: NetworkPolicy['kind']): Parsed<
       else r.fail(`spec.policyTypes[${i}]`, 'must be Ingress or Egress');
     });
   }
-  const policyFor: NetworkPolicy['policyFor'] = [];
+  let policyFor: NetworkPolicy['policyFor'] = [];
   if (kind === 'MultiNetworkPolicy') {
     const pf = meta.annotations[POLICY_FOR_ANNOTATION];
     if (pf === undefined || pf.trim() === '') {
       r.fail(`metadata.annotations["${POLICY_FOR_ANNOTATION}"]`, 'is required (comma-separated [namespace/]nad list)');
-    } else {
-      for (const part of pf.split(',')) {
-        const s = part.trim();
-        if (s === '') continue;
-        const bits = s.split('/');
-        if (bits.length === 1 && bits[0]) policyFor.push({ namespace: meta.namespace, name: bits[0] });
-        else if (bits.length === 2 && bits[0] && bits[1]) policyFor.push({ namespace: bits[0], name: bits[1] });
-        else r.fail(`metadata.annotations["${POLICY_FOR_ANNOTATION}"]`, `"${s}" is not [namespace/]name`);
-      }
-    }
+    } else policyFor = readPolicyFor(r, pf, meta.namespace);
   }
   return r.result({
     kind,
@@ -329,6 +323,24 @@ function readNetworkPolicyLike(v: unknown, kind: NetworkPolicy['kind']): Parsed<
     egress,
     policyFor,
   });
+}
+
+/**
+ * The NADs of a `k8s.v1.cni.cncf.io/policy-for` annotation: comma-separated `[namespace/]name`;
+ * a bare name is in `defaultNamespace`, and needs one (cluster-scoped objects have none).
+ */
+export function readPolicyFor(r: Reader, value: string, defaultNamespace: string | undefined): { namespace: string; name: string }[] {
+  const out: { namespace: string; name: string }[] = [];
+  const path = `metadata.annotations["${POLICY_FOR_ANNOTATION}"]`;
+  for (const part of value.split(',')) {
+    const s = part.trim();
+    if (s === '') continue;
+    const bits = s.split('/');
+    if (bits.length === 1 && bits[0] && defaultNamespace !== undefined) out.push({ namespace: defaultNamespace, name: bits[0] });
+    else if (bits.length === 2 && bits[0] && bits[1]) out.push({ namespace: bits[0], name: bits[1] });
+    else r.fail(path, `"${s}" is not ${defaultNamespace === undefined ? 'namespace/name' : '[namespace/]name'}`);
+  }
+  return out;
 }
 
 /** networking.k8s.io/v1 NetworkPolicy. */

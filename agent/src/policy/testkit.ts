@@ -6,6 +6,8 @@
 import type { DesiredNodeState } from '../datapath/desired.js';
 import { PodIntake } from '../endpoints/pod-intake.js';
 import { weirEndpointObject } from '../endpoints/weirendpoint.js';
+import { parseClusterNetworkPolicy } from './cnp.js';
+import { parseNode, resolveClusterNetworkPolicy, type NodeInfo } from './cnp-resolve.js';
 import { PolicyCompiler } from './compile.js';
 import { explainFlow, type FlowExplanation, type ProtocolInput } from './evaluate.js';
 import {
@@ -101,6 +103,9 @@ export interface Objects {
   mnps?: unknown[];
   anps?: unknown[];
   banp?: unknown;
+  /** ClusterNetworkPolicies, resolved against `nodes`. */
+  cnps?: unknown[];
+  nodes?: unknown[];
   extraPods?: unknown[];
   podOpts?: (ns: string, pod: string) => RawOpts;
 }
@@ -116,7 +121,9 @@ export function clusterState(o: Objects = {}): ClusterState {
     }
   }
   const pods = assemblePods([...raws, ...(o.extraPods ?? [])], endpoints);
+  const nodes: NodeInfo[] = (o.nodes ?? []).map((n) => must(parseNode(n)));
   return {
+    clusterNetworkPolicies: (o.cnps ?? []).map((x) => resolveClusterNetworkPolicy(must(parseClusterNetworkPolicy(x)), nodes).policy),
     namespaces: NAMESPACES.map((n) => must(parseNamespace({ metadata: { name: n, labels: { ns: n } } }))),
     pods,
     networkPolicies: (o.nps ?? []).map((x) => must(parseNetworkPolicy(x))),
@@ -164,6 +171,13 @@ export function anp(name: string, priority: number, spec: Record<string, unknown
 }
 export function banp(spec: Record<string, unknown>): unknown {
   return { apiVersion: 'policy.networking.k8s.io/v1alpha1', kind: 'BaselineAdminNetworkPolicy', metadata: { name: 'default' }, spec };
+}
+
+export function cnp(name: string, tier: 'Admin' | 'Baseline', priority: number, spec: Record<string, unknown>, annotations: Record<string, string> = {}): unknown {
+  return { apiVersion: 'policy.networking.k8s.io/v1beta1', kind: 'ClusterNetworkPolicy', metadata: { name, annotations }, spec: { tier, priority, ...spec } };
+}
+export function node(name: string, labels: Record<string, string>, addresses: string[]): unknown {
+  return { apiVersion: 'v1', kind: 'Node', metadata: { name, labels }, status: { addresses: addresses.map((address) => ({ type: 'InternalIP', address })) } };
 }
 
 /** The full 9×9 truth table for one port/protocol as "x/a>y/b" strings of denied pairs. */
