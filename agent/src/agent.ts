@@ -118,7 +118,9 @@ export class Agent {
       target: this.compiler, log: o.log, parseErrors: this.metrics.parseErrors, registry: this.metrics.registry,
       ...(o.policyEvents === undefined ? {} : { events: o.policyEvents }),
     });
-    this.intake = new PodIntake({ sink: this.compiler, log: o.log, events: o.events, onMalformedIntent: () => this.metrics.malformedIntents.inc() });
+    this.intake = new PodIntake({
+      sink: this.compiler, log: o.log, events: o.events, node: o.config.nodeName, onMalformedIntent: () => this.metrics.malformedIntents.inc(),
+    });
     const writer = o.endpoints;
     this.publisher = writer && new EndpointPublisher({
       writer, snapshot: (k) => this.snapshot(k), onError: (k, e) => o.log.warn({ pod: k, err: errorText(e) }, 'publishing the WeirEndpoint failed; retrying'),

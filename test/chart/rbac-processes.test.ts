@@ -344,7 +344,7 @@ describeWithApi('charts/weir RBAC with the real webhook and agent', (adminKubeco
         // Not an opted-in namespace: no webhook rewrote the forged intent, so the agent does not trust it.
         const pod = await core.createNamespacedPod({
           namespace: podNs,
-          body: { metadata: { name: 'forged', annotations: { 'weir.dev/intent': '{"not":"an intent"}' } }, spec: { containers: [{ name: 'c', image: 'registry.invalid/pause:3' }] } },
+          body: { metadata: { name: 'forged', annotations: { 'weir.dev/intent': '{"not":"an intent"}' } }, spec: { nodeName: 'h13-node', containers: [{ name: 'c', image: 'registry.invalid/pause:3' }] } },
         });
         const event = await waitFor('the agent Event', 15_000, async () => {
           if (eventErrors.length > 0) throw new Error(`the agent could not create its Event: ${eventErrors.join('; ')}`);

@@ -58,13 +58,16 @@ describePrivileged('e2e trust: a tenant cannot talk Weir out of enforcing (issue
     expect(left).toEqual([]);
   }, 120_000);
 
-  /** Appends forged entries to a pod's network-status (merge patch: anyone with `patch pods`). */
-  async function forgeNetworkStatus(key: string, extra: unknown[]): Promise<void> {
+  /**
+   * Rewrites a pod's network-status (merge patch: anyone with `patch pods`): `extra` entries first,
+   * then Multus's own, which lose their `default` mark when `undefault` is set.
+   */
+  async function forgeNetworkStatus(key: string, extra: unknown[], undefault = false): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const pod = await cluster.core.readNamespacedPod({ namespace, name });
     const current: unknown = JSON.parse(pod.metadata?.annotations?.[NETWORK_STATUS] ?? '[]');
-    const list = Array.isArray(current) ? current : [];
-    await cluster.core.patchNamespacedPod({ namespace, name, body: { metadata: { annotations: { [NETWORK_STATUS]: JSON.stringify([...list, ...extra]) } } } }, merge);
+    const list = (Array.isArray(current) ? current : []).map((e: unknown) => (undefault && isRecord(e) ? { ...e, default: false } : e));
+    await cluster.core.patchNamespacedPod({ namespace, name, body: { metadata: { annotations: { [NETWORK_STATUS]: JSON.stringify([...extra, ...list]) } } } }, merge);
   }
 
   async function outsideProbe(specs: string[]): Promise<Array<{ spec: string; ok: boolean }>> {
@@ -94,7 +97,7 @@ describePrivileged('e2e trust: a tenant cannot talk Weir out of enforcing (issue
     applied.push(anp);
     const truth: Truth = (_from, to) => podKey(to) !== 'x/a';
     await cluster.converge('ANP deny into x/a', truth);
-    await forgeNetworkStatus('x/a', [{ name: 'x/sec', interface: 'bogus0', ips: ['10.79.200.1'], default: true }]);
+    await forgeNetworkStatus('x/a', [{ name: 'x/sec', interface: 'bogus0', ips: ['10.79.200.1'], default: true }], true);
     await cluster.converge('ANP deny into x/a after the forged default', truth, { stable: true });
   }), 90_000);
 

@@ -25,11 +25,12 @@ const iface = (name: string, ips: string[], atMs: number, o: Partial<BoundInterf
 const endpoint = (ns: string, name: string, interfaces: BoundInterface[], node = 'n1'): unknown =>
   weirEndpointObject({ namespace: ns, name, podUid: `uid-${name}`, node, interfaces, enforcement: [] });
 
-function harness() {
+function harness(node?: string) {
   const compiler = new PolicyCompiler();
   const events: Array<{ pod: string; reason: string; message: string }> = [];
   const intake = new PodIntake({
     sink: compiler,
+    ...(node === undefined ? {} : { node }),
     log: { warn: () => undefined, debug: () => undefined },
     events: { warning: (p, reason, message) => events.push({ pod: `${p.namespace}/${p.name}`, reason, message }) },
   });
@@ -157,6 +158,13 @@ describe('PodIntake: the intent', () => {
     expect(entry?.pod.defaultInterface).toBe('eth0');
     expect(events).toEqual([expect.objectContaining({ pod: 't/sneaky', reason: 'WeirIntentIgnored' })]);
     expect(events[0]?.message).toMatch(/not labelled weir\.dev\/inject=enabled.*every interface the weir plugin is called for is enforced and no bandwidth is applied/);
+  });
+
+  it('an agent records Events only for the pods on its own node (one voice per pod, not one per node)', () => {
+    const { intake, events } = harness('n2');
+    intake.upsertPod(pod('t', 'elsewhere', { ip: '10.1.0.52', node: 'n1', annotations: { 'weir.dev/intent': forged } }));
+    intake.upsertPod(pod('t', 'here', { ip: '10.1.0.53', node: 'n2', annotations: { 'weir.dev/intent': forged } }));
+    expect(events.map((e) => e.pod)).toEqual(['t/here']);
   });
 
   it('in an opted-in namespace the intent gives the default interface and bandwidth (and labelling re-reads it)', () => {

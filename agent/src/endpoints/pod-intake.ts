@@ -36,6 +36,8 @@ export interface IntakeOptions {
   sink: { upsertPod(pod: Pod): void; removePod(namespace: string, name: string): void };
   log: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
   events?: PodEventSink;
+  /** Events are recorded only for pods on this node (one agent speaks for each pod); all when unset. */
+  node?: string;
   /** Called once per newly seen malformed intent (metric). */
   onMalformedIntent?: () => void;
 }
@@ -266,6 +268,7 @@ export class PodIntake {
 
   /** One Event per pod incarnation and topic, again only when the message changes. */
   private warnOnce(key: string, uid: string, reason: string, message: string, topic = reason): void {
+    if (!this.speaksFor(key)) return;
     let seen = this.reported.get(uid);
     if (seen === undefined) this.reported.set(uid, (seen = new Map()));
     if (seen.get(topic) === message) return;
@@ -275,8 +278,13 @@ export class PodIntake {
     this.o.events?.warning({ namespace, name, uid }, reason, message);
   }
 
+  private speaksFor(key: string): boolean {
+    return this.o.node === undefined || this.records.get(key)?.base.nodeName === this.o.node;
+  }
+
   private reportView(key: string, rec: PodRecord): void {
     const v = rec.view;
+    if (!this.speaksFor(key)) return;
     if (v.kind === 'malformed') {
       if (this.reported.get(rec.uid)?.get('WeirMalformedIntent') === undefined) {
         this.malformedIntents++;

@@ -51,8 +51,10 @@ export class EndpointPublisher {
   }
 
   private async drain(): Promise<void> {
-    while (this.dirty.size > 0 && !this.stopped) {
-      const [podKey, podUid] = this.dirty.entries().next().value as [string, string];
+    while (!this.stopped) {
+      const next = this.dirty.entries().next();
+      if (next.done === true) return;
+      const [podKey, podUid] = next.value;
       this.dirty.delete(podKey);
       const ep = this.o.snapshot(podKey);
       const text = ep === undefined ? `deleted:${podUid}` : JSON.stringify(ep);

@@ -115,7 +115,8 @@ export class KubeSources implements ClusterSource {
       this.caches.set(resource, cache);
       cache.start();
     }
-    // Every policy type but NetworkPolicy is a CRD that may not be installed. A type the API server
+    // Every policy type but NetworkPolicy is a CRD that may not be installed, and so is WeirEndpoint
+    // (without it, remote pods are known by status.podIPs alone). A type the API server
     // does not serve (404) has no objects, so its empty cache is the truth and counts as synced; the
     // Reflector lists it again every absentRecheckMs (default 30 s) and watches it once it appears.
     // Any other list failure (unreachable, forbidden) keeps that cache unsynced and the agent unready.
