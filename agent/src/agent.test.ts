@@ -261,7 +261,7 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     source.seed('pod', pod('a')).seed('pod', pod('b', { ip: '10.9.0.6' })).seed('networkpolicy', { metadata: { namespace: 'ns-a', name: 'broken' }, spec: { podSelector: 'x' } });
     const agent = makeAgent();
     await agent.start();
-    expect(log.has('ignoring networkpolicy that does not parse')).toBe(true);
+    expect(log.has('NetworkPolicy ns-a/broken does not parse')).toBe(true);
     const status: CniRequest = { command: 'STATUS', cniVersion: '1.1.0', networkName: 'underlay', config: {}, args: {}, rawArgs: '', path: [] };
     expect(await agent.handleCni(status, signal())).toEqual({ ok: true });
     await agent.handleCni(add('a'), signal());

@@ -29,23 +29,15 @@ import {
 import type { AttachProbe } from './endpoints/probe.js';
 import { FlowHub } from './flows/hub.js';
 import { formatFlow, toFlowRecord, type FlowNames, type FlowRecord } from './flows/format.js';
-import type { ClusterEventSink, PodEventSink } from './kube/events.js';
+import type { PodEventSink } from './kube/events.js';
+import type { ObjectEventSink } from './kube/object-events.js';
 import type { ClusterSource, Resource, SourceChange } from './kube/sources.js';
 import { AgentMetrics } from './metrics.js';
-import { parseClusterNetworkPolicy } from './policy/cnp.js';
 import { ClusterPolicyIntake } from './policy/cnp-intake.js';
 import { parseNode } from './policy/cnp-resolve.js';
 import { PolicyCompiler } from './policy/compile.js';
-import {
-  parseAdminNetworkPolicy,
-  parseBaselineAdminNetworkPolicy,
-  parseMultiNetworkPolicy,
-  parseNamespace,
-  parseNetworkPolicy,
-  parsePod,
-  type FieldError,
-  type Pod,
-} from './policy/model.js';
+import { PolicyIntake } from './policy/intake.js';
+import { parseNamespace, parsePod, type FieldError, type Pod } from './policy/model.js';
 import { ReconcileRunner, systemClock, type Clock, type RunReason } from './reconcile/runner.js';
 import { annotationsOf, metaOf } from '../../common/src/records.js';
 
@@ -65,8 +57,8 @@ export interface AgentOptions {
   registry: EndpointRegistry;
   log: Log;
   events?: PodEventSink;
-  /** Warnings on ClusterNetworkPolicies with rules Weir does not enforce (domainNames). */
-  clusterEvents?: ClusterEventSink;
+  /** Warning Events about policy objects that do not parse (agent/src/policy/intake.ts). */
+  policyEvents?: ObjectEventSink;
   clock?: Clock;
   /** CNI ADD waits this long for the pod to reach the cache before a direct GET. */
   podWaitMs?: number;
@@ -125,6 +117,8 @@ export class Agent {
   readonly metrics: AgentMetrics;
   readonly flows = new FlowHub();
   private readonly compiler = new PolicyCompiler();
+  private readonly policies: PolicyIntake;
+  /** Between the intake and the compiler: ClusterNetworkPolicy `nodes` peers and what is not enforced. */
   private readonly cnps = new ClusterPolicyIntake(this.compiler, (p, notes) => this.reportNotEnforced(p, notes));
   private readonly pods = new Map<string, PodEntry>();
   private readonly local = new Map<string, LocalInterface>();
@@ -152,6 +146,10 @@ export class Agent {
     this.metrics = new AgentMetrics({
       counters: () => o.datapath.readCounters(),
       endpointName: (id) => this.endpointName(id) ?? `endpoint-${id}`,
+    });
+    this.policies = new PolicyIntake({
+      target: this.cnps, log: o.log, parseErrors: this.metrics.parseErrors, registry: this.metrics.registry,
+      ...(o.policyEvents === undefined ? {} : { events: o.policyEvents }),
     });
     this.runner = new ReconcileRunner({
       run: (reason) => this.reconcile(reason),
@@ -248,31 +246,11 @@ export class Agent {
       case 'pod':
         return change.type === 'delete' ? this.removePod(m.namespace, m.name, m.uid) : this.upsertPod(object);
       case 'networkpolicy':
-      case 'multinetworkpolicy': {
-        const kind = change.resource === 'networkpolicy' ? 'NetworkPolicy' : 'MultiNetworkPolicy';
-        if (change.type === 'delete') return c.removePolicy({ kind, namespace: m.namespace, name: m.name });
-        const p = change.resource === 'networkpolicy' ? parseNetworkPolicy(object) : parseMultiNetworkPolicy(object);
-        if (p.ok) return c.upsertPolicy(p.value);
-        // A policy we cannot read must not leave its previous version allowing traffic either.
-        c.removePolicy({ kind, namespace: m.namespace, name: m.name });
-        return this.parseFailed(change.resource, object, p.errors);
-      }
+      case 'multinetworkpolicy':
       case 'adminnetworkpolicy':
-      case 'baselineadminnetworkpolicy': {
-        const kind = change.resource === 'adminnetworkpolicy' ? 'AdminNetworkPolicy' : 'BaselineAdminNetworkPolicy';
-        if (change.type === 'delete') return c.removePolicy({ kind, name: m.name });
-        const p = change.resource === 'adminnetworkpolicy' ? parseAdminNetworkPolicy(object) : parseBaselineAdminNetworkPolicy(object);
-        if (p.ok) return c.upsertPolicy(p.value);
-        c.removePolicy({ kind, name: m.name });
-        return this.parseFailed(change.resource, object, p.errors);
-      }
-      case 'clusternetworkpolicy': {
-        if (change.type === 'delete') return this.cnps.removePolicy(m.name);
-        const p = parseClusterNetworkPolicy(object);
-        if (p.ok) return this.cnps.upsertPolicy(p.value, m.uid);
-        this.cnps.removePolicy(m.name);
-        return this.parseFailed(change.resource, object, p.errors);
-      }
+      case 'baselineadminnetworkpolicy':
+      case 'clusternetworkpolicy':
+        return this.policies.apply(change.resource, change.type, object);
       case 'node': {
         if (change.type === 'delete') return this.cnps.removeNode(m.name);
         const n = parseNode(object);
@@ -286,10 +264,10 @@ export class Agent {
   }
 
   private reportNotEnforced(policy: { name: string; uid: string }, notes: string[]): void {
-    const message = `not enforced as written: ${notes.join('; ')}`;
-    this.o.log.warn({ clusterNetworkPolicy: policy.name, notes }, message);
-    this.o.clusterEvents?.clusterWarning(
-      { apiVersion: 'policy.networking.k8s.io/v1beta1', kind: 'ClusterNetworkPolicy', name: policy.name, uid: policy.uid },
+    const message = `ClusterNetworkPolicy ${policy.name} is not enforced as written: ${notes.join('; ')}`;
+    this.o.log.warn({ policy: `ClusterNetworkPolicy ${policy.name}`, notes }, message);
+    this.o.policyEvents?.warning(
+      { apiVersion: 'policy.networking.k8s.io/v1beta1', kind: 'ClusterNetworkPolicy', namespace: undefined, name: policy.name, uid: policy.uid },
       'WeirRuleNotEnforced',
       message,
     );

@@ -22,6 +22,7 @@ import { TcAttachProbe } from './endpoints/probe.js';
 import { EndpointRegistry } from './endpoints/registry.js';
 import { startAgentHttp, type AgentHttpServer } from './http.js';
 import { KubePodEvents } from './kube/events.js';
+import { KubeObjectEvents } from './kube/object-events.js';
 import { KubeSources } from './kube/sources.js';
 
 const HELP = `weir-agent: Weir's node agent (NetworkPolicy and bandwidth for underlay pods)
@@ -78,7 +79,6 @@ async function main(): Promise<number> {
   const datapath = new Datapath({ addon, objectPath: join(config.bpfObjectDir, 'weir.bpf.o'), pinRoot: config.pinRoot });
   const kc = new KubeConfig();
   kc.loadFromDefault();
-  const events = new KubePodEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record an event'));
   const agent = new Agent({
     config,
     datapath,
@@ -87,8 +87,8 @@ async function main(): Promise<number> {
       log.warn({ resource, err: error instanceof Error ? error.message : String(error), retryInMs }, 'watch failed; retrying')),
     registry: new EndpointRegistry(config.stateDir),
     log,
-    events,
-    clusterEvents: events,
+    events: new KubePodEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record a pod event')),
+    policyEvents: new KubeObjectEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record a policy event')),
   });
 
   let httpServer: AgentHttpServer | undefined;

@@ -215,6 +215,49 @@ describeWithApi('charts/weir RBAC with the real webhook and agent', (adminKubeco
         expect(apiMessage(typo)).toMatch(/^admission webhook "nads\.(mutate|validate)\.weir\.dev" denied the request: .*did you mean "coordinator"/s);
       });
 
+      // Issue 16: the chart's NAD webhook has no namespaceSelector, so it sees every NAD in the
+      // cluster; only NADs in Weir's scope may be refused. A namespace that is not opted in holds
+      // the NADs other network stacks write: no IPAM, no weir.
+      it('admits a DPDK SR-IOV, a host-device and a bridge NAD without IPAM outside Weir\'s scope, and refuses them inside it', async () => {
+        const plainNs = uniqueName('h16-plain');
+        await ensureNamespace(core, plainNs);
+        const nad = (ns: string, name: string, plugin: Record<string, unknown>, annotations: Record<string, string> = {}) => ({
+          apiVersion: 'k8s.cni.cncf.io/v1',
+          kind: 'NetworkAttachmentDefinition',
+          metadata: { name, namespace: ns, annotations },
+          spec: { config: JSON.stringify({ cniVersion: '1.0.0', name, plugins: [plugin] }) },
+        });
+        const create = (body: ReturnType<typeof nad>) =>
+          custom.createNamespacedCustomObject({ ...NAD, namespace: body.metadata.namespace, body }).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        const plugins: ReadonlyArray<[string, Record<string, unknown>]> = [
+          ['dpdk', { type: 'sriov', resourceName: 'intel.com/sriov_dpdk', vlan: 100 }],
+          ['hostdev', { type: 'host-device', pciBusID: '0000:af:00.1' }],
+          ['l2bridge', { type: 'bridge', bridge: 'br1', macspoofchk: true }],
+        ];
+        // The webhook answers (its configuration is live): the control case below is refused.
+        const control = await waitFor('the NAD webhook to refuse a weir chain without IPAM', 15_000, async () => {
+          await custom.deleteNamespacedCustomObject({ ...NAD, namespace: plainNs, name: 'control' }).catch(() => undefined);
+          const err = await create(nad(plainNs, 'control', { type: 'host-device', device: 'eth9' }, { 'weir.dev/chain': 'enabled' }));
+          return apiStatus(err) === 403 ? err : undefined;
+        });
+        expect(apiMessage(control)).toMatch(/NAD_IPAM_MISSING/);
+        for (const [name, plugin] of plugins) {
+          // Without weir: in a plain namespace (outside Weir's scope) and in the opted-in one (in
+          // scope, but not a Weir chain, so IPAM is not required): admitted.
+          for (const ns of [plainNs, appNs]) {
+            const err = await create(nad(ns, name, plugin));
+            expect(err, `${ns}/${name}: ${apiMessage(err) ?? ''}`).toBeUndefined();
+          }
+          // In a Weir chain: refused, saying Weir needs the pod's IPs.
+          const refused = await create(nad(plainNs, `${name}-weir`, plugin, { 'weir.dev/chain': 'enabled' }));
+          expect(apiStatus(refused)).toBe(403);
+          expect(apiMessage(refused)).toMatch(/^admission webhook "nads\.validate\.weir\.dev" denied the request: spec\.config\.plugins\[0\]\.ipam: .*needs the pod's IPs.*\[NAD_IPAM_MISSING\]$/s);
+        }
+      });
+
       it('admits a pod (weir.dev/intent written) and refuses a misconfigured one, through the API server', async () => {
         const pod = (name: string, annotations: Record<string, string>) => ({
           apiVersion: 'v1',

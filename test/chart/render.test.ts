@@ -1,6 +1,11 @@
 // The chart as text: helm lint, helm template over the value combinations users will try, and the
 // schema refusing wrong values at install time. No cluster needed (see apiserver.test.ts for that).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readAgentConfig } from '../../agent/src/config.js';
+import { LOG_LEVELS } from '../../common/src/log-levels.js';
+import { parseConfig } from '../../webhook/src/server/config.js';
 import { describeIf } from '../support/privileged.js';
 import { asArray, at, chartDir, find, helm, helmBinary, render, templateArgs, type Manifest } from './helm.js';
 
@@ -172,7 +177,8 @@ describeHelm('charts/weir: default values (self-signed TLS)', () => {
     }
     expect(at(hooks[0], 'reinvocationPolicy')).toBe('IfNeeded');
     for (const h of [hooks[0], hooks[2]]) {
-      expect(at(h, 'rules.0.resources')).toEqual(['pods']);
+      // Ephemeral containers (kubectl debug) get the same capability checks as the pod's own.
+      expect(at(h, 'rules.0.resources')).toEqual(['pods', 'pods/ephemeralcontainers']);
       expect(at(h, 'namespaceSelector.matchExpressions')).toEqual([
         { key: 'weir.dev/inject', operator: 'In', values: ['enabled'] },
         { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'weir-system'] },
@@ -305,6 +311,25 @@ describeHelm('charts/weir: values.schema.json refuses wrong values at install', 
     expect(res.code).not.toBe(0);
     expect(res.stderr).toContain("values don't meet the specifications of the schema");
     expect(res.stderr).toContain(message);
+  });
+});
+
+describeHelm('charts/weir: logLevel (issue 16: --set logLevel=trace crash-looped the agent)', () => {
+  it('the schema offers exactly the levels both processes accept (common/src/log-levels.ts)', () => {
+    const schema: unknown = JSON.parse(readFileSync(path.join(chartDir, 'values.schema.json'), 'utf8'));
+    expect(at(schema, 'properties.logLevel.enum')).toEqual([...LOG_LEVELS]);
+  });
+
+  it.each(LOG_LEVELS.map((l) => [l]))('--set logLevel=%s renders, and the agent and webhook accept what the chart passes', async (level) => {
+    const ms = await render({ set: { logLevel: level } });
+    const agentEnv = env(at(find(ms, 'DaemonSet'), 'spec.template.spec.containers.0'));
+    const webhookEnv = env(at(find(ms, 'Deployment'), 'spec.template.spec.containers.0'));
+    expect(agentEnv.get('WEIR_LOG_LEVEL')).toBe(level);
+    expect(webhookEnv.get('WEIR_LOG_LEVEL')).toBe(level);
+    const agent = readAgentConfig({ WEIR_NODE_NAME: 'node-a', WEIR_LOG_LEVEL: String(agentEnv.get('WEIR_LOG_LEVEL')) }, '/opt/weir/build/bpf');
+    expect(agent.ok && agent.config.logLevel, JSON.stringify(agent)).toBe(level);
+    const webhook = parseConfig({ WEIR_NAMESPACE: 'weir-system', WEIR_LOG_LEVEL: String(webhookEnv.get('WEIR_LOG_LEVEL')) });
+    expect(webhook.ok && webhook.config.logLevel, JSON.stringify(webhook)).toBe(level);
   });
 });
 

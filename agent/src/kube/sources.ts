@@ -46,6 +46,11 @@ interface ResourceSpec {
   list: ListFn;
 }
 
+export interface KubeSourcesTuning {
+  /** How often a resource type the API server did not serve (CRD absent) is looked for again. */
+  absentRecheckMs?: number;
+}
+
 /** Failures reach the caller through onWatchError; the agent logs them itself. */
 const silent: ReflectorLogger = { info: () => undefined, warn: () => undefined };
 
@@ -61,6 +66,7 @@ export class KubeSources implements ClusterSource {
   constructor(
     private readonly kc: KubeConfig,
     private readonly onWatchError: (resource: Resource, error: unknown, retryInMs: number) => void = () => undefined,
+    private readonly tuning: KubeSourcesTuning = {},
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
   }
@@ -96,13 +102,16 @@ export class KubeSources implements ClusterSource {
         logger: silent,
         onError: (message, retryMs) => this.onWatchError(resource, message, retryMs),
         backoffMaxMs: 10_000,
+        ...(this.tuning.absentRecheckMs === undefined ? {} : { absentRecheckMs: this.tuning.absentRecheckMs }),
         onChange: (c) => onChange({ resource, type: c.type, object: c.value }),
       });
       this.caches.set(resource, cache);
       cache.start();
     }
-    // A missing CRD keeps its cache unsynced and the agent unready: enforcing without knowing the
-    // AdminNetworkPolicies would silently allow what they deny.
+    // Every policy type but NetworkPolicy is a CRD that may not be installed. A type the API server
+    // does not serve (404) has no objects, so its empty cache is the truth and counts as synced; the
+    // Reflector lists it again every absentRecheckMs (default 30 s) and watches it once it appears.
+    // Any other list failure (unreachable, forbidden) keeps that cache unsynced and the agent unready.
     await Promise.all([...this.caches.values()].map((c) => c.waitForSync(syncTimeoutMs)));
   }
 

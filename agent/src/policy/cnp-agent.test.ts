@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Agent, type Log } from '../agent.js';
 import { FakeDatapath } from '../datapath/fake.js';
 import { EndpointRegistry } from '../endpoints/registry.js';
-import type { ClusterEventSink, ClusterObjectRef } from '../kube/events.js';
+import type { ObjectEventSink, ObjectRef } from '../kube/object-events.js';
 import { ScriptedSource } from '../kube/scripted.js';
 import { cnp, node } from './testkit.js';
 
@@ -17,9 +17,9 @@ function recordingLog(lines: string[]): Log {
   return { debug: keep, info: keep, warn: keep, error: keep };
 }
 
-class Recorded implements ClusterEventSink {
-  readonly events: Array<{ object: ClusterObjectRef; reason: string; message: string }> = [];
-  clusterWarning(object: ClusterObjectRef, reason: string, message: string): void {
+class Recorded implements ObjectEventSink {
+  readonly events: Array<{ object: ObjectRef; reason: string; message: string }> = [];
+  warning(object: ObjectRef, reason: string, message: string): void {
     this.events.push({ object, reason, message });
   }
 }
@@ -48,7 +48,7 @@ describe('Agent with ClusterNetworkPolicies', () => {
       .seed('clusternetworkpolicy', { ...(cnp('to-nodes', 'Admin', 5, { subject: { namespaces: {} }, egress: [{ name: 'no-kubelet', action: 'Deny', to: [{ nodes: { matchLabels: { role: 'worker' } } }] }] }) as object), metadata: { name: 'to-nodes', uid: 'u-1' } });
     agent = new Agent({
       config: { nodeName: NODE, pinRoot: '/nonexistent', cniSocket: '/nonexistent', metricsPort: 1, metricsHost: '127.0.0.1', bpfObjectDir: '/nonexistent', netnsDir: '/var/run/netns', stateDir: dir, logLevel: 'debug', resyncSeconds: 3600, attachCheckSeconds: 3600 },
-      datapath: fake, probe: { check: async () => ({ kind: 'attached' }) }, source, registry: new EndpointRegistry(dir), log: recordingLog(lines), clusterEvents: events, podWaitMs: 100, coalesceMs: 1,
+      datapath: fake, probe: { check: async () => ({ kind: 'attached' }) }, source, registry: new EndpointRegistry(dir), log: recordingLog(lines), policyEvents: events, podWaitMs: 100, coalesceMs: 1,
     });
     await agent.start();
     const res = await agent.handleCni({
@@ -87,5 +87,13 @@ describe('Agent with ClusterNetworkPolicies', () => {
     expect(events.events).toHaveLength(1);
     expect(events.events[0]).toMatchObject({ object: { kind: 'ClusterNetworkPolicy', name: 'allow-dns', uid: 'u-2' }, reason: 'WeirRuleNotEnforced' });
     expect(events.events[0]?.message).toContain('domainNames (example.com) are not enforced by Weir');
+
+    // A ClusterNetworkPolicy that does not parse (v1alpha1's Allow) fails closed through the common
+    // intake: its subjects are isolated (deny all) in its tier, and an Event says so.
+    source.put('clusternetworkpolicy', { ...(cnp('typo', 'Admin', 3, { subject: { namespaces: {} }, egress: [{ action: 'Allow', to: [{ namespaces: {} }] }] }) as object), metadata: { name: 'typo', uid: 'u-3' } });
+    await agent.idle();
+    expect(events.events.at(-1)).toMatchObject({ object: { kind: 'ClusterNetworkPolicy', name: 'typo' }, reason: 'WeirPolicyUnreadable' });
+    const after = [...fake.endpoints.values()][0];
+    expect(after?.desired.entries.some((e) => e.tier === 'admin' && e.direction === 'egress' && e.verdict === 'deny' && e.identity === 0)).toBe(true);
   });
 });
