@@ -20,6 +20,7 @@ import { readAgentConfig } from './config.js';
 import { Datapath } from './datapath/driver.js';
 import { TcAttachProbe } from './endpoints/probe.js';
 import { EndpointRegistry } from './endpoints/registry.js';
+import { KubeEndpointWriter } from './endpoints/weirendpoint-publish.js';
 import { startAgentHttp, type AgentHttpServer } from './http.js';
 import { KubePodEvents } from './kube/events.js';
 import { KubeObjectEvents } from './kube/object-events.js';
@@ -89,6 +90,7 @@ async function main(): Promise<number> {
     log,
     events: new KubePodEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record a pod event')),
     policyEvents: new KubeObjectEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record a policy event')),
+    endpoints: new KubeEndpointWriter(kc),
   });
 
   let httpServer: AgentHttpServer | undefined;

@@ -24,6 +24,7 @@ import { Agent } from '../../agent/src/agent.js';
 import type { AgentConfig } from '../../agent/src/config.js';
 import { FakeDatapath } from '../../agent/src/datapath/fake.js';
 import { EndpointRegistry } from '../../agent/src/endpoints/registry.js';
+import { KubeEndpointWriter } from '../../agent/src/endpoints/weirendpoint-publish.js';
 import { KubePodEvents } from '../../agent/src/kube/events.js';
 import { KubeSources } from '../../agent/src/kube/sources.js';
 import { parseIntent } from '../../common/src/intent.js';
@@ -319,6 +320,7 @@ describeWithApi('charts/weir RBAC with the real webhook and agent', (adminKubeco
           registry: new EndpointRegistry(stateDir),
           log: pino({ level: 'warn' }),
           events: new KubePodEvents(agentKc, 'weir-agent', (e) => eventErrors.push(text(e))),
+          endpoints: new KubeEndpointWriter(agentKc),
           syncTimeoutMs: 20_000,
         });
         await ensureNamespace(core, podNs);
@@ -338,8 +340,8 @@ describeWithApi('charts/weir RBAC with the real webhook and agent', (adminKubeco
         expect(agent?.status().ready).toBe(true);
       });
 
-      it('creates a Warning Event on a pod whose weir.dev/intent it cannot read', async () => {
-        // Not an opted-in namespace: no webhook rewrites the forged intent.
+      it('creates a Warning Event on a pod whose weir.dev/intent it ignores', async () => {
+        // Not an opted-in namespace: no webhook rewrote the forged intent, so the agent does not trust it.
         const pod = await core.createNamespacedPod({
           namespace: podNs,
           body: { metadata: { name: 'forged', annotations: { 'weir.dev/intent': '{"not":"an intent"}' } }, spec: { containers: [{ name: 'c', image: 'registry.invalid/pause:3' }] } },
@@ -347,11 +349,46 @@ describeWithApi('charts/weir RBAC with the real webhook and agent', (adminKubeco
         const event = await waitFor('the agent Event', 15_000, async () => {
           if (eventErrors.length > 0) throw new Error(`the agent could not create its Event: ${eventErrors.join('; ')}`);
           const list = await core.listNamespacedEvent({ namespace: podNs });
-          return list.items.find((e) => e.involvedObject.uid === pod.metadata?.uid && e.reason === 'WeirMalformedIntent');
+          return list.items.find((e) => e.involvedObject.uid === pod.metadata?.uid && e.reason === 'WeirIntentIgnored');
         });
         expect(event.type).toBe('Warning');
         expect(event.source?.component).toBe('weir-agent');
-        expect(event.message).toMatch(/weir\.dev\/intent is malformed/);
+        expect(event.message).toMatch(/weir\.dev\/intent is ignored/);
+      });
+
+      it('publishes a WeirEndpoint as its ServiceAccount; a namespace admin cannot write one', async () => {
+        const pod = await core.createNamespacedPod({
+          namespace: podNs, body: { metadata: { name: 'bound' }, spec: { nodeName: 'h13-node', containers: [{ name: 'c', image: 'registry.invalid/pause:3' }] } },
+        });
+        const res = await agent?.handleCni({
+          command: 'ADD', cniVersion: '1.0.0', networkName: 'n', config: {}, args: {}, rawArgs: '', path: [], runtimeConfig: {},
+          attachment: { containerId: 'ctr-bound', ifName: 'eth0', netns: '/var/run/netns/none' },
+          pod: { namespace: podNs, name: 'bound', uid: pod.metadata?.uid ?? '' },
+          prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.123.0.5/24' }] },
+        }, new AbortController().signal);
+        expect(res).toEqual({ ok: true });
+        const ref = { group: 'weir.dev', version: 'v1alpha1', plural: 'weirendpoints', namespace: podNs, name: 'bound' };
+        const stored = await waitFor('the WeirEndpoint', 15_000, async () => custom.getNamespacedCustomObject(ref).catch(() => undefined));
+        expect(stored).toMatchObject({ spec: { podUID: pod.metadata?.uid, nodeName: 'h13-node', interfaces: [{ name: 'eth0', ips: ['10.123.0.5'] }] } });
+        expect(stored).toMatchObject({ metadata: { ownerReferences: [{ kind: 'Pod', name: 'bound', uid: pod.metadata?.uid }] } });
+        // A tenant who may do anything to pods and NADs in its namespace (what admin/edit grant; the
+        // chart aggregates nothing of weir.dev into them, see render.test.ts) cannot touch WeirEndpoints.
+        for (const m of [
+          { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'tenant', namespace: podNs },
+            rules: [{ apiGroups: ['', 'k8s.cni.cncf.io'], resources: ['*'], verbs: ['*'] }] },
+          { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'tenant', namespace: podNs },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'tenant' }, subjects: [{ kind: 'User', name: 'h13-tenant', apiGroup: 'rbac.authorization.k8s.io' }] },
+        ]) {
+          const created = await createObject(kc, m, false);
+          expect(created.status, describeStatus(created)).toBe(201);
+        }
+        const tenant = kubeClients(await writeUserKubeconfig(adminKubeconfig, 'h13-tenant'));
+        // First the tenant's own power (so the refusals below are not just RBAC not caught up yet).
+        await waitFor('the tenant may patch pods', 15_000, async () =>
+          tenant.core.patchNamespacedPod({ namespace: podNs, name: 'bound', body: [{ op: 'add', path: '/metadata/labels', value: { tenant: 'can' } }] }).catch(() => undefined));
+        const forge = { ...ref, name: 'forged', body: { apiVersion: 'weir.dev/v1alpha1', kind: 'WeirEndpoint', metadata: { name: 'forged' }, spec: { podUID: 'x', nodeName: 'n', interfaces: [] } } };
+        await expect(tenant.custom.createNamespacedCustomObject(forge)).rejects.toSatisfy((e: unknown) => apiStatus(e) === 403);
+        await expect(tenant.custom.deleteNamespacedCustomObject(ref)).rejects.toSatisfy((e: unknown) => apiStatus(e) === 403);
       });
     });
 

@@ -206,12 +206,17 @@ describeHelm('charts/weir: default values (self-signed TLS)', () => {
     const secret = find(ms, 'Secret');
     expect(at(secret, 'data')).toBeUndefined();
     expect(at(secret, 'metadata.annotations')).toEqual({ 'helm.sh/resource-policy': 'keep' });
-    // The agent's one write: Warning Events on pods (agent/src/kube/events.ts), create only.
+    // The agent's writes: Warning Events on pods (agent/src/kube/events.ts), create only, and the
+    // WeirEndpoints it publishes (agent/src/endpoints/weirendpoint-publish.ts).
     const agentRules = asArray(at(find(ms, 'ClusterRole', 'weir-agent'), 'rules'), 'rules');
     const events = agentRules.filter((r) => asArray(at(r, 'resources'), 'resources').includes('events'));
     expect(events).toEqual([{ apiGroups: [''], resources: ['events'], verbs: ['create'] }]);
+    const endpoints = agentRules.filter((r) => asArray(at(r, 'apiGroups'), 'apiGroups').includes('weir.dev'));
+    expect(endpoints).toEqual([{ apiGroups: ['weir.dev'], resources: ['weirendpoints'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'] }]);
+    // Nothing is aggregated into the built-in admin/edit/view roles: tenants get no weir.dev verbs.
+    expect(ms.filter((m) => Object.keys(m.metadata.labels ?? {}).some((l) => l.startsWith('rbac.authorization.k8s.io/aggregate-to-')))).toEqual([]);
     for (const r of agentRules) {
-      if (events.includes(r)) continue;
+      if (events.includes(r) || endpoints.includes(r)) continue;
       for (const v of asArray(at(r, 'verbs'), 'verbs')) expect(['get', 'list', 'watch']).toContain(v);
     }
   });

@@ -7,6 +7,7 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { kubeWatch, rawList, rawObject } from '../../../common/src/kube/kube-source.js';
 import { Reflector, type ListFn, type ReflectorLogger } from '../../../common/src/kube/reflector.js';
+import { WEIR_ENDPOINT_PATH } from '../endpoints/weirendpoint.js';
 
 export const RESOURCES = [
   'namespace',
@@ -18,6 +19,7 @@ export const RESOURCES = [
   'clusternetworkpolicy',
   'node',
   'nad',
+  'weirendpoint',
 ] as const;
 export type Resource = (typeof RESOURCES)[number];
 
@@ -85,6 +87,7 @@ export class KubeSources implements ClusterSource {
       // Nodes: the addresses of ClusterNetworkPolicy `nodes` peers.
       node: spec('/api/v1/nodes'),
       nad: spec('/apis/k8s.cni.cncf.io/v1/network-attachment-definitions'),
+      weirendpoint: spec(WEIR_ENDPOINT_PATH),
     };
   }
 
