@@ -30,7 +30,6 @@ import type { PodEventSink } from './kube/events.js';
 import type { ObjectEventSink } from './kube/object-events.js';
 import type { ClusterSource, Resource, SourceChange } from './kube/sources.js';
 import { AgentMetrics } from './metrics.js';
-import { parseClusterNetworkPolicy } from './policy/cnp.js';
 import { ClusterPolicyIntake } from './policy/cnp-intake.js';
 import { parseNode } from './policy/cnp-resolve.js';
 import { PolicyCompiler } from './policy/compile.js';
@@ -90,9 +89,10 @@ export class Agent {
   private readonly dropLog = new DropLog((fields, message) => this.o.log.info(fields, message));
   private readonly compiler = new PolicyCompiler();
   private readonly policies: PolicyIntake;
+  /** Between the intake and the compiler: ClusterNetworkPolicy `nodes` peers and what is not enforced. */
+  private readonly cnps = new ClusterPolicyIntake(this.compiler, (p, notes) => this.reportNotEnforced(p, notes));
   private readonly intake: PodIntake;
   private readonly publisher: EndpointPublisher | undefined;
-  private readonly cnps = new ClusterPolicyIntake(this.compiler, (p, notes) => this.reportNotEnforced(p, notes));
   private readonly programmed = new Map<number, Programmed>();
   /** endpoint key → CNI network name (GC is per network); learned at ADD, not persisted. */
   private readonly networkOf = new Map<string, string>();
@@ -115,7 +115,7 @@ export class Agent {
       endpointName: (id) => this.endpointName(id) ?? `endpoint-${id}`,
     });
     this.policies = new PolicyIntake({
-      target: this.compiler, log: o.log, parseErrors: this.metrics.parseErrors, registry: this.metrics.registry,
+      target: this.cnps, log: o.log, parseErrors: this.metrics.parseErrors, registry: this.metrics.registry,
       ...(o.policyEvents === undefined ? {} : { events: o.policyEvents }),
     });
     this.intake = new PodIntake({
@@ -237,14 +237,8 @@ export class Agent {
       case 'multinetworkpolicy':
       case 'adminnetworkpolicy':
       case 'baselineadminnetworkpolicy':
+      case 'clusternetworkpolicy':
         return this.policies.apply(change.resource, change.type, object);
-      case 'clusternetworkpolicy': {
-        if (change.type === 'delete') return this.cnps.removePolicy(m.name);
-        const p = parseClusterNetworkPolicy(object);
-        if (p.ok) return this.cnps.upsertPolicy(p.value, m.uid);
-        this.cnps.removePolicy(m.name);
-        return this.parseFailed(change.resource, object, p.errors);
-      }
       case 'node': {
         if (change.type === 'delete') return this.cnps.removeNode(m.name);
         const n = parseNode(object);
@@ -256,8 +250,8 @@ export class Agent {
   }
 
   private reportNotEnforced(policy: { name: string; uid: string }, notes: string[]): void {
-    const message = `not enforced as written: ${notes.join('; ')}`;
-    this.o.log.warn({ clusterNetworkPolicy: policy.name, notes }, message);
+    const message = `ClusterNetworkPolicy ${policy.name} is not enforced as written: ${notes.join('; ')}`;
+    this.o.log.warn({ policy: `ClusterNetworkPolicy ${policy.name}`, notes }, message);
     this.o.policyEvents?.warning(
       { apiVersion: 'policy.networking.k8s.io/v1beta1', kind: 'ClusterNetworkPolicy', namespace: undefined, name: policy.name, uid: policy.uid },
       'WeirRuleNotEnforced',

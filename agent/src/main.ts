@@ -82,7 +82,6 @@ async function main(): Promise<number> {
   const datapath = new Datapath({ addon, objectPath: join(config.bpfObjectDir, 'weir.bpf.o'), pinRoot: config.pinRoot });
   const kc = new KubeConfig();
   kc.loadFromDefault();
-  const events = new KubePodEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record an event'));
   const agent = new Agent({
     config,
     datapath,

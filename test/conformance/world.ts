@@ -1,13 +1,16 @@
 /**
  * The simulated cluster the suite's manifests describe: its Namespaces, the Pods its StatefulSets
  * would create (ordinal names, template labels and containers, the labels the StatefulSet
- * controller adds), two Linux Nodes whose addresses the host-network pods take, and the policies.
+ * controller adds), two Linux Nodes whose addresses the host-network pods take, the WeirEndpoint the
+ * agent that attached each pod-network pod publishes (eth0, its one interface), and the policies.
  * Probing a flow asks Weir's `weir explain` engine (agent/src/policy/explain-pods.ts) whether
  * policy allows it, and the pod's containers whether anything listens there (agnhost's
  * serve-hostname, netexec and porter, as the manifests start them).
  */
 import { weirEndpointObject } from '../../agent/src/endpoints/weirendpoint.js';
-import { explainer, type ExplainResult } from '../../agent/src/policy/explain-pods.js';
+import { explainFlow } from '../../agent/src/policy/evaluate.js';
+import { PolicyCompiler } from '../../agent/src/policy/compile.js';
+import { buildClusterState, explainer, type ExplainResult, type RawCluster } from '../../agent/src/policy/explain-pods.js';
 import { isRecord } from '../../common/src/records.js';
 
 type Obj = Record<string, unknown>;
@@ -33,7 +36,6 @@ export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 export class World {
   readonly namespaces = new Map<string, Obj>();
   readonly pods = new Map<string, Obj>();
-  readonly endpoints = new Map<string, Record<string, unknown>>();
   readonly networkPolicies = new Map<string, Obj>();
   readonly clusterNetworkPolicies = new Map<string, Obj>();
   private readonly nodes: Obj[] = NODES.map((n) => ({
@@ -42,6 +44,7 @@ export class World {
     status: { addresses: [{ type: 'InternalIP', address: n.ip }, { type: 'Hostname', address: n.name }] },
   }));
   private explain: ((q: Parameters<ReturnType<typeof explainer>>[0]) => ExplainResult) | undefined;
+  private toHost: ((client: string, ip: string, protocol: Protocol, port: number) => { allowed: boolean; rule: string }) | undefined;
 
   /** Applies manifest objects the way `kubectl apply` would create them. */
   apply(objects: readonly Obj[], file: string): void {
@@ -94,14 +97,6 @@ export class World {
         spec: { ...clone(podSpec), nodeName: node.name },
         status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], hostIP: node.ip },
       });
-      // Weir enforces the pods its agents attached; each agent publishes a WeirEndpoint for them
-      // (agent/src/endpoints/pod-intake.ts). Host-network pods get no interface of their own.
-      if (!hostNetwork) {
-        this.endpoints.set(`${namespace}/${podName}`, weirEndpointObject({
-          namespace, name: podName, podUid: `uid-${namespace}-${podName}`, node: node.name, enforcement: [],
-          interfaces: [{ name: 'eth0', network: undefined, isDefault: true, mac: undefined, ips: [ip], containerId: podName, attachedAtMs: 1 }],
-        }));
-      }
     }
   }
 
@@ -118,6 +113,35 @@ export class World {
   /** Any mutation goes through here so the next probe recompiles. */
   changed(): void {
     this.explain = undefined;
+    this.toHost = undefined;
+  }
+
+  private raw(): RawCluster {
+    return {
+      namespaces: [...this.namespaces.values()],
+      pods: [...this.pods.values()],
+      weirEndpoints: [...this.pods.values()].flatMap((p) => this.endpointOf(p)),
+      networkPolicies: [...this.networkPolicies.values()],
+      multiNetworkPolicies: [],
+      adminNetworkPolicies: [],
+      baselineAdminNetworkPolicies: [],
+      clusterNetworkPolicies: [...this.clusterNetworkPolicies.values()],
+      nodes: this.nodes,
+    };
+  }
+
+  private endpointOf(pod: Obj): Obj[] {
+    const spec = rec(pod['spec'], 'spec');
+    if (spec['hostNetwork'] === true) return [];
+    const meta = metaOfObj(pod);
+    return [weirEndpointObject({
+      namespace: str(meta['namespace'], 'namespace'), name: str(meta['name'], 'name'), podUid: str(meta['uid'], 'uid'),
+      node: str(spec['nodeName'], 'nodeName'), enforcement: [],
+      interfaces: [{
+        name: 'eth0', network: undefined, isDefault: true, mac: undefined, containerId: 'c', attachedAtMs: 1,
+        ips: [str(rec(pod['status'], 'status')['podIP'], 'podIP')],
+      }],
+    })];
   }
 
   /** Ports a pod's containers listen on, read from how the suite's manifests start agnhost. */
@@ -139,19 +163,33 @@ export class World {
     return false;
   }
 
+  /**
+   * A host-network server is the node's address, not a Weir endpoint (`weir explain` answers for
+   * pods only): decide the client's egress to that address with the same compiler and evaluator.
+   */
+  private hostFlow(client: string, ip: string, protocol: Protocol, port: number): { allowed: boolean; rule: string } {
+    this.toHost ??= (() => {
+      const { state, ignored, enforced } = buildClusterState(this.raw());
+      if (ignored.length > 0) throw new Error(`objects Weir could not parse: ${ignored.join('; ')}`);
+      const compiler = new PolicyCompiler().load(state);
+      return (c, dst, proto, p) => {
+        const pod = state.pods.find((x) => `${x.namespace}/${x.name}` === c);
+        if (pod === undefined) throw new Error(`client ${c} is not in the compiled cluster`);
+        const key = enforced(pod, pod.defaultInterface) ? { namespace: pod.namespace, pod: pod.name, interface: pod.defaultInterface } : undefined;
+        const ep = key === undefined ? undefined : compiler.compileEndpoint(key);
+        const merged = { ipcache: compiler.ipcache(), endpoints: ep === undefined ? [] : [ep], rules: compiler.compileNode({ name: '' }).rules };
+        const srcIp = pod.interfaces.find((i) => i.name === pod.defaultInterface)?.ips[0] ?? str(undefined, `${c} IP`);
+        const res = explainFlow(merged, { from: { ip: srcIp, ...(key === undefined ? {} : { endpoint: key }) }, to: { ip: dst }, port: p, protocol: proto });
+        return { allowed: res.verdict === 'allow', rule: res.rule?.policy ?? 'no policy' };
+      };
+    })();
+    return this.toHost(client, ip, protocol, port);
+  }
+
   /** Whether policy (as Weir computes it) allows client → server:port. */
   policyAllows(client: string, server: string, protocol: Protocol, port: number): { allowed: boolean; rule: string } {
-    this.explain ??= explainer({
-      namespaces: [...this.namespaces.values()],
-      pods: [...this.pods.values()],
-      weirEndpoints: [...this.endpoints.values()],
-      networkPolicies: [...this.networkPolicies.values()],
-      multiNetworkPolicies: [],
-      adminNetworkPolicies: [],
-      baselineAdminNetworkPolicies: [],
-      clusterNetworkPolicies: [...this.clusterNetworkPolicies.values()],
-      nodes: this.nodes,
-    });
+    if (rec(this.pod(server)['spec'], 'spec')['hostNetwork'] === true) return this.hostFlow(client, this.podIp(server), protocol, port);
+    this.explain ??= explainer(this.raw());
     const [sns = '', sname = ''] = server.split('/');
     const [cns = '', cname = ''] = client.split('/');
     const res = this.explain({ pod: { namespace: sns, name: sname }, peer: { namespace: cns, name: cname, direction: 'from' }, port, protocol });

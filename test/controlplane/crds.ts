@@ -45,12 +45,14 @@ function established(body: unknown): boolean {
 export async function installCrds(conn: ApiConnection, dir: string, timeoutMs = 30_000): Promise<string[]> {
   const crds = await readCrds(dir);
   for (const crd of crds) {
-    const res = await apiRequest(conn, 'POST', CRD_PATH, crd.object);
+    // The upstream ClusterNetworkPolicy CRD is large and carries CEL rules the API server compiles
+    // on create: on a loaded machine that takes longer than apiRequest's default 5 s.
+    const res = await apiRequest(conn, 'POST', CRD_PATH, crd.object, timeoutMs);
     if (res.status === 409) {
       const current = await apiRequest(conn, 'GET', `${CRD_PATH}/${crd.name}`);
       const meta = isRecord(current.body) && isRecord(current.body.metadata) ? current.body.metadata : {};
       const replaced = { ...crd.object, metadata: { ...crd.metadata, resourceVersion: meta.resourceVersion } };
-      const put = await apiRequest(conn, 'PUT', `${CRD_PATH}/${crd.name}`, replaced);
+      const put = await apiRequest(conn, 'PUT', `${CRD_PATH}/${crd.name}`, replaced, timeoutMs);
       if (put.status !== 200) throw new Error(`replacing CRD ${crd.name}: HTTP ${put.status}: ${put.text}`);
     } else if (res.status !== 201) {
       throw new Error(`creating CRD ${crd.name}: HTTP ${res.status}: ${res.text}`);

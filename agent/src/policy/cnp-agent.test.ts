@@ -87,5 +87,13 @@ describe('Agent with ClusterNetworkPolicies', () => {
     expect(events.events).toHaveLength(1);
     expect(events.events[0]).toMatchObject({ object: { kind: 'ClusterNetworkPolicy', name: 'allow-dns', uid: 'u-2' }, reason: 'WeirRuleNotEnforced' });
     expect(events.events[0]?.message).toContain('domainNames (example.com) are not enforced by Weir');
+
+    // A ClusterNetworkPolicy that does not parse (v1alpha1's Allow) fails closed through the common
+    // intake: its subjects are isolated (deny all) in its tier, and an Event says so.
+    source.put('clusternetworkpolicy', { ...(cnp('typo', 'Admin', 3, { subject: { namespaces: {} }, egress: [{ action: 'Allow', to: [{ namespaces: {} }] }] }) as object), metadata: { name: 'typo', uid: 'u-3' } });
+    await agent.idle();
+    expect(events.events.at(-1)).toMatchObject({ object: { kind: 'ClusterNetworkPolicy', name: 'typo' }, reason: 'WeirPolicyUnreadable' });
+    const after = [...fake.endpoints.values()][0];
+    expect(after?.desired.entries.some((e) => e.tier === 'admin' && e.direction === 'egress' && e.verdict === 'deny' && e.identity === 0)).toBe(true);
   });
 });

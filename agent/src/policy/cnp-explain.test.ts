@@ -5,19 +5,18 @@ import { explainPod, type RawCluster } from './explain-pods.js';
 import { weirEndpointObject } from '../endpoints/weirendpoint.js';
 import { cnp, node, rawPod } from './testkit.js';
 
-// x/a's eth0 is enforced because an agent attached it and published its WeirEndpoint
-// (agent/src/endpoints/pod-intake.ts); y/b is a peer Weir does not attach.
-const attachedA = weirEndpointObject({
-  namespace: 'x', name: 'a', podUid: 'uid-x-a', node: 'n1', enforcement: [],
-  interfaces: [{ name: 'eth0', network: undefined, isDefault: true, mac: undefined, ips: ['10.1.0.1'], containerId: 'c', attachedAtMs: 1 }],
+/** What the agent that attached the pod publishes: eth0 is Weir-enforced. */
+const endpoint = (ns: string, name: string, ip: string): unknown => weirEndpointObject({
+  namespace: ns, name, podUid: `uid-${ns}-${name}`, node: 'n1', enforcement: [],
+  interfaces: [{ name: 'eth0', network: undefined, isDefault: true, mac: undefined, ips: [ip], containerId: 'c', attachedAtMs: 1 }],
 });
 
 function cluster(cnps: unknown[]): RawCluster {
   return {
     namespaces: [{ metadata: { name: 'x', labels: { ns: 'x' } } }, { metadata: { name: 'y', labels: { ns: 'y' } } }],
     pods: [rawPod('x', 'a', '10.1.0.1'), rawPod('y', 'b', '10.2.0.2')],
+    weirEndpoints: [endpoint('x', 'a', '10.1.0.1'), endpoint('y', 'b', '10.2.0.2')],
     networkPolicies: [], multiNetworkPolicies: [], adminNetworkPolicies: [], baselineAdminNetworkPolicies: [],
-    weirEndpoints: [attachedA],
     clusterNetworkPolicies: cnps,
     nodes: [node('n1', {}, ['172.18.0.2'])],
   };

@@ -53,6 +53,8 @@ export interface CnpRuleSpec {
 /** The object as parsed, before `nodes` peers are resolved to addresses. */
 export interface ClusterNetworkPolicySpec {
   name: string;
+  /** metadata.uid ('' when absent): the Events about it name it. */
+  uid: string;
   tier: CnpTier;
   /** 0..1000, lower first. */
   priority: number;
@@ -81,6 +83,11 @@ export interface ClusterNetworkPolicy {
   ingress: CnpRule[];
   egress: CnpRule[];
   policyFor: { namespace: string; name: string }[];
+  /**
+   * The object as parsed, when it came from the watch: the agent resolves its `nodes` peers again
+   * whenever Nodes change (cnp-intake.ts). The compiler ignores it.
+   */
+  spec?: ClusterNetworkPolicySpec;
 }
 
 /** Where a ClusterNetworkPolicy applies: the default interface, or the interfaces on its policy-for NADs. */
@@ -251,8 +258,10 @@ export function parseClusterNetworkPolicy(v: unknown): Parsed<ClusterNetworkPoli
   const pf = meta.annotations[POLICY_FOR_ANNOTATION];
   const policyFor = pf === undefined ? [] : readPolicyFor(r, pf, undefined);
   if (pf !== undefined && policyFor.length === 0) r.fail(`metadata.annotations["${POLICY_FOR_ANNOTATION}"]`, 'must name at least one namespace/nad');
+  const uid = r.string((r.record(obj['metadata'], 'metadata') ?? {})['uid'], 'metadata.uid') ?? '';
   return r.result({
     name: meta.name,
+    uid,
     tier,
     priority: priority ?? 0,
     subject,

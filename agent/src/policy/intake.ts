@@ -19,6 +19,7 @@
 import { Gauge, type Counter, type Registry } from 'prom-client';
 import { isRecord, metaOf } from '../../../common/src/records.js';
 import type { ObjectEventSink } from '../kube/object-events.js';
+import { cnpIntakeKind } from './cnp-intake.js';
 import type { PolicyCompiler } from './compile.js';
 import {
   parseAdminNetworkPolicy,
@@ -73,6 +74,8 @@ export const POLICY_KINDS = {
     kind: 'BaselineAdminNetworkPolicy', apiVersion: 'policy.networking.k8s.io/v1alpha1', namespaced: false,
     parse: parseBaselineAdminNetworkPolicy, isolation: (v) => isolateAdmin(v, parseBaselineAdminNetworkPolicy),
   },
+  /** policy.networking.k8s.io/v1beta1; agent/src/policy/cnp-intake.ts. */
+  clusternetworkpolicy: cnpIntakeKind,
 } satisfies Record<string, PolicyKindSpec>;
 
 export type PolicyResource = keyof typeof POLICY_KINDS;
