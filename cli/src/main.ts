@@ -14,6 +14,7 @@ import { explainCommand } from './explain.js';
 import { loadCluster, type Cluster } from './kube.js';
 import { observeCommand } from './observe.js';
 import { statusCommand } from './status.js';
+import { uninstallCheckCommand } from './uninstall.js';
 import { printVersion, versionReport } from './version.js';
 
 // bin/weir passes the name it was run as; the image runs dist/cli/src/main.js under either name.
@@ -27,6 +28,7 @@ const COMMANDS: CommandTable = {
   explain: ['--from', '--to', '--port', ...KUBE_FLAGS],
   version: ['--client', ...KUBE_FLAGS],
   check: KUBE_FLAGS,
+  uninstall: ['--check', ...KUBE_FLAGS],
   completion: ['bash', 'zsh'],
   lab: ['up', 'down', 'status', 'exec', '--nodes', '--no-demo', '--help'],
   help: [],
@@ -42,6 +44,7 @@ Usage:
   ${program} observe [--pod ns/name] [--verdict dropped|allowed]   live flows from the agents
   ${program} explain <ns>/<pod> [--from ns/pod | --to ns/pod] [--port 80/TCP]   policies and the verdict for a flow
   ${program} check -n <weir namespace>     the webhook answers and every agent is ready (what helm test runs)
+  ${program} uninstall --check             what still depends on Weir (NADs chaining weir, opted-in namespaces)
   ${program} version [--client]            versions of this CLI, the API server and the agents
   ${program} completion bash|zsh           shell completion (source <(${program} completion bash))
   weir lab up | down | status | exec      the local lab (from a checkout of the repository)
@@ -70,6 +73,10 @@ needed. Run '${program} <command> --help' for details.`,
   reads every agent's status in that namespace through pods/portforward (each must be ready).
   Exits 1 when either fails. The chart's helm test pod runs it.`,
   completion: `${program} completion bash|zsh`,
+  uninstall: `${program} uninstall --check
+  Lists what helm uninstall would break: NADs whose chain runs weir (or carry weir.dev/chain),
+  SpiderMultusConfigs that append weir, and opted-in namespaces. Exits 1 while any is left.
+  It removes nothing; docs/operations.md says how to uninstall.`,
 };
 
 async function cluster(values: { kubeconfig?: string; context?: string; namespace?: string }): Promise<Cluster> {
@@ -125,6 +132,12 @@ async function main(argv: string[]): Promise<number> {
       if (a.values.help === true) { out(HELP.check ?? ''); return 0; }
       if (a.values.namespace === undefined) throw new UsageError('weir check needs -n <the namespace Weir is installed in>');
       return checkCommand(await cluster(a.values), a.values.selector ?? DEFAULT_AGENT_SELECTOR, out);
+    }
+    case 'uninstall': {
+      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, check: { type: 'boolean' } });
+      if (a.values.help === true) { out(HELP.uninstall ?? ''); return 0; }
+      if (a.values.check !== true) throw new UsageError('weir uninstall only checks: run weir uninstall --check, then helm uninstall (docs/operations.md)');
+      return uninstallCheckCommand(await cluster(a.values), out);
     }
     case 'version': {
       const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR, client: { type: 'boolean' } });

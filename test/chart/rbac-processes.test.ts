@@ -36,7 +36,7 @@ import { apiMessage, apiStatus, describeWithApi, ensureNamespace, kubeClients, u
 import { describeIf } from '../support/privileged.js';
 import { asArray, at, find, helmBinary, render, type Manifest } from './helm.js';
 import { apiRequest, createObject, describeStatus, objectPath, serviceAccount } from './kubeapi.js';
-import { createWebhookConfigs, webhookConfigsAtUrl } from './webhook-url.js';
+import { chartWebhookEnv, createWebhookConfigs, webhookConfigsAtUrl } from './webhook-url.js';
 
 const NAD = { group: 'k8s.cni.cncf.io', version: 'v1', plural: 'network-attachment-definitions' };
 const describeHelm = describeIf(helmBinary() !== null, 'helm is not built (scripts/build-go-tools.sh)');
@@ -50,22 +50,6 @@ async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | und
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(150);
   }
-}
-
-/** The webhook container's env as the chart renders it, with the downward-API fields resolved. */
-function chartWebhookEnv(ms: readonly Manifest[], deployment: string, namespace: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  const entries = asArray(at(find(ms, 'Deployment', deployment), 'spec.template.spec.containers.0.env'), 'webhook env');
-  for (const e of entries) {
-    const name = at(e, 'name');
-    if (typeof name !== 'string') throw new Error(`webhook env entry without a name: ${JSON.stringify(e)}`);
-    const value = at(e, 'value');
-    const field = at(e, 'valueFrom.fieldRef.fieldPath');
-    if (typeof value === 'string') env[name] = value;
-    else if (field === 'metadata.namespace') env[name] = namespace;
-    else throw new Error(`webhook env ${name}: cannot resolve ${JSON.stringify(e)} outside a pod`);
-  }
-  return env;
 }
 
 /** One chart release whose RBAC is applied for real; `trim` edits rules before they are applied. */

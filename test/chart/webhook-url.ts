@@ -1,6 +1,6 @@
 import { AdmissionregistrationV1Api, type KubeConfig, type V1MutatingWebhookConfiguration, type V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import { isRecord } from '../../common/src/records.js';
-import type { Manifest } from './helm.js';
+import { asArray, at, find, type Manifest } from './helm.js';
 
 /**
  * The chart's two webhook configurations, unchanged except that every webhook's
@@ -39,4 +39,20 @@ export async function createWebhookConfigs(kc: KubeConfig, configs: readonly Man
     else if (c.kind === 'ValidatingWebhookConfiguration') await client.createValidatingWebhookConfiguration({ body: c as V1ValidatingWebhookConfiguration });
     else throw new Error(`${c.kind}/${c.metadata.name}: not a webhook configuration`);
   }
+}
+
+/** The webhook container's env as the chart renders it, with the downward-API fields resolved. */
+export function chartWebhookEnv(ms: readonly Manifest[], deployment: string, namespace: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  const entries = asArray(at(find(ms, 'Deployment', deployment), 'spec.template.spec.containers.0.env'), 'webhook env');
+  for (const e of entries) {
+    const name = at(e, 'name');
+    if (typeof name !== 'string') throw new Error(`webhook env entry without a name: ${JSON.stringify(e)}`);
+    const value = at(e, 'value');
+    const field = at(e, 'valueFrom.fieldRef.fieldPath');
+    if (typeof value === 'string') env[name] = value;
+    else if (field === 'metadata.namespace') env[name] = namespace;
+    else throw new Error(`webhook env ${name}: cannot resolve ${JSON.stringify(e)} outside a pod`);
+  }
+  return env;
 }
