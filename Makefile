@@ -47,3 +47,23 @@ lab-down:
 
 clean:
 	rm -rf $(BUILD) dist native/build
+
+# The real-node lab (lab/realnode, docs/real-node.md): kubelet + containerd + Multus + kube-proxy
+# on this machine, Weir installed by its chart from images built here offline.
+.PHONY: realnode-tools realnode-images realnode-up realnode-down realnode-netpol
+realnode-tools:
+	bash scripts/build-go-tools.sh realnode
+
+realnode-images: build realnode-tools
+	bash images/build.sh
+
+realnode-up: realnode-images
+	bash lab/realnode/up.sh
+
+realnode-down:
+	bash lab/realnode/down.sh
+
+# The upstream NetworkPolicy e2e suite (k8s.io/kubernetes v1.34.4 test/e2e/network/netpol), in full,
+# against the running real node; per-test results go to docs/conformance.md.
+realnode-netpol: realnode-tools
+	bash lab/realnode/netpol-e2e.sh
