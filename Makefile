@@ -50,7 +50,7 @@ clean:
 
 # The real-node lab (lab/realnode, docs/real-node.md): kubelet + containerd + Multus + kube-proxy
 # on this machine, Weir installed by its chart from images built here offline.
-.PHONY: realnode-tools realnode-images realnode-up realnode-down realnode-netpol
+.PHONY: realnode-tools realnode-images realnode-up realnode-down realnode-netpol realnode-test
 realnode-tools:
 	bash scripts/build-go-tools.sh realnode
 
@@ -67,3 +67,8 @@ realnode-down:
 # against the running real node; per-test results go to docs/conformance.md.
 realnode-netpol: realnode-tools
 	bash lab/realnode/netpol-e2e.sh
+
+# The real node end to end (test/realnode): up, kubectl exec/logs, chart pods, a policy enforced, then
+# a teardown that must leave nothing. Not part of `make test`: it owns the machine's one real node.
+realnode-test: realnode-images
+	CI=true PATH=$(HOME)/.cache/weir/bin:$$PATH node_modules/.bin/vitest run --config test/realnode/vitest.config.ts
