@@ -7,12 +7,13 @@
 #   weir.local/weir-webhook:dev   the webhook; same layout as images/webhook.Dockerfile, uid 65532
 #   registry.k8s.io/pause:3.10.1  Kubernetes' own pause.c (signals, zombie reaping), static
 #   registry.k8s.io/e2e-test-images/agnhost:2.56   agnhost built from k8s.io/kubernetes v1.34.4
+#   weir.local/iperf3:dev         Debian's iperf3 and its libraries, for bandwidth checks on the node
 #
 # The Dockerfiles are the registry path (a build host with network); this script is the path for
 # machines without one. Both put the same files at the same paths, so the chart runs either.
 # Inputs: `make build` (dist/, build/, native addon), `scripts/build-go-tools.sh realnode` (agnhost),
 # the npm cache that `npm ci` filled (production node_modules are installed --offline from it).
-# Usage: images/build.sh [agent|webhook|pause|agnhost ...]   (default: all four)
+# Usage: images/build.sh [agent|webhook|pause|agnhost|iperf3 ...]   (default: all five)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache="${WEIR_CACHE:-$HOME/.cache/weir}"
@@ -132,12 +133,23 @@ build_agnhost() {
   commit "$ctr" "$AGNHOST_IMAGE" "$out/agnhost.tar"
 }
 
+build_iperf3() {
+  command -v iperf3 >/dev/null || die "missing tool: iperf3; install it with: apt-get install -y iperf3"
+  local ctr root
+  ctr=$(bah from --quiet scratch); root=$(bah mount "$ctr")
+  copy_with_libs "$root" "$(command -v iperf3)" /usr/bin/iperf3
+  mkdir -p "$root/tmp"; chmod 1777 "$root/tmp"
+  bah umount "$ctr" >/dev/null
+  bah config --entrypoint '["/usr/bin/iperf3"]' --cmd '["--server"]' "$ctr"
+  commit "$ctr" "$IPERF3_IMAGE" "$out/iperf3.tar"
+}
+
 targets=("$@")
-((${#targets[@]})) || targets=(pause agnhost agent webhook)
+((${#targets[@]})) || targets=(pause agnhost iperf3 agent webhook)
 for t in "${targets[@]}"; do
   case $t in
     agent | webhook) [[ -d "$work/node_modules" && ${_npm_done:-} == 1 ]] || { prod_node_modules; _npm_done=1; }; "build_$t" ;;
-    pause | agnhost) "build_$t" ;;
-    *) die "unknown image \"$t\"; choose from: agent webhook pause agnhost" ;;
+    pause | agnhost | iperf3) "build_$t" ;;
+    *) die "unknown image \"$t\"; choose from: agent webhook pause agnhost iperf3" ;;
   esac
 done

@@ -24,7 +24,7 @@ write_cni_config() {
       "type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,
       "ipam": {
         "type": "host-local", "dataDir": "$RN_DIR/cni/ipam",
-        "ranges": [[{ "subnet": "$POD_CIDR", "gateway": "$POD_GATEWAY" }]],
+        "ranges": [[{ "subnet": "$POD_CIDR", "rangeStart": "$POD_RANGE_START", "rangeEnd": "$POD_RANGE_END", "gateway": "$POD_GATEWAY" }]],
         "routes": [{ "dst": "0.0.0.0/0" }]
       }
     },

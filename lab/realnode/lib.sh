@@ -29,6 +29,10 @@ AGENT_METRICS_PORT=19962
 # and the tests' 10.0/10.1/10.2/10.9/10.77/10.78 subnets.
 POD_CIDR=10.244.0.0/24
 POD_GATEWAY=10.244.0.1
+# The cluster network allocates .2-.199; .200-.250 is left for NetworkAttachmentDefinitions on the
+# same bridge (their host-local store is separate, so their ranges must not overlap).
+POD_RANGE_START=10.244.0.2
+POD_RANGE_END=10.244.0.199
 SERVICE_CIDR=10.97.0.0/24
 SERVICE_IP=10.97.0.1
 BRIDGE=wrn0

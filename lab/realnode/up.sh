@@ -31,7 +31,7 @@ for t in containerd runc ctr buildah iptables; do
 done
 [[ -x /usr/lib/cni/bridge ]] || rn_die "missing /usr/lib/cni/bridge: apt-get install -y containernetworking-plugins"
 ip link show "$BRIDGE" >/dev/null 2>&1 && rn_die "interface $BRIDGE exists: another real node is running or leaked; run make realnode-down"
-for img in pause agnhost weir-agent weir-webhook; do
+for img in pause agnhost iperf3 weir-agent weir-webhook; do
   [[ -f $RN_IMAGES/$img.tar ]] || rn_die "missing image archive $RN_IMAGES/$img.tar: run make realnode-images"
 done
 
@@ -76,7 +76,7 @@ write_cni_config "$IP"
 write_containerd_config
 start_daemon containerd containerd --config "$RN_DIR/containerd/config.toml"
 wait_for 30 "containerd's socket" ctr_rn version
-for img in pause agnhost weir-agent weir-webhook; do
+for img in pause agnhost iperf3 weir-agent weir-webhook; do
   ctr_rn images import "$RN_IMAGES/$img.tar" >/dev/null
 done
 

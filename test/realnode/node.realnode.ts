@@ -3,7 +3,7 @@
  * user does (kubectl through the API server, pods from the chart's images, NetworkPolicy enforced
  * by Weir on pods Multus attached), and `lab/realnode/down.sh` must leave nothing behind.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,10 @@ async function script(name: string): Promise<{ code: number; output: string }> {
     const err = e as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof err.code === 'number' ? err.code : 1, output: `${err.stdout ?? ''}${err.stderr ?? ''}` };
   }
+}
+
+function apply(object: Record<string, unknown>): void {
+  execFileSync(join(BIN, 'kubectl'), ['--kubeconfig', KUBECONFIG, 'apply', '-f', '-'], { input: JSON.stringify(object), stdio: ['pipe', 'ignore', 'pipe'] });
 }
 
 /** Exit status of `agnhost connect` from one pod to an address, through `kubectl exec`. */
@@ -94,8 +98,7 @@ describe('the real node', () => {
 
   it('enforces a NetworkPolicy on pods Multus attached (bridge + weir): deny-all blocks, deleting it restores', async () => {
     await kubectl('create', 'namespace', NS);
-    const pod = (name: string, args: string[]): string =>
-      JSON.stringify({
+    const pod = (name: string, args: string[]): Record<string, unknown> => ({
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { name, namespace: NS, labels: { app: name } },
@@ -105,22 +108,78 @@ describe('the real node', () => {
         },
       });
     for (const [name, args] of [['server', ['netexec', '--http-port=8080']], ['client', ['pause']]] as const) {
-      await run('bash', ['-c', `"$0" --kubeconfig "$1" apply -f - <<< "$2"`, join(BIN, 'kubectl'), KUBECONFIG, pod(name, [...args])]);
+      apply(pod(name, [...args]));
     }
     await kubectl('-n', NS, 'wait', '--for=condition=Ready', 'pod/server', 'pod/client', '--timeout=120s');
     const ip = (await kubectl('-n', NS, 'get', 'pod', 'server', '-o', 'jsonpath={.status.podIP}')).trim();
     expect(ip).toMatch(/^10\.244\.0\./);
     await eventually('client reaches server before any policy', () => connects('client', ip));
-    const policy = JSON.stringify({
+    apply({
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
       metadata: { name: 'deny-all', namespace: NS },
       spec: { podSelector: {}, policyTypes: ['Ingress'] },
     });
-    await run('bash', ['-c', `"$0" --kubeconfig "$1" apply -f - <<< "$2"`, join(BIN, 'kubectl'), KUBECONFIG, policy]);
     await eventually('deny-all blocks client -> server', async () => !(await connects('client', ip)));
     await kubectl('-n', NS, 'delete', 'networkpolicy', 'deny-all');
     await eventually('deleting deny-all restores client -> server', () => connects('client', ip));
+  });
+
+  it('gives a pod in an opted-in namespace its intent and its egress bandwidth, measured with iperf3', async () => {
+    const ns = 'realnode-bw';
+    await kubectl('create', 'namespace', ns);
+    await kubectl('label', 'namespace', ns, 'weir.dev/inject=enabled');
+    // The webhook cannot see the node's clusterNetwork file, so it refuses bandwidth there; a NAD
+    // whose chain holds weir, made the namespace's default network, is what it can check. Its
+    // host-local range (.200-.250) is the part of the bridge subnet the cluster network leaves free.
+    const nad = {
+      apiVersion: 'k8s.cni.cncf.io/v1',
+      kind: 'NetworkAttachmentDefinition',
+      metadata: { name: 'bridge-weir', namespace: ns },
+      spec: {
+        config: JSON.stringify({
+          cniVersion: '1.0.0',
+          name: 'bridge-weir',
+          plugins: [
+            {
+              type: 'bridge', bridge: 'wrn0', isGateway: true, hairpinMode: true,
+              ipam: {
+                type: 'host-local', dataDir: join(STATE, 'cni', 'ipam'), routes: [{ dst: '0.0.0.0/0' }],
+                ranges: [[{ subnet: '10.244.0.0/24', rangeStart: '10.244.0.200', rangeEnd: '10.244.0.250', gateway: '10.244.0.1' }]],
+              },
+            },
+            { type: 'weir' },
+          ],
+        }),
+      },
+    };
+    apply(nad);
+    await kubectl('annotate', 'namespace', ns, `weir.dev/default-network=${ns}/bridge-weir`);
+    const iperf = (name: string, port: number, annotations: Record<string, string>): Record<string, unknown> => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: ns, annotations },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: 'c', image: 'weir.local/iperf3:dev', imagePullPolicy: 'Never', args: ['--server', '-p', String(port)] }],
+      },
+    });
+    apply(iperf('server', 5201, {}));
+    apply(iperf('client', 5202, { 'kubernetes.io/egress-bandwidth': '50M' }));
+    await kubectl('-n', ns, 'wait', '--for=condition=Ready', 'pod/server', 'pod/client', '--timeout=120s');
+    const intent = JSON.parse(await kubectl('-n', ns, 'get', 'pod', 'client', '-o', 'jsonpath={.metadata.annotations.weir\\.dev/intent}')) as {
+      bandwidth?: { egressBitsPerSecond?: number };
+      networks?: { nad: string; enforced: boolean }[];
+    };
+    expect(intent.bandwidth?.egressBitsPerSecond).toBe(50_000_000);
+    expect(intent.networks).toEqual([expect.objectContaining({ nad: `${ns}/bridge-weir`, enforced: true })]);
+    const serverIp = (await kubectl('-n', ns, 'get', 'pod', 'server', '-o', 'jsonpath={.status.podIP}')).trim();
+    const report = JSON.parse(await kubectl('-n', ns, 'exec', 'client', '--', '/usr/bin/iperf3', '-c', serverIp, '-t', '3', '-J')) as {
+      end: { sum_received: { bits_per_second: number } };
+    };
+    const mbit = report.end.sum_received.bits_per_second / 1e6;
+    expect(mbit).toBeGreaterThan(50 * 0.7);
+    expect(mbit).toBeLessThan(50 * 1.1);
   });
 
   it('tears down leaving nothing: processes, mounts, netns, bridge, pins, cgroups, iptables rules, containerd state', async () => {
