@@ -11,7 +11,7 @@ NATIVE_SRCS := $(wildcard native/src/*.cc native/src/*.hh) native/binding.gyp
 NODE_DIR := $(shell node -p "require('path').resolve(process.execPath, '../..')")
 CNI_SRCS := $(wildcard native/cni/*.c native/cni/*.h)
 
-.PHONY: all build bootstrap bpf native cni ts test lab lab-down clean
+.PHONY: all build bootstrap bpf native cni ts lint test lab lab-down clean
 all build: bpf native cni ts
 
 bootstrap:
@@ -35,6 +35,10 @@ $(BUILD)/bin/weir: $(CNI_SRCS)
 
 ts:
 	node_modules/.bin/tsc -p tsconfig.build.json
+
+# typescript-eslint strict type-checked (eslint.config.js); any finding fails.
+lint:
+	node_modules/.bin/eslint --max-warnings 0 .
 
 test: bootstrap
 	bash scripts/test.sh

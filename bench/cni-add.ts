@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     const measured = await measure([
       { inv: { bin: '/usr/lib/cni/portmap', command: 'VERSION', stdin: '{"cniVersion":"1.0.0"}' }, status: 0 },
       { inv: { command: 'VERSION', stdin: '{"cniVersion":"1.0.0"}' }, status: 0 },
-      { inv: { command: 'ADD', stdin: config, env: attachmentEnv() }, status: 0 },
+      { inv: { command: 'ADD', stdin: config, env: attachmentEnv({ runDir: path.dirname(socket) }) }, status: 0 },
     ]);
     const rows: Array<[string, number[]]> = names.map((n, k) => [n, measured[k] ?? []]);
     const add = rows[2]?.[1] ?? [];

@@ -47,6 +47,11 @@ function rawPod(ns: number, i: number, app: string): unknown {
   };
 }
 
+/** A /24 inside 172.16.0.0/12 per namespace: valid for up to 4,096 namespaces (NS=500 is 50,000 pods). */
+function exceptFor(ns: number): string {
+  return `172.${16 + Math.floor(ns / 256)}.${ns % 256}.0/24`;
+}
+
 function policies(ns: number): unknown[] {
   const meta = (name: string): Record<string, unknown> => ({ namespace: `ns${ns}`, name });
   const app = (k: number): Record<string, unknown> => ({ matchLabels: { app: `app${k}` } });
@@ -56,7 +61,7 @@ function policies(ns: number): unknown[] {
     { metadata: meta('team'), spec: { podSelector: app(2), ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: `t${ns % 10}` } }, podSelector: app(0) }], ports: [{ port: 80, endPort: 90 }] }] } },
     { metadata: meta('monitoring'), spec: { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { role: 'monitoring' } } }], ports: [{ port: 'metrics' }] }] } },
     { metadata: meta('dns'), spec: { podSelector: app(3), policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ns0' } }, podSelector: app(9) }], ports: [{ port: 53, protocol: 'UDP' }] }] } },
-    { metadata: meta('ext'), spec: { podSelector: app(4), policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '172.16.0.0/12', except: [`172.16.${ns}.0/24`] } }] }] } },
+    { metadata: meta('ext'), spec: { podSelector: app(4), policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '172.16.0.0/12', except: [exceptFor(ns)] } }] }] } },
     { metadata: meta('lb'), spec: { podSelector: app(5), ingress: [{ from: [{ ipBlock: { cidr: '192.168.0.0/16' } }], ports: [{ port: 443 }] }] } },
     { metadata: meta('prod'), spec: { podSelector: app(6), ingress: [{ from: [{ namespaceSelector: { matchLabels: { env: 'prod' } } }] }] } },
     { metadata: meta('http'), spec: { podSelector: app(8), policyTypes: ['Egress'], egress: [{ to: [{ podSelector: app(7) }], ports: [{ port: 'http' }] }] } },

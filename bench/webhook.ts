@@ -1,23 +1,30 @@
 /**
- * Admission benchmark: AdmissionReviews per second and p50/p99 latency over TLS on loopback, one
- * webhook child process, a pod with three networks and bandwidth in both directions, against a
- * plain allow-all handler behind the same server measured in the same run.
+ * Admission benchmark: Weir's webhook against the Go webhook the field would write instead
+ * (bench/go-webhook: controller-runtime's admission package, the same decision shape, the same kind
+ * of TLS certificate) and against an allow-all handler behind Weir's own server, all in one run.
  *
- *   node --import tsx bench/webhook.ts [--seconds 10] [--connections 4]
+ *   node --import tsx bench/webhook.ts [--seconds 10] [--connections 4] [--rate 1000]
  *
- * Load comes from this process over keep-alive HTTPS agents (a few concurrent connections, as the
- * API server keeps them). The machine has 2 cores shared by the load generator and the webhook, so
- * the numbers are a floor for a dedicated node.
+ * Each server is pinned to CPU 1 (taskset) and this load generator to CPU 0, so "reviews/s at
+ * saturation" is throughput per core. Per server: closed-loop saturation over keep-alive TLS
+ * connections (as the API server keeps them), then an open loop at a fixed rate whose latency counts
+ * from each request's scheduled time, and the server's CPU ms per review from /proc.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import https from 'node:https';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomicSync } from '../common/src/files.js';
+import { generateCa, issueServingCert } from '../webhook/src/tls/certs.js';
 import { fmt, report, verdict } from './report.js';
+import { closedLoop, openLoop, post, quantile, type Run, type Target } from './webhook-load.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const SERVER_CPU = '1';
+const LOAD_CPU = '0';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,6 +35,7 @@ function arg(name: string, dflt: number): number {
 
 const SECONDS = arg('seconds', 10);
 const CONNECTIONS = arg('connections', 4);
+const RATE = arg('rate', 1000);
 const WARMUP_SECONDS = 2;
 
 function review(uid: number): string {
@@ -74,165 +82,137 @@ function review(uid: number): string {
   });
 }
 
-interface Child {
-  proc: ChildProcess;
-  port: number;
-  ca: string;
+interface Server extends Target {
+  readonly proc: ChildProcess;
 }
 
-async function startChild(mode: 'weir' | 'allow-all'): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'webhook-child.ts'), mode], {
+/** Waits for the child's "PORT <n> [ca]" line. */
+async function portLine(name: string, proc: ChildProcess): Promise<string> {
+  const stdout = proc.stdout;
+  if (stdout === null) throw new Error(`${name}: no stdout`);
+  return new Promise<string>((resolve, reject) => {
+    createInterface(stdout).once('line', resolve);
+    proc.once('exit', (code) => reject(new Error(`${name} exited with ${String(code)} before listening`)));
+  });
+}
+
+async function startNode(mode: 'weir' | 'allow-all'): Promise<Server> {
+  const proc = spawn('taskset', ['-c', SERVER_CPU, process.execPath, '--import', 'tsx', path.join(here, 'webhook-child.ts'), mode], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const stdout = proc.stdout;
-  if (stdout === null) throw new Error('no stdout');
-  const line = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface(stdout);
-    rl.once('line', resolve);
-    proc.once('exit', (code) => reject(new Error(`${mode} webhook exited with ${String(code)}`)));
-  });
-  const m = /^PORT (\d+) (\S+)$/.exec(line);
-  if (m === null) throw new Error(`unexpected child output: ${line}`);
-  return { proc, port: Number(m[1]), ca: Buffer.from(m[2] ?? '', 'base64').toString('utf8') };
+  const m = /^PORT (\d+) (\S+)$/.exec(await portLine(mode, proc));
+  if (m === null || proc.pid === undefined) throw new Error(`${mode}: unexpected start-up output`);
+  return { name: mode, proc, pid: proc.pid, port: Number(m[1]), ca: Buffer.from(m[2] ?? '', 'base64').toString('utf8') };
 }
 
-function post(agent: https.Agent, port: number, body: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/mutate-pods',
-        method: 'POST',
-        agent,
-        servername: 'localhost',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+/** The Go baseline binary, built into the Weir cache when its source is newer than the binary. */
+function goWebhookBinary(): string {
+  const source = path.join(here, 'go-webhook');
+  const binary = path.join(process.env.WEIR_CACHE ?? path.join(homedir(), '.cache', 'weir'), 'bin', 'bench-go-webhook');
+  const newest = Math.max(...['main.go', 'go.mod', 'go.sum'].map((f) => statSync(path.join(source, f)).mtimeMs));
+  if (!existsSync(binary) || statSync(binary).mtimeMs < newest) {
+    process.stdout.write('building the Go baseline (bench/go-webhook; the first build takes minutes)\n');
+    const built = spawnSync('go', ['build', '-o', binary, '.'], { cwd: source, stdio: 'inherit', env: { ...process.env, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' } });
+    if (built.status !== 0) throw new Error('go build of bench/go-webhook failed');
+  }
+  return binary;
 }
 
-/** CPU seconds (user + system) a process has used, from /proc: load-independent cost. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  // After "pid (comm) ", utime and stime are the 12th and 13th fields, in clock ticks (100 Hz).
-  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+async function startGo(certDir: string): Promise<Server> {
+  const now = new Date();
+  const ca = generateCa('bench-ca', now, 86_400_000);
+  const serving = issueServingCert(ca, { dns: ['localhost'], ips: ['127.0.0.1'] }, now, 86_400_000);
+  writeFileAtomicSync(path.join(certDir, 'tls.crt'), serving.certPem);
+  writeFileAtomicSync(path.join(certDir, 'tls.key'), serving.keyPem);
+  const proc = spawn('taskset', ['-c', SERVER_CPU, goWebhookBinary(), '--cert-dir', certDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const m = /^PORT (\d+)$/.exec(await portLine('go', proc));
+  if (m === null || proc.pid === undefined) throw new Error('go: unexpected start-up output');
+  return { name: 'go (controller-runtime)', proc, pid: proc.pid, port: Number(m[1]), ca: ca.certPem };
+}
+
+async function stop(s: Server): Promise<void> {
+  await new Promise<void>((resolve) => {
+    s.proc.once('exit', () => resolve());
+    s.proc.kill('SIGTERM');
+  });
 }
 
 interface Result {
-  handler: string;
-  cpuMsPerReview: number;
-  reviews: number;
-  perSecond: number;
-  p50: number;
-  p99: number;
-  max: number;
+  readonly name: string;
+  readonly saturation: Run;
+  readonly fixedRate: Run;
 }
 
-function quantile(sorted: Float64Array, q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+function checkFirst(name: string, status: number, body: string, wantPatch: boolean): void {
+  if (status !== 200) throw new Error(`${name}: HTTP ${status}: ${body}`);
+  const r = (JSON.parse(body) as { response: { allowed: boolean; patch?: string } }).response;
+  if (!r.allowed) throw new Error(`${name}: the benchmark pod was denied: ${body}`);
+  if (wantPatch && r.patch === undefined) throw new Error(`${name}: expected a patch (the intent annotation)`);
 }
 
-async function measure(name: string, child: Child, check: (body: string) => void): Promise<Result> {
-  const agent = new https.Agent({ keepAlive: true, maxSockets: CONNECTIONS, ca: child.ca });
-  const first = await post(agent, child.port, review(0));
-  if (first.status !== 200) throw new Error(`${name}: HTTP ${first.status}: ${first.body}`);
-  check(first.body);
-  let uid = 1;
-  const run = async (seconds: number, record: boolean): Promise<{ latencies: number[]; elapsed: number }> => {
-    const latencies: number[] = [];
-    const start = process.hrtime.bigint();
-    const end = start + BigInt(Math.round(seconds * 1e9));
-    const worker = async () => {
-      while (process.hrtime.bigint() < end) {
-        const t0 = process.hrtime.bigint();
-        const r = await post(agent, child.port, review(uid++));
-        const t1 = process.hrtime.bigint();
-        if (r.status !== 200) throw new Error(`${name}: HTTP ${r.status}`);
-        if (record) latencies.push(Number(t1 - t0) / 1e6);
-      }
-    };
-    await Promise.all(Array.from({ length: CONNECTIONS }, worker));
-    return { latencies, elapsed: Number(process.hrtime.bigint() - start) / 1e9 };
-  };
-  await run(WARMUP_SECONDS, false);
-  const cpu0 = cpuSeconds(child.proc.pid);
-  const { latencies, elapsed } = await run(SECONDS, true);
-  const cpu = cpuSeconds(child.proc.pid) - cpu0;
-  agent.destroy();
-  const sorted = Float64Array.from(latencies).sort();
-  return {
-    handler: name,
-    cpuMsPerReview: (cpu * 1000) / Math.max(1, latencies.length),
-    reviews: latencies.length,
-    perSecond: latencies.length / elapsed,
-    p50: quantile(sorted, 0.5),
-    p99: quantile(sorted, 0.99),
-    max: sorted[sorted.length - 1] ?? 0,
-  };
-}
-
-async function stopChild(c: Child): Promise<void> {
-  await new Promise<void>((resolve) => {
-    c.proc.once('exit', () => resolve());
-    c.proc.kill('SIGTERM');
-  });
+async function measure(server: Server, wantPatch: boolean): Promise<Result> {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: Math.max(CONNECTIONS, 64), ca: server.ca });
+  try {
+    const first = await post(agent, server.port, review(0));
+    checkFirst(server.name, first.status, first.body, wantPatch);
+    await closedLoop(server, agent, review, WARMUP_SECONDS, CONNECTIONS);
+    const saturation = await closedLoop(server, agent, review, SECONDS, CONNECTIONS);
+    const fixedRate = await openLoop(server, agent, review, SECONDS, RATE);
+    return { name: server.name, saturation, fixedRate };
+  } finally {
+    agent.destroy();
+  }
 }
 
 async function main(): Promise<void> {
+  const pinned = spawnSync('taskset', ['-pc', LOAD_CPU, String(process.pid)]);
+  if (pinned.status !== 0) throw new Error(`taskset could not pin the load generator: ${pinned.stderr.toString()}`);
+  const certDir = mkdtempSync(path.join(tmpdir(), 'weir-bench-go-'));
   const results: Result[] = [];
-  for (const mode of ['allow-all', 'weir'] as const) {
-    const child = await startChild(mode);
-    try {
-      results.push(
-        await measure(mode === 'weir' ? 'weir (3 networks + bandwidth)' : 'allow-all', child, (body) => {
-          const r = (JSON.parse(body) as { response: { allowed: boolean; patch?: string } }).response;
-          if (!r.allowed) throw new Error(`${mode}: the benchmark pod was denied: ${body}`);
-          if (mode === 'weir' && r.patch === undefined) throw new Error('weir: expected a patch (weir.dev/intent)');
-        }),
-      );
-    } finally {
-      await stopChild(child);
+  try {
+    const starts: Array<[() => Promise<Server>, boolean]> = [
+      [() => startNode('allow-all'), false],
+      [() => startNode('weir'), true],
+      [() => startGo(certDir), true],
+    ];
+    for (const [start, wantPatch] of starts) {
+      const server = await start();
+      try {
+        results.push(await measure(server, wantPatch));
+      } finally {
+        await stop(server);
+      }
     }
+  } finally {
+    rmSync(certDir, { recursive: true, force: true });
   }
-  const base = results[0];
-  const weir = results[1];
-  const rows = results.map((r) => [
-    r.handler,
-    String(r.reviews),
-    r.perSecond.toFixed(0),
-    r.p50.toFixed(2),
-    r.p99.toFixed(2),
-    r.max.toFixed(2),
-    r.cpuMsPerReview.toFixed(3),
-    fmt.ratio(base === undefined ? 1 : r.perSecond / base.perSecond),
-  ]);
+  const [, weir, go] = results;
+  if (weir === undefined || go === undefined) throw new Error('missing results');
+  const perSecond = (r: Result): number => r.saturation.latencies.length / r.saturation.elapsed;
+  const p99 = (r: Result): number => quantile(r.fixedRate.latencies, 0.99);
   report({
-    title: 'Webhook: AdmissionReviews over loopback TLS',
+    title: 'Webhook: AdmissionReviews over loopback TLS, Weir against a Go (controller-runtime) webhook',
     notes: [
-      `${SECONDS} s per handler after ${WARMUP_SECONDS} s warm-up, ${CONNECTIONS} keep-alive TLS connections, 1 webhook process; load generator on the same 2 cores`,
-      'pod with 3 networks + bandwidth both ways (POST /mutate-pods); baseline: allow-all decider behind the same server',
-      'cpu ms/rev: webhook process CPU (user+sys, from /proc) per review, the load-independent cost',
-      weir === undefined ? '' : `weir CPU per review ${weir.cpuMsPerReview.toFixed(3)} ms ≈ ${Math.round(1000 / Math.max(weir.cpuMsPerReview, 1e-6))} reviews/s per fully available core`,
-    ].filter((n) => n !== ''),
-    columns: ['handler', 'reviews', 'rev/s', 'p50 ms', 'p99 ms', 'max ms', 'cpu ms/rev', 'rate vs allow-all'],
-    rows,
-    verdicts:
-      weir === undefined
-        ? []
-        : [
-            verdict('≥ 3000 reviews/s', weir.perSecond >= 3000, `${weir.perSecond.toFixed(0)}/s`),
-            verdict('p99 ≤ 5 ms', weir.p99 <= 5, `${weir.p99.toFixed(2)} ms`),
-          ],
+      `each server pinned to CPU ${SERVER_CPU}, the load generator to CPU ${LOAD_CPU} (taskset); ${SECONDS} s per phase after ${WARMUP_SECONDS} s warm-up`,
+      `saturation: ${CONNECTIONS} keep-alive TLS connections, closed loop; fixed rate: ${RATE} reviews/s open loop, latency from each scheduled send`,
+      'pod with 3 networks + bandwidth both ways (POST /mutate-pods); the Go webhook reads the namespace and NADs from a client-go indexer and answers one JSON patch, as Weir does from its caches',
+      'cpu ms/rev: server process CPU (user+sys, from /proc) per review at saturation',
+    ],
+    columns: ['server', 'rev/s at saturation', 'cpu ms/rev', `p50 ms @${RATE}/s`, `p99 ms @${RATE}/s`, `max ms @${RATE}/s`, 'rev/s vs go'],
+    rows: results.map((r) => [
+      r.name,
+      perSecond(r).toFixed(0),
+      r.saturation.cpuMsPerReview.toFixed(3),
+      quantile(r.fixedRate.latencies, 0.5).toFixed(2),
+      p99(r).toFixed(2),
+      (r.fixedRate.latencies[r.fixedRate.latencies.length - 1] ?? 0).toFixed(2),
+      fmt.ratio(perSecond(r) / perSecond(go)),
+    ]),
+    verdicts: [
+      verdict('Weir reviews/s per core ≥ Go', perSecond(weir) >= perSecond(go), `${perSecond(weir).toFixed(0)} vs ${perSecond(go).toFixed(0)}/s, ${fmt.ratio(perSecond(weir) / perSecond(go))}`),
+      verdict(`Weir p99 at ${RATE}/s ≤ Go`, p99(weir) <= p99(go), `${p99(weir).toFixed(2)} vs ${p99(go).toFixed(2)} ms`),
+      verdict('≥ 3000 reviews/s', perSecond(weir) >= 3000, `${perSecond(weir).toFixed(0)}/s`),
+    ],
   });
 }
 

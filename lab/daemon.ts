@@ -1,5 +1,7 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { errorMessage } from '../common/src/errors.js';
+import { writeFileAtomicSync } from '../common/src/files.js';
 import { Lab, writeState } from './supervisor.js';
 
 /**
@@ -31,8 +33,9 @@ async function main(): Promise<void> {
     await writeState(dir, state);
     progress('ready');
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    writeFileSync(join(dir, 'failed.txt'), message);
+    const message = errorMessage(error);
+    // failed.txt before the progress line: a reader that sees "failed" finds the whole message.
+    writeFileAtomicSync(join(dir, 'failed.txt'), message);
     progress(`failed: ${message}`);
     await stop(1);
   }

@@ -1,5 +1,5 @@
 import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freeLoopbackPorts } from '../test/controlplane/ports.js';
 import { startDaemon, startReaper, stopDaemon, type Daemon } from '../test/controlplane/procs.js';
@@ -14,6 +14,7 @@ import { SimNode } from './simnode/kubelet.js';
 import { addNodeToSwitch, createSwitch, destroyUnderlay, underlayNames, UPLINK } from './simnode/underlay.js';
 import { listNetns, deleteNetns } from './simnode/netns.js';
 import { isRecord } from '../common/src/records.js';
+import { writeFileAtomic } from '../common/src/files.js';
 
 /**
  * A whole Weir system on one machine: the control plane, the webhook (registered for real, from
@@ -302,5 +303,6 @@ async function waitForHttp(url: string, timeoutMs: number, daemon: Daemon | unde
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function writeState(dir: string, state: LabState): Promise<void> {
-  await writeFile(join(dir, 'state.json'), JSON.stringify(state, null, 1), { mode: 0o600 });
+  // Atomic: `weir lab up` polls this file from another process.
+  await writeFileAtomic(join(dir, 'state.json'), JSON.stringify(state, null, 1));
 }

@@ -104,7 +104,8 @@ describe('Agent (fake datapath, scripted cluster)', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'weir-agent-test-'));
     fake = new FakeDatapath();
-    source = new ScriptedSource().seed('namespace', ns('ns-a', { team: 'a' }));
+    // Opted in: the webhook wrote the intents here, so the agent trusts them (bandwidth, default interface).
+    source = new ScriptedSource().seed('namespace', ns('ns-a', { team: 'a', 'weir.dev/inject': 'enabled' }));
     probe = new ScriptedProbe();
     log = new Lines();
     events = new RecordedEvents();
@@ -187,7 +188,7 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     expect(events.events).toHaveLength(1);
   });
 
-  it('answers ok without attaching on an interface the intent does not enforce', async () => {
+  it('attaches every interface the weir plugin is called for, even one the intent marks enforced:false', async () => {
     const intent = JSON.stringify({
       version: 1,
       networks: [
@@ -200,9 +201,8 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     const agent = makeAgent();
     await agent.start();
     expect(await agent.handleCni(add('multi'), signal())).toEqual({ ok: true });
-    expect(fake.endpoints.size).toBe(0);
-    expect(await agent.handleCni(add('multi', { ifName: 'net1', ip: '10.20.0.7' }), signal())).toEqual({ ok: true });
-    expect([...fake.endpoints.values()].map((e) => e.ifname)).toEqual(['net1']);
+    expect(await agent.handleCni(add('multi', { ifName: 'net1', ip: '10.20.0.7', containerId: 'ctr-multi' }), signal())).toEqual({ ok: true });
+    expect([...fake.endpoints.values()].map((e) => e.ifname).sort()).toEqual(['eth0', 'net1']);
   });
 
   it('a restarted agent adopts its endpoints without detaching anything', async () => {
@@ -283,7 +283,7 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     source.seed('pod', pod('a')).seed('pod', pod('b', { ip: '10.9.0.6' })).seed('networkpolicy', { metadata: { namespace: 'ns-a', name: 'broken' }, spec: { podSelector: 'x' } });
     const agent = makeAgent();
     await agent.start();
-    expect(log.has('ignoring networkpolicy that does not parse')).toBe(true);
+    expect(log.has('NetworkPolicy ns-a/broken does not parse')).toBe(true);
     const status: CniRequest = { command: 'STATUS', cniVersion: '1.1.0', networkName: 'underlay', config: {}, args: {}, rawArgs: '', path: [] };
     expect(await agent.handleCni(status, signal())).toEqual({ ok: true });
     await agent.handleCni(add('a'), signal());

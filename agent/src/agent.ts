@@ -16,35 +16,22 @@ import type { FlowEvent } from './datapath/codec.js';
 import type { DesiredEndpoint, RuleOrigin } from './datapath/desired.js';
 import type { Bandwidth, ShapingMode } from './datapath/shaping.js';
 import { endpointKeyOf, type EndpointRecord, type EndpointRegistry } from './endpoints/registry.js';
-import {
-  defaultInterfaceOf,
-  interfaceEnforced,
-  localInterfaceOf,
-  mergeLocalInterfaces,
-  podIntentView,
-  resultIps,
-  type LocalInterface,
-  type PodIntentView,
-} from './endpoints/intent.js';
+import { defaultInterfaceOf, networkOf, resultIps, resultMac } from './endpoints/intent.js';
+import { PodIntake, type PodEntry } from './endpoints/pod-intake.js';
+import type { WeirEndpoint } from './endpoints/weirendpoint.js';
+import { EndpointPublisher, type EndpointWriter } from './endpoints/weirendpoint-publish.js';
 import type { AttachProbe } from './endpoints/probe.js';
 import { FlowHub } from './flows/hub.js';
 import { formatFlow, toFlowRecord, type FlowNames, type FlowRecord } from './flows/format.js';
 import type { PodEventSink } from './kube/events.js';
+import type { ObjectEventSink } from './kube/object-events.js';
 import type { ClusterSource, Resource, SourceChange } from './kube/sources.js';
 import { AgentMetrics } from './metrics.js';
 import { PolicyCompiler } from './policy/compile.js';
-import {
-  parseAdminNetworkPolicy,
-  parseBaselineAdminNetworkPolicy,
-  parseMultiNetworkPolicy,
-  parseNamespace,
-  parseNetworkPolicy,
-  parsePod,
-  type FieldError,
-  type Pod,
-} from './policy/model.js';
+import { PolicyIntake } from './policy/intake.js';
+import { parseNamespace, type FieldError } from './policy/model.js';
 import { ReconcileRunner, systemClock, type Clock, type RunReason } from './reconcile/runner.js';
-import { annotationsOf, metaOf } from '../../common/src/records.js';
+import { metaOf } from '../../common/src/records.js';
 
 /** The pino subset the agent logs through (pino's Logger satisfies it). */
 export interface Log {
@@ -62,6 +49,10 @@ export interface AgentOptions {
   registry: EndpointRegistry;
   log: Log;
   events?: PodEventSink;
+  /** Warning Events about policy objects that do not parse (agent/src/policy/intake.ts). */
+  policyEvents?: ObjectEventSink;
+  /** Where this agent publishes its WeirEndpoints; none = not published (unit tests). */
+  endpoints?: EndpointWriter;
   clock?: Clock;
   /** CNI ADD waits this long for the pod to reach the cache before a direct GET. */
   podWaitMs?: number;
@@ -69,13 +60,6 @@ export interface AgentOptions {
   coalesceMs?: number;
   /** Report allowed new flows too (drops are always reported); default both directions. */
   flowEvents?: { ingress: boolean; egress: boolean };
-}
-
-interface PodEntry {
-  /** As parsed from the API object, without locally learned interfaces. */
-  pod: Pod;
-  uid: string;
-  view: PodIntentView;
 }
 
 /** What this process has programmed for an endpoint (the "current" side of every diff). */
@@ -120,14 +104,12 @@ export class Agent {
   readonly metrics: AgentMetrics;
   readonly flows = new FlowHub();
   private readonly compiler = new PolicyCompiler();
-  private readonly pods = new Map<string, PodEntry>();
-  private readonly local = new Map<string, LocalInterface>();
+  private readonly policies: PolicyIntake;
+  private readonly intake: PodIntake;
+  private readonly publisher: EndpointPublisher | undefined;
   private readonly programmed = new Map<number, Programmed>();
   /** endpoint key → CNI network name (GC is per network); learned at ADD, not persisted. */
   private readonly networkOf = new Map<string, string>();
-  private readonly ipToPod = new Map<string, string>();
-  private readonly malformedSeen = new Map<string, string>();
-  private readonly nads = new Set<string>();
   private adopted = new Set<number>();
   private rules: RuleOrigin[] = [];
   private ipcacheSize = 0;
@@ -139,13 +121,21 @@ export class Agent {
   private started = false;
   private ready = false;
   private stopped = false;
-  private malformedCount = 0;
 
   constructor(private readonly o: AgentOptions) {
     this.clock = o.clock ?? systemClock;
     this.metrics = new AgentMetrics({
       counters: () => o.datapath.readCounters(),
       endpointName: (id) => this.endpointName(id) ?? `endpoint-${id}`,
+    });
+    this.policies = new PolicyIntake({
+      target: this.compiler, log: o.log, parseErrors: this.metrics.parseErrors, registry: this.metrics.registry,
+      ...(o.policyEvents === undefined ? {} : { events: o.policyEvents }),
+    });
+    this.intake = new PodIntake({ sink: this.compiler, log: o.log, events: o.events, onMalformedIntent: () => this.metrics.malformedIntents.inc() });
+    const writer = o.endpoints;
+    this.publisher = writer && new EndpointPublisher({
+      writer, snapshot: (k) => this.snapshot(k), onError: (k, e) => o.log.warn({ pod: k, err: errorText(e) }, 'publishing the WeirEndpoint failed; retrying'),
     });
     this.runner = new ReconcileRunner({
       run: (reason) => this.reconcile(reason),
@@ -198,6 +188,7 @@ export class Agent {
     this.ready = false;
     this.runner.stop();
     this.attachTimer?.cancel();
+    this.publisher?.stop();
     await this.o.source.stop().catch(() => undefined);
     await this.eventsSub?.stop().catch(() => undefined);
     await this.withLock(async () => {
@@ -235,84 +226,33 @@ export class Agent {
     const c = this.compiler;
     switch (change.resource) {
       case 'namespace': {
-        if (change.type === 'delete') return c.removeNamespace(m.name);
+        if (change.type === 'delete') {
+          this.intake.removeNamespace(m.name);
+          return c.removeNamespace(m.name);
+        }
         const p = parseNamespace(object);
-        return p.ok ? c.upsertNamespace(p.value) : this.parseFailed('namespace', object, p.errors);
+        if (!p.ok) return this.parseFailed('namespace', object, p.errors);
+        c.upsertNamespace(p.value);
+        return this.intake.upsertNamespace(object);
       }
-      case 'pod':
-        return change.type === 'delete' ? this.removePod(m.namespace, m.name, m.uid) : this.upsertPod(object);
+      case 'pod': {
+        if (change.type === 'delete') return void this.intake.removePod(m.namespace, m.name, m.uid);
+        const errors = this.intake.upsertPod(object);
+        return errors === undefined ? undefined : this.parseFailed('pod', object, errors);
+      }
+      case 'weirendpoint': {
+        if (change.type === 'delete') return this.intake.removeEndpoint(object);
+        const errors = this.intake.upsertEndpoint(object);
+        return errors === undefined ? undefined : this.parseFailed('weirendpoint', object, errors);
+      }
       case 'networkpolicy':
-      case 'multinetworkpolicy': {
-        const kind = change.resource === 'networkpolicy' ? 'NetworkPolicy' : 'MultiNetworkPolicy';
-        if (change.type === 'delete') return c.removePolicy({ kind, namespace: m.namespace, name: m.name });
-        const p = change.resource === 'networkpolicy' ? parseNetworkPolicy(object) : parseMultiNetworkPolicy(object);
-        if (p.ok) return c.upsertPolicy(p.value);
-        // A policy we cannot read must not leave its previous version allowing traffic either.
-        c.removePolicy({ kind, namespace: m.namespace, name: m.name });
-        return this.parseFailed(change.resource, object, p.errors);
-      }
+      case 'multinetworkpolicy':
       case 'adminnetworkpolicy':
-      case 'baselineadminnetworkpolicy': {
-        const kind = change.resource === 'adminnetworkpolicy' ? 'AdminNetworkPolicy' : 'BaselineAdminNetworkPolicy';
-        if (change.type === 'delete') return c.removePolicy({ kind, name: m.name });
-        const p = change.resource === 'adminnetworkpolicy' ? parseAdminNetworkPolicy(object) : parseBaselineAdminNetworkPolicy(object);
-        if (p.ok) return c.upsertPolicy(p.value);
-        c.removePolicy({ kind, name: m.name });
-        return this.parseFailed(change.resource, object, p.errors);
-      }
+      case 'baselineadminnetworkpolicy':
+        return this.policies.apply(change.resource, change.type, object);
       case 'nad':
-        if (change.type === 'delete') this.nads.delete(podKey(m.namespace, m.name));
-        else this.nads.add(podKey(m.namespace, m.name));
-        return;
+        return change.type === 'delete' ? this.intake.removeNad(object) : this.intake.upsertNad(object);
     }
-  }
-
-  private upsertPod(object: unknown): void {
-    const p = parsePod(object);
-    if (!p.ok) return this.parseFailed('pod', object, p.errors);
-    const m = metaOf(object);
-    const view = podIntentView(annotationsOf(object), p.value.namespace);
-    if (view.kind === 'malformed') this.reportMalformed(m, view.errors);
-    const key = podKey(p.value.namespace, p.value.name);
-    const previous = this.pods.get(key);
-    if (previous !== undefined && previous.uid !== m.uid) this.dropLocal(key);
-    this.pods.set(key, { pod: p.value, uid: m.uid, view });
-    this.pushPod(key);
-  }
-
-  private removePod(namespace: string, name: string, uid: string): void {
-    const key = podKey(namespace, name);
-    const entry = this.pods.get(key);
-    if (entry === undefined || (uid !== '' && entry.uid !== uid)) return;
-    this.pods.delete(key);
-    this.dropLocal(key);
-    for (const iface of entry.pod.interfaces) for (const ip of iface.ips) if (this.ipToPod.get(ip) === key) this.ipToPod.delete(ip);
-    this.compiler.removePod(namespace, name);
-  }
-
-  private dropLocal(podK: string): void {
-    for (const k of [...this.local.keys()]) if (k.startsWith(`${podK}/`)) this.local.delete(k);
-  }
-
-  /** (Re)hands the pod to the compiler with the interfaces this node learned at CNI ADD. */
-  private pushPod(key: string): void {
-    const entry = this.pods.get(key);
-    if (entry === undefined) return;
-    const local = [...this.local.entries()].filter(([k]) => k.startsWith(`${key}/`)).map(([, v]) => v);
-    const pod = mergeLocalInterfaces(entry.pod, local);
-    for (const iface of pod.interfaces) for (const ip of iface.ips) this.ipToPod.set(ip, key);
-    this.compiler.upsertPod(pod);
-  }
-
-  private reportMalformed(m: { namespace: string; name: string; uid: string }, errors: string[]): void {
-    const text = errors.join('; ');
-    if (this.malformedSeen.get(m.uid) === text) return;
-    this.malformedSeen.set(m.uid, text);
-    this.malformedCount++;
-    this.metrics.malformedIntents.inc();
-    const message = `weir.dev/intent is malformed (${text}); enforcing every interface with the policy as computed and bandwidth from the kubernetes.io annotations`;
-    this.o.log.warn({ pod: podKey(m.namespace, m.name), errors }, message);
-    this.o.events?.warning(m, 'WeirMalformedIntent', message);
   }
 
   // ------------------------------------------------------------------ reconcile
@@ -344,7 +284,7 @@ export class Agent {
       const byKey = new Map(desired.endpoints.map((e) => [`${e.namespace}/${e.pod}/${e.interface}`, e]));
       for (const rec of registry.list()) {
         const key = endpointKeyOf(rec);
-        const entry = this.pods.get(podKey(rec.namespace, rec.pod));
+        const entry = this.intake.entry(podKey(rec.namespace, rec.pod));
         if (entry === undefined || (rec.podUid !== '' && entry.uid !== '' && rec.podUid !== entry.uid)) {
           log.info({ endpoint: key, reason }, 'pod is gone; detaching its endpoint');
           await this.forget(rec);
@@ -356,9 +296,10 @@ export class Agent {
           log.warn({ endpoint: key }, 'no desired state for a registered endpoint; keeping its current programs');
           continue;
         }
-        const bandwidth = rec.ifName === defaultInterfaceOf(entry.view, entry.pod) ? entry.view.bandwidth : undefined;
+        const bandwidth = rec.ifName === defaultInterfaceOf(entry.view) ? entry.view.bandwidth : undefined;
         try {
           await this.program(rec, want, bandwidth);
+          this.publisher?.mark(podKey(rec.namespace, rec.pod), rec.podUid);
         } catch (e) {
           this.metrics.reconcileErrors.inc({ step: 'endpoint' });
           log.error({ endpoint: key, err: errorText(e) }, 'programming endpoint failed');
@@ -412,7 +353,8 @@ export class Agent {
     this.adopted.delete(rec.endpointId);
     this.networkOf.delete(key);
     await this.o.registry.remove(key);
-    if (this.local.delete(key)) this.pushPod(podKey(rec.namespace, rec.pod));
+    this.intake.unbindLocal(podKey(rec.namespace, rec.pod), rec.ifName);
+    this.publisher?.mark(podKey(rec.namespace, rec.pod), rec.podUid);
   }
 
   private updateGauges(): void {
@@ -456,10 +398,10 @@ export class Agent {
     const key = podKey(ns, name);
     const fits = (e: PodEntry | undefined): e is PodEntry => e !== undefined && (uid === undefined || e.uid === uid);
     const deadline = this.clock.now() + (this.o.podWaitMs ?? 5000);
-    let entry = this.pods.get(key);
+    let entry = this.intake.entry(key);
     while (!fits(entry) && this.clock.now() < deadline && !signal.aborted) {
       await new Promise<void>((resolve) => this.clock.setTimeout(resolve, 25));
-      entry = this.pods.get(key);
+      entry = this.intake.entry(key);
     }
     if (fits(entry)) return entry;
     // The watch may lag (or have broken): ask the API server directly before refusing.
@@ -468,7 +410,7 @@ export class Agent {
       return undefined;
     });
     if (object !== undefined) this.applyChange({ resource: 'pod', type: 'upsert', object });
-    entry = this.pods.get(key);
+    entry = this.intake.entry(key);
     return fits(entry) ? entry : undefined;
   }
 
@@ -488,10 +430,7 @@ export class Agent {
         `weir agent: pod ${ref.namespace}/${ref.name}${ref.uid ? ` (uid ${ref.uid})` : ''} is unknown: not in the cache after ${this.o.podWaitMs ?? 5000} ms and not found by a direct GET; refusing to wire it without its policy`,
       );
     }
-    if (!interfaceEnforced(entry.view, attachment.ifName)) {
-      this.o.log.info({ pod: `${ref.namespace}/${ref.name}`, interface: attachment.ifName }, 'interface not enforced by Weir (intent); nothing attached');
-      return cniOk();
-    }
+    // A call of the weir plugin proves its chain runs weir: the interface is always enforced.
     const key = `${ref.namespace}/${ref.name}/${attachment.ifName}`;
     const podK = podKey(ref.namespace, ref.name);
     return this.withLock(async () => {
@@ -501,8 +440,11 @@ export class Agent {
         // A re-created sandbox: the old one's programs and state must not linger.
         await this.forget(previous);
       }
-      this.local.set(key, localInterfaceOf(entry.view, entry.pod, attachment.ifName, resultIps(req.prevResult)));
-      this.pushPod(podK);
+      const isDefault = attachment.ifName === defaultInterfaceOf(entry.view);
+      this.intake.bindLocal(podK, {
+        name: attachment.ifName, network: networkOf(entry.view, attachment.ifName), isDefault, mac: resultMac(req.prevResult, attachment.ifName),
+        ips: resultIps(req.prevResult), containerId: attachment.containerId, attachedAtMs: Date.now(),
+      });
       const rec = await registry.put({
         containerId: attachment.containerId, netnsPath: attachment.netns, ifName: attachment.ifName,
         namespace: ref.namespace, pod: ref.name, podUid: entry.uid,
@@ -515,7 +457,7 @@ export class Agent {
         const ipcache = this.compiler.ipcache();
         await datapath.syncIpCache(ipcache);
         this.ipcacheSize = ipcache.length;
-        const bandwidth = attachment.ifName === defaultInterfaceOf(entry.view, entry.pod) ? entry.view.bandwidth : undefined;
+        const bandwidth = isDefault ? entry.view.bandwidth : undefined;
         this.programmed.delete(rec.endpointId);
         await this.program(rec, desired, bandwidth);
       } catch (e) {
@@ -523,6 +465,7 @@ export class Agent {
         return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: could not enforce policy on ${what}: ${errorText(e)}`);
       }
       this.updateGauges();
+      this.publisher?.mark(podK, entry.uid);
       const p = this.programmed.get(rec.endpointId);
       this.o.log.info(
         { pod: podK, interface: attachment.ifName, endpointId: rec.endpointId, policyEntries: desired.entries.length, shaping: p?.shaping },
@@ -550,8 +493,6 @@ export class Agent {
     const rec = this.o.registry.byContainer(req.attachment.containerId, req.attachment.ifName);
     const what = req.pod ? `${req.pod.namespace}/${req.pod.name} ${req.attachment.ifName}` : `${req.attachment.containerId} ${req.attachment.ifName}`;
     if (rec === undefined) {
-      const entry = req.pod ? this.pods.get(podKey(req.pod.namespace, req.pod.name)) : undefined;
-      if (entry !== undefined && !interfaceEnforced(entry.view, req.attachment.ifName)) return cniOk();
       return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: no endpoint for ${what}: it was never attached or was removed`);
     }
     const state = await this.o.probe.check(rec.netnsPath, rec.ifName);
@@ -631,8 +572,8 @@ export class Agent {
   private endpointName(id: number): string | undefined {
     const rec = this.o.registry.list().find((r) => r.endpointId === id);
     if (rec === undefined) return undefined;
-    const entry = this.pods.get(podKey(rec.namespace, rec.pod));
-    const isDefault = entry === undefined || rec.ifName === defaultInterfaceOf(entry.view, entry.pod);
+    const entry = this.intake.entry(podKey(rec.namespace, rec.pod));
+    const isDefault = entry === undefined || rec.ifName === defaultInterfaceOf(entry.view);
     return isDefault ? `${rec.namespace}/${rec.pod}` : `${rec.namespace}/${rec.pod}/${rec.ifName}`;
   }
 
@@ -640,7 +581,7 @@ export class Agent {
     return {
       node: this.o.config.nodeName,
       endpoint: (id) => this.endpointName(id),
-      podByIp: (ip) => this.ipToPod.get(ip),
+      podByIp: (ip) => this.intake.ownerOf(ip),
       rule: (id) => this.rules[id],
       isolatedBy: (id, direction) => {
         const rec = this.o.registry.list().find((r) => r.endpointId === id);
@@ -661,6 +602,28 @@ export class Agent {
     if (record.verdict === 'DROPPED') this.o.log.info({ flow: record }, formatFlow(record));
     else this.o.log.debug({ flow: record }, formatFlow(record));
     this.flows.publish(record);
+  }
+
+  /** This agent's WeirEndpoint of a pod: the interfaces it attached and what each one enforces. */
+  private snapshot(podK: string): WeirEndpoint | undefined {
+    const recs = this.o.registry.list().filter((r) => podKey(r.namespace, r.pod) === podK);
+    const first = recs[0];
+    if (first === undefined) return undefined;
+    const bound = new Map(this.intake.trustedInterfaces(podK).map((i) => [i.name, i]));
+    return {
+      namespace: first.namespace, name: first.pod, podUid: first.podUid, node: this.o.config.nodeName,
+      interfaces: recs.map((r) => bound.get(r.ifName) ?? { name: r.ifName, network: undefined, isDefault: false, mac: undefined, ips: [], containerId: r.containerId, attachedAtMs: 0 }),
+      enforcement: recs.map((r) => {
+        const p = this.programmed.get(r.endpointId);
+        return {
+          name: r.ifName, endpointId: r.endpointId, enforced: p !== undefined,
+          isolatedIngress: p?.desired.isolatedIngress ?? false, isolatedEgress: p?.desired.isolatedEgress ?? false,
+          policyEntries: p?.desired.entries.length ?? 0, shaping: p?.shaping ?? 'unknown',
+          ingressBitsPerSecond: p?.bandwidth?.ingressBitsPerSecond, egressBitsPerSecond: p?.bandwidth?.egressBitsPerSecond,
+          warnings: p === undefined ? ['not programmed by this agent process yet'] : [],
+        };
+      }),
+    };
   }
 
   status(): AgentStatus {
@@ -689,8 +652,8 @@ export class Agent {
         policy: endpoints.reduce((s, e) => s + e.policyEntries, 0),
         endpoints: endpoints.length,
       },
-      pods: this.pods.size,
-      malformedIntents: this.malformedCount,
+      pods: this.intake.size,
+      malformedIntents: this.intake.malformedIntents,
     };
   }
 }

@@ -3,6 +3,8 @@
  * Everything node-scoped defaults to the real-cluster value and can be changed, so several
  * agents can share one machine in the lab without sharing maps, sockets or ports.
  */
+import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../../common/src/log-levels.js';
+
 export interface AgentConfig {
   nodeName: string;
   pinRoot: string;
@@ -12,15 +14,13 @@ export interface AgentConfig {
   bpfObjectDir: string;
   netnsDir: string;
   stateDir: string;
-  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  logLevel: LogLevel;
   resyncSeconds: number;
   /** How often the attach check re-verifies that every endpoint still has its programs. */
   attachCheckSeconds: number;
 }
 
 export type ConfigResult = { ok: true; config: AgentConfig } | { ok: false; errors: string[] };
-
-const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 export function readAgentConfig(env: Record<string, string | undefined>, defaultObjectDir: string): ConfigResult {
   const errors: string[] = [];
@@ -44,8 +44,9 @@ export function readAgentConfig(env: Record<string, string | undefined>, default
     if (!Number.isFinite(value) || value <= 0) errors.push(`${name}=${JSON.stringify(raw)} must be a positive number of seconds`);
     return value;
   };
-  const logLevel = env.WEIR_LOG_LEVEL ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) errors.push(`WEIR_LOG_LEVEL=${JSON.stringify(logLevel)} must be one of ${LOG_LEVELS.join(', ')}`);
+  const levelRaw = env.WEIR_LOG_LEVEL ?? 'info';
+  const logLevel = parseLogLevel(levelRaw);
+  if (logLevel === undefined) errors.push(`WEIR_LOG_LEVEL=${JSON.stringify(levelRaw)} must be one of ${LOG_LEVELS.join(', ')}`);
   const config: AgentConfig = {
     nodeName,
     pinRoot: env.WEIR_PIN_ROOT ?? `/sys/fs/bpf/weir/${nodeName}`,
@@ -55,7 +56,7 @@ export function readAgentConfig(env: Record<string, string | undefined>, default
     bpfObjectDir: env.WEIR_BPF_OBJECT ?? defaultObjectDir,
     netnsDir: env.WEIR_NETNS_DIR ?? '/var/run/netns',
     stateDir: env.WEIR_STATE_DIR ?? `/run/weir/${nodeName}`,
-    logLevel: logLevel as AgentConfig['logLevel'],
+    logLevel: logLevel ?? 'info',
     resyncSeconds: seconds('WEIR_RESYNC_SECONDS', 30),
     attachCheckSeconds: seconds('WEIR_ATTACH_CHECK_SECONDS', 10),
   };

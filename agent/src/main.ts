@@ -20,8 +20,10 @@ import { readAgentConfig } from './config.js';
 import { Datapath } from './datapath/driver.js';
 import { TcAttachProbe } from './endpoints/probe.js';
 import { EndpointRegistry } from './endpoints/registry.js';
+import { KubeEndpointWriter } from './endpoints/weirendpoint-publish.js';
 import { startAgentHttp, type AgentHttpServer } from './http.js';
 import { KubePodEvents } from './kube/events.js';
+import { KubeObjectEvents } from './kube/object-events.js';
 import { KubeSources } from './kube/sources.js';
 
 const HELP = `weir-agent: Weir's node agent (NetworkPolicy and bandwidth for underlay pods)
@@ -87,6 +89,8 @@ async function main(): Promise<number> {
     registry: new EndpointRegistry(config.stateDir),
     log,
     events: new KubePodEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record a pod event')),
+    policyEvents: new KubeObjectEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record a policy event')),
+    endpoints: new KubeEndpointWriter(kc),
   });
 
   let httpServer: AgentHttpServer | undefined;

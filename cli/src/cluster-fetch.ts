@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { RawCluster } from '../../agent/src/policy/explain-pods.js';
 import { rawList } from '../../common/src/kube/kube-source.js';
+import { WEIR_ENDPOINT_PATH } from '../../agent/src/endpoints/weirendpoint.js';
 
 /**
  * Everything `weir explain` needs, read once from the API server as wire JSON (the same shape the
@@ -9,13 +10,15 @@ import { rawList } from '../../common/src/kube/kube-source.js';
 export async function fetchCluster(kc: KubeConfig): Promise<RawCluster> {
   const list = async (path: string): Promise<unknown[]> => (await rawList(kc, path)({}))?.items ?? [];
   const optional = (path: string) => list(path).catch(() => []);
-  const [namespaces, pods, networkPolicies, multiNetworkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies] = await Promise.all([
+  const [namespaces, pods, networkPolicies, multiNetworkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies, weirEndpoints, nads] = await Promise.all([
     list('/api/v1/namespaces'),
     list('/api/v1/pods'),
     list('/apis/networking.k8s.io/v1/networkpolicies'),
     optional('/apis/k8s.cni.cncf.io/v1beta1/multi-networkpolicies'),
     optional('/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies'),
     optional('/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies'),
+    optional(WEIR_ENDPOINT_PATH),
+    optional('/apis/k8s.cni.cncf.io/v1/network-attachment-definitions'),
   ]);
-  return { namespaces, pods, networkPolicies, multiNetworkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies };
+  return { namespaces, pods, networkPolicies, multiNetworkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies, weirEndpoints, nads };
 }

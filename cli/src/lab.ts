@@ -1,8 +1,9 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { completeLines, readFileIfPresent, readJsonIfPresent } from '../../common/src/files.js';
 import { isRecord } from '../../common/src/records.js';
 import { labDir, tsEntry } from '../../lab/paths.js';
 import { podNetnsName } from '../../lab/simnode/kubelet.js';
@@ -15,8 +16,9 @@ export class CommandError extends Error {}
 
 export function readLabState(dir = labDir()): LabState | undefined {
   const file = join(dir, 'state.json');
-  if (!existsSync(file)) return undefined;
-  const value: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  // The supervisor writes it atomically: absent means "not up yet", never half-written.
+  const value = readJsonIfPresent(file);
+  if (value === undefined) return undefined;
   if (!isRecord(value) || value.version !== 1 || typeof value.kubeconfig !== 'string' || !Array.isArray(value.nodes)) {
     throw new CommandError(`${file} is not a lab state file; remove ${dir} and run: weir lab up`);
   }
@@ -54,7 +56,7 @@ export async function labUp(nodes: number, out: (line: string) => void): Promise
   const started = Date.now();
   let shown = 0;
   for (;;) {
-    const lines = existsSync(join(dir, 'progress.log')) ? readFileSync(join(dir, 'progress.log'), 'utf8').split('\n').filter((l) => l !== '') : [];
+    const lines = completeLines(readFileIfPresent(join(dir, 'progress.log')) ?? '');
     for (; shown < lines.length; shown++) {
       const line = lines[shown] ?? '';
       if (line === 'ready') continue;
@@ -63,7 +65,7 @@ export async function labUp(nodes: number, out: (line: string) => void): Promise
     const state = readLabState(dir);
     if (state) return state;
     if (!alive(pid)) {
-      const failure = existsSync(join(dir, 'failed.txt')) ? readFileSync(join(dir, 'failed.txt'), 'utf8') : 'the supervisor exited';
+      const failure = readFileIfPresent(join(dir, 'failed.txt')) ?? 'the supervisor exited';
       throw new CommandError(`the lab did not come up: ${failure} (logs in ${dir})`);
     }
     if (Date.now() - started > 300_000) throw new CommandError(`the lab did not come up within 5 minutes; logs in ${dir}; tear down with: weir lab down`);

@@ -26,6 +26,14 @@ export const NS_MAX_EGRESS_BANDWIDTH = 'weir.dev/max-egress-bandwidth';
 export const NS_ALLOW_NET_ADMIN = 'weir.dev/allow-net-admin';
 export const ALLOW_NET_ADMIN_TRUE = 'true';
 
+/**
+ * Namespace annotation, value "true": an administrator's deliberate opt-out of NET_RAW dropping on
+ * enforced interfaces. Raw (AF_PACKET) sockets send frames that get past tc egress, so such pods'
+ * egress is not enforceable; the webhook warns and the endpoints report it.
+ */
+export const NS_ALLOW_RAW_SOCKETS = 'weir.dev/allow-raw-sockets';
+export const ALLOW_RAW_SOCKETS_TRUE = 'true';
+
 /** Pod annotation written only by the webhook: canonical versioned JSON (common/src/intent.ts). */
 export const POD_INTENT = 'weir.dev/intent';
 

@@ -1,5 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { configRunsWeir, editDistance, nearMiss, knownPluginTypes, parseChain } from './cni-chain.js';
+import {
+  SUPPORTED_CNI_VERSIONS,
+  WEIR_PLUGIN_CNI_VERSIONS,
+  configRunsWeir,
+  editDistance,
+  nearMiss,
+  knownPluginTypes,
+  parseChain,
+} from './cni-chain.js';
 
 describe('parseChain', () => {
   it('empty → empty', () => {
@@ -63,5 +73,17 @@ describe('near misses', () => {
     ['macvlan', undefined],
   ])('%s → %s', (value, want) => {
     expect(nearMiss(value, knownPluginTypes())).toBe(want);
+  });
+});
+
+describe('the cniVersions the weir plugin accepts', () => {
+  it('WEIR_PLUGIN_CNI_VERSIONS is the supported_versions array of native/cni/main.c', () => {
+    const source = readFileSync(fileURLToPath(new URL('../../native/cni/main.c', import.meta.url)), 'utf8');
+    const m = /supported_versions\[\]\s*=\s*\{([^}]*)\}/.exec(source);
+    expect(m, 'supported_versions not found in native/cni/main.c').not.toBeNull();
+    const inC = [...(m?.[1] ?? '').matchAll(/"([0-9.]+)"/g)].map((x) => x[1]);
+    expect(inC).toEqual([...WEIR_PLUGIN_CNI_VERSIONS]);
+    // Every version the plugin accepts is one libcni accepts.
+    for (const v of WEIR_PLUGIN_CNI_VERSIONS) expect(SUPPORTED_CNI_VERSIONS).toContain(v);
   });
 });

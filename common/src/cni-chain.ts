@@ -52,6 +52,12 @@ export const KNOWN_IPAM = ['spiderpool', 'host-local', 'static', 'dhcp', 'wherea
 /** CNI spec versions libcni accepts. */
 export const SUPPORTED_CNI_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 
+/**
+ * CNI spec versions the weir plugin accepts (`supported_versions` in native/cni/main.c; a test
+ * keeps the two equal). A chain that runs weir with any other cniVersion fails at sandbox creation.
+ */
+export const WEIR_PLUGIN_CNI_VERSIONS = ['0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
+
 export function pluginKind(type: string): PluginKind {
   return Object.prototype.hasOwnProperty.call(KNOWN_PLUGINS, type) ? (KNOWN_PLUGINS[type] ?? 'unknown') : 'unknown';
 }

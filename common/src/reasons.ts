@@ -150,9 +150,21 @@ export const REASONS = {
   },
   POD_NET_ADMIN_ON_ENFORCED: {
     severity: 'refusal', subject: 'pod',
-    summary: 'A container with NET_ADMIN or privileged would share a netns whose interfaces Weir enforces, and could remove its own policy.',
+    summary: 'A container that is privileged or adds NET_ADMIN, SYS_ADMIN, BPF or ALL would share a netns whose interfaces Weir enforces, and could remove its own policy (SYS_ADMIN and BPF can open the node\'s maps by id).',
     template: '{what} while Weir enforces interface(s) {interfaces}; such a container can remove its own policy and shaping. Drop it, or annotate namespace "{namespace}" with weir.dev/allow-net-admin: "true"',
-    fix: 'Remove NET_ADMIN/privileged, or opt the namespace out explicitly with weir.dev/allow-net-admin: "true".',
+    fix: 'Remove the capability or privileged, or opt the namespace out explicitly with weir.dev/allow-net-admin: "true".',
+  },
+  POD_NET_RAW_ON_ENFORCED: {
+    severity: 'refusal', subject: 'pod',
+    summary: 'A container adds NET_RAW, or keeps it (its NET_RAW drop was removed after Weir\'s mutating webhook), on a pod whose interfaces Weir enforces: raw sockets send frames that get past tc egress policy.',
+    template: 'container "{container}" {what} while Weir enforces interface(s) {interfaces}; raw sockets send frames that get past Weir\'s egress policy. Remove it (ping works without it), or annotate namespace "{namespace}" with weir.dev/allow-raw-sockets: "true"',
+    fix: 'Remove NET_RAW from capabilities.add (the webhook drops it and sets net.ipv4.ping_group_range so ping still works), or let the namespace\'s pods keep raw sockets on purpose with weir.dev/allow-raw-sockets: "true".',
+  },
+  POD_NAD_WEIR_MISSING: {
+    severity: 'refusal', subject: 'pod',
+    summary: 'A NAD the pod uses is annotated weir.dev/chain: enabled but its chain has no weir plugin (the NAD webhook, which fails open, did not insert it), so the interface would run unenforced.',
+    template: 'NetworkAttachmentDefinition {ref} is annotated weir.dev/chain: enabled but its chain has no {"type":"weir"}, so Weir would not enforce this interface; apply the NAD again so the webhook inserts it, or add it after the interface plugin',
+    fix: 'Re-apply the NAD while the webhook runs (it inserts weir), or add {"type":"weir"} right after the interface plugin yourself.',
   },
   POD_INTENT_MISMATCH: {
     severity: 'refusal', subject: 'pod',
@@ -177,6 +189,18 @@ export const REASONS = {
     summary: 'NET_ADMIN/privileged on enforced interfaces is allowed by the namespace opt-out.',
     template: 'NET_ADMIN/privileged allowed on enforced interfaces by weir.dev/allow-net-admin',
     fix: 'None; remove the namespace annotation to enforce strictly.',
+  },
+  W_POD_NET_RAW_DROPPED: {
+    severity: 'warning', subject: 'pod',
+    summary: 'NET_RAW was dropped from every container of a pod with an enforced interface, and net.ipv4.ping_group_range set so ping still works.',
+    template: 'NET_RAW dropped from every container: raw sockets get past Weir\'s egress policy (ping still works)',
+    fix: 'None needed. To keep raw sockets on purpose, annotate the namespace weir.dev/allow-raw-sockets: "true".',
+  },
+  W_POD_RAW_SOCKETS_ALLOWED: {
+    severity: 'warning', subject: 'pod',
+    summary: 'The namespace allows raw sockets on enforced interfaces (weir.dev/allow-raw-sockets), so this pod\'s egress is not enforceable.',
+    template: 'raw sockets allowed by weir.dev/allow-raw-sockets: this pod\'s egress is not enforceable',
+    fix: 'None; remove the namespace annotation to have NET_RAW dropped.',
   },
   W_INTENT_REPLACED: {
     severity: 'warning', subject: 'pod',
@@ -217,9 +241,27 @@ export const REASONS = {
   },
   NAD_IPAM_MISSING: {
     severity: 'refusal', subject: 'nad',
-    summary: 'The interface plugin has no ipam with a type.',
-    template: 'the interface plugin "{type}" needs an "ipam" object with a "type", e.g. "ipam": {"type": "spiderpool"}',
-    fix: 'Add an ipam block to the interface plugin.',
+    summary: 'The interface plugin of a chain that runs weir has no ipam with a type. Weir needs the pod\'s IPs (identities, policy, spoofing checks); outside a Weir chain an interface without IPAM is normal (DPDK SR-IOV, host-device, L2 bridges, tap) and passes.',
+    template: 'the interface plugin "{type}" has no "ipam" with a "type", but this chain runs weir, which needs the pod\'s IPs to enforce policy; add one, e.g. "ipam": {"type": "spiderpool"}',
+    fix: 'Add an ipam block to the interface plugin, or take weir out of the chain (remove {"type":"weir"} and the weir.dev/chain annotation).',
+  },
+  NAD_CNI_VERSION_BELOW_WEIR: {
+    severity: 'refusal', subject: 'nad',
+    summary: 'The chain runs (or, with weir.dev/chain, will run) the weir plugin, which needs cniVersion 0.3.1 or later; an older or missing cniVersion would fail every pod at sandbox creation.',
+    template: 'is {version}, but this chain runs weir, which needs cniVersion {supported}; the pod would fail at sandbox creation. Set "cniVersion": "1.0.0"',
+    fix: 'Set cniVersion to 0.3.1, 0.4.0, 1.0.0 or 1.1.0 (all plugins in the chain read the conflist\'s version).',
+  },
+  NAD_IPVLAN_L3S_WEIR: {
+    severity: 'refusal', subject: 'nad',
+    summary: 'ipvlan in l3s mode with weir in the chain: l3s traffic bypasses the slave\'s tc ingress hook, so Weir\'s ingress policy would never see it.',
+    template: '"l3s" cannot be enforced by weir: in l3s mode traffic bypasses the ipvlan slave\'s tc ingress hook, where Weir\'s ingress policy runs; use "l2" or "l3"',
+    fix: 'Use ipvlan mode l2 or l3, or take weir out of the chain.',
+  },
+  NAD_CHAIN_WEIR_MISSING: {
+    severity: 'refusal', subject: 'nad',
+    summary: 'The NAD is annotated weir.dev/chain: enabled but its chain has no weir plugin after mutation (the mutating NAD webhook did not run).',
+    template: 'the NAD is annotated weir.dev/chain: enabled but the chain has no {"type":"weir"}; apply it again so the mutating webhook inserts it, or add it after the interface plugin',
+    fix: 'Re-apply the NAD while the webhook runs, or add {"type":"weir"} yourself.',
   },
   NAD_MODE_INVALID: {
     severity: 'refusal', subject: 'nad',
@@ -280,6 +322,12 @@ export const REASONS = {
     summary: 'A plugin type Weir does not know; it is allowed but not checked.',
     template: '{path}: "{type}" is not a plugin Weir knows; not checked',
     fix: 'None, if the plugin is installed on every node.',
+  },
+  W_NAD_OUT_OF_SCOPE: {
+    severity: 'warning', subject: 'nad',
+    summary: 'A NAD outside Weir\'s scope (no weir plugin, no weir.dev/chain, namespace not opted in) breaks a rule; it is only warned about, never refused.',
+    template: '{field}: {code} (a warning only: this NAD is outside Weir\'s scope)',
+    fix: 'Fix it if the NAD is meant to work; pods in opted-in namespaces that use it are still refused.',
   },
   W_NAD_CNI_VERSION_MISSING: {
     severity: 'warning', subject: 'nad',

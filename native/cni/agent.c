@@ -1,4 +1,5 @@
 /* The plugin's only I/O besides stdin/stdout: one bounded exchange with the agent. */
+#define _GNU_SOURCE /* struct ucred */
 #include "agent.h"
 #include "json.h"
 #include "weir.h"
@@ -76,6 +77,26 @@ static int do_connect(int fd, const struct sockaddr_un *sa, double deadline, str
 	}
 }
 
+/* The agent runs as root; a socket served by anyone else is refused before a byte is sent. */
+static int check_peer(int fd, struct agent_result *out)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred)) {
+		out->status = AGENT_UNTRUSTED;
+		out->err = errno ? errno : EPROTO;
+		return -1;
+	}
+	out->peer_known = 1;
+	out->peer_uid = (unsigned)cred.uid;
+	out->peer_pid = (int)cred.pid;
+	if (cred.uid != WEIR_AGENT_UID) {
+		out->status = AGENT_UNTRUSTED;
+		return -1;
+	}
+	return 0;
+}
+
 static void parse_reply(const char *buf, size_t n, struct agent_result *out)
 {
 	static const char *const keys[] = { "ok", "code", "message", "details" };
@@ -143,6 +164,10 @@ void agent_call(const char *socket_path, const char *req, size_t reqlen, double 
 		return;
 	}
 	out->connected = 1;
+	if (check_peer(fd, out)) {
+		close(fd);
+		return;
+	}
 
 	size_t off = 0;
 	while (off < reqlen) {

@@ -81,6 +81,8 @@ describePrivileged('weir chained after macvlan + host-local (real plugins, netns
         config,
         hostNetns: node,
         cniArgs: `IgnoreUnknown=1;K8S_POD_NAMESPACE=ns-a;K8S_POD_NAME=${pod};K8S_POD_UID=uid-${pod}`,
+        // The config's "socket" must lie under the agent's run directory (native/cni/main.c).
+        env: { WEIR_RUN_DIR: path.dirname(socket) },
       });
       outcomes.push(o);
       if (o.kind === 'error' && command !== 'DEL') break;

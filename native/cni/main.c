@@ -6,10 +6,15 @@
  * ADD/CHECK fail closed, DEL always succeeds, STATUS reports the agent's readiness (code 50),
  * VERSION answers locally.
  *
- * Socket: env WEIR_CNI_SOCKET, else the plugin config's "socket", else /run/weir/cni.sock. The
+ * Socket: env WEIR_CNI_SOCKET, else the plugin config's "socket", else <run dir>/cni.sock. The
  * environment wins because it is per node (the lab runs several agents on one machine), while the
  * NetworkAttachmentDefinition is cluster-wide. Timeout: config "timeoutSeconds" (default 10),
  * covering connect, send and the agent's answer.
+ *
+ * Trust: the environment is the node's (the runtime's), the config is whoever wrote the NAD. So a
+ * config "socket" must lie under the agent's run directory (env WEIR_RUN_DIR, default /run/weir,
+ * root-only), and whatever socket is used, the process serving it must run as root (agent.c): a NAD
+ * author cannot point the plugin at a fake agent that answers "ok".
  */
 #include "agent.h"
 #include "json.h"
@@ -231,6 +236,25 @@ static int echo_prev_result(struct json_span prev, const char *version)
 	return 0;
 }
 
+/* Is path a clean absolute path strictly below dir: no "", "." or ".." components? */
+static int path_under(const char *path, const char *dir)
+{
+	size_t dl = strlen(dir);
+	while (dl > 0 && dir[dl - 1] == '/')
+		dl--;
+	if (path[0] != '/' || strncmp(path, dir, dl) != 0 || path[dl] != '/' || path[dl + 1] == '\0')
+		return 0;
+	for (const char *p = path + 1; *p;) {
+		size_t n = strcspn(p, "/");
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		p += n;
+		if (*p == '/' && *++p == '\0')
+			return 0; /* trailing slash */
+	}
+	return 1;
+}
+
 /* Turns a failed exchange into a message; returns the CNI code to report it with. */
 static int describe_failure(const struct agent_result *r, const char *sock, double timeout,
 			    char *msg, size_t msgsz)
@@ -251,6 +275,17 @@ static int describe_failure(const struct agent_result *r, const char *sock, doub
 	case AGENT_BAD_REPLY:
 		snprintf(msg, msgsz, "weir agent at %s sent a bad reply: %s", sock, r->what ? r->what : "unknown");
 		return WEIR_ERR_AGENT_PROTOCOL;
+	case AGENT_UNTRUSTED:
+		if (!r->peer_known) {
+			snprintf(msg, msgsz, "cannot read the credentials of the process serving %s (SO_PEERCRED): %s; refusing to trust its answer",
+				 sock, reason(r->err, rb, sizeof(rb)));
+		} else {
+			snprintf(msg, msgsz,
+				 "the process serving %s (pid %d) runs as uid %u, not root: it is not the weir agent, so its answer is not trusted; "
+				 "check what listens on %s (the weir-agent DaemonSet runs as root)",
+				 sock, r->peer_pid, r->peer_uid, sock);
+		}
+		return WEIR_ERR_AGENT_UNTRUSTED;
 	case AGENT_REFUSED:
 		snprintf(msg, msgsz, "%s", r->message);
 		return (int)r->code;
@@ -324,10 +359,26 @@ int main(void)
 	if (env_sock && env_sock[0] && strlen(env_sock) >= sizeof(sock))
 		return cmd == CMD_DEL ? del_warning("WEIR_CNI_SOCKET is too long")
 				      : cni_error(CNI_ERR_INVALID_ENV, NULL, "WEIR_CNI_SOCKET is longer than 107 bytes");
-	if (env_sock && env_sock[0])
+	const char *run_dir = getenv("WEIR_RUN_DIR");
+	if (!run_dir || !run_dir[0])
+		run_dir = WEIR_DEFAULT_RUN_DIR;
+	if (run_dir[0] != '/')
+		return cmd == CMD_DEL ? del_warning("WEIR_RUN_DIR is not absolute")
+				      : cni_error(CNI_ERR_INVALID_ENV, NULL, "WEIR_RUN_DIR must be an absolute path (the weir agent's run directory); it is %.200s", run_dir);
+	if (env_sock && env_sock[0]) {
 		snprintf(sock, sizeof(sock), "%s", env_sock);
-	else if (!v[2].p)
-		snprintf(sock, sizeof(sock), "%s", WEIR_DEFAULT_SOCKET);
+	} else if (!v[2].p) {
+		if (snprintf(sock, sizeof(sock), "%s/cni.sock", run_dir) >= (int)sizeof(sock))
+			return cmd == CMD_DEL ? del_warning("WEIR_RUN_DIR is too long")
+					      : cni_error(CNI_ERR_INVALID_ENV, NULL, "WEIR_RUN_DIR is too long for a unix socket path (at most 98 bytes)");
+	} else if (!path_under(sock, run_dir)) {
+		return cmd == CMD_DEL ? del_warning("\"socket\" %s is outside %s", sock, run_dir)
+				      : cni_error(CNI_ERR_INVALID_CONFIG, NULL,
+						  "\"socket\" is %s, which is not a path under the weir agent's run directory %s; "
+						  "the plugin talks only to a socket there. Remove \"socket\" from the network configuration "
+						  "(NetworkAttachmentDefinition) to use %s/cni.sock, or name a path under %s",
+						  sock, run_dir, run_dir, run_dir);
+	}
 	double timeout = WEIR_DEFAULT_TIMEOUT_SECONDS;
 	if (v[3].p && (json_number_value(v[3], &timeout) || !(timeout > 0) || timeout > WEIR_MAX_TIMEOUT_SECONDS))
 		return cmd == CMD_DEL ? del_warning("bad \"timeoutSeconds\"")

@@ -6,7 +6,11 @@
 #ifndef WEIR_CNI_H
 #define WEIR_CNI_H
 
-#define WEIR_DEFAULT_SOCKET "/run/weir/cni.sock"
+/* The agent's run directory (env WEIR_RUN_DIR): a NetworkAttachmentDefinition's "socket" must lie
+ * under it, and the default socket is <run dir>/cni.sock. */
+#define WEIR_DEFAULT_RUN_DIR "/run/weir"
+/* Only a root process may answer for the agent (SO_PEERCRED of the socket's server). */
+#define WEIR_AGENT_UID 0
 #define WEIR_DEFAULT_TIMEOUT_SECONDS 10.0
 #define WEIR_MAX_TIMEOUT_SECONDS 300.0
 /* stdin config and agent reply are bounded: a runaway producer must not exhaust memory. */
@@ -31,5 +35,7 @@
 /* Answered by the agent's socket server, never produced by the plugin itself. */
 #define WEIR_ERR_BAD_REQUEST 103
 #define WEIR_ERR_AGENT_INTERNAL 104
+/* The process serving the socket is not root: whoever it is, it is not the weir agent. */
+#define WEIR_ERR_AGENT_UNTRUSTED 105
 
 #endif

@@ -24,6 +24,7 @@ import { Agent } from '../../agent/src/agent.js';
 import type { AgentConfig } from '../../agent/src/config.js';
 import { FakeDatapath } from '../../agent/src/datapath/fake.js';
 import { EndpointRegistry } from '../../agent/src/endpoints/registry.js';
+import { KubeEndpointWriter } from '../../agent/src/endpoints/weirendpoint-publish.js';
 import { KubePodEvents } from '../../agent/src/kube/events.js';
 import { KubeSources } from '../../agent/src/kube/sources.js';
 import { parseIntent } from '../../common/src/intent.js';
@@ -215,6 +216,49 @@ describeWithApi('charts/weir RBAC with the real webhook and agent', (adminKubeco
         expect(apiMessage(typo)).toMatch(/^admission webhook "nads\.(mutate|validate)\.weir\.dev" denied the request: .*did you mean "coordinator"/s);
       });
 
+      // Issue 16: the chart's NAD webhook has no namespaceSelector, so it sees every NAD in the
+      // cluster; only NADs in Weir's scope may be refused. A namespace that is not opted in holds
+      // the NADs other network stacks write: no IPAM, no weir.
+      it('admits a DPDK SR-IOV, a host-device and a bridge NAD without IPAM outside Weir\'s scope, and refuses them inside it', async () => {
+        const plainNs = uniqueName('h16-plain');
+        await ensureNamespace(core, plainNs);
+        const nad = (ns: string, name: string, plugin: Record<string, unknown>, annotations: Record<string, string> = {}) => ({
+          apiVersion: 'k8s.cni.cncf.io/v1',
+          kind: 'NetworkAttachmentDefinition',
+          metadata: { name, namespace: ns, annotations },
+          spec: { config: JSON.stringify({ cniVersion: '1.0.0', name, plugins: [plugin] }) },
+        });
+        const create = (body: ReturnType<typeof nad>) =>
+          custom.createNamespacedCustomObject({ ...NAD, namespace: body.metadata.namespace, body }).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        const plugins: ReadonlyArray<[string, Record<string, unknown>]> = [
+          ['dpdk', { type: 'sriov', resourceName: 'intel.com/sriov_dpdk', vlan: 100 }],
+          ['hostdev', { type: 'host-device', pciBusID: '0000:af:00.1' }],
+          ['l2bridge', { type: 'bridge', bridge: 'br1', macspoofchk: true }],
+        ];
+        // The webhook answers (its configuration is live): the control case below is refused.
+        const control = await waitFor('the NAD webhook to refuse a weir chain without IPAM', 15_000, async () => {
+          await custom.deleteNamespacedCustomObject({ ...NAD, namespace: plainNs, name: 'control' }).catch(() => undefined);
+          const err = await create(nad(plainNs, 'control', { type: 'host-device', device: 'eth9' }, { 'weir.dev/chain': 'enabled' }));
+          return apiStatus(err) === 403 ? err : undefined;
+        });
+        expect(apiMessage(control)).toMatch(/NAD_IPAM_MISSING/);
+        for (const [name, plugin] of plugins) {
+          // Without weir: in a plain namespace (outside Weir's scope) and in the opted-in one (in
+          // scope, but not a Weir chain, so IPAM is not required): admitted.
+          for (const ns of [plainNs, appNs]) {
+            const err = await create(nad(ns, name, plugin));
+            expect(err, `${ns}/${name}: ${apiMessage(err) ?? ''}`).toBeUndefined();
+          }
+          // In a Weir chain: refused, saying Weir needs the pod's IPs.
+          const refused = await create(nad(plainNs, `${name}-weir`, plugin, { 'weir.dev/chain': 'enabled' }));
+          expect(apiStatus(refused)).toBe(403);
+          expect(apiMessage(refused)).toMatch(/^admission webhook "nads\.validate\.weir\.dev" denied the request: spec\.config\.plugins\[0\]\.ipam: .*needs the pod's IPs.*\[NAD_IPAM_MISSING\]$/s);
+        }
+      });
+
       it('admits a pod (weir.dev/intent written) and refuses a misconfigured one, through the API server', async () => {
         const pod = (name: string, annotations: Record<string, string>) => ({
           apiVersion: 'v1',
@@ -276,6 +320,7 @@ describeWithApi('charts/weir RBAC with the real webhook and agent', (adminKubeco
           registry: new EndpointRegistry(stateDir),
           log: pino({ level: 'warn' }),
           events: new KubePodEvents(agentKc, 'weir-agent', (e) => eventErrors.push(text(e))),
+          endpoints: new KubeEndpointWriter(agentKc),
           syncTimeoutMs: 20_000,
         });
         await ensureNamespace(core, podNs);
@@ -295,8 +340,8 @@ describeWithApi('charts/weir RBAC with the real webhook and agent', (adminKubeco
         expect(agent?.status().ready).toBe(true);
       });
 
-      it('creates a Warning Event on a pod whose weir.dev/intent it cannot read', async () => {
-        // Not an opted-in namespace: no webhook rewrites the forged intent.
+      it('creates a Warning Event on a pod whose weir.dev/intent it ignores', async () => {
+        // Not an opted-in namespace: no webhook rewrote the forged intent, so the agent does not trust it.
         const pod = await core.createNamespacedPod({
           namespace: podNs,
           body: { metadata: { name: 'forged', annotations: { 'weir.dev/intent': '{"not":"an intent"}' } }, spec: { containers: [{ name: 'c', image: 'registry.invalid/pause:3' }] } },
@@ -304,11 +349,46 @@ describeWithApi('charts/weir RBAC with the real webhook and agent', (adminKubeco
         const event = await waitFor('the agent Event', 15_000, async () => {
           if (eventErrors.length > 0) throw new Error(`the agent could not create its Event: ${eventErrors.join('; ')}`);
           const list = await core.listNamespacedEvent({ namespace: podNs });
-          return list.items.find((e) => e.involvedObject.uid === pod.metadata?.uid && e.reason === 'WeirMalformedIntent');
+          return list.items.find((e) => e.involvedObject.uid === pod.metadata?.uid && e.reason === 'WeirIntentIgnored');
         });
         expect(event.type).toBe('Warning');
         expect(event.source?.component).toBe('weir-agent');
-        expect(event.message).toMatch(/weir\.dev\/intent is malformed/);
+        expect(event.message).toMatch(/weir\.dev\/intent is ignored/);
+      });
+
+      it('publishes a WeirEndpoint as its ServiceAccount; a namespace admin cannot write one', async () => {
+        const pod = await core.createNamespacedPod({
+          namespace: podNs, body: { metadata: { name: 'bound' }, spec: { nodeName: 'h13-node', containers: [{ name: 'c', image: 'registry.invalid/pause:3' }] } },
+        });
+        const res = await agent?.handleCni({
+          command: 'ADD', cniVersion: '1.0.0', networkName: 'n', config: {}, args: {}, rawArgs: '', path: [], runtimeConfig: {},
+          attachment: { containerId: 'ctr-bound', ifName: 'eth0', netns: '/var/run/netns/none' },
+          pod: { namespace: podNs, name: 'bound', uid: pod.metadata?.uid ?? '' },
+          prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.123.0.5/24' }] },
+        }, new AbortController().signal);
+        expect(res).toEqual({ ok: true });
+        const ref = { group: 'weir.dev', version: 'v1alpha1', plural: 'weirendpoints', namespace: podNs, name: 'bound' };
+        const stored = await waitFor('the WeirEndpoint', 15_000, async () => custom.getNamespacedCustomObject(ref).catch(() => undefined));
+        expect(stored).toMatchObject({ spec: { podUID: pod.metadata?.uid, nodeName: 'h13-node', interfaces: [{ name: 'eth0', ips: ['10.123.0.5'] }] } });
+        expect(stored).toMatchObject({ metadata: { ownerReferences: [{ kind: 'Pod', name: 'bound', uid: pod.metadata?.uid }] } });
+        // A tenant who may do anything to pods and NADs in its namespace (what admin/edit grant; the
+        // chart aggregates nothing of weir.dev into them, see render.test.ts) cannot touch WeirEndpoints.
+        for (const m of [
+          { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'tenant', namespace: podNs },
+            rules: [{ apiGroups: ['', 'k8s.cni.cncf.io'], resources: ['*'], verbs: ['*'] }] },
+          { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'tenant', namespace: podNs },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'tenant' }, subjects: [{ kind: 'User', name: 'h13-tenant', apiGroup: 'rbac.authorization.k8s.io' }] },
+        ]) {
+          const created = await createObject(kc, m, false);
+          expect(created.status, describeStatus(created)).toBe(201);
+        }
+        const tenant = kubeClients(await writeUserKubeconfig(adminKubeconfig, 'h13-tenant'));
+        // First the tenant's own power (so the refusals below are not just RBAC not caught up yet).
+        await waitFor('the tenant may patch pods', 15_000, async () =>
+          tenant.core.patchNamespacedPod({ namespace: podNs, name: 'bound', body: [{ op: 'add', path: '/metadata/labels', value: { tenant: 'can' } }] }).catch(() => undefined));
+        const forge = { ...ref, name: 'forged', body: { apiVersion: 'weir.dev/v1alpha1', kind: 'WeirEndpoint', metadata: { name: 'forged' }, spec: { podUID: 'x', nodeName: 'n', interfaces: [] } } };
+        await expect(tenant.custom.createNamespacedCustomObject(forge)).rejects.toSatisfy((e: unknown) => apiStatus(e) === 403);
+        await expect(tenant.custom.deleteNamespacedCustomObject(ref)).rejects.toSatisfy((e: unknown) => apiStatus(e) === 403);
       });
     });
 

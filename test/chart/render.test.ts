@@ -1,6 +1,11 @@
 // The chart as text: helm lint, helm template over the value combinations users will try, and the
 // schema refusing wrong values at install time. No cluster needed (see apiserver.test.ts for that).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readAgentConfig } from '../../agent/src/config.js';
+import { LOG_LEVELS } from '../../common/src/log-levels.js';
+import { parseConfig } from '../../webhook/src/server/config.js';
 import { describeIf } from '../support/privileged.js';
 import { asArray, at, chartDir, find, helm, helmBinary, render, templateArgs, type Manifest } from './helm.js';
 
@@ -172,7 +177,8 @@ describeHelm('charts/weir: default values (self-signed TLS)', () => {
     }
     expect(at(hooks[0], 'reinvocationPolicy')).toBe('IfNeeded');
     for (const h of [hooks[0], hooks[2]]) {
-      expect(at(h, 'rules.0.resources')).toEqual(['pods']);
+      // Ephemeral containers (kubectl debug) get the same capability checks as the pod's own.
+      expect(at(h, 'rules.0.resources')).toEqual(['pods', 'pods/ephemeralcontainers']);
       expect(at(h, 'namespaceSelector.matchExpressions')).toEqual([
         { key: 'weir.dev/inject', operator: 'In', values: ['enabled'] },
         { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'weir-system'] },
@@ -200,12 +206,17 @@ describeHelm('charts/weir: default values (self-signed TLS)', () => {
     const secret = find(ms, 'Secret');
     expect(at(secret, 'data')).toBeUndefined();
     expect(at(secret, 'metadata.annotations')).toEqual({ 'helm.sh/resource-policy': 'keep' });
-    // The agent's one write: Warning Events on pods (agent/src/kube/events.ts), create only.
+    // The agent's writes: Warning Events on pods (agent/src/kube/events.ts), create only, and the
+    // WeirEndpoints it publishes (agent/src/endpoints/weirendpoint-publish.ts).
     const agentRules = asArray(at(find(ms, 'ClusterRole', 'weir-agent'), 'rules'), 'rules');
     const events = agentRules.filter((r) => asArray(at(r, 'resources'), 'resources').includes('events'));
     expect(events).toEqual([{ apiGroups: [''], resources: ['events'], verbs: ['create'] }]);
+    const endpoints = agentRules.filter((r) => asArray(at(r, 'apiGroups'), 'apiGroups').includes('weir.dev'));
+    expect(endpoints).toEqual([{ apiGroups: ['weir.dev'], resources: ['weirendpoints'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'] }]);
+    // Nothing is aggregated into the built-in admin/edit/view roles: tenants get no weir.dev verbs.
+    expect(ms.filter((m) => Object.keys(m.metadata.labels ?? {}).some((l) => l.startsWith('rbac.authorization.k8s.io/aggregate-to-')))).toEqual([]);
     for (const r of agentRules) {
-      if (events.includes(r)) continue;
+      if (events.includes(r) || endpoints.includes(r)) continue;
       for (const v of asArray(at(r, 'verbs'), 'verbs')) expect(['get', 'list', 'watch']).toContain(v);
     }
   });
@@ -305,6 +316,25 @@ describeHelm('charts/weir: values.schema.json refuses wrong values at install', 
     expect(res.code).not.toBe(0);
     expect(res.stderr).toContain("values don't meet the specifications of the schema");
     expect(res.stderr).toContain(message);
+  });
+});
+
+describeHelm('charts/weir: logLevel (issue 16: --set logLevel=trace crash-looped the agent)', () => {
+  it('the schema offers exactly the levels both processes accept (common/src/log-levels.ts)', () => {
+    const schema: unknown = JSON.parse(readFileSync(path.join(chartDir, 'values.schema.json'), 'utf8'));
+    expect(at(schema, 'properties.logLevel.enum')).toEqual([...LOG_LEVELS]);
+  });
+
+  it.each(LOG_LEVELS.map((l) => [l]))('--set logLevel=%s renders, and the agent and webhook accept what the chart passes', async (level) => {
+    const ms = await render({ set: { logLevel: level } });
+    const agentEnv = env(at(find(ms, 'DaemonSet'), 'spec.template.spec.containers.0'));
+    const webhookEnv = env(at(find(ms, 'Deployment'), 'spec.template.spec.containers.0'));
+    expect(agentEnv.get('WEIR_LOG_LEVEL')).toBe(level);
+    expect(webhookEnv.get('WEIR_LOG_LEVEL')).toBe(level);
+    const agent = readAgentConfig({ WEIR_NODE_NAME: 'node-a', WEIR_LOG_LEVEL: String(agentEnv.get('WEIR_LOG_LEVEL')) }, '/opt/weir/build/bpf');
+    expect(agent.ok && agent.config.logLevel, JSON.stringify(agent)).toBe(level);
+    const webhook = parseConfig({ WEIR_NAMESPACE: 'weir-system', WEIR_LOG_LEVEL: String(webhookEnv.get('WEIR_LOG_LEVEL')) });
+    expect(webhook.ok && webhook.config.logLevel, JSON.stringify(webhook)).toBe(level);
   });
 });
 

@@ -1,4 +1,5 @@
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { writeFileAtomicSync } from '../../common/src/files.js';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,7 +97,7 @@ function writePki(pkiDir: string, pki: Pki): Record<string, string> {
   const paths: Record<string, string> = {};
   for (const [name, content] of Object.entries(files)) {
     const p = join(pkiDir, name);
-    writeFileSync(p, content, { mode: 0o600 });
+    writeFileAtomicSync(p, content);
     paths[name] = p;
   }
   return paths;
@@ -264,7 +265,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       const crdDir = opts.crdDir === undefined ? defaultCrdDir() : opts.crdDir;
       const crds = crdDir === null ? [] : await installCrds(conn(server), crdDir);
       const kubeconfigPath = join(dir, 'admin.kubeconfig');
-      writeFileSync(kubeconfigPath, kubeconfigText(server, pki.ca.certPem, 'weir-admin', pki.admin), { mode: 0o600 });
+      writeFileAtomicSync(kubeconfigPath, kubeconfigText(server, pki.ca.certPem, 'weir-admin', pki.admin));
       return {
         kubeconfigPath,
         server,

@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../common/src/files.js';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { kubeconfigText } from './kubeconfig.js';
@@ -36,6 +37,6 @@ export async function writeUserKubeconfig(
   const client = await issueCert(user, { kind: 'client', groups }, { certPem: caCertPem, keyPem: caKeyPem });
   const safe = user.replace(/[^A-Za-z0-9_.-]/g, '_');
   const path = join(dir, `user-${safe}-${Date.now()}.kubeconfig`);
-  await writeFile(path, kubeconfigText(serverOf(parse(admin)), caCertPem, user, client), { mode: 0o600 });
+  await writeFileAtomic(path, kubeconfigText(serverOf(parse(admin)), caCertPem, user, client));
   return path;
 }

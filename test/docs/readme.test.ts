@@ -456,8 +456,10 @@ describe('README: the demo output it shows', () => {
       apiVersion: 'k8s.cni.cncf.io/v1', kind: 'NetworkAttachmentDefinition', metadata: { name: 'broken', namespace: 'demo' },
       spec: { config: JSON.stringify({ cniVersion: '1.0.0', name: 'broken', plugins: [{ type: 'macvlan', master: 'uplink0', mode: 'bridge', ipam: { type: 'host-local' } }, { type: 'coordinattor' }] }) },
     };
-    const mutated = applyPatch(nad, expectAllowPatch(mutateNad(nad, fakeView({}))));
-    const decision = validateNad(mutated, fakeView({}));
+    // The demo namespace is opted in (lab/demo.ts), so the NAD is in Weir's scope and refused.
+    const demoView = fakeView({ namespaces: [{ name: 'demo', labels: { 'weir.dev/inject': 'enabled' }, annotations: {} }] });
+    const mutated = applyPatch(nad, expectAllowPatch(mutateNad(nad, demoView)));
+    const decision = validateNad(mutated, demoView);
     expect(decision.kind).toBe('deny');
     if (decision.kind === 'deny') expect(line.trim().slice(prefix.length)).toBe(denialMessage(decision.refusals));
   });

@@ -12,10 +12,12 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseIntent } from '../../common/src/intent.js';
 import { denialMessage, mutateNad, mutatePod, validateNad, validatePod } from '../../webhook/src/decide/index.js';
-import type { ClusterView, Decision, JsonPatchOp } from '../../webhook/src/server/contract.js';
+import type { ClusterView, Decision, JsonPatchOp, Refusal } from '../../webhook/src/server/contract.js';
+import { statusCause } from '../../webhook/src/server/route.js';
 import { runWebhook, type RunningWebhook } from '../../webhook/src/server/run.js';
 import { splitPemBundle } from '../../webhook/src/tls/certs.js';
 import type { RotationPolicy } from '../../webhook/src/tls/plan.js';
+import { ApiException } from '@kubernetes/client-node';
 import { apiMessage, apiStatus, describeWithApi, ensureNamespace, kubeClients, uniqueName } from '../support/kube.js';
 
 const DAY = 24 * 3600 * 1000;
@@ -37,7 +39,14 @@ const POLICY: RotationPolicy = {
 
 type Expected =
   | { kind: 'allowed'; annotations: Record<string, string>; object: Record<string, unknown> }
-  | { kind: 'denied'; text: string };
+  | { kind: 'denied'; text: string; refusals: Refusal[] };
+
+/** status.details of the Status an API error carries (what the API server passed on from the webhook). */
+function apiDetails(err: unknown): unknown {
+  if (!(err instanceof ApiException) || typeof err.body !== 'string') return undefined;
+  const status = JSON.parse(err.body) as { details?: unknown };
+  return status.details;
+}
 
 function applyPatch(obj: Record<string, unknown>, patch: readonly JsonPatchOp[]): Record<string, unknown> {
   const out = structuredClone(obj);
@@ -94,10 +103,10 @@ describeWithApi('webhook server against the real API server', (kubeconfig) => {
     const m: Decision = which === 'pod' ? mutatePod(obj, ns, view(), opts) : mutateNad(obj, view());
     const mName = which === 'pod' ? hook.mutatePods : hook.mutateNads;
     const vName = which === 'pod' ? hook.validatePods : hook.validateNads;
-    if (m.kind === 'deny') return { kind: 'denied', text: `admission webhook "${mName}" denied the request: ${denialMessage(m.refusals)}` };
+    if (m.kind === 'deny') return { kind: 'denied', text: `admission webhook "${mName}" denied the request: ${denialMessage(m.refusals)}`, refusals: m.refusals };
     const mutated = applyPatch(obj, m.patch);
     const v: Decision = which === 'pod' ? validatePod(mutated, ns, view(), opts) : validateNad(mutated, view());
-    if (v.kind === 'deny') return { kind: 'denied', text: `admission webhook "${vName}" denied the request: ${denialMessage(v.refusals)}` };
+    if (v.kind === 'deny') return { kind: 'denied', text: `admission webhook "${vName}" denied the request: ${denialMessage(v.refusals)}`, refusals: v.refusals };
     return { kind: 'allowed', annotations: annotationsOf(mutated), object: mutated };
   }
 
@@ -209,7 +218,9 @@ describeWithApi('webhook server against the real API server', (kubeconfig) => {
     // Only this suite's namespaces (the API server is shared). No caBundle: the webhook must patch it.
     const selector = { matchLabels: { h7wh: id } };
     const common = { admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', timeoutSeconds: 5, namespaceSelector: selector };
-    const podRule = { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'], scope: 'Namespaced' };
+    // As the chart registers it (charts/weir/templates/_helpers.tpl): kubectl debug adds containers
+    // through pods/ephemeralcontainers, which gets the same capability checks.
+    const podRule = { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods', 'pods/ephemeralcontainers'], scope: 'Namespaced' };
     const nadRule = { apiGroups: ['k8s.cni.cncf.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['network-attachment-definitions'], scope: 'Namespaced' };
     await admission.createMutatingWebhookConfiguration({
       body: {
@@ -312,6 +323,86 @@ describeWithApi('webhook server against the real API server', (kubeconfig) => {
     const exp = expectAdmission(res.submitted, onNs, 'pod');
     expect(exp.kind).toBe('denied');
     assertMatches(res, exp);
+  });
+
+
+  it('a refusal carries status.details.causes (reason = code, field, message) through the API server', async () => {
+    const res = await createPod(onNs, 'bad-causes', {
+      'k8s.v1.cni.cncf.io/networks': 'nope,macvlan-plain',
+      'kubernetes.io/ingress-bandwidth': '2P',
+    });
+    const exp = expectAdmission(res.submitted, onNs, 'pod');
+    if (exp.kind !== 'denied') throw new Error('expected a refusal');
+    assertMatches(res, exp);
+    expect(exp.refusals.length).toBeGreaterThanOrEqual(2);
+    expect(apiDetails(res.err)).toEqual({ name: 'bad-causes', kind: 'pods', causes: exp.refusals.map(statusCause) });
+
+    const nadRes = await createNad(onNs, 'typo-causes', macvlan('typo-causes', [{ type: 'coordinattor' }]));
+    expect(apiDetails(nadRes.err)).toEqual({
+      name: 'typo-causes',
+      group: 'k8s.cni.cncf.io',
+      kind: 'network-attachment-definitions',
+      causes: [{ reason: 'NAD_PLUGIN_NEAR_MISS', field: 'spec.config.plugins[1].type', message: '"coordinattor" is not a known CNI plugin; did you mean "coordinator"?' }],
+    });
+  });
+
+  it('NADs outside Weir\'s scope without IPAM (DPDK SR-IOV, host-device, bridge) are admitted; with weir.dev/chain they are refused', async () => {
+    const plugins: ReadonlyArray<[string, Record<string, unknown>]> = [
+      ['dpdk', { type: 'sriov', resourceName: 'intel.com/sriov_dpdk', vlan: 100 }],
+      ['hostdev', { type: 'host-device', pciBusID: '0000:af:00.1' }],
+      ['l2bridge', { type: 'bridge', bridge: 'br1' }],
+    ];
+    for (const [name, plugin] of plugins) {
+      const config = { cniVersion: '1.0.0', name, plugins: [plugin] };
+      const out = await createNad(offNs, name, config);
+      expect(out.err, `${name}: ${apiMessage(out.err) ?? ''}`).toBeUndefined();
+      const chained = await createNad(offNs, `${name}-weir`, config, { 'weir.dev/chain': 'enabled' });
+      expect(apiStatus(chained.err)).toBe(403);
+      expect(apiMessage(chained.err)).toMatch(/NAD_IPAM_MISSING/);
+      expect(apiMessage(chained.err)).toMatch(/needs the pod's IPs/);
+    }
+  });
+
+  it('a pod with an enforced interface gets NET_RAW dropped and ping_group_range; NET_ADMIN is refused', async () => {
+    const ann = { 'v1.multus-cni.io/default-network': `${onNs}/macvlan-a` };
+    const stored = await core.createNamespacedPod({
+      namespace: onNs,
+      body: {
+        metadata: { name: 'raw-drop', annotations: ann },
+        spec: { initContainers: [{ name: 'init', image: 'registry.invalid/pause:3' }], containers: [{ name: 'c', image: 'registry.invalid/pause:3' }] },
+      },
+    });
+    for (const c of [...(stored.spec?.initContainers ?? []), ...(stored.spec?.containers ?? [])]) {
+      expect(c.securityContext?.capabilities?.drop, c.name).toEqual(['NET_RAW']);
+    }
+    expect(stored.spec?.securityContext?.sysctls).toEqual([{ name: 'net.ipv4.ping_group_range', value: '0 2147483647' }]);
+
+    const refused = await core
+      .createNamespacedPod({
+        namespace: onNs,
+        body: { metadata: { name: 'net-admin', annotations: ann }, spec: { containers: [{ name: 'tool', image: 'registry.invalid/pause:3', securityContext: { capabilities: { add: ['NET_ADMIN'] } } }] } },
+      })
+      .then(() => undefined, (e: unknown) => e);
+    expect(apiStatus(refused)).toBe(403);
+    expect(apiMessage(refused)).toMatch(/container "tool" adds NET_ADMIN while Weir enforces interface\(s\) eth0/);
+  });
+
+  it('kubectl debug: an ephemeral container with NET_ADMIN is refused, a plain one gets NET_RAW dropped', async () => {
+    const ann = { 'v1.multus-cni.io/default-network': `${onNs}/macvlan-a` };
+    await core.createNamespacedPod({ namespace: onNs, body: { metadata: { name: 'debug-me', annotations: ann }, spec: { containers: [{ name: 'c', image: 'registry.invalid/pause:3' }] } } });
+    const withDebugger = async (securityContext?: object) => {
+      const cur = await core.readNamespacedPod({ name: 'debug-me', namespace: onNs });
+      const debuggerContainer = { name: 'debugger', image: 'registry.invalid/busybox:1', ...(securityContext === undefined ? {} : { securityContext }) };
+      const body = { ...cur, spec: { ...cur.spec, containers: cur.spec?.containers ?? [], ephemeralContainers: [debuggerContainer] } };
+      return core.replaceNamespacedPodEphemeralcontainers({ name: 'debug-me', namespace: onNs, body });
+    };
+    // kubectl debug --profile=netadmin
+    const refused = await withDebugger({ capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } }).then(() => undefined, (e: unknown) => e);
+    expect(apiStatus(refused)).toBe(403);
+    expect(apiMessage(refused)).toMatch(/container "debugger" adds NET_ADMIN/);
+    expect(apiMessage(refused)).toMatch(/POD_NET_RAW_ON_ENFORCED/);
+    const ok = await withDebugger();
+    expect(ok.spec?.ephemeralContainers?.[0]?.securityContext?.capabilities?.drop).toEqual(['NET_RAW']);
   });
 
   it('a namespace without weir.dev/inject passes untouched even when the configuration sends it', async () => {

@@ -12,7 +12,7 @@ export const CNI_ERROR_CODES = {
   CNI_ERR_IO: 5,
   /** stdin is not a JSON object or exceeds 1 MiB. */
   CNI_ERR_DECODE: 6,
-  /** The config is wrong: no prevResult (weir not chained), bad "socket" or "timeoutSeconds". */
+  /** The config is wrong: no prevResult (weir not chained), bad "timeoutSeconds", or a "socket" outside the agent's run directory. */
   CNI_ERR_INVALID_CONFIG: 7,
   /** The agent is busy or not yet synced; the runtime should retry. */
   CNI_ERR_TRY_AGAIN_LATER: 11,
@@ -30,6 +30,8 @@ export const CNI_ERROR_CODES = {
   WEIR_ERR_BAD_REQUEST: 103,
   /** The agent's handler failed unexpectedly; the message says how. */
   WEIR_ERR_AGENT_INTERNAL: 104,
+  /** The process serving the agent socket is not root (SO_PEERCRED), so it is not the weir agent. */
+  WEIR_ERR_AGENT_UNTRUSTED: 105,
 } as const;
 
 export type CniErrorName = keyof typeof CNI_ERROR_CODES;

@@ -16,6 +16,8 @@ import { attachmentEnv, buildPlugin, runPlugin } from './testkit.js';
 const NOT_CHAINED = 'weir must be chained after the interface plugin (macvlan/ipvlan) in a conflist; it got no prevResult';
 
 let tmp = '';
+/** The agent's run directory (WEIR_RUN_DIR): a config's "socket" must lie under it. */
+let runDir = '';
 let socket = '';
 let server: CniServer | null = null;
 let seen: CniRequest[] = [];
@@ -65,7 +67,8 @@ function errorOut(stdout: string): CniErrorOut {
 beforeAll(async () => {
   await buildPlugin();
   tmp = await mkdtemp(path.join(tmpdir(), 'h4cni-'));
-  socket = path.join(tmp, 'run', 'cni.sock');
+  runDir = path.join(tmp, 'run');
+  socket = path.join(runDir, 'cni.sock');
 });
 
 afterEach(async () => {
@@ -92,7 +95,7 @@ describe('weir CNI plugin: ADD', () => {
     await serve();
     const prev = prevResultFor(version);
     const cfg = config(version, { prevResult: prev, runtimeConfig: { bandwidth: { ingressRate: 1000 } }, socket });
-    const r = await runPlugin({ command: 'ADD', stdin: JSON.stringify(cfg), env: attachmentEnv() });
+    const r = await runPlugin({ command: 'ADD', stdin: JSON.stringify(cfg), env: attachmentEnv({ runDir }) });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout.trimEnd()).toBe(JSON.stringify(prev)); // byte for byte
@@ -114,23 +117,23 @@ describe('weir CNI plugin: ADD', () => {
     await serve();
     const prevText = '{ "interfaces" : [ {"name":"eth0","mac":"\\u0030a:58"} ],\n "ips":[] }';
     const stdin = `{"cniVersion":"1.0.0","name":"n","type":"weir","socket":${JSON.stringify(socket)},"prevResult":${prevText}}`;
-    const r = await runPlugin({ command: 'ADD', stdin, env: attachmentEnv() });
+    const r = await runPlugin({ command: 'ADD', stdin, env: attachmentEnv({ runDir }) });
     expect(r.status).toBe(0);
     expect(r.stdout.trimEnd()).toBe(`{"cniVersion":"1.0.0",${prevText.slice(1)}`);
 
     const mismatched = `{"cniVersion":"1.0.0","socket":${JSON.stringify(socket)},"prevResult":{"cniVersion":"0.4.0","ips":[]}}`;
-    const r2 = await runPlugin({ command: 'ADD', stdin: mismatched, env: attachmentEnv() });
+    const r2 = await runPlugin({ command: 'ADD', stdin: mismatched, env: attachmentEnv({ runDir }) });
     expect(r2.stdout.trimEnd()).toBe('{"cniVersion":"1.0.0","ips":[]}');
 
     const empty = `{"cniVersion":"1.0.0","socket":${JSON.stringify(socket)},"prevResult":{ }}`;
-    const r3 = await runPlugin({ command: 'ADD', stdin: empty, env: attachmentEnv() });
+    const r3 = await runPlugin({ command: 'ADD', stdin: empty, env: attachmentEnv({ runDir }) });
     expect(JSON.parse(r3.stdout)).toEqual({ cniVersion: '1.0.0' });
   });
 
   it('refuses to run unchained (no prevResult) without contacting the agent', async () => {
     await serve();
     for (const command of ['ADD', 'CHECK']) {
-      const r = await runPlugin({ command, stdin: JSON.stringify(config('1.0.0', { socket })), env: attachmentEnv() });
+      const r = await runPlugin({ command, stdin: JSON.stringify(config('1.0.0', { socket })), env: attachmentEnv({ runDir }) });
       expect(r.status).toBe(1);
       expect(errorOut(r.stdout)).toEqual({ cniVersion: '1.0.0', code: 7, msg: NOT_CHAINED });
     }
@@ -139,7 +142,7 @@ describe('weir CNI plugin: ADD', () => {
 
   it('propagates the handler\'s CNI error (code, message, details)', async () => {
     await serve(async () => cniError(CNI_ERROR_CODES.CNI_ERR_TRY_AGAIN_LATER, 'pod ns-a/pod-1: intent "x" is invalid', 'field spec.bandwidth'));
-    const r = await runPlugin({ command: 'ADD', stdin: JSON.stringify(config('1.1.0', { prevResult: prevResultFor('1.1.0'), socket })), env: attachmentEnv() });
+    const r = await runPlugin({ command: 'ADD', stdin: JSON.stringify(config('1.1.0', { prevResult: prevResultFor('1.1.0'), socket })), env: attachmentEnv({ runDir }) });
     expect(r.status).toBe(1);
     expect(errorOut(r.stdout)).toEqual({ cniVersion: '1.1.0', code: 11, msg: 'pod ns-a/pod-1: intent "x" is invalid', details: 'field spec.bandwidth' });
   });
@@ -148,7 +151,7 @@ describe('weir CNI plugin: ADD', () => {
     await serve(async () => {
       throw new Error('map is full');
     });
-    const r = await runPlugin({ command: 'ADD', stdin: JSON.stringify(config('1.0.0', { prevResult: prevResultFor('1.0.0'), socket })), env: attachmentEnv() });
+    const r = await runPlugin({ command: 'ADD', stdin: JSON.stringify(config('1.0.0', { prevResult: prevResultFor('1.0.0'), socket })), env: attachmentEnv({ runDir }) });
     expect(errorOut(r.stdout)).toMatchObject({ code: CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, msg: 'weir agent failed to handle ADD: map is full' });
     expect(events.some((e) => e.type === 'handler-error')).toBe(true);
   });
@@ -161,7 +164,7 @@ describe('weir CNI plugin: ADD', () => {
     const r = await runPlugin({
       command: 'ADD',
       stdin: JSON.stringify(config('1.0.0', { prevResult: prevResultFor('1.0.0'), socket, timeoutSeconds: 0.3 })),
-      env: attachmentEnv(),
+      env: attachmentEnv({ runDir }),
     });
     expect(r.status).toBe(1);
     expect(errorOut(r.stdout)).toEqual({ cniVersion: '1.0.0', code: 101, msg: `weir agent at ${socket} did not answer within 0.3s (timeoutSeconds)` });
@@ -171,19 +174,19 @@ describe('weir CNI plugin: ADD', () => {
 
   it('the server bounds a slow handler with its own timeout', async () => {
     await serve(() => new Promise(() => undefined), 200);
-    const r = await runPlugin({ command: 'ADD', stdin: JSON.stringify(config('1.0.0', { prevResult: prevResultFor('1.0.0'), socket })), env: attachmentEnv() });
+    const r = await runPlugin({ command: 'ADD', stdin: JSON.stringify(config('1.0.0', { prevResult: prevResultFor('1.0.0'), socket })), env: attachmentEnv({ runDir }) });
     expect(errorOut(r.stdout)).toMatchObject({ code: 101, msg: 'weir agent did not finish ADD within 200 ms' });
   });
 
   it('fails on missing CNI_* environment with code 4', async () => {
     await serve();
-    const env = attachmentEnv();
+    const env = attachmentEnv({ runDir });
     delete env.CNI_NETNS;
     const r = await runPlugin({ command: 'ADD', stdin: JSON.stringify(config('1.0.0', { prevResult: prevResultFor('1.0.0'), socket })), env });
     expect(errorOut(r.stdout)).toMatchObject({ code: 4, msg: 'CNI_NETNS is not set' });
-    const r2 = await runPlugin({ command: undefined, stdin: '{}', env: attachmentEnv() });
+    const r2 = await runPlugin({ command: undefined, stdin: '{}', env: attachmentEnv({ runDir }) });
     expect(errorOut(r2.stdout)).toMatchObject({ code: 4 });
-    const r3 = await runPlugin({ command: 'FROB', stdin: '{}', env: attachmentEnv() });
+    const r3 = await runPlugin({ command: 'FROB', stdin: '{}', env: attachmentEnv({ runDir }) });
     expect(errorOut(r3.stdout)).toMatchObject({ code: 4 });
     expect(seen).toHaveLength(0);
   });
@@ -204,7 +207,7 @@ describe('weir CNI plugin: ADD', () => {
     const runs = await Promise.all(Array.from({ length: 16 }, (_, i) => runPlugin({
       command: 'ADD',
       stdin: JSON.stringify(config('1.0.0', { prevResult: prevResultFor('1.0.0'), socket })),
-      env: attachmentEnv({ containerId: `ctr-${i}` }),
+      env: attachmentEnv({ containerId: `ctr-${i}`, runDir }),
     })));
     expect(runs.map((r) => r.status)).toEqual(Array.from({ length: 16 }, (_, i) => (i % 10 === 7 ? 1 : 0)));
     expect(seen).toHaveLength(16);

@@ -63,7 +63,9 @@ export function runPlugin(inv: PluginInvocation): Promise<PluginRun> {
 }
 
 /** The env a runtime sets for ADD/DEL/CHECK of one attachment. */
-export function attachmentEnv(opts: { containerId?: string; netns?: string; ifName?: string; args?: string; socket?: string } = {}): Record<string, string> {
+export function attachmentEnv(
+  opts: { containerId?: string; netns?: string; ifName?: string; args?: string; socket?: string; runDir?: string } = {},
+): Record<string, string> {
   const env: Record<string, string> = {
     CNI_CONTAINERID: opts.containerId ?? 'c0ffee',
     CNI_NETNS: opts.netns ?? '/var/run/netns/h4cni-test',
@@ -72,5 +74,6 @@ export function attachmentEnv(opts: { containerId?: string; netns?: string; ifNa
     CNI_ARGS: opts.args ?? 'IgnoreUnknown=1;K8S_POD_NAMESPACE=ns-a;K8S_POD_NAME=pod-1;K8S_POD_INFRA_CONTAINER_ID=c0ffee;K8S_POD_UID=0b3a-uid',
   };
   if (opts.socket !== undefined) env.WEIR_CNI_SOCKET = opts.socket;
+  if (opts.runDir !== undefined) env.WEIR_RUN_DIR = opts.runDir;
   return env;
 }

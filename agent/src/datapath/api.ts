@@ -2,10 +2,9 @@
  * What the agent sees of the datapath: implemented by `Datapath` (driver.ts, real BPF maps
  * and tc programs through the native addon) and `FakeDatapath` (fake.ts, in memory).
  *
- * Endpoint ids are allocated by the caller (the agent's endpoint registry; `allocateEndpointId`
- * below is the suggested policy: the lowest free id in 1..1023, because the ids index BPF
- * arrays) and must be stable for the endpoint's
- * life: they key the policy entries, the conntrack entries and the per-endpoint program load.
+ * Endpoint ids are allocated by the caller (the agent's endpoint registry, with
+ * `allocateEndpointId` below: the lowest free id in 1..MAX_ENDPOINT_ID, because the ids index BPF
+ * arrays) and must be stable for the endpoint's life: they key the policy entries, the conntrack entries and the per-endpoint program load.
  * Rule ids are passed through untouched: PolicyEntry.ruleId is an index into
  * DesiredNodeState.rules, and flow events report it back (undefined when no rule decided).
  */

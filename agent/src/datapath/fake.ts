@@ -1,9 +1,9 @@
 /**
  * In-memory DatapathApi for unit tests of the agent: records what would be programmed, lets a
  * test inject flow events and counters, and enforces the same preconditions as the driver
- * (ids ≥ 1, attach before update, one interface per id).
+ * (ids in 1..MAX_ENDPOINT_ID, attach before update, one interface per id).
  */
-import type { FlowEvent } from './codec.js';
+import { MAX_ENDPOINT_ID, type FlowEvent } from './codec.js';
 import type { DesiredEndpoint, IpCacheEntry } from './desired.js';
 import { chooseShapingMode, type Bandwidth, type ShapingMode } from './shaping.js';
 import type {
@@ -44,7 +44,9 @@ export class FakeDatapath implements DatapathApi {
   }
 
   async attachEndpoint(req: AttachRequest): Promise<AttachResult> {
-    if (!Number.isInteger(req.endpointId) || req.endpointId < 1) throw new Error(`endpoint id ${req.endpointId} must be an integer ≥ 1`);
+    if (!Number.isInteger(req.endpointId) || req.endpointId < 1 || req.endpointId > MAX_ENDPOINT_ID) {
+      throw new Error(`endpoint id ${req.endpointId} must be an integer in 1..${MAX_ENDPOINT_ID}`);
+    }
     const prev = this.endpoints.get(req.endpointId);
     if (prev !== undefined && (prev.netnsPath !== req.netnsPath || prev.ifname !== req.ifname)) {
       throw new Error(`endpoint ${req.endpointId} is already attached to ${prev.ifname}`);

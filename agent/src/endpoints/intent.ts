@@ -1,11 +1,14 @@
 /**
- * What the agent must program for one pod, read from `weir.dev/intent` (untrusted: validated with
- * the shared parser) or, when the webhook did not write one, derived from the pod's annotations
- * with the same shared parsers the webhook uses. Pure: no I/O, no clock.
+ * What the agent may take from a pod's annotations, and how far it trusts them. Pure: no I/O.
  *
- * The safe rule for a malformed intent: every interface the weir plugin is called for is enforced
- * (isolated by policy as computed), and bandwidth comes from the `kubernetes.io/*-bandwidth`
- * annotations when they parse. Never "allow because we could not read it".
+ * Trust (README "Security"): `weir.dev/intent` is believed only in a namespace labelled
+ * `weir.dev/inject=enabled`, where the webhook wrote it (a client value is replaced on create and
+ * refused on update). There it carries the pod's bandwidth and its default interface, nothing more:
+ * whether an interface is enforced is not the intent's to say, because a call of the weir plugin
+ * proves its chain runs weir and always enforces. Elsewhere an intent is ignored (the caller
+ * records an Event) and no shaping is applied. A malformed intent in an opted-in namespace is
+ * reported the same way and the pod is shaped from its `kubernetes.io/*-bandwidth` annotations,
+ * which the webhook checked against the namespace's caps.
  */
 import {
   K8S_EGRESS_BANDWIDTH,
@@ -15,6 +18,7 @@ import {
   POD_INTENT,
 } from '../../../common/src/annotations.js';
 import { parseBandwidth } from '../../../common/src/bandwidth.js';
+import { isRecord } from '../../../common/src/records.js';
 import { parseIntent, type Intent } from '../../../common/src/intent.js';
 import {
   effectiveInterfaces,
@@ -22,7 +26,7 @@ import {
   parseNetworksAnnotation,
   type NetworkSelection,
 } from '../../../common/src/multus.js';
-import type { Pod, PodInterface } from '../policy/model.js';
+import { DEFAULT_INTERFACE } from '../policy/model.js';
 import type { Bandwidth } from '../datapath/shaping.js';
 
 export interface IntentNetworkView {
@@ -30,43 +34,32 @@ export interface IntentNetworkView {
   /** "ns/name" of the NAD; undefined for the cluster default network or when unknown. */
   nad: string | undefined;
   isDefault: boolean;
-  enforced: boolean;
 }
 
 export type PodIntentView =
-  /** A valid `weir.dev/intent`. */
+  /** A valid intent in an opted-in namespace: bandwidth and the default interface come from it. */
   | { kind: 'intent'; intent: Intent; networks: IntentNetworkView[]; bandwidth: Bandwidth | undefined }
-  /** No intent: derived from annotations; `problems` lists annotations that did not parse. */
+  /** Opted in, no intent: bandwidth from the kubernetes.io annotations; `problems` lists those that did not parse. */
   | { kind: 'derived'; networks: IntentNetworkView[]; bandwidth: Bandwidth | undefined; problems: string[] }
-  /** An intent that failed validation: the safe rule applies (see the module comment). */
-  | { kind: 'malformed'; errors: string[]; networks: IntentNetworkView[]; bandwidth: Bandwidth | undefined; problems: string[] };
+  /** Opted in, an intent that failed validation: reported; shaped as 'derived'. */
+  | { kind: 'malformed'; errors: string[]; networks: IntentNetworkView[]; bandwidth: Bandwidth | undefined; problems: string[] }
+  /** Not opted in: no shaping; `intentIgnored` when the pod carried an intent nobody checked. */
+  | { kind: 'untrusted'; networks: IntentNetworkView[]; bandwidth: undefined; intentIgnored: boolean };
 
-export function podIntentView(annotations: Readonly<Record<string, string>>, podNamespace: string): PodIntentView {
+export function podIntentView(annotations: Readonly<Record<string, string>>, podNamespace: string, optedIn: boolean): PodIntentView {
   const raw = annotations[POD_INTENT];
-  if (raw !== undefined) {
-    const parsed = parseIntent(raw);
-    if (parsed.ok) {
-      const intent = parsed.intent;
-      const bw = nonEmpty({ ...intent.bandwidth });
-      return {
-        kind: 'intent',
-        intent,
-        networks: intent.networks.map((n) => ({ interface: n.interface, nad: n.nad ?? undefined, isDefault: n.default, enforced: n.enforced })),
-        bandwidth: bw,
-      };
-    }
-    const derived = deriveFromAnnotations(annotations, podNamespace);
-    // Safe rule: whatever the annotations say, every interface is enforced.
-    return {
-      kind: 'malformed',
-      errors: parsed.errors,
-      networks: derived.networks.map((n) => ({ ...n, enforced: true })),
-      bandwidth: derived.bandwidth,
-      problems: derived.problems,
-    };
-  }
   const derived = deriveFromAnnotations(annotations, podNamespace);
-  return { kind: 'derived', ...derived };
+  if (!optedIn) return { kind: 'untrusted', networks: derived.networks, bandwidth: undefined, intentIgnored: raw !== undefined };
+  if (raw === undefined) return { kind: 'derived', ...derived };
+  const parsed = parseIntent(raw);
+  if (!parsed.ok) return { kind: 'malformed', errors: parsed.errors, ...derived };
+  const intent = parsed.intent;
+  return {
+    kind: 'intent',
+    intent,
+    networks: intent.networks.map((n) => ({ interface: n.interface, nad: n.nad ?? undefined, isDefault: n.default })),
+    bandwidth: nonEmpty({ ...intent.bandwidth }),
+  };
 }
 
 function deriveFromAnnotations(
@@ -96,13 +89,12 @@ function deriveFromAnnotations(
     if (parsed.ok) selections = parsed.value.selections;
     else problems.push(`${MULTUS_NETWORKS}: ${parsed.error}`);
   }
-  // Without an intent the agent cannot know the NAD chains from here; the weir plugin being called
-  // for an interface proves its chain runs weir, so every interface is enforced.
+  // Which NAD each interface is on (for MultiNetworkPolicy), as Multus attached them. The default
+  // interface is never taken from here (defaultInterfaceOf).
   const networks = effectiveInterfaces(defaultSelection, selections).map((i) => ({
     interface: i.name,
     nad: i.selection === undefined ? undefined : `${i.selection.namespace}/${i.selection.name}`,
     isDefault: i.isDefault,
-    enforced: true,
   }));
   return { networks, bandwidth: nonEmpty(bandwidth), problems };
 }
@@ -112,17 +104,18 @@ function nonEmpty(b: Bandwidth): Bandwidth | undefined {
 }
 
 /**
- * Whether Weir enforces `ifName`. An interface the intent does not list is enforced: the plugin
- * was called for it, so its chain runs weir (fail closed).
+ * The interface NetworkPolicy and bandwidth apply to: the one the webhook's intent names as the
+ * default network, else eth0 (Multus's name for the default network). Never a tenant-written field.
  */
-export function interfaceEnforced(view: PodIntentView, ifName: string): boolean {
-  const n = view.networks.find((x) => x.interface === ifName);
-  return n === undefined ? true : n.enforced;
+export function defaultInterfaceOf(view: PodIntentView): string {
+  if (view.kind !== 'intent') return DEFAULT_INTERFACE;
+  return view.networks.find((n) => n.isDefault)?.interface ?? DEFAULT_INTERFACE;
 }
 
-/** The interface bandwidth applies to: the pod's default network's. */
-export function defaultInterfaceOf(view: PodIntentView, pod: Pick<Pod, 'defaultInterface'>): string {
-  return view.networks.find((n) => n.isDefault)?.interface ?? pod.defaultInterface;
+/** The NAD ("ns/name") an interface is on, as the pod's networks say; undefined for the default. */
+export function networkOf(view: PodIntentView, ifName: string): string | undefined {
+  if (ifName === defaultInterfaceOf(view)) return undefined;
+  return view.networks.find((n) => n.interface === ifName && !n.isDefault)?.nad;
 }
 
 /** IPs (without prefix length) from a CNI result's `ips[].address`. */
@@ -131,8 +124,8 @@ export function resultIps(prevResult: Readonly<Record<string, unknown>>): string
   if (!Array.isArray(ips)) return [];
   const out: string[] = [];
   for (const ip of ips) {
-    if (typeof ip !== 'object' || ip === null || Array.isArray(ip)) continue;
-    const address: unknown = (ip as Record<string, unknown>)['address'];
+    if (!isRecord(ip)) continue;
+    const address = ip['address'];
     if (typeof address !== 'string') continue;
     const slash = address.indexOf('/');
     out.push(slash < 0 ? address : address.slice(0, slash));
@@ -140,41 +133,14 @@ export function resultIps(prevResult: Readonly<Record<string, unknown>>): string
   return out;
 }
 
-/** An interface learned at CNI ADD, before kubelet/Multus report it in the pod's status. */
-export interface LocalInterface {
-  ifName: string;
-  ips: string[];
-  /** "ns/nad" for a secondary network, undefined for the default network. */
-  network: string | undefined;
-  isDefault: boolean;
-}
-
-export function localInterfaceOf(view: PodIntentView, pod: Pick<Pod, 'defaultInterface'>, ifName: string, ips: string[]): LocalInterface {
-  const n = view.networks.find((x) => x.interface === ifName);
-  const isDefault = n !== undefined ? n.isDefault : ifName === defaultInterfaceOf(view, pod);
-  return { ifName, ips, network: isDefault ? undefined : n?.nad, isDefault };
-}
-
-/**
- * The pod as the compiler should see it: its reported interfaces plus those this node learned
- * at CNI ADD (status.podIPs and network-status are written only after the sandbox is up, but the
- * programs must judge the pod's first packet by its final identity and policy).
- */
-export function mergeLocalInterfaces(pod: Pod, local: readonly LocalInterface[]): Pod {
-  if (local.length === 0) return pod;
-  let defaultInterface = pod.defaultInterface;
-  const localDefault = local.find((l) => l.isDefault);
-  if (localDefault !== undefined && !pod.interfaces.some((i) => i.network === undefined && i.ips.length > 0)) {
-    defaultInterface = localDefault.ifName;
+/** The MAC of `ifName` inside the sandbox, from a CNI result's `interfaces[]` (lower case). */
+export function resultMac(prevResult: Readonly<Record<string, unknown>>, ifName: string): string | undefined {
+  const list = prevResult['interfaces'];
+  if (!Array.isArray(list)) return undefined;
+  for (const i of list) {
+    if (!isRecord(i) || i['name'] !== ifName || typeof i['sandbox'] !== 'string' || i['sandbox'] === '') continue;
+    const mac = i['mac'];
+    return typeof mac === 'string' && /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac) ? mac.toLowerCase() : undefined;
   }
-  const interfaces: PodInterface[] = pod.interfaces.map((i) => ({ ...i, name: i.network === undefined ? defaultInterface : i.name }));
-  for (const l of local) {
-    const existing = interfaces.find((i) => i.name === l.ifName);
-    if (existing === undefined) {
-      interfaces.push({ name: l.ifName, network: l.isDefault ? undefined : l.network ?? `unknown/${l.ifName}`, ips: [...l.ips] });
-    } else {
-      existing.ips = [...new Set([...existing.ips, ...l.ips])];
-    }
-  }
-  return { ...pod, defaultInterface, interfaces };
+  return undefined;
 }

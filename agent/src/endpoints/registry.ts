@@ -1,6 +1,8 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../../common/src/files.js';
 import { join } from 'node:path';
 import { isRecord } from '../../../common/src/records.js';
+import { allocateEndpointId } from '../datapath/api.js';
 
 /**
  * The endpoints this node's agent enforces, as learned from CNI ADD: which pod interface lives in
@@ -22,7 +24,6 @@ export const endpointKeyOf = (r: Pick<EndpointRecord, 'namespace' | 'pod' | 'ifN
 
 export class EndpointRegistry {
   private readonly records = new Map<string, EndpointRecord>();
-  private nextId = 1;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly stateDir: string) {}
@@ -52,7 +53,6 @@ export class EndpointRegistry {
         continue;
       }
       this.records.set(endpointKeyOf(record), record);
-      this.nextId = Math.max(this.nextId, record.endpointId + 1);
     }
     return problems;
   }
@@ -63,7 +63,13 @@ export class EndpointRegistry {
     return this.list().find((r) => r.containerId === containerId && r.ifName === ifName);
   }
 
-  /** Adds (or refreshes after a sandbox re-creation) an endpoint, keeping its id when it had one. */
+  /**
+   * Adds (or refreshes after a sandbox re-creation) an endpoint, keeping its id when it had one.
+   * A new endpoint gets the lowest free id: ids index BPF arrays of fixed size, so a counter that
+   * only grows would run out after that many attachments in one agent's life. Reuse is safe
+   * because remove() follows the datapath's detach, which clears the id's entries.
+   * Throws when every id is in use.
+   */
   async put(fields: Omit<EndpointRecord, 'endpointId'>): Promise<EndpointRecord> {
     const existing = this.records.get(endpointKeyOf(fields));
     const record: EndpointRecord = { ...fields, endpointId: existing?.endpointId ?? this.allocateId() };
@@ -77,18 +83,14 @@ export class EndpointRegistry {
   }
 
   private allocateId(): number {
-    const used = new Set([...this.records.values()].map((r) => r.endpointId));
-    while (used.has(this.nextId)) this.nextId++;
-    return this.nextId++;
+    return allocateEndpointId(new Set([...this.records.values()].map((r) => r.endpointId)));
   }
 
   private save(): Promise<void> {
     // Writes are chained so the file always ends with the latest state.
     this.writing = this.writing.then(async () => {
       await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
-      const tmp = `${this.file}.tmp`;
-      await writeFile(tmp, JSON.stringify({ version: 1, endpoints: this.list() }, null, 1), { mode: 0o600 });
-      await rename(tmp, this.file);
+      await writeFileAtomic(this.file, JSON.stringify({ version: 1, endpoints: this.list() }, null, 1));
     });
     return this.writing;
   }

@@ -1,4 +1,5 @@
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeObjectEvents } from './object-events.js';
 
 /** Kubernetes Events about pods (what `kubectl describe pod` shows). Best effort: never blocks. */
 export interface PodRefForEvent {
@@ -12,27 +13,13 @@ export interface PodEventSink {
 }
 
 export class KubePodEvents implements PodEventSink {
-  private readonly core: CoreV1Api;
+  private readonly objects: KubeObjectEvents;
 
-  constructor(kc: KubeConfig, private readonly component: string, private readonly onError: (e: unknown) => void) {
-    this.core = kc.makeApiClient(CoreV1Api);
+  constructor(kc: KubeConfig, component: string, onError: (e: unknown) => void) {
+    this.objects = new KubeObjectEvents(kc, component, onError);
   }
 
   warning(pod: PodRefForEvent, reason: string, message: string): void {
-    const now = new Date();
-    void this.core.createNamespacedEvent({
-      namespace: pod.namespace,
-      body: {
-        metadata: { generateName: `${pod.name}.weir-`, namespace: pod.namespace },
-        involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace: pod.namespace, name: pod.name, uid: pod.uid },
-        type: 'Warning',
-        reason,
-        message: message.slice(0, 1024),
-        source: { component: this.component },
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-      },
-    }).catch(this.onError);
+    this.objects.warning({ apiVersion: 'v1', kind: 'Pod', ...pod }, reason, message);
   }
 }

@@ -7,6 +7,7 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { kubeWatch, rawList, rawObject } from '../../../common/src/kube/kube-source.js';
 import { Reflector, type ListFn, type ReflectorLogger } from '../../../common/src/kube/reflector.js';
+import { WEIR_ENDPOINT_PATH } from '../endpoints/weirendpoint.js';
 
 export const RESOURCES = [
   'namespace',
@@ -16,6 +17,7 @@ export const RESOURCES = [
   'adminnetworkpolicy',
   'baselineadminnetworkpolicy',
   'nad',
+  'weirendpoint',
 ] as const;
 export type Resource = (typeof RESOURCES)[number];
 
@@ -44,6 +46,11 @@ interface ResourceSpec {
   list: ListFn;
 }
 
+export interface KubeSourcesTuning {
+  /** How often a resource type the API server did not serve (CRD absent) is looked for again. */
+  absentRecheckMs?: number;
+}
+
 /** Failures reach the caller through onWatchError; the agent logs them itself. */
 const silent: ReflectorLogger = { info: () => undefined, warn: () => undefined };
 
@@ -59,6 +66,7 @@ export class KubeSources implements ClusterSource {
   constructor(
     private readonly kc: KubeConfig,
     private readonly onWatchError: (resource: Resource, error: unknown, retryInMs: number) => void = () => undefined,
+    private readonly tuning: KubeSourcesTuning = {},
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
   }
@@ -74,6 +82,7 @@ export class KubeSources implements ClusterSource {
       adminnetworkpolicy: spec('/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies'),
       baselineadminnetworkpolicy: spec('/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies'),
       nad: spec('/apis/k8s.cni.cncf.io/v1/network-attachment-definitions'),
+      weirendpoint: spec(WEIR_ENDPOINT_PATH),
     };
   }
 
@@ -91,13 +100,16 @@ export class KubeSources implements ClusterSource {
         logger: silent,
         onError: (message, retryMs) => this.onWatchError(resource, message, retryMs),
         backoffMaxMs: 10_000,
+        ...(this.tuning.absentRecheckMs === undefined ? {} : { absentRecheckMs: this.tuning.absentRecheckMs }),
         onChange: (c) => onChange({ resource, type: c.type, object: c.value }),
       });
       this.caches.set(resource, cache);
       cache.start();
     }
-    // A missing CRD keeps its cache unsynced and the agent unready: enforcing without knowing the
-    // AdminNetworkPolicies would silently allow what they deny.
+    // Every policy type but NetworkPolicy is a CRD that may not be installed. A type the API server
+    // does not serve (404) has no objects, so its empty cache is the truth and counts as synced; the
+    // Reflector lists it again every absentRecheckMs (default 30 s) and watches it once it appears.
+    // Any other list failure (unreachable, forbidden) keeps that cache unsynced and the agent unready.
     await Promise.all([...this.caches.values()].map((c) => c.waitForSync(syncTimeoutMs)));
   }
 

@@ -286,15 +286,16 @@ describe('parsers report every bad field with its path', () => {
     if (r.ok) return;
     expect(r.errors.map((e) => e.path)).toEqual(['spec.priority', 'spec.subject', 'spec.ingress[0].action', 'spec.ingress[0].ports[0].portRange.end']);
   });
-  it('Pod: network-status gives interfaces; bad annotation JSON is reported', () => {
-    const p = must(parsePod(rawPod('x', 'a', '10.1.0.1', { secondary: true })));
-    expect(p.defaultInterface).toBe('eth0');
-    expect(p.interfaces).toEqual([
-      { name: 'eth0', network: undefined, ips: ['10.1.0.1'] },
-      { name: 'net1', network: 'x/macnet', ips: ['192.168.1.1'] },
+  it('Pod: only status.podIPs on eth0; a forged network-status names no interface and is no parse error', () => {
+    const forged = JSON.stringify([
+      { name: 'x/bogus', interface: 'net9', ips: ['10.2.0.1'], default: true },
+      { name: 'x/macnet', interface: 'net1', ips: ['192.168.1.1'] },
     ]);
-    const r = parsePod({ metadata: { namespace: 'x', name: 'a', annotations: { 'k8s.v1.cni.cncf.io/network-status': '{' } } });
-    expect(r.ok).toBe(false);
+    const raw = rawPod('x', 'a', '10.1.0.1');
+    const p = must(parsePod({ ...(raw as object), metadata: { namespace: 'x', name: 'a', annotations: { 'k8s.v1.cni.cncf.io/network-status': forged } } }));
+    expect(p.defaultInterface).toBe('eth0');
+    expect(p.interfaces).toEqual([{ name: 'eth0', network: undefined, ips: ['10.1.0.1'] }]);
+    expect(parsePod({ metadata: { namespace: 'x', name: 'a', annotations: { 'k8s.v1.cni.cncf.io/network-status': '{' } } }).ok).toBe(true);
   });
   it('rejects non-objects without throwing', () => {
     for (const f of [parseNetworkPolicy, parseMultiNetworkPolicy, parseAdminNetworkPolicy, parsePod]) {

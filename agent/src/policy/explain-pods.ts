@@ -1,10 +1,10 @@
 import type { EndpointKey, DesiredNodeState, RuleOrigin } from '../datapath/desired.js';
-import { interfaceEnforced, podIntentView } from '../endpoints/intent.js';
-import { annotationsOf, metaOf } from '../../../common/src/records.js';
+import { PodIntake } from '../endpoints/pod-intake.js';
+import { metaOf } from '../../../common/src/records.js';
 import { PolicyCompiler } from './compile.js';
 import { explainFlow, type ProtocolInput } from './evaluate.js';
 import {
-  parseAdminNetworkPolicy, parseBaselineAdminNetworkPolicy, parseMultiNetworkPolicy, parseNamespace, parseNetworkPolicy, parsePod,
+  parseAdminNetworkPolicy, parseBaselineAdminNetworkPolicy, parseMultiNetworkPolicy, parseNamespace, parseNetworkPolicy,
   type ClusterState, type Pod,
 } from './model.js';
 
@@ -20,7 +20,10 @@ export interface RawCluster {
   multiNetworkPolicies: unknown[];
   adminNetworkPolicies: unknown[];
   baselineAdminNetworkPolicies: unknown[];
-  /** Pod annotations by "ns/name", to read each pod's intent (which interfaces Weir enforces). */
+  /** The agents' bindings: which interfaces Weir enforces and their addresses. */
+  weirEndpoints?: unknown[];
+  /** NADs (their declared ranges bound what Multus's network-status may add). */
+  nads?: unknown[];
 }
 
 export interface PodExplanation {
@@ -44,21 +47,30 @@ export interface ExplainQuery {
 
 export type ExplainResult = { ok: true; explanation: PodExplanation } | { ok: false; error: string };
 
-export function buildClusterState(raw: RawCluster): { state: ClusterState; ignored: string[]; annotations: Map<string, Record<string, string>> } {
+export function buildClusterState(raw: RawCluster): { state: ClusterState; ignored: string[]; enforced: (p: Pod, ifName: string) => boolean } {
   const ignored: string[] = [];
-  const annotations = new Map<string, Record<string, string>>();
   const keep = <T>(kind: string, parsed: { ok: true; value: T } | { ok: false; errors: ReadonlyArray<{ path: string; message: string }> }, object: unknown): T | undefined => {
     if (parsed.ok) return parsed.value;
     ignored.push(`${kind} ${nameOf(object)}: ${parsed.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
     return undefined;
   };
-  const pods: Pod[] = [];
-  for (const object of raw.pods) {
-    const pod = keep('Pod', parsePod(object), object);
-    if (pod === undefined) continue;
-    pods.push(pod);
-    annotations.set(`${pod.namespace}/${pod.name}`, annotationsOf(object));
+  // Pods are assembled exactly as the agent assembles them (bindings, trust, conflicts).
+  const assembled = new Map<string, Pod>();
+  const intake = new PodIntake({
+    sink: { upsertPod: (p) => assembled.set(`${p.namespace}/${p.name}`, p), removePod: (ns, name) => assembled.delete(`${ns}/${name}`) },
+    log: { warn: () => undefined, debug: () => undefined },
+  });
+  for (const o of raw.namespaces) intake.upsertNamespace(o);
+  for (const o of raw.nads ?? []) intake.upsertNad(o);
+  for (const o of raw.weirEndpoints ?? []) {
+    const errors = intake.upsertEndpoint(o);
+    if (errors !== undefined) keep('WeirEndpoint', { ok: false, errors }, o);
   }
+  for (const o of raw.pods) {
+    const errors = intake.upsertPod(o);
+    if (errors !== undefined) keep('Pod', { ok: false, errors }, o);
+  }
+  const pods = [...assembled.values()];
   const state: ClusterState = {
     namespaces: raw.namespaces.flatMap((o) => keep('Namespace', parseNamespace(o), o) ?? []),
     pods,
@@ -67,7 +79,8 @@ export function buildClusterState(raw: RawCluster): { state: ClusterState; ignor
     adminNetworkPolicies: raw.adminNetworkPolicies.flatMap((o) => keep('AdminNetworkPolicy', parseAdminNetworkPolicy(o), o) ?? []),
     baselineAdminNetworkPolicy: raw.baselineAdminNetworkPolicies.flatMap((o) => keep('BaselineAdminNetworkPolicy', parseBaselineAdminNetworkPolicy(o), o) ?? [])[0],
   };
-  return { state, ignored, annotations };
+  const enforced = (p: Pod, ifName: string): boolean => intake.trustedInterfaces(`${p.namespace}/${p.name}`).some((i) => i.name === ifName);
+  return { state, ignored, enforced };
 }
 
 export function explainPod(raw: RawCluster, query: ExplainQuery): ExplainResult {
@@ -79,14 +92,12 @@ export function explainPod(raw: RawCluster, query: ExplainQuery): ExplainResult 
  * cell of the reachability matrix with the datapath this way).
  */
 export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResult {
-  const { state, ignored, annotations } = buildClusterState(raw);
+  const { state, ignored, enforced } = buildClusterState(raw);
   const compiler = new PolicyCompiler().load(state);
   const ipcache = compiler.ipcache();
   const find = (ref: { namespace: string; name: string }) => state.pods.find((p) => p.namespace === ref.namespace && p.name === ref.name);
-  const enforcedKey = (p: Pod, ifName: string): EndpointKey | undefined => {
-    const view = podIntentView(annotations.get(`${p.namespace}/${p.name}`) ?? {}, p.namespace);
-    return interfaceEnforced(view, ifName) ? { namespace: p.namespace, pod: p.name, interface: ifName } : undefined;
-  };
+  const enforcedKey = (p: Pod, ifName: string): EndpointKey | undefined =>
+    enforced(p, ifName) ? { namespace: p.namespace, pod: p.name, interface: ifName } : undefined;
   return (query) => {
     const pod = find(query.pod);
     if (!pod) return { ok: false, error: `pod ${query.pod.namespace}/${query.pod.name} not found` };

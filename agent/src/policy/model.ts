@@ -4,7 +4,6 @@
  * The models keep only what policy needs.
  */
 import { parseCidr, type Cidr } from '../identity/cidr.js';
-import { NETWORK_STATUS_ANNOTATION, parseNetworkStatus } from './network-status.js';
 import { Reader, type Parsed } from './read.js';
 
 export type { FieldError, Parsed } from './read.js';
@@ -478,9 +477,10 @@ export function parseNamespace(v: unknown): Parsed<Namespace> {
 }
 
 /**
- * Reads a Pod. Interfaces come from Multus' network-status (interface name, network, IPs) plus
- * status.podIPs for the default network. The default interface is the network-status entry marked
- * default, else eth0.
+ * Reads a Pod as the API server has it: one interface, the default network's (eth0, Multus's name for
+ * it) with kubelet's status.podIPs. Nothing a tenant can write on the pod names an interface or an
+ * address here: the agent adds the interfaces the agents bound at CNI ADD (WeirEndpoints) and the
+ * default interface the webhook's intent names (agent/src/endpoints/pod-intake.ts).
  */
 export function parsePod(v: unknown): Parsed<Pod> {
   const r = new Reader();
@@ -503,15 +503,8 @@ export function parsePod(v: unknown): Parsed<Pod> {
   const podIps = (r.array(status['podIPs'], 'status.podIPs') ?? [])
     .map((x, i) => r.string((r.record(x, `status.podIPs[${i}]`) ?? {})['ip'], `status.podIPs[${i}].ip`))
     .filter((x): x is string => x !== undefined && x !== '');
-  const ns = meta.annotations[NETWORK_STATUS_ANNOTATION];
-  const statuses = ns === undefined ? [] : parseNetworkStatus(ns, r, `metadata.annotations["${NETWORK_STATUS_ANNOTATION}"]`);
-  const def = statuses.find((s) => s.isDefault);
-  const defaultInterface = def?.interface ?? DEFAULT_INTERFACE;
-  const interfaces: PodInterface[] = [{ name: defaultInterface, network: undefined, ips: [...new Set([...podIps, ...(def?.ips ?? [])])] }];
-  for (const s of statuses) {
-    if (s.isDefault || s.interface === undefined) continue;
-    interfaces.push({ name: s.interface, network: s.network.includes('/') ? s.network : `${meta.namespace}/${s.network}`, ips: s.ips });
-  }
+  const defaultInterface = DEFAULT_INTERFACE;
+  const interfaces: PodInterface[] = [{ name: defaultInterface, network: undefined, ips: [...new Set(podIps)] }];
   const phase = r.string(status['phase'], 'status.phase');
   return r.result({
     namespace: meta.namespace,

@@ -4,6 +4,8 @@
  * evaluator over the compiled entries. Not imported by product code.
  */
 import type { DesiredNodeState } from '../datapath/desired.js';
+import { PodIntake } from '../endpoints/pod-intake.js';
+import { weirEndpointObject } from '../endpoints/weirendpoint.js';
 import { PolicyCompiler } from './compile.js';
 import { explainFlow, type FlowExplanation, type ProtocolInput } from './evaluate.js';
 import {
@@ -12,9 +14,9 @@ import {
   parseMultiNetworkPolicy,
   parseNamespace,
   parseNetworkPolicy,
-  parsePod,
   type ClusterState,
   type Parsed,
+  type Pod,
 } from './model.js';
 
 export function must<T>(p: Parsed<T>): T {
@@ -36,7 +38,7 @@ export interface RawOpts {
   node?: string;
   labels?: Record<string, string>;
   ports?: { name: string; containerPort: number; protocol?: string }[];
-  /** A Multus secondary attachment net1 on NAD <ns>/macnet. */
+  /** A Weir-attached secondary interface net1 on NAD <ns>/macnet (published in a WeirEndpoint). */
   secondary?: boolean;
 }
 
@@ -49,7 +51,7 @@ export function rawPod(ns: string, name: string, ip: string, o: RawOpts = {}): u
     ]);
   }
   return {
-    metadata: { namespace: ns, name, labels: o.labels ?? { pod: name }, annotations },
+    metadata: { namespace: ns, name, uid: `uid-${ns}-${name}`, labels: o.labels ?? { pod: name }, annotations },
     spec: {
       nodeName: o.node ?? 'n1',
       containers: [
@@ -68,6 +70,32 @@ export function rawPod(ns: string, name: string, ip: string, o: RawOpts = {}): u
   };
 }
 
+/** The WeirEndpoint the agent that attached net1 of a `secondary` pod publishes. */
+export function rawEndpoint(ns: string, name: string, o: RawOpts = {}): unknown {
+  return weirEndpointObject({
+    namespace: ns, name, podUid: `uid-${ns}-${name}`, node: o.node ?? 'n1', enforcement: [],
+    interfaces: [{ name: 'net1', network: `${ns}/macnet`, isDefault: false, mac: undefined, ips: [podIp2(ns, name)], containerId: 'c', attachedAtMs: 1 }],
+  });
+}
+
+/** Pods assembled the way the agent assembles them (agent/src/endpoints/pod-intake.ts). */
+export function assemblePods(pods: readonly unknown[], endpoints: readonly unknown[] = []): Pod[] {
+  const out = new Map<string, Pod>();
+  const intake = new PodIntake({
+    sink: { upsertPod: (p) => out.set(`${p.namespace}/${p.name}`, p), removePod: (n, name) => out.delete(`${n}/${name}`) },
+    log: { warn: () => undefined, debug: () => undefined },
+  });
+  for (const e of endpoints) {
+    const errors = intake.upsertEndpoint(e);
+    if (errors !== undefined) throw new Error(`endpoint does not parse: ${JSON.stringify(errors)}`);
+  }
+  for (const p of pods) {
+    const errors = intake.upsertPod(p);
+    if (errors !== undefined) throw new Error(`pod does not parse: ${JSON.stringify(errors)}`);
+  }
+  return [...out.values()];
+}
+
 export interface Objects {
   nps?: unknown[];
   mnps?: unknown[];
@@ -78,11 +106,16 @@ export interface Objects {
 }
 
 export function clusterState(o: Objects = {}): ClusterState {
-  const pods = [];
+  const raws: unknown[] = [];
+  const endpoints: unknown[] = [];
   for (const ns of NAMESPACES) {
-    for (const p of PODS) pods.push(must(parsePod(rawPod(ns, p, podIp(ns, p), o.podOpts?.(ns, p) ?? {}))));
+    for (const p of PODS) {
+      const opts = o.podOpts?.(ns, p) ?? {};
+      raws.push(rawPod(ns, p, podIp(ns, p), opts));
+      if (opts.secondary === true) endpoints.push(rawEndpoint(ns, p, opts));
+    }
   }
-  for (const raw of o.extraPods ?? []) pods.push(must(parsePod(raw)));
+  const pods = assemblePods([...raws, ...(o.extraPods ?? [])], endpoints);
   return {
     namespaces: NAMESPACES.map((n) => must(parseNamespace({ metadata: { name: n, labels: { ns: n } } }))),
     pods,

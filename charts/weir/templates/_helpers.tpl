@@ -77,12 +77,14 @@ namespaceSelector:
       values:
         {{- toYaml (concat (list "kube-system" .Release.Namespace) .Values.webhook.excludedNamespaces | uniq) | nindent 8 }}
 {{- end -}}
+{{/* pods/ephemeralcontainers: `kubectl debug` adds containers through this subresource (UPDATE);
+they get the same capability checks as the pod's own containers (webhook/src/decide/pod-security.ts). */}}
 {{- define "weir.podRules" -}}
 rules:
   - apiGroups: [""]
     apiVersions: [v1]
     operations: [CREATE, UPDATE]
-    resources: [pods]
+    resources: [pods, pods/ephemeralcontainers]
     scope: Namespaced
 {{- end -}}
 {{- define "weir.nadRules" -}}

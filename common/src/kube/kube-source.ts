@@ -13,38 +13,82 @@ export function kubeWatch(kc: KubeConfig): WatchFn {
   return (path, query, onEvent, onDone) => watcher.watch(path, query, onEvent, onDone);
 }
 
+export interface RawListOptions {
+  timeoutMs?: number;
+  /** Objects per page (`limit`); default 500, as client-go's reflector. */
+  pageSize?: number;
+  /** Hears every request URL (tests, debugging). */
+  onRequest?: (url: URL) => void;
+}
+
 /**
  * A list as the API server sends it (wire JSON), not client-node's typed models: those rename
  * fields (a NetworkPolicy peer list is `_from`), so a parser reading them as JSON would silently
  * see no peers, i.e. "allow from everyone". Watch events are wire JSON too, so list and watch agree.
+ *
+ * Like client-go's reflector, the first page asks for `resourceVersion=0` (the API server may answer
+ * from its watch cache instead of a quorum read of etcd) with a `limit`, and later pages follow
+ * `continue`. A continue token that expired (410) restarts the list without resourceVersion=0 and
+ * without paging, which the API server always answers in one consistent piece.
+ *
+ * A 404 means the API server does not serve the resource type (its CRD is not installed): the
+ * list resolves `undefined`, which the Reflector keeps as an empty, synced cache and looks at
+ * again later. Any other failure rejects and is retried.
  */
-export function rawList(kc: KubeConfig, path: string, timeoutMs = 30_000): ListFn {
+export function rawList(kc: KubeConfig, path: string, options: RawListOptions = {}): ListFn {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const pageSize = options.pageSize ?? 500;
   return async (selectors) => {
     const cluster = kc.getCurrentCluster();
     if (cluster === null) throw new Error('kubeconfig has no current cluster');
-    const url = new URL(path, cluster.server);
-    if (selectors.fieldSelector !== undefined) url.searchParams.set('fieldSelector', selectors.fieldSelector);
-    if (selectors.labelSelector !== undefined) url.searchParams.set('labelSelector', selectors.labelSelector);
-    const options: RequestOptions = { method: 'GET', timeout: timeoutMs, headers: { accept: 'application/json' } };
-    await kc.applyToHTTPSOptions(options);
-    const body = await new Promise<string>((resolve, reject) => {
-      const req = request(url, options, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) resolve(text);
-          else reject(new Error(`GET ${path}: HTTP ${status}: ${statusMessage(text)}`));
-        });
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer within ${timeoutMs} ms`)));
-      req.on('error', reject);
-      req.end();
-    });
-    return toListResult(JSON.parse(body));
+    const get = async (query: Record<string, string>): Promise<{ status: number; text: string }> => {
+      const url = new URL(path, cluster.server);
+      if (selectors.fieldSelector !== undefined) url.searchParams.set('fieldSelector', selectors.fieldSelector);
+      if (selectors.labelSelector !== undefined) url.searchParams.set('labelSelector', selectors.labelSelector);
+      for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+      options.onRequest?.(url);
+      const req: RequestOptions = { method: 'GET', timeout: timeoutMs, headers: { accept: 'application/json' } };
+      await kc.applyToHTTPSOptions(req);
+      return httpsGet(url, req, `GET ${path}`, timeoutMs);
+    };
+    const fail = (r: { status: number; text: string }): Error => new Error(`GET ${path}: HTTP ${r.status}: ${statusMessage(r.text)}`);
+
+    let page = await get({ resourceVersion: '0', limit: String(pageSize) });
+    if (page.status === 404) return undefined;
+    const items: unknown[] = [];
+    let resourceVersion = '';
+    for (;;) {
+      if (page.status < 200 || page.status >= 300) throw fail(page);
+      const body: unknown = JSON.parse(page.text);
+      const listed = toListResult(body);
+      items.push(...listed.items);
+      if (resourceVersion === '') resourceVersion = listed.resourceVersion;
+      const meta = isRecord(body) && isRecord(body['metadata']) ? body['metadata'] : {};
+      const token = meta['continue'];
+      if (typeof token !== 'string' || token === '') return { items, resourceVersion };
+      page = await get({ limit: String(pageSize), continue: token });
+      if (page.status === 410) {
+        // The snapshot the pages came from was compacted away: one unpaged, consistent list.
+        const whole = await get({});
+        if (whole.status < 200 || whole.status >= 300) throw fail(whole);
+        return toListResult(JSON.parse(whole.text));
+      }
+    }
   };
+}
+
+function httpsGet(url: URL, options: RequestOptions, what: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${what}: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 function statusMessage(text: string): string {

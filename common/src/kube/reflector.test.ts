@@ -114,6 +114,38 @@ describe('Reflector', () => {
     await r.stop();
   });
 
+  it('a watch silent beyond the staleness bound is abandoned and the resource re-listed', async () => {
+    const w = fakeWatch();
+    let lists = 0;
+    const errors: string[] = [];
+    const r = nsReflector(w, {
+      list: async () => ({ items: [ns(`n${++lists}`, String(lists))], resourceVersion: String(lists) }),
+      maxStalenessMs: 150,
+      staleCheckMs: 10,
+      onError: (m) => errors.push(m),
+    });
+    r.start();
+    await until(() => w.opened.length === 2, 3000);
+    expect(lists).toBe(2);
+    expect(w.opened[1]?.query).toMatchObject({ resourceVersion: '2' });
+    expect(r.values().map((v) => v.name)).toEqual(['n2']);
+    expect(errors[0]).toBe('watch namespaces: nothing heard for more than 150 ms (no event, bookmark or close); re-listing');
+    await r.stop();
+  });
+
+  it('a watch that keeps sending bookmarks is kept', async () => {
+    const w = fakeWatch();
+    const r = nsReflector(w, { maxStalenessMs: 150, staleCheckMs: 10 });
+    r.start();
+    await until(() => w.opened.length === 1);
+    for (let i = 0; i < 12; i++) {
+      await new Promise((res) => setTimeout(res, 40));
+      w.emit('BOOKMARK', { metadata: { resourceVersion: String(10 + i) } });
+    }
+    expect(w.opened).toHaveLength(1);
+    await r.stop();
+  });
+
   it('applies field and label selectors to the list and to every watch', async () => {
     const w = fakeWatch();
     const seen: unknown[] = [];

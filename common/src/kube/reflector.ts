@@ -7,7 +7,8 @@
  * Staleness: every watch is opened with a server-side `timeoutSeconds` and bookmarks, so a healthy
  * connection proves itself at least once per timeout (an event, a bookmark or the server's clean
  * close). `lastContact` is the time of the last such proof or successful list; the cache reports
- * itself stale when that is older than `maxStalenessMs`.
+ * itself stale when that is older than `maxStalenessMs`. A watch that stays silent beyond that bound
+ * (a half-open connection the kernel has not noticed) is abandoned and the resource re-listed.
  *
  * Changes: `onChange` sees every upsert and delete, including the difference a re-list makes (an
  * object deleted while the watch was down is reported as a delete), so a consumer that keeps its own
@@ -58,6 +59,8 @@ export interface ReflectorOptions<T> extends Selectors {
   now?: () => number;
   watchTimeoutSeconds?: number;
   maxStalenessMs?: number;
+  /** How often an open watch checks the staleness bound; default a quarter of it, at most 10 s. */
+  staleCheckMs?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
   /** How often to look again for a resource type that did not exist. */
@@ -72,7 +75,7 @@ export interface ReflectorStatus {
   lastError: string | undefined;
 }
 
-type WatchEnd = { kind: 'closed' } | { kind: 'gone' } | { kind: 'error'; err: unknown } | { kind: 'stopped' };
+type WatchEnd = { kind: 'closed' } | { kind: 'gone' } | { kind: 'stale' } | { kind: 'error'; err: unknown } | { kind: 'stopped' };
 
 interface Entry<T> {
   value: T;
@@ -130,8 +133,11 @@ export class Reflector<T> {
 
   status(): ReflectorStatus {
     const since = this.lastContact === undefined ? undefined : this.now() - this.lastContact;
-    const bound = this.o.maxStalenessMs ?? 300_000;
-    return { synced: this.synced, sinceContactMs: since, stale: since === undefined || since > bound, lastError: this.lastError };
+    return { synced: this.synced, sinceContactMs: since, stale: since === undefined || since > this.bound(), lastError: this.lastError };
+  }
+
+  private bound(): number {
+    return this.o.maxStalenessMs ?? 300_000;
   }
 
   start(): void {
@@ -266,6 +272,12 @@ export class Reflector<T> {
           this.o.logger.info({ resource: this.o.resource }, 'watch expired (410); re-listing');
           break;
         }
+        if (end.kind === 'stale') {
+          this.lastError = `watch ${this.o.resource}: nothing heard for more than ${this.bound()} ms (no event, bookmark or close); re-listing`;
+          this.o.logger.warn({ resource: this.o.resource, err: this.lastError }, 'watch silent beyond the staleness bound; re-listing');
+          this.o.onError?.(this.lastError, 0);
+          break;
+        }
         this.lastError = `watch ${this.o.resource}: ${describe(end.err)}`;
         this.o.logger.warn({ resource: this.o.resource, err: this.lastError, retryMs: backoff }, 'watch failed; re-listing after backoff');
         this.o.onError?.(this.lastError, backoff);
@@ -279,9 +291,13 @@ export class Reflector<T> {
   private watchOnce(rv: string, setRv: (rv: string) => void): Promise<WatchEnd> {
     return new Promise<WatchEnd>((resolve) => {
       let settled = false;
+      const staleCheck = setInterval(() => {
+        if (this.status().stale) finish({ kind: 'stale' });
+      }, this.o.staleCheckMs ?? Math.max(10, Math.min(Math.floor(this.bound() / 4), 10_000)));
       const finish = (e: WatchEnd) => {
         if (settled) return;
         settled = true;
+        clearInterval(staleCheck);
         this.controller?.abort();
         this.controller = undefined;
         resolve(e);

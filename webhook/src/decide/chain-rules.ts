@@ -7,6 +7,8 @@ import {
   CONFIG_PATH,
   KNOWN_IPAM,
   SUPPORTED_CNI_VERSIONS,
+  WEIR_PLUGIN_CNI_VERSIONS,
+  chainHas,
   knownPluginTypes,
   nearMiss,
   parseChain,
@@ -14,6 +16,7 @@ import {
   type ChainPlugin,
   type CniChain,
 } from '../../../common/src/cni-chain.js';
+import { WEIR_PLUGIN_TYPE } from '../../../common/src/annotations.js';
 import type { ReasonCode, ReasonParams } from '../../../common/src/reasons.js';
 import type { Finding } from './findings.js';
 import { isRecord } from '../../../common/src/records.js';
@@ -36,13 +39,21 @@ function shown(v: unknown): string {
 
 export type ConfigCheck = ChainCheck | { empty: true };
 
+export interface ChainContext {
+  /**
+   * The NAD is annotated weir.dev/chain: enabled, so weir will be in the chain once the mutating
+   * webhook has inserted it: the rules for a Weir chain apply even before it is there.
+   */
+  weirAnnotated: boolean;
+}
+
 /** Full check of a config string: structure, then the chain rules. */
-export function checkConfig(config: string): ConfigCheck {
-  return checkParsed(parseChain(config));
+export function checkConfig(config: string, ctx: ChainContext): ConfigCheck {
+  return checkParsed(parseChain(config), ctx);
 }
 
 /** The check of an already parsed config (see nad-chain.ts, which parses each NAD once). */
-export function checkParsed(parsed: ChainParse): ConfigCheck {
+export function checkParsed(parsed: ChainParse, ctx: ChainContext): ConfigCheck {
   switch (parsed.kind) {
     case 'empty':
       return { empty: true };
@@ -52,24 +63,42 @@ export function checkParsed(parsed: ChainParse): ConfigCheck {
         warnings: [],
       };
     case 'chain':
-      return checkChain(parsed.chain);
+      return checkChain(parsed.chain, ctx);
   }
 }
 
-export function checkChain(chain: CniChain): ChainCheck {
+/** weir runs in this chain now, or will once the NAD webhook inserts it. */
+export function isWeirChain(chain: CniChain, ctx: ChainContext): boolean {
+  return ctx.weirAnnotated || chainHas(chain, WEIR_PLUGIN_TYPE);
+}
+
+function checkCniVersion(chain: CniChain, weirChain: boolean, refusals: Finding[], warnings: ChainCheck['warnings']): void {
+  const field = `${CONFIG_PATH}.cniVersion`;
+  const v = chain.cniVersion;
+  if (v !== undefined && !(SUPPORTED_CNI_VERSIONS as readonly string[]).includes(v)) {
+    refusals.push({ code: 'NAD_CNI_VERSION_UNSUPPORTED', field, params: { version: v, supported: SUPPORTED_CNI_VERSIONS.join(', ') } });
+    return;
+  }
+  // The weir plugin refuses versions before 0.3.1 (and a missing one) at ADD: the late failure at
+  // sandbox creation that admission exists to prevent (native/cni/main.c, supported_versions).
+  if (weirChain && (v === undefined || !(WEIR_PLUGIN_CNI_VERSIONS as readonly string[]).includes(v))) {
+    refusals.push({
+      code: 'NAD_CNI_VERSION_BELOW_WEIR',
+      field,
+      params: { version: v === undefined ? 'missing' : JSON.stringify(v), supported: WEIR_PLUGIN_CNI_VERSIONS.join(', ') },
+    });
+    return;
+  }
+  if (v === undefined) warnings.push({ code: 'W_NAD_CNI_VERSION_MISSING', params: {} });
+}
+
+export function checkChain(chain: CniChain, ctx: ChainContext): ChainCheck {
   const refusals: Finding[] = [];
   const warnings: ChainCheck['warnings'] = [];
   const known = knownPluginTypes();
+  const weirChain = isWeirChain(chain, ctx);
 
-  if (chain.cniVersion === undefined) {
-    warnings.push({ code: 'W_NAD_CNI_VERSION_MISSING', params: {} });
-  } else if (!(SUPPORTED_CNI_VERSIONS as readonly string[]).includes(chain.cniVersion)) {
-    refusals.push({
-      code: 'NAD_CNI_VERSION_UNSUPPORTED',
-      field: `${CONFIG_PATH}.cniVersion`,
-      params: { version: chain.cniVersion, supported: SUPPORTED_CNI_VERSIONS.join(', ') },
-    });
-  }
+  checkCniVersion(chain, weirChain, refusals, warnings);
 
   // Types: near misses are refused, other unknown types pass with a warning; duplicates refused.
   const firstOfType = new Map<string, ChainPlugin>();
@@ -95,7 +124,7 @@ export function checkChain(chain: CniChain): ChainCheck {
   // The plugin that creates the interface: the first of kind interface, wherever it stands (when it
   // is not first, checkOrder has already said so once).
   const iface = chain.plugins.find((p) => p.kind === 'interface');
-  if (iface !== undefined) checkInterfacePlugin(iface, refusals);
+  if (iface !== undefined) checkInterfacePlugin(iface, weirChain, refusals);
 
   for (const p of chain.plugins) {
     if (p.type === 'coordinator' && p.raw['mode'] !== undefined) {
@@ -191,11 +220,13 @@ function checkOrder(chain: CniChain, refusals: Finding[]): void {
   }
 }
 
-function checkInterfacePlugin(p: ChainPlugin, refusals: Finding[]): void {
+function checkInterfacePlugin(p: ChainPlugin, weirChain: boolean, refusals: Finding[]): void {
   const ipam = p.raw['ipam'];
   const ipamType = isRecord(ipam) ? ipam['type'] : undefined;
   if (typeof ipamType !== 'string' || ipamType === '') {
-    refusals.push({ code: 'NAD_IPAM_MISSING', field: `${p.path}.ipam`, params: { type: p.type } });
+    // Only Weir needs the IPs (identities, policy, source checks). Elsewhere an interface without
+    // IPAM is normal: DPDK SR-IOV VFs, host-device, L2-only bridges, tap, disableIPAM output.
+    if (weirChain) refusals.push({ code: 'NAD_IPAM_MISSING', field: `${p.path}.ipam`, params: { type: p.type } });
   } else {
     const suggestion = nearMiss(ipamType, KNOWN_IPAM);
     if (suggestion !== undefined) {
@@ -208,6 +239,10 @@ function checkInterfacePlugin(p: ChainPlugin, refusals: Finding[]): void {
   if (modes !== undefined && mode !== undefined && mode !== '') {
     if (typeof mode !== 'string' || !(modes as readonly string[]).includes(mode)) {
       refusals.push({ code: 'NAD_MODE_INVALID', field: `${p.path}.mode`, params: { value: shown(mode), type: p.type, modes: modes.join(', ') } });
+    } else if (weirChain && p.type === 'ipvlan' && mode === 'l3s') {
+      // l3s hands traffic to the L3 stack through netfilter hooks of the master, bypassing the
+      // slave's tc ingress hook where Weir's ingress program runs: policy would never see it.
+      refusals.push({ code: 'NAD_IPVLAN_L3S_WEIR', field: `${p.path}.mode`, params: {} });
     }
   }
 }

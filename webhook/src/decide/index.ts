@@ -7,8 +7,10 @@ export type {
   JsonPatchOp,
   NadInfo,
   NamespaceInfo,
+  PodReview,
   Refusal,
 } from './types.js';
+export { POD_CREATE } from './types.js';
 export { mutatePod, validatePod, intentFor } from './pod.js';
 export { mutateNad, validateNad, insertWeir } from './nad.js';
 export { denialMessage } from './findings.js';

@@ -7,12 +7,14 @@
  * the NADs the cache holds). The config string is compared as well, so a NadInfo changed in place
  * is parsed afresh. Results are shared between reviews: callers treat them as read-only.
  */
+import { CHAIN_ENABLED, NAD_CHAIN } from '../../../common/src/annotations.js';
 import { parseChain, type ChainParse } from '../../../common/src/cni-chain.js';
 import { checkParsed, type ConfigCheck } from './chain-rules.js';
 import type { NadInfo } from './types.js';
 
 interface Entry {
   config: string;
+  weirAnnotated: boolean;
   parsed: ChainParse;
   check: ConfigCheck | undefined;
 }
@@ -21,8 +23,9 @@ const memo = new WeakMap<NadInfo, Entry>();
 
 function entry(nad: NadInfo): Entry {
   const e = memo.get(nad);
-  if (e !== undefined && e.config === nad.config) return e;
-  const fresh: Entry = { config: nad.config, parsed: parseChain(nad.config), check: undefined };
+  const weirAnnotated = nad.annotations[NAD_CHAIN] === CHAIN_ENABLED;
+  if (e !== undefined && e.config === nad.config && e.weirAnnotated === weirAnnotated) return e;
+  const fresh: Entry = { config: nad.config, weirAnnotated, parsed: parseChain(nad.config), check: undefined };
   memo.set(nad, fresh);
   return fresh;
 }
@@ -32,9 +35,9 @@ export function nadChain(nad: NadInfo): ChainParse {
   return entry(nad).parsed;
 }
 
-/** checkConfig(nad.config), computed once per NAD version. */
+/** checkConfig(nad.config) with the NAD's weir.dev/chain, computed once per NAD version. */
 export function nadCheck(nad: NadInfo): ConfigCheck {
   const e = entry(nad);
-  e.check ??= checkParsed(e.parsed);
+  e.check ??= checkParsed(e.parsed, { weirAnnotated: e.weirAnnotated });
   return e.check;
 }

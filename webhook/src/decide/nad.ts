@@ -2,12 +2,13 @@
  * NetworkAttachmentDefinition decisions: validate spec.config against the chain rules, and insert
  * {"type":"weir"} right after the interface plugin when the NAD is annotated weir.dev/chain: enabled.
  */
-import { CHAIN_ENABLED, NAD_CHAIN, WEIR_PLUGIN_TYPE } from '../../../common/src/annotations.js';
+import { CHAIN_ENABLED, NAD_CHAIN, WEIR_PLUGIN_TYPE, annotationField } from '../../../common/src/annotations.js';
 import { chainHas, parseChain, type CniChain } from '../../../common/src/cni-chain.js';
-import { checkConfig } from './chain-rules.js';
+import { annotationsOf, isRecord } from '../../../common/src/records.js';
+import { checkParsed } from './chain-rules.js';
 import { refusal, toRefusal, uniq, warning } from './findings.js';
+import { nadScope } from './nad-scope.js';
 import type { ClusterView, Decision, JsonPatchOp, Refusal } from './types.js';
-import { isRecord } from '../../../common/src/records.js';
 
 export interface NadObject {
   namespace: string;
@@ -112,12 +113,43 @@ export function mutateNad(nad: unknown, _view: ClusterView): Decision {
   return { kind: 'allow', patch, warnings: [] };
 }
 
-export function validateNad(nad: unknown, _view: ClusterView): Decision {
+/** Out of Weir's scope, a refusal becomes a short warning naming its field and stable code. */
+function outOfScope(refusals: readonly Refusal[]): string[] {
+  return refusals.map((r) => warning('W_NAD_OUT_OF_SCOPE', { field: r.field, code: r.code }));
+}
+
+/**
+ * `requestNamespace` is the AdmissionReview's namespace, used when the object does not carry one.
+ * NADs outside Weir's scope (nad-scope.ts) are never refused: their findings come back as warnings.
+ */
+export function validateNad(nad: unknown, view: ClusterView, requestNamespace = ''): Decision {
   const parsed = parseNadObject(nad);
-  if (!parsed.ok) return { kind: 'deny', refusals: parsed.refusals, warnings: [] };
-  const check = checkConfig(parsed.nad.config);
+  if (!parsed.ok) {
+    // The API server's schema makes this rare; the scope is judged from what can still be read.
+    const meta = isRecord(nad) && isRecord(nad['metadata']) ? nad['metadata'] : {};
+    const ns = typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : requestNamespace;
+    const scope = nadScope(annotationsOf(nad), { kind: 'empty' }, '', view.namespace(ns));
+    if (scope.inScope) return { kind: 'deny', refusals: parsed.refusals, warnings: [] };
+    return { kind: 'allow', patch: [], warnings: outOfScope(parsed.refusals) };
+  }
+  const n = parsed.nad;
+  const chain = parseChain(n.config);
+  const scope = nadScope(n.annotations, chain, n.config, view.namespace(n.namespace !== '' ? n.namespace : requestNamespace));
+  const check = checkParsed(chain, { weirAnnotated: n.annotations[NAD_CHAIN] === CHAIN_ENABLED });
   if ('empty' in check) return { kind: 'allow', patch: [], warnings: [warning('W_NAD_CONFIG_EMPTY', {})] };
   const warnings = uniq(check.warnings.map((w) => warning(w.code, w.params)));
-  if (check.refusals.length > 0) return { kind: 'deny', refusals: check.refusals.map(toRefusal), warnings };
-  return { kind: 'allow', patch: [], warnings };
+  const refusals = check.refusals.map(toRefusal);
+  // weir.dev/chain: enabled, weir insertable, yet absent: the mutating webhook did not run (it
+  // fails open). Without this the NAD would be stored unenforced while saying it is enforced.
+  if (
+    n.annotations[NAD_CHAIN] === CHAIN_ENABLED &&
+    chain.kind === 'chain' &&
+    !chainHas(chain.chain, WEIR_PLUGIN_TYPE) &&
+    insertWeir(n.config, n.name) !== undefined
+  ) {
+    refusals.push(refusal('NAD_CHAIN_WEIR_MISSING', annotationField(NAD_CHAIN), {}));
+  }
+  if (refusals.length === 0) return { kind: 'allow', patch: [], warnings };
+  if (scope.inScope) return { kind: 'deny', refusals, warnings };
+  return { kind: 'allow', patch: [], warnings: uniq([...warnings, ...outOfScope(refusals)]) };
 }

@@ -4,13 +4,22 @@ import { stringMap } from './nad.js';
 import type { Refusal } from './types.js';
 import { isRecord } from '../../../common/src/records.js';
 
+export const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
+export type ContainerList = (typeof CONTAINER_LISTS)[number];
+
 export interface ContainerSecurity {
   /** e.g. `spec.containers[0]` */
   path: string;
+  list: ContainerList;
+  index: number;
   name: string;
   privileged: boolean;
-  /** True when capabilities.add holds NET_ADMIN (any case, with or without CAP_) or ALL. */
-  netAdmin: boolean;
+  /** securityContext.capabilities.add, the string entries as written. */
+  add: string[];
+  /** securityContext.capabilities.drop as written (kept whole: a patch replaces the array). */
+  drop: unknown[] | undefined;
+  hasSecurityContext: boolean;
+  hasCapabilities: boolean;
 }
 
 export interface PodObject {
@@ -18,18 +27,34 @@ export interface PodObject {
   annotations: Record<string, string> | undefined;
   hostNetwork: boolean;
   containers: ContainerSecurity[];
+  /** spec.securityContext exists (decides where a sysctl patch starts). */
+  hasPodSecurityContext: boolean;
+  /** spec.securityContext.sysctls as written, undefined when absent. */
+  sysctls: unknown[] | undefined;
 }
 
-
-function grantsNetAdmin(cap: string): boolean {
-  const c = cap.toUpperCase();
-  return c === 'NET_ADMIN' || c === 'CAP_NET_ADMIN' || c === 'ALL';
+function containerSecurity(c: Record<string, unknown>, list: ContainerList, index: number): ContainerSecurity {
+  const sc = c['securityContext'];
+  const caps = isRecord(sc) ? sc['capabilities'] : undefined;
+  const add = isRecord(caps) ? caps['add'] : undefined;
+  const drop = isRecord(caps) ? caps['drop'] : undefined;
+  return {
+    path: `spec.${list}[${index}]`,
+    list,
+    index,
+    name: typeof c['name'] === 'string' ? c['name'] : `#${index}`,
+    privileged: isRecord(sc) && sc['privileged'] === true,
+    add: Array.isArray(add) ? add.filter((a: unknown): a is string => typeof a === 'string') : [],
+    drop: Array.isArray(drop) ? [...(drop as unknown[])] : undefined,
+    hasSecurityContext: isRecord(sc),
+    hasCapabilities: isRecord(caps),
+  };
 }
 
 /** Parses leniently enough to never throw; every malformed field becomes a POD_MALFORMED refusal. */
 export function parsePodObject(pod: unknown): { pod: PodObject; problems: Refusal[] } {
   const problems: Refusal[] = [];
-  const empty: PodObject = { annotations: undefined, hostNetwork: false, containers: [] };
+  const empty: PodObject = { annotations: undefined, hostNetwork: false, containers: [], hasPodSecurityContext: false, sysctls: undefined };
   if (!isRecord(pod)) return { pod: empty, problems: [refusal('POD_MALFORMED', '(object)', { detail: 'must be a JSON object' })] };
   const meta = pod['metadata'];
   let annotations: Record<string, string> | undefined;
@@ -38,12 +63,15 @@ export function parsePodObject(pod: unknown): { pod: PodObject; problems: Refusa
     annotations = stringMap(meta['annotations'], 'metadata.annotations', problems, 'POD_MALFORMED');
   }
   const spec = pod['spec'];
-  let hostNetwork = false;
-  const containers: ContainerSecurity[] = [];
+  const out: PodObject = { ...empty, annotations };
   if (spec !== undefined && !isRecord(spec)) problems.push(refusal('POD_MALFORMED', 'spec', { detail: 'must be an object' }));
   if (isRecord(spec)) {
-    hostNetwork = spec['hostNetwork'] === true;
-    for (const listKey of ['initContainers', 'containers', 'ephemeralContainers'] as const) {
+    out.hostNetwork = spec['hostNetwork'] === true;
+    const psc = spec['securityContext'];
+    out.hasPodSecurityContext = isRecord(psc);
+    const sysctls = isRecord(psc) ? psc['sysctls'] : undefined;
+    out.sysctls = Array.isArray(sysctls) ? [...(sysctls as unknown[])] : undefined;
+    for (const listKey of CONTAINER_LISTS) {
       const list = spec[listKey];
       if (list === undefined || list === null) continue;
       if (!Array.isArray(list)) {
@@ -51,24 +79,13 @@ export function parsePodObject(pod: unknown): { pod: PodObject; problems: Refusa
         continue;
       }
       list.forEach((c: unknown, i) => {
-        const path = `spec.${listKey}[${i}]`;
         if (!isRecord(c)) {
-          problems.push(refusal('POD_MALFORMED', path, { detail: 'must be an object' }));
+          problems.push(refusal('POD_MALFORMED', `spec.${listKey}[${i}]`, { detail: 'must be an object' }));
           return;
         }
-        const name = typeof c['name'] === 'string' ? c['name'] : `#${i}`;
-        const sc = c['securityContext'];
-        let privileged = false;
-        let netAdmin = false;
-        if (isRecord(sc)) {
-          privileged = sc['privileged'] === true;
-          const caps = sc['capabilities'];
-          const add = isRecord(caps) ? caps['add'] : undefined;
-          if (Array.isArray(add)) netAdmin = add.some((a: unknown) => typeof a === 'string' && grantsNetAdmin(a));
-        }
-        containers.push({ path, name, privileged, netAdmin });
+        out.containers.push(containerSecurity(c, listKey, i));
       });
     }
   }
-  return { pod: { annotations, hostNetwork, containers }, problems };
+  return { pod: out, problems };
 }

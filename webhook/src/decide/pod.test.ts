@@ -8,6 +8,7 @@ const macvlan = { type: 'macvlan', master: 'ens192', mode: 'bridge', ipam };
 const ipvlan = { type: 'ipvlan', master: 'ens192', ipam };
 const conf = (plugins: object[], name = 'net'): object => ({ cniVersion: '0.3.1', name, plugins });
 const NAD_CONFIGS: Record<string, object | string> = {
+  dpdk: conf([{ type: 'sriov', resourceName: 'intel.com/sriov_dpdk', vlan: 100 }]),
   under: conf([macvlan, { type: 'weir' }, { type: 'coordinator' }]),
   sec: conf([macvlan, { type: 'weir' }]),
   nocoord: conf([macvlan, { type: 'weir' }]),
@@ -37,9 +38,11 @@ const NAMESPACES: NamespaceInfo[] = [
   { name: 'baddefault', labels: ENABLED, annotations: { 'weir.dev/networks': 'a/b/c' } },
   { name: 'netadmin', labels: ENABLED, annotations: { 'weir.dev/allow-net-admin': 'true' } },
 ];
-const nads = ['team', 'defaults', 'jsondefaults', 'capped', 'badcap', 'netadmin', 'kube-system'].flatMap((ns) =>
+const nads: NonNullable<FakeCluster['nads']> = ['team', 'defaults', 'jsondefaults', 'capped', 'badcap', 'netadmin', 'kube-system'].flatMap((ns) =>
   Object.entries(NAD_CONFIGS).map(([name, config]) => ({ namespace: ns, name, config })),
 );
+// Annotated weir.dev/chain: enabled, but stored without weir (the NAD webhook fails open).
+nads.push({ namespace: 'team', name: 'uninserted', config: conf([macvlan]), annotations: { 'weir.dev/chain': 'enabled' } });
 const cluster = (coordinator: FakeCluster['coordinators']): ClusterView =>
   fakeView({ namespaces: NAMESPACES, nads, coordinators: coordinator });
 const SYNCED = cluster([{ name: 'default', phase: 'Synced', reason: '' }]);
@@ -97,7 +100,10 @@ interface Case {
   /** Expected intent networks as "nad|iface|enforced". */
   intent?: string[];
   bandwidth?: { ingressBitsPerSecond?: number; egressBitsPerSecond?: number };
+  /** Whether mutation drops NET_RAW (patches the containers). */
+  rawDropped?: boolean;
 }
+const RAW_DROPPED = "NET_RAW dropped from every container: raw sockets get past Weir's egress policy (ping still works)";
 
 const DN = 'v1.multus-cni.io/default-network';
 const NETS = 'k8s.v1.cni.cncf.io/networks';
@@ -145,6 +151,13 @@ const cases: Case[] = [
   { name: 'default network JSON form, one entry', pod: { annotations: { [DN]: '[{"name":"under","namespace":"team"}]' } }, codes: [], intent: ['team/under|eth0|true'] },
   { name: 'referenced NAD with the coordinattor typo', pod: { annotations: { [NETS]: 'typo' } }, codes: ['POD_NAD_CHAIN_INVALID'], says: ['NetworkAttachmentDefinition team/typo is invalid (NAD_PLUGIN_NEAR_MISS): spec.config.plugins[2].type: "coordinattor" is not a known CNI plugin; did you mean "coordinator"?'] },
   { name: 'referenced NAD with an empty config: warning', pod: { annotations: { [NETS]: 'empty' } }, codes: [], warn: /NAD team\/empty has an empty spec.config/ },
+  { name: 'a DPDK SR-IOV NAD without IPAM and without weir: attached, not enforced', pod: { annotations: { [NETS]: 'dpdk' } }, codes: [], intent: ['null|eth0|false', 'team/dpdk|net1|false'], rawDropped: false },
+  {
+    name: 'a NAD annotated weir.dev/chain: enabled but stored without weir (issue 12)',
+    pod: { annotations: { [NETS]: 'uninserted' } },
+    codes: ['POD_NAD_WEIR_MISSING'],
+    says: ['k8s.v1.cni.cncf.io/networks"][0]: NetworkAttachmentDefinition team/uninserted is annotated weir.dev/chain: enabled but its chain has no {"type":"weir"}'],
+  },
   { name: 'missing NAD', pod: { annotations: { [NETS]: 'nothere' } }, codes: ['POD_NAD_NOT_FOUND'], says: ['NetworkAttachmentDefinition team/nothere does not exist; create it or fix the reference'] },
   { name: 'missing NAD in another namespace', pod: { annotations: { [NETS]: 'other/sec' } }, codes: ['POD_NAD_NOT_FOUND'] },
   { name: 'cilium chain with the chainer name (not enforced by Weir)', pod: { annotations: { [NETS]: 'cilium' } }, codes: [], intent: ['null|eth0|false', 'team/cilium|net1|false'] },
@@ -221,9 +234,15 @@ describe('pods: mutate then validate', () => {
       const msg = denialMessage(final.refusals);
       for (const s of c.says) expect(msg).toContain(s);
     }
-    const warnings = [...mutated.warnings, ...final.warnings];
+    const all = [...mutated.warnings, ...final.warnings];
+    // NET_RAW is dropped, with its warning, exactly when mutation touched the containers; that the
+    // drop landed is checked by validate itself (it refuses a container that keeps NET_RAW).
+    const touchedSpec = mutated.kind === 'allow' && mutated.patch.some((op) => op.path.startsWith('/spec/'));
+    expect(all.includes(RAW_DROPPED), 'NET_RAW warning iff the containers were patched').toBe(touchedSpec);
+    const warnings = all.filter((w) => w !== RAW_DROPPED);
     if (c.warn !== undefined) expect(warnings.join('\n')).toMatch(c.warn);
     else expect(warnings).toEqual([]);
+    if (c.rawDropped !== undefined) expect(touchedSpec).toBe(c.rawDropped);
     for (const w of warnings) expect(w.length).toBeLessThan(120);
     if (c.skipped !== undefined) {
       expect(mutated.kind === 'allow' && mutated.skipped).toMatch(c.skipped);
@@ -248,10 +267,10 @@ describe('pods: mutate then validate', () => {
 });
 
 describe('pods: intent hand-over', () => {
-  it('validate without mutate refuses: intent missing', () => {
+  it('validate without mutate refuses: intent missing, NET_RAW not dropped', () => {
     const d = validatePod(pod({ annotations: { [NETS]: 'sec' } }), 'team', SYNCED, OPTS);
-    expect(codes(d)).toEqual(['POD_INTENT_MISMATCH']);
-    expect(d.kind === 'deny' && d.refusals[0]?.message).toContain('metadata.annotations["weir.dev/intent"]: is missing; expected {"version":1');
+    expect(codes(d)).toEqual(['POD_INTENT_MISMATCH', 'POD_NET_RAW_ON_ENFORCED']);
+    expect(d.kind === 'deny' && d.refusals.map((r) => r.message).join('\n')).toContain('metadata.annotations["weir.dev/intent"]: is missing; expected {"version":1');
   });
   it('an annotation changed after mutation is caught', () => {
     const { object } = admit(pod({ annotations: { [NETS]: 'sec' } }), 'team', SYNCED);

@@ -4,7 +4,7 @@
  * final object and reports every problem at once. Both are pure and total: they never throw.
  */
 import {
-  ALLOW_NET_ADMIN_TRUE,
+  CHAIN_ENABLED,
   INJECT_ENABLED,
   INJECT_LABEL,
   K8S_EGRESS_BANDWIDTH,
@@ -12,8 +12,8 @@ import {
   MIRROR_POD,
   MULTUS_DEFAULT_NETWORK,
   MULTUS_NETWORKS,
+  NAD_CHAIN,
   NAMESPACE_DEFAULTS,
-  NS_ALLOW_NET_ADMIN,
   NS_MAX_EGRESS_BANDWIDTH,
   NS_MAX_INGRESS_BANDWIDTH,
   POD_INTENT,
@@ -32,12 +32,13 @@ import {
   type NetworkSelection,
 } from '../../../common/src/multus.js';
 import { renderReason } from '../../../common/src/reasons.js';
-import { describeAttachment, resolveAttachments, type Attachment } from './attachments.js';
+import { describeAttachment, resolveAttachments, type Attachment, type ResolvedAttachments } from './attachments.js';
 import { refusal, toRefusal, uniq, warning, type Finding } from './findings.js';
 import { nadCheck } from './nad-chain.js';
 import { annotationOps } from './patch.js';
 import { parsePodObject, type PodObject } from './pod-object.js';
-import type { ClusterView, Decision, DecideOptions, NamespaceInfo, Refusal } from './types.js';
+import { checkSecurity, rawSocketPatch, securityScope } from './pod-security.js';
+import { POD_CREATE, type ClusterView, type Decision, type DecideOptions, type NamespaceInfo, type PodReview, type Refusal } from './types.js';
 
 type Gate = { kind: 'skip'; reason: string } | { kind: 'deny'; refusal: Refusal } | { kind: 'go'; ns: NamespaceInfo };
 
@@ -163,8 +164,8 @@ function encodedIntentFor(
   annotations: Record<string, string>,
   podNamespace: string,
   view: ClusterView,
+  resolved: ResolvedAttachments = resolveAttachments(annotations, podNamespace, view),
 ): { intent: Intent; encoded: string } | undefined {
-  const resolved = resolveAttachments(annotations, podNamespace, view);
   if (resolved.problems.length > 0) return undefined;
   const intent: Intent = {
     version: 1,
@@ -196,7 +197,22 @@ function encodedIntentFor(
 
 // ── mutate ─────────────────────────────────────────────────────────────────────────────────────
 
-export function mutatePod(podIn: unknown, namespace: string, view: ClusterView, _opts: DecideOptions): Decision {
+/** Names of the interfaces Weir enforces; none when the annotations do not resolve. */
+function enforcedInterfaces(resolved: ResolvedAttachments): string[] {
+  return resolved.problems.length > 0 ? [] : resolved.attachments.filter((a) => a.enforced).map((a) => a.iface.name);
+}
+
+/**
+ * For containers added to a running pod: its NADs may have changed or gone since it started, so an
+ * interface whose NAD is gone, or annotations that no longer resolve, count as enforced (fail closed).
+ */
+function enforcedForEphemeral(annotations: Record<string, string>, namespace: string, view: ClusterView): string[] {
+  const resolved = resolveAttachments(annotations, namespace, view);
+  if (resolved.problems.length > 0) return ['(every interface: the network annotations no longer resolve)'];
+  return resolved.attachments.filter((a) => a.enforced || (a.ref !== undefined && a.nad === undefined)).map((a) => a.iface.name);
+}
+
+export function mutatePod(podIn: unknown, namespace: string, view: ClusterView, _opts: DecideOptions, review: PodReview = POD_CREATE): Decision {
   const { pod } = parsePodObject(podIn);
   const g = gate(pod, namespace, view);
   switch (g.kind) {
@@ -208,19 +224,32 @@ export function mutatePod(podIn: unknown, namespace: string, view: ClusterView, 
       break;
   }
   const current = pod.annotations ?? {};
+  if (review.kind === 'ephemeral') {
+    const scope = securityScope(pod, g.ns, enforcedForEphemeral(current, namespace, view), review);
+    const raw = rawSocketPatch(pod, scope, false);
+    return { kind: 'allow', patch: raw.ops, warnings: raw.warnings };
+  }
   const injection = inject(current, g.ns, namespace);
   if (injection.refusals.length > 0) return { kind: 'deny', refusals: injection.refusals, warnings: injection.warnings };
   const next: Record<string, string> = { ...current, ...Object.fromEntries(injection.set) };
   const wanted: Array<[string, string]> = [...injection.set];
   const warnings = [...injection.warnings];
-  const intent = encodedIntentFor(next, namespace, view);
+  const resolved = resolveAttachments(next, namespace, view);
+  const intent = encodedIntentFor(next, namespace, view, resolved);
   if (intent !== undefined) {
     const { encoded } = intent;
     const existing = current[POD_INTENT];
     if (existing !== undefined && existing !== encoded) warnings.push(warning('W_INTENT_REPLACED', {}));
     wanted.push([POD_INTENT, encoded]);
   }
-  return { kind: 'allow', patch: annotationOps(pod.annotations, wanted), warnings: uniq(warnings) };
+  const patch = annotationOps(pod.annotations, wanted);
+  // Containers are immutable after creation: only a creation gets NET_RAW dropped.
+  if (review.kind === 'create') {
+    const raw = rawSocketPatch(pod, securityScope(pod, g.ns, enforcedInterfaces(resolved), review), true);
+    patch.push(...raw.ops);
+    warnings.push(...raw.warnings);
+  }
+  return { kind: 'allow', patch, warnings: uniq(warnings) };
 }
 
 // ── validate ───────────────────────────────────────────────────────────────────────────────────
@@ -259,6 +288,11 @@ function checkNads(attachments: Attachment[], out: Finding[], warnings: string[]
           : '';
       out.push({ code: 'POD_NAD_NOT_FOUND', field: a.field, params: { ref: a.ref, hint } });
       continue;
+    }
+    // Issue 12: the NAD says it is enforced, but weir is not in its chain (the NAD webhook fails
+    // open, so it may never have inserted it): the interface would come up unenforced.
+    if (a.nad.annotations[NAD_CHAIN] === CHAIN_ENABLED && a.chain !== undefined && !a.enforced) {
+      out.push({ code: 'POD_NAD_WEIR_MISSING', field: a.field, params: { ref: a.ref } });
     }
     const check = nadCheck(a.nad);
     if ('empty' in check) {
@@ -357,22 +391,6 @@ function checkCoordinator(attachments: Attachment[], view: ClusterView, opts: De
   }
 }
 
-function checkNetAdmin(pod: PodObject, ns: NamespaceInfo, attachments: Attachment[], out: Finding[], warnings: string[]): void {
-  const enforced = attachments.filter((a) => a.enforced).map((a) => a.iface.name);
-  if (enforced.length === 0) return;
-  const offenders = pod.containers.filter((c) => c.privileged || c.netAdmin);
-  if (offenders.length === 0) return;
-  if (ns.annotations[NS_ALLOW_NET_ADMIN] === ALLOW_NET_ADMIN_TRUE) {
-    warnings.push(warning('W_POD_NET_ADMIN_ALLOWED', {}));
-    return;
-  }
-  for (const c of offenders) {
-    const what = c.privileged ? `container "${c.name}" is privileged` : `container "${c.name}" adds NET_ADMIN`;
-    const field = c.privileged ? `${c.path}.securityContext.privileged` : `${c.path}.securityContext.capabilities.add`;
-    out.push({ code: 'POD_NET_ADMIN_ON_ENFORCED', field, params: { what, interfaces: enforced.join(', '), namespace: ns.name } });
-  }
-}
-
 /** `want` is the canonical encoding of the expected intent. */
 function checkIntent(annotations: Record<string, string>, want: string, out: Finding[]): void {
   const have = annotations[POD_INTENT];
@@ -391,7 +409,7 @@ function checkIntent(annotations: Record<string, string>, want: string, out: Fin
   }
 }
 
-export function validatePod(podIn: unknown, namespace: string, view: ClusterView, opts: DecideOptions): Decision {
+export function validatePod(podIn: unknown, namespace: string, view: ClusterView, opts: DecideOptions, review: PodReview = POD_CREATE): Decision {
   const { pod, problems } = parsePodObject(podIn);
   const g = gate(pod, namespace, view);
   switch (g.kind) {
@@ -405,6 +423,12 @@ export function validatePod(podIn: unknown, namespace: string, view: ClusterView
   const annotations = pod.annotations ?? {};
   const findings: Finding[] = [];
   const warnings: string[] = [];
+  if (review.kind === 'ephemeral') {
+    // Only the added containers change; the pod's networks were judged when it was created.
+    checkSecurity(securityScope(pod, g.ns, enforcedForEphemeral(annotations, namespace, view), review), g.ns, true, findings, warnings);
+    const refusals = [...problems, ...findings.map(toRefusal)];
+    return refusals.length > 0 ? { kind: 'deny', refusals, warnings: uniq(warnings) } : { kind: 'allow', patch: [], warnings: uniq(warnings) };
+  }
   const resolved = resolveAttachments(annotations, namespace, view);
   findings.push(...resolved.problems);
   const attachments = resolved.problems.length === 0 ? resolved.attachments : undefined;
@@ -416,10 +440,11 @@ export function validatePod(podIn: unknown, namespace: string, view: ClusterView
   checkBandwidth(annotations, g.ns, attachments, findings);
   if (attachments !== undefined) {
     checkCoordinator(attachments, view, opts, findings);
-    checkNetAdmin(pod, g.ns, attachments, findings, warnings);
+    const scope = securityScope(pod, g.ns, enforcedInterfaces(resolved), review);
+    checkSecurity(scope, g.ns, review.kind === 'create', findings, warnings);
   }
   // The intent is compared only when the annotations parse; otherwise the parse errors say it all.
-  const expected = encodedIntentFor(annotations, namespace, view);
+  const expected = encodedIntentFor(annotations, namespace, view, resolved);
   if (expected !== undefined) checkIntent(annotations, expected.encoded, findings);
   const refusals = [...problems, ...findings.map(toRefusal)];
   if (refusals.length > 0) return { kind: 'deny', refusals, warnings: uniq(warnings) };

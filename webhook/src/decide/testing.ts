@@ -43,6 +43,11 @@ export function applyPatch<T>(doc: T, patch: readonly JsonPatchOp[]): T {
     if (last === undefined) throw new Error(`cannot patch the root: ${op.path}`);
     let cur: unknown = root;
     for (const t of tokens) {
+      // Intermediate tokens may index arrays (e.g. /spec/containers/0/securityContext).
+      if (Array.isArray(cur) && /^(0|[1-9][0-9]*)$/.test(t) && Number(t) < cur.length) {
+        cur = (cur as unknown[])[Number(t)];
+        continue;
+      }
       if (!isRecord(cur)) throw new Error(`path ${op.path}: ${t} is not inside an object`);
       cur = cur[t];
     }

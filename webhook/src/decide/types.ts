@@ -50,3 +50,12 @@ export interface Refusal {
 export type Decision =
   | { kind: 'allow'; patch: JsonPatchOp[]; warnings: string[]; skipped?: string }
   | { kind: 'deny'; refusals: Refusal[]; warnings: string[] };
+
+/**
+ * What a pod review is about. Container security contexts are immutable after creation, so only a
+ * creation gets them mutated; `kubectl debug` adds containers through pods/ephemeralcontainers,
+ * where only the ephemeral containers that are not in `oldPod` (the review's oldObject) may change
+ * and are checked.
+ */
+export type PodReview = { kind: 'create' } | { kind: 'update' } | { kind: 'ephemeral'; oldPod: unknown };
+export const POD_CREATE: PodReview = { kind: 'create' };

@@ -53,7 +53,7 @@ function outcomeToBody(uid: string, outcome: Outcome): AdmissionResponseBody {
     case 'allow':
       return allowResponse(uid, outcome.patch, outcome.warnings);
     case 'deny':
-      return denyResponse(uid, outcome.code, outcome.message, outcome.warnings);
+      return denyResponse(uid, outcome.code, outcome.message, outcome.warnings, outcome.details);
     default: {
       const never: never = outcome;
       throw new Error(`unknown outcome ${JSON.stringify(never)}`);

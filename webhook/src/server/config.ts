@@ -2,9 +2,10 @@
  * The webhook's configuration from environment variables (the contract shared with the chart and
  * the lab). Pure: takes the env map, returns a typed config or every problem at once.
  */
+import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../../../common/src/log-levels.js';
+
+export type { LogLevel };
 export type TlsMode = 'self-signed' | 'cert-manager';
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
-const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
 export interface WebhookConfig {
   webhookPort: number;
@@ -36,7 +37,7 @@ Configured by environment variables (defaults in brackets):
   WEIR_MUTATING_WEBHOOK    MutatingWebhookConfiguration whose caBundle is patched [weir]
   WEIR_VALIDATING_WEBHOOK  ValidatingWebhookConfiguration whose caBundle is patched [weir]
   WEIR_COORDINATOR_NAME    SpiderCoordinator to check [default]
-  WEIR_LOG_LEVEL           trace | debug | info | warn | error | fatal [info]
+  WEIR_LOG_LEVEL           ${LOG_LEVELS.join(' | ')} [info]
   KUBECONFIG               kubeconfig file; in-cluster configuration when unset
 `;
 
@@ -66,7 +67,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   const namespace = get('WEIR_NAMESPACE', '');
   if (tlsMode === 'self-signed' && namespace === '') errors.push('WEIR_NAMESPACE is required in self-signed mode (the Secret lives there)');
   const levelRaw = get('WEIR_LOG_LEVEL', 'info');
-  const logLevel = LOG_LEVELS.find((l) => l === levelRaw);
+  const logLevel = parseLogLevel(levelRaw);
   if (logLevel === undefined) errors.push(`WEIR_LOG_LEVEL=${JSON.stringify(levelRaw)}: must be one of ${LOG_LEVELS.join(', ')}`);
   const dns = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
   const name = (k: string, dflt: string): string => {

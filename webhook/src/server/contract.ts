@@ -8,6 +8,7 @@ import type {
   ClusterView,
   Decision,
   DecideOptions,
+  PodReview,
   Refusal,
 } from '../decide/index.js';
 
@@ -19,13 +20,15 @@ export type {
   JsonPatchOp,
   NadInfo,
   NamespaceInfo,
+  PodReview,
   Refusal,
 } from '../decide/index.js';
 
 export interface Decider {
-  mutatePod(pod: unknown, namespace: string, view: ClusterView, opts: DecideOptions): Decision;
-  validatePod(pod: unknown, namespace: string, view: ClusterView, opts: DecideOptions): Decision;
+  mutatePod(pod: unknown, namespace: string, view: ClusterView, opts: DecideOptions, review: PodReview): Decision;
+  validatePod(pod: unknown, namespace: string, view: ClusterView, opts: DecideOptions, review: PodReview): Decision;
   mutateNad(nad: unknown, view: ClusterView): Decision;
-  validateNad(nad: unknown, view: ClusterView): Decision;
+  /** `namespace` is the review's, for objects that carry none. */
+  validateNad(nad: unknown, view: ClusterView, namespace: string): Decision;
   denialMessage(refusals: Refusal[]): string;
 }

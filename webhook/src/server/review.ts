@@ -157,9 +157,28 @@ export interface AdmissionResponseBody {
     allowed: boolean;
     patchType?: 'JSONPatch';
     patch?: string;
-    status?: { code: number; reason: string; message: string };
+    status?: { code: number; reason: string; message: string; details?: StatusDetails };
     warnings?: string[];
   };
+}
+
+/**
+ * metav1.StatusCause: `reason` is the machine-readable cause (Weir's stable reason code), `field`
+ * the path of the field at fault, `message` the explanation. The API server passes the webhook's
+ * status through, so clients read the causes as they read the API server's own validation errors.
+ */
+export interface StatusCause {
+  reason: string;
+  message: string;
+  field: string;
+}
+
+/** metav1.StatusDetails of a Forbidden error: the resource (plural) and object name. */
+export interface StatusDetails {
+  name?: string;
+  group?: string;
+  kind?: string;
+  causes: StatusCause[];
 }
 
 /** The API server rejects an empty warnings list no more than a missing one; omit it to stay small. */
@@ -189,16 +208,14 @@ export function denyResponse(
   code: 403 | 500,
   message: string,
   warnings: readonly string[],
+  details?: StatusDetails,
 ): AdmissionResponseBody {
+  const status: NonNullable<AdmissionResponseBody['response']['status']> = { code, reason: code === 403 ? 'Forbidden' : 'InternalError', message };
+  if (details !== undefined) status.details = details;
   return {
     apiVersion: ADMISSION_API_VERSION,
     kind: 'AdmissionReview',
-    response: {
-      uid,
-      allowed: false,
-      status: { code, reason: code === 403 ? 'Forbidden' : 'InternalError', message },
-      ...withWarnings(warnings),
-    },
+    response: { uid, allowed: false, status, ...withWarnings(warnings) },
   };
 }
 

@@ -50,7 +50,7 @@ const allowD: Decision = { kind: 'allow', patch, warnings: ['w'] };
 const denyD: Decision = {
   kind: 'deny',
   refusals: [
-    { code: 'nad-missing', field: 'a', message: 'm1' },
+    { code: 'nad-missing', field: 'a', message: 'a: m1' },
     { code: 'bw-range', field: 'b', message: 'm2' },
   ],
   warnings: [],
@@ -65,6 +65,9 @@ describe('routeReview', () => {
     ['pod delete', '/validate-pods', { operation: 'DELETE' }, denyD, [], 'allow'],
     ['pod connect', '/validate-pods', { operation: 'CONNECT' }, denyD, [], 'allow'],
     ['pods/status', '/validate-pods', { subResource: 'status', operation: 'UPDATE' }, denyD, [], 'allow'],
+    ['pods/ephemeralcontainers validate', '/validate-pods', { subResource: 'ephemeralcontainers', operation: 'UPDATE' }, denyD, ['validatePod'], 'deny'],
+    ['pods/ephemeralcontainers mutate', '/mutate-pods', { subResource: 'ephemeralcontainers', operation: 'UPDATE' }, allowD, ['mutatePod'], 'allow'],
+    ['NAD with an unknown subresource', '/validate-nads', { resource: nadRes, subResource: 'ephemeralcontainers', operation: 'UPDATE' }, denyD, [], 'allow'],
     ['misrouted NAD to pod path', '/mutate-pods', { resource: nadRes }, allowD, [], 'deny'],
     ['misrouted pod to NAD path', '/validate-nads', {}, allowD, [], 'deny'],
     ['missing object', '/mutate-pods', { object: undefined }, allowD, [], 'deny'],
@@ -106,9 +109,40 @@ describe('routeReview', () => {
     expect(out.kind === 'allow' && out.patch).toEqual(patch);
   });
 
-  it('denials carry every reason code and the joined message', () => {
+  it('denials carry every reason code, the joined message and one status cause per refusal', () => {
     const out = routeReview(ep('/validate-pods'), req({}), decider(denyD), view, opts);
-    expect(out).toEqual({ kind: 'deny', code: 403, message: 'a: m1\nb: m2', warnings: [], reasons: ['nad-missing', 'bw-range'] });
+    expect(out).toEqual({
+      kind: 'deny',
+      code: 403,
+      message: 'a: a: m1\nb: m2',
+      warnings: [],
+      reasons: ['nad-missing', 'bw-range'],
+      details: {
+        name: 'p',
+        kind: 'pods',
+        causes: [
+          { reason: 'nad-missing', field: 'a', message: 'm1' },
+          { reason: 'bw-range', field: 'b', message: 'm2' },
+        ],
+      },
+    });
+    const nad = routeReview(ep('/validate-nads'), req({ resource: nadRes, name: '' }), decider(denyD), view, opts);
+    expect(nad.kind === 'deny' && nad.details).toMatchObject({ group: 'k8s.cni.cncf.io', kind: 'network-attachment-definitions' });
+    expect(nad.kind === 'deny' && nad.details !== undefined && 'name' in nad.details).toBe(false);
+  });
+
+  it('tells the pod decisions what the review is: creation, update, or added ephemeral containers', () => {
+    const reviews: unknown[] = [];
+    const d = decider(allowD);
+    d.mutatePod = (_p, _n, _v, _o, review) => {
+      reviews.push(review);
+      return allowD;
+    };
+    const old = { metadata: {}, spec: { ephemeralContainers: [{ name: 'x' }] } };
+    routeReview(ep('/mutate-pods'), req({}), d, view, opts);
+    routeReview(ep('/mutate-pods'), req({ operation: 'UPDATE', object: { metadata: { annotations: { 'kubernetes.io/ingress-bandwidth': '1M' } } }, oldObject: { metadata: {} } }), d, view, opts);
+    routeReview(ep('/mutate-pods'), req({ subResource: 'ephemeralcontainers', operation: 'UPDATE', oldObject: old }), d, view, opts);
+    expect(reviews).toEqual([{ kind: 'create' }, { kind: 'update' }, { kind: 'ephemeral', oldPod: old }]);
   });
 
   it('skipped decisions report why in the metrics reason', () => {

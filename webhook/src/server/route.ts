@@ -11,8 +11,8 @@ import {
   SPIDERPOOL_DEFAULT_ROUTE_NIC,
 } from '../../../common/src/annotations.js';
 import { renderReason } from '../../../common/src/reasons.js';
-import type { ClusterView, Decider, DecideOptions, Decision, JsonPatchOp } from './contract.js';
-import type { AdmissionRequest } from './review.js';
+import type { ClusterView, Decider, DecideOptions, Decision, JsonPatchOp, PodReview, Refusal } from './contract.js';
+import type { AdmissionRequest, StatusCause, StatusDetails } from './review.js';
 
 export type WebhookResource = 'pods' | 'nads';
 export type WebhookPhase = 'mutate' | 'validate';
@@ -64,7 +64,12 @@ export type Outcome =
       warnings: string[];
       /** Reason codes of every refusal, first one used as the metrics label. */
       reasons: string[];
+      /** status.details for refusals: one cause per refusal, as the API server reports field errors. */
+      details?: StatusDetails;
     };
+
+/** The subresource through which `kubectl debug` adds ephemeral containers (an UPDATE of the Pod). */
+export const EPHEMERAL_CONTAINERS = 'ephemeralcontainers';
 
 function annotationsOf(obj: unknown): Record<string, unknown> {
   if (typeof obj !== 'object' || obj === null) return {};
@@ -98,7 +103,13 @@ function allow(reason: string, warnings: string[] = []): Outcome {
   return { kind: 'allow', patch: [], warnings, reason };
 }
 
-function fromDecision(d: Decision, phase: WebhookPhase, decider: Decider): Outcome {
+/** A refusal as a metav1.StatusCause: its message without the field prefix the text form carries. */
+export function statusCause(r: Refusal): StatusCause {
+  const prefix = `${r.field}: `;
+  return { reason: r.code, field: r.field, message: r.message.startsWith(prefix) ? r.message.slice(prefix.length) : r.message };
+}
+
+function fromDecision(d: Decision, phase: WebhookPhase, decider: Decider, req: AdmissionRequest): Outcome {
   switch (d.kind) {
     case 'allow':
       // A validating webhook may not patch; the API server would reject the whole response.
@@ -115,6 +126,12 @@ function fromDecision(d: Decision, phase: WebhookPhase, decider: Decider): Outco
         message: decider.denialMessage(d.refusals),
         warnings: d.warnings,
         reasons: d.refusals.map((r) => r.code),
+        details: {
+          ...(req.name === '' ? {} : { name: req.name }),
+          ...(req.resource.group === '' ? {} : { group: req.resource.group }),
+          kind: req.resource.resource,
+          causes: d.refusals.map(statusCause),
+        },
       };
     default: {
       const never: never = d;
@@ -130,8 +147,10 @@ export function routeReview(
   view: ClusterView,
   opts: DecideOptions,
 ): Outcome {
-  // Subresources (pods/status, pods/binding, …) never carry what Weir decides on.
-  if (req.subResource !== '') return allow('subresource');
+  // Subresources (pods/status, pods/binding, …) never carry what Weir decides on, except the
+  // ephemeral containers `kubectl debug` adds: they get the pod's capability checks.
+  const ephemeral = endpoint.resource === 'pods' && req.subResource === EPHEMERAL_CONTAINERS;
+  if (req.subResource !== '' && !ephemeral) return allow('subresource');
   switch (req.operation) {
     case 'DELETE':
     case 'CONNECT':
@@ -167,18 +186,23 @@ export function routeReview(
   }
   switch (endpoint.resource) {
     case 'pods': {
-      if (req.operation === 'UPDATE' && podUpdateIsIrrelevant(req.object, req.oldObject)) {
-        return allow('update-irrelevant');
+      let review: PodReview;
+      if (ephemeral) review = { kind: 'ephemeral', oldPod: req.oldObject };
+      else if (req.operation === 'UPDATE') {
+        if (podUpdateIsIrrelevant(req.object, req.oldObject)) return allow('update-irrelevant');
+        review = { kind: 'update' };
+      } else review = { kind: 'create' };
+      if (endpoint.phase === 'validate') {
+        return fromDecision(decider.validatePod(req.object, req.namespace, view, opts, review), endpoint.phase, decider, req);
       }
-      if (endpoint.phase === 'validate') return fromDecision(decider.validatePod(req.object, req.namespace, view, opts), endpoint.phase, decider);
-      const mutated = decider.mutatePod(req.object, req.namespace, view, opts);
-      const d = req.operation === 'UPDATE' ? withoutOwnIntentWarning(mutated, req.object, req.oldObject) : mutated;
-      return fromDecision(d, endpoint.phase, decider);
+      const mutated = decider.mutatePod(req.object, req.namespace, view, opts, review);
+      const d = review.kind === 'update' ? withoutOwnIntentWarning(mutated, req.object, req.oldObject) : mutated;
+      return fromDecision(d, endpoint.phase, decider, req);
     }
     case 'nads': {
       const d =
-        endpoint.phase === 'mutate' ? decider.mutateNad(req.object, view) : decider.validateNad(req.object, view);
-      return fromDecision(d, endpoint.phase, decider);
+        endpoint.phase === 'mutate' ? decider.mutateNad(req.object, view) : decider.validateNad(req.object, view, req.namespace);
+      return fromDecision(d, endpoint.phase, decider, req);
     }
     default: {
       const never: never = endpoint.resource;

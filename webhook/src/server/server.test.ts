@@ -88,14 +88,25 @@ describe('webhook server (HTTPS, injected decisions)', () => {
     expect(body.response).toEqual({ uid: 'uid-2', allowed: true, warnings: ['w1'] });
   });
 
-  it('a denial is allowed=false, code 403, the joined message and warnings', async () => {
+  it('a denial is allowed=false, code 403, the joined message, one status cause per refusal and warnings', async () => {
     const r = await postJson(srv.webhookPort, '/validate-pods', pod('uid-3', 'deny'), pki.ca.certPem);
     expect(r.status).toBe(200);
     const body = JSON.parse(r.body) as { response: Record<string, unknown> };
     expect(body.response).toEqual({
       uid: 'uid-3',
       allowed: false,
-      status: { code: 403, reason: 'Forbidden', message: 'metadata.annotations: NAD ns/x not found; metadata.annotations: too big' },
+      status: {
+        code: 403,
+        reason: 'Forbidden',
+        message: 'metadata.annotations: NAD ns/x not found; metadata.annotations: too big',
+        details: {
+          kind: 'pods',
+          causes: [
+            { reason: 'WEIR_NAD_NOT_FOUND', field: 'metadata.annotations', message: 'NAD ns/x not found' },
+            { reason: 'WEIR_BANDWIDTH_RANGE', field: 'metadata.annotations', message: 'too big' },
+          ],
+        },
+      },
       warnings: ['heads up'],
     });
   });

@@ -1,0 +1,213 @@
+/**
+ * Policy objects from the watch into the compiler, failing closed when one does not parse.
+ *
+ * Dropping an unreadable policy would fail open: a Deny rule, or the isolation a NetworkPolicy
+ * gives, would vanish because of one bad field. So an object that does not parse:
+ *   1. keeps its last good version (the one this agent last read from it), if there was one;
+ *   2. otherwise isolates its subjects: a policy of the same kind and name that selects what the
+ *      object selects and allows nothing (NetworkPolicy/MultiNetworkPolicy: default deny in its
+ *      directions; AdminNetworkPolicy/Baseline: a Deny of every peer at its priority). When the
+ *      podSelector of a namespaced policy cannot be read, every pod of its namespace is isolated;
+ *   3. only when not even the subject can be bound is it not enforced: an AdminNetworkPolicy whose
+ *      subject does not parse (isolating the whole cluster for a typo would be worse), or a
+ *      MultiNetworkPolicy whose policy-for annotation does not (no interface to apply it to).
+ * Every case is a Warning Event on the object naming the fields to fix, a log line, a count in
+ * weir_object_parse_errors_total, and the object in weir_policy_parse_fallbacks until fixed.
+ *
+ * "Last good" lives in memory: an agent (re)started while an object is broken isolates its subjects.
+ */
+import { Gauge, type Counter, type Registry } from 'prom-client';
+import { isRecord, metaOf } from '../../../common/src/records.js';
+import type { ObjectEventSink } from '../kube/object-events.js';
+import type { PolicyCompiler } from './compile.js';
+import {
+  parseAdminNetworkPolicy,
+  parseBaselineAdminNetworkPolicy,
+  parseMultiNetworkPolicy,
+  parseNetworkPolicy,
+  type AdminNetworkPolicy,
+  type AdminRule,
+  type FieldError,
+  type NetworkPolicy,
+  type Parsed,
+} from './model.js';
+
+type AnyPolicy = Parameters<PolicyCompiler['upsertPolicy']>[0];
+type PolicyRef = Parameters<PolicyCompiler['removePolicy']>[0];
+
+/** The part of the compiler the intake drives (PolicyCompiler satisfies it). */
+export interface PolicyTarget {
+  upsertPolicy(p: AnyPolicy): void;
+  removePolicy(ref: PolicyRef): void;
+}
+
+export interface PolicyKindSpec {
+  kind: AnyPolicy['kind'];
+  apiVersion: string;
+  namespaced: boolean;
+  parse(v: unknown): Parsed<AnyPolicy>;
+  /** A policy that selects what `v` selects and allows nothing; undefined when the subject is unreadable. */
+  isolation(v: unknown): AnyPolicy | undefined;
+}
+
+export const POLICY_KINDS = {
+  networkpolicy: {
+    kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1', namespaced: true,
+    parse: parseNetworkPolicy, isolation: (v) => isolateNetworkPolicyLike(v, parseNetworkPolicy),
+  },
+  multinetworkpolicy: {
+    kind: 'MultiNetworkPolicy', apiVersion: 'k8s.cni.cncf.io/v1beta1', namespaced: true,
+    parse: parseMultiNetworkPolicy, isolation: (v) => isolateNetworkPolicyLike(v, parseMultiNetworkPolicy),
+  },
+  adminnetworkpolicy: {
+    kind: 'AdminNetworkPolicy', apiVersion: 'policy.networking.k8s.io/v1alpha1', namespaced: false,
+    parse: parseAdminNetworkPolicy, isolation: (v) => isolateAdmin(v, parseAdminNetworkPolicy),
+  },
+  baselineadminnetworkpolicy: {
+    kind: 'BaselineAdminNetworkPolicy', apiVersion: 'policy.networking.k8s.io/v1alpha1', namespaced: false,
+    parse: parseBaselineAdminNetworkPolicy, isolation: (v) => isolateAdmin(v, parseBaselineAdminNetworkPolicy),
+  },
+} satisfies Record<string, PolicyKindSpec>;
+
+export type PolicyResource = keyof typeof POLICY_KINDS;
+export type Fallback = 'last-good' | 'isolated' | 'not-enforced';
+
+export const isPolicyResource = (r: string): r is PolicyResource => Object.hasOwn(POLICY_KINDS, r);
+
+// ---------------------------------------------------------------- isolation policies
+
+const specOf = (v: unknown): Record<string, unknown> => (isRecord(v) && isRecord(v['spec']) ? v['spec'] : {});
+
+/** The directions the object declares, or both when its policyTypes cannot be read. */
+function declaredDirections(spec: Record<string, unknown>): { ingress: boolean; egress: boolean } {
+  const types = spec['policyTypes'];
+  if (types === undefined || types === null || (Array.isArray(types) && types.length === 0)) {
+    // The API's defaulting: Ingress always, Egress when there are egress rules.
+    return { ingress: true, egress: spec['egress'] !== undefined && spec['egress'] !== null };
+  }
+  if (Array.isArray(types) && types.every((t) => t === 'Ingress' || t === 'Egress')) {
+    return { ingress: types.includes('Ingress'), egress: types.includes('Egress') };
+  }
+  return { ingress: true, egress: true };
+}
+
+function isolateNetworkPolicyLike(v: unknown, parse: (v: unknown) => Parsed<NetworkPolicy>): NetworkPolicy | undefined {
+  const metadata = isRecord(v) ? v['metadata'] : undefined;
+  const spec = specOf(v);
+  // Its own podSelector if that reads, else every pod of the namespace.
+  const subject = [spec['podSelector'] ?? {}, {}]
+    .map((podSelector) => parse({ metadata, spec: { podSelector } }))
+    .find((p) => p.ok);
+  if (subject === undefined || !subject.ok) return undefined;
+  const d = declaredDirections(spec);
+  return { ...subject.value, affectsIngress: d.ingress, affectsEgress: d.egress, ingress: [], egress: [] };
+}
+
+const DENY_ALL: AdminRule = { name: 'weir-unreadable-policy-deny-all', action: 'Deny', peers: [{ kind: 'all' }], ports: 'all' };
+
+function isolateAdmin(v: unknown, parse: (v: unknown) => Parsed<AdminNetworkPolicy>): AdminNetworkPolicy | undefined {
+  const metadata = isRecord(v) ? v['metadata'] : undefined;
+  const spec = specOf(v);
+  const pr = spec['priority'];
+  // An unreadable priority takes the strongest one.
+  const priority = typeof pr === 'number' && Number.isInteger(pr) && pr >= 0 && pr <= 1000 ? pr : 0;
+  const p = parse({ metadata, spec: { priority, subject: spec['subject'] } });
+  return p.ok ? { ...p.value, ingress: [DENY_ALL], egress: [DENY_ALL] } : undefined;
+}
+
+// ---------------------------------------------------------------- intake
+
+export interface IntakeLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface PolicyIntakeOptions {
+  target: PolicyTarget;
+  log: IntakeLog;
+  events?: ObjectEventSink;
+  /** weir_object_parse_errors_total (one count per unreadable version seen). */
+  parseErrors: Counter<'resource'>;
+  /** Where weir_policy_parse_fallbacks is registered. */
+  registry: Registry;
+}
+
+interface Degraded {
+  resource: PolicyResource;
+  fallback: Fallback;
+  report: string;
+}
+
+const describeErrors = (errors: readonly FieldError[]): string => errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; ');
+
+export class PolicyIntake {
+  private readonly lastGood = new Map<string, AnyPolicy>();
+  private readonly degraded = new Map<string, Degraded>();
+
+  constructor(private readonly o: PolicyIntakeOptions) {
+    const gauge = new Gauge({
+      name: 'weir_policy_parse_fallbacks',
+      help: 'Policy objects that do not parse, by what is enforced instead (last-good, isolated, not-enforced)',
+      labelNames: ['resource', 'fallback'],
+      registers: [o.registry],
+      collect: () => {
+        gauge.reset();
+        for (const d of this.degraded.values()) gauge.inc({ resource: d.resource, fallback: d.fallback });
+      },
+    });
+  }
+
+  /** The objects currently held at a fallback, "kind ns/name" → fallback (status, tests). */
+  fallbacks(): Map<string, Fallback> {
+    return new Map([...this.degraded].map(([k, d]) => [k, d.fallback]));
+  }
+
+  apply(resource: PolicyResource, type: 'upsert' | 'delete', object: unknown): void {
+    const spec: PolicyKindSpec = POLICY_KINDS[resource];
+    const m = metaOf(object);
+    const ref: PolicyRef = { kind: spec.kind, name: m.name, ...(spec.namespaced ? { namespace: m.namespace } : {}) };
+    const key = spec.namespaced ? `${spec.kind} ${m.namespace}/${m.name}` : `${spec.kind} ${m.name}`;
+    if (type === 'delete') {
+      this.lastGood.delete(key);
+      if (this.degraded.delete(key)) this.o.log.info({ policy: key }, 'unreadable policy deleted; its fallback is gone with it');
+      this.o.target.removePolicy(ref);
+      return;
+    }
+    const parsed = spec.parse(object);
+    if (parsed.ok) {
+      this.lastGood.set(key, parsed.value);
+      if (this.degraded.delete(key)) this.o.log.info({ policy: key }, 'policy parses again; enforcing it as written');
+      this.o.target.upsertPolicy(parsed.value);
+      return;
+    }
+    this.o.parseErrors.inc({ resource });
+    const problems = describeErrors(parsed.errors);
+    let fallback: Fallback;
+    let consequence: string;
+    if (this.lastGood.has(key)) {
+      // The compiler still holds the last good version: leave it there.
+      fallback = 'last-good';
+      consequence = 'Weir keeps enforcing its last good version';
+    } else {
+      const isolation = spec.isolation(object);
+      if (isolation !== undefined) {
+        this.o.target.upsertPolicy(isolation);
+        fallback = 'isolated';
+        consequence = `Weir isolates the ${spec.kind === 'NetworkPolicy' || spec.kind === 'MultiNetworkPolicy' ? 'pods it selects (default deny)' : 'subjects it selects (deny all)'}`;
+      } else {
+        this.o.target.removePolicy(ref);
+        fallback = 'not-enforced';
+        consequence = 'Weir cannot tell what it selects, so it is NOT enforced';
+      }
+    }
+    const report = `${key} does not parse (${problems}); ${consequence} until these fields are fixed`;
+    if (this.degraded.get(key)?.report === report) return;
+    this.degraded.set(key, { resource, fallback, report });
+    this.o.log.warn({ policy: key, fallback, errors: problems }, report);
+    this.o.events?.warning(
+      { apiVersion: spec.apiVersion, kind: spec.kind, namespace: spec.namespaced ? m.namespace : undefined, name: m.name, uid: m.uid },
+      'WeirPolicyUnreadable',
+      report,
+    );
+  }
+}
