@@ -5,7 +5,8 @@
  *   node --import tsx lab/realnode/conformance-report.ts <report.json> <conformance.md> <command>
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { writeFileAtomicSync, readFileIfPresent } from '../../common/src/files.js';
+import { readFileSync } from 'node:fs';
 import { parseGinkgoReport, renderResults, spliceResults } from './conformance.js';
 
 function versionOf(command: string, args: string[]): string {
@@ -30,15 +31,8 @@ function main(argv: string[]): void {
     kernel: versionOf('uname', ['-r']),
     Weir: versionOf('git', ['describe', '--always', '--dirty']),
   };
-  let doc = '';
-  try {
-    doc = readFileSync(docPath, 'utf8');
-  } catch {
-    doc = '# Conformance\n';
-  }
-  const tmp = `${docPath}.tmp`;
-  writeFileSync(tmp, spliceResults(doc, renderResults(run, versions, command)));
-  renameSync(tmp, docPath);
+  const doc = readFileIfPresent(docPath) ?? '# Conformance\n';
+  writeFileAtomicSync(docPath, spliceResults(doc, renderResults(run, versions, command)), 0o644);
 }
 
 main(process.argv.slice(2));
