@@ -144,11 +144,16 @@ build_iperf3() {
   commit "$ctr" "$IPERF3_IMAGE" "$out/iperf3.tar"
 }
 
+# Which source the Weir images hold, for reports of what ran (lab/realnode/conformance-report.ts).
+record_source() {
+  git -C "$repo" describe --always --dirty > "$out/source-version.tmp" && mv "$out/source-version.tmp" "$out/source-version"
+}
+
 targets=("$@")
 ((${#targets[@]})) || targets=(pause agnhost iperf3 agent webhook)
 for t in "${targets[@]}"; do
   case $t in
-    agent | webhook) [[ -d "$work/node_modules" && ${_npm_done:-} == 1 ]] || { prod_node_modules; _npm_done=1; }; "build_$t" ;;
+    agent | webhook) [[ -d "$work/node_modules" && ${_npm_done:-} == 1 ]] || { prod_node_modules; _npm_done=1; }; "build_$t"; record_source ;;
     pause | agnhost | iperf3) "build_$t" ;;
     *) die "unknown image \"$t\"; choose from: agent webhook pause agnhost iperf3" ;;
   esac

@@ -29,7 +29,8 @@ function main(argv: string[]): void {
     runc: versionOf('runc', ['--version']),
     Multus: 'v4.2.3 (thin plugin), clusterNetwork bridge + host-local + weir',
     kernel: versionOf('uname', ['-r']),
-    Weir: versionOf('git', ['describe', '--always', '--dirty']),
+    // The source the images were built from (images/build.sh records it), not the checkout now.
+    'Weir (agent and webhook images)': process.env.WEIR_IMAGES_SOURCE ?? 'unknown',
   };
   const doc = readFileIfPresent(docPath) ?? '# Conformance\n';
   writeFileAtomicSync(docPath, spliceResults(doc, renderResults(run, versions, command)), 0o644);
