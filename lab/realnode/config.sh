@@ -6,9 +6,11 @@
 
 # Multus as the node's only CNI config; its clusterNetwork is bridge + host-local + weir, so every
 # pod (in any namespace, without annotations) is attached and enforced by Weir. The clusterNetwork
-# is named (Multus finds the file in its confDir), not given as a path: Multus 4.2.3 re-serialises
-# a conflist loaded from a path through libcni's generic NetConf, which drops every plugin-specific
-# key (bridge's "bridge", host-local's "ranges"), so its DEL then fails with "no IP ranges specified".
+# is the directory holding the conflist, not the file: Multus 4.2.3 re-serialises a conflist given as
+# a file path through libcni's generic NetConf, which drops every plugin-specific key (bridge's
+# "bridge", host-local's "ranges"), so its DEL then fails with "no IP ranges specified". A bare name
+# works too, but Multus first looks for a NAD of that name and records a NoNetworkFound Warning
+# Event on every pod.
 write_cni_config() {
   local ip=$1 plugin
   for plugin in bridge host-local loopback macvlan portmap; do
@@ -45,7 +47,7 @@ EOF
   "logLevel": "verbose",
   "multusNamespace": "kube-system",
   "systemNamespaces": ["kube-system"],
-  "clusterNetwork": "$CLUSTER_NETWORK"
+  "clusterNetwork": "$RN_DIR/cni/multus.d"
 }
 EOF
 }
