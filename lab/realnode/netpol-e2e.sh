@@ -2,7 +2,8 @@
 # `make realnode-netpol`: Kubernetes' own NetworkPolicy e2e suite (k8s.io/kubernetes v1.34.4,
 # test/e2e/network/netpol, built by scripts/build-go-tools.sh realnode) against the running real
 # node, with Weir enforcing. Writes the Ginkgo JSON report and log to $WEIR_NETPOL_OUT (default
-# $RN_DIR/netpol-e2e) and the per-test table into docs/conformance.md.
+# $RN_DIR/netpol-e2e) and the per-test table into docs/conformance.md (WEIR_NETPOL_DOC names
+# another file; WEIR_NETPOL_DOC=none writes none, as the focused `make realnode-netpol-focused` does).
 #   lab/realnode/netpol-e2e.sh                 every spec except [Feature:SCTPConnectivity]
 #   lab/realnode/netpol-e2e.sh '<focus regex>' only the specs whose full name matches
 set -euo pipefail
@@ -30,5 +31,10 @@ set -e
 rn_log "suite finished in $((SECONDS - started)) s (exit $rc)"
 command=(make realnode-netpol)
 [[ -z $focus ]] || command=(lab/realnode/netpol-e2e.sh "'$focus'")
-node --import tsx "$RN_REPO/lab/realnode/conformance-report.ts" "$out/report.json" "$RN_REPO/docs/conformance.md" "${command[*]}"
+doc=${WEIR_NETPOL_DOC:-$RN_REPO/docs/conformance.md}
+if [[ $doc != none ]]; then
+  WEIR_IMAGES_SOURCE=$(cat "$RN_IMAGES/source-version" 2>/dev/null || echo unknown) \
+    node --import tsx "$RN_REPO/lab/realnode/conformance-report.ts" "$out/report.json" "$doc" "${command[*]}"
+fi
+grep -E '^(Ran|SUCCESS|FAIL)' "$out/suite.log" >&2 || true
 exit $rc
