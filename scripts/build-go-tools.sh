@@ -2,11 +2,15 @@
 # Builds kube-apiserver, kubectl, etcd and helm from their Go modules at pinned versions into
 # $WEIR_CACHE/bin (default $HOME/.cache/weir/bin). A binary that already exists for its
 # version is reused, so a second run takes seconds. Used by scripts/bootstrap.sh.
+# With the argument `realnode` it also builds what the real-node lab (lab/realnode/) runs:
+# kubelet, kube-controller-manager, kube-scheduler, kube-proxy, agnhost, the upstream
+# NetworkPolicy e2e suite as a test binary, and the Multus thin plugin from the vendored source.
 set -euo pipefail
 
 KUBERNETES_VERSION=v1.34.4
 ETCD_VERSION=v3.6.16
 HELM_VERSION=v3.19.5
+MULTUS_VERSION=v4.2.3
 
 cache="${WEIR_CACHE:-$HOME/.cache/weir}"
 bin="$cache/bin"
@@ -19,9 +23,10 @@ command -v go >/dev/null || { echo "missing tool: go (install Go >= 1.24 from ht
 
 log() { printf '[go-tools] %s\n' "$*" >&2; }
 
-# build <name> <version> <module-dir-setup-fn> <package>
+# build <name> <version> <module-dir-setup-fn> <package> [go subcommand, default "build"]
+# GO_LDFLAGS adds linker flags (version stamps).
 build() {
-  local name=$1 version=$2 setup=$3 pkg=$4
+  local name=$1 version=$2 setup=$3 pkg=$4 gocmd=${5:-build}
   local out="$bin/$name-$version"
   if [[ -x "$out" ]]; then
     log "$name $version: cached ($out)"
@@ -29,7 +34,8 @@ build() {
     log "$name $version: building (first time only; a few minutes on 2 cores)"
     local dir="$work/$name-$version"
     rm -rf "$dir"; mkdir -p "$dir"
-    (cd "$dir" && "$setup" "$version" && go build -ldflags='-s -w' -o "$out.tmp" "$pkg")
+    # shellcheck disable=SC2086 # gocmd is "build" or "test -c"
+    (cd "$dir" && "$setup" "$version" && nice -n 19 go $gocmd -ldflags="-s -w ${GO_LDFLAGS:-}" -o "$out.tmp" "$pkg")
     mv "$out.tmp" "$out"
   fi
   ln -sf "$out" "$bin/$name"
@@ -48,6 +54,48 @@ setup_kubernetes() {
   } >> go.mod
   printf 'package main\nimport (\n_ "k8s.io/kubernetes/cmd/kube-apiserver"\n_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' > tools.go
   go mod tidy >/dev/null 2>&1 || go mod tidy
+}
+
+# The real-node components: the same wrapper module, with their packages in tools.go.
+setup_kubernetes_node() {
+  setup_kubernetes "$1"
+  {
+    printf 'package main\nimport (\n'
+    for p in cmd/kubelet cmd/kube-controller-manager cmd/kube-scheduler cmd/kube-proxy test/images/agnhost; do
+      printf '_ "k8s.io/kubernetes/%s"\n' "$p"
+    done
+    printf ')\n'
+  } > tools.go
+  go mod tidy >/dev/null 2>&1 || go mod tidy
+}
+
+# Upstream test/e2e/network/netpol as a test binary: the wrapper registers the e2e framework's
+# flags and runs the Ginkgo specs that the netpol package declares (lab/realnode/netpol-e2e_test.go).
+setup_netpol_e2e() {
+  setup_kubernetes "$1"
+  rm -f tools.go
+  cp "$repo/lab/realnode/netpol-e2e_test.go" ./netpol_e2e_test.go
+  go mod tidy >/dev/null 2>&1 || go mod tidy
+}
+
+# Multus is not served by the module proxy here: its source with vendor/ is a checked-in archive.
+build_multus() {
+  local version=$1 archive=$2 out="$bin/multus-$1"
+  if [[ -x "$out" ]]; then
+    log "multus $version: cached ($out)"
+  elif [[ ! -f "$archive" ]]; then
+    log "multus $version: source archive $archive missing; set MULTUS_ARCHIVE to the multus-cni $version tarball with vendor/"
+    return 1
+  else
+    log "multus $version: building from $archive (first time only; a few minutes on 2 cores)"
+    local dir="$work/multus-$version"
+    rm -rf "$dir"; mkdir -p "$dir"
+    tar -xzf "$archive" -C "$dir"
+    (cd "$dir/multus-cni-${version#v}" && GOFLAGS=-trimpath CGO_ENABLED=0 nice -n 19 go build -mod=vendor \
+      -ldflags="-s -w -X gopkg.in/k8snetworkplumbingwg/multus-cni.v4/pkg/multus.version=$version" -o "$out.tmp" ./cmd/multus)
+    mv "$out.tmp" "$out"
+  fi
+  ln -sf "$out" "$bin/multus"
 }
 
 setup_etcd() {
@@ -78,4 +126,19 @@ build etcd "$ETCD_VERSION" setup_etcd go.etcd.io/etcd/server/v3
 build kube-apiserver "$KUBERNETES_VERSION" setup_kubernetes k8s.io/kubernetes/cmd/kube-apiserver
 build kubectl "$KUBERNETES_VERSION" setup_kubernetes k8s.io/kubernetes/cmd/kubectl
 build helm "$HELM_VERSION" setup_helm helm.sh/helm/v3/cmd/helm
+
+if [[ ${1:-} == realnode ]]; then
+  repo=$(cd "$(dirname "$0")/.." && pwd)
+  stamp="-X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION -X k8s.io/component-base/version.gitTreeState=clean"
+  stamp+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION")"
+  for c in kubelet kube-controller-manager kube-scheduler kube-proxy; do
+    GO_LDFLAGS=$stamp build "$c" "$KUBERNETES_VERSION" setup_kubernetes_node "k8s.io/kubernetes/cmd/$c"
+  done
+  # Static: it runs alone in a FROM-scratch image (lab/realnode/images.sh).
+  CGO_ENABLED=0 build agnhost "$KUBERNETES_VERSION" setup_kubernetes_node k8s.io/kubernetes/test/images/agnhost
+  GO_LDFLAGS=$stamp build netpol-e2e.test "$KUBERNETES_VERSION" setup_netpol_e2e . "test -c"
+  # ../shared beside the main checkout (a worktree's own parent may not have it).
+  main_checkout=$(cd "$(git -C "$repo" rev-parse --git-common-dir)/.." && pwd)
+  build_multus "$MULTUS_VERSION" "${MULTUS_ARCHIVE:-$main_checkout/../shared/third_party/multus-cni-${MULTUS_VERSION#v}.tar.gz}"
+fi
 log "binaries in $bin"

@@ -29,7 +29,10 @@ class Lines implements Log {
 
 class ScriptedProbe implements AttachProbe {
   readonly missing = new Map<string, AttachState>();
+  /** Runs during a check, before it answers (what else happens while the agent probes). */
+  onCheck: (() => Promise<void>) | undefined;
   async check(netnsPath: string, ifname: string): Promise<AttachState> {
+    await this.onCheck?.();
     return this.missing.get(`${netnsPath}#${ifname}`) ?? { kind: 'attached' };
   }
 }
@@ -255,6 +258,25 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     // CHECK says what is wrong.
     const check = await agent.handleCni({ ...add('a'), command: 'CHECK' } as CniRequest, signal());
     expect(check.ok).toBe(false);
+  });
+
+  it('the attach check neither re-attaches nor reports an endpoint whose pod went away while it probed', async () => {
+    source.seed('pod', pod('a'));
+    const agent = makeAgent();
+    await agent.start();
+    expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
+    // The pod is deleted while the probe runs; the reconcile detaches it, so its programs are "missing".
+    probe.missing.set('/var/run/netns/pod-a#eth0', { kind: 'missing', directions: ['ingress', 'egress'] });
+    probe.onCheck = async () => {
+      probe.onCheck = undefined;
+      source.remove('pod', pod('a'));
+      await agent.idle();
+    };
+    fake.calls.length = 0;
+    expect(await agent.checkAttachments()).toBe(0);
+    expect(fake.calls.filter((c) => c.op === 'attach')).toEqual([]);
+    expect(log.has('programs missing on ns-a/a eth0, re-attached')).toBe(false);
+    expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_reattach_total')).toMatch(/weir_agent_reattach_total 0/);
   });
 
   it('STATUS, GC and parse errors', async () => {

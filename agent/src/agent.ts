@@ -549,13 +549,17 @@ export class Agent {
       if (state.kind !== 'missing') continue;
       const what = `${rec.namespace}/${rec.pod} ${rec.ifName}`;
       try {
-        await this.withLock(async () => {
-          if (this.programmed.get(rec.endpointId) !== p) return;
+        // The endpoint may have been forgotten (its pod deleted) while it was being probed: the
+        // kubelet deletes pods on a real node while this check runs. Then there is nothing to do.
+        const done = await this.withLock(async () => {
+          if (this.programmed.get(rec.endpointId) !== p) return false;
           const res = await this.o.datapath.attachEndpoint({
             endpointId: rec.endpointId, netnsPath: rec.netnsPath, ifname: rec.ifName, desired: p.desired, bandwidth: p.bandwidth, flowEvents: this.flowEventsFlag(),
           });
           p.shaping = res.shapingMode;
+          return true;
         });
+        if (!done) continue;
         reattached++;
         this.metrics.reattachments.inc();
         this.o.log.warn({ endpoint: endpointKeyOf(rec), missing: state.directions }, `programs missing on ${what}, re-attached`);

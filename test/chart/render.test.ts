@@ -148,7 +148,7 @@ describeHelm('charts/weir: default values (self-signed TLS)', () => {
       const p = at(v, 'hostPath.path');
       return typeof p === 'string' ? [p] : [];
     });
-    expect(hostPaths.sort()).toEqual(['/opt/cni/bin', '/run/weir', '/sys/fs/bpf', '/var/run/netns']);
+    expect(hostPaths.sort()).toEqual(['/opt/cni/bin', '/run/netns', '/run/weir', '/sys/fs/bpf']);
     const init = at(pod, 'initContainers.0');
     expect(at(init, 'name')).toBe('install-cni');
     expect(at(init, 'image')).toBe(at(c, 'image'));
