@@ -9,7 +9,7 @@
 import { rawObject } from '../common/src/kube/kube-source.js';
 import { fakeWatch } from '../common/src/kube/fake-watch.js';
 import { Reflector } from '../common/src/kube/reflector.js';
-import { fatPod } from '../agent/src/kube/fat-pod.js';
+import { fatPod } from '../agent/src/kube/testkit.js';
 import { slimObject } from '../agent/src/kube/slim.js';
 
 const variant = process.argv[2];

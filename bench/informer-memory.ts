@@ -4,7 +4,7 @@
  * container statuses dropped as each object arrives). Baseline, in the same run: the same
  * Reflector keeping the objects as sent. Each variant runs in a process of its own
  * (bench/informer-memory-child.ts); the pods are a Deployment replica as the API server sends it
- * (agent/src/kube/fat-pod.ts), delivered as watch events.
+ * (agent/src/kube/testkit.ts), delivered as watch events.
  *
  *   node --import tsx bench/informer-memory.ts [pods=10000]
  */

@@ -276,7 +276,7 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     expect(await agent.checkAttachments()).toBe(0);
     expect(fake.calls.filter((c) => c.op === 'attach')).toEqual([]);
     expect(log.has('programs missing on ns-a/a eth0, re-attached')).toBe(false);
-    expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_reattach_total')).toMatch(/weir_agent_reattach_total 0/);
+    expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_reattachments_total')).toMatch(/weir_agent_reattachments_total 0/);
   });
 
   it('STATUS, GC and parse errors', async () => {

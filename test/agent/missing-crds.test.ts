@@ -164,7 +164,7 @@ describeIf(findBinaries().kind === 'found', 'no kube-apiserver/etcd binaries (ru
     await until('the delete', () => seen('late', 'delete'), 5_000);
     expect(agent?.isReady).toBe(true);
     // Each absent type was said once (not at every recheck), and the one that appeared once more.
-    expect(infoLines('resource type not served')).toEqual(['adminnetworkpolicy', 'baselineadminnetworkpolicy', 'multinetworkpolicy', 'nad', 'weirendpoint']);
+    expect(infoLines('resource type not served')).toEqual(['adminnetworkpolicy', 'baselineadminnetworkpolicy', 'clusternetworkpolicy', 'multinetworkpolicy', 'nad', 'weirendpoint']);
     expect(infoLines('resource type now served')).toEqual(['multinetworkpolicy']);
   });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { annotationsOf } from '../../../common/src/records.js';
 import { podIntentView } from '../endpoints/intent.js';
 import { parseNetworkPolicy, parsePod } from '../policy/model.js';
-import { fatPod } from './fat-pod.js';
+import { fatPod } from './testkit.js';
 import { slimObject } from './slim.js';
 
 describe('slimObject', () => {

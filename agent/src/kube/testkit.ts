@@ -1,7 +1,7 @@
 /**
  * A pod as a real API server sends it for an ordinary Deployment replica: managedFields from
  * kubelet and the controller, kubectl's last-applied copy, env, volumes, probes and statuses.
- * Shared by slim.test.ts and bench/informer-memory.ts.
+ * Shared by slim.test.ts and bench/informer-memory.ts (a fixture: not imported by product code).
  */
 export function fatPod(i: number, namespace = 'shop'): Record<string, unknown> {
   const name = `web-${i}`;
