@@ -30,7 +30,9 @@ function parseExposition(text: string): { types: Map<string, string>; samples: M
       types.set(type[1], type[2]);
       continue;
     }
-    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    // Values parse as Go's strconv.ParseFloat does in Prometheus (NaN in any case): prom-client writes
+    // "Nan" for the event-loop lag mean until the first sample, so a scrape right after start sees it.
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/i.exec(line);
     if (sample?.[1] === undefined || sample[3] === undefined) throw new Error(`line ${i + 1} is not Prometheus text format: ${JSON.stringify(line)}`);
     samples.set(sample[1], [...(samples.get(sample[1]) ?? []), Number(sample[3])]);
   }
