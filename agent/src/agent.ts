@@ -36,6 +36,7 @@ import { PolicyCompiler } from './policy/compile.js';
 import { PolicyIntake } from './policy/intake.js';
 import { parseNamespace, type FieldError } from './policy/model.js';
 import { ReconcileRunner, systemClock, type Clock, type RunReason } from './reconcile/runner.js';
+import { errorMessage } from '../../common/src/errors.js';
 import { metaOf } from '../../common/src/records.js';
 
 /** The pino subset the agent logs through (pino's Logger satisfies it). */
@@ -80,7 +81,6 @@ interface Programmed {
 export type { AgentStatus, EndpointStatus } from './api.js';
 
 const podKey = (ns: string, name: string): string => `${ns}/${name}`;
-const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 const describeErrors = (errors: readonly FieldError[]): string => errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; ');
 
 export class Agent {
@@ -123,14 +123,14 @@ export class Agent {
     });
     const writer = o.endpoints;
     this.publisher = writer && new EndpointPublisher({
-      writer, snapshot: (k) => this.snapshot(k), onError: (k, e) => o.log.warn({ pod: k, err: errorText(e) }, 'publishing the WeirEndpoint failed; retrying'),
+      writer, snapshot: (k) => this.snapshot(k), onError: (k, e) => o.log.warn({ pod: k, err: errorMessage(e) }, 'publishing the WeirEndpoint failed; retrying'),
     });
     this.runner = new ReconcileRunner({
       run: (reason) => this.reconcile(reason),
       coalesceMs: o.coalesceMs ?? 50,
       resyncMs: o.config.resyncSeconds * 1000,
       clock: this.clock,
-      onRunError: (e) => o.log.error({ err: errorText(e) }, 'reconcile failed'),
+      onRunError: (e) => o.log.error({ err: errorMessage(e) }, 'reconcile failed'),
       onRunDone: (reason, ms) => this.metrics.reconcileSeconds.observe({ reason }, ms / 1000),
     });
   }
@@ -156,7 +156,7 @@ export class Agent {
     // the registry write): not enforcing anything reachable, so clean it up.
     for (const id of this.adopted) {
       if (!registry.list().some((r) => r.endpointId === id)) {
-        await this.withLock(() => datapath.detachEndpoint(id)).catch((e: unknown) => log.warn({ endpointId: id, err: errorText(e) }, 'orphan endpoint cleanup failed'));
+        await this.withLock(() => datapath.detachEndpoint(id)).catch((e: unknown) => log.warn({ endpointId: id, err: errorMessage(e) }, 'orphan endpoint cleanup failed'));
         this.adopted.delete(id);
       }
     }
@@ -182,7 +182,7 @@ export class Agent {
     await this.withLock(async () => {
       if (opts.cleanup) {
         for (const rec of this.o.registry.list()) {
-          await this.o.datapath.detachEndpoint(rec.endpointId).catch((e: unknown) => this.o.log.warn({ err: errorText(e) }, `cleanup of ${endpointKeyOf(rec)} failed`));
+          await this.o.datapath.detachEndpoint(rec.endpointId).catch((e: unknown) => this.o.log.warn({ err: errorMessage(e) }, `cleanup of ${endpointKeyOf(rec)} failed`));
           await this.o.registry.remove(endpointKeyOf(rec));
         }
       }
@@ -197,7 +197,7 @@ export class Agent {
     try {
       this.applyChangeUnsafe(change);
     } catch (e) {
-      this.o.log.error({ resource: change.resource, err: errorText(e) }, 'could not apply a cluster change');
+      this.o.log.error({ resource: change.resource, err: errorMessage(e) }, 'could not apply a cluster change');
     }
     if (this.started) this.runner.trigger('event');
   }
@@ -283,7 +283,7 @@ export class Agent {
         this.ipcacheSize = desired.ipcache.length;
       } catch (e) {
         this.metrics.reconcileErrors.inc({ step: 'ipcache' });
-        log.error({ err: errorText(e) }, 'ipcache sync failed');
+        log.error({ err: errorMessage(e) }, 'ipcache sync failed');
       }
       const byKey = new Map(desired.endpoints.map((e) => [`${e.namespace}/${e.pod}/${e.interface}`, e]));
       for (const rec of registry.list()) {
@@ -306,7 +306,7 @@ export class Agent {
           this.publisher?.mark(podKey(rec.namespace, rec.pod), rec.podUid);
         } catch (e) {
           this.metrics.reconcileErrors.inc({ step: 'endpoint' });
-          log.error({ endpoint: key, err: errorText(e) }, 'programming endpoint failed');
+          log.error({ endpoint: key, err: errorMessage(e) }, 'programming endpoint failed');
         }
       }
       this.updateGauges();
@@ -351,7 +351,7 @@ export class Agent {
     try {
       await this.o.datapath.detachEndpoint(rec.endpointId);
     } catch (e) {
-      this.o.log.debug({ endpoint: key, err: errorText(e) }, 'detach reported an error (netns already gone?)');
+      this.o.log.debug({ endpoint: key, err: errorMessage(e) }, 'detach reported an error (netns already gone?)');
     }
     this.programmed.delete(rec.endpointId);
     this.adopted.delete(rec.endpointId);
@@ -390,7 +390,7 @@ export class Agent {
         case 'GC': res = await this.cniGc(req); break;
       }
     } catch (e) {
-      res = cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: ${req.command} failed: ${errorText(e)}`);
+      res = cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: ${req.command} failed: ${errorMessage(e)}`);
     }
     if (req.command === 'ADD') this.metrics.cniAddSeconds.observe((this.clock.now() - started) / 1000);
     this.metrics.cniRequests.inc({ command: req.command, result: res.ok ? 'ok' : 'error' });
@@ -410,7 +410,7 @@ export class Agent {
     if (fits(entry)) return entry;
     // The watch may lag (or have broken): ask the API server directly before refusing.
     const object = await this.o.source.fetchPod(ns, name).catch((e: unknown) => {
-      this.o.log.warn({ pod: key, err: errorText(e) }, 'direct GET of the pod failed');
+      this.o.log.warn({ pod: key, err: errorMessage(e) }, 'direct GET of the pod failed');
       return undefined;
     });
     if (object !== undefined) this.applyChange({ resource: 'pod', type: 'upsert', object });
@@ -466,7 +466,7 @@ export class Agent {
         await this.program(rec, desired, bandwidth, resultAddresses(req.prevResult, attachment.ifName));
       } catch (e) {
         await this.forget(rec);
-        return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: could not enforce policy on ${what}: ${errorText(e)}`);
+        return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: could not enforce policy on ${what}: ${errorMessage(e)}`);
       }
       this.updateGauges();
       this.publisher?.mark(podK, entry.uid);
@@ -565,7 +565,7 @@ export class Agent {
         this.o.log.warn({ endpoint: endpointKeyOf(rec), missing: state.directions }, `programs missing on ${what}, re-attached`);
       } catch (e) {
         this.metrics.reconcileErrors.inc({ step: 'reattach' });
-        this.o.log.error({ endpoint: endpointKeyOf(rec), err: errorText(e) }, `programs missing on ${what}; re-attach failed`);
+        this.o.log.error({ endpoint: endpointKeyOf(rec), err: errorMessage(e) }, `programs missing on ${what}; re-attach failed`);
       }
     }
     return reattached;
@@ -599,7 +599,7 @@ export class Agent {
     try {
       record = toFlowRecord(e, this.flowNames());
     } catch (err) {
-      this.o.log.warn({ err: errorText(err) }, 'undecodable flow event');
+      this.o.log.warn({ err: errorMessage(err) }, 'undecodable flow event');
       return;
     }
     this.metrics.flowEvents.inc({ endpoint: record.endpoint, direction: record.direction, verdict: record.verdict.toLowerCase(), reason: record.reason });
