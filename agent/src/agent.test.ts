@@ -32,7 +32,9 @@ class ScriptedProbe implements AttachProbe {
   readonly missing = new Map<string, AttachState>();
   /** Runs during a check, before it answers (what else happens while the agent probes). */
   onCheck: (() => Promise<void>) | undefined;
-  async check(netnsPath: string, ifname: string): Promise<AttachState> {
+  expected: Record<'ingress' | 'egress', number> | undefined;
+  async check(netnsPath: string, ifname: string, expected?: Record<'ingress' | 'egress', number>): Promise<AttachState> {
+    this.expected = expected;
     await this.onCheck?.();
     return this.missing.get(`${netnsPath}#${ifname}`) ?? { kind: 'attached' };
   }
@@ -267,16 +269,29 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     await agent.start();
     expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
     expect(await agent.checkAttachments()).toBe(0);
-    probe.missing.set('/var/run/netns/pod-a#eth0', { kind: 'missing', directions: ['ingress'] });
+    probe.missing.set('/var/run/netns/pod-a#eth0', { kind: 'missing', directions: ['ingress'], foreign: [] });
     await agent.idle();
     fake.calls.length = 0;
     expect(await agent.checkAttachments()).toBe(1);
     expect(fake.calls.filter((c) => c.op !== 'syncIpCache')).toEqual([{ op: 'attach', endpointId: 1 }]);
-    expect(log.has('programs missing on ns-a/a eth0, re-attached')).toBe(true);
+    expect(log.has('programs missing or replaced on ns-a/a eth0, re-attached')).toBe(true);
     expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_reattachments_total')).toMatch(/weir_agent_reattachments_total 1/);
     // CHECK says what is wrong.
     const check = await agent.handleCni({ ...add('a'), command: 'CHECK' } as CniRequest, signal());
     expect(check.ok).toBe(false);
+  });
+
+  it('a foreign program in Weir\'s slot is replaced and is a Warning Event on the pod', async () => {
+    source.seed('pod', pod('a'));
+    const agent = makeAgent();
+    await agent.start();
+    expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
+    probe.missing.set('/var/run/netns/pod-a#eth0', { kind: 'missing', directions: ['egress'], foreign: ['egress'] });
+    fake.calls.length = 0;
+    expect(await agent.checkAttachments()).toBe(1);
+    expect(fake.calls.filter((c) => c.op === 'attach')).toEqual([{ op: 'attach', endpointId: 1 }]);
+    expect(events.events).toContainEqual(expect.objectContaining({ pod: 'ns-a/a', reason: 'WeirProgramReplaced' }));
+    expect(probe.expected).toEqual(fake.programIds());
   });
 
   it('the attach check neither re-attaches nor reports an endpoint whose pod went away while it probed', async () => {
@@ -285,7 +300,7 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     await agent.start();
     expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
     // The pod is deleted while the probe runs; the reconcile detaches it, so its programs are "missing".
-    probe.missing.set('/var/run/netns/pod-a#eth0', { kind: 'missing', directions: ['ingress', 'egress'] });
+    probe.missing.set('/var/run/netns/pod-a#eth0', { kind: 'missing', directions: ['ingress', 'egress'], foreign: [] });
     probe.onCheck = async () => {
       probe.onCheck = undefined;
       source.remove('pod', pod('a'));
@@ -294,7 +309,7 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     fake.calls.length = 0;
     expect(await agent.checkAttachments()).toBe(0);
     expect(fake.calls.filter((c) => c.op === 'attach')).toEqual([]);
-    expect(log.has('programs missing on ns-a/a eth0, re-attached')).toBe(false);
+    expect(log.has('programs missing or replaced on ns-a/a eth0, re-attached')).toBe(false);
     expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_reattachments_total')).toMatch(/weir_agent_reattachments_total 0/);
   });
 

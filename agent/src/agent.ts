@@ -519,10 +519,13 @@ export class Agent {
     if (rec === undefined) {
       return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: no endpoint for ${what}: it was never attached or was removed`);
     }
-    const state = await this.o.probe.check(rec.netnsPath, rec.ifName);
+    const state = await this.o.probe.check(rec.netnsPath, rec.ifName, this.o.datapath.programIds());
     switch (state.kind) {
       case 'attached': return cniOk();
-      case 'missing': return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: programs missing on ${what} (${state.directions.join(', ')})`);
+      case 'missing': return cniError(
+        CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL,
+        `weir agent: programs ${state.foreign.length > 0 ? 'replaced by foreign ones' : 'missing'} on ${what} (${state.directions.join(', ')})`,
+      );
       case 'netns-gone': return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: ${rec.netnsPath} or ${rec.ifName} no longer exists`);
     }
   }
@@ -560,14 +563,26 @@ export class Agent {
     }, this.o.config.attachCheckSeconds * 1000);
   }
 
-  /** Re-attaches programs that disappeared from an endpoint (a pod tampering with its netns). */
+  /**
+   * Re-attaches programs that disappeared from an endpoint or were replaced by a program that is
+   * not the node's Weir program (a pod tampering with its netns); a replaced one is also a
+   * Warning Event on the pod.
+   */
   async checkAttachments(): Promise<number> {
     let reattached = 0;
+    const expected = this.o.datapath.programIds();
     for (const p of [...this.programmed.values()]) {
       const rec = p.record;
-      const state = await this.o.probe.check(rec.netnsPath, rec.ifName).catch(() => ({ kind: 'netns-gone' as const }));
+      const state = await this.o.probe.check(rec.netnsPath, rec.ifName, expected).catch(() => ({ kind: 'netns-gone' as const }));
       if (state.kind !== 'missing') continue;
       const what = `${rec.namespace}/${rec.pod} ${rec.ifName}`;
+      if (state.foreign.length > 0) {
+        this.o.events?.warning(
+          { namespace: rec.namespace, name: rec.pod, uid: rec.podUid },
+          'WeirProgramReplaced',
+          `a program that is not Weir's was found in Weir's tc slot on ${rec.ifName} (${state.foreign.join(', ')}); Weir's is re-attached. Something in the pod holds CAP_NET_ADMIN`,
+        );
+      }
       try {
         // The endpoint may have been forgotten (its pod deleted) while it was being probed: the
         // kubelet deletes pods on a real node while this check runs. Then there is nothing to do.
@@ -582,10 +597,10 @@ export class Agent {
         if (!done) continue;
         reattached++;
         this.metrics.reattachments.inc();
-        this.o.log.warn({ endpoint: endpointKeyOf(rec), missing: state.directions }, `programs missing on ${what}, re-attached`);
+        this.o.log.warn({ endpoint: endpointKeyOf(rec), missing: state.directions, foreign: state.foreign }, `programs missing or replaced on ${what}, re-attached`);
       } catch (e) {
         this.metrics.reconcileErrors.inc({ step: 'reattach' });
-        this.o.log.error({ endpoint: endpointKeyOf(rec), err: errorMessage(e) }, `programs missing on ${what}; re-attach failed`);
+        this.o.log.error({ endpoint: endpointKeyOf(rec), err: errorMessage(e) }, `programs missing or replaced on ${what}; re-attach failed`);
       }
     }
     return reattached;

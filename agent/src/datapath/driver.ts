@@ -384,6 +384,11 @@ export class Datapath implements DatapathApi {
     return out;
   }
 
+  programIds(): { ingress: number; egress: number } {
+    const { object } = this.nodeMaps();
+    return { ingress: object.program(PROGRAMS.ingress).id, egress: object.program(PROGRAMS.egress).id };
+  }
+
   events(onEvent: (e: FlowEvent) => void): EventSubscription {
     const consumer = this.addon.ringBuffer(this.nodeMaps().events, (record) => onEvent(decodeFlowEvent(record)));
     consumer.start();

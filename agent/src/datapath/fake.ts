@@ -113,6 +113,10 @@ export class FakeDatapath implements DatapathApi {
     return { added: added - Math.min(added, failed), removed, changed, failed };
   }
 
+  programIds(): { ingress: number; egress: number } {
+    return { ingress: 1001, egress: 1002 };
+  }
+
   async adoptExisting(): Promise<AdoptedEndpoint[]> {
     this.calls.push({ op: 'adopt' });
     return [...this.adoptable];
