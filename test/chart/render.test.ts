@@ -5,6 +5,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readAgentConfig } from '../../agent/src/config.js';
 import { LOG_LEVELS } from '../../common/src/log-levels.js';
+import { catchUpFor } from '../../webhook/src/server/catch-up.js';
 import { parseConfig } from '../../webhook/src/server/config.js';
 import { describeIf } from '../support/privileged.js';
 import { asArray, at, chartDir, find, helm, helmBinary, render, templateArgs, type Manifest } from './helm.js';
@@ -102,6 +103,7 @@ describeHelm('charts/weir: default values (self-signed TLS)', () => {
       WEIR_VALIDATING_WEBHOOK: 'weir',
       WEIR_COORDINATOR_NAME: 'default',
       WEIR_LOG_LEVEL: 'info',
+      WEIR_ADMISSION_TIMEOUT_SECONDS: '5',
     });
     // Self-signed: no certificate volume (the webhook reads its Secret through the API).
     expect(asArray(at(pod, 'volumes'), 'volumes').map((v) => at(v, 'name'))).toEqual(['tmp']);
@@ -337,6 +339,20 @@ describeHelm('charts/weir: logLevel (issue 16: --set logLevel=trace crash-looped
     expect(agent.ok && agent.config.logLevel, JSON.stringify(agent)).toBe(level);
     const webhook = parseConfig({ WEIR_NAMESPACE: 'weir-system', WEIR_LOG_LEVEL: String(webhookEnv.get('WEIR_LOG_LEVEL')) });
     expect(webhook.ok && webhook.config.logLevel, JSON.stringify(webhook)).toBe(level);
+  });
+});
+
+describeHelm('charts/weir: the webhook\'s wait for its caches fits inside webhook.timeoutSeconds', () => {
+  it.each([[1], [5], [30]])('webhook.timeoutSeconds=%i reaches the webhook, whose wait is shorter than the API server\'s timeout', async (seconds) => {
+    const ms = await render({ set: { 'webhook.timeoutSeconds': String(seconds) } });
+    const webhookEnv = env(at(find(ms, 'Deployment'), 'spec.template.spec.containers.0'));
+    const timeouts = ms
+      .filter((m) => m.kind.endsWith('WebhookConfiguration'))
+      .flatMap((m) => asArray(at(m, 'webhooks'), 'webhooks').map((h) => at(h, 'timeoutSeconds')));
+    expect(new Set(timeouts)).toEqual(new Set([seconds]));
+    const parsed = parseConfig({ WEIR_NAMESPACE: 'weir-system', WEIR_ADMISSION_TIMEOUT_SECONDS: String(webhookEnv.get('WEIR_ADMISSION_TIMEOUT_SECONDS')) });
+    expect(parsed.ok && parsed.config.admissionTimeoutSeconds, JSON.stringify(parsed)).toBe(seconds);
+    if (parsed.ok) expect(catchUpFor(parsed.config.admissionTimeoutSeconds).timeoutMs).toBeLessThan(seconds * 1_000);
   });
 });
 
