@@ -2,7 +2,7 @@
 // schema refusing wrong values at install time. No cluster needed (see apiserver.test.ts for that).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { readAgentConfig } from '../../agent/src/config.js';
 import { LOG_LEVELS } from '../../common/src/log-levels.js';
 import { catchUpFor } from '../../webhook/src/server/catch-up.js';
