@@ -47,13 +47,17 @@ describeHelm('charts/weir: default values (self-signed TLS)', () => {
       'ClusterRoleBinding/weir-webhook',
       'DaemonSet/weir-agent',
       'Deployment/weir-webhook',
+      'Job/weir-uninstall',
       'MutatingWebhookConfiguration/weir',
       'PodDisruptionBudget/weir-webhook',
+      'Role/weir-uninstall',
       'Role/weir-webhook',
+      'RoleBinding/weir-uninstall',
       'RoleBinding/weir-webhook',
       'Secret/weir-webhook-tls',
       'Service/weir-webhook',
       'ServiceAccount/weir-agent',
+      'ServiceAccount/weir-uninstall',
       'ServiceAccount/weir-webhook',
       'ValidatingWebhookConfiguration/weir',
     ]);
@@ -247,7 +251,8 @@ describeHelm('charts/weir: cert-manager TLS', () => {
       for (const h of asArray(at(wc, 'webhooks'), kind)) expect(at(h, 'clientConfig.caBundle')).toBeUndefined();
     }
     // cert-manager owns the Secret; the webhook reads the mounted files and needs no Secret access.
-    expect(ms.filter((m) => m.kind === 'Secret' || m.kind === 'Role' || m.kind === 'RoleBinding')).toEqual([]);
+    // (The uninstall hook's Role is about agent pods: templates/uninstall-hook.yaml, test/chart/uninstall-hook.test.ts.)
+    expect(ms.filter((m) => (m.kind === 'Secret' || m.kind === 'Role' || m.kind === 'RoleBinding') && m.metadata.name !== 'weir-uninstall')).toEqual([]);
     const whRules = asArray(at(find(ms, 'ClusterRole', 'weir-webhook'), 'rules'), 'rules');
     expect(JSON.stringify(whRules)).not.toContain('admissionregistration');
     const pod = at(find(ms, 'Deployment'), 'spec.template.spec');
@@ -292,7 +297,7 @@ describeHelm('charts/weir: custom release, namespace, CNI dir, replicas, timeout
     expect(at(pods, 'clientConfig.service')).toMatchObject({ name: 'edge-weir-webhook', namespace: 'net-ops' });
     expect(at(pods, 'namespaceSelector.matchExpressions.1.values')).toEqual(['kube-system', 'net-ops', 'spiderpool']);
     expect(at(find(ms, 'ClusterRole', 'edge-weir-webhook'), 'rules.3.resourceNames')).toEqual(['edge-weir']);
-    expect(at(find(ms, 'Role'), 'rules.0.resourceNames')).toEqual(['edge-weir-webhook-tls']);
+    expect(at(find(ms, 'Role', 'edge-weir-webhook'), 'rules.0.resourceNames')).toEqual(['edge-weir-webhook-tls']);
     const ds = find(ms, 'DaemonSet', 'edge-weir-agent');
     const cni = asArray(at(ds, 'spec.template.spec.volumes'), 'volumes').find((v) => at(v, 'name') === 'cni-bin');
     expect(at(cni, 'hostPath.path')).toBe('/var/lib/cni/bin');
