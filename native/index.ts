@@ -110,8 +110,11 @@ export interface TcFilterSelector {
 }
 
 export interface TcApi {
-  /** Creates clsact if missing. Without `replace`, an existing filter at handle/priority fails with EEXIST. */
-  attach(target: TcTarget & TcFilterSelector & { program: BpfProgram; replace?: boolean }): Promise<{ progId: number }>;
+  /**
+   * Creates clsact if missing. Without `replace`, an existing filter at handle/priority fails with EEXIST.
+   * `classid` (non-zero minor) is set on the filter; a program reads its minor as skb->tc_classid.
+   */
+  attach(target: TcTarget & TcFilterSelector & { program: BpfProgram; replace?: boolean; classid?: number }): Promise<{ progId: number }>;
   query(target: TcTarget & TcFilterSelector): Promise<{ progId: number } | undefined>;
   /** false when there was nothing to detach. */
   detach(target: TcTarget & TcFilterSelector): Promise<boolean>;
@@ -212,6 +215,7 @@ interface RawTcOptions {
   priority?: number;
   program?: BpfProgram;
   replace?: boolean;
+  classid?: number;
 }
 
 interface RawAddon {
@@ -383,7 +387,7 @@ function wrap(raw: RawAddon): NativeAddon {
     pinnedProgramId: (path) => raw.pinnedProgramId(path),
     probeFeatures: () => parseFeatures(raw.probeFeatures()),
     tc: {
-      attach: (t) => raw.tcAttach({ ...tcOpts(t), program: t.program, replace: t.replace === true }),
+      attach: (t) => raw.tcAttach({ ...tcOpts(t), program: t.program, replace: t.replace === true, classid: t.classid }),
       query: (t) => raw.tcQuery(tcOpts(t)),
       detach: (t) => raw.tcDetach(tcOpts(t)),
       destroyClsact: (t) => raw.tcDestroyClsact({ netnsPath: t.netnsPath, ifname: t.ifname }),

@@ -25,6 +25,7 @@ class Lines implements Log {
   warn(obj: object, msg: string): void { this.lines.push({ level: 'warn', msg, obj }); }
   error(obj: object, msg: string): void { this.lines.push({ level: 'error', msg, obj }); }
   has(text: string): boolean { return this.lines.some((l) => l.msg.includes(text)); }
+  count(text: string): number { return this.lines.filter((l) => l.msg.includes(text)).length; }
 }
 
 class ScriptedProbe implements AttachProbe {
@@ -150,6 +151,24 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     expect(fake.endpoints.size).toBe(0);
     expect(agent.status().endpoints).toEqual([]);
     expect(await agent.handleCni(del('a'), signal())).toEqual({ ok: true });
+  });
+
+  it('a full ipcache is reported once per change: a gauge of unwritten entries and one error line', async () => {
+    source.seed('pod', pod('a', { ip: '10.9.0.5' })).seed('pod', pod('b', { ip: '10.9.0.6' })).seed('pod', pod('c', { ip: '10.9.0.7' }));
+    fake.ipcacheCapacity = 1;
+    const agent = makeAgent();
+    await agent.start();
+    const gauge = async () => agent.metrics.registry.getSingleMetricAsString('weir_agent_map_entries_unwritten');
+    expect(await gauge()).toMatch(/weir_agent_map_entries_unwritten\{map="ipcache"\} 2/);
+    expect(log.count('the ipcache map is full')).toBe(1);
+    source.put('pod', pod('a', { ip: '10.9.0.5', labels: { again: 'yes' } }));
+    await agent.idle();
+    expect(log.count('the ipcache map is full')).toBe(1);
+    fake.ipcacheCapacity = Number.POSITIVE_INFINITY;
+    source.put('pod', pod('a', { ip: '10.9.0.5' }));
+    await agent.idle();
+    expect(await gauge()).toMatch(/weir_agent_map_entries_unwritten\{map="ipcache"\} 0/);
+    expect(log.has('the ipcache map holds every entry again')).toBe(true);
   });
 
   it('refuses (fails closed) an ADD for a pod neither the cache nor the API knows', async () => {

@@ -99,6 +99,8 @@ export class Agent {
   private adopted = new Set<number>();
   private rules: RuleOrigin[] = [];
   private ipcacheSize = 0;
+  /** Entries the last ipcache sync could not write (a full map). */
+  private ipcacheUnwritten = 0;
   private readonly runner: ReconcileRunner;
   private readonly clock: Clock;
   private lock: Promise<unknown> = Promise.resolve();
@@ -279,8 +281,7 @@ export class Agent {
       const desired = this.compiler.compileNode({ name: config.nodeName });
       this.rules = desired.rules;
       try {
-        await datapath.syncIpCache(desired.ipcache);
-        this.ipcacheSize = desired.ipcache.length;
+        this.noteIpCache(await datapath.syncIpCache(desired.ipcache), desired.ipcache.length);
       } catch (e) {
         this.metrics.reconcileErrors.inc({ step: 'ipcache' });
         log.error({ err: errorMessage(e) }, 'ipcache sync failed');
@@ -311,6 +312,26 @@ export class Agent {
       }
       this.updateGauges();
     });
+  }
+
+  /**
+   * Records an ipcache sync. A full map keeps the most specific prefixes (driver.ts); what it
+   * refused is judged as world, so the operator hears of it once per change, not once per sync.
+   */
+  private noteIpCache(result: { failed: number }, wanted: number): void {
+    this.ipcacheSize = wanted - result.failed;
+    this.metrics.mapEntriesUnwritten.set({ map: 'ipcache' }, result.failed);
+    if (result.failed !== this.ipcacheUnwritten) {
+      if (result.failed > 0) {
+        this.o.log.error(
+          { map: 'ipcache', wanted, unwritten: result.failed },
+          'the ipcache map is full: addresses of the widest prefixes are judged as world; reduce ipBlock CIDRs or raise the map size',
+        );
+      } else {
+        this.o.log.info({ map: 'ipcache', wanted }, 'the ipcache map holds every entry again');
+      }
+      this.ipcacheUnwritten = result.failed;
+    }
   }
 
   /** Brings one endpoint to `desired` with the fewest datapath calls. Caller holds the lock. */
@@ -459,8 +480,7 @@ export class Agent {
         if (desired === undefined) throw new Error('the policy compiler has no state for this interface');
         // The pod's own addresses get their identity before its first packet can reach a peer.
         const ipcache = this.compiler.ipcache();
-        await datapath.syncIpCache(ipcache);
-        this.ipcacheSize = ipcache.length;
+        this.noteIpCache(await datapath.syncIpCache(ipcache), ipcache.length);
         const bandwidth = isDefault ? entry.view.bandwidth : undefined;
         this.programmed.delete(rec.endpointId);
         await this.program(rec, desired, bandwidth, resultAddresses(req.prevResult, attachment.ifName));

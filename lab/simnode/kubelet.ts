@@ -43,6 +43,8 @@ export interface SimNodeOptions {
 interface PodSandbox {
   uid: string;
   netns: string;
+  /** Who the sandbox is for: a DEL carries the pod's names like kubelet's, even once the pod is gone. */
+  pod: V1Pod;
   done: Array<{ attachment: Attachment; result: unknown }>;
 }
 
@@ -130,12 +132,15 @@ export class SimNode {
     await addNetns(netns);
     await setLoopbackUp(netns);
     await setStrictArp(netns);
-    const sandbox: PodSandbox = { uid, netns, done: [] };
+    const sandbox: PodSandbox = { uid, netns, pod: { metadata: { namespace: pod.metadata?.namespace, name: pod.metadata?.name, uid } }, done: [] };
     this.sandboxes.set(uid, sandbox);
     for (const attachment of resolution.attachments) {
       const outcome = await addNetworkList(attachment.list, this.chainContext(pod, sandbox, attachment));
       if (!outcome.ok) {
-        // Like kubelet: a failed sandbox is torn down and the error is surfaced on the pod.
+        // Like kubelet and containerd: a failed sandbox is torn down, which DELs every network
+        // including the one that failed (its IPAM may already hold an address), and the error
+        // is surfaced on the pod. The next sync retries.
+        sandbox.done.push({ attachment, result: undefined });
         this.failed.add(uid);
         await this.teardown(uid, pod);
         await this.reportFailure(pod, `error adding pod ${podRef(pod)} to network "${attachment.network}": ${outcome.message}`);
@@ -166,7 +171,7 @@ export class SimNode {
     this.failed.delete(uid);
     if (!sandbox) return;
     for (const { attachment, result } of [...sandbox.done].reverse()) {
-      const failures = await delNetworkList(attachment.list, this.chainContext(pod ?? { metadata: { uid } }, sandbox, attachment), result);
+      const failures = await delNetworkList(attachment.list, this.chainContext(pod ?? sandbox.pod, sandbox, attachment), result);
       for (const failure of failures) if (!failure.ok) this.options.log(`DEL ${attachment.network}: ${failure.message}`);
     }
     await deleteNetns(sandbox.netns);

@@ -1,6 +1,9 @@
 // Raw rtnetlink for what the datapath needs besides BPF: IFB links and TBF root qdiscs in a pod
 // netns. No libnl and no shell: messages are built here, acks are checked, extack text is kept.
 #include <net/if.h>  // before linux/ headers: glibc and the kernel both define IFF_*
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/pkt_sched.h>
@@ -276,6 +279,27 @@ void AddQdisc(int ifindex, const char* kind, uint32_t parent, uint32_t handle, u
   }
   std::string ext;
   ThrowIf(s.Request(m, &ext), "RTM_NEWQDISC", std::string(kind) + " " + DevCtx(ifindex), ext);
+}
+
+void AttachBpfFilter(int ifindex, bool ingress, uint32_t handle, uint32_t priority, int progFd, const std::string& name,
+                     uint32_t classid, bool replace) {
+  Socket s;
+  Msg m(RTM_NEWTFILTER, NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL));
+  tcmsg t = RootTcmsg(ifindex);
+  t.tcm_parent = TC_H_MAKE(TC_H_CLSACT, ingress ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS);
+  t.tcm_handle = handle;
+  // priority in the upper 16 bits, the protocol (ETH_P_ALL, network order) in the lower.
+  t.tcm_info = TC_H_MAKE(priority << 16, htons(ETH_P_ALL));
+  m.Append(t);
+  m.AttrStr(TCA_KIND, "bpf");
+  size_t opts = m.Begin(TCA_OPTIONS);
+  m.AttrVal<uint32_t>(TCA_BPF_FD, static_cast<uint32_t>(progFd));
+  m.AttrStr(TCA_BPF_NAME, name);
+  m.AttrVal<uint32_t>(TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT);
+  m.AttrVal<uint32_t>(TCA_BPF_CLASSID, classid);
+  m.End(opts);
+  std::string ext;
+  ThrowIf(s.Request(m, &ext), "RTM_NEWTFILTER (bpf)", DevCtx(ifindex), ext);
 }
 
 void ClearRootQdisc(int ifindex) {

@@ -40,6 +40,10 @@ struct QdiscInfo {
 };
 std::optional<QdiscInfo> RootQdisc(int ifindex);
 void SetLinkUp(int ifindex);
+// A direct-action cls_bpf filter on clsact whose classid minor the program reads as
+// skb->tc_classid (what libbpf's bpf_tc_attach cannot set).
+void AttachBpfFilter(int ifindex, bool ingress, uint32_t handle, uint32_t priority, int progFd, const std::string& name,
+                     uint32_t classid, bool replace);
 }  // namespace nl
 
 // Module functions (tc.cc, netlink.cc, probe.cc).

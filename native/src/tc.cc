@@ -1,5 +1,6 @@
 // cls_bpf attachment on clsact (direct action) through libbpf's bpf_tc_* API, inside the target
 // netns. libbpf 1.1 has no tcx links, so this is the attach path on every kernel we support.
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -85,22 +86,42 @@ Napi::Value TcAttach(const Napi::CallbackInfo& info) {
   if (!pv.IsObject() || !pv.As<Napi::Object>().InstanceOf(Data(env).bpfProgramCtor.Value()))
     throw Napi::TypeError::New(env, "program must be a BpfProgram");
   bool replace = o.Get("replace").ToBoolean().Value();
+  // classid: the filter's classid; its minor is what the program reads as skb->tc_classid.
+  std::optional<uint32_t> classid;
+  Napi::Value cv = o.Get("classid");
+  if (!cv.IsUndefined()) {
+    if (!cv.IsNumber()) throw Napi::TypeError::New(env, "classid must be a number");
+    classid = cv.As<Napi::Number>().Uint32Value();
+    if ((*classid & 0xffff) == 0) throw Napi::RangeError::New(env, "classid must have a non-zero minor");
+  }
   // Our own duplicate of the program fd: the object may be closed while the job runs.
   auto progFd = std::make_shared<Fd>();
   Guard(env, [&] {
     int fd = BpfProgramWrap::Unwrap(pv.As<Napi::Object>())->LiveFd();
     progFd->Reset(CheckSys(::fcntl(fd, F_DUPFD_CLOEXEC, 3), "dup program fd"));
   });
-  return StartNetnsJob(env, t.netns, [t, progFd, replace]() -> ResultBuilder {
+  return StartNetnsJob(env, t.netns, [t, progFd, replace, classid]() -> ResultBuilder {
     int ifindex = IfIndex(t.ifname, t.Context());
     bpf_tc_hook hook = Hook(ifindex, t.point);
     int rc = bpf_tc_hook_create(&hook);  // creates clsact; EEXIST when it is already there
     if (rc < 0 && rc != -EEXIST) Check(rc, "bpf_tc_hook_create", t.Context());
     bpf_tc_opts opts = Opts(t);
-    opts.prog_fd = progFd->Get();
-    opts.flags = replace ? BPF_TC_F_REPLACE : 0;
-    Check(bpf_tc_attach(&hook, &opts), "bpf_tc_attach", t.Context());
-    return ProgIdResult(opts.prog_id);
+    if (!classid) {
+      opts.prog_fd = progFd->Get();
+      opts.flags = replace ? BPF_TC_F_REPLACE : 0;
+      Check(bpf_tc_attach(&hook, &opts), "bpf_tc_attach", t.Context());
+      return ProgIdResult(opts.prog_id);
+    }
+    bpf_prog_info info{};
+    uint32_t len = sizeof info;
+    Check(bpf_obj_get_info_by_fd(progFd->Get(), &info, &len), "bpf_obj_get_info_by_fd", t.Context());
+    try {
+      nl::AttachBpfFilter(ifindex, t.point == BPF_TC_INGRESS, t.handle, t.priority, progFd->Get(), info.name, *classid, replace);
+    } catch (SysError& e) {
+      e.context = t.Context();
+      throw;
+    }
+    return ProgIdResult(info.id);
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { decodeEndpointConfig } from '../../agent/src/datapath/codec.js';
+import { decodeEndpointConfig, encodeCounterKey, sumCounterValues } from '../../agent/src/datapath/codec.js';
 import { describePrivileged } from '../support/privileged.js';
 import { NetLab, execInNetns, listNetns, netnsPath, runChecked } from '../support/netns.js';
 import { endpoint, entry, openHarness, type Harness } from './harness.js';
@@ -127,6 +127,29 @@ describePrivileged('datapath with real packets (macvlan pods in netns)', () => {
     expect(await udp('b', IP.a, 5353)).toMatch(/^fail/);
     expect(await tcp('b', IP.c, 80)).toMatch(/^fail/);
     expect(await tcp('c', IP.b, 80)).toBe('ok'); // b's ingress is open
+  });
+
+  it('one verified program serves every endpoint, told apart by the filter classid; an unknown classid drops', async () => {
+    const progOf = async (pod: 'a' | 'b', direction: 'ingress' | 'egress') =>
+      (await h.addon.tc.query({ netnsPath: netnsPath(ns[pod]), ifname: 'eth0', direction }))?.progId;
+    expect(await progOf('a', 'ingress')).toBeDefined();
+    expect(await progOf('a', 'ingress')).toBe(await progOf('b', 'ingress'));
+    expect(await progOf('a', 'egress')).toBe(await progOf('b', 'egress'));
+    // c gets the shared programs under an endpoint id with no config: fail closed, both ways.
+    const shared = h.addon.openObject({ path: 'build/bpf/weir.bpf.o', pinRoot: h.pinRoot, constants: { endpoint_id: 0 } });
+    try {
+      for (const direction of ['ingress', 'egress'] as const) {
+        await h.addon.tc.attach({ netnsPath: netnsPath(ns.c), ifname: 'eth0', direction, program: shared.program(`weir_${direction}`), replace: true, classid: 77 });
+      }
+      expect(await tcp('c', IP.b, 80)).toMatch(/^fail/);
+      expect(await ping('c', IP.b)).toBe(false);
+      const counted = shared.map('weir_counters').lookupPerCpu?.(encodeCounterKey(77, 'no-endpoint')) ?? [];
+      expect(sumCounterValues(counted).packets).toBeGreaterThan(0n);
+    } finally {
+      shared.close();
+    }
+    for (const direction of ['ingress', 'egress'] as const) await h.addon.tc.detach({ netnsPath: netnsPath(ns.c), ifname: 'eth0', direction });
+    expect(await tcp('c', IP.b, 80)).toBe('ok');
   });
 
   it('detaching restores connectivity and removes the endpoint from the maps', async () => {

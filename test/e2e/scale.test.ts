@@ -41,10 +41,13 @@ describePrivileged('e2e scale: 2 nodes × 50 pods', () => {
   const statuses = async (): Promise<AgentStatus[]> =>
     Promise.all(cluster.lab.labState.nodes.map(async (n) => parseStatus(await (await fetch(`${n.agentUrl}/v1/status`)).json())));
 
+  // `lastSeen` says what the condition saw on its last poll, so a timeout names what was missing.
+  let lastSeen = '';
   const until = async (what: string, done: () => Promise<boolean>): Promise<number> => {
     const started = performance.now();
+    lastSeen = '';
     while (!(await done())) {
-      if (performance.now() - started > BOUND_MS) throw new Error(`${what}: not reached within ${BOUND_MS} ms`);
+      if (performance.now() - started > BOUND_MS) throw new Error(`${what}: not reached within ${BOUND_MS} ms; last seen: ${lastSeen}`);
       await sleep(250);
     }
     return performance.now() - started;
@@ -76,8 +79,13 @@ describePrivileged('e2e scale: 2 nodes × 50 pods', () => {
     }
     const upMs = await until('all pods Running and programmed', async () => {
       const list = await cluster.core.listNamespacedPod({ namespace: 'scale' });
-      if (list.items.filter((p) => p.status?.phase === 'Running').length < TOTAL) return false;
+      const running = list.items.filter((p) => p.status?.phase === 'Running').length;
+      const phases = list.items.map((p) => p.status?.phase ?? 'none').reduce<Record<string, number>>((acc, ph) => ({ ...acc, [ph]: (acc[ph] ?? 0) + 1 }), {});
+      const why = list.items.filter((p) => p.status?.phase !== 'Running').map((p) => `${p.metadata?.name ?? '?'}: ${p.status?.conditions?.find((c) => c.status === 'False')?.message ?? 'no condition'}`);
+      lastSeen = `pod phases ${JSON.stringify(phases)}; not running: ${why.slice(0, 3).join('; ')}`;
+      if (running < TOTAL) return false;
       const st = await statuses();
+      lastSeen = st.map((s, i) => `node ${i + 1}: agent pods=${s.pods}, scale endpoints=${s.endpoints.filter((e) => e.pod.startsWith('scale/')).length}, unprogrammed=${s.endpoints.filter((e) => !e.programmed).map((e) => e.pod).slice(0, 5).join(' ')}`).join('; ');
       return st.every((s) => s.pods >= TOTAL && s.endpoints.filter((e) => e.pod.startsWith('scale/')).length === PODS_PER_NODE && s.endpoints.every((e) => e.programmed));
     });
     const convergeUp = performance.now() - created;

@@ -38,7 +38,7 @@ function recordingAddon(features = { schFq: false, schTbf: true, ifb: true }, ca
     },
     probeFeatures: () => features,
     tc: {
-      attach: async (t) => { log.push(`attach ${t.direction} ${t.program.name} replace=${String(t.replace)}`); return { progId: 1 }; },
+      attach: async (t) => { log.push(`attach ${t.direction} ${t.program.name} replace=${String(t.replace)} classid=${String(t.classid)}`); return { progId: 1 }; },
       query: async () => undefined,
       detach: async (t) => { log.push(`detach ${t.direction}`); return true; },
     },
@@ -62,14 +62,20 @@ const desired = (entries: PolicyEntry[]): DesiredEndpoint => ({
 });
 
 describe('Datapath driver ordering and diffs', () => {
-  it('writes policy, shaping and config before attaching programs', async () => {
+  it('writes policy, shaping and config before attaching the node\'s shared programs, tagged with the endpoint id', async () => {
     const { addon, log } = recordingAddon();
     const dp = new Datapath({ addon, objectPath: 'x.o', pinRoot: '/sys/fs/bpf/x' });
     const r = await dp.attachEndpoint({ endpointId: 3, netnsPath: '/run/netns/p', ifname: 'eth0', desired: desired([entry({})]), bandwidth: { ingressBitsPerSecond: 1e7, egressBitsPerSecond: 2e7 } });
     expect(r.shapingMode).toBe('tbf');
     expect(log).toEqual([
       'open endpoint_id=0', `update ${MAPS.policy}`, 'tbf eth0 20000000', 'createIfb wifb3', 'tbf wifb3 10000000',
-      `update ${MAPS.endpoints}`, 'open endpoint_id=3', 'attach ingress weir_ingress replace=true', 'attach egress weir_egress replace=true', 'close',
+      `update ${MAPS.endpoints}`, 'attach ingress weir_ingress replace=true classid=3', 'attach egress weir_egress replace=true classid=3',
+    ]);
+    // A second endpoint loads nothing: the verified programs are shared.
+    log.length = 0;
+    await dp.attachEndpoint({ endpointId: 4, netnsPath: '/run/netns/q', ifname: 'eth0', desired: desired([]) });
+    expect(log.filter((l) => l.startsWith('open') || l.startsWith('attach'))).toEqual([
+      'attach ingress weir_ingress replace=true classid=4', 'attach egress weir_egress replace=true classid=4',
     ]);
   });
 

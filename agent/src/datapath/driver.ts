@@ -12,8 +12,9 @@
  *    can and reports the rest as `failed` instead of throwing (CNI ADD must not fail for all);
  *  - ipcache changes that move or remove an address's identity bump every endpoint's
  *    generation, because flows admitted under the old identity must be re-checked too.
- * One object load per endpoint (constant `endpoint_id`); maps are pinned by name under
- * `pinRoot` and shared. A node object (endpoint_id 0, never attached) holds the map handles.
+ * One object load per node (constant `endpoint_id` 0): its two programs are attached to every
+ * endpoint, each tc filter carrying the endpoint id as its classid (bpf/weir.bpf.c). Maps are
+ * pinned by name under `pinRoot`, so they outlive the agent and are shared with test loads.
  */
 import {
   EMPTY_ENDPOINT_CONFIG, ENDPOINT_ID_CONSTANT, LAYOUT, MAPS, MAX_ENDPOINT_ID, PROGRAMS, REASONS, decodeConntrackKey,
@@ -120,19 +121,21 @@ export class Datapath implements DatapathApi {
 
   async attachEndpoint(req: AttachRequest): Promise<AttachResult> {
     const result = await this.stageEndpoint(req);
-    const object = this.loadEndpointObject(req.endpointId);
-    try {
-      for (const direction of ['ingress', 'egress'] as const) {
-        await this.addon.tc.attach({ netnsPath: req.netnsPath, ifname: req.ifname, direction, program: object.program(PROGRAMS[direction]), replace: true });
-      }
-    } finally {
-      // The tc filters hold their own references to the programs.
-      object.close();
+    // The node's shared programs, told apart per endpoint by the filter's classid (bpf/weir.bpf.c).
+    const { object } = this.nodeMaps();
+    for (const direction of ['ingress', 'egress'] as const) {
+      await this.addon.tc.attach({
+        netnsPath: req.netnsPath, ifname: req.ifname, direction, program: object.program(PROGRAMS[direction]), replace: true, classid: req.endpointId,
+      });
     }
     return result;
   }
 
-  /** The endpoint's own object load (maps shared by pinning); caller closes it. */
+  /**
+   * An object whose programs judge every packet as `endpointId` (the loader's constant), for
+   * BPF_PROG_TEST_RUN suites and benchmarks, which cannot set tc_classid. Maps are shared by
+   * pinning; the caller closes it. The agent never attaches these.
+   */
   loadEndpointObject(endpointId: number): BpfObjectPort {
     this.nodeMaps();
     return this.addon.openObject({ path: this.objectPath, pinRoot: this.pinRoot, constants: { [ENDPOINT_ID_CONSTANT]: endpointId } });

@@ -47,7 +47,8 @@ export interface DatapathAddon {
   openObject(opts: { path: string; pinRoot?: string; constants?: Record<string, number | bigint | boolean> }): BpfObjectPort;
   probeFeatures(): { schFq: boolean; schTbf: boolean; ifb: boolean };
   tc: {
-    attach(target: TcTargetPort & { program: BpfProgramPort; replace?: boolean }): Promise<{ progId: number }>;
+    /** `classid`: the filter's classid, whose minor the shared programs read as their endpoint id. */
+    attach(target: TcTargetPort & { program: BpfProgramPort; replace?: boolean; classid?: number }): Promise<{ progId: number }>;
     query(target: TcTargetPort): Promise<{ progId: number } | undefined>;
     detach(target: TcTargetPort): Promise<boolean>;
   };

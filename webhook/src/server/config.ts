@@ -3,6 +3,7 @@
  * the lab). Pure: takes the env map, returns a typed config or every problem at once.
  */
 import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../../../common/src/log-levels.js';
+import { DEFAULT_COORDINATOR_NAME } from '../decide/index.js';
 import { DEFAULT_ADMISSION_TIMEOUT_SECONDS } from './catch-up.js';
 
 export type { LogLevel };
@@ -103,7 +104,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     serviceName: name('WEIR_SERVICE_NAME', 'weir-webhook'),
     mutatingWebhook: name('WEIR_MUTATING_WEBHOOK', 'weir'),
     validatingWebhook: name('WEIR_VALIDATING_WEBHOOK', 'weir'),
-    coordinatorName: name('WEIR_COORDINATOR_NAME', 'default'),
+    coordinatorName: name('WEIR_COORDINATOR_NAME', DEFAULT_COORDINATOR_NAME),
     logLevel: logLevel ?? 'info',
     admissionTimeoutSeconds,
   } satisfies WebhookConfig;
