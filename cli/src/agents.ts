@@ -34,7 +34,7 @@ export interface AgentConnection {
 }
 
 /** Errors, and the WebSocket ErrorEvent client-node rejects with (its message is the HTTP answer). */
-function errorText(e: unknown): string {
+export function errorText(e: unknown): string {
   if (e instanceof Error) return e.message;
   if (typeof e === 'object' && e !== null && 'message' in e && typeof e.message === 'string') return e.message;
   return String(e);

@@ -61,6 +61,6 @@ export async function uninstallCheckCommand(cluster: Cluster, out: (line: string
   for (const n of d.namespaces) out(`Namespace ${n}: opted in (weir.dev/inject=enabled): kubectl label namespace ${n} weir.dev/inject-`);
   const total = d.nads.length + d.spiderMultusConfigs.length + d.namespaces.length;
   if (total > 0) throw new CommandError(`${total} object(s) still depend on Weir; helm uninstall now would break them`);
-  out('Nothing depends on Weir: helm uninstall is safe. Pods created before keep their programs until they are recreated (docs/operations.md).');
+  out('Nothing depends on Weir: helm uninstall is safe. Its pre-delete hook has every agent remove Weir from its node (programs, pins, plugin): docs/operations.md, "Uninstalling".');
   return 0;
 }

@@ -86,6 +86,7 @@ const RESOURCES: Readonly<Record<string, { readonly plural: string; readonly nam
   Service: { plural: 'services', namespaced: true },
   Deployment: { plural: 'deployments', namespaced: true },
   DaemonSet: { plural: 'daemonsets', namespaced: true },
+  Job: { plural: 'jobs', namespaced: true },
   PodDisruptionBudget: { plural: 'poddisruptionbudgets', namespaced: true },
   Role: { plural: 'roles', namespaced: true },
   RoleBinding: { plural: 'rolebindings', namespaced: true },
