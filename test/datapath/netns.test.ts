@@ -58,7 +58,7 @@ describePrivileged('datapath with real packets (macvlan pods in netns)', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await h?.close();
+    await (h as typeof h | undefined)?.close(); // unset when beforeAll failed first
     await lab.cleanup();
   });
 
