@@ -277,7 +277,7 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     expect(log.has('programs missing or replaced on ns-a/a eth0, re-attached')).toBe(true);
     expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_reattachments_total')).toMatch(/weir_agent_reattachments_total 1/);
     // CHECK says what is wrong.
-    const check = await agent.handleCni({ ...add('a'), command: 'CHECK' } as CniRequest, signal());
+    const check = await agent.handleCni({ ...add('a'), command: 'CHECK' }, signal());
     expect(check.ok).toBe(false);
   });
 

@@ -9,7 +9,7 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { INJECT_ENABLED, INJECT_LABEL, NAD_CHAIN } from '../../common/src/annotations.js';
 import { configRunsWeir } from '../../common/src/cni-chain.js';
 import { apiMessage, apiStatus } from '../../common/src/kube/api-errors.js';
-import { annotationsOf, isRecord, metaOf } from '../../common/src/records.js';
+import { annotationsOf, isList, isRecord, metaOf } from '../../common/src/records.js';
 import { CommandError } from './errors.js';
 import type { Cluster } from './kube.js';
 
@@ -23,7 +23,7 @@ async function listItems(cluster: Cluster, group: string, version: string, plura
   for (let attempt = 1; ; attempt++) {
     try {
       const list: unknown = await cluster.kc.makeApiClient(CustomObjectsApi).listClusterCustomObject({ group, version, plural });
-      return isRecord(list) && Array.isArray(list.items) ? list.items : [];
+      return isRecord(list) && isList(list.items) ? list.items : [];
     } catch (error) {
       const status = apiStatus(error);
       if (status === 404) return []; // the CRD is not installed: nothing of that kind can depend on Weir

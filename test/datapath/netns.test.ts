@@ -58,7 +58,7 @@ describePrivileged('datapath with real packets (macvlan pods in netns)', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await h?.close();
+    await (h as typeof h | undefined)?.close(); // unset when beforeAll failed first
     await lab.cleanup();
   });
 
@@ -144,7 +144,7 @@ describePrivileged('datapath with real packets (macvlan pods in netns)', () => {
       }
       expect(await tcp('c', IP.b, 80)).toMatch(/^fail/);
       expect(await ping('c', IP.b)).toBe(false);
-      const counted = shared.map('weir_counters').lookupPerCpu?.(encodeCounterKey(77, 'no-endpoint')) ?? [];
+      const counted = shared.map('weir_counters').lookupPerCpu(encodeCounterKey(77, 'no-endpoint')); // [] when absent
       expect(sumCounterValues(counted).packets).toBeGreaterThan(0n);
       // A program that is not the node's in a's slot (same code, another load) is told apart by id.
       const probe = new TcAttachProbe(h.addon.tc);

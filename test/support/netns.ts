@@ -21,7 +21,9 @@ export function run(argv: readonly string[], timeoutMs = 30_000): Promise<ExecRe
       if (err === null) return resolve({ code: 0, stdout, stderr });
       if (typeof err.code === 'number') return resolve({ code: err.code, stdout, stderr });
       if (err.killed === true) return reject(new Error(`${argv.join(' ')}: killed after ${timeoutMs} ms`));
-      reject(err);
+      // @types/node builds the type with Omit<> from Error, which hides that it is one.
+      const error: Error = err;
+      reject(error);
     });
   });
 }

@@ -548,7 +548,7 @@ export class PolicyCompiler {
 
   private claim(cidr: string, owner: string, idKey: string): void {
     let m = this.ipClaims.get(cidr);
-    if (m === undefined) this.ipClaims.set(cidr, (m = new Map()));
+    if (m === undefined) this.ipClaims.set(cidr, (m = new Map<string, string>()));
     m.set(owner, idKey);
     this.refreshClaim(cidr);
   }
