@@ -345,7 +345,7 @@ export class Datapath implements DatapathApi {
     for (const [k, v] of readContents(m.policy)) {
       const id = decodePolicyKey(unhex(k)).endpointId;
       let c = policyByEndpoint.get(id);
-      if (c === undefined) policyByEndpoint.set(id, (c = new Map()));
+      if (c === undefined) policyByEndpoint.set(id, (c = new Map<string, string>()));
       c.set(k, v);
     }
     const out: AdoptedEndpoint[] = [];
