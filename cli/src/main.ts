@@ -9,6 +9,7 @@ import { DEFAULT_AGENT_SELECTOR } from './agents.js';
 import { KUBE_OPTIONS, outputFormat, parseCommandArgs, podRef, UsageError } from './args.js';
 import { checkCommand } from './check.js';
 import { completionScript, type CommandTable } from './completion.js';
+import { endpointsCommand } from './endpoints.js';
 import { CommandError } from './errors.js';
 import { explainCommand } from './explain.js';
 import { loadCluster, type Cluster } from './kube.js';
@@ -25,6 +26,7 @@ const KUBE_FLAGS = ['--kubeconfig', '--context', '-n', '--namespace', '-o', '--o
 /** Every command and the options it takes: what the parser accepts and what completion offers. */
 const COMMANDS: CommandTable = {
   status: KUBE_FLAGS,
+  endpoints: ['-A', '--all-namespaces', ...KUBE_FLAGS],
   observe: ['--pod', '--verdict', ...KUBE_FLAGS],
   explain: ['--from', '--to', '--port', ...KUBE_FLAGS],
   version: ['--client', ...KUBE_FLAGS],
@@ -42,6 +44,7 @@ const HELP: Record<string, string> = {
 
 Usage:
   ${program} status                       per node: endpoints, shaping mode, policy entries, map usage
+  ${program} endpoints [-n ns | -A]        per pod interface: addresses, enforced, isolation, shaping (from WeirEndpoints)
   ${program} observe [--pod ns/name] [--verdict dropped|allowed]   live flows from the agents
   ${program} explain <ns>/<pod> [--from ns/pod | --to ns/pod] [--port 80/TCP]   policies and the verdict for a flow
   ${program} check -n <weir namespace>     the webhook answers and every agent is ready (what helm test runs)
@@ -69,6 +72,11 @@ needed. Run '${program} <command> --help' for details.`,
   Shows the pod's networks and which Weir enforces, the policies that select it, and (with --from/--to)
   whether that traffic is allowed and by which rule — computed by the same compiler the agent uses.
   Without --port it assumes 80/TCP, and says so.`,
+  endpoints: `${program} endpoints [-n <ns> | -A] [-o json|yaml|wide]
+  Per pod interface that Weir attached: its network and addresses, whether it is enforced, which
+  directions are isolated, policy entries and shaping, as the node's agent published them in the
+  pod's WeirEndpoint. Needs only 'list' on weirendpoints.weir.dev; no agent has to be reachable.
+  Exits 1 when an object does not parse.`,
   version: `${program} version [--client] [-o json|yaml]`,
   check: `${program} check -n <weir namespace> [-l agent selector]
   Sends the NAD webhook a server-side dry run of a NAD Weir refuses (it must come back refused), and
@@ -134,6 +142,13 @@ async function main(argv: string[]): Promise<number> {
       if (a.values.help === true) { out(HELP.explain ?? ''); return 0; }
       const format = outputFormat(a.values.output);
       return explainCommand(await cluster(a.values), { pod: a.positionals[0], from: a.values.from, to: a.values.to, port: a.values.port, format }, out);
+    }
+    case 'endpoints': {
+      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, 'all-namespaces': { type: 'boolean', short: 'A' } });
+      if (a.values.help === true) { out(HELP.endpoints ?? ''); return 0; }
+      if (a.positionals.length > 0) throw new UsageError(`weir endpoints takes no arguments, got ${JSON.stringify(a.positionals[0])}`);
+      const format = outputFormat(a.values.output);
+      return endpointsCommand(await cluster(a.values), { allNamespaces: a.values['all-namespaces'] === true, format }, out);
     }
     case 'check': {
       const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR });
