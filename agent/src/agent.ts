@@ -34,6 +34,7 @@ import { ClusterPolicyIntake } from './policy/cnp-intake.js';
 import { parseNode } from './policy/cnp-resolve.js';
 import { PolicyCompiler } from './policy/compile.js';
 import { PolicyIntake } from './policy/intake.js';
+import { NamespaceEnforcement } from './policy/enforcement.js';
 import { parseNamespace, type FieldError } from './policy/model.js';
 import { ReconcileRunner, systemClock, type Clock, type RunReason } from './reconcile/runner.js';
 import { errorMessage } from '../../common/src/errors.js';
@@ -88,6 +89,8 @@ export class Agent {
   readonly flows = new FlowHub();
   private readonly dropLog = new DropLog((fields, message) => this.o.log.info(fields, message));
   private readonly compiler = new PolicyCompiler();
+  /** Namespaces in audit mode (weir.dev/enforcement); applied to every desired endpoint. */
+  private readonly enforcement = new NamespaceEnforcement();
   private readonly policies: PolicyIntake;
   /** Between the intake and the compiler: ClusterNetworkPolicy `nodes` peers and what is not enforced. */
   private readonly cnps = new ClusterPolicyIntake(this.compiler, (p, notes) => this.reportNotEnforced(p, notes));
@@ -216,10 +219,13 @@ export class Agent {
       case 'namespace': {
         if (change.type === 'delete') {
           this.intake.removeNamespace(m.name);
+          this.enforcement.remove(m.name);
           return c.removeNamespace(m.name);
         }
         const p = parseNamespace(object);
         if (!p.ok) return this.parseFailed('namespace', object, p.errors);
+        const warning = this.enforcement.upsert(object);
+        if (warning !== undefined) this.o.log.warn({ namespace: m.name }, warning);
         c.upsertNamespace(p.value);
         return this.intake.upsertNamespace(object);
       }
@@ -294,7 +300,8 @@ export class Agent {
           await this.forget(rec);
           continue;
         }
-        const want = byKey.get(key) ?? this.compiler.compileEndpoint({ namespace: rec.namespace, pod: rec.pod, interface: rec.ifName });
+        const compiled = byKey.get(key) ?? this.compiler.compileEndpoint({ namespace: rec.namespace, pod: rec.pod, interface: rec.ifName });
+        const want = compiled === undefined ? undefined : this.enforcement.apply(compiled);
         if (want === undefined) {
           // Keep what is programmed (fail closed) until the compiler knows the interface again.
           log.warn({ endpoint: key }, 'no desired state for a registered endpoint; keeping its current programs');
@@ -463,7 +470,7 @@ export class Agent {
         this.ipcacheSize = ipcache.length;
         const bandwidth = isDefault ? entry.view.bandwidth : undefined;
         this.programmed.delete(rec.endpointId);
-        await this.program(rec, desired, bandwidth, resultAddresses(req.prevResult, attachment.ifName));
+        await this.program(rec, this.enforcement.apply(desired), bandwidth, resultAddresses(req.prevResult, attachment.ifName));
       } catch (e) {
         await this.forget(rec);
         return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: could not enforce policy on ${what}: ${errorMessage(e)}`);
