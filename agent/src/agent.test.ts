@@ -152,6 +152,28 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     expect(await agent.handleCni(del('a'), signal())).toEqual({ ok: true });
   });
 
+  it('weir.dev/enforcement: audit on the namespace marks its endpoints; a flip reprograms them; a bad value enforces with a warning', async () => {
+    source.seed('pod', pod('a')).seed('networkpolicy', denyAllIngress);
+    const audited = (annotation: string): unknown => ({ metadata: { name: 'ns-a', labels: { team: 'a', 'weir.dev/inject': 'enabled' }, annotations: { 'weir.dev/enforcement': annotation } } });
+    source.seed('namespace', audited('audit'));
+    const agent = makeAgent();
+    await agent.start();
+    expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
+    const id = [...fake.endpoints.keys()][0] ?? 0;
+    expect(fake.endpoints.get(id)?.desired).toMatchObject({ isolatedIngress: true, audit: true });
+    source.put('namespace', audited('enforce'));
+    await agent.idle();
+    expect(fake.endpoints.get(id)?.desired.audit).toBeUndefined();
+    expect(fake.calls).toContainEqual({ op: 'update', endpointId: id });
+    source.put('namespace', audited('audit'));
+    await agent.idle();
+    expect(fake.endpoints.get(id)?.desired.audit).toBe(true);
+    source.put('namespace', audited('audti'));
+    await agent.idle();
+    expect(fake.endpoints.get(id)?.desired.audit).toBeUndefined();
+    expect(log.lines.some((l) => l.level === 'warn' && l.msg.includes('metadata.annotations["weir.dev/enforcement"]') && l.msg.includes('enforce|audit'))).toBe(true);
+  });
+
   it('refuses (fails closed) an ADD for a pod neither the cache nor the API knows', async () => {
     const agent = makeAgent();
     await agent.start();
@@ -342,6 +364,7 @@ describe('Agent (fake datapath, scripted cluster)', () => {
       const metrics = await get('/metrics');
       expect(metrics.body).toMatch(/weir_agent_flow_events_total\{endpoint="ns-a\/a",direction="ingress",verdict="dropped",reason="default-deny"\} 1/);
       expect(metrics.body).toMatch(/weir_agent_endpoints\{shaping="none"\} 1/);
+      expect(metrics.body).toMatch(/weir_policy_verdicts_total\{namespace="ns-a",policy="",kind="default",direction="ingress",verdict="dropped"\} 1/);
       expect(metrics.body).toMatch(/weir_agent_reconcile_duration_seconds_count/);
       const status = JSON.parse((await get('/v1/status')).body) as { node: string; endpoints: unknown[]; maps: { ipcache: number } };
       expect(status.node).toBe(NODE);

@@ -33,7 +33,8 @@ import { AgentMetrics } from './metrics.js';
 import { ClusterPolicyIntake } from './policy/cnp-intake.js';
 import { parseNode } from './policy/cnp-resolve.js';
 import { PolicyCompiler } from './policy/compile.js';
-import { PolicyIntake } from './policy/intake.js';
+import { POLICY_KINDS, PolicyIntake } from './policy/intake.js';
+import { PolicyVerdicts } from './flows/verdicts.js';
 import { NamespaceEnforcement } from './policy/enforcement.js';
 import { parseNamespace, type FieldError } from './policy/model.js';
 import { ReconcileRunner, systemClock, type Clock, type RunReason } from './reconcile/runner.js';
@@ -91,6 +92,7 @@ export class Agent {
   private readonly compiler = new PolicyCompiler();
   /** Namespaces in audit mode (weir.dev/enforcement); applied to every desired endpoint. */
   private readonly enforcement = new NamespaceEnforcement();
+  private readonly verdicts: PolicyVerdicts;
   private readonly policies: PolicyIntake;
   /** Between the intake and the compiler: ClusterNetworkPolicy `nodes` peers and what is not enforced. */
   private readonly cnps = new ClusterPolicyIntake(this.compiler, (p, notes) => this.reportNotEnforced(p, notes));
@@ -117,6 +119,7 @@ export class Agent {
       counters: () => o.datapath.readCounters(),
       endpointName: (id) => this.endpointName(id) ?? `endpoint-${id}`,
     });
+    this.verdicts = new PolicyVerdicts(this.metrics.policyVerdicts);
     this.policies = new PolicyIntake({
       target: this.cnps, log: o.log, parseErrors: this.metrics.parseErrors, registry: this.metrics.registry,
       ...(o.policyEvents === undefined ? {} : { events: o.policyEvents }),
@@ -220,6 +223,7 @@ export class Agent {
         if (change.type === 'delete') {
           this.intake.removeNamespace(m.name);
           this.enforcement.remove(m.name);
+          this.verdicts.removePolicy('default', m.name, '');
           return c.removeNamespace(m.name);
         }
         const p = parseNamespace(object);
@@ -243,8 +247,11 @@ export class Agent {
       case 'multinetworkpolicy':
       case 'adminnetworkpolicy':
       case 'baselineadminnetworkpolicy':
-      case 'clusternetworkpolicy':
+      case 'clusternetworkpolicy': {
+        const spec = POLICY_KINDS[change.resource];
+        if (change.type === 'delete') this.verdicts.removePolicy(spec.kind, spec.namespaced ? m.namespace : '', m.name);
         return this.policies.apply(change.resource, change.type, object);
+      }
       case 'node': {
         if (change.type === 'delete') return this.cnps.removeNode(m.name);
         const n = parseNode(object);
@@ -610,7 +617,9 @@ export class Agent {
       return;
     }
     this.metrics.flowEvents.inc({ endpoint: record.endpoint, direction: record.direction, verdict: record.verdict.toLowerCase(), reason: record.reason });
-    if (record.verdict === 'DROPPED') this.dropLog.add(record);
+    const rec = this.o.registry.list().find((r) => r.endpointId === e.endpointId);
+    this.verdicts.count(e, e.ruleId === undefined ? undefined : this.rules[e.ruleId], rec?.namespace ?? '');
+    if (record.verdict !== 'ALLOWED') this.dropLog.add(record);
     else this.o.log.debug({ flow: record }, formatFlow(record));
     this.flows.publish(record);
   }
