@@ -161,6 +161,7 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
     const id = [...fake.endpoints.keys()][0] ?? 0;
     expect(fake.endpoints.get(id)?.desired).toMatchObject({ isolatedIngress: true, audit: true });
+    expect(agent.status().endpoints).toMatchObject([{ pod: 'ns-a/a', isolation: { ingress: true }, audit: true }]);
     source.put('namespace', audited('enforce'));
     await agent.idle();
     expect(fake.endpoints.get(id)?.desired.audit).toBeUndefined();

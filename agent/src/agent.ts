@@ -660,6 +660,7 @@ export class Agent {
         bandwidth: p?.bandwidth ?? null,
         policyEntries: p?.desired.entries.length ?? 0,
         isolation: { ingress: p?.desired.isolatedIngress ?? false, egress: p?.desired.isolatedEgress ?? false },
+        ...(p?.desired.audit === true ? { audit: true } : {}),
       };
     });
     return {

@@ -27,6 +27,8 @@ export interface EndpointStatus {
   bandwidth: Bandwidth | null;
   policyEntries: number;
   isolation: { ingress: boolean; egress: boolean };
+  /** true when the endpoint's namespace audits (weir.dev/enforcement: audit): policy drops pass. Absent from older agents. */
+  audit?: boolean;
 }
 
 export interface AgentStatus {
