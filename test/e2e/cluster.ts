@@ -387,6 +387,11 @@ export class E2eCluster {
     await this.core.patchNamespace({ name: ns, body: { metadata: { labels } } }, merge);
   }
 
+  async annotateNamespace(ns: string, annotations: Record<string, string | null>): Promise<void> {
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    await this.core.patchNamespace({ name: ns, body: { metadata: { annotations } } }, merge);
+  }
+
   async labelPod(key: string, labels: Record<string, string | null>): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

@@ -44,6 +44,18 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'namespace audit mode: deny-all ingress in x breaks nothing until x is enforced',
+    async run(ctx) {
+      const audit = (value: string | null) => ctx.cluster.annotateNamespace('x', { 'weir.dev/enforcement': value });
+      await audit('audit');
+      ctx.defer(() => audit(null));
+      await ctx.apply(np('x', 'deny-ingress', { podSelector: {}, policyTypes: ['Ingress'] }));
+      await ctx.expect('x audits: every pair still allowed', () => true);
+      await audit(null);
+      await ctx.expect('annotation removed: x isolated for ingress', (_f, t) => t.ns !== 'x');
+    },
+  },
+  {
     name: 'deny-all egress in x (policyTypes must name Egress)',
     async run(ctx) {
       await ctx.apply(np('x', 'deny-egress', { podSelector: {}, policyTypes: ['Egress'] }));
