@@ -352,7 +352,7 @@ export class E2eCluster {
         const endpoints = isRecord(body) && Array.isArray(body.endpoints) ? body.endpoints : [];
         for (const e of endpoints) {
           if (!isRecord(e) || typeof e.pod !== 'string' || !podKeys.has(e.pod)) continue;
-          lines.push(`  ${node.name} ep ${String(e.endpointId)} ${e.pod} ${String(e.interface)} programmed=${String(e.programmed)} entries=${String(e.policyEntries)} isolation=${JSON.stringify(e.isolation)}`);
+          lines.push(`  ${node.name} ep ${String(e.endpointId)} ${e.pod} ${String(e.interface)} programmed=${String(e.programmed)} entries=${String(e.policyEntries)} isolation=${JSON.stringify(e.isolation)} audit=${String(e.audit === true)}`);
         }
       } catch (error) {
         lines.push(`  ${node.name}: status unavailable (${String(error)})`);

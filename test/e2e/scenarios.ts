@@ -50,6 +50,15 @@ export const SCENARIOS: Scenario[] = [
       await audit('audit');
       ctx.defer(() => audit(null));
       await ctx.apply(np('x', 'deny-ingress', { podSelector: {}, policyTypes: ['Ingress'] }));
+      // All allowed is also the state before the policy: first see the agents program x isolated, in audit.
+      const xPods = new Set(['x/a', 'x/b', 'x/c']);
+      for (const deadline = Date.now() + 10_000; ;) {
+        const view = await ctx.cluster.agentView(xPods);
+        const eth0 = view.split('\n').filter((l) => l.includes(' eth0 '));
+        if (eth0.length === xPods.size && eth0.every((l) => l.includes('"ingress":true') && l.includes('audit=true'))) break;
+        if (Date.now() > deadline) throw new Error(`x/* eth0 not isolated in audit mode after 10 s:\n${view}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
       await ctx.expect('x audits: every pair still allowed', () => true);
       await audit(null);
       await ctx.expect('annotation removed: x isolated for ingress', (_f, t) => t.ns !== 'x');
