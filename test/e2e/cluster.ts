@@ -6,7 +6,9 @@
  */
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { explainer } from '../../agent/src/policy/explain-pods.js';
+import type { FlowRecord } from '../../agent/src/api.js';
 import { fetchCluster } from '../../cli/src/cluster-fetch.js';
+import { streamFlows } from '../../cli/src/flows-client.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -341,6 +343,19 @@ export class E2eCluster {
       }
     }
     return wrong;
+  }
+
+  /**
+   * Live /v1/flows of every agent with `query` (as `weir observe` reads them), collected into
+   * `records`; resolves once every stream is connected (agents stream live flows, no replay).
+   */
+  async watchFlows(query: string): Promise<{ records: FlowRecord[]; stop(): void }> {
+    const records: FlowRecord[] = [];
+    const watching = new AbortController();
+    await Promise.all(this.lab.labState.nodes.map((node) => new Promise<void>((connected) => {
+      streamFlows(`${node.agentUrl}/v1/flows?${query}`, (r) => records.push(r), watching.signal, connected).catch(() => undefined).finally(connected);
+    })));
+    return { records, stop: () => watching.abort() };
   }
 
   /** What each agent says about the endpoints of these pods (for failure messages). */
