@@ -143,7 +143,7 @@ async function main(): Promise<void> {
         `Two pods (netns) on macvlan bridge mode over a veth uplink; ${ROUNDS} rounds, configurations interleaved, medians.`,
         `Throughput: iperf3 -t ${IPERF_SECONDS}, one TCP stream a → b, receiver average. New connections: connrate (C) connect + RST close, ${CONN_SECONDS} s, one at a time.`,
         'Baseline measured in the same run: no programs and no rules.',
-        `iptables: ${'`'}iptables-restore${'`'} in the server pod netns (${'`'}iptables -V${'`'} backend of this host), rules as multi-networkpolicy-iptables lays them out.`,
+        'iptables: `iptables-restore` in the server pod netns (`iptables -V` backend of this host), rules as multi-networkpolicy-iptables lays them out.',
         ...[...decisions].map(([cfg, n]) => `${LABEL[cfg]}: ${fmt.int(Number(n))} new flows decided by policy on the server pod (counter)`),
       ],
       columns: ['configuration', 'throughput', '× none', 'new conn/s', '× none', 'failed'],

@@ -6,7 +6,7 @@ import { startDaemon, startReaper, stopDaemon, type Daemon } from '../test/contr
 import { startControlPlane, type ControlPlane } from '../test/controlplane/index.js';
 import { render } from '../test/chart/helm.js';
 import { createWebhookConfigs, webhookConfigsAtUrl } from '../test/chart/webhook-url.js';
-import { BPF_OBJECT_DIR, CNI_PLUGIN_BINARY, REFERENCE_CNI_DIR, REPO_ROOT, tsEntry } from './paths.js';
+import { BPF_OBJECT_DIR, CNI_PLUGIN_BINARY, REFERENCE_CNI_DIR, tsEntry } from './paths.js';
 import { RoundRobinBinder } from './simnode/binder.js';
 import { resolveAttachments, type ClusterNetwork } from './simnode/attachments.js';
 import { networkListFromConfig } from './simnode/chain.js';

@@ -76,7 +76,8 @@ describePrivileged('native addon in network namespaces (tc, rtnetlink)', () => {
   });
 
   afterAll(() => {
-    obj?.close();
+    // Unset when beforeAll failed first.
+    (obj as typeof obj | undefined)?.close();
     for (const ns of [nsA, nsB]) {
       try {
         ip('netns', 'del', ns);

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Every test: the strict type check, then vitest (unit, real control plane, BPF, netns, traffic).
+# Every test: the strict type check, ESLint over the whole repository (eslint.config.js; any finding
+# fails), then vitest (unit, real control plane, BPF, netns, traffic).
 # Under CI=true the privileged suites must run; outside CI they skip loudly when not root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${WEIR_CACHE:-$HOME/.cache/weir}/bin:$PATH"
 echo "[test] tsc --noEmit (strict)"
 node_modules/.bin/tsc --noEmit -p tsconfig.json
+echo "[test] eslint (typescript-eslint strict, type-checked)"
+node_modules/.bin/eslint --max-warnings 0 .
 echo "[test] vitest"
 node_modules/.bin/vitest run "$@"

@@ -25,13 +25,16 @@ class Lines implements Log {
   warn(obj: object, msg: string): void { this.lines.push({ level: 'warn', msg, obj }); }
   error(obj: object, msg: string): void { this.lines.push({ level: 'error', msg, obj }); }
   has(text: string): boolean { return this.lines.some((l) => l.msg.includes(text)); }
+  count(text: string): number { return this.lines.filter((l) => l.msg.includes(text)).length; }
 }
 
 class ScriptedProbe implements AttachProbe {
   readonly missing = new Map<string, AttachState>();
   /** Runs during a check, before it answers (what else happens while the agent probes). */
   onCheck: (() => Promise<void>) | undefined;
-  async check(netnsPath: string, ifname: string): Promise<AttachState> {
+  expected: Record<'ingress' | 'egress', number> | undefined;
+  async check(netnsPath: string, ifname: string, expected?: Record<'ingress' | 'egress', number>): Promise<AttachState> {
+    this.expected = expected;
     await this.onCheck?.();
     return this.missing.get(`${netnsPath}#${ifname}`) ?? { kind: 'attached' };
   }
@@ -175,6 +178,24 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     expect(log.lines.some((l) => l.level === 'warn' && l.msg.includes('metadata.annotations["weir.dev/enforcement"]') && l.msg.includes('enforce|audit'))).toBe(true);
   });
 
+  it('a full ipcache is reported once per change: a gauge of unwritten entries and one error line', async () => {
+    source.seed('pod', pod('a', { ip: '10.9.0.5' })).seed('pod', pod('b', { ip: '10.9.0.6' })).seed('pod', pod('c', { ip: '10.9.0.7' }));
+    fake.ipcacheCapacity = 1;
+    const agent = makeAgent();
+    await agent.start();
+    const gauge = async () => agent.metrics.registry.getSingleMetricAsString('weir_agent_map_entries_unwritten');
+    expect(await gauge()).toMatch(/weir_agent_map_entries_unwritten\{map="ipcache"\} 2/);
+    expect(log.count('the ipcache map is full')).toBe(1);
+    source.put('pod', pod('a', { ip: '10.9.0.5', labels: { again: 'yes' } }));
+    await agent.idle();
+    expect(log.count('the ipcache map is full')).toBe(1);
+    fake.ipcacheCapacity = Number.POSITIVE_INFINITY;
+    source.put('pod', pod('a', { ip: '10.9.0.5' }));
+    await agent.idle();
+    expect(await gauge()).toMatch(/weir_agent_map_entries_unwritten\{map="ipcache"\} 0/);
+    expect(log.has('the ipcache map holds every entry again')).toBe(true);
+  });
+
   it('refuses (fails closed) an ADD for a pod neither the cache nor the API knows', async () => {
     const agent = makeAgent();
     await agent.start();
@@ -271,16 +292,29 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     await agent.start();
     expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
     expect(await agent.checkAttachments()).toBe(0);
-    probe.missing.set('/var/run/netns/pod-a#eth0', { kind: 'missing', directions: ['ingress'] });
+    probe.missing.set('/var/run/netns/pod-a#eth0', { kind: 'missing', directions: ['ingress'], foreign: [] });
     await agent.idle();
     fake.calls.length = 0;
     expect(await agent.checkAttachments()).toBe(1);
     expect(fake.calls.filter((c) => c.op !== 'syncIpCache')).toEqual([{ op: 'attach', endpointId: 1 }]);
-    expect(log.has('programs missing on ns-a/a eth0, re-attached')).toBe(true);
+    expect(log.has('programs missing or replaced on ns-a/a eth0, re-attached')).toBe(true);
     expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_reattachments_total')).toMatch(/weir_agent_reattachments_total 1/);
     // CHECK says what is wrong.
-    const check = await agent.handleCni({ ...add('a'), command: 'CHECK' } as CniRequest, signal());
+    const check = await agent.handleCni({ ...add('a'), command: 'CHECK' }, signal());
     expect(check.ok).toBe(false);
+  });
+
+  it('a foreign program in Weir\'s slot is replaced and is a Warning Event on the pod', async () => {
+    source.seed('pod', pod('a'));
+    const agent = makeAgent();
+    await agent.start();
+    expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
+    probe.missing.set('/var/run/netns/pod-a#eth0', { kind: 'missing', directions: ['egress'], foreign: ['egress'] });
+    fake.calls.length = 0;
+    expect(await agent.checkAttachments()).toBe(1);
+    expect(fake.calls.filter((c) => c.op === 'attach')).toEqual([{ op: 'attach', endpointId: 1 }]);
+    expect(events.events).toContainEqual(expect.objectContaining({ pod: 'ns-a/a', reason: 'WeirProgramReplaced' }));
+    expect(probe.expected).toEqual(fake.programIds());
   });
 
   it('the attach check neither re-attaches nor reports an endpoint whose pod went away while it probed', async () => {
@@ -289,7 +323,7 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     await agent.start();
     expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
     // The pod is deleted while the probe runs; the reconcile detaches it, so its programs are "missing".
-    probe.missing.set('/var/run/netns/pod-a#eth0', { kind: 'missing', directions: ['ingress', 'egress'] });
+    probe.missing.set('/var/run/netns/pod-a#eth0', { kind: 'missing', directions: ['ingress', 'egress'], foreign: [] });
     probe.onCheck = async () => {
       probe.onCheck = undefined;
       source.remove('pod', pod('a'));
@@ -298,7 +332,7 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     fake.calls.length = 0;
     expect(await agent.checkAttachments()).toBe(0);
     expect(fake.calls.filter((c) => c.op === 'attach')).toEqual([]);
-    expect(log.has('programs missing on ns-a/a eth0, re-attached')).toBe(false);
+    expect(log.has('programs missing or replaced on ns-a/a eth0, re-attached')).toBe(false);
     expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_reattachments_total')).toMatch(/weir_agent_reattachments_total 0/);
   });
 

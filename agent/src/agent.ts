@@ -104,6 +104,8 @@ export class Agent {
   private adopted = new Set<number>();
   private rules: RuleOrigin[] = [];
   private ipcacheSize = 0;
+  /** Entries the last ipcache sync could not write (a full map). */
+  private ipcacheUnwritten = 0;
   private readonly runner: ReconcileRunner;
   private readonly clock: Clock;
   private lock: Promise<unknown> = Promise.resolve();
@@ -292,8 +294,7 @@ export class Agent {
       const desired = this.compiler.compileNode({ name: config.nodeName });
       this.rules = desired.rules;
       try {
-        await datapath.syncIpCache(desired.ipcache);
-        this.ipcacheSize = desired.ipcache.length;
+        this.noteIpCache(await datapath.syncIpCache(desired.ipcache), desired.ipcache.length);
       } catch (e) {
         this.metrics.reconcileErrors.inc({ step: 'ipcache' });
         log.error({ err: errorMessage(e) }, 'ipcache sync failed');
@@ -325,6 +326,26 @@ export class Agent {
       }
       this.updateGauges();
     });
+  }
+
+  /**
+   * Records an ipcache sync. A full map keeps the most specific prefixes (driver.ts); what it
+   * refused is judged as world, so the operator hears of it once per change, not once per sync.
+   */
+  private noteIpCache(result: { failed: number }, wanted: number): void {
+    this.ipcacheSize = wanted - result.failed;
+    this.metrics.mapEntriesUnwritten.set({ map: 'ipcache' }, result.failed);
+    if (result.failed !== this.ipcacheUnwritten) {
+      if (result.failed > 0) {
+        this.o.log.error(
+          { map: 'ipcache', wanted, unwritten: result.failed },
+          'the ipcache map is full: addresses of the widest prefixes are judged as world; reduce ipBlock CIDRs or raise the map size',
+        );
+      } else {
+        this.o.log.info({ map: 'ipcache', wanted }, 'the ipcache map holds every entry again');
+      }
+      this.ipcacheUnwritten = result.failed;
+    }
   }
 
   /** Brings one endpoint to `desired` with the fewest datapath calls. Caller holds the lock. */
@@ -473,8 +494,7 @@ export class Agent {
         if (desired === undefined) throw new Error('the policy compiler has no state for this interface');
         // The pod's own addresses get their identity before its first packet can reach a peer.
         const ipcache = this.compiler.ipcache();
-        await datapath.syncIpCache(ipcache);
-        this.ipcacheSize = ipcache.length;
+        this.noteIpCache(await datapath.syncIpCache(ipcache), ipcache.length);
         const bandwidth = isDefault ? entry.view.bandwidth : undefined;
         this.programmed.delete(rec.endpointId);
         await this.program(rec, this.enforcement.apply(desired), bandwidth, resultAddresses(req.prevResult, attachment.ifName));
@@ -513,10 +533,13 @@ export class Agent {
     if (rec === undefined) {
       return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: no endpoint for ${what}: it was never attached or was removed`);
     }
-    const state = await this.o.probe.check(rec.netnsPath, rec.ifName);
+    const state = await this.o.probe.check(rec.netnsPath, rec.ifName, this.o.datapath.programIds());
     switch (state.kind) {
       case 'attached': return cniOk();
-      case 'missing': return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: programs missing on ${what} (${state.directions.join(', ')})`);
+      case 'missing': return cniError(
+        CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL,
+        `weir agent: programs ${state.foreign.length > 0 ? 'replaced by foreign ones' : 'missing'} on ${what} (${state.directions.join(', ')})`,
+      );
       case 'netns-gone': return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: ${rec.netnsPath} or ${rec.ifName} no longer exists`);
     }
   }
@@ -554,14 +577,26 @@ export class Agent {
     }, this.o.config.attachCheckSeconds * 1000);
   }
 
-  /** Re-attaches programs that disappeared from an endpoint (a pod tampering with its netns). */
+  /**
+   * Re-attaches programs that disappeared from an endpoint or were replaced by a program that is
+   * not the node's Weir program (a pod tampering with its netns); a replaced one is also a
+   * Warning Event on the pod.
+   */
   async checkAttachments(): Promise<number> {
     let reattached = 0;
+    const expected = this.o.datapath.programIds();
     for (const p of [...this.programmed.values()]) {
       const rec = p.record;
-      const state = await this.o.probe.check(rec.netnsPath, rec.ifName).catch(() => ({ kind: 'netns-gone' as const }));
+      const state = await this.o.probe.check(rec.netnsPath, rec.ifName, expected).catch(() => ({ kind: 'netns-gone' as const }));
       if (state.kind !== 'missing') continue;
       const what = `${rec.namespace}/${rec.pod} ${rec.ifName}`;
+      if (state.foreign.length > 0) {
+        this.o.events?.warning(
+          { namespace: rec.namespace, name: rec.pod, uid: rec.podUid },
+          'WeirProgramReplaced',
+          `a program that is not Weir's was found in Weir's tc slot on ${rec.ifName} (${state.foreign.join(', ')}); Weir's is re-attached. Something in the pod holds CAP_NET_ADMIN`,
+        );
+      }
       try {
         // The endpoint may have been forgotten (its pod deleted) while it was being probed: the
         // kubelet deletes pods on a real node while this check runs. Then there is nothing to do.
@@ -576,10 +611,10 @@ export class Agent {
         if (!done) continue;
         reattached++;
         this.metrics.reattachments.inc();
-        this.o.log.warn({ endpoint: endpointKeyOf(rec), missing: state.directions }, `programs missing on ${what}, re-attached`);
+        this.o.log.warn({ endpoint: endpointKeyOf(rec), missing: state.directions, foreign: state.foreign }, `programs missing or replaced on ${what}, re-attached`);
       } catch (e) {
         this.metrics.reconcileErrors.inc({ step: 'reattach' });
-        this.o.log.error({ endpoint: endpointKeyOf(rec), err: errorMessage(e) }, `programs missing on ${what}; re-attach failed`);
+        this.o.log.error({ endpoint: endpointKeyOf(rec), err: errorMessage(e) }, `programs missing or replaced on ${what}; re-attach failed`);
       }
     }
     return reattached;

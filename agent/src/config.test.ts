@@ -7,6 +7,13 @@ describe('readAgentConfig', () => {
     expect(result).toMatchObject({ ok: true, config: { pinRoot: '/sys/fs/bpf/weir/node-a', cniSocket: '/run/weir/cni.sock', apiPort: 9962, metricsPort: 9963, metricsHost: '127.0.0.1', stateDir: '/run/weir/node-a', bpfObjectDir: '/opt/weir/bpf' } });
   });
 
+  it('takes the mounted CNI bin dir (for the uninstall), and leaves it unset by default', () => {
+    const set = readAgentConfig({ WEIR_NODE_NAME: 'node-a', WEIR_CNI_BIN_DIR: '/host/cni-bin' }, '/x');
+    expect(set.ok && set.config.cniBinDir).toBe('/host/cni-bin');
+    const unset = readAgentConfig({ WEIR_NODE_NAME: 'node-a' }, '/x');
+    expect(unset.ok && unset.config.cniBinDir).toBeUndefined();
+  });
+
   it.each([
     [{}, 'WEIR_NODE_NAME is not set'],
     [{ WEIR_NODE_NAME: 'Node_A' }, 'WEIR_NODE_NAME "Node_A" is not a valid node name'],
@@ -16,6 +23,7 @@ describe('readAgentConfig', () => {
     [{ WEIR_NODE_NAME: 'a', WEIR_API_PORT: '9000', WEIR_METRICS_PORT: '9000' }, 'give the metrics listener a port of its own'],
     [{ WEIR_NODE_NAME: 'a', WEIR_LOG_LEVEL: 'loud' }, 'WEIR_LOG_LEVEL="loud" must be one of'],
     [{ WEIR_NODE_NAME: 'a', WEIR_RESYNC_SECONDS: '-1' }, 'WEIR_RESYNC_SECONDS="-1" must be a positive number'],
+    [{ WEIR_NODE_NAME: 'a', WEIR_CNI_BIN_DIR: 'opt/cni/bin' }, 'WEIR_CNI_BIN_DIR="opt/cni/bin" must be an absolute path'],
   ])('refuses %j naming the variable', (env, message) => {
     const result = readAgentConfig(env, '/x');
     expect(result.ok).toBe(false);

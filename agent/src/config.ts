@@ -20,6 +20,11 @@ export interface AgentConfig {
   bpfObjectDir: string;
   netnsDir: string;
   stateDir: string;
+  /**
+   * The host's CNI bin dir as mounted into the agent (the chart: /host/cni-bin), so a deliberate
+   * uninstall removes the plugin binary (agent/src/uninstall.ts); undefined: never touched.
+   */
+  cniBinDir?: string;
   logLevel: LogLevel;
   resyncSeconds: number;
   /** How often the attach check re-verifies that every endpoint still has its programs. */
@@ -65,10 +70,14 @@ export function readAgentConfig(env: Record<string, string | undefined>, default
     bpfObjectDir: env.WEIR_BPF_OBJECT ?? defaultObjectDir,
     netnsDir: env.WEIR_NETNS_DIR ?? '/var/run/netns',
     stateDir: env.WEIR_STATE_DIR ?? `/run/weir/${nodeName}`,
+    ...(env.WEIR_CNI_BIN_DIR ? { cniBinDir: env.WEIR_CNI_BIN_DIR } : {}),
     logLevel: logLevel ?? 'info',
     resyncSeconds: seconds('WEIR_RESYNC_SECONDS', 30),
     attachCheckSeconds: seconds('WEIR_ATTACH_CHECK_SECONDS', 10),
   };
+  if (config.cniBinDir !== undefined && !config.cniBinDir.startsWith('/')) {
+    errors.push(`WEIR_CNI_BIN_DIR=${JSON.stringify(config.cniBinDir)} must be an absolute path (the chart mounts the host's CNI bin dir at /host/cni-bin)`);
+  }
   if (config.metricsPort !== 0 && config.metricsPort === config.apiPort) errors.push(`WEIR_METRICS_PORT and WEIR_API_PORT are both ${config.apiPort}: give the metrics listener a port of its own`);
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
 }

@@ -5,11 +5,13 @@
  * SIGTERM/SIGINT stop the agent WITHOUT detaching programs or unpinning maps: enforcement goes on
  * while the DaemonSet pod restarts, and the next agent adopts the state. `--cleanup` (or
  * WEIR_CLEANUP_ON_EXIT=true) is the lab teardown path: on exit every endpoint is detached and the
- * pin root and state directory are removed.
+ * pin root and state directory are removed. `--arm-uninstall` (run by the chart's pre-delete hook
+ * inside the agent container) makes the running agent's next stop a deliberate uninstall: the same
+ * cleanup, plus the CNI plugin binary (agent/src/uninstall.ts).
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadNative } from '../../native/index.js';
@@ -26,12 +28,16 @@ import { startAgentHttp, type AgentHttpServer } from './http.js';
 import { KubePodEvents } from './kube/events.js';
 import { KubeObjectEvents } from './kube/object-events.js';
 import { KubeSources } from './kube/sources.js';
+import { armUninstall, removeHostLeftovers, uninstallArmed } from './uninstall.js';
 
 const HELP = `weir-agent: Weir's node agent (NetworkPolicy and bandwidth for underlay pods)
 
-Usage: weir-agent [--cleanup] [--help]
-  --cleanup   on exit, detach every endpoint and remove the pin root (lab teardown);
-              same as WEIR_CLEANUP_ON_EXIT=true. Without it, programs stay attached on exit.
+Usage: weir-agent [--cleanup | --arm-uninstall] [--help]
+  --cleanup        on exit, detach every endpoint and remove the pin root (lab teardown);
+                   same as WEIR_CLEANUP_ON_EXIT=true. Without it, programs stay attached on exit.
+  --arm-uninstall  do not start: tell the agent running on this node that its next stop (within
+                   10 minutes) is an uninstall, which cleans the node up like --cleanup and also
+                   removes the CNI plugin binary. The chart's pre-delete hook runs it.
 
 Environment (defaults in brackets):
   WEIR_NODE_NAME (required)      this node's name (downward API spec.nodeName)
@@ -41,6 +47,7 @@ Environment (defaults in brackets):
   WEIR_METRICS_HOST/PORT         [127.0.0.1:9963] read-only /metrics (the chart: the node's IP); port 0: off
   WEIR_BPF_OBJECT                directory holding weir.bpf.o
   WEIR_STATE_DIR                 [/run/weir/<node>] persisted endpoint registry
+  WEIR_CNI_BIN_DIR               host CNI bin dir as mounted here; the plugin is removed on uninstall
   WEIR_NETNS_DIR                 [/var/run/netns]
   WEIR_RESYNC_SECONDS [30]  WEIR_ATTACH_CHECK_SECONDS [10]  WEIR_LOG_LEVEL [info]
   KUBECONFIG                     kubeconfig path; in-cluster config when unset
@@ -61,7 +68,7 @@ async function main(): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const unknown = argv.filter((a) => a !== '--cleanup');
+  const unknown = argv.filter((a) => a !== '--cleanup' && a !== '--arm-uninstall');
   if (unknown.length > 0) {
     process.stderr.write(`weir-agent: unknown argument ${JSON.stringify(unknown[0])} (see --help)\n`);
     return 2;
@@ -72,6 +79,11 @@ async function main(): Promise<number> {
     return 2;
   }
   const config = cfg.config;
+  if (argv.includes('--arm-uninstall')) {
+    const marker = await armUninstall(config.stateDir, new Date());
+    process.stdout.write(`weir-agent: uninstall armed on ${config.nodeName} (${marker}): the agent cleans the node up when it stops\n`);
+    return 0;
+  }
   const cleanup = argv.includes('--cleanup') || process.env.WEIR_CLEANUP_ON_EXIT === 'true';
   const log = createLogger('agent', config.logLevel, { node: config.nodeName });
 
@@ -104,13 +116,16 @@ async function main(): Promise<number> {
   let stopping: Promise<void> | undefined;
   const stop = (signal: string): Promise<void> => {
     stopping ??= (async () => {
-      log.info({ signal, cleanup }, cleanup ? 'stopping; detaching every endpoint (cleanup)' : 'stopping; programs stay attached');
+      const uninstall = uninstallArmed(config.stateDir, Date.now());
+      const clean = cleanup || uninstall.armed;
+      log.info({ signal, cleanup, uninstall: uninstall.reason }, clean ? 'stopping; detaching every endpoint (cleanup)' : 'stopping; programs stay attached');
       await cni?.close().catch(() => undefined);
-      await agent.stop({ cleanup });
+      await agent.stop({ cleanup: clean });
       await httpServer?.close();
-      if (cleanup) {
-        await rm(config.pinRoot, { recursive: true, force: true });
-        await rm(config.stateDir, { recursive: true, force: true });
+      if (clean) {
+        // The plugin binary goes only on a deliberate uninstall: the lab's --cleanup shares it.
+        const failures = await removeHostLeftovers({ pinRoot: config.pinRoot, stateDir: config.stateDir, cniBinDir: uninstall.armed ? config.cniBinDir : undefined });
+        for (const failure of failures) log.warn({ failure }, 'could not remove a leftover');
       }
     })();
     return stopping;

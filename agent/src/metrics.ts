@@ -19,6 +19,7 @@ export class AgentMetrics {
   readonly datapathPackets: Counter<'endpoint' | 'reason' | 'verdict'>;
   readonly datapathBytes: Counter<'endpoint' | 'reason' | 'verdict'>;
   readonly mapEntries: Gauge<'map'>;
+  readonly mapEntriesUnwritten: Gauge<'map'>;
   readonly reconcileSeconds: Histogram<'reason'>;
   readonly reconcileErrors: Counter<'step'>;
   readonly endpoints: Gauge<'shaping'>;
@@ -77,6 +78,12 @@ export class AgentMetrics {
     this.datapathPackets = packets;
     this.datapathBytes = bytes;
     this.mapEntries = new Gauge({ name: 'weir_agent_map_entries', help: 'Entries the agent keeps in each BPF map', labelNames: ['map'], registers });
+    this.mapEntriesUnwritten = new Gauge({
+      name: 'weir_agent_map_entries_unwritten',
+      help: 'Entries the agent wanted in a BPF map that the full map refused (ipcache: those addresses are judged as world)',
+      labelNames: ['map'],
+      registers,
+    });
     this.reconcileSeconds = new Histogram({
       name: 'weir_agent_reconcile_duration_seconds',
       help: 'Time of one reconcile run (compile + map diffs)',

@@ -34,7 +34,7 @@ export interface AgentConnection {
 }
 
 /** Errors, and the WebSocket ErrorEvent client-node rejects with (its message is the HTTP answer). */
-function errorText(e: unknown): string {
+export function errorText(e: unknown): string {
   if (e instanceof Error) return e.message;
   if (typeof e === 'object' && e !== null && 'message' in e && typeof e.message === 'string') return e.message;
   return String(e);
@@ -48,6 +48,15 @@ function apiPortOf(pod: V1Pod): number {
   return DEFAULT_API_PORT;
 }
 
+/**
+ * The part of client-node's port-forward WebSocket used here, written out because its declared type
+ * (isomorphic-ws) does not resolve without @types/ws, which is not a dependency.
+ */
+interface ForwardSocket {
+  on(event: 'close', listener: () => void): unknown;
+  close(): void;
+}
+
 /** A local listener on 127.0.0.1 whose every connection is one port-forward stream to the pod. */
 export async function portForward(kc: KubeConfig, namespace: string, pod: string, port: number): Promise<AgentConnection> {
   const forwarder = new PortForward(kc, true);
@@ -59,7 +68,7 @@ export async function portForward(kc: KubeConfig, namespace: string, pod: string
     const errors = new PassThrough();
     errors.on('data', (chunk: Buffer) => { lastError = chunk.toString('utf8').trim() || lastError; });
     forwarder.portForward(namespace, pod, [port], socket, errors, socket).then(
-      (ws) => {
+      (ws: ForwardSocket | (() => unknown)) => {
         if (typeof ws === 'function') return; // the retrying variant; not used (retryCount 0)
         ws.on('close', () => socket.end());
         socket.once('close', () => ws.close());

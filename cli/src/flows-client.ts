@@ -1,4 +1,5 @@
 import { parseFlowRecord, type FlowRecord } from '../../agent/src/api.js';
+import { errorMessage } from '../../common/src/errors.js';
 import { CommandError } from './errors.js';
 
 /**
@@ -11,15 +12,15 @@ export async function streamFlows(url: string, onRecord: (record: FlowRecord) =>
     response = await fetch(url, { signal });
   } catch (error) {
     if (signal?.aborted) return;
-    throw new CommandError(`cannot reach the agent at ${url}: ${error instanceof Error ? error.message : String(error)}; is it running?`);
+    throw new CommandError(`cannot reach the agent at ${url}: ${errorMessage(error)}; is it running?`);
   }
   if (!response.ok || !response.body) throw new CommandError(`the agent at ${url} answered HTTP ${response.status}: ${(await response.text().catch(() => '')).trim()}`);
   onConnected?.();
-  const decoder = new TextDecoder();
   let buffered = '';
   try {
-    for await (const chunk of response.body) {
-      buffered += decoder.decode(chunk, { stream: true });
+    // The decoder stream keeps a character split across two chunks whole.
+    for await (const text of response.body.pipeThrough(new TextDecoderStream())) {
+      buffered += text;
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
       for (const line of lines) {

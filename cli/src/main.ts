@@ -15,6 +15,7 @@ import { loadCluster, type Cluster } from './kube.js';
 import { observeCommand } from './observe.js';
 import { statusCommand } from './status.js';
 import { uninstallCheckCommand } from './uninstall.js';
+import { prepareUninstallCommand } from './uninstall-prepare.js';
 import { printVersion, versionReport } from './version.js';
 
 // bin/weir passes the name it was run as; the image runs dist/cli/src/main.js under either name.
@@ -28,7 +29,7 @@ const COMMANDS: CommandTable = {
   explain: ['--from', '--to', '--port', ...KUBE_FLAGS],
   version: ['--client', ...KUBE_FLAGS],
   check: KUBE_FLAGS,
-  uninstall: ['--check', ...KUBE_FLAGS],
+  uninstall: ['--check', '--prepare', ...KUBE_FLAGS],
   completion: ['bash', 'zsh'],
   lab: ['up', 'down', 'status', 'exec', '--nodes', '--no-demo', '--help'],
   help: [],
@@ -45,6 +46,7 @@ Usage:
   ${program} explain <ns>/<pod> [--from ns/pod | --to ns/pod] [--port 80/TCP]   policies and the verdict for a flow
   ${program} check -n <weir namespace>     the webhook answers and every agent is ready (what helm test runs)
   ${program} uninstall --check             what still depends on Weir (NADs chaining weir, opted-in namespaces)
+  ${program} uninstall --prepare -n <ns>   arm every agent to clean its node up at uninstall (the chart's pre-delete hook)
   ${program} version [--client]            versions of this CLI, the API server and the agents
   ${program} completion bash|zsh           shell completion (source <(${program} completion bash))
   weir lab up | down | status | exec      the local lab (from a checkout of the repository)
@@ -79,7 +81,13 @@ needed. Run '${program} <command> --help' for details.`,
   uninstall: `${program} uninstall --check
   Lists what helm uninstall would break: NADs whose chain runs weir (or carry weir.dev/chain),
   SpiderMultusConfigs that append weir, and opted-in namespaces. Exits 1 while any is left.
-  It removes nothing; docs/operations.md says how to uninstall.`,
+  It removes nothing; docs/operations.md says how to uninstall.
+
+${program} uninstall --prepare -n <weir namespace> [-l agent selector]
+  Runs 'weir-agent --arm-uninstall' in every agent container (pods/exec): each agent then detaches
+  its programs and removes its pins, state and the CNI plugin binary when helm deletes it, instead
+  of keeping them as an ordinary restart does. The chart's pre-delete hook runs it; an armed agent
+  that is not deleted within 10 minutes forgets it. Exits 1 naming the nodes it could not arm.`,
 };
 
 async function cluster(values: { kubeconfig?: string; context?: string; namespace?: string }): Promise<Cluster> {
@@ -137,9 +145,14 @@ async function main(argv: string[]): Promise<number> {
       return checkCommand(await cluster(a.values), a.values.selector ?? DEFAULT_AGENT_SELECTOR, out);
     }
     case 'uninstall': {
-      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, check: { type: 'boolean' } });
+      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR, check: { type: 'boolean' }, prepare: { type: 'boolean' } });
       if (a.values.help === true) { out(HELP.uninstall ?? ''); return 0; }
-      if (a.values.check !== true) throw new UsageError('weir uninstall only checks: run weir uninstall --check, then helm uninstall (docs/operations.md)');
+      if (a.values.check === a.values.prepare) throw new UsageError('weir uninstall takes --check (what still depends on Weir) or --prepare (what the chart\'s pre-delete hook runs); docs/operations.md');
+      if (a.values.prepare === true) {
+        const namespace = a.values.namespace;
+        if (namespace === undefined) throw new UsageError('weir uninstall --prepare needs -n <the namespace Weir is installed in>');
+        return prepareUninstallCommand(await cluster(a.values), a.values.selector ?? DEFAULT_AGENT_SELECTOR, namespace, out);
+      }
       return uninstallCheckCommand(await cluster(a.values), out);
     }
     case 'version': {

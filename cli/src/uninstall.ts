@@ -9,7 +9,7 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { INJECT_ENABLED, INJECT_LABEL, NAD_CHAIN } from '../../common/src/annotations.js';
 import { configRunsWeir } from '../../common/src/cni-chain.js';
 import { apiMessage, apiStatus } from '../../common/src/kube/api-errors.js';
-import { annotationsOf, isRecord, metaOf } from '../../common/src/records.js';
+import { annotationsOf, isList, isRecord, metaOf } from '../../common/src/records.js';
 import { CommandError } from './errors.js';
 import type { Cluster } from './kube.js';
 
@@ -23,7 +23,7 @@ async function listItems(cluster: Cluster, group: string, version: string, plura
   for (let attempt = 1; ; attempt++) {
     try {
       const list: unknown = await cluster.kc.makeApiClient(CustomObjectsApi).listClusterCustomObject({ group, version, plural });
-      return isRecord(list) && Array.isArray(list.items) ? list.items : [];
+      return isRecord(list) && isList(list.items) ? list.items : [];
     } catch (error) {
       const status = apiStatus(error);
       if (status === 404) return []; // the CRD is not installed: nothing of that kind can depend on Weir
@@ -61,6 +61,6 @@ export async function uninstallCheckCommand(cluster: Cluster, out: (line: string
   for (const n of d.namespaces) out(`Namespace ${n}: opted in (weir.dev/inject=enabled): kubectl label namespace ${n} weir.dev/inject-`);
   const total = d.nads.length + d.spiderMultusConfigs.length + d.namespaces.length;
   if (total > 0) throw new CommandError(`${total} object(s) still depend on Weir; helm uninstall now would break them`);
-  out('Nothing depends on Weir: helm uninstall is safe. Pods created before keep their programs until they are recreated (docs/operations.md).');
+  out('Nothing depends on Weir: helm uninstall is safe. Its pre-delete hook has every agent remove Weir from its node (programs, pins, plugin): docs/operations.md, "Uninstalling".');
   return 0;
 }

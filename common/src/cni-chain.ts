@@ -167,11 +167,6 @@ export function chainHas(chain: CniChain, type: string): boolean {
   return chain.plugins.some((p) => p.type === type);
 }
 
-/** The interface plugin: the first plugin that is not a prelude. */
-export function interfacePlugin(chain: CniChain): ChainPlugin | undefined {
-  return chain.plugins.find((p) => p.kind !== 'prelude');
-}
-
 /** Does this NAD config run Weir's plugin? (Used for "enforced" in the intent and by the agent.) */
 export function configRunsWeir(config: string): boolean {
   const r = parseChain(config);

@@ -30,14 +30,13 @@ describe('atomic files: one writer process against a polling reader', () => {
     let stderr = '';
     writer.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const exited = new Promise<number | null>((resolve) => writer.once('exit', resolve));
-    let running = true;
-    void exited.then(() => (running = false));
 
     let reads = 0;
     let absent = 0;
     const roundsSeen = new Set<number>();
-    // Synchronous reads in bursts, yielding between bursts so the exit event can arrive.
-    while (running) {
+    // Synchronous reads in bursts, yielding between bursts so the exit event can arrive (both codes
+    // stay null until it has).
+    while (writer.exitCode === null && writer.signalCode === null) {
       for (let i = 0; i < 200; i++) {
         const value = readJsonIfPresent(file); // throws, naming the file, on a torn read
         reads++;

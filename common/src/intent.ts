@@ -90,7 +90,7 @@ export function parseIntent(value: unknown): IntentParse {
   if (!isRecord(doc)) return { ok: false, errors: ['intent: must be a JSON object'] };
   const errors: string[] = [];
   if (doc['version'] !== INTENT_VERSION) {
-    return { ok: false, errors: [`intent.version: must be ${INTENT_VERSION}, got ${JSON.stringify(doc['version']) ?? 'nothing'}`] };
+    return { ok: false, errors: [`intent.version: must be ${INTENT_VERSION}, got ${doc['version'] === undefined ? 'nothing' : JSON.stringify(doc['version'])}`] };
   }
   unknownKeys(doc, ['version', 'networks', 'bandwidth', 'defaultRouteNic'], 'intent', errors);
   const networks: IntentNetwork[] = [];

@@ -3,6 +3,11 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** `Array.isArray` for untrusted data: it narrows to `unknown[]`, not `any[]`, so each element is still checked. */
+export function isList(value: unknown): value is unknown[] {
+  return Array.isArray(value);
+}
+
 /** namespace, name and uid of an untrusted API object ('' for each one it lacks). */
 export function metaOf(object: unknown): { namespace: string; name: string; uid: string } {
   const meta = isRecord(object) && isRecord(object['metadata']) ? object['metadata'] : {};

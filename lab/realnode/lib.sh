@@ -22,9 +22,10 @@ KCM_PORT=10257
 SCHEDULER_PORT=10259
 PROXY_METRICS_PORT=10249
 PROXY_HEALTHZ_PORT=10256
-# The chart's agent metrics port on the host network (not the default 9962, which the simulated
-# lab's agents may use on loopback).
-AGENT_METRICS_PORT=19962
+# The agent's ports on the host network (API on loopback, metrics on the node address): not the
+# chart defaults 9962 and 9963, which a simulated lab on this machine may hold.
+AGENT_API_PORT=19962
+AGENT_METRICS_PORT=19963
 # Pod network (bridge + host-local) and Service range: chosen not to overlap the simulated lab's
 # and the tests' 10.0/10.1/10.2/10.9/10.77/10.78 subnets.
 POD_CIDR=10.244.0.0/24

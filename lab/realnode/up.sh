@@ -113,7 +113,7 @@ step "helm install charts/weir (agent DaemonSet, webhook Deployment) from the lo
   --set-string webhook.image.repository="${WEBHOOK_IMAGE%:*}" \
   --set-string webhook.image.tag="${WEBHOOK_IMAGE##*:}" \
   --set agent.image.pullPolicy=Never --set webhook.image.pullPolicy=Never \
-  --set-string agent.cniBinDir="$CNI_BIN" --set agent.metricsPort="$AGENT_METRICS_PORT" \
+  --set-string agent.cniBinDir="$CNI_BIN" --set agent.apiPort="$AGENT_API_PORT" --set agent.metrics.port="$AGENT_METRICS_PORT" \
   --wait --timeout 5m >/dev/null
 step "ready"
 cat <<EOF

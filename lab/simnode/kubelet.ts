@@ -84,7 +84,7 @@ export class SimNode {
       list: async (q) => toListResult(await this.core.listPodForAllNamespaces(q)),
       watch: kubeWatch(this.options.kubeconfig),
       parse: podEntry,
-      logger: lineLogger(this.options.log),
+      logger: lineLogger((line) => { this.options.log(line); }),
       backoffMaxMs: 10_000,
       onChange: (c) => this.enqueue(c.value),
     });

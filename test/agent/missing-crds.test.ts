@@ -108,7 +108,8 @@ describeIf(findBinaries().kind === 'found', 'no kube-apiserver/etcd binaries (ru
 
   it('(precondition) the API server serves none of the optional types: the list says "not served"', async () => {
     for (const path of OPTIONAL_PATHS) expect(await rawList(kc, path)({}), path).toBeUndefined();
-    expect(await rawList(kc, '/api/v1/namespaces')({})).toMatchObject({ items: expect.any(Array) });
+    const served = await rawList(kc, '/api/v1/namespaces')({});
+    expect(Array.isArray(served?.items)).toBe(true);
   });
 
   it('the agent becomes ready and enforces NetworkPolicy', async () => {

@@ -78,7 +78,7 @@ describePrivileged('agent restart: same identities, verdicts unchanged (real map
   });
   afterAll(async () => {
     for (const a of agents) await a.stop();
-    await h?.close();
+    await (h as typeof h | undefined)?.close(); // unset when beforeAll failed first
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

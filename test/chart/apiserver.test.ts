@@ -176,7 +176,7 @@ function chartSuite(): void {
       return review.status?.allowed === true;
     }
 
-    const own = () => `${full}`;
+    const own = () => full;
     const ownSecret = () => `${full}-webhook-tls`;
     const ar = 'admissionregistration.k8s.io';
 

@@ -96,11 +96,14 @@ describeWithApi('helm test (the chart test pod\'s command, as its ServiceAccount
       const status: AgentStatus = { node, ready: true, unsynced: [], endpoints: [], maps: { ipcache: 0, policy: 0, endpoints: 0 }, pods: 0, malformedIntents: 0 };
       agent = await startAgentHttp({ isReady: true, status: () => status, flows: new FlowHub(), metrics: new AgentMetrics({ counters: () => Promise.resolve([]), endpointName: String }) }, { apiPort, metricsHost: '127.0.0.1', metricsPort: 0 });
       await core.createNode({ body: { metadata: { name: node } } });
-      await core.replaceNodeStatus({ name: node, body: { ...(await core.readNode({ name: node })), status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: kubelet.port } } } } });
+      const created = await core.readNode({ name: node });
+      created.status = { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: kubelet.port } } };
+      await core.replaceNodeStatus({ name: node, body: created });
       const labels = at(find(manifests, 'DaemonSet'), 'spec.template.metadata.labels');
       if (!isRecord(labels)) throw new Error('DaemonSet template has no labels');
       const pod = await core.createNamespacedPod({ namespace, body: { metadata: { name: `${full}-agent-x`, labels: Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)])) }, spec: { nodeName: node, hostNetwork: true, containers: [{ name: 'agent', image: 'weir-agent:test', ports: [{ name: 'api', containerPort: apiPort }] }] } } });
-      await core.replaceNamespacedPodStatus({ name: `${full}-agent-x`, namespace, body: { ...pod, status: { phase: 'Running' } } });
+      pod.status = { phase: 'Running' };
+      await core.replaceNamespacedPodStatus({ name: `${full}-agent-x`, namespace, body: pod });
       // The test pod's identity and command, from the rendered hook.
       const testPod = manifests.find((m) => m.kind === 'Pod' && m.metadata.name === `${full}-test`);
       const tsa = serviceAccount(namespace, String(at(testPod, 'spec.serviceAccountName')));

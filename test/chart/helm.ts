@@ -33,9 +33,8 @@ export async function helm(args: readonly string[]): Promise<HelmResult> {
     return { code: 0, stdout, stderr };
   } catch (err: unknown) {
     if (typeof err === 'object' && err !== null && 'stdout' in err && 'stderr' in err && 'code' in err) {
-      const e = err as { stdout: unknown; stderr: unknown; code: unknown };
-      if (typeof e.code === 'number') {
-        return { code: e.code, stdout: String(e.stdout), stderr: String(e.stderr) };
+      if (typeof err.code === 'number') {
+        return { code: err.code, stdout: String(err.stdout), stderr: String(err.stderr) };
       }
     }
     throw err;

@@ -1,5 +1,6 @@
 import https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
+import { isRecord } from '../../common/src/records.js';
 import type { Manifest } from './helm.js';
 
 /**
@@ -53,7 +54,9 @@ export async function apiRequest(
   };
   await kc.applyToHTTPSOptions(req);
   // applyToHTTPSOptions may replace headers wholesale; put ours back on top.
-  req.headers = { ...(req.headers ?? {}), ...headers };
+  const applied = req.headers ?? {};
+  if (!isRecord(applied)) throw new Error('applyToHTTPSOptions set headers as a raw list; expected an object');
+  req.headers = { ...applied, ...headers };
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return await new Promise<ApiResponse>((resolve, reject) => {
     const r = https.request(req, (res) => {
@@ -86,6 +89,7 @@ const RESOURCES: Readonly<Record<string, { readonly plural: string; readonly nam
   Service: { plural: 'services', namespaced: true },
   Deployment: { plural: 'deployments', namespaced: true },
   DaemonSet: { plural: 'daemonsets', namespaced: true },
+  Job: { plural: 'jobs', namespaced: true },
   PodDisruptionBudget: { plural: 'poddisruptionbudgets', namespaced: true },
   Role: { plural: 'roles', namespaced: true },
   RoleBinding: { plural: 'rolebindings', namespaced: true },

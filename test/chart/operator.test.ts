@@ -4,7 +4,7 @@
 // itself kept equal to the code by test/docs/metrics.test.ts).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { isRecord } from '../../common/src/records.js';
 import { describeWithApi, ensureNamespace, kubeClients, uniqueName } from '../support/kube.js';
@@ -90,7 +90,10 @@ describeHelm('charts/weir: operability (issue 16)', () => {
     const command = asArray(at(pod, 'spec.containers.0.command'), 'command').map(String);
     expect(command.slice(0, 5)).toEqual(['node', 'dist/cli/src/main.js', 'check', '--namespace', 'weir-system']);
     // The selector it passes selects exactly the DaemonSet's pods.
-    const selector = Object.fromEntries((command[6] ?? '').split(',').map((kv) => kv.split('=')));
+    const selector = Object.fromEntries((command[6] ?? '').split(',').map((kv): [string, string | undefined] => {
+      const [key = '', value] = kv.split('=');
+      return [key, value];
+    }));
     expect(selector).toEqual(at(find(ms, 'DaemonSet'), 'spec.selector.matchLabels'));
     expect(at(pod, 'spec.restartPolicy')).toBe('Never');
     expect(at(pod, 'spec.serviceAccountName')).toBe('weir-test');

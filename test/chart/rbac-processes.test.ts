@@ -34,7 +34,7 @@ import { freeLoopbackPorts } from '../controlplane/ports.js';
 import { logTail, startDaemon, stopDaemon, type Daemon } from '../controlplane/procs.js';
 import { apiMessage, apiStatus, describeWithApi, ensureNamespace, kubeClients, uniqueName, writeUserKubeconfig } from '../support/kube.js';
 import { describeIf } from '../support/privileged.js';
-import { asArray, at, find, helmBinary, render, type Manifest } from './helm.js';
+import { asArray, at, helmBinary, render, type Manifest } from './helm.js';
 import { apiRequest, createObject, describeStatus, objectPath, serviceAccount } from './kubeapi.js';
 import { chartWebhookEnv, createWebhookConfigs, webhookConfigsAtUrl } from './webhook-url.js';
 
@@ -352,7 +352,7 @@ describeWithApi('charts/weir RBAC with the real webhook and agent', (adminKubeco
         }, new AbortController().signal);
         expect(res).toEqual({ ok: true });
         const ref = { group: 'weir.dev', version: 'v1alpha1', plural: 'weirendpoints', namespace: podNs, name: 'bound' };
-        const stored = await waitFor('the WeirEndpoint', 15_000, async () => custom.getNamespacedCustomObject(ref).catch(() => undefined));
+        const stored = await waitFor('the WeirEndpoint', 15_000, async (): Promise<unknown> => custom.getNamespacedCustomObject(ref).catch(() => undefined));
         expect(stored).toMatchObject({ spec: { podUID: pod.metadata?.uid, nodeName: 'h13-node', interfaces: [{ name: 'eth0', ips: ['10.123.0.5'] }] } });
         expect(stored).toMatchObject({ metadata: { ownerReferences: [{ kind: 'Pod', name: 'bound', uid: pod.metadata?.uid }] } });
         // A tenant who may do anything to pods and NADs in its namespace (what admin/edit grant; the

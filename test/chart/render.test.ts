@@ -2,9 +2,10 @@
 // schema refusing wrong values at install time. No cluster needed (see apiserver.test.ts for that).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { readAgentConfig } from '../../agent/src/config.js';
 import { LOG_LEVELS } from '../../common/src/log-levels.js';
+import { catchUpFor } from '../../webhook/src/server/catch-up.js';
 import { parseConfig } from '../../webhook/src/server/config.js';
 import { describeIf } from '../support/privileged.js';
 import { asArray, at, chartDir, find, helm, helmBinary, render, templateArgs, type Manifest } from './helm.js';
@@ -46,13 +47,17 @@ describeHelm('charts/weir: default values (self-signed TLS)', () => {
       'ClusterRoleBinding/weir-webhook',
       'DaemonSet/weir-agent',
       'Deployment/weir-webhook',
+      'Job/weir-uninstall',
       'MutatingWebhookConfiguration/weir',
       'PodDisruptionBudget/weir-webhook',
+      'Role/weir-uninstall',
       'Role/weir-webhook',
+      'RoleBinding/weir-uninstall',
       'RoleBinding/weir-webhook',
       'Secret/weir-webhook-tls',
       'Service/weir-webhook',
       'ServiceAccount/weir-agent',
+      'ServiceAccount/weir-uninstall',
       'ServiceAccount/weir-webhook',
       'ValidatingWebhookConfiguration/weir',
     ]);
@@ -102,6 +107,7 @@ describeHelm('charts/weir: default values (self-signed TLS)', () => {
       WEIR_VALIDATING_WEBHOOK: 'weir',
       WEIR_COORDINATOR_NAME: 'default',
       WEIR_LOG_LEVEL: 'info',
+      WEIR_ADMISSION_TIMEOUT_SECONDS: '5',
     });
     // Self-signed: no certificate volume (the webhook reads its Secret through the API).
     expect(asArray(at(pod, 'volumes'), 'volumes').map((v) => at(v, 'name'))).toEqual(['tmp']);
@@ -245,7 +251,8 @@ describeHelm('charts/weir: cert-manager TLS', () => {
       for (const h of asArray(at(wc, 'webhooks'), kind)) expect(at(h, 'clientConfig.caBundle')).toBeUndefined();
     }
     // cert-manager owns the Secret; the webhook reads the mounted files and needs no Secret access.
-    expect(ms.filter((m) => m.kind === 'Secret' || m.kind === 'Role' || m.kind === 'RoleBinding')).toEqual([]);
+    // (The uninstall hook's Role is about agent pods: templates/uninstall-hook.yaml, test/chart/uninstall-hook.test.ts.)
+    expect(ms.filter((m) => (m.kind === 'Secret' || m.kind === 'Role' || m.kind === 'RoleBinding') && m.metadata.name !== 'weir-uninstall')).toEqual([]);
     const whRules = asArray(at(find(ms, 'ClusterRole', 'weir-webhook'), 'rules'), 'rules');
     expect(JSON.stringify(whRules)).not.toContain('admissionregistration');
     const pod = at(find(ms, 'Deployment'), 'spec.template.spec');
@@ -290,7 +297,7 @@ describeHelm('charts/weir: custom release, namespace, CNI dir, replicas, timeout
     expect(at(pods, 'clientConfig.service')).toMatchObject({ name: 'edge-weir-webhook', namespace: 'net-ops' });
     expect(at(pods, 'namespaceSelector.matchExpressions.1.values')).toEqual(['kube-system', 'net-ops', 'spiderpool']);
     expect(at(find(ms, 'ClusterRole', 'edge-weir-webhook'), 'rules.3.resourceNames')).toEqual(['edge-weir']);
-    expect(at(find(ms, 'Role'), 'rules.0.resourceNames')).toEqual(['edge-weir-webhook-tls']);
+    expect(at(find(ms, 'Role', 'edge-weir-webhook'), 'rules.0.resourceNames')).toEqual(['edge-weir-webhook-tls']);
     const ds = find(ms, 'DaemonSet', 'edge-weir-agent');
     const cni = asArray(at(ds, 'spec.template.spec.volumes'), 'volumes').find((v) => at(v, 'name') === 'cni-bin');
     expect(at(cni, 'hostPath.path')).toBe('/var/lib/cni/bin');
@@ -337,6 +344,20 @@ describeHelm('charts/weir: logLevel (issue 16: --set logLevel=trace crash-looped
     expect(agent.ok && agent.config.logLevel, JSON.stringify(agent)).toBe(level);
     const webhook = parseConfig({ WEIR_NAMESPACE: 'weir-system', WEIR_LOG_LEVEL: String(webhookEnv.get('WEIR_LOG_LEVEL')) });
     expect(webhook.ok && webhook.config.logLevel, JSON.stringify(webhook)).toBe(level);
+  });
+});
+
+describeHelm('charts/weir: the webhook\'s wait for its caches fits inside webhook.timeoutSeconds', () => {
+  it.each([[1], [5], [30]])('webhook.timeoutSeconds=%i reaches the webhook, whose wait is shorter than the API server\'s timeout', async (seconds) => {
+    const ms = await render({ set: { 'webhook.timeoutSeconds': String(seconds) } });
+    const webhookEnv = env(at(find(ms, 'Deployment'), 'spec.template.spec.containers.0'));
+    const timeouts = ms
+      .filter((m) => m.kind.endsWith('WebhookConfiguration'))
+      .flatMap((m) => asArray(at(m, 'webhooks'), 'webhooks').map((h) => at(h, 'timeoutSeconds')));
+    expect(new Set(timeouts)).toEqual(new Set([seconds]));
+    const parsed = parseConfig({ WEIR_NAMESPACE: 'weir-system', WEIR_ADMISSION_TIMEOUT_SECONDS: String(webhookEnv.get('WEIR_ADMISSION_TIMEOUT_SECONDS')) });
+    expect(parsed.ok && parsed.config.admissionTimeoutSeconds, JSON.stringify(parsed)).toBe(seconds);
+    if (parsed.ok) expect(catchUpFor(parsed.config.admissionTimeoutSeconds).timeoutMs).toBeLessThan(seconds * 1_000);
   });
 });
 

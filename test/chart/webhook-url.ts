@@ -1,4 +1,4 @@
-import { AdmissionregistrationV1Api, type KubeConfig, type V1MutatingWebhookConfiguration, type V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { isRecord } from '../../common/src/records.js';
 import { asArray, at, find, type Manifest } from './helm.js';
 
@@ -35,8 +35,8 @@ export function webhookConfigsAtUrl(manifests: readonly Manifest[], baseUrl: str
 export async function createWebhookConfigs(kc: KubeConfig, configs: readonly Manifest[]): Promise<void> {
   const client = kc.makeApiClient(AdmissionregistrationV1Api);
   for (const c of configs) {
-    if (c.kind === 'MutatingWebhookConfiguration') await client.createMutatingWebhookConfiguration({ body: c as V1MutatingWebhookConfiguration });
-    else if (c.kind === 'ValidatingWebhookConfiguration') await client.createValidatingWebhookConfiguration({ body: c as V1ValidatingWebhookConfiguration });
+    if (c.kind === 'MutatingWebhookConfiguration') await client.createMutatingWebhookConfiguration({ body: c });
+    else if (c.kind === 'ValidatingWebhookConfiguration') await client.createValidatingWebhookConfiguration({ body: c });
     else throw new Error(`${c.kind}/${c.metadata.name}: not a webhook configuration`);
   }
 }

@@ -7,9 +7,8 @@
  * loopback is. A user without pods/portforward is refused with a message naming the permission, and
  * an agent that cannot be reached makes `weir status` exit 1.
  */
-import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { execFile, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AgentStatus, FlowRecord } from '../../agent/src/api.js';
@@ -60,7 +59,8 @@ describeWithApi('weir status / observe through the kubeconfig and pods/portforwa
         spec: { nodeName: node, hostNetwork: true, containers: [{ name: 'agent', image: 'weir-agent:test', ports: [{ name: 'api', containerPort: apiPort }] }] },
       },
     });
-    await core.replaceNamespacedPodStatus({ name, namespace: ns, body: { ...pod, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } } });
+    pod.status = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] };
+    await core.replaceNamespacedPodStatus({ name, namespace: ns, body: pod });
   }
 
   async function rbac(client: KubeConfig, user: string, portforward: boolean): Promise<void> {
@@ -80,10 +80,8 @@ describeWithApi('weir status / observe through the kubeconfig and pods/portforwa
     agent = await startAgentHttp({ isReady: true, status: () => status, flows, metrics }, { apiPort, metricsHost: '127.0.0.1', metricsPort: 0 });
     await core.createNode({ body: { metadata: { name: node } } });
     const created = await core.readNode({ name: node });
-    await core.replaceNodeStatus({
-      name: node,
-      body: { ...created, status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: kubelet.port } } } },
-    });
+    created.status = { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: kubelet.port } } };
+    await core.replaceNodeStatus({ name: node, body: created });
     await ensureNamespace(core, ns);
     await agentPod('weir-agent-a', agent.apiPort);
     const users = { viewer: `${id}-viewer`, outsider: `${id}-outsider` };
@@ -94,8 +92,9 @@ describeWithApi('weir status / observe through the kubeconfig and pods/portforwa
   }, 60_000);
 
   afterAll(async () => {
-    await agent?.close();
-    await kubelet?.close();
+    // Unset when beforeAll failed first.
+    await (agent as typeof agent | undefined)?.close();
+    await (kubelet as typeof kubelet | undefined)?.close();
     await core.deleteNode({ name: node }).catch(() => undefined);
   });
 

@@ -9,7 +9,7 @@
 import { HOST_NETWORK_PORTS } from './upstream.js';
 import { metaOfObj, World, type Protocol } from './world.js';
 import type { Statement, TestPlan } from './go-plan.js';
-import { isRecord } from '../../common/src/records.js';
+import { isList, isRecord } from '../../common/src/records.js';
 
 export interface Poke {
   test: string;
@@ -133,11 +133,12 @@ export class Interpreter {
       return;
     }
     if ((m = new RegExp(`^kubernetes\\.(Set|Remove)PodLabel\\(t, s\\.Client, "([^"]+)", "([^"]+)", (\\w+|"[^"]*")(?:, "([^"]*)")?, ${GET_TIMEOUT}\\)$`).exec(t))) {
-      const labels = metaOfObj(this.world.pod(`${m[2] ?? ''}/${m[3] ?? ''}`))['labels'];
+      const meta = metaOfObj(this.world.pod(`${m[2] ?? ''}/${m[3] ?? ''}`));
+      const labels = meta['labels'];
       if (!isRecord(labels)) this.fail(st, 'pod without labels');
       const key = this.stringOf(m[4] ?? '', st);
       if (m[1] === 'Set') labels[key] = m[5] ?? this.fail(st, 'SetPodLabel without a value');
-      else delete labels[key];
+      else meta['labels'] = Object.fromEntries(Object.entries(labels).filter(([k]) => k !== key));
       this.world.changed();
       return;
     }
@@ -160,7 +161,7 @@ export class Interpreter {
     if ((m = new RegExp(`^(${PATH}) = append\\((\\w+), (${PATH})\\.\\.\\.\\)$`).exec(t))) {
       const head = this.read(m[2] ?? '', st);
       const tail = this.read(m[3] ?? '', st);
-      if (!Array.isArray(head) || !Array.isArray(tail)) this.fail(st, 'append of non-lists');
+      if (!isList(head) || !isList(tail)) this.fail(st, 'append of non-lists');
       this.assign(m[1] ?? '', [...head, ...tail], st);
       return;
     }

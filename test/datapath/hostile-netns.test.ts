@@ -71,7 +71,7 @@ describePrivileged('hostile pod with real packets (raw sockets, spoofing, revoca
   }, 60_000);
 
   afterAll(async () => {
-    await h?.close();
+    await (h as typeof h | undefined)?.close(); // unset when beforeAll failed first
     await lab.cleanup();
     execFileSync('rm', ['-f', tool]);
   });

@@ -28,8 +28,9 @@ describePrivileged('hostile pods (BPF_PROG_TEST_RUN)', () => {
     await h.dp.syncIpCache([{ cidr: `${VICTIM}/32`, identity: ID_VICTIM }, { cidr: `${PEER}/32`, identity: ID_PEER }]);
   });
   afterAll(async () => {
-    eps?.close();
-    await h?.close();
+    // Unset when beforeAll failed first.
+    (eps as typeof eps | undefined)?.close();
+    await (h as typeof h | undefined)?.close();
   });
 
   it('the ethertype comes from the frame: VLAN tags and unknown ethertypes are refused (l2-refused)', async () => {

@@ -6,6 +6,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { decodeEndpointConfig, encodeCounterKey, sumCounterValues } from '../../agent/src/datapath/codec.js';
+import { TcAttachProbe } from '../../agent/src/endpoints/probe.js';
 import { describePrivileged } from '../support/privileged.js';
 import { NetLab, execInNetns, listNetns, netnsPath, runChecked } from '../support/netns.js';
 import { endpoint, entry, openHarness, type Harness } from './harness.js';
@@ -57,7 +58,7 @@ describePrivileged('datapath with real packets (macvlan pods in netns)', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await h?.close();
+    await (h as typeof h | undefined)?.close(); // unset when beforeAll failed first
     await lab.cleanup();
   });
 
@@ -143,8 +144,13 @@ describePrivileged('datapath with real packets (macvlan pods in netns)', () => {
       }
       expect(await tcp('c', IP.b, 80)).toMatch(/^fail/);
       expect(await ping('c', IP.b)).toBe(false);
-      const counted = shared.map('weir_counters').lookupPerCpu?.(encodeCounterKey(77, 'no-endpoint')) ?? [];
+      const counted = shared.map('weir_counters').lookupPerCpu(encodeCounterKey(77, 'no-endpoint')); // [] when absent
       expect(sumCounterValues(counted).packets).toBeGreaterThan(0n);
+      // A program that is not the node's in a's slot (same code, another load) is told apart by id.
+      const probe = new TcAttachProbe(h.addon.tc);
+      expect(await probe.check(netnsPath(ns.a), 'eth0', h.dp.programIds())).toEqual({ kind: 'attached' });
+      await h.addon.tc.attach({ netnsPath: netnsPath(ns.a), ifname: 'eth0', direction: 'egress', program: shared.program('weir_egress'), replace: true, classid: EP.a });
+      expect(await probe.check(netnsPath(ns.a), 'eth0', h.dp.programIds())).toEqual({ kind: 'missing', directions: ['egress'], foreign: ['egress'] });
     } finally {
       shared.close();
     }
@@ -176,7 +182,7 @@ describePrivileged('datapath with real packets (macvlan pods in netns)', () => {
     await h.close();
     await lab.cleanup();
     expect(existsSync(pinRoot)).toBe(false);
-    expect((await listNetns()).filter((n) => n.startsWith('wdpn-'))).toEqual([]);
+    expect((await listNetns()).filter((n) => n.startsWith(`${lab.tag}-`))).toEqual([]);
     expect(readdirSync('/sys/fs/bpf').filter((n) => n.includes('netns'))).toEqual([]);
   });
 });

@@ -63,7 +63,7 @@ describePrivileged('bandwidth shaping through the datapath (iperf3)', () => {
 
   afterAll(async () => {
     process.stderr.write(`\nshaping results (rate, direction: average / first second):\n${results.join('\n')}\n`);
-    await h?.close();
+    await (h as typeof h | undefined)?.close(); // unset when beforeAll failed first
     await lab.cleanup();
   });
 

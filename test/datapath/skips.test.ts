@@ -35,7 +35,7 @@ describePrivileged('endpoint lookup-skip bits (BPF_PROG_TEST_RUN)', () => {
   });
   afterAll(async () => {
     for (const o of objects) o.close();
-    await h?.close();
+    await (h as typeof h | undefined)?.close(); // unset when beforeAll failed first
   });
 
   it.each(CASES.map((c, i) => ({ ...c, id: i + 1 })))('$tier $direction $kind: the slice decides until its skip bit is set', async ({ tier, direction, kind, id }) => {

@@ -33,8 +33,9 @@ describePrivileged('weir.bpf.o verdicts (BPF_PROG_TEST_RUN)', () => {
     ]);
   });
   afterAll(async () => {
-    eps?.close();
-    await h?.close();
+    // Unset when beforeAll failed first.
+    (eps as typeof eps | undefined)?.close();
+    await (h as typeof h | undefined)?.close();
   });
 
   const ep = (entries: PolicyEntry[], iso: { ingress?: boolean; egress?: boolean } = {}, events = false) => eps.ep(entries, iso, events);

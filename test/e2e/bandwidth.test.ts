@@ -59,7 +59,7 @@ describePrivileged('e2e bandwidth (kubernetes.io/*-bandwidth, live change)', () 
       if (isRecord(e) && e.pod === `${NS}/a` && e.interface === 'eth0') {
         const bw = isRecord(e.bandwidth) ? e.bandwidth : null;
         return {
-          pod: String(e.pod), interface: String(e.interface), shaping: String(e.shaping),
+          pod: e.pod, interface: e.interface, shaping: String(e.shaping),
           bandwidth: bw === null ? null : {
             ...(typeof bw.ingressBitsPerSecond === 'number' ? { ingressBitsPerSecond: bw.ingressBitsPerSecond } : {}),
             ...(typeof bw.egressBitsPerSecond === 'number' ? { egressBitsPerSecond: bw.egressBitsPerSecond } : {}),

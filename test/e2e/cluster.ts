@@ -79,7 +79,8 @@ export interface ClusterOptions {
   dir: string;
   /** Node a pod is pinned to (spec.nodeName). */
   placement(p: PodRef, index: number): string;
-  log(line: string): void;
+  /** Called detached (the lab keeps the function), so a function property, not a method. */
+  log: (line: string) => void;
 }
 
 export interface Convergence {

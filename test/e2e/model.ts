@@ -82,7 +82,7 @@ export function renderMatrices(expected: Matrix, observed: Matrix, pods: readonl
   for (const c of cases) {
     lines.push(`${caseKey(c)}   (expected | observed, ! = mismatch)`);
     const header = pods.map((p) => podKey(p).padEnd(4)).join('');
-    lines.push(`${'     '}${header}   ${'     '}${header}`);
+    lines.push(`     ${header}        ${header}`);
     for (const from of pods) {
       let exp = '';
       let obs = '';

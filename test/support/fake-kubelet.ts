@@ -119,7 +119,7 @@ export async function startFakeKubelet(): Promise<FakeKubelet> {
     const match = /^\/portForward\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     const port = Number(url.searchParams.get('port'));
     const key = req.headers['sec-websocket-key'];
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!match || !Number.isInteger(port) || port < 1 || typeof key !== 'string' || !offered.includes('v4.channel.k8s.io')) {
       socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
       return;

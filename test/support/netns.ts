@@ -21,7 +21,9 @@ export function run(argv: readonly string[], timeoutMs = 30_000): Promise<ExecRe
       if (err === null) return resolve({ code: 0, stdout, stderr });
       if (typeof err.code === 'number') return resolve({ code: err.code, stdout, stderr });
       if (err.killed === true) return reject(new Error(`${argv.join(' ')}: killed after ${timeoutMs} ms`));
-      reject(err);
+      // @types/node builds the type with Omit<> from Error, which hides that it is one.
+      const error: Error = err;
+      reject(error);
     });
   });
 }
@@ -66,21 +68,31 @@ export class NetLab {
   private readonly onExit = (): void => this.cleanupSync();
   private hooked = false;
 
-  /** `prefix` must be unique to the suite (parallel helpers share the machine), ≤ 8 characters. */
+  /**
+   * Namespaces are named `<prefix><pid>-<name>`: the same suite may run in two processes at once
+   * (a fresh-clone CI run beside a developer's run of that file), and neither may delete the
+   * other's namespaces.
+   */
+  readonly tag: string;
+
+  /** `prefix` must be unique to the suite, ≤ 8 characters. */
   constructor(readonly prefix: string) {
     if (!/^[a-z][a-z0-9]{0,7}$/.test(prefix)) throw new Error(`NetLab prefix ${JSON.stringify(prefix)}: expected [a-z][a-z0-9]{0,7}`);
+    this.tag = `${prefix}${process.pid}`;
   }
 
-  /** Deletes every namespace named `<prefix>-*`, e.g. left by a crashed earlier run. */
+  /** Deletes this suite's namespaces whose process is gone, e.g. left by a crashed earlier run. */
   async sweep(): Promise<void> {
+    const mine = new RegExp(`^${this.prefix}(\\d+)-`);
     for (const ns of await listNetns()) {
-      if (ns.startsWith(`${this.prefix}-`)) await run(['ip', 'netns', 'delete', ns]);
+      const pid = mine.exec(ns)?.[1];
+      if (pid !== undefined && !processAlive(Number(pid))) await run(['ip', 'netns', 'delete', ns]);
     }
   }
 
-  /** Creates `<prefix>-<name>` with its loopback up and returns the full name. */
+  /** Creates `<prefix><pid>-<name>` with its loopback up and returns the full name. */
   async netns(name: string): Promise<string> {
-    const full = `${this.prefix}-${name}`;
+    const full = `${this.tag}-${name}`;
     this.hook();
     await runChecked(['ip', 'netns', 'add', full]);
     this.namespaces.push(full);
@@ -131,5 +143,15 @@ export class NetLab {
         // best effort at exit; sweep() catches what is left
       }
     }
+  }
+}
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -188,6 +188,7 @@ describeWithApi('webhook server against the real API server', (kubeconfig) => {
         validatingWebhook: configName,
         coordinatorName,
         logLevel: 'warn',
+        admissionTimeoutSeconds: 5, // the timeoutSeconds registered below
       },
       {
         kc: kcForWebhook,

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, rename, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { errorMessage } from '../../../common/src/errors.js';
 import { CNI_ERROR_CODES } from './codes.js';
 import {
   cniError,
@@ -159,7 +160,7 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
       try {
         decoded = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch (e) {
-        const why = e instanceof Error ? e.message : String(e);
+        const why = errorMessage(e);
         emit({ type: 'bad-request', errors: why });
         finish(cniError(CNI_ERROR_CODES.WEIR_ERR_BAD_REQUEST, `weir agent could not decode the request: ${why}`));
         return;
@@ -173,19 +174,15 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
       const req = parsed.value;
       const cmd = req.command;
       command = cmd;
-      let pending: Promise<CniResponse>;
-      try {
-        pending = handler(req, exchange.signal);
-      } catch (e) {
-        pending = Promise.reject(e);
-      }
+      // An async wrapper calls the handler now and turns a synchronous throw into a rejection.
+      const pending = (async () => handler(req, exchange.signal))();
       pending.then(
         (resp) => {
           if (!finished) emit({ type: 'answered', command: cmd, ok: resp.ok, durationMs: performance.now() - started });
           finish(resp);
         },
         (e: unknown) => {
-          const why = e instanceof Error ? e.message : String(e);
+          const why = errorMessage(e);
           if (!finished) emit({ type: 'handler-error', command: cmd, error: why });
           finish(cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent failed to handle ${cmd}: ${why}`));
         },

@@ -74,6 +74,8 @@ export interface DatapathApi {
   syncIpCache(entries: readonly IpCacheEntry[]): Promise<{ added: number; removed: number; changed: number; failed: number }>;
   adoptExisting(): Promise<AdoptedEndpoint[]>;
   readCounters(): Promise<CounterSample[]>;
+  /** Kernel ids of the programs attachEndpoint attaches (one pair per node), to tell Weir's filters from foreign ones. */
+  programIds(): { ingress: number; egress: number };
   events(onEvent: (e: FlowEvent) => void): EventSubscription;
   close(): Promise<void>;
 }

@@ -84,7 +84,6 @@ export function encodeIpCacheValue(identity: number): Buffer {
   return b;
 }
 
-export const decodeIpCacheValue = (b: Buffer): number => b.readUInt32LE(0);
 
 // ---- policy ----
 
@@ -207,11 +206,6 @@ export function encodeCounterKey(endpointId: number, reason: Reason): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(endpointId * REASON_SLOTS + REASONS.indexOf(reason), 0);
   return b;
-}
-
-export function decodeCounterKey(b: Buffer): { endpointId: number; reason: Reason } {
-  const index = b.readUInt32LE(0);
-  return { endpointId: Math.floor(index / REASON_SLOTS), reason: decodeReason(index % REASON_SLOTS) };
 }
 
 /** Sums the per-CPU slots of one counter. */

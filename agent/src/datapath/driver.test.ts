@@ -12,7 +12,7 @@ function recordingAddon(features = { schFq: false, schTbf: true, ifb: true }, ca
   const maps = new Map<string, Map<string, Buffer>>();
   const mapPort = (name: string): BpfMapPort => {
     let m = maps.get(name);
-    if (m === undefined) maps.set(name, (m = new Map()));
+    if (m === undefined) maps.set(name, (m = new Map<string, Buffer>()));
     const store = m;
     return {
       name,

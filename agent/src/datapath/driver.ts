@@ -349,7 +349,7 @@ export class Datapath implements DatapathApi {
     for (const [k, v] of readContents(m.policy)) {
       const id = decodePolicyKey(unhex(k)).endpointId;
       let c = policyByEndpoint.get(id);
-      if (c === undefined) policyByEndpoint.set(id, (c = new Map()));
+      if (c === undefined) policyByEndpoint.set(id, (c = new Map<string, string>()));
       c.set(k, v);
     }
     const out: AdoptedEndpoint[] = [];
@@ -386,6 +386,11 @@ export class Datapath implements DatapathApi {
       }
     }
     return out;
+  }
+
+  programIds(): { ingress: number; egress: number } {
+    const { object } = this.nodeMaps();
+    return { ingress: object.program(PROGRAMS.ingress).id, egress: object.program(PROGRAMS.egress).id };
   }
 
   events(onEvent: (e: FlowEvent) => void): EventSubscription {

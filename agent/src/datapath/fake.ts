@@ -36,6 +36,8 @@ export class FakeDatapath implements DatapathApi {
   counters: CounterSample[] = [];
   /** What adoptExisting reports (a test preloads it to simulate a restart). */
   adoptable: AdoptedEndpoint[] = [];
+  /** Entries the ipcache takes before it reports the rest as failed (a full map), like the driver. */
+  ipcacheCapacity = Number.POSITIVE_INFINITY;
   private readonly listeners = new Set<(e: FlowEvent) => void>();
   private readonly features: { schFq: boolean; schTbf: boolean; ifb: boolean };
 
@@ -107,7 +109,12 @@ export class FakeDatapath implements DatapathApi {
     this.ipcache = next;
     if (changed + removed > 0) for (const ep of this.endpoints.values()) ep.generation++;
     this.calls.push({ op: 'syncIpCache', entries: entries.length });
-    return { added, removed, changed, failed: 0 };
+    const failed = Math.max(0, next.size - this.ipcacheCapacity);
+    return { added: added - Math.min(added, failed), removed, changed, failed };
+  }
+
+  programIds(): { ingress: number; egress: number } {
+    return { ingress: 1001, egress: 1002 };
   }
 
   async adoptExisting(): Promise<AdoptedEndpoint[]> {

@@ -46,7 +46,7 @@ export function chooseShapingMode(features: { schFq: boolean; schTbf: boolean; i
   const wanted = bandwidth?.ingressBitsPerSecond !== undefined || bandwidth?.egressBitsPerSecond !== undefined;
   if (!wanted) return 'none';
   // features.schFq would enable EDT; not implemented, so TBF is used even where fq exists.
-  if (!features.schTbf || (bandwidth?.ingressBitsPerSecond !== undefined && !features.ifb)) {
+  if (!features.schTbf || (bandwidth.ingressBitsPerSecond !== undefined && !features.ifb)) {
     throw new Error('bandwidth requested but the kernel lacks sch_tbf or ifb: no shaping mode is available');
   }
   return 'tbf';

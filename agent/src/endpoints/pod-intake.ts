@@ -270,7 +270,7 @@ export class PodIntake {
   private warnOnce(key: string, uid: string, reason: string, message: string, topic = reason): void {
     if (!this.speaksFor(key)) return;
     let seen = this.reported.get(uid);
-    if (seen === undefined) this.reported.set(uid, (seen = new Map()));
+    if (seen === undefined) this.reported.set(uid, (seen = new Map<string, string>()));
     if (seen.get(topic) === message) return;
     seen.set(topic, message);
     const [namespace = '', name = ''] = key.split('/');

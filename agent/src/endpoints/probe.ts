@@ -3,27 +3,31 @@ import type { DatapathAddon } from '../datapath/port.js';
 
 /**
  * Asks the kernel whether an endpoint's tc programs are still attached (the periodic attach check
- * and CNI CHECK). `netnsGone` lets the caller tell a tampered pod from a pod that no longer exists.
+ * and CNI CHECK). `netns-gone` lets the caller tell a tampered pod from a pod that no longer exists.
+ * `foreign`: Weir's filter slot holds a program that is not the node's Weir program (by kernel
+ * program id: every endpoint runs the same pair, bpf/weir.bpf.c).
  */
+type Direction = 'ingress' | 'egress';
 export type AttachState =
   | { kind: 'attached' }
-  | { kind: 'missing'; directions: Array<'ingress' | 'egress'> }
+  | { kind: 'missing'; directions: Direction[]; foreign: Direction[] }
   | { kind: 'netns-gone' };
 
 export interface AttachProbe {
-  check(netnsPath: string, ifname: string): Promise<AttachState>;
+  check(netnsPath: string, ifname: string, expected?: Record<Direction, number>): Promise<AttachState>;
 }
 
 export class TcAttachProbe implements AttachProbe {
   constructor(private readonly tc: Pick<DatapathAddon['tc'], 'query'>) {}
 
-  async check(netnsPath: string, ifname: string): Promise<AttachState> {
+  async check(netnsPath: string, ifname: string, expected?: Record<Direction, number>): Promise<AttachState> {
     try {
       await access(netnsPath);
     } catch {
       return { kind: 'netns-gone' };
     }
-    const missing: Array<'ingress' | 'egress'> = [];
+    const missing: Direction[] = [];
+    const foreign: Direction[] = [];
     for (const direction of ['ingress', 'egress'] as const) {
       let found: { progId: number } | undefined;
       try {
@@ -33,7 +37,8 @@ export class TcAttachProbe implements AttachProbe {
         return { kind: 'netns-gone' };
       }
       if (found === undefined) missing.push(direction);
+      else if (expected !== undefined && found.progId !== expected[direction]) foreign.push(direction);
     }
-    return missing.length === 0 ? { kind: 'attached' } : { kind: 'missing', directions: missing };
+    return missing.length + foreign.length === 0 ? { kind: 'attached' } : { kind: 'missing', directions: [...missing, ...foreign], foreign };
   }
 }

@@ -31,7 +31,7 @@ export class DropLog {
     this.sink({ flow: record }, formatFlow(record));
     if (this.timer === undefined) {
       this.timer = setTimeout(() => this.flush(), this.windowMs);
-      this.timer.unref?.();
+      this.timer.unref();
     }
   }
 

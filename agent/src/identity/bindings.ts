@@ -75,7 +75,7 @@ export class IpBindings {
     else this.byPod.set(pod, next);
     for (const [ip, c] of next) {
       let m = this.byIp.get(ip);
-      if (m === undefined) this.byIp.set(ip, (m = new Map()));
+      if (m === undefined) this.byIp.set(ip, (m = new Map<string, Claim>()));
       m.set(pod, c);
     }
     return this.refresh(touched, pod);

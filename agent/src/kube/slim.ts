@@ -10,7 +10,7 @@
  * agent/src/endpoints/intent.ts and agent/src/endpoints/pod-intake.ts; ports, labels, annotations,
  * nodeName, hostNetwork, security contexts, phase, startTime and IPs stay.
  */
-import { isRecord } from '../../../common/src/records.js';
+import { isList, isRecord } from '../../../common/src/records.js';
 import type { Resource } from './sources.js';
 
 const DROP_ANNOTATIONS = ['kubectl.kubernetes.io/last-applied-configuration'];
@@ -24,9 +24,7 @@ const DROP_POD_STATUS = ['conditions', 'containerStatuses', 'initContainerStatus
 
 function without(o: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
   if (!keys.some((k) => k in o)) return o;
-  const copy = { ...o };
-  for (const k of keys) delete copy[k];
-  return copy;
+  return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
 }
 
 function slimMetadata(meta: Record<string, unknown>): Record<string, unknown> {
@@ -41,7 +39,7 @@ function slimPodSpec(spec: Record<string, unknown>): Record<string, unknown> {
   const out = without(spec, DROP_POD_SPEC);
   for (const list of CONTAINER_LISTS) {
     const containers = out[list];
-    if (Array.isArray(containers)) out[list] = containers.map((c) => (isRecord(c) ? without(c, DROP_CONTAINER) : c));
+    if (isList(containers)) out[list] = containers.map((c) => (isRecord(c) ? without(c, DROP_CONTAINER) : c));
   }
   return out;
 }

@@ -6,7 +6,7 @@
  */
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { kubeWatch, rawList, rawObject } from '../../../common/src/kube/kube-source.js';
-import { Reflector, type ListFn, type ReflectorLogger } from '../../../common/src/kube/reflector.js';
+import { Reflector, type ListFn } from '../../../common/src/kube/reflector.js';
 import { WEIR_ENDPOINT_PATH } from '../endpoints/weirendpoint.js';
 import { slimObject } from './slim.js';
 
@@ -56,8 +56,8 @@ export interface KubeSourcesTuning {
   info?: (obj: object, msg: string) => void;
 }
 
-/** Failures reach the caller through onWatchError; the agent logs them itself. */
-const silent: ReflectorLogger = { info: () => undefined, warn: () => undefined };
+/** Failures reach the caller through onWatchError (the agent logs them itself): the caches log nothing. */
+const ignore = (): void => undefined;
 
 function errorCode(err: unknown): number | undefined {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'number' ? err.code : undefined;
@@ -106,7 +106,7 @@ export class KubeSources implements ClusterSource {
         watch,
         // The cache and the agent keep only what the agent reads (slim.ts).
         parse: (obj) => rawObject(slimObject(resource, obj)),
-        logger: { info: this.tuning.info ?? silent.info, warn: silent.warn },
+        logger: { info: this.tuning.info ?? ignore, warn: ignore },
         onError: (message, retryMs) => this.onWatchError(resource, message, retryMs),
         backoffMaxMs: 10_000,
         ...(this.tuning.absentRecheckMs === undefined ? {} : { absentRecheckMs: this.tuning.absentRecheckMs }),

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterNetworkPolicy } from './cnp.js';
 import { ClusterPolicyIntake, isolateClusterNetworkPolicy, parseClusterNetworkPolicyForIntake } from './cnp-intake.js';
 import { parseNode } from './cnp-resolve.js';
 import type { PolicyCompiler } from './compile.js';

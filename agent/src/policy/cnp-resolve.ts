@@ -55,21 +55,21 @@ const DENY_ALL = (rule: CnpRuleSpec): CnpRule => ({ name: rule.name, action: 'De
 function resolveRule(rule: CnpRuleSpec, path: string, nodes: readonly NodeInfo[], notes: string[]): CnpRule {
   const peers: Peer[] = [];
   let failClosed = false;
-  rule.peers.forEach((peer, i) => {
+  for (const [i, peer] of rule.peers.entries()) {
     const p = `${path}[${i}]`;
     switch (peer.kind) {
       case 'pods':
         peers.push({ kind: 'pods', namespaces: { kind: 'selector', selector: peer.namespaces }, pods: peer.pods });
-        return;
+        continue;
       case 'networks':
         for (const cidr of peer.cidrs) peers.push({ kind: 'ipBlock', block: { cidr, except: [] } });
-        return;
+        continue;
       case 'nodes':
         for (const n of nodes) {
           if (!matchesSelector(peer.nodes, n.labels)) continue;
           for (const cidr of n.addresses) peers.push({ kind: 'ipBlock', block: { cidr, except: [] } });
         }
-        return;
+        continue;
       case 'domainNames':
       case 'unknown': {
         const what = peer.kind === 'domainNames' ? `domainNames (${peer.names.join(', ')}) are not enforced by Weir` : `a peer with no field Weir knows (${peer.fields.join(', ') || 'empty'}) cannot be enforced`;
@@ -78,14 +78,14 @@ function resolveRule(rule: CnpRuleSpec, path: string, nodes: readonly NodeInfo[]
           notes.push(`${p}: ${what}; this ${rule.action} rule denies all traffic instead (fail closed)`);
           failClosed = true;
         }
-        return;
+        continue;
       }
       default: {
         const never: never = peer;
         throw new Error(`unknown peer ${String(never)}`);
       }
     }
-  });
+  }
   if (failClosed) return DENY_ALL(rule);
   // A `nodes` peer selecting no Node (or an Accept whose only peers are not enforced) matches nothing.
   return { name: rule.name, action: rule.action, peers: peers.length > 0 ? peers : [{ kind: 'none' }], ports: rule.ports };

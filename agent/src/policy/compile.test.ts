@@ -9,7 +9,6 @@ interface Case {
   expect: Expect[];
 }
 
-const all = { podSelector: {} };
 const denyIngress = (ns: string): unknown => np(ns, 'deny-in', { podSelector: {} });
 const allowFrom = (ns: string, name: string, from: unknown[], extra: Record<string, unknown> = {}): unknown =>
   np(ns, name, { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from, ...extra }] });

@@ -325,8 +325,9 @@ export class PolicyCompiler {
     if (old !== undefined) this.removePolicyByKey(k);
     const blocksBefore = this.blockRefs.size;
     this.addPolicyIndexes(p);
-    if (this.blockRefs.size !== blocksBefore) {
-      // A new ipBlock CIDR changes the identity of every pod IP inside it: rebuild (ids stay stable).
+    if (this.blockRefs.size !== blocksBefore || this.hasUnusedBlocks()) {
+      // An ipBlock CIDR that appears or goes changes the identity of every pod IP inside it:
+      // rebuild (ids stay stable).
       this.load(this.snapshotState());
       return;
     }
@@ -336,6 +337,14 @@ export class PolicyCompiler {
   removePolicy(p: Pick<AnyPolicy, 'kind' | 'name'> & { namespace?: string }): void {
     const k = p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy' ? `${p.kind}/${p.namespace ?? ''}/${p.name}` : `${p.kind}/${p.name}`;
     this.removePolicyByKey(k);
+    // Without the rebuild, CIDR identities of deleted policies stayed in every node's ipcache
+    // until the agent restarted: policy churn filled the map.
+    if (this.hasUnusedBlocks()) this.load(this.snapshotState());
+  }
+
+  private hasUnusedBlocks(): boolean {
+    for (const ref of this.blockRefs.values()) if (ref.refs <= 0) return true;
+    return false;
   }
 
   private removePolicyByKey(k: string): void {
@@ -349,7 +358,7 @@ export class PolicyCompiler {
     else if (p.kind === 'AdminNetworkPolicy') this.adminPolicies.delete(k);
     else if (p.kind === 'ClusterNetworkPolicy') this.clusterPolicies.delete(k);
     else if (this.baseline === k) this.baseline = undefined;
-    // ipBlock CIDRs that fall out of use keep their (harmless) identities until the next load.
+    // The caller rebuilds when a CIDR falls out of use (its identity and ipcache entry go).
     for (const c of policyCidrs(p)) {
       const ref = this.blockRefs.get(c.canonical);
       if (ref !== undefined) ref.refs--;
@@ -539,7 +548,7 @@ export class PolicyCompiler {
 
   private claim(cidr: string, owner: string, idKey: string): void {
     let m = this.ipClaims.get(cidr);
-    if (m === undefined) this.ipClaims.set(cidr, (m = new Map()));
+    if (m === undefined) this.ipClaims.set(cidr, (m = new Map<string, string>()));
     m.set(owner, idKey);
     this.refreshClaim(cidr);
   }
@@ -777,7 +786,9 @@ export class PolicyCompiler {
         if (p !== undefined && selects(p)) out.push(this.baseline);
       }
     }
-    return out;
+    // Among equally strong entries the first emitted names the rule in flow events: order by key,
+    // not by arrival, so the attribution does not depend on the order the cluster was seen in.
+    return out.sort();
   }
 
   private resolveNamed(ports: ContainerPort[], named: CompiledRule['named'][number]): ContainerPort[] {

@@ -3,13 +3,14 @@
  * Every parser takes `unknown` and returns either the typed value or every bad field with its path.
  * The models keep only what policy needs.
  */
+import { MULTUS_POLICY_FOR as POLICY_FOR_ANNOTATION } from '../../../common/src/annotations.js';
 import { parseCidr, type Cidr } from '../identity/cidr.js';
 import type { ClusterNetworkPolicy } from './cnp.js';
 import { Reader, type Parsed } from './read.js';
 
 export type { FieldError, Parsed } from './read.js';
+export { POLICY_FOR_ANNOTATION };
 
-export const POLICY_FOR_ANNOTATION = 'k8s.v1.cni.cncf.io/policy-for';
 /** The interface NetworkPolicy applies to when a pod says nothing about its default network. */
 export const DEFAULT_INTERFACE = 'eth0';
 

@@ -2,6 +2,7 @@
  * A tiny boundary reader: walks `unknown` input, records every bad field with its path and keeps
  * going, so a parser reports all problems of an object at once.
  */
+import { isList } from '../../../common/src/records.js';
 
 export interface FieldError {
   path: string;
@@ -40,7 +41,7 @@ export class Reader {
 
   array(v: unknown, path: string): unknown[] | undefined {
     if (v === undefined || v === null) return undefined;
-    if (!Array.isArray(v)) {
+    if (!isList(v)) {
       this.fail(path, 'must be a list');
       return undefined;
     }

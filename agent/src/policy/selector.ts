@@ -30,10 +30,6 @@ export function matchesSelector(sel: LabelSelector, labels: Readonly<Record<stri
   return true;
 }
 
-export function isEmptySelector(sel: LabelSelector): boolean {
-  return Object.keys(sel.matchLabels).length === 0 && sel.matchExpressions.length === 0;
-}
-
 /** Order-independent text form: equal selectors produce equal keys. */
 export function selectorKey(sel: LabelSelector): string {
   const labels = Object.entries(sel.matchLabels)

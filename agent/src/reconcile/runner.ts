@@ -100,12 +100,9 @@ export class ReconcileRunner {
     );
     await this.running;
     this.running = undefined;
-    if (this.dirty !== undefined && !this.stopped) {
-      // Events arrived during the run: run again right away, they are already coalesced.
-      await this.runNow();
-      return;
-    }
-    this.releaseIdle();
+    // Events that arrived during the run are already coalesced in `dirty`: run again right away.
+    // With nothing dirty (or once stopped) runNow only releases the idle waiters.
+    await this.runNow();
   }
 
   private releaseIdle(): void {

@@ -229,6 +229,14 @@ export class Reflector<T> {
     return q;
   }
 
+  /**
+   * `stopped`, read after an await: stop() may have set it meanwhile. A call, because TypeScript
+   * keeps the field narrowed to the value it had before the await.
+   */
+  private stoppedMeanwhile(): boolean {
+    return this.stopped;
+  }
+
   private async run(): Promise<void> {
     let backoff = this.o.backoffInitialMs ?? 500;
     const backoffMax = this.o.backoffMaxMs ?? 30_000;
@@ -239,7 +247,7 @@ export class Reflector<T> {
       let rv: string;
       try {
         const listed = await this.o.list(this.selectorQuery());
-        if (this.stopped) return;
+        if (this.stoppedMeanwhile()) return;
         this.contact();
         if (listed === undefined) {
           const recheckMs = this.o.absentRecheckMs ?? 30_000;
@@ -281,7 +289,7 @@ export class Reflector<T> {
         const end = await this.watchOnce(rv, (next) => {
           rv = next;
         });
-        if (end.kind === 'stopped' || this.stopped) return;
+        if (end.kind === 'stopped' || this.stoppedMeanwhile()) return;
         if (end.kind === 'closed') {
           this.contact();
           continue;
@@ -349,7 +357,7 @@ export class Reflector<T> {
         }
         if (next !== undefined && next !== '') setRv(next);
       };
-      const onDone = (err: unknown) => {
+      const onDone = (err: unknown): void => {
         if (this.stopped) return finish({ kind: 'stopped' });
         if (err === null || err === undefined) return finish({ kind: 'closed' });
         return finish(statusCodeOf(err) === 410 ? { kind: 'gone' } : { kind: 'error', err });

@@ -12,6 +12,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import { errorMessage } from '../../../common/src/errors.js';
 import type { ClusterView, Decider, DecideOptions } from './contract.js';
 import type { WebhookMetrics } from './metrics.js';
 import {
@@ -75,7 +76,7 @@ export function createAdmissionApp(deps: AdmissionAppDeps): express.Express {
     strict: true,
   });
 
-  const handle = (endpoint: Endpoint) => async (req: Request, res: Response) => {
+  const answer = async (endpoint: Endpoint, req: Request, res: Response): Promise<void> => {
     const started = process.hrtime.bigint();
     const parsed = parseAdmissionReview(req.body as unknown);
     if (!parsed.ok) {
@@ -97,7 +98,7 @@ export function createAdmissionApp(deps: AdmissionAppDeps): express.Express {
       outcome = {
         kind: 'deny',
         code: 500,
-        message: `Weir webhook internal error while deciding ${review.resource.resource} ${review.namespace}/${review.name}: ${err instanceof Error ? err.message : String(err)}`,
+        message: `Weir webhook internal error while deciding ${review.resource.resource} ${review.namespace}/${review.name}: ${errorMessage(err)}`,
         warnings: [],
         reasons: ['internal-error'],
       };
@@ -146,7 +147,11 @@ export function createAdmissionApp(deps: AdmissionAppDeps): express.Express {
         next();
       },
       jsonBody,
-      handle(endpoint),
+      // Express 4 drops a handler's promise: a rejection goes to the error handler below instead of
+      // becoming an unhandled rejection.
+      (req: Request, res: Response, next: NextFunction) => {
+        answer(endpoint, req, res).catch(next);
+      },
     );
     app.all(path, (req: Request, res: Response) => {
       metrics.badRequests.inc({ cause: 'method' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterView, NadInfo, NamespaceInfo } from './contract.js';
-import { awaitReferences, missingReferences } from './catch-up.js';
+import { awaitReferences, catchUpFor, DEFAULT_CATCH_UP, MAX_CATCH_UP_MS, missingReferences } from './catch-up.js';
 import type { AdmissionRequest } from './review.js';
 
 /** A cache that fills while the review waits, as an informer does a moment after a create. */
@@ -65,5 +65,31 @@ describe('awaitReferences', () => {
     const result = await awaitReferences(podReview({ 'k8s.v1.cni.cncf.io/networks': 'never' }), cache, { timeoutMs: 30, pollMs: 5 });
     expect(result.missing).toEqual(['NAD shop/never']);
     expect(result.waitedMs).toBeGreaterThanOrEqual(30);
+  });
+});
+
+describe('catchUpFor: the wait fits inside the API server\'s webhook timeout', () => {
+  it.each([
+    [1, 500],
+    [2, 1_000],
+    [3, 2_000],
+    [4, 3_000],
+    [5, 3_000],
+    [30, 3_000],
+  ])('timeoutSeconds %i waits at most %i ms', (seconds, waitMs) => {
+    expect(catchUpFor(seconds).timeoutMs).toBe(waitMs);
+  });
+
+  it('leaves a margin under every timeout the API server allows (1..30 s)', () => {
+    for (let seconds = 1; seconds <= 30; seconds++) {
+      const { timeoutMs } = catchUpFor(seconds);
+      expect(timeoutMs, `${seconds} s`).toBeLessThanOrEqual(seconds * 1_000 - 500);
+      expect(timeoutMs, `${seconds} s`).toBeLessThanOrEqual(MAX_CATCH_UP_MS);
+      expect(timeoutMs, `${seconds} s`).toBeGreaterThan(0);
+    }
+  });
+
+  it('without a configured timeout assumes Kubernetes\' default of 10 s (a 3 s wait)', () => {
+    expect(DEFAULT_CATCH_UP.timeoutMs).toBe(3_000);
   });
 });

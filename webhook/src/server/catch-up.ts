@@ -20,7 +20,27 @@ export interface CatchUpOptions {
   readonly pollMs: number;
 }
 
-export const DEFAULT_CATCH_UP: CatchUpOptions = { timeoutMs: 3_000, pollMs: 20 };
+/** Cache lag is milliseconds; 3 s covers a slow watch without holding reviews for long. */
+export const MAX_CATCH_UP_MS = 3_000;
+/** What the review still needs after the wait: deciding, answering, the network both ways. */
+export const MAX_CATCH_UP_MARGIN_MS = 1_000;
+/** Kubernetes' own default for a webhook's timeoutSeconds, used when none is configured. */
+export const DEFAULT_ADMISSION_TIMEOUT_SECONDS = 10;
+
+/**
+ * The wait that fits inside the API server's webhook timeout (`timeoutSeconds` of the webhook
+ * configurations, charts/weir/values.yaml webhook.timeoutSeconds). A wait as long as the timeout
+ * would let the API server give up first and refuse the pod with a bare "context deadline
+ * exceeded" instead of Weir's reason. So the wait leaves a margin of up to 1 s (half the timeout
+ * for short timeouts: 1 s gives a 500 ms wait) and never exceeds MAX_CATCH_UP_MS.
+ */
+export function catchUpFor(admissionTimeoutSeconds: number): CatchUpOptions {
+  const timeoutMs = admissionTimeoutSeconds * 1_000;
+  const margin = Math.min(MAX_CATCH_UP_MARGIN_MS, timeoutMs / 2);
+  return { timeoutMs: Math.max(0, Math.min(MAX_CATCH_UP_MS, timeoutMs - margin)), pollMs: 20 };
+}
+
+export const DEFAULT_CATCH_UP: CatchUpOptions = catchUpFor(DEFAULT_ADMISSION_TIMEOUT_SECONDS);
 
 /** What a pod review refers to that the caches do not hold yet ([] when nothing is missing). */
 export function missingReferences(review: AdmissionRequest, view: ClusterView): string[] {

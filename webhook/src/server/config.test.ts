@@ -18,8 +18,14 @@ describe('parseConfig', () => {
         validatingWebhook: 'weir',
         coordinatorName: 'default',
         logLevel: 'info',
+        admissionTimeoutSeconds: 10,
       },
     });
+  });
+
+  it.each([['1', 1], ['5', 5], ['30', 30]])('takes WEIR_ADMISSION_TIMEOUT_SECONDS=%s', (raw, seconds) => {
+    const r = parseConfig({ WEIR_NAMESPACE: 'w', WEIR_ADMISSION_TIMEOUT_SECONDS: raw });
+    expect(r.ok && r.config.admissionTimeoutSeconds).toBe(seconds);
   });
 
   it('cert-manager mode needs no namespace', () => {
@@ -34,6 +40,10 @@ describe('parseConfig', () => {
     [{}, /WEIR_NAMESPACE is required/],
     [{ WEIR_NAMESPACE: 'w', WEIR_LOG_LEVEL: 'loud' }, /WEIR_LOG_LEVEL/],
     [{ WEIR_NAMESPACE: 'w', WEIR_COORDINATOR_NAME: 'Bad_Name' }, /WEIR_COORDINATOR_NAME/],
+    [{ WEIR_NAMESPACE: 'w', WEIR_ADMISSION_TIMEOUT_SECONDS: '0' }, /WEIR_ADMISSION_TIMEOUT_SECONDS="0": must be a whole number of seconds 1\.\.30.*webhook\.timeoutSeconds/],
+    [{ WEIR_NAMESPACE: 'w', WEIR_ADMISSION_TIMEOUT_SECONDS: '31' }, /WEIR_ADMISSION_TIMEOUT_SECONDS="31"/],
+    [{ WEIR_NAMESPACE: 'w', WEIR_ADMISSION_TIMEOUT_SECONDS: '2.5' }, /WEIR_ADMISSION_TIMEOUT_SECONDS="2.5"/],
+    [{ WEIR_NAMESPACE: 'w', WEIR_ADMISSION_TIMEOUT_SECONDS: '5s' }, /WEIR_ADMISSION_TIMEOUT_SECONDS="5s"/],
   ])('refuses %j', (env, msg) => {
     const r = parseConfig(env);
     expect(r.ok).toBe(false);

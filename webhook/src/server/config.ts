@@ -3,6 +3,8 @@
  * the lab). Pure: takes the env map, returns a typed config or every problem at once.
  */
 import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../../../common/src/log-levels.js';
+import { DEFAULT_COORDINATOR_NAME } from '../decide/index.js';
+import { DEFAULT_ADMISSION_TIMEOUT_SECONDS } from './catch-up.js';
 
 export type { LogLevel };
 export type TlsMode = 'self-signed' | 'cert-manager';
@@ -21,6 +23,11 @@ export interface WebhookConfig {
   validatingWebhook: string;
   coordinatorName: string;
   logLevel: LogLevel;
+  /**
+   * The API server's timeoutSeconds for these webhooks (1..30, as admissionregistration allows);
+   * a pod review's wait for the caches is derived from it (catch-up.ts catchUpFor).
+   */
+  admissionTimeoutSeconds: number;
 }
 
 export const CONFIG_HELP = `weir webhook: admission webhook for pods and NetworkAttachmentDefinitions.
@@ -38,6 +45,9 @@ Configured by environment variables (defaults in brackets):
   WEIR_VALIDATING_WEBHOOK  ValidatingWebhookConfiguration whose caBundle is patched [weir]
   WEIR_COORDINATOR_NAME    SpiderCoordinator to check [default]
   WEIR_LOG_LEVEL           ${LOG_LEVELS.join(' | ')} [info]
+  WEIR_ADMISSION_TIMEOUT_SECONDS
+                           timeoutSeconds of the webhook configurations, 1..30; pod reviews wait
+                           for the caches only within it [${DEFAULT_ADMISSION_TIMEOUT_SECONDS}]
   KUBECONFIG               kubeconfig file; in-cluster configuration when unset
 `;
 
@@ -69,6 +79,14 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   const levelRaw = get('WEIR_LOG_LEVEL', 'info');
   const logLevel = parseLogLevel(levelRaw);
   if (logLevel === undefined) errors.push(`WEIR_LOG_LEVEL=${JSON.stringify(levelRaw)}: must be one of ${LOG_LEVELS.join(', ')}`);
+  const timeoutRaw = get('WEIR_ADMISSION_TIMEOUT_SECONDS', String(DEFAULT_ADMISSION_TIMEOUT_SECONDS));
+  let admissionTimeoutSeconds = Number(timeoutRaw);
+  if (!/^\d+$/.test(timeoutRaw) || admissionTimeoutSeconds < 1 || admissionTimeoutSeconds > 30) {
+    errors.push(
+      `WEIR_ADMISSION_TIMEOUT_SECONDS=${JSON.stringify(timeoutRaw)}: must be a whole number of seconds 1..30, the timeoutSeconds of the webhook configurations (chart: webhook.timeoutSeconds)`,
+    );
+    admissionTimeoutSeconds = DEFAULT_ADMISSION_TIMEOUT_SECONDS;
+  }
   const dns = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
   const name = (k: string, dflt: string): string => {
     const v = get(k, dflt);
@@ -86,8 +104,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     serviceName: name('WEIR_SERVICE_NAME', 'weir-webhook'),
     mutatingWebhook: name('WEIR_MUTATING_WEBHOOK', 'weir'),
     validatingWebhook: name('WEIR_VALIDATING_WEBHOOK', 'weir'),
-    coordinatorName: name('WEIR_COORDINATOR_NAME', 'default'),
+    coordinatorName: name('WEIR_COORDINATOR_NAME', DEFAULT_COORDINATOR_NAME),
     logLevel: logLevel ?? 'info',
+    admissionTimeoutSeconds,
   } satisfies WebhookConfig;
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
 }

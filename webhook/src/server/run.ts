@@ -12,6 +12,7 @@ import type { RotationPolicy } from '../tls/plan.js';
 import { servingNames } from '../tls/plan.js';
 import { startSelfSignedTls } from '../tls/selfsigned.js';
 import type { Readiness } from './app.js';
+import { catchUpFor } from './catch-up.js';
 import type { WebhookConfig } from './config.js';
 import type { Decider } from './contract.js';
 import { createMetrics } from './metrics.js';
@@ -112,6 +113,7 @@ export async function runWebhook(cfg: WebhookConfig, deps: RunDeps): Promise<Run
       decider: deps.decider,
       view: cache.view,
       options: { coordinatorName: cfg.coordinatorName },
+      catchUp: catchUpFor(cfg.admissionTimeoutSeconds),
       logger,
       tls: tlsSource.material(),
       host: cfg.host,
