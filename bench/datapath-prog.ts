@@ -92,6 +92,14 @@ async function main(): Promise<void> {
       eps.push({ id, n, obj });
     }
     const base = open(98);
+    // Audit mode (issue 17): an isolated endpoint with no allow, in audit: every new flow is a
+    // default deny turned into an audited, tracked allow (plus an AUDIT event while the event
+    // budget lasts; the rest are counted as suppressed).
+    const AUDIT_ID = SIZES.length + 1;
+    await h.dp.stageEndpoint({
+      endpointId: AUDIT_ID, netnsPath: null, ifname: 'unused', desired: { ...endpoint([], { ingress: true }), audit: true }, addresses: { mac: POD_MAC, ips: [POD] },
+    });
+    const audited = open(AUDIT_ID);
 
     // Every timed run is checked by the endpoint's counters: a new-flow run must be one policy
     // decision, an established run one conntrack hit. An ACK no longer re-creates an entry the
@@ -116,6 +124,7 @@ async function main(): Promise<void> {
       { name: 'baseline: parse only', run: time(base, 'bench_parse_only', ack), samples: [] },
       { name: 'rewrite only (new-flow harness)', run: time(base, 'bench_rewrite_only', syn), samples: [] },
       ...eps.map((e) => ({ name: `new flow, ${fmt.int(e.n)} entries`, run: time(e.obj, 'bench_new_flow', syn, { id: e.id, reason: 'policy-allow' }), samples: [] })),
+      { name: 'new flow, audited default deny (audit endpoint)', run: time(audited, 'bench_new_flow', syn, { id: AUDIT_ID, reason: 'audit-allowed' }), samples: [] },
       ...eps.map((e) => ({ name: `established, ${fmt.int(e.n)} entries`, run: time(e.obj, 'weir_ingress', ack, { id: e.id, reason: 'ct-established', reopen: openSyn }), samples: [] })),
       ...eps.map((e) => ({
         name: `established egress (+ source check), ${fmt.int(e.n)} entries`,
@@ -149,6 +158,7 @@ async function main(): Promise<void> {
         'Ingress, IPv4 TCP; endpoint isolated, policy = the matching allow + n-1 allows for other identities; ipcache 10,000 /32s.',
         'New flow: a fresh 5-tuple per run (conntrack miss → ipcache → policy → conntrack insert into a full LRU).',
         'Established egress: the same endpoint\'s own TCP flow out (conntrack hit + the anti-spoofing source check).',
+        'Audited: an isolated endpoint with no allow in audit mode (weir.dev/enforcement: audit): default deny → AUDIT event (budgeted) → conntrack insert.',
         ...checks,
       ],
       columns: ['case', 'median', 'min', 'max', '× baseline'],

@@ -21,7 +21,9 @@
  * (bpf/include/related.h); a later IP fragment takes its first fragment's ports (frag.h) ->
  * else policy for the new flow -> conntrack create (TCP: SYN only; within
  * the endpoint's quota) -> pass (ingress: maybe redirect to the shaping IFB). Every drop leaves
- * through the single `drop:` exit, which counts and emits the (budgeted) event.
+ * through the single `drop:` exit, which counts and emits the (budgeted) event. On an audit
+ * endpoint (WEIR_EP_AUDIT) a new flow's policy-deny/default-deny emits an AUDIT_DENY event instead
+ * and goes on as allowed (counted audit-allowed); a generation re-check there never revokes.
  *
  * Cost budget (bench/datapath-prog.ts): the established path is parse (direct packet access)
  * + one coarse clock read + the config array slot + (egress) the source check + one conntrack
@@ -91,8 +93,9 @@ static __always_inline int weir_flow_tracked(struct weir_ctx *x, const struct we
 	if (!ct || !weir_ct_live(ct, x->now))
 		return WEIR_FATE_MISS;
 	if (ct->flags & WEIR_CT_REVOKED) {
-		/* A new connection on a revoked 5-tuple is judged afresh; nothing else passes. */
-		if (x->pkt.protocol == IPPROTO_TCP && weir_ct_may_create(&x->pkt))
+		/* A new connection on a revoked 5-tuple is judged afresh; nothing else passes. On an
+		 * audit endpoint every packet is judged afresh (policy would let it through anyway). */
+		if ((x->pkt.protocol == IPPROTO_TCP && weir_ct_may_create(&x->pkt)) || (ep->flags & WEIR_EP_AUDIT))
 			return WEIR_FATE_MISS;
 		x->d.reason = WEIR_REASON_REVOKED;
 		x->d.remote_identity = ct->remote_identity;
@@ -105,7 +108,9 @@ static __always_inline int weir_flow_tracked(struct weir_ctx *x, const struct we
 		x->d.remote_identity = weir_identity_of(remote);
 		weir_policy_eval(x->ep_id, ep->flags, ct->direction, x->d.remote_identity, x->pkt.protocol,
 				 weir_policy_port(&x->pkt, reply ? x->pkt.sport : x->pkt.dport), &res);
-		if (res.verdict != WEIR_VERDICT_ALLOW) {
+		/* An audit endpoint keeps the flow (it was audited when it opened); switching the
+		 * endpoint to enforce moves the generation again and revokes it here. */
+		if (res.verdict != WEIR_VERDICT_ALLOW && !(ep->flags & WEIR_EP_AUDIT)) {
 			weir_ct_revoke(ct, x->now);
 			x->d.reason = WEIR_REASON_REVOKED;
 			x->d.rule_id = res.rule_id;
@@ -133,8 +138,15 @@ static __always_inline int weir_flow_new(struct weir_ctx *x, const struct weir_e
 	x->d.rule_id = res.rule_id;
 	x->d.tier = res.tier;
 	x->d.reason = res.reason;
-	if (res.verdict != WEIR_VERDICT_ALLOW)
-		return WEIR_FATE_DROP;
+	if (res.verdict != WEIR_VERDICT_ALLOW) {
+		if (!(ep->flags & WEIR_EP_AUDIT))
+			return WEIR_FATE_DROP;
+		/* Audit: the event says what enforcing would have done (reason, rule, tier); the
+		 * packet is counted as audit-allowed and the flow tracked like an allowed one. */
+		x->d.verdict = WEIR_VERDICT_AUDIT_DENY;
+		weir_emit(x->ep_id, &x->pkt, &x->d);
+		x->d.reason = WEIR_REASON_AUDIT_ALLOWED;
+	}
 	/* Mid-stream TCP of an unknown flow passes on its own verdict but tracks nothing. */
 	if (!weir_ct_may_create(&x->pkt))
 		return WEIR_FATE_PASS;
@@ -144,7 +156,8 @@ static __always_inline int weir_flow_new(struct weir_ctx *x, const struct weir_e
 	}
 	weir_ct_create(&x->ct_key, &x->pkt, x->from_a, direction, ep->generation, res.rule_id,
 		       x->d.remote_identity, x->now);
-	if (ep->flags & (direction == WEIR_DIR_INGRESS ? WEIR_EP_EVENTS_INGRESS : WEIR_EP_EVENTS_EGRESS)) {
+	if (res.verdict == WEIR_VERDICT_ALLOW &&
+	    (ep->flags & (direction == WEIR_DIR_INGRESS ? WEIR_EP_EVENTS_INGRESS : WEIR_EP_EVENTS_EGRESS))) {
 		x->d.verdict = WEIR_VERDICT_ALLOW;
 		weir_emit(x->ep_id, &x->pkt, &x->d);
 	}

@@ -155,6 +155,29 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     expect(await agent.handleCni(del('a'), signal())).toEqual({ ok: true });
   });
 
+  it('weir.dev/enforcement: audit on the namespace marks its endpoints; a flip reprograms them; a bad value enforces with a warning', async () => {
+    source.seed('pod', pod('a')).seed('networkpolicy', denyAllIngress);
+    const audited = (annotation: string): unknown => ({ metadata: { name: 'ns-a', labels: { team: 'a', 'weir.dev/inject': 'enabled' }, annotations: { 'weir.dev/enforcement': annotation } } });
+    source.seed('namespace', audited('audit'));
+    const agent = makeAgent();
+    await agent.start();
+    expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
+    const id = [...fake.endpoints.keys()][0] ?? 0;
+    expect(fake.endpoints.get(id)?.desired).toMatchObject({ isolatedIngress: true, audit: true });
+    expect(agent.status().endpoints).toMatchObject([{ pod: 'ns-a/a', isolation: { ingress: true }, audit: true }]);
+    source.put('namespace', audited('enforce'));
+    await agent.idle();
+    expect(fake.endpoints.get(id)?.desired.audit).toBeUndefined();
+    expect(fake.calls).toContainEqual({ op: 'update', endpointId: id });
+    source.put('namespace', audited('audit'));
+    await agent.idle();
+    expect(fake.endpoints.get(id)?.desired.audit).toBe(true);
+    source.put('namespace', audited('audti'));
+    await agent.idle();
+    expect(fake.endpoints.get(id)?.desired.audit).toBeUndefined();
+    expect(log.lines.some((l) => l.level === 'warn' && l.msg.includes('metadata.annotations["weir.dev/enforcement"]') && l.msg.includes('enforce|audit'))).toBe(true);
+  });
+
   it('a full ipcache is reported once per change: a gauge of unwritten entries and one error line', async () => {
     source.seed('pod', pod('a', { ip: '10.9.0.5' })).seed('pod', pod('b', { ip: '10.9.0.6' })).seed('pod', pod('c', { ip: '10.9.0.7' }));
     fake.ipcacheCapacity = 1;
@@ -376,6 +399,7 @@ describe('Agent (fake datapath, scripted cluster)', () => {
       const metrics = await get('/metrics');
       expect(metrics.body).toMatch(/weir_agent_flow_events_total\{endpoint="ns-a\/a",direction="ingress",verdict="dropped",reason="default-deny"\} 1/);
       expect(metrics.body).toMatch(/weir_agent_endpoints\{shaping="none"\} 1/);
+      expect(metrics.body).toMatch(/weir_policy_verdicts_total\{namespace="ns-a",policy="",kind="default",direction="ingress",verdict="dropped"\} 1/);
       expect(metrics.body).toMatch(/weir_agent_reconcile_duration_seconds_count/);
       const status = JSON.parse((await get('/v1/status')).body) as { node: string; endpoints: unknown[]; maps: { ipcache: number } };
       expect(status.node).toBe(NODE);

@@ -33,7 +33,9 @@ import { AgentMetrics } from './metrics.js';
 import { ClusterPolicyIntake } from './policy/cnp-intake.js';
 import { parseNode } from './policy/cnp-resolve.js';
 import { PolicyCompiler } from './policy/compile.js';
-import { PolicyIntake } from './policy/intake.js';
+import { POLICY_KINDS, PolicyIntake } from './policy/intake.js';
+import { PolicyVerdicts } from './flows/verdicts.js';
+import { NamespaceEnforcement } from './policy/enforcement.js';
 import { parseNamespace, type FieldError } from './policy/model.js';
 import { ReconcileRunner, systemClock, type Clock, type RunReason } from './reconcile/runner.js';
 import { errorMessage } from '../../common/src/errors.js';
@@ -88,6 +90,9 @@ export class Agent {
   readonly flows = new FlowHub();
   private readonly dropLog = new DropLog((fields, message) => this.o.log.info(fields, message));
   private readonly compiler = new PolicyCompiler();
+  /** Namespaces in audit mode (weir.dev/enforcement); applied to every desired endpoint. */
+  private readonly enforcement = new NamespaceEnforcement();
+  private readonly verdicts: PolicyVerdicts;
   private readonly policies: PolicyIntake;
   /** Between the intake and the compiler: ClusterNetworkPolicy `nodes` peers and what is not enforced. */
   private readonly cnps = new ClusterPolicyIntake(this.compiler, (p, notes) => this.reportNotEnforced(p, notes));
@@ -116,6 +121,7 @@ export class Agent {
       counters: () => o.datapath.readCounters(),
       endpointName: (id) => this.endpointName(id) ?? `endpoint-${id}`,
     });
+    this.verdicts = new PolicyVerdicts(this.metrics.policyVerdicts);
     this.policies = new PolicyIntake({
       target: this.cnps, log: o.log, parseErrors: this.metrics.parseErrors, registry: this.metrics.registry,
       ...(o.policyEvents === undefined ? {} : { events: o.policyEvents }),
@@ -218,10 +224,14 @@ export class Agent {
       case 'namespace': {
         if (change.type === 'delete') {
           this.intake.removeNamespace(m.name);
+          this.enforcement.remove(m.name);
+          this.verdicts.removePolicy('default', m.name, '');
           return c.removeNamespace(m.name);
         }
         const p = parseNamespace(object);
         if (!p.ok) return this.parseFailed('namespace', object, p.errors);
+        const warning = this.enforcement.upsert(object);
+        if (warning !== undefined) this.o.log.warn({ namespace: m.name }, warning);
         c.upsertNamespace(p.value);
         return this.intake.upsertNamespace(object);
       }
@@ -239,8 +249,11 @@ export class Agent {
       case 'multinetworkpolicy':
       case 'adminnetworkpolicy':
       case 'baselineadminnetworkpolicy':
-      case 'clusternetworkpolicy':
+      case 'clusternetworkpolicy': {
+        const spec = POLICY_KINDS[change.resource];
+        if (change.type === 'delete') this.verdicts.removePolicy(spec.kind, spec.namespaced ? m.namespace : '', m.name);
         return this.policies.apply(change.resource, change.type, object);
+      }
       case 'node': {
         if (change.type === 'delete') return this.cnps.removeNode(m.name);
         const n = parseNode(object);
@@ -295,7 +308,8 @@ export class Agent {
           await this.forget(rec);
           continue;
         }
-        const want = byKey.get(key) ?? this.compiler.compileEndpoint({ namespace: rec.namespace, pod: rec.pod, interface: rec.ifName });
+        const compiled = byKey.get(key) ?? this.compiler.compileEndpoint({ namespace: rec.namespace, pod: rec.pod, interface: rec.ifName });
+        const want = compiled === undefined ? undefined : this.enforcement.apply(compiled);
         if (want === undefined) {
           // Keep what is programmed (fail closed) until the compiler knows the interface again.
           log.warn({ endpoint: key }, 'no desired state for a registered endpoint; keeping its current programs');
@@ -483,7 +497,7 @@ export class Agent {
         this.noteIpCache(await datapath.syncIpCache(ipcache), ipcache.length);
         const bandwidth = isDefault ? entry.view.bandwidth : undefined;
         this.programmed.delete(rec.endpointId);
-        await this.program(rec, desired, bandwidth, resultAddresses(req.prevResult, attachment.ifName));
+        await this.program(rec, this.enforcement.apply(desired), bandwidth, resultAddresses(req.prevResult, attachment.ifName));
       } catch (e) {
         await this.forget(rec);
         return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: could not enforce policy on ${what}: ${errorMessage(e)}`);
@@ -638,7 +652,9 @@ export class Agent {
       return;
     }
     this.metrics.flowEvents.inc({ endpoint: record.endpoint, direction: record.direction, verdict: record.verdict.toLowerCase(), reason: record.reason });
-    if (record.verdict === 'DROPPED') this.dropLog.add(record);
+    const rec = this.o.registry.list().find((r) => r.endpointId === e.endpointId);
+    this.verdicts.count(e, e.ruleId === undefined ? undefined : this.rules[e.ruleId], rec?.namespace ?? '');
+    if (record.verdict !== 'ALLOWED') this.dropLog.add(record);
     else this.o.log.debug({ flow: record }, formatFlow(record));
     this.flows.publish(record);
   }
@@ -679,6 +695,7 @@ export class Agent {
         bandwidth: p?.bandwidth ?? null,
         policyEntries: p?.desired.entries.length ?? 0,
         isolation: { ingress: p?.desired.isolatedIngress ?? false, egress: p?.desired.isolatedEgress ?? false },
+        ...(p?.desired.audit === true ? { audit: true } : {}),
       };
     });
     return {

@@ -4,7 +4,7 @@
  * (the CLI takes the agent's JSON as `unknown`, so an agent of another version is named, not trusted).
  *
  *   GET /v1/status  → AgentStatus (JSON)
- *   GET /v1/flows   → FlowRecord per line (NDJSON), query pod=ns/name, verdict=allowed|dropped
+ *   GET /v1/flows   → FlowRecord per line (NDJSON), query pod=ns/name, verdict=allowed|dropped|audit
  */
 import { isRecord } from '../../common/src/records.js';
 import type { Bandwidth, ShapingMode } from './datapath/shaping.js';
@@ -27,6 +27,8 @@ export interface EndpointStatus {
   bandwidth: Bandwidth | null;
   policyEntries: number;
   isolation: { ingress: boolean; egress: boolean };
+  /** true when the endpoint's namespace audits (weir.dev/enforcement: audit): policy drops pass. Absent from older agents. */
+  audit?: boolean;
 }
 
 export interface AgentStatus {
@@ -42,13 +44,16 @@ export interface AgentStatus {
 /**
  * A flow event resolved to names: the shape `weir observe` prints and the agent logs.
  *   demo/client:40312 -> demo/server:80 TCP DROPPED (policy NetworkPolicy demo/deny-all, ingress)
+ *   demo/client:40312 -> demo/server:80 TCP AUDIT would drop (policy demo/deny-all (default deny), ingress)
+ * AUDIT: the endpoint's namespace audits (weir.dev/enforcement: audit); the flow passed, and
+ * `reason` and `policy` say the drop enforcing would have made.
  */
 export interface FlowRecord {
   time: string;
   node: string;
   endpoint: string;
   direction: 'ingress' | 'egress';
-  verdict: 'ALLOWED' | 'DROPPED';
+  verdict: 'ALLOWED' | 'DROPPED' | 'AUDIT';
   reason: string;
   protocol: string;
   source: string;
@@ -59,7 +64,8 @@ export interface FlowRecord {
 }
 
 export function formatFlow(record: FlowRecord): string {
-  return `${record.source} -> ${record.destination} ${record.protocol} ${record.verdict} (policy ${record.policy}, ${record.direction})`;
+  const verdict = record.verdict === 'AUDIT' ? 'AUDIT would drop' : record.verdict;
+  return `${record.source} -> ${record.destination} ${record.protocol} ${verdict} (policy ${record.policy}, ${record.direction})`;
 }
 
 const STRING_FIELDS = ['time', 'node', 'endpoint', 'reason', 'protocol', 'source', 'destination', 'policy'] as const;
@@ -71,7 +77,7 @@ export function parseFlowRecord(value: unknown): { ok: true; record: FlowRecord 
     if (typeof value[field] !== 'string') return { ok: false, error: `flow record field ${field} must be a string` };
   }
   if (value.direction !== 'ingress' && value.direction !== 'egress') return { ok: false, error: 'flow record field direction must be ingress or egress' };
-  if (value.verdict !== 'ALLOWED' && value.verdict !== 'DROPPED') return { ok: false, error: 'flow record field verdict must be ALLOWED or DROPPED' };
+  if (value.verdict !== 'ALLOWED' && value.verdict !== 'DROPPED' && value.verdict !== 'AUDIT') return { ok: false, error: 'flow record field verdict must be ALLOWED, DROPPED or AUDIT' };
   if (typeof value.remoteIdentity !== 'number') return { ok: false, error: 'flow record field remoteIdentity must be a number' };
   return { ok: true, record: value as unknown as FlowRecord };
 }

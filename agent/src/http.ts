@@ -8,7 +8,7 @@
  *   /metrics    Prometheus text (the same registry as below, for local use)
  *   /v1/status  JSON AgentStatus (`weir status`; agent/src/api.ts)
  *   /v1/flows   live flows, one JSON FlowRecord per line (`weir observe`);
- *               query: pod=ns/name, verdict=allowed|dropped
+ *               query: pod=ns/name, verdict=allowed|dropped|audit
  *
  * Metrics, on WEIR_METRICS_HOST:WEIR_METRICS_PORT (the chart passes the node's IP through the
  * downward API; port 9963): /metrics only. Read-only counts, as node exporters serve them: no flows,

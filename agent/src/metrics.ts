@@ -1,18 +1,21 @@
 /**
  * The agent's Prometheus metrics, in a Registry of its own (never the global default one, so two
- * agents in one test process do not share counters). Names: `weir_agent_<what>[_<unit>]`, counters
+ * agents in one test process do not share counters). Names: `weir_agent_<what>[_<unit>]` (and the issue-17 name weir_policy_verdicts_total), counters
  * end in `_total`; docs/metrics.md lists every one (test/docs/metrics.test.ts keeps it true). The
  * process entry point adds weir_build_info and the process metrics (common/src/process-metrics.ts).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CounterSample } from './datapath/api.js';
 import { DROP_REASONS } from './datapath/codec.js';
+import type { PolicyVerdictLabel } from './flows/verdicts.js';
 
 export { DROP_REASONS };
 
 export class AgentMetrics {
   readonly registry = new Registry();
   readonly flowEvents: Counter<'endpoint' | 'direction' | 'verdict' | 'reason'>;
+  /** Fed by agent/src/flows/verdicts.ts (PolicyVerdicts), which also removes deleted policies' series. */
+  readonly policyVerdicts: Counter<PolicyVerdictLabel>;
   readonly datapathPackets: Counter<'endpoint' | 'reason' | 'verdict'>;
   readonly datapathBytes: Counter<'endpoint' | 'reason' | 'verdict'>;
   readonly mapEntries: Gauge<'map'>;
@@ -33,6 +36,13 @@ export class AgentMetrics {
       name: 'weir_agent_flow_events_total',
       help: 'Flow verdict events from the datapath ring buffer, per endpoint, direction, verdict and reason',
       labelNames: ['endpoint', 'direction', 'verdict', 'reason'],
+      registers,
+    });
+    // The issue's public name (after hubble_policy_verdicts_total), hence not weir_agent_*.
+    this.policyVerdicts = new Counter({
+      name: 'weir_policy_verdicts_total',
+      help: 'Policy verdicts of new flows from flow events, per policy (kind="default" when no rule decided) and direction; verdict forwarded, dropped or audit_drop',
+      labelNames: ['namespace', 'policy', 'kind', 'direction', 'verdict'],
       registers,
     });
     // Counters read from the datapath's per-CPU maps on each scrape: reset, then set to the map's sum

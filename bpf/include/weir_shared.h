@@ -37,6 +37,9 @@ enum weir_verdict {
 	WEIR_VERDICT_ALLOW = 1,
 	WEIR_VERDICT_PASS = 2,
 	WEIR_VERDICT_DENY = 3,
+	/* Flow events only, never a policy value: an audit endpoint's policy drop that was let
+	 * through (WEIR_EP_AUDIT); the event's reason says which drop it would have been. */
+	WEIR_VERDICT_AUDIT_DENY = 4,
 };
 
 /* Why a packet got its fate; indexes the counters and is carried in flow events. */
@@ -58,7 +61,8 @@ enum weir_reason {
 	WEIR_REASON_L2_REFUSED = 14,    /* drop: VLAN tag or an ethertype other than IPv4/IPv6/ARP */
 	WEIR_REASON_EVENTS_SUPPRESSED = 15, /* not a packet fate: flow event over the endpoint's event budget */
 	WEIR_REASON_CT_RELATED = 16,    /* ICMP error quoting a tracked flow of the endpoint */
-	WEIR_REASON_MAX = 17,
+	WEIR_REASON_AUDIT_ALLOWED = 17, /* new flow policy would drop, passed because the endpoint audits (WEIR_EP_AUDIT) */
+	WEIR_REASON_MAX = 18,
 };
 
 /* Tier carried in events and results when no rule decided (default allow/deny, conntrack). */
@@ -179,6 +183,11 @@ enum weir_endpoint_flag {
 	WEIR_EP_EVENTS_EGRESS = 1 << 3,
 	WEIR_EP_CONFIGURED = 1 << 4,     /* slot in use; cleared (zeroed) on detach */
 	WEIR_EP_MAC_KNOWN = 1 << 17,     /* mac is set: egress source MAC and ARP/ND sender MAC are checked */
+	/* Audit mode (namespace annotation weir.dev/enforcement: audit): a policy-deny or
+	 * default-deny verdict passes the flow (tracked like an allowed one) and emits a flow event
+	 * of verdict WEIR_VERDICT_AUDIT_DENY. Every other drop (spoofing, malformed, L2, quota,
+	 * no endpoint) still drops. */
+	WEIR_EP_AUDIT = 1 << 18,
 };
 
 /* Lookup skips: the agent knows which (tier, direction) slices of the endpoint's policy hold
@@ -238,7 +247,7 @@ struct weir_flow_event {
 	__u16 dport;
 	__u8 protocol;
 	__u8 direction;        /* enum weir_direction */
-	__u8 verdict;          /* enum weir_verdict: ALLOW or DENY */
+	__u8 verdict;          /* enum weir_verdict: ALLOW, DENY or AUDIT_DENY */
 	__u8 reason;           /* enum weir_reason */
 	__u8 family;           /* 4 or 6 */
 	__u8 tier;             /* tier of the deciding rule; WEIR_TIER_NONE when none */

@@ -59,6 +59,7 @@ function explanationLines(e: PodExplanation, wide: boolean): string[] {
   else lines.push(`  policies: ${e.policies.length > 0 ? e.policies.join('; ') : 'none select it'}`);
   if (e.flow) {
     lines.push(`${e.flow.from} -> ${e.flow.to} ${e.flow.port}/${e.flow.protocol}: ${e.flow.verdict === 'allow' ? 'ALLOWED' : 'DENIED'}${e.flow.rule ? ` by ${e.flow.rule.policy} (${e.flow.rule.direction})` : ''}`);
+    if (e.flow.audited) lines.push(`  AUDIT would drop: ${e.flow.audited.rule?.policy ?? 'default deny'} (the namespace audits: weir.dev/enforcement: audit)`);
     for (const step of e.flow.steps) lines.push(`  - ${step}`);
   }
   for (const line of e.ignored) lines.push(`  warning: ignored (does not parse): ${line}`);

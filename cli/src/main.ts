@@ -45,7 +45,7 @@ const HELP: Record<string, string> = {
 Usage:
   ${program} status                       per node: endpoints, shaping mode, policy entries, map usage
   ${program} endpoints [-n ns | -A]        per pod interface: addresses, enforced, isolation, shaping (from WeirEndpoints)
-  ${program} observe [--pod ns/name] [--verdict dropped|allowed]   live flows from the agents
+  ${program} observe [--pod ns/name] [--verdict dropped|allowed|audit]   live flows from the agents
   ${program} explain <ns>/<pod> [--from ns/pod | --to ns/pod] [--port 80/TCP]   policies and the verdict for a flow
   ${program} check -n <weir namespace>     the webhook answers and every agent is ready (what helm test runs)
   ${program} uninstall --check             what still depends on Weir (NADs chaining weir, opted-in namespaces)
@@ -61,9 +61,12 @@ Options for status, observe, explain and version (as kubectl's):
 The agents are found through the API server and reached through pods/portforward with your
 kubeconfig and RBAC (list pods; get and create pods/portforward in Weir's namespace); nothing else is
 needed. Run '${program} <command> --help' for details.`,
-  observe: `${program} observe [--pod ns/name] [--verdict dropped|allowed] [-o json|yaml|wide]
+  observe: `${program} observe [--pod ns/name] [--verdict dropped|allowed|audit] [-o json|yaml|wide]
   Streams flow events from every agent as lines like
     node-1  demo/client:40312 -> demo/server:80 TCP DROPPED (policy NetworkPolicy demo/deny-all, ingress)
+  --verdict audit shows only flows an audit namespace (weir.dev/enforcement: audit) let through
+  that policy would drop:
+    node-1  demo/client:40312 -> demo/server:80 TCP AUDIT would drop (policy NetworkPolicy demo/deny-all, ingress)
   -o json prints one JSON record per line. Stop with Ctrl-C.`,
   status: `${program} status [-o json|yaml|wide]
   Per node: the endpoints the agent enforces, their shaping mode, policy entry counts and map usage.
@@ -124,7 +127,7 @@ async function main(argv: string[]): Promise<number> {
       if (a.values.help === true) { out(HELP.observe ?? ''); return 0; }
       const format = outputFormat(a.values.output);
       const verdict = a.values.verdict;
-      if (verdict !== undefined && verdict !== 'dropped' && verdict !== 'allowed') throw new UsageError('--verdict must be dropped or allowed');
+      if (verdict !== undefined && verdict !== 'dropped' && verdict !== 'allowed' && verdict !== 'audit') throw new UsageError('--verdict must be dropped, allowed or audit');
       const query = new URLSearchParams();
       if (verdict !== undefined) query.set('verdict', verdict);
       const pod = a.values.pod;

@@ -13,6 +13,14 @@ describe('weir status formatting', () => {
     });
     expect(lines[0]).toBe('node node-1: ready; 2 endpoint(s), 3 pod(s) known cluster-wide; maps: ipcache 3, policy 4, endpoints 2');
     expect(lines[2]).toMatch(/demo\/limited\/eth0\s+#2\s+programmed\s+shaping tbf\s+in - out 50M\s+4 entries\s+isolated ingress/);
+    expect(lines[2]).not.toContain('AUDIT');
+  });
+  it('marks an endpoint of an audit namespace', () => {
+    const lines = formatStatus({
+      node: 'n', ready: true, unsynced: [], pods: 1, malformedIntents: 0, maps: { ipcache: 1, policy: 0, endpoints: 1 },
+      endpoints: [{ endpointId: 1, pod: 'shop/web', interface: 'eth0', containerId: 'c', netnsPath: '/n', programmed: true, shaping: 'none', bandwidth: null, policyEntries: 0, isolation: { ingress: true, egress: false }, audit: true }],
+    });
+    expect(lines[1]).toMatch(/isolated ingress \(AUDIT: drops pass\)$/);
   });
   it('-o wide adds the container and the network namespace', () => {
     const lines = formatStatus({

@@ -16,7 +16,8 @@ export function formatStatus(status: AgentStatus, wide = false): string[] {
     `shaping ${e.shaping}`,
     e.bandwidth ? `in ${rate(e.bandwidth.ingressBitsPerSecond)} out ${rate(e.bandwidth.egressBitsPerSecond)}` : 'no limit',
     `${e.policyEntries} entries`,
-    `isolated ${[e.isolation.ingress ? 'ingress' : '', e.isolation.egress ? 'egress' : ''].filter((x) => x !== '').join('+') || 'no'}`,
+    `isolated ${[e.isolation.ingress ? 'ingress' : '', e.isolation.egress ? 'egress' : ''].filter((x) => x !== '').join('+') || 'no'}` +
+      (e.audit === true ? ' (AUDIT: drops pass)' : ''),
     ...(wide ? [`container ${e.containerId.slice(0, 12)}`, `netns ${e.netnsPath}`] : []),
   ]);
   const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);

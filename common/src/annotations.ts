@@ -35,6 +35,15 @@ export const ALLOW_NET_ADMIN_TRUE = 'true';
 export const NS_ALLOW_RAW_SOCKETS = 'weir.dev/allow-raw-sockets';
 export const ALLOW_RAW_SOCKETS_TRUE = 'true';
 
+/**
+ * Namespace annotation: ENFORCEMENT_AUDIT puts the namespace's endpoints in audit mode (a flow
+ * policy would drop passes and is reported as an AUDIT flow event); ENFORCEMENT_ENFORCE, absence
+ * or a value that does not parse (with a warning) enforces.
+ */
+export const NS_ENFORCEMENT = 'weir.dev/enforcement';
+export const ENFORCEMENT_ENFORCE = 'enforce';
+export const ENFORCEMENT_AUDIT = 'audit';
+
 /** Pod annotation written only by the webhook: canonical versioned JSON (common/src/intent.ts). */
 export const POD_INTENT = 'weir.dev/intent';
 

@@ -73,10 +73,11 @@ export function testEndpoints(h: Harness, addresses: EndpointAddresses) {
   let nextId = 1;
   const objects: BpfObject[] = [];
   return {
-    async ep(entries: PolicyEntry[], iso: { ingress?: boolean; egress?: boolean } = {}, events = false): Promise<TestEndpoint> {
+    async ep(entries: PolicyEntry[], iso: { ingress?: boolean; egress?: boolean } = {}, events = false, audit = false): Promise<TestEndpoint> {
       const id = nextId++;
+      const desired = audit ? { ...endpoint(entries, iso), audit: true } : endpoint(entries, iso);
       await h.dp.stageEndpoint({
-        endpointId: id, netnsPath: null, ifname: 'unused', desired: endpoint(entries, iso), flowEvents: { ingress: events, egress: events }, addresses,
+        endpointId: id, netnsPath: null, ifname: 'unused', desired, flowEvents: { ingress: events, egress: events }, addresses,
       });
       const obj = h.addon.openObject({ path: OBJECT_PATH, pinRoot: h.pinRoot, constants: { endpoint_id: id } });
       objects.push(obj);

@@ -6,7 +6,9 @@
  */
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { explainer } from '../../agent/src/policy/explain-pods.js';
+import type { FlowRecord } from '../../agent/src/api.js';
 import { fetchCluster } from '../../cli/src/cluster-fetch.js';
+import { streamFlows } from '../../cli/src/flows-client.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -344,6 +346,19 @@ export class E2eCluster {
     return wrong;
   }
 
+  /**
+   * Live /v1/flows of every agent with `query` (as `weir observe` reads them), collected into
+   * `records`; resolves once every stream is connected (agents stream live flows, no replay).
+   */
+  async watchFlows(query: string): Promise<{ records: FlowRecord[]; stop(): void }> {
+    const records: FlowRecord[] = [];
+    const watching = new AbortController();
+    await Promise.all(this.lab.labState.nodes.map((node) => new Promise<void>((connected) => {
+      streamFlows(`${node.agentUrl}/v1/flows?${query}`, (r) => records.push(r), watching.signal, connected).catch(() => undefined).finally(connected);
+    })));
+    return { records, stop: () => watching.abort() };
+  }
+
   /** What each agent says about the endpoints of these pods (for failure messages). */
   async agentView(podKeys: Set<string>): Promise<string> {
     const lines: string[] = [];
@@ -353,7 +368,7 @@ export class E2eCluster {
         const endpoints = isRecord(body) && Array.isArray(body.endpoints) ? body.endpoints : [];
         for (const e of endpoints) {
           if (!isRecord(e) || typeof e.pod !== 'string' || !podKeys.has(e.pod)) continue;
-          lines.push(`  ${node.name} ep ${String(e.endpointId)} ${e.pod} ${String(e.interface)} programmed=${String(e.programmed)} entries=${String(e.policyEntries)} isolation=${JSON.stringify(e.isolation)}`);
+          lines.push(`  ${node.name} ep ${String(e.endpointId)} ${e.pod} ${String(e.interface)} programmed=${String(e.programmed)} entries=${String(e.policyEntries)} isolation=${JSON.stringify(e.isolation)} audit=${String(e.audit === true)}`);
         }
       } catch (error) {
         lines.push(`  ${node.name}: status unavailable (${String(error)})`);
@@ -386,6 +401,11 @@ export class E2eCluster {
   async labelNamespace(ns: string, labels: Record<string, string | null>): Promise<void> {
     const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
     await this.core.patchNamespace({ name: ns, body: { metadata: { labels } } }, merge);
+  }
+
+  async annotateNamespace(ns: string, annotations: Record<string, string | null>): Promise<void> {
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    await this.core.patchNamespace({ name: ns, body: { metadata: { annotations } } }, merge);
   }
 
   async labelPod(key: string, labels: Record<string, string | null>): Promise<void> {

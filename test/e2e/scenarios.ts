@@ -4,8 +4,9 @@
  * predicate over from, to and the probe case): they encode the API's semantics as documented,
  * independently of Weir's compiler, so a compiler bug cannot hide behind a shared oracle.
  */
+import { formatFlow } from '../../agent/src/api.js';
 import type { E2eCluster, Network, PolicyObject } from './cluster.js';
-import { is, type PodRef, type ProbeCase, type Truth } from './model.js';
+import { CASES, PODS, caseKey, is, podKey, type PodRef, type ProbeCase, type Truth } from './model.js';
 
 export interface ScenarioContext {
   readonly cluster: E2eCluster;
@@ -41,6 +42,47 @@ export const SCENARIOS: Scenario[] = [
     async run(ctx) {
       await ctx.apply(np('x', 'deny-ingress', { podSelector: {}, policyTypes: ['Ingress'] }));
       await ctx.expect('x isolated for ingress', (_f, t) => t.ns !== 'x');
+    },
+  },
+  {
+    name: 'namespace audit mode: deny-all ingress in x breaks nothing until x is enforced',
+    async run(ctx) {
+      const audit = (value: string | null) => ctx.cluster.annotateNamespace('x', { 'weir.dev/enforcement': value });
+      await audit('audit');
+      ctx.defer(() => audit(null));
+      await ctx.apply(np('x', 'deny-ingress', { podSelector: {}, policyTypes: ['Ingress'] }));
+      // All allowed is also the state before the policy: first see the agents program x isolated, in audit.
+      const xPods = new Set(['x/a', 'x/b', 'x/c']);
+      for (const deadline = Date.now() + 10_000; ;) {
+        const view = await ctx.cluster.agentView(xPods);
+        const eth0 = view.split('\n').filter((l) => l.includes(' eth0 '));
+        if (eth0.length === xPods.size && eth0.every((l) => l.includes('"ingress":true') && l.includes('audit=true'))) break;
+        if (Date.now() > deadline) throw new Error(`x/* eth0 not isolated in audit mode after 10 s:\n${view}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const flows = await ctx.cluster.watchFlows('verdict=audit');
+      ctx.defer(async () => flows.stop());
+      await ctx.expect('x audits: every pair still allowed', () => true);
+      // What `weir observe --verdict audit` shows: the probes into x, each an AUDIT naming the isolating policy.
+      flows.stop();
+      const lines = flows.records.map((r) => `${r.endpoint} ${r.verdict} ${r.reason} ${r.policy}`);
+      if (!lines.some((l) => /^x\/. AUDIT default-deny NetworkPolicy x\/deny-ingress \(default deny\)$/.test(l))) {
+        throw new Error(`no AUDIT event naming NetworkPolicy x/deny-ingress; got ${lines.length}:\n${lines.slice(0, 10).join('\n')}`);
+      }
+      const strays = flows.records.filter((r) => r.verdict !== 'AUDIT' || !r.endpoint.startsWith('x/'));
+      if (strays.length > 0) throw new Error(`--verdict audit delivered other records: ${JSON.stringify(strays.slice(0, 3))}`);
+      // Every flow the policy would drop is reported: the distinct (from, to, case) are the truth table's denied cells.
+      const host = (hostPort: string): string => hostPort.replace(/:\d+$/, '');
+      const port = (hostPort: string): string => /:(\d+)$/.exec(hostPort)?.[1] ?? '';
+      const seen = new Set(flows.records.map((r) => `${host(r.source)}>${host(r.destination)}>${r.protocol}/${port(r.destination)}`));
+      const predicted = new Set(PODS.flatMap((f) => PODS.filter((t) => t.ns === 'x' && podKey(t) !== podKey(f))
+        .flatMap((t) => CASES.map((c) => `${podKey(f)}>${podKey(t)}>${caseKey(c)}`))));
+      const missing = [...predicted].filter((k) => !seen.has(k));
+      const extra = [...seen].filter((k) => !predicted.has(k));
+      if (missing.length + extra.length > 0) throw new Error(`AUDIT events differ from the truth table: missing ${missing.slice(0, 5).join(', ')}; extra ${extra.slice(0, 5).join(', ')}`);
+      ctx.note(`${flows.records.length} AUDIT events, e.g. ${flows.records[0] === undefined ? '-' : formatFlow(flows.records[0])}`);
+      await audit(null);
+      await ctx.expect('annotation removed: x isolated for ingress', (_f, t) => t.ns !== 'x');
     },
   },
   {

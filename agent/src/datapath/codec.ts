@@ -31,7 +31,7 @@ export * from './addr.js';
 export * from './endpoint-config.js';
 import { addrBytes, decodeAddr } from './addr.js';
 import {
-  DIRECTIONS, LAYOUT, POLICY_FIXED_BITS, REASON_SLOTS, REASONS, RULE_NONE, TIER_NONE, TIERS,
+  AUDIT_DENY_VERDICT_CODE, DIRECTIONS, LAYOUT, POLICY_FIXED_BITS, REASON_SLOTS, REASONS, RULE_NONE, TIER_NONE, TIERS,
   directionCode, tierCode, verdictCode, type Reason, type Tier,
 } from './constants.js';
 
@@ -235,7 +235,8 @@ export interface FlowEvent {
   destinationPort: number;
   protocol: number;
   direction: Direction;
-  verdict: 'allow' | 'deny';
+  /** 'audit': an audit endpoint let through a flow policy would drop (reason: the drop it would have been). */
+  verdict: 'allow' | 'deny' | 'audit';
   reason: Reason;
   tier: Tier | undefined;
 }
@@ -247,8 +248,10 @@ export function decodeFlowEvent(b: Buffer): FlowEvent {
   const f = LAYOUT.weir_flow_event.fields;
   const ruleId = b.readUInt32LE(f.rule_id);
   const tierCodeValue = b.readUInt8(f.tier);
-  const verdict = decodeVerdict(b.readUInt8(f.verdict));
-  if (verdict === 'pass') throw new Error('flow event: verdict pass is never emitted');
+  const code = b.readUInt8(f.verdict);
+  const decoded = code === AUDIT_DENY_VERDICT_CODE ? 'audit' : decodeVerdict(code);
+  if (decoded === 'pass') throw new Error('flow event: verdict pass is never emitted');
+  const verdict: FlowEvent['verdict'] = decoded;
   return {
     timestampNs: b.readBigUInt64LE(f.timestamp_ns),
     endpointId: b.readUInt32LE(f.endpoint_id),

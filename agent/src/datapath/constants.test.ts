@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   DIRECTIONS, ENDPOINT_FLAGS, MAX_ENDPOINT_ADDRS, MAX_ENDPOINTS, NO_ANY_SHIFT, NO_EXACT_SHIFT, POLICY_FIXED_BITS, REASON_SLOTS,
-  REASONS, RULE_NONE, TIER_NONE, TIERS, VERDICT_CODES,
+  REASONS, RULE_NONE, TIER_NONE, TIERS, VERDICT_CODES, AUDIT_DENY_VERDICT_CODE,
 } from './codec.js';
 import { ANY_IDENTITY, WORLD_IDENTITY } from './desired.js';
 
@@ -55,7 +55,7 @@ describe('codec constants match bpf/include/weir_shared.h', () => {
 
   it('verdict codes, tier and direction order', () => {
     expect(Object.fromEntries(enumMembers('weir_verdict').map(([n, v]) => [n.replace('WEIR_VERDICT_', '').toLowerCase(), v])))
-      .toEqual({ none: 0, ...VERDICT_CODES });
+      .toEqual({ none: 0, ...VERDICT_CODES, audit_deny: AUDIT_DENY_VERDICT_CODE });
     expect(enumMembers('weir_tier')).toEqual(TIERS.map((t, i) => [`WEIR_TIER_${t.toUpperCase()}`, i]));
     expect(enumMembers('weir_direction')).toEqual(DIRECTIONS.map((d, i) => [`WEIR_DIR_${d.toUpperCase()}`, i]));
   });

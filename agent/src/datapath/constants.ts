@@ -48,12 +48,14 @@ export const TIER_NONE = 0xff;
 export const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
 export const TIERS: readonly Tier[] = ['admin', 'network', 'baseline'];
 export const VERDICT_CODES: Readonly<Record<Verdict, number>> = { allow: 1, pass: 2, deny: 3 };
+/** WEIR_VERDICT_AUDIT_DENY: flow events only (an audit endpoint's policy drop, let through). */
+export const AUDIT_DENY_VERDICT_CODE = 4;
 
 /** enum weir_reason, in code order. */
 export const REASONS = [
   'ct-established', 'ct-reply', 'policy-allow', 'default-allow', 'l2-pass', 'policy-deny',
   'default-deny', 'revoked', 'malformed', 'no-endpoint', 'events-lost', 'redirect-ifb',
-  'spoofed', 'ct-quota', 'l2-refused', 'events-suppressed', 'ct-related',
+  'spoofed', 'ct-quota', 'l2-refused', 'events-suppressed', 'ct-related', 'audit-allowed',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 /** Reasons that are a packet's drop (the others pass it, or count something that is not a packet fate). */
@@ -61,7 +63,7 @@ export const DROP_REASONS: ReadonlySet<Reason> = new Set<Reason>([
   'policy-deny', 'default-deny', 'revoked', 'malformed', 'no-endpoint', 'spoofed', 'ct-quota', 'l2-refused',
 ]);
 
-export const ENDPOINT_FLAGS = { isolatedIngress: 1, isolatedEgress: 2, eventsIngress: 4, eventsEgress: 8, configured: 16, macKnown: 1 << 17 } as const;
+export const ENDPOINT_FLAGS = { isolatedIngress: 1, isolatedEgress: 2, eventsIngress: 4, eventsEgress: 8, configured: 16, macKnown: 1 << 17, audit: 1 << 18 } as const;
 /** Own addresses an endpoint config holds (WEIR_EP_MAX_ADDRS). */
 export const MAX_ENDPOINT_ADDRS = 4;
 

@@ -59,6 +59,11 @@ export interface DesiredEndpoint extends EndpointKey {
   isolatedIngress: boolean;
   isolatedEgress: boolean;
   entries: PolicyEntry[];
+  /**
+   * Audit mode (namespace annotation weir.dev/enforcement: audit): a flow policy would drop passes
+   * and is reported as an AUDIT flow event. Absent = enforce. Set by the agent, not the compiler.
+   */
+  audit?: boolean;
 }
 
 /** Human-readable origin of a rule, for flow events, logs and `weir explain`. */

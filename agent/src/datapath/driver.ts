@@ -180,10 +180,12 @@ export class Datapath implements DatapathApi {
         isolatedEgress: req.desired.isolatedEgress,
         eventsIngress: req.flowEvents?.ingress ?? false,
         eventsEgress: req.flowEvents?.egress ?? false,
+        ...(req.desired.audit === true ? { audit: true } : {}),
         skips: policySkipFlags(req.desired.entries),
       },
     };
-    if (previous !== undefined && (previous.isolatedIngress !== state.config.isolatedIngress || previous.isolatedEgress !== state.config.isolatedEgress)) {
+    if (previous !== undefined && (previous.isolatedIngress !== state.config.isolatedIngress || previous.isolatedEgress !== state.config.isolatedEgress ||
+      (previous.audit === true) !== (state.config.audit === true))) {
       state.config.generation = previous.generation + 1;
     }
     this.endpoints.set(id, state);
@@ -232,6 +234,8 @@ export class Datapath implements DatapathApi {
       isolatedEgress: req.desired.isolatedEgress,
       eventsIngress: req.flowEvents?.ingress ?? state.config.eventsIngress,
       eventsEgress: req.flowEvents?.egress ?? state.config.eventsEgress,
+      // Leaving audit mode moves the generation (as every update does): flows the policy denies are revoked.
+      audit: req.desired.audit === true,
       // Written after the entries (applyDiff above): a slice becomes visible to the programs
       // only once its entries exist, and a new flow in between is judged by the old policy.
       skips: policySkipFlags(req.desired.entries),

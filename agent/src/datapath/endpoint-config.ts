@@ -13,6 +13,8 @@ export interface EndpointConfig {
   isolatedEgress: boolean;
   eventsIngress: boolean;
   eventsEgress: boolean;
+  /** Audit mode: policy drops pass and are reported as AUDIT events (WEIR_EP_AUDIT). Absent = enforce. */
+  audit?: boolean;
   /** policySkipFlags of the endpoint's entries; absent = 0 = every slice is looked up. */
   skips?: number;
   /** Own addresses: the only sources the endpoint's egress may use (absent = none: no IP egress). */
@@ -52,6 +54,7 @@ export function encodeEndpointConfig(c: EndpointConfig): Buffer {
     (c.isolatedEgress ? ENDPOINT_FLAGS.isolatedEgress : 0) |
     (c.eventsIngress ? ENDPOINT_FLAGS.eventsIngress : 0) |
     (c.eventsEgress ? ENDPOINT_FLAGS.eventsEgress : 0) |
+    (c.audit === true ? ENDPOINT_FLAGS.audit : 0) |
     ((c.skips ?? 0) & SKIP_MASK);
   const a = c.addresses;
   if (a !== undefined && a.ips.length > MAX_ENDPOINT_ADDRS) {
@@ -90,6 +93,7 @@ export function decodeEndpointConfig(b: Buffer): EndpointConfig | undefined {
     isolatedEgress: (flags & ENDPOINT_FLAGS.isolatedEgress) !== 0,
     eventsIngress: (flags & ENDPOINT_FLAGS.eventsIngress) !== 0,
     eventsEgress: (flags & ENDPOINT_FLAGS.eventsEgress) !== 0,
+    ...((flags & ENDPOINT_FLAGS.audit) !== 0 ? { audit: true } : {}),
     skips: (flags & SKIP_MASK) >>> 0,
     addresses: mac === undefined ? { ips } : { mac, ips },
     ...(quota !== 0 ? { conntrackQuota: quota } : {}),

@@ -26,6 +26,13 @@ describe('flow formatting', () => {
     const unnamed = toFlowRecord({ ...base, ruleId: 0, direction: 'egress', reason: 'default-deny' }, names);
     expect(unnamed.policy).toBe('default deny');
   });
+  it('an audit event reads "AUDIT would drop" and names the rule that would have dropped, or the isolating policy', () => {
+    const audit = toFlowRecord({ ...base, verdict: 'audit' }, names);
+    expect(audit).toMatchObject({ verdict: 'AUDIT', reason: 'policy-deny' });
+    expect(formatFlow(audit)).toBe('ns/pod-a:40312 -> ns/pod-b:80 TCP AUDIT would drop (policy NetworkPolicy ns/deny-all, ingress)');
+    const byDefault = toFlowRecord({ ...base, verdict: 'audit', ruleId: undefined, reason: 'default-deny' }, names);
+    expect(formatFlow(byDefault)).toBe('ns/pod-a:40312 -> ns/pod-b:80 TCP AUDIT would drop (policy NetworkPolicy ns/deny-all (default deny), ingress)');
+  });
   it('brackets IPv6 and says when nothing selected the endpoint', () => {
     const record = toFlowRecord({ ...base, ruleId: undefined, verdict: 'allow', reason: 'default-allow', source: 'fd00::9', family: 6 }, names);
     expect(formatFlow(record)).toBe('[fd00::9]:40312 -> ns/pod-b:80 TCP ALLOWED (policy no policy selects it, ingress)');

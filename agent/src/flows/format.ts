@@ -51,7 +51,7 @@ export function toFlowRecord(event: FlowEvent, names: FlowNames, now: Date = new
     node: names.node,
     endpoint: names.endpoint(event.endpointId) ?? `endpoint-${event.endpointId}`,
     direction: event.direction,
-    verdict: event.verdict === 'allow' ? 'ALLOWED' : 'DROPPED',
+    verdict: event.verdict === 'allow' ? 'ALLOWED' : event.verdict === 'audit' ? 'AUDIT' : 'DROPPED',
     reason: event.reason,
     protocol: protocolName(event.protocol),
     source: hostPort(event.source, event.sourcePort, event.protocol, names),

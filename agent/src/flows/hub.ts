@@ -8,15 +8,18 @@ import type { FlowRecord } from './format.js';
 export interface FlowFilter {
   /** "ns/name": the pod is the endpoint, the source or the destination. */
   pod?: string;
-  verdict?: 'allowed' | 'dropped';
+  /** audit: only AUDIT records (flows an audit endpoint let through that policy would drop). */
+  verdict?: 'allowed' | 'dropped' | 'audit';
 }
+
+const RECORD_VERDICT = { allowed: 'ALLOWED', dropped: 'DROPPED', audit: 'AUDIT' } as const;
 
 export type FlowFilterParse = { ok: true; filter: FlowFilter } | { ok: false; error: string };
 
 export function parseFlowFilter(params: URLSearchParams): FlowFilterParse {
   const filter: FlowFilter = {};
   for (const key of params.keys()) {
-    if (key !== 'pod' && key !== 'verdict') return { ok: false, error: `unknown query parameter ${JSON.stringify(key)} (use pod=ns/name, verdict=allowed|dropped)` };
+    if (key !== 'pod' && key !== 'verdict') return { ok: false, error: `unknown query parameter ${JSON.stringify(key)} (use pod=ns/name, verdict=allowed|dropped|audit)` };
   }
   const pod = params.get('pod');
   if (pod !== null) {
@@ -25,7 +28,7 @@ export function parseFlowFilter(params: URLSearchParams): FlowFilterParse {
   }
   const verdict = params.get('verdict');
   if (verdict !== null) {
-    if (verdict !== 'allowed' && verdict !== 'dropped') return { ok: false, error: `verdict=${JSON.stringify(verdict)} must be allowed or dropped` };
+    if (verdict !== 'allowed' && verdict !== 'dropped' && verdict !== 'audit') return { ok: false, error: `verdict=${JSON.stringify(verdict)} must be allowed, dropped or audit` };
     filter.verdict = verdict;
   }
   return { ok: true, filter };
@@ -37,7 +40,7 @@ const hostOf = (hostPort: string): string => {
 };
 
 export function flowMatches(record: FlowRecord, filter: FlowFilter): boolean {
-  if (filter.verdict !== undefined && record.verdict !== (filter.verdict === 'allowed' ? 'ALLOWED' : 'DROPPED')) return false;
+  if (filter.verdict !== undefined && record.verdict !== RECORD_VERDICT[filter.verdict]) return false;
   if (filter.pod !== undefined) {
     const p = filter.pod;
     const ep = record.endpoint === p || record.endpoint.startsWith(`${p}/`);

@@ -143,6 +143,8 @@ export interface FlowExplanation {
   /** The rule that decided; undefined when no policy applies to either end. */
   rule: RuleOrigin | undefined;
   steps: string[];
+  /** Set when an end in audit mode (DesiredEndpoint.audit) let through a deny: the rule that would have dropped it. */
+  audited?: { rule: RuleOrigin | undefined };
 }
 
 const sameEndpoint = (a: EndpointKey, b: EndpointKey): boolean =>
@@ -162,19 +164,27 @@ export function explainFlow(state: DesiredNodeState, flow: FlowQuery): FlowExpla
     k === undefined ? undefined : state.endpoints.find((e) => sameEndpoint(e, k));
   const origin = (id: number | undefined): RuleOrigin | undefined => (id === undefined ? undefined : state.rules[id]);
   let allowRule: RuleOrigin | undefined;
+  let audited: FlowExplanation['audited'];
+  // A deny on an audit endpoint passes (the datapath reports it as AUDIT); the first one is named.
+  const auditDeny = (ep: DesiredEndpoint, ruleId: number | undefined): boolean => {
+    if (ep.audit !== true) return false;
+    steps.push(`${ep.namespace} audits (weir.dev/enforcement: audit): would drop, passes`);
+    audited ??= { rule: origin(ruleId) };
+    return true;
+  };
   const src = find(flow.from.endpoint);
   if (src !== undefined) {
     const d = evaluateEndpoint(src, 'egress', dstId, protocol, flow.port);
     steps.push(...d.steps);
-    if (d.verdict === 'deny') return { verdict: 'deny', rule: origin(d.ruleId), steps };
-    allowRule = origin(d.ruleId);
+    if (d.verdict === 'deny' && !auditDeny(src, d.ruleId)) return { verdict: 'deny', rule: origin(d.ruleId), steps };
+    if (d.verdict !== 'deny') allowRule = origin(d.ruleId);
   } else steps.push('source is not an enforced endpoint here: egress not checked');
   const dst = find(flow.to.endpoint);
   if (dst !== undefined) {
     const d = evaluateEndpoint(dst, 'ingress', srcId, protocol, flow.port);
     steps.push(...d.steps);
-    if (d.verdict === 'deny') return { verdict: 'deny', rule: origin(d.ruleId), steps };
-    allowRule = origin(d.ruleId) ?? allowRule;
+    if (d.verdict === 'deny' && !auditDeny(dst, d.ruleId)) return { verdict: 'deny', rule: origin(d.ruleId), steps };
+    if (d.verdict !== 'deny') allowRule = origin(d.ruleId) ?? allowRule;
   } else steps.push('destination is not an enforced endpoint here: ingress not checked');
-  return { verdict: 'allow', rule: allowRule, steps };
+  return { verdict: 'allow', rule: allowRule, steps, ...(audited === undefined ? {} : { audited }) };
 }

@@ -29,3 +29,20 @@ describe('weir explain: a policy that does not parse', () => {
     expect(open.ok && open.explanation.flow?.verdict).toBe('allow');
   });
 });
+
+describe('weir explain: a namespace in audit mode', () => {
+  it('a deny there passes and is named as what would drop it; enforce denies', () => {
+    const deny = np('x', 'deny-all', { podSelector: {}, policyTypes: ['Ingress'] });
+    const raw = cluster([deny]);
+    const audited: RawCluster = { ...raw, namespaces: [{ metadata: { name: 'x', labels: { ns: 'x' }, annotations: { 'weir.dev/enforcement': 'audit' } } }, { metadata: { name: 'y', labels: { ns: 'y' } } }] };
+    const q = { pod: { namespace: 'x', name: 'a' }, peer: { namespace: 'y', name: 'b', direction: 'from' as const }, port: 80, protocol: 'TCP' as const };
+    const r = explainPod(audited, q);
+    if (!r.ok) throw new Error(r.error);
+    expect(r.explanation.flow?.verdict).toBe('allow');
+    expect(r.explanation.flow?.audited?.rule?.kind).toBe('DefaultDeny');
+    expect(r.explanation.flow?.steps.some((s) => s.includes('x audits (weir.dev/enforcement: audit): would drop, passes'))).toBe(true);
+    const enforced = explainPod(raw, q);
+    expect(enforced.ok && enforced.explanation.flow?.verdict).toBe('deny');
+    expect(enforced.ok && enforced.explanation.flow?.audited).toBeUndefined();
+  });
+});

@@ -4,6 +4,7 @@ import { isRecord, metaOf } from '../../../common/src/records.js';
 import { parseClusterNetworkPolicy } from './cnp.js';
 import { parseNode, resolveClusterNetworkPolicy, type NodeInfo } from './cnp-resolve.js';
 import { PolicyCompiler } from './compile.js';
+import { NamespaceEnforcement } from './enforcement.js';
 import { explainFlow, type ProtocolInput } from './evaluate.js';
 import { isolateAdminNetworkPolicy, isolateBaselineAdminNetworkPolicy, isolateMultiNetworkPolicy, isolateNetworkPolicy } from './intake.js';
 import {
@@ -41,7 +42,11 @@ export interface PodExplanation {
   policies: string[];
   isolatedIngress: boolean;
   isolatedEgress: boolean;
-  flow?: { from: string; to: string; port: number; protocol: string; verdict: 'allow' | 'deny'; rule: RuleOrigin | undefined; steps: string[] };
+  flow?: {
+    from: string; to: string; port: number; protocol: string; verdict: 'allow' | 'deny'; rule: RuleOrigin | undefined; steps: string[];
+    /** The flow passes only because an audit namespace lets it: the rule that would drop it. */
+    audited?: { rule: RuleOrigin | undefined };
+  };
   ignored: string[];
   /** What the ClusterNetworkPolicies selecting this pod ask that Weir does not enforce (domainNames). */
   notEnforced: string[];
@@ -128,6 +133,9 @@ export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResu
   const { state, ignored, enforced, notEnforced } = buildClusterState(raw);
   const compiler = new PolicyCompiler().load(state);
   const ipcache = compiler.ipcache();
+  // Namespaces in audit mode, read as the agent reads them (agent/src/policy/enforcement.ts).
+  const enforcement = new NamespaceEnforcement();
+  for (const o of raw.namespaces) enforcement.upsert(o);
   const find = (ref: { namespace: string; name: string }) => state.pods.find((p) => p.namespace === ref.namespace && p.name === ref.name);
   // A hostNetwork pod has no interface of its own: its packets carry its node's address
   // (status.hostIP, written by kubelet), which is what a `nodes` peer or an ipBlock matches.
@@ -147,7 +155,7 @@ export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResu
     const endpoints = [pod, ...(peer ? [peer] : [])].flatMap((p) => p.interfaces.flatMap((i) => {
       const key = enforcedKey(p, i.name);
       const ep = key ? compiler.compileEndpoint(key) : undefined;
-      return ep ? [ep] : [];
+      return ep ? [enforcement.apply(ep)] : [];
     }));
     // The rule table grows as endpoints compile: read it after compiling these two.
     const merged: DesiredNodeState = { ipcache, endpoints, rules: compiler.compileNode({ name: '' }).rules };
@@ -184,6 +192,7 @@ export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResu
       explanation.flow = {
         from: `${src.namespace}/${src.name}`, to: `${dst.namespace}/${dst.name}`, port: query.port, protocol: String(query.protocol),
         verdict: result.verdict, rule: result.rule, steps: result.steps,
+        ...(result.audited === undefined ? {} : { audited: result.audited }),
       };
     }
     return { ok: true, explanation };
