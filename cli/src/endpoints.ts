@@ -6,11 +6,12 @@
  */
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { parseWeirEndpoint, WEIR_ENDPOINT, type WeirEndpoint } from '../../agent/src/endpoints/weirendpoint.js';
+import { formatBitsPerSecond } from '../../common/src/bandwidth.js';
 import { isList, isRecord } from '../../common/src/records.js';
 import type { OutputFormat } from './args.js';
 import { CommandError } from './errors.js';
 import type { Cluster } from './kube.js';
-import { structured } from './output.js';
+import { alignColumns, structured } from './output.js';
 
 type Row = { endpoint: WeirEndpoint } | { namespace: string; name: string; error: string };
 
@@ -26,7 +27,7 @@ function rows(list: unknown): Row[] {
 }
 
 function bandwidth(bits: number | undefined): string {
-  return bits === undefined ? '-' : `${String(bits / 1e6)}M`;
+  return bits === undefined ? '-' : formatBitsPerSecond(bits);
 }
 
 /** One line per interface: the binding (spec) beside what the agent reports enforcing (status). */
@@ -49,8 +50,7 @@ export function formatEndpoints(list: Row[], wide: boolean): string[] {
       ]);
     }
   }
-  const widths = header.map((_, c) => Math.max(...table.map((r) => (r[c] ?? '').length)));
-  return table.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] ?? 0))).join('  ').trimEnd());
+  return alignColumns(table);
 }
 
 export async function endpointsCommand(cluster: Cluster, opts: { allNamespaces: boolean; format: OutputFormat }, out: (line: string) => void): Promise<number> {

@@ -46,3 +46,9 @@ export function structured(format: OutputFormat, value: unknown): string | undef
   if (format === 'yaml') return toYaml(value);
   return undefined;
 }
+
+/** Rows as aligned columns, two spaces apart, no trailing blanks (kubectl's table look). */
+export function alignColumns(rows: readonly string[][]): string[] {
+  const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+}

@@ -1,5 +1,6 @@
 import type { AgentStatus } from '../../agent/src/api.js';
 import { formatBitsPerSecond } from '../../common/src/bandwidth.js';
+import { alignColumns } from './output.js';
 
 /** `weir status`: one block per node, one line per endpoint, aligned columns (wide: also container and netns). */
 export function formatStatus(status: AgentStatus, wide = false): string[] {
@@ -20,8 +21,7 @@ export function formatStatus(status: AgentStatus, wide = false): string[] {
       (e.audit === true ? ' (AUDIT: drops pass)' : ''),
     ...(wide ? [`container ${e.containerId.slice(0, 12)}`, `netns ${e.netnsPath}`] : []),
   ]);
-  const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
-  for (const row of rows) lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}`);
+  for (const line of alignColumns(rows)) lines.push(`  ${line}`);
   return lines;
 }
 

@@ -8,8 +8,7 @@
  * an agent that cannot be reached makes `weir status` exit 1.
  */
 import { RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { execFile, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AgentStatus, FlowRecord } from '../../agent/src/api.js';
 import { startAgentHttp, type AgentHttpServer } from '../../agent/src/http.js';
@@ -18,20 +17,9 @@ import { FlowHub } from '../../agent/src/flows/hub.js';
 import { freeLoopbackPorts } from '../controlplane/ports.js';
 import { startFakeKubelet, type FakeKubelet } from '../support/fake-kubelet.js';
 import { describeWithApi, ensureNamespace, kubeClients, uniqueName, writeUserKubeconfig } from '../support/kube.js';
+import { runWeir, WEIR_BIN } from '../support/weir-cli.js';
 
-const WEIR = fileURLToPath(new URL('../../bin/weir', import.meta.url));
-
-interface Result { code: number; stdout: string; stderr: string }
-
-function weir(argv: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.KUBECONFIG;
-    execFile(WEIR, argv, { env, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
-    });
-  });
-}
+const weir = (argv: string[]) => runWeir(argv);
 
 describeWithApi('weir status / observe through the kubeconfig and pods/portforward', (adminKubeconfig) => {
   const { kc, core } = kubeClients(adminKubeconfig);
@@ -117,7 +105,7 @@ describeWithApi('weir status / observe through the kubeconfig and pods/portforwa
   }, 70_000);
 
   it('weir observe streams the agent\'s flows through the port-forward', async () => {
-    const child = spawn(WEIR, ['observe', '--kubeconfig', viewer, '-l', selector, '-o', 'json', '--verdict', 'dropped'], { env: { ...process.env, KUBECONFIG: '' } });
+    const child = spawn(WEIR_BIN, ['observe', '--kubeconfig', viewer, '-l', selector, '-o', 'json', '--verdict', 'dropped'], { env: { ...process.env, KUBECONFIG: '' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });

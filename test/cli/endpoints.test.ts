@@ -6,23 +6,12 @@
  * as unreadable with exit 1.
  */
 import { CustomObjectsApi, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, expect, it } from 'vitest';
 import { WEIR_ENDPOINT, weirEndpointObject, type WeirEndpoint } from '../../agent/src/endpoints/weirendpoint.js';
 import { describeWithApi, ensureNamespace, kubeClients, uniqueName, writeUserKubeconfig } from '../support/kube.js';
+import { runWeir } from '../support/weir-cli.js';
 
-const WEIR = fileURLToPath(new URL('../../bin/weir', import.meta.url));
-
-function weir(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.KUBECONFIG;
-    execFile(WEIR, argv, { env, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
-    });
-  });
-}
+const weir = (argv: string[]) => runWeir(argv);
 
 describeWithApi('weir endpoints (WeirEndpoints through the API server)', (adminKubeconfig) => {
   const { kc, core } = kubeClients(adminKubeconfig);

@@ -321,11 +321,10 @@ export class PolicyCompiler {
 
   upsertPolicy(p: AnyPolicy): void {
     const k = policyKey(p);
-    const old = this.policies.get(k);
-    if (old !== undefined) this.removePolicyByKey(k);
+    const released = this.removePolicyByKey(k);
     const blocksBefore = this.blockRefs.size;
     this.addPolicyIndexes(p);
-    if (this.blockRefs.size !== blocksBefore || this.hasUnusedBlocks()) {
+    if (this.blockRefs.size !== blocksBefore || this.stillUnused(released)) {
       // An ipBlock CIDR that appears or goes changes the identity of every pod IP inside it:
       // rebuild (ids stay stable).
       this.load(this.snapshotState());
@@ -336,20 +335,20 @@ export class PolicyCompiler {
 
   removePolicy(p: Pick<AnyPolicy, 'kind' | 'name'> & { namespace?: string }): void {
     const k = p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy' ? `${p.kind}/${p.namespace ?? ''}/${p.name}` : `${p.kind}/${p.name}`;
-    this.removePolicyByKey(k);
     // Without the rebuild, CIDR identities of deleted policies stayed in every node's ipcache
     // until the agent restarted: policy churn filled the map.
-    if (this.hasUnusedBlocks()) this.load(this.snapshotState());
+    if (this.stillUnused(this.removePolicyByKey(k))) this.load(this.snapshotState());
   }
 
-  private hasUnusedBlocks(): boolean {
-    for (const ref of this.blockRefs.values()) if (ref.refs <= 0) return true;
-    return false;
+  /** Whether any of these CIDRs (released by a removal) is still referenced by no policy. */
+  private stillUnused(released: readonly string[]): boolean {
+    return released.some((c) => (this.blockRefs.get(c)?.refs ?? 0) <= 0);
   }
 
-  private removePolicyByKey(k: string): void {
+  /** Returns the ipBlock CIDRs (canonical) that no policy references any more. */
+  private removePolicyByKey(k: string): string[] {
     const p = this.policies.get(k);
-    if (p === undefined) return;
+    if (p === undefined) return [];
     this.dirtyPolicy(k);
     this.policies.delete(k);
     this.policyGroups.delete(k);
@@ -359,10 +358,12 @@ export class PolicyCompiler {
     else if (p.kind === 'ClusterNetworkPolicy') this.clusterPolicies.delete(k);
     else if (this.baseline === k) this.baseline = undefined;
     // The caller rebuilds when a CIDR falls out of use (its identity and ipcache entry go).
+    const released: string[] = [];
     for (const c of policyCidrs(p)) {
       const ref = this.blockRefs.get(c.canonical);
-      if (ref !== undefined) ref.refs--;
+      if (ref !== undefined && --ref.refs <= 0) released.push(c.canonical);
     }
+    return released;
   }
 
   // ---------------------------------------------------------------- indexes
