@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   DIRECTIONS, ENDPOINT_FLAGS, MAX_ENDPOINT_ADDRS, MAX_ENDPOINTS, NO_ANY_SHIFT, NO_EXACT_SHIFT, POLICY_FIXED_BITS, REASON_SLOTS,
-  REASONS, RULE_NONE, TIER_NONE, TIERS, VERDICT_CODES, AUDIT_DENY_VERDICT_CODE,
+  LAYOUT_VERSION, REASONS, RULE_NONE, TIER_NONE, TIERS, VERDICT_CODES, AUDIT_DENY_VERDICT_CODE,
 } from './codec.js';
 import { ANY_IDENTITY, WORLD_IDENTITY } from './desired.js';
 
@@ -78,6 +78,7 @@ describe('codec constants match bpf/include/weir_shared.h', () => {
     expect(define('WEIR_EP_MAX_ADDRS')).toBe(MAX_ENDPOINT_ADDRS);
     expect(define('WEIR_ANY_IDENTITY')).toBe(ANY_IDENTITY);
     expect(define('WEIR_WORLD_IDENTITY')).toBe(WORLD_IDENTITY);
+    expect(define('WEIR_LAYOUT_VERSION')).toBe(LAYOUT_VERSION);
   });
 
   it('the BPF sources use the named TIER_NONE, never a bare 0xff tier', () => {
