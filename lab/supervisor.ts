@@ -1,4 +1,5 @@
 import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { execFile } from 'node:child_process';
 import { mkdir, readdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freeLoopbackPorts } from '../test/controlplane/ports.js';
@@ -63,6 +64,8 @@ export class Lab {
   private readonly simNodes: SimNode[] = [];
   private binder: RoundRobinBinder | undefined;
   private state: LabState | undefined;
+  /** The simulated nodes' CNI bin dir; the agents get it as the chart's do (uninstall removes `weir` there). */
+  private cniBinDir: string | undefined;
   private readonly names;
   readonly prefix: string;
 
@@ -93,6 +96,7 @@ export class Lab {
 
     progress('wiring the underlay switch and the nodes');
     const cniBinDir = await this.prepareCniBinDir();
+    this.cniBinDir = cniBinDir;
     await createSwitch(this.names);
     const nodes: LabNode[] = [];
     const ports = await freeLoopbackPorts(this.options.nodes + 2);
@@ -216,13 +220,39 @@ export class Lab {
     return found;
   }
 
-  /** One node's agent, with every node-scoped setting of its own (pins, socket, port, state). */
-  private spawnAgent(node: LabNode, kubeconfigPath: string): Daemon {
-    return this.spawnProcess(`agent-${node.name}`, 'agent/src/main.ts', {
+  /**
+   * What `helm uninstall` does to one node's agent: the chart's pre-delete hook runs
+   * `weir-agent --arm-uninstall` in the agent's container (agent/src/uninstall.ts), then the
+   * DaemonSet's deletion stops it. The armed agent cleans the node up on its way out.
+   */
+  async uninstallAgent(node: string): Promise<void> {
+    const agent = this.agents.get(node);
+    const labNode = this.state?.nodes.find((n) => n.name === node);
+    if (!agent || !labNode || !this.state) throw new Error(`no agent for node ${node}`);
+    const { command, args } = tsEntry('agent/src/main.ts');
+    const env = { ...process.env, ...this.agentEnv(labNode, this.state.kubeconfig) };
+    await new Promise<void>((resolve, reject) => {
+      execFile(command, [...args, '--arm-uninstall'], { env, timeout: 60_000 }, (error, _stdout, stderr) => {
+        if (error) reject(new Error(`weir-agent --arm-uninstall on ${node}: ${error.message} ${stderr}`));
+        else resolve();
+      });
+    });
+    await stopDaemon(agent, 20_000);
+    this.agents.delete(node);
+  }
+
+  /** One node's agent env, with every node-scoped setting of its own (pins, socket, port, state). */
+  private agentEnv(node: LabNode, kubeconfigPath: string): Record<string, string> {
+    return {
       KUBECONFIG: kubeconfigPath, WEIR_NODE_NAME: node.name, WEIR_PIN_ROOT: node.pinRoot, WEIR_CNI_SOCKET: node.cniSocket,
       WEIR_API_PORT: String(node.agentPort), WEIR_METRICS_PORT: '0', WEIR_BPF_OBJECT: BPF_OBJECT_DIR,
       WEIR_STATE_DIR: join(this.options.dir, 'nodes', node.name, 'state'),
-    });
+      ...(this.cniBinDir === undefined ? {} : { WEIR_CNI_BIN_DIR: this.cniBinDir }),
+    };
+  }
+
+  private spawnAgent(node: LabNode, kubeconfigPath: string): Daemon {
+    return this.spawnProcess(`agent-${node.name}`, 'agent/src/main.ts', this.agentEnv(node, kubeconfigPath));
   }
 
   private spawnProcess(name: string, entry: string, env: Record<string, string>): Daemon {
