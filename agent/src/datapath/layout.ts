@@ -28,7 +28,10 @@ export const UNVERSIONED = 0;
  * The oldest layout version whose pinned map may be copied into the current one, per carried map.
  * Version 0 (unversioned pins) had the version-1 layout of both (version 1 only added endpoint
  * flag bits that older agents left zero, and a zero skip bit costs a lookup, never a verdict).
- * Raise an entry to the new WEIR_LAYOUT_VERSION when that map's key or value changes.
+ * Raise an entry to the new WEIR_LAYOUT_VERSION when that map's key or value changes. Beware
+ * endpoints: the endpoint's own MAC and IPs (anti-spoofing) live only there and in the CNI ADD
+ * result, not in the registry (agent/src/endpoints/registry.ts); convert the old configs here, or
+ * persist the addresses first, or egress of every re-attached pod is refused until its next ADD.
  */
 export const CARRY_OVER = { conntrack: 0, endpoints: 0 } as const;
 
