@@ -20,6 +20,8 @@ export const MAPS = {
   events: 'weir_events',
   conntrackUsage: 'weir_ct_usage',
   eventBudget: 'weir_event_budget',
+  frags: 'weir_frags',
+  meta: 'weir_meta',
 } as const;
 
 export const PROGRAMS = { ingress: 'weir_ingress', egress: 'weir_egress' } as const;
