@@ -35,7 +35,7 @@ import {
   type Verdict,
 } from '../datapath/desired.js';
 import { IdentityAllocator } from '../identity/allocator.js';
-import { CidrSet, cidrContains, hostCidr, type Cidr } from '../identity/cidr.js';
+import { cidrContains, hostCidr, type Cidr } from '../identity/cidr.js';
 import { labelSetKey } from '../identity/labels.js';
 import { isWidePeer, NamespaceClasses } from './classes.js';
 import type { CompiledPolicy, CompiledRule, GroupState, IdentityInfo, PodRecord, SelectorEntry } from './compile-types.js';
@@ -43,6 +43,7 @@ import { SelectorIndex } from './selector-index.js';
 import { cnpAppliesTo, type ClusterNetworkPolicy } from './cnp.js';
 import { emitRule, expandPorts, type PeerPorts } from './emit.js';
 import { foldEntries } from './fold.js';
+import { IdentityTable } from './identity-table.js';
 import { IpCacheTable } from './ipcache-table.js';
 import type {
   AdminNetworkPolicy,
@@ -79,7 +80,7 @@ export class PolicyCompiler {
 
   private newIpTable(): IpCacheTable {
     return new IpCacheTable((idKey) => {
-      const info = this.identities.get(idKey);
+      const info = this.ids.get(idKey);
       if (info === undefined) return undefined;
       const ns = info.principal?.namespace;
       return ns === undefined ? { identity: info.id } : { identity: info.id, namespaceClass: this.classes.of(ns) };
@@ -88,20 +89,15 @@ export class PolicyCompiler {
 
   /** Named ports of remote identities, for emit.ts. */
   private readonly peerPorts: PeerPorts = {
-    allIdentities: () => this.identityById.keys(),
-    namedPortsOf: (id) => this.identityById.get(id)?.principal?.namedPorts,
+    allIdentities: () => this.ids.numbers(),
+    namedPortsOf: (id) => this.ids.byNumber(id)?.principal?.namedPorts,
   };
 
   private index = new SelectorIndex();
   private pods = new Map<string, PodRecord>();
   private podsByNode = new Map<string, Set<string>>();
-  private identities = new Map<string, IdentityInfo>();
-  private identityById = new Map<number, IdentityInfo>();
-  private membersIndex = new Map<string, Set<IdentityInfo>>();
-  /** ipcache claims: canonical CIDR → pod claims (identity keys by pod) and CIDR claim. */
+  private ids = new IdentityTable(this.allocator);
   private ipTable = this.newIpTable();
-  private blockRefs = new Map<string, { cidr: Cidr; refs: number }>();
-  private blockSet = new CidrSet();
   private policies = new Map<string, AnyPolicy>();
   private policiesByNs = new Map<string, Set<string>>();
   private adminPolicies = new Set<string>();
@@ -121,20 +117,13 @@ export class PolicyCompiler {
 
   /** Replaces the whole state. Identities of keys present before and after keep their ids. */
   load(state: ClusterState): this {
-    const held: string[] = [];
-    for (const info of this.identities.values()) {
-      if (info.principal === undefined) held.push(info.key);
-    }
+    const held = this.ids.cidrKeys();
     for (const rec of this.pods.values()) held.push(...rec.identityKeys);
     this.index = new SelectorIndex();
     this.pods = new Map();
     this.podsByNode = new Map();
-    this.identities = new Map();
-    this.identityById = new Map();
-    this.membersIndex = new Map();
+    this.ids = new IdentityTable(this.allocator);
     this.ipTable = this.newIpTable();
-    this.blockRefs = new Map();
-    this.blockSet = new CidrSet();
     this.policies = new Map();
     this.policiesByNs = new Map();
     this.adminPolicies = new Set();
@@ -241,7 +230,8 @@ export class PolicyCompiler {
       this.ipTable.release(ip, k);
     }
     for (const idKey of rec.identityKeys) {
-      if (this.allocator.release(idKey)) this.dropIdentity(idKey);
+      const gone = this.ids.releasePod(idKey);
+      if (gone !== undefined) this.identityChanged(gone, false);
     }
     const pr = rec.principal;
     pr.pods.delete(k);
@@ -254,9 +244,9 @@ export class PolicyCompiler {
   upsertPolicy(p: AnyPolicy): void {
     const k = policyKey(p);
     const released = this.removePolicyByKey(k);
-    const blocksBefore = this.blockRefs.size;
+    const blocksBefore = this.ids.blockCount;
     this.addPolicyIndexes(p);
-    if (this.blockRefs.size !== blocksBefore || this.stillUnused(released)) {
+    if (this.ids.blockCount !== blocksBefore || this.stillUnused(released)) {
       // An ipBlock CIDR that appears or goes changes the identity of every pod IP inside it:
       // rebuild (ids stay stable).
       this.load(this.snapshotState());
@@ -274,7 +264,7 @@ export class PolicyCompiler {
 
   /** Whether any of these CIDRs (released by a removal) is still referenced by no policy. */
   private stillUnused(released: readonly string[]): boolean {
-    return released.some((c) => (this.blockRefs.get(c)?.refs ?? 0) <= 0);
+    return released.some((c) => this.ids.unusedBlock(c));
   }
 
   /** Returns the ipBlock CIDRs (canonical) that no policy references any more. */
@@ -291,10 +281,7 @@ export class PolicyCompiler {
     else if (this.baseline === k) this.baseline = undefined;
     // The caller rebuilds when a CIDR falls out of use (its identity and ipcache entry go).
     const released: string[] = [];
-    for (const c of policyCidrs(p)) {
-      const ref = this.blockRefs.get(c.canonical);
-      if (ref !== undefined && --ref.refs <= 0) released.push(c.canonical);
-    }
+    for (const c of policyCidrs(p)) if (this.ids.releaseBlock(c.canonical)) released.push(c.canonical);
     return released;
   }
 
@@ -317,19 +304,8 @@ export class PolicyCompiler {
   /** Adds a policy's ipBlock CIDRs (and excepts) to the CIDR set, each with a CIDR identity. */
   private registerBlocks(p: AnyPolicy): void {
     for (const c of policyCidrs(p)) {
-      const ref = this.blockRefs.get(c.canonical);
-      if (ref !== undefined) {
-        ref.refs++;
-        continue;
-      }
-      this.blockRefs.set(c.canonical, { cidr: c, refs: 1 });
-      this.blockSet.add(c);
-      const key = `c:${c.canonical}`;
-      const id = this.allocator.acquire(key);
-      const info: IdentityInfo = { key, id, principal: undefined, cidr: c, members: [] };
-      this.identities.set(key, info);
-      this.identityById.set(id, info);
-      this.ipTable.claim(c.canonical, '', key);
+      const info = this.ids.addBlock(c);
+      if (info !== undefined) this.ipTable.claim(c.canonical, '', info.key);
     }
   }
 
@@ -358,40 +334,13 @@ export class PolicyCompiler {
         const host = hostCidr(ipText);
         if (host === undefined || seen.has(host.canonical)) continue;
         seen.add(host.canonical);
-        const members = this.blockSet
-          .containing(host.family, host.addr)
-          .map((c) => c.canonical)
-          .sort();
-        const idKey = `p:${principal.key}#${members.join(',')}`;
-        const fresh = this.allocator.lookup(idKey) === undefined || !this.identities.has(idKey);
-        const id = this.allocator.acquire(idKey);
+        const { key: idKey, info, fresh } = this.ids.acquirePod(principal, host);
         rec.identityKeys.push(idKey);
         rec.ips.push(host.canonical);
-        if (fresh) {
-          const info: IdentityInfo = { key: idKey, id, principal, cidr: undefined, members };
-          this.identities.set(idKey, info);
-          this.identityById.set(id, info);
-          principal.identities.add(info);
-          for (const m of members) {
-            let s = this.membersIndex.get(m);
-            if (s === undefined) this.membersIndex.set(m, (s = new Set()));
-            s.add(info);
-          }
-          this.identityChanged(info, true);
-        }
+        if (fresh) this.identityChanged(info, true);
         this.ipTable.claim(host.canonical, k, idKey);
       }
     }
-  }
-
-  private dropIdentity(idKey: string): void {
-    const info = this.identities.get(idKey);
-    if (info === undefined) return;
-    this.identities.delete(idKey);
-    this.identityById.delete(info.id);
-    info.principal?.identities.delete(info);
-    for (const m of info.members) this.membersIndex.get(m)?.delete(info);
-    this.identityChanged(info, false);
   }
 
   /** True when a rule's written peers name this identity one by one (not through ANY or a class). */
@@ -499,18 +448,7 @@ export class PolicyCompiler {
           break;
         }
         case 'ipBlock': {
-          const { cidr, except } = peer.block;
-          const excluded = (c: Cidr): boolean => except.some((e) => cidrContains(e, c));
-          for (const ref of this.blockRefs.values()) {
-            if (cidrContains(cidr, ref.cidr) && !excluded(ref.cidr)) {
-              const id = this.allocator.lookup(`c:${ref.cidr.canonical}`);
-              if (id !== undefined) out.add(id);
-            }
-          }
-          const exceptKeys = except.map((e) => e.canonical);
-          for (const info of this.membersIndex.get(cidr.canonical) ?? []) {
-            if (!exceptKeys.some((e) => info.members.includes(e))) out.add(info.id);
-          }
+          this.ids.blockPeers(peer.block.cidr, peer.block.except, out);
           break;
         }
         default: {
@@ -718,13 +656,7 @@ export class PolicyCompiler {
     if (id === CLUSTER_IDENTITY) return 'every pod';
     const ns = this.classes.namespaceOf(id);
     if (ns !== undefined) return `every pod of namespace ${ns}`;
-    const info = this.identityById.get(id);
-    if (info === undefined) return undefined;
-    if (info.cidr !== undefined) return `cidr ${info.cidr.canonical}`;
-    const pr = info.principal;
-    if (pr === undefined) return undefined;
-    const labels = Object.entries(pr.podLabels).map(([k, v]) => `${k}=${v}`).join(',');
-    return `${pr.namespace} {${labels}}${info.members.length ? ` in ${info.members.join(',')}` : ''}`;
+    return this.ids.describe(id);
   }
 }
 
