@@ -188,6 +188,10 @@ enum weir_endpoint_flag {
 	 * of verdict WEIR_VERDICT_AUDIT_DENY. Every other drop (spoofing, malformed, L2, quota,
 	 * no endpoint) still drops. */
 	WEIR_EP_AUDIT = 1 << 18,
+	/* Flow-fair shaping (htb-fair): the direction's shaper is an HTB with flow classes, and the
+	 * programs set skb->priority to the flow's leaf class (WEIR_FLOW_CLASS_* below). */
+	WEIR_EP_FLOW_CLASSES_INGRESS = 1 << 19,
+	WEIR_EP_FLOW_CLASSES_EGRESS = 1 << 20,
 };
 
 /* Lookup skips: the agent knows which (tier, direction) slices of the endpoint's policy hold
@@ -253,5 +257,15 @@ struct weir_flow_event {
 	__u8 tier;             /* tier of the deciding rule; WEIR_TIER_NONE when none */
 	__u8 pad[6];           /* to the 8-byte alignment of timestamp_ns */
 };
+
+/* ---- flow-fair shaping (agent/src/datapath/shaping.ts builds the HTB these name) ----
+ * Root HTB WEIR_FLOW_CLASS_MAJOR:, parent class MAJOR:1 at the pod's rate, WEIR_FLOW_CLASS_LEAVES
+ * leaf classes MAJOR:(BASE + STEP * i). A flow's leaf is its skb hash modulo the leaf count. Every
+ * leaf minor ends in the nibble 8: if the priority survives to a prio/pfifo_fast qdisc further on,
+ * it maps to the same band as priority 0, never a raised one. */
+#define WEIR_FLOW_CLASS_MAJOR 0x1
+#define WEIR_FLOW_CLASS_LEAVES 32
+#define WEIR_FLOW_CLASS_BASE 0x18
+#define WEIR_FLOW_CLASS_STEP 0x10
 
 #endif /* WEIR_SHARED_H */

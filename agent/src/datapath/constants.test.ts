@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  DIRECTIONS, ENDPOINT_FLAGS, MAX_ENDPOINT_ADDRS, MAX_ENDPOINTS, NO_ANY_SHIFT, NO_EXACT_SHIFT, POLICY_FIXED_BITS, REASON_SLOTS,
+  DIRECTIONS, ENDPOINT_FLAGS, FLOW_CLASS, MAX_ENDPOINT_ADDRS, MAX_ENDPOINTS, NO_ANY_SHIFT, NO_EXACT_SHIFT, POLICY_FIXED_BITS, REASON_SLOTS,
   REASONS, RULE_NONE, TIER_NONE, TIERS, VERDICT_CODES, AUDIT_DENY_VERDICT_CODE,
 } from './codec.js';
 import { ANY_IDENTITY, WORLD_IDENTITY } from './desired.js';
@@ -68,6 +68,13 @@ describe('codec constants match bpf/include/weir_shared.h', () => {
     const flagBits = Object.values(ENDPOINT_FLAGS).reduce((a, b) => a | b, 0);
     expect(flagBits & (0xfff << NO_EXACT_SHIFT)).toBe(0);
     expect(NO_ANY_SHIFT - NO_EXACT_SHIFT).toBe(TIERS.length * DIRECTIONS.length);
+  });
+
+  it('the flow-class layout of flow-fair shaping', () => {
+    expect(define('WEIR_FLOW_CLASS_MAJOR')).toBe(FLOW_CLASS.major);
+    expect(define('WEIR_FLOW_CLASS_LEAVES')).toBe(FLOW_CLASS.leaves);
+    expect(define('WEIR_FLOW_CLASS_BASE')).toBe(FLOW_CLASS.base);
+    expect(define('WEIR_FLOW_CLASS_STEP')).toBe(FLOW_CLASS.step);
   });
 
   it('sizes and sentinels', () => {

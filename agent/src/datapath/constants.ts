@@ -63,7 +63,15 @@ export const DROP_REASONS: ReadonlySet<Reason> = new Set<Reason>([
   'policy-deny', 'default-deny', 'revoked', 'malformed', 'no-endpoint', 'spoofed', 'ct-quota', 'l2-refused',
 ]);
 
-export const ENDPOINT_FLAGS = { isolatedIngress: 1, isolatedEgress: 2, eventsIngress: 4, eventsEgress: 8, configured: 16, macKnown: 1 << 17, audit: 1 << 18 } as const;
+export const ENDPOINT_FLAGS = {
+  isolatedIngress: 1, isolatedEgress: 2, eventsIngress: 4, eventsEgress: 8, configured: 16, macKnown: 1 << 17, audit: 1 << 18,
+  flowClassesIngress: 1 << 19, flowClassesEgress: 1 << 20,
+} as const;
+/**
+ * Flow-fair shaping's HTB layout (WEIR_FLOW_CLASS_*): root MAJOR:, parent MAJOR:1, leaf i is
+ * MAJOR:(BASE + STEP * i); the programs put a flow in leaf (skb hash % LEAVES).
+ */
+export const FLOW_CLASS = { major: 0x1, leaves: 32, base: 0x18, step: 0x10 } as const;
 /** Own addresses an endpoint config holds (WEIR_EP_MAX_ADDRS). */
 export const MAX_ENDPOINT_ADDRS = 4;
 

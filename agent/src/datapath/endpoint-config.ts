@@ -21,6 +21,9 @@ export interface EndpointConfig {
   addresses?: EndpointAddresses;
   /** Live conntrack entries the endpoint may hold; absent or 0 = the datapath's default. */
   conntrackQuota?: number;
+  /** The direction is shaped by HTB flow classes: the programs set skb->priority (WEIR_EP_FLOW_CLASSES_*). */
+  flowClassesIngress?: boolean;
+  flowClassesEgress?: boolean;
 }
 
 /** The endpoint's own MAC ("02:00:..", absent = not checked) and IPs (canonical text). */
@@ -55,6 +58,8 @@ export function encodeEndpointConfig(c: EndpointConfig): Buffer {
     (c.eventsIngress ? ENDPOINT_FLAGS.eventsIngress : 0) |
     (c.eventsEgress ? ENDPOINT_FLAGS.eventsEgress : 0) |
     (c.audit === true ? ENDPOINT_FLAGS.audit : 0) |
+    (c.flowClassesIngress === true ? ENDPOINT_FLAGS.flowClassesIngress : 0) |
+    (c.flowClassesEgress === true ? ENDPOINT_FLAGS.flowClassesEgress : 0) |
     ((c.skips ?? 0) & SKIP_MASK);
   const a = c.addresses;
   if (a !== undefined && a.ips.length > MAX_ENDPOINT_ADDRS) {
@@ -94,6 +99,8 @@ export function decodeEndpointConfig(b: Buffer): EndpointConfig | undefined {
     eventsIngress: (flags & ENDPOINT_FLAGS.eventsIngress) !== 0,
     eventsEgress: (flags & ENDPOINT_FLAGS.eventsEgress) !== 0,
     ...((flags & ENDPOINT_FLAGS.audit) !== 0 ? { audit: true } : {}),
+    ...((flags & ENDPOINT_FLAGS.flowClassesIngress) !== 0 ? { flowClassesIngress: true } : {}),
+    ...((flags & ENDPOINT_FLAGS.flowClassesEgress) !== 0 ? { flowClassesEgress: true } : {}),
     skips: (flags & SKIP_MASK) >>> 0,
     addresses: mac === undefined ? { ips } : { mac, ips },
     ...(quota !== 0 ? { conntrackQuota: quota } : {}),

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { FLOW_CLASS } from './constants.js';
+import { chooseShapingMode, flowClassParameters, tbfParameters } from './shaping.js';
+
+const KERNEL = { schFq: false, schTbf: true, schHtb: true, ifb: true };
+
+describe('chooseShapingMode', () => {
+  it('htb-fair where sch_htb exists, tbf without it or when the operator asks for tbf, none without limits', () => {
+    expect(chooseShapingMode(KERNEL, { egressBitsPerSecond: 1e6 })).toBe('htb-fair');
+    expect(chooseShapingMode({ ...KERNEL, schHtb: false }, { egressBitsPerSecond: 1e6 })).toBe('tbf');
+    expect(chooseShapingMode(KERNEL, { egressBitsPerSecond: 1e6 }, 'tbf')).toBe('tbf');
+    expect(chooseShapingMode(KERNEL, {})).toBe('none');
+    expect(chooseShapingMode(KERNEL, undefined)).toBe('none');
+  });
+
+  it('refuses, naming what is missing, when no shaper can do it', () => {
+    expect(() => chooseShapingMode({ ...KERNEL, ifb: false }, { ingressBitsPerSecond: 1e6 })).toThrow(/lacks ifb/);
+    expect(() => chooseShapingMode({ ...KERNEL, schHtb: false, schTbf: false }, { egressBitsPerSecond: 1e6 })).toThrow(/sch_tbf and sch_htb/);
+    expect(() => chooseShapingMode({ ...KERNEL, schTbf: false }, { egressBitsPerSecond: 1e6 }, 'tbf')).toThrow(/shaping is set to tbf/);
+  });
+});
+
+describe('flowClassParameters', () => {
+  it.each([10e6, 100e6, 1e9])('%d bit/s: the TBF rate and burst on the parent, equal leaf shares, short byte queues', (rate) => {
+    const p = flowClassParameters(rate);
+    const tbf = tbfParameters(rate);
+    expect(p.rateBitsPerSecond).toBe(rate);
+    expect(p.burstBytes).toBe(tbf.burstBytes);
+    // The guaranteed shares never add up to more than the parent's rate.
+    expect(p.leafRateBitsPerSecond * p.leafMinors.length).toBeLessThanOrEqual(rate);
+    // 10 ms at the rate (at least 4 frames): the same queue as TBF's beyond its burst.
+    expect(p.leafLimitBytes).toBe(Math.max(4 * 1514, Math.ceil((rate / 8) * 0.01)));
+    expect(p.quantumBytes).toBe(1514);
+  });
+
+  it('numbers the leaves as the programs do: BASE + STEP * i, all ending in nibble 8, none the parent', () => {
+    const { leafMinors, major } = flowClassParameters(10e6);
+    expect(major).toBe(FLOW_CLASS.major);
+    expect(leafMinors).toHaveLength(FLOW_CLASS.leaves);
+    expect(leafMinors[0]).toBe(0x18);
+    expect(leafMinors[31]).toBe(0x18 + 31 * 0x10);
+    expect(new Set(leafMinors).size).toBe(leafMinors.length);
+    for (const m of leafMinors) {
+      expect(m & 0xf).toBe(8);
+      expect(m).not.toBe(1);
+    }
+  });
+});
