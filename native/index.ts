@@ -134,13 +134,16 @@ export interface FlowClassOptions {
   burstBytes: number;
   leafRateBitsPerSecond: number;
   leafBurstBytes: number;
-  leafLimitBytes: number;
+  /** Each leaf's queue is a TBF with these (its rate above the parent's, so HTB paces). */
+  leafQueueRateBitsPerSecond: number;
+  leafQueueBurstBytes: number;
+  leafQueueLimitBytes: number;
   quantumBytes: number;
   /** The HTB root's handle major; the parent class is major:1. */
   major: number;
   /** Leaf class minors, in the order the programs number them (the first is HTB's default class). */
   leafMinors: readonly number[];
-  /** Handle major of leaf i's bfifo is leafQdiscMajor + i. */
+  /** Handle major of leaf i's queue is leafQdiscMajor + i. */
   leafQdiscMajor: number;
 }
 

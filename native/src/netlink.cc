@@ -240,7 +240,10 @@ bool DeleteLink(const std::string& name) {
   return true;
 }
 
-void SetTbf(int ifindex, uint64_t rateBitsPerSecond, uint32_t burstBytes, uint32_t limitBytes) {
+namespace {
+// A TBF at `parent` (TC_H_ROOT or an HTB leaf) with `handle` (0: the kernel picks one).
+void Tbf(Socket& s, int ifindex, uint32_t parent, uint32_t handle, uint64_t rateBitsPerSecond, uint32_t burstBytes,
+         uint32_t limitBytes) {
   if (rateBitsPerSecond < 8 || burstBytes == 0 || limitBytes == 0)
     throw SysError{"tbf parameters", EINVAL, DevCtx(ifindex), "rate, burst and limit must be positive"};
   uint64_t rateBytes = rateBitsPerSecond / 8;
@@ -251,9 +254,11 @@ void SetTbf(int ifindex, uint64_t rateBitsPerSecond, uint32_t burstBytes, uint32
   q.limit = limitBytes;
   double usec = double(burstBytes) * 1e6 / double(rateBytes);
   q.buffer = static_cast<uint32_t>(std::min(std::ceil(usec * TicksPerUsec()), double(~0U)));
-  Socket s;
   Msg m(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE);
-  m.Append(RootTcmsg(ifindex));
+  tcmsg t = RootTcmsg(ifindex);
+  t.tcm_parent = parent;
+  t.tcm_handle = handle;
+  m.Append(t);
   m.AttrStr(TCA_KIND, "tbf");
   size_t opts = m.Begin(TCA_OPTIONS);
   m.Attr(TCA_TBF_PARMS, &q, sizeof q);
@@ -262,6 +267,12 @@ void SetTbf(int ifindex, uint64_t rateBitsPerSecond, uint32_t burstBytes, uint32
   m.End(opts);
   std::string ext;
   ThrowIf(s.Request(m, &ext), "RTM_NEWQDISC (tbf)", DevCtx(ifindex), ext);
+}
+}  // namespace
+
+void SetTbf(int ifindex, uint64_t rateBitsPerSecond, uint32_t burstBytes, uint32_t limitBytes) {
+  Socket s;
+  Tbf(s, ifindex, TC_H_ROOT, 0, rateBitsPerSecond, burstBytes, limitBytes);
 }
 
 namespace {
@@ -298,7 +309,7 @@ void HtbClass(Socket& s, int ifindex, uint32_t parent, uint32_t classid, uint64_
 
 void SetFlowClasses(int ifindex, const FlowClasses& f) {
   if (f.rateBitsPerSecond < 8 || f.leafRateBitsPerSecond < 8 || f.burstBytes == 0 || f.leafBurstBytes == 0 ||
-      f.leafLimitBytes == 0 || f.quantumBytes == 0 || f.leafMinors.empty())
+      f.quantumBytes == 0 || f.leafMinors.empty())
     throw SysError{"htb parameters", EINVAL, DevCtx(ifindex), "rates, bursts, limit, quantum and leaves must be positive"};
   const uint32_t root = TC_H_MAKE(uint32_t(f.major) << 16, 0), parent = TC_H_MAKE(uint32_t(f.major) << 16, 1);
   Socket s;
@@ -326,17 +337,11 @@ void SetFlowClasses(int ifindex, const FlowClasses& f) {
   for (size_t i = 0; i < f.leafMinors.size(); i++) {
     const uint32_t leaf = TC_H_MAKE(uint32_t(f.major) << 16, f.leafMinors[i]);
     HtbClass(s, ifindex, parent, leaf, leafRate, rate, f.leafBurstBytes, f.burstBytes, f.quantumBytes);
-    // The leaf's queue, bounded in bytes (HTB's default pfifo counts packets: 1000 on a veth).
-    tc_fifo_qopt q{};
-    q.limit = f.leafLimitBytes;
-    Msg m(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE);
-    tcmsg t = RootTcmsg(ifindex);
-    t.tcm_parent = leaf;
-    t.tcm_handle = TC_H_MAKE(uint32_t(f.leafQdiscMajor + i) << 16, 0);
-    m.Append(t);
-    m.AttrStr(TCA_KIND, "bfifo");
-    m.Attr(TCA_OPTIONS, &q, sizeof q);  // fifo options are the bare struct, not nested attributes
-    ThrowIf(s.Request(m, &ext), "RTM_NEWQDISC (bfifo)", DevCtx(ifindex), ext);
+    // The leaf's queue: a TBF that never binds (its rate is above the HTB's) but splits GSO
+    // packets larger than its burst and queues in bytes (HTB's default pfifo counts packets and
+    // would hold whole 64 KiB GSO packets).
+    Tbf(s, ifindex, leaf, TC_H_MAKE(uint32_t(f.leafQdiscMajor + i) << 16, 0), f.leafQueueRateBitsPerSecond, f.leafQueueBurstBytes,
+        f.leafQueueLimitBytes);
   }
 }
 
@@ -523,7 +528,9 @@ Napi::Value NlSetFlowClasses(const Napi::CallbackInfo& info) {
   f.leafRateBitsPerSecond = static_cast<uint64_t>(num("leafRateBitsPerSecond", 1e15));
   f.burstBytes = static_cast<uint32_t>(num("burstBytes", double(~0U)));
   f.leafBurstBytes = static_cast<uint32_t>(num("leafBurstBytes", double(~0U)));
-  f.leafLimitBytes = static_cast<uint32_t>(num("leafLimitBytes", double(~0U)));
+  f.leafQueueRateBitsPerSecond = static_cast<uint64_t>(num("leafQueueRateBitsPerSecond", 1e15));
+  f.leafQueueBurstBytes = static_cast<uint32_t>(num("leafQueueBurstBytes", double(~0U)));
+  f.leafQueueLimitBytes = static_cast<uint32_t>(num("leafQueueLimitBytes", double(~0U)));
   f.quantumBytes = static_cast<uint32_t>(num("quantumBytes", double(~0U)));
   f.major = static_cast<uint16_t>(num("major", 0xfffe));
   f.leafQdiscMajor = static_cast<uint16_t>(num("leafQdiscMajor", 0xfffe));

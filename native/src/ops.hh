@@ -32,11 +32,11 @@ int CreateIfb(const std::string& name);                  // ifindex; idempotent;
 bool DeleteLink(const std::string& name);                // false when absent
 void SetTbf(int ifindex, uint64_t rateBitsPerSecond, uint32_t burstBytes, uint32_t limitBytes);
 // HTB root `major:` with one parent class major:1 at the rate and a leaf class per minor (rate = the
-// leaf share, ceil = the rate), each leaf queueing in a bfifo of leafLimitBytes (handle
+// leaf share, ceil = the rate), each leaf queueing in a TBF with the leafQueue* parameters (handle
 // leafQdiscMajor + i). The programs pick a leaf per flow through skb->priority (bpf/weir.bpf.c).
 struct FlowClasses {
-  uint64_t rateBitsPerSecond = 0, leafRateBitsPerSecond = 0;
-  uint32_t burstBytes = 0, leafBurstBytes = 0, leafLimitBytes = 0, quantumBytes = 0;
+  uint64_t rateBitsPerSecond = 0, leafRateBitsPerSecond = 0, leafQueueRateBitsPerSecond = 0;
+  uint32_t burstBytes = 0, leafBurstBytes = 0, quantumBytes = 0, leafQueueBurstBytes = 0, leafQueueLimitBytes = 0;
   uint16_t major = 0, leafQdiscMajor = 0;
   std::vector<uint16_t> leafMinors;
 };

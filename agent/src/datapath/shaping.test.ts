@@ -21,15 +21,17 @@ describe('chooseShapingMode', () => {
 });
 
 describe('flowClassParameters', () => {
-  it.each([10e6, 100e6, 1e9])('%d bit/s: the TBF rate and burst on the parent, equal leaf shares, short byte queues', (rate) => {
+  it.each([10e6, 100e6, 1e9])('%d bit/s: the TBF rate and burst on the parent, equal leaf shares, short byte-bounded leaf queues', (rate) => {
     const p = flowClassParameters(rate);
     const tbf = tbfParameters(rate);
     expect(p.rateBitsPerSecond).toBe(rate);
     expect(p.burstBytes).toBe(tbf.burstBytes);
     // The guaranteed shares never add up to more than the parent's rate.
     expect(p.leafRateBitsPerSecond * p.leafMinors.length).toBeLessThanOrEqual(rate);
-    // 10 ms at the rate (at least 4 frames): the same queue as TBF's beyond its burst.
-    expect(p.leafLimitBytes).toBe(Math.max(4 * 1514, Math.ceil((rate / 8) * 0.01)));
+    // Each leaf queues as 'tbf' mode does (same burst, same byte limit), at a rate HTB always binds first.
+    expect(p.leafQueueBurstBytes).toBe(tbf.burstBytes);
+    expect(p.leafQueueLimitBytes).toBe(tbf.limitBytes);
+    expect(p.leafQueueRateBitsPerSecond).toBeGreaterThan(rate);
     expect(p.quantumBytes).toBe(1514);
   });
 

@@ -6,9 +6,11 @@
  * Which shaper (`chooseShapingMode`, reported per endpoint):
  *   'htb-fair' (sch_htb present): an HTB whose parent class holds the pod's rate and whose
  *              FLOW_CLASS.leaves leaf classes share it (rate = rate / leaves, ceil = rate), each
- *              with a short byte-bounded bfifo. The programs put each flow in a leaf by its hash
- *              (skb->priority = leaf classid, bpf/weir.bpf.c), so a ping or a small RPC does not
- *              wait behind a bulk flow's queue: an idle leaf has its own tokens and is served first.
+ *              with a short byte-bounded queue (a non-pacing TBF). The programs put each flow in
+ *              a leaf by its hash (skb->priority = leaf classid, bpf/weir.bpf.c), so a ping or a
+ *              small RPC does not wait behind a bulk flow's queue: an idle leaf has its own
+ *              tokens and is served first. Two flows in one leaf (odds 1 in 32 per pair) share
+ *              that leaf's queue.
  *   'tbf'      (no sch_htb, or the operator asked for it): one TBF, one FIFO for all flows.
  * EDT (skb->tstamp + sch_fq) is not implemented: this kernel family has no sch_fq.
  */
@@ -75,22 +77,26 @@ export interface FlowClassParameters {
   burstBytes: number;
   leafRateBitsPerSecond: number;
   leafBurstBytes: number;
-  leafLimitBytes: number;
+  leafQueueRateBitsPerSecond: number;
+  leafQueueBurstBytes: number;
+  leafQueueLimitBytes: number;
   quantumBytes: number;
   major: number;
   leafMinors: number[];
   leafQdiscMajor: number;
 }
 
-/** Handle major of leaf i's bfifo: FLOW_LEAF_QDISC_MAJOR + i (any unused major; 1 is the root). */
+/** Handle major of leaf i's queue: FLOW_LEAF_QDISC_MAJOR + i (any unused major; 1 is the root). */
 const FLOW_LEAF_QDISC_MAJOR = 0x100;
 
 /**
  * The HTB for 'htb-fair'. Parent: the TBF's rate and burst (so the first second overshoots no
  * more than with TBF). Leaf: an equal share of the rate with a 2-frame burst of its own (an idle
  * flow's next packet goes out at once), borrowing up to the rate; quantum one frame, so a bulk
- * leaf's turn between two packets of another leaf is one frame. Each leaf's bfifo holds the
- * TBF's queue beyond its burst (10 ms at the rate): one leaf may carry the whole rate.
+ * leaf's turn between two packets of another leaf is one frame. Each leaf queues in a TBF with
+ * 'tbf' mode's burst and byte limit (10 ms at the rate beyond the burst: one leaf may carry the
+ * whole rate) at twice the rate, so it never paces (HTB does) but splits GSO packets larger than
+ * its burst, as 'tbf' mode does: HTB alone would queue, and charge, whole 64 KiB packets.
  */
 export function flowClassParameters(rateBitsPerSecond: number): FlowClassParameters {
   const tbf = tbfParameters(rateBitsPerSecond);
@@ -99,7 +105,9 @@ export function flowClassParameters(rateBitsPerSecond: number): FlowClassParamet
     burstBytes: tbf.burstBytes,
     leafRateBitsPerSecond: Math.max(8, Math.floor(tbf.rateBitsPerSecond / FLOW_CLASS.leaves)),
     leafBurstBytes: 2 * FRAME_BYTES,
-    leafLimitBytes: tbf.limitBytes - tbf.burstBytes,
+    leafQueueRateBitsPerSecond: 2 * tbf.rateBitsPerSecond,
+    leafQueueBurstBytes: tbf.burstBytes,
+    leafQueueLimitBytes: tbf.limitBytes,
     quantumBytes: FRAME_BYTES,
     major: FLOW_CLASS.major,
     leafMinors: Array.from({ length: FLOW_CLASS.leaves }, (_, i) => FLOW_CLASS.base + FLOW_CLASS.step * i),
