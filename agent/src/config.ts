@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../../common/src/log-levels.js';
 import { DEFAULT_API_PORT, DEFAULT_METRICS_PORT } from './api.js';
+import type { ShapingPreference } from './datapath/shaping.js';
 
 export interface AgentConfig {
   nodeName: string;
@@ -29,6 +30,8 @@ export interface AgentConfig {
   resyncSeconds: number;
   /** How often the attach check re-verifies that every endpoint still has its programs. */
   attachCheckSeconds: number;
+  /** WEIR_SHAPING: 'auto' (flow-fair HTB where sch_htb exists, else TBF) or 'tbf' (agent/src/datapath/shaping.ts); absent = 'auto'. */
+  shaping?: ShapingPreference;
 }
 
 export type ConfigResult = { ok: true; config: AgentConfig } | { ok: false; errors: string[] };
@@ -60,6 +63,8 @@ export function readAgentConfig(env: Record<string, string | undefined>, default
   const levelRaw = env.WEIR_LOG_LEVEL ?? 'info';
   const logLevel = parseLogLevel(levelRaw);
   if (logLevel === undefined) errors.push(`WEIR_LOG_LEVEL=${JSON.stringify(levelRaw)} must be one of ${LOG_LEVELS.join(', ')}`);
+  const shapingRaw = env.WEIR_SHAPING || 'auto';
+  if (shapingRaw !== 'auto' && shapingRaw !== 'tbf') errors.push(`WEIR_SHAPING=${JSON.stringify(shapingRaw)} must be auto (flow-fair HTB where the kernel has sch_htb) or tbf`);
   const config: AgentConfig = {
     nodeName,
     pinRoot: env.WEIR_PIN_ROOT ?? `/sys/fs/bpf/weir/${nodeName}`,
@@ -74,6 +79,7 @@ export function readAgentConfig(env: Record<string, string | undefined>, default
     logLevel: logLevel ?? 'info',
     resyncSeconds: seconds('WEIR_RESYNC_SECONDS', 30),
     attachCheckSeconds: seconds('WEIR_ATTACH_CHECK_SECONDS', 10),
+    shaping: shapingRaw === 'tbf' ? 'tbf' : 'auto',
   };
   if (config.cniBinDir !== undefined && !config.cniBinDir.startsWith('/')) {
     errors.push(`WEIR_CNI_BIN_DIR=${JSON.stringify(config.cniBinDir)} must be an absolute path (the chart mounts the host's CNI bin dir at /host/cni-bin)`);
