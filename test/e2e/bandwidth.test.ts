@@ -84,7 +84,7 @@ describePrivileged('e2e bandwidth (kubernetes.io/*-bandwidth, live change)', () 
       }
       if (isRecord(q) && q.kind === 'htb' && q.root === true) {
         const classes = await execInNetns(netnsOf(a), ['tc', 'class', 'show', 'dev', dev], 5_000);
-        const m = /^class htb 1:1 root .*? rate (\d+(?:\.\d+)?)([KMG]?)bit /m.exec(classes.stdout);
+        const m = /^class htb 1:1 root(?: .*?)? rate (\d+(?:\.\d+)?)([KMG]?)bit /m.exec(classes.stdout);
         const unit: Record<string, number> = { '': 1, K: 1e3, M: 1e6, G: 1e9 };
         return m?.[1] === undefined || m[2] === undefined ? undefined : Number(m[1]) * (unit[m[2]] ?? NaN);
       }
