@@ -139,6 +139,25 @@ describePrivileged('bandwidth shaping through the datapath (iperf3)', () => {
         });
       }
 
+      if (mode === 'htb-fair') {
+        it('a rate change on a live HTB changes its classes in place (no second root, the same 32 leaves)', async () => {
+          const classes = async () => runChecked(['ip', 'netns', 'exec', ns.a, 'tc', 'class', 'show', 'dev', 'eth0']);
+          await h.dp.setBandwidth(EP, { egressBitsPerSecond: 100e6 });
+          expect(await classes()).toMatch(/^class htb 1:1 root rate 100Mbit ceil 100Mbit /m);
+          await h.dp.setBandwidth(EP, { egressBitsPerSecond: 10e6 });
+          const after = await classes();
+          expect(after).toMatch(/^class htb 1:1 root rate 10Mbit ceil 10Mbit /m);
+          // Leaves: rate 10M/32 (the kernel keeps 312496 bit/s of 312500), ceil the whole rate.
+          const leaves = [...after.matchAll(/^class htb \S+ parent 1:1 leaf \S+ prio 0 rate (\d+)bit ceil 10Mbit /gm)];
+          expect(leaves).toHaveLength(32);
+          for (const [, leafRate] of leaves) expect(Math.abs(Number(leafRate) - 312_500)).toBeLessThan(100);
+          const qdiscs = await runChecked(['ip', 'netns', 'exec', ns.a, 'tc', 'qdisc', 'show', 'dev', 'eth0']);
+          expect(qdiscs.match(/^qdisc htb /gm)).toHaveLength(1);
+          // Each leaf's queue: TBF at twice the rate, 'tbf' mode's byte limit (5000 + 12500 bytes at 10 Mbit/s).
+          expect(qdiscs.match(/^qdisc tbf \S+ parent 1:\S+ rate 20Mbit burst 5000b lat \S+/gm)).toHaveLength(32);
+        });
+      }
+
       it('removing the limits removes the qdisc and the IFB', async () => {
         await h.dp.setBandwidth(EP, undefined);
         expect(await h.addon.netlink.linkIndex(netnsPath(ns.a), 'wifb1')).toBeUndefined();
