@@ -224,7 +224,7 @@ async function main(): Promise<void> {
       '  in its first second (iperf3 --get-server-output for egress): what the shaper let through, the figure the goal is judged on.',
       'steady = median of seconds 2..6 over the rate. wire/rate: goodput × 1514/1448 (every shaper here meters whole Ethernet frames,',
       '  so TCP goodput tops out at ≈ 0.956× the configured rate). frames/rate: measured, the shaping TBFs\' own `Sent N bytes` over the run.',
-      idle === undefined ? 'idle ping: not measured' : `idle ping between Weir's pods (no load, no shaping): ${idle.avgMs.toFixed(3)} / ${idle.maxMs.toFixed(3)} ms avg / max.`,
+      `idle ping between Weir's pods (no load, no shaping): ${idle.avgMs.toFixed(3)} / ${idle.maxMs.toFixed(3)} ms avg / max.`,
     ],
     columns: ['case', 'average', 'avg/rate', 'wire/rate', 'frames/rate', 'first second', '1st s/rate', '1st s recv/rate', 'steady/rate', 'ping avg / max', 'replies'],
     rows,
