@@ -65,10 +65,11 @@ export function chooseShapingMode(features: ShapingFeatures, bandwidth: Bandwidt
   if (bandwidth.ingressBitsPerSecond !== undefined && !features.ifb) {
     throw new Error('ingress bandwidth requested but the kernel lacks ifb: no shaping mode is available');
   }
-  if (preference === 'auto' && features.schHtb) return 'htb-fair';
+  // Both modes need sch_tbf: htb-fair's leaves queue in TBFs (flowClassParameters).
   if (!features.schTbf) {
-    throw new Error(`bandwidth requested but the kernel lacks sch_tbf${preference === 'tbf' ? ' (shaping is set to tbf)' : ' and sch_htb'}: no shaping mode is available`);
+    throw new Error('bandwidth requested but the kernel lacks sch_tbf (both shaping modes use it): no shaping mode is available');
   }
+  if (preference === 'auto' && features.schHtb) return 'htb-fair';
   return 'tbf';
 }
 
