@@ -15,9 +15,31 @@
 
 #include <linux/types.h>
 
-/* ---- identities (agent/src/datapath/desired.ts) ---- */
+/* ---- layout version: pinned maps outlive the agent that created them ----
+ * Bump WEIR_LAYOUT_VERSION with ANY change to the key or value of a pinned map (struct, size,
+ * max_entries, type). The agent keeps the version in the pinned weir_meta map; an agent that
+ * finds pins of another version replaces them without an enforcement gap
+ * (agent/src/datapath/layout.ts), carrying conntrack and endpoint configs over only when their
+ * layout is unchanged since the pins' version (CARRY_OVER there: raise its entry when you
+ * change weir_ct_key/weir_ct_value or weir_endpoint_config). Mirrored in
+ * agent/src/datapath/constants.ts (LAYOUT_VERSION), compared by constants.test.ts. */
+#define WEIR_LAYOUT_VERSION 1
+
+struct weir_meta {
+	__u32 layout_version; /* WEIR_LAYOUT_VERSION of the agent that created the pins */
+	__u32 reserved;       /* zero */
+};
+
+/* ---- identities (agent/src/datapath/desired.ts) ----
+ * Pod and ipBlock identities are allocated in [256, WEIR_NAMESPACE_CLASS_BIT). Two identity
+ * CLASSES let a wide peer cost one policy entry instead of one per pod identity: a namespace
+ * class (WEIR_NAMESPACE_CLASS_BIT | n: every pod of one namespace) and WEIR_CLUSTER_IDENTITY
+ * (every pod of the cluster). The ipcache gives a pod address its namespace class next to its
+ * identity; a non-pod address has none, so class entries never match it. */
 #define WEIR_ANY_IDENTITY 0
 #define WEIR_WORLD_IDENTITY 1
+#define WEIR_CLUSTER_IDENTITY 2
+#define WEIR_NAMESPACE_CLASS_BIT 0x80000000U
 
 /* ---- enums shared with TypeScript: values are part of the layout ---- */
 enum weir_direction {
@@ -70,6 +92,8 @@ enum weir_reason {
 
 /* Endpoint ids index arrays (config, counters): the agent allocates them in 1..WEIR_MAX_ENDPOINTS-1. */
 #define WEIR_MAX_ENDPOINTS 1024
+/* Policy entries one endpoint may hold at most (the agent's quota is at or below it). */
+#define WEIR_POLICY_MAX_PER_ENDPOINT 65536
 /* Counter slots per endpoint (>= WEIR_REASON_MAX, a power of two). */
 #define WEIR_REASON_SLOTS 32
 
@@ -86,14 +110,16 @@ struct weir_ipcache_key {
 
 struct weir_ipcache_value {
 	__u32 identity;
-	__u32 reserved; /* zero */
+	__u32 namespace_class; /* pod addresses: WEIR_NAMESPACE_CLASS_BIT | n of the pod's namespace; else 0 */
 };
 
 /* ---- policy: node-global LPM trie, one slice per endpoint ----
  * The fixed part (endpoint, remote identity, tier, direction) is always fully matched; then
  * protocol (wildcarded only with the port), then the destination port's leading bits, so a
  * port range is a handful of masked prefixes. Identity cannot be wildcarded by LPM, so each
- * tier is looked up twice: exact identity and WEIR_ANY_IDENTITY. */
+ * tier is looked up once per identity the remote has: its exact identity, and for a pod its
+ * namespace class and WEIR_CLUSTER_IDENTITY, then WEIR_ANY_IDENTITY (each skipped when the
+ * endpoint config says that slice is empty). */
 struct weir_policy_key {
 	__u32 prefixlen;   /* WEIR_POLICY_FIXED_BITS [+ 8 protocol [+ port prefix bits]] */
 	__u32 endpoint_id; /* host order; always matched in full, so byte order is irrelevant */
@@ -188,22 +214,23 @@ enum weir_endpoint_flag {
 	 * of verdict WEIR_VERDICT_AUDIT_DENY. Every other drop (spoofing, malformed, L2, quota,
 	 * no endpoint) still drops. */
 	WEIR_EP_AUDIT = 1 << 18,
-	/* Flow-fair shaping (htb-fair): the direction's shaper is an HTB with flow classes, and the
-	 * programs set skb->priority to the flow's leaf class (WEIR_FLOW_CLASS_* below). */
-	WEIR_EP_FLOW_CLASSES_INGRESS = 1 << 19,
-	WEIR_EP_FLOW_CLASSES_EGRESS = 1 << 20,
 };
 
 /* Lookup skips: the agent knows which (tier, direction) slices of the endpoint's policy hold
- * entries keyed by an exact identity and which hold WEIR_ANY_IDENTITY entries; a set bit says
- * "this slice has none, skip the trie lookup". Most endpoints have network-tier entries only,
- * so a new flow costs one or two trie lookups instead of six. A zero bit only costs a lookup
- * that misses, so an all-zero config (older agent) stays correct.
- * Bit = SHIFT + tier * 2 + direction (enum weir_tier, enum weir_direction): 12 bits, 5..16. */
+ * entries keyed by an exact identity, a namespace class, WEIR_CLUSTER_IDENTITY and
+ * WEIR_ANY_IDENTITY; a set bit says "this slice has none, skip the trie lookup". Most endpoints
+ * have network-tier entries only, so a new flow costs one or two trie lookups instead of
+ * twelve. A zero bit only costs a lookup that misses, so an all-zero config stays correct.
+ * Bit = SHIFT + tier * 2 + direction (enum weir_tier, enum weir_direction): 6 bits per kind,
+ * exact 5..10, any 11..16, namespace 19..24, cluster 25..30 (17, 18 are flags above). */
 #define WEIR_EP_NO_EXACT_SHIFT 5
 #define WEIR_EP_NO_ANY_SHIFT 11
+#define WEIR_EP_NO_NAMESPACE_SHIFT 19
+#define WEIR_EP_NO_CLUSTER_SHIFT 25
 #define WEIR_EP_NO_EXACT(tier, dir) (1U << (WEIR_EP_NO_EXACT_SHIFT + (tier) * 2 + (dir)))
 #define WEIR_EP_NO_ANY(tier, dir) (1U << (WEIR_EP_NO_ANY_SHIFT + (tier) * 2 + (dir)))
+#define WEIR_EP_NO_NAMESPACE(tier, dir) (1U << (WEIR_EP_NO_NAMESPACE_SHIFT + (tier) * 2 + (dir)))
+#define WEIR_EP_NO_CLUSTER(tier, dir) (1U << (WEIR_EP_NO_CLUSTER_SHIFT + (tier) * 2 + (dir)))
 
 #define WEIR_EP_MAX_ADDRS 4
 
@@ -214,7 +241,7 @@ struct weir_endpoint_config {
 	__u32 ct_quota;    /* live conntrack entries the endpoint may hold; 0 = WEIR_CT_DEFAULT_QUOTA */
 	__u8 mac[6];       /* the endpoint's own MAC (valid with WEIR_EP_MAC_KNOWN) */
 	__u8 addr_count;   /* addrs in use, 0..WEIR_EP_MAX_ADDRS */
-	__u8 pad;
+	__u8 shaping;      /* enum weir_shaping_flag (was padding: 0 = the programs leave skb->priority alone) */
 	__u8 addrs[WEIR_EP_MAX_ADDRS][16]; /* own addresses, network order, IPv4-mapped */
 };
 
@@ -263,6 +290,12 @@ struct weir_flow_event {
  * leaf classes MAJOR:(BASE + STEP * i). A flow's leaf is its skb hash modulo the leaf count. Every
  * leaf minor ends in the nibble 8: if the priority survives to a prio/pfifo_fast qdisc further on,
  * it maps to the same band as priority 0, never a raised one. */
+enum weir_shaping_flag {
+	/* The direction's shaper is an HTB with flow classes (htb-fair): the programs set
+	 * skb->priority to the flow's leaf class. */
+	WEIR_SHAPE_FLOW_CLASSES_INGRESS = 1 << 0,
+	WEIR_SHAPE_FLOW_CLASSES_EGRESS = 1 << 1,
+};
 #define WEIR_FLOW_CLASS_MAJOR 0x1
 #define WEIR_FLOW_CLASS_LEAVES 32
 #define WEIR_FLOW_CLASS_BASE 0x18

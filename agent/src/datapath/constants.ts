@@ -3,14 +3,21 @@
  * bpf/include/weir_shared.h, and agent/src/datapath/constants.test.ts compares every one of them
  * with the header. Re-exported by codec.ts, which encodes the structs that carry them.
  */
-import { ANY_IDENTITY, type Direction, type PolicyEntry, type Tier, type Verdict } from './desired.js';
+import { ANY_IDENTITY, CLUSTER_IDENTITY, isNamespaceClass, type Direction, type PolicyEntry, type Tier, type Verdict } from './desired.js';
 
 export type { Tier };
+
+/**
+ * WEIR_LAYOUT_VERSION: the layout of the pinned maps, kept in the pinned weir_meta map. Bumped
+ * with any change to a pinned map's key or value (agent/src/datapath/layout.ts replaces pins of
+ * another version).
+ */
+export const LAYOUT_VERSION = 1;
 
 /** Struct sizes and member offsets of weir_shared.h (codec.test.ts checks them against the BTF). */
 export const LAYOUT = {
   weir_ipcache_key: { size: 20, fields: { prefixlen: 0, addr: 4 } },
-  weir_ipcache_value: { size: 8, fields: { identity: 0, reserved: 4 } },
+  weir_ipcache_value: { size: 8, fields: { identity: 0, namespace_class: 4 } },
   weir_policy_key: {
     size: 20,
     fields: { prefixlen: 0, endpoint_id: 4, identity: 8, tier: 12, direction: 13, reserved: 14, protocol: 15, dport: 16, pad: 18 },
@@ -23,9 +30,10 @@ export const LAYOUT = {
   },
   weir_endpoint_config: {
     size: 88,
-    fields: { generation: 0, ifb_ifindex: 4, flags: 8, ct_quota: 12, mac: 16, addr_count: 22, pad: 23, addrs: 24 },
+    fields: { generation: 0, ifb_ifindex: 4, flags: 8, ct_quota: 12, mac: 16, addr_count: 22, shaping: 23, addrs: 24 },
   },
   weir_ct_usage: { size: 8, fields: { entries: 0 } },
+  weir_meta: { size: 8, fields: { layout_version: 0, reserved: 4 } },
   weir_frag_key: { size: 44, fields: { endpoint_id: 0, id: 4, saddr: 8, daddr: 24, protocol: 40, pad: 41 } },
   weir_frag_value: { size: 16, fields: { expires_ns: 0, sport: 8, dport: 10, pad: 12 } },
   weir_event_budget: { size: 16, fields: { last_ns: 0, tokens: 8 } },
@@ -63,10 +71,9 @@ export const DROP_REASONS: ReadonlySet<Reason> = new Set<Reason>([
   'policy-deny', 'default-deny', 'revoked', 'malformed', 'no-endpoint', 'spoofed', 'ct-quota', 'l2-refused',
 ]);
 
-export const ENDPOINT_FLAGS = {
-  isolatedIngress: 1, isolatedEgress: 2, eventsIngress: 4, eventsEgress: 8, configured: 16, macKnown: 1 << 17, audit: 1 << 18,
-  flowClassesIngress: 1 << 19, flowClassesEgress: 1 << 20,
-} as const;
+export const ENDPOINT_FLAGS = { isolatedIngress: 1, isolatedEgress: 2, eventsIngress: 4, eventsEgress: 8, configured: 16, macKnown: 1 << 17, audit: 1 << 18 } as const;
+/** weir_endpoint_config.shaping (enum weir_shaping_flag): the directions shaped by HTB flow classes. */
+export const SHAPING_FLAGS = { flowClassesIngress: 1, flowClassesEgress: 2 } as const;
 /**
  * Flow-fair shaping's HTB layout (WEIR_FLOW_CLASS_*): root MAJOR:, parent MAJOR:1, leaf i is
  * MAJOR:(BASE + STEP * i); the programs put a flow in leaf (skb hash % LEAVES).
@@ -76,22 +83,34 @@ export const FLOW_CLASS = { major: 0x1, leaves: 32, base: 0x18, step: 0x10 } as 
 export const MAX_ENDPOINT_ADDRS = 4;
 
 /**
- * Lookup-skip bits of weir_endpoint_config.flags (WEIR_EP_NO_EXACT / WEIR_EP_NO_ANY): a set bit
- * tells the programs that a (tier, direction) slice of the endpoint's policy holds no entry of
- * that kind, so the trie lookup is skipped. Bit = shift + tier * 2 + direction.
+ * Lookup-skip bits of weir_endpoint_config.flags (WEIR_EP_NO_*): a set bit tells the programs
+ * that a (tier, direction) slice of the endpoint's policy holds no entry of that kind (exact
+ * identity, ANY, namespace class, cluster class), so the trie lookup is skipped.
+ * Bit = shift + tier * 2 + direction.
  */
 export const NO_EXACT_SHIFT = 5;
 export const NO_ANY_SHIFT = 11;
-export const SKIP_MASK = 0xfff << NO_EXACT_SHIFT;
+export const NO_NAMESPACE_SHIFT = 19;
+export const NO_CLUSTER_SHIFT = 25;
+const SLICE_BITS = 0x3f;
+export const SKIP_MASK =
+  ((SLICE_BITS << NO_EXACT_SHIFT) | (SLICE_BITS << NO_ANY_SHIFT) | (SLICE_BITS << NO_NAMESPACE_SHIFT) | (SLICE_BITS << NO_CLUSTER_SHIFT)) >>> 0;
+
+/** Which lookup an entry's identity field answers. */
+function skipShift(identity: number): number {
+  if (identity === ANY_IDENTITY) return NO_ANY_SHIFT;
+  if (identity === CLUSTER_IDENTITY) return NO_CLUSTER_SHIFT;
+  return isNamespaceClass(identity) ? NO_NAMESPACE_SHIFT : NO_EXACT_SHIFT;
+}
 
 /** Skip bits for an endpoint whose policy is `entries` (pure; 0 would also be correct, only slower). */
 export function policySkipFlags(entries: readonly Pick<PolicyEntry, 'tier' | 'direction' | 'identity'>[]): number {
   let present = 0;
   for (const e of entries) {
     const slot = tierCode(e.tier) * 2 + directionCode(e.direction);
-    present |= 1 << ((e.identity === ANY_IDENTITY ? NO_ANY_SHIFT : NO_EXACT_SHIFT) + slot);
+    present |= 1 << (skipShift(e.identity) + slot);
   }
-  return SKIP_MASK & ~present;
+  return (SKIP_MASK & ~present) >>> 0;
 }
 
 /** Endpoint ids index the config and counter arrays: valid ids are 1..MAX_ENDPOINT_ID. */

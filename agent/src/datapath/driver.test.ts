@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEndpointConfig, decodePolicyKey, encodeEndpointId, MAPS, policySkipFlags } from './codec.js';
+import { decodeEndpointConfig, decodePolicyKey, encodeEndpointId, MAPS, policySkipFlags, SKIP_MASK } from './codec.js';
 import type { DesiredEndpoint, PolicyEntry } from './desired.js';
 import { Datapath } from './driver.js';
 import { FakeDatapath } from './fake.js';
@@ -36,6 +36,7 @@ function recordingAddon(features = { schFq: false, schTbf: true, schHtb: false, 
         close: () => log.push('close'),
       };
     },
+    openPinnedMap: (path) => { throw new Error(`${path}: this stand-in has no pins`); },
     probeFeatures: () => features,
     tc: {
       attach: async (t) => { log.push(`attach ${t.direction} ${t.program.name} replace=${String(t.replace)} classid=${String(t.classid)}`); return { progId: 1 }; },
@@ -69,7 +70,8 @@ describe('Datapath driver ordering and diffs', () => {
     const r = await dp.attachEndpoint({ endpointId: 3, netnsPath: '/run/netns/p', ifname: 'eth0', desired: desired([entry({})]), bandwidth: { ingressBitsPerSecond: 1e7, egressBitsPerSecond: 2e7 } });
     expect(r.shapingMode).toBe('tbf');
     expect(log).toEqual([
-      'open endpoint_id=0', `update ${MAPS.policy}`, 'tbf eth0 20000000', 'createIfb wifb3', 'tbf wifb3 10000000',
+      // A fresh pin root: the layout version is recorded right after the load (layout.ts).
+      'open endpoint_id=0', `update ${MAPS.meta}`, `update ${MAPS.policy}`, 'tbf eth0 20000000', 'createIfb wifb3', 'tbf wifb3 10000000',
       `update ${MAPS.endpoints}`, 'attach ingress weir_ingress replace=true classid=3', 'attach egress weir_egress replace=true classid=3',
     ]);
     // A second endpoint loads nothing: the verified programs are shared.
@@ -220,7 +222,7 @@ describe('FakeDatapath', () => {
       .rejects.toThrow(/endpoint 2 \(eth1\): the policy map is full .* isolated/);
     const config = (id: number) => decodeEndpointConfig(maps.get(MAPS.endpoints)?.get(encodeEndpointId(id).toString('hex')) ?? Buffer.alloc(88));
     // Endpoint 2: both directions isolated, every policy slice skipped (the half-written entries are never read).
-    expect(config(2)).toMatchObject({ isolatedIngress: true, isolatedEgress: true, skips: 0xfff << 5 });
+    expect(config(2)).toMatchObject({ isolatedIngress: true, isolatedEgress: true, skips: SKIP_MASK });
     // Endpoint 1 is untouched and still updatable; when endpoint 2's policy shrinks it is restored.
     expect(config(1)).toMatchObject({ isolatedIngress: true, isolatedEgress: false, generation: 1 });
     await dp.updateEndpoint({ endpointId: 1, desired: desired([entry({ port: 81 })]) });
