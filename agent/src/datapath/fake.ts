@@ -5,7 +5,7 @@
  */
 import { MAX_ENDPOINT_ID, type FlowEvent } from './codec.js';
 import type { DesiredEndpoint, IpCacheEntry } from './desired.js';
-import { chooseShapingMode, type Bandwidth, type ShapingMode } from './shaping.js';
+import { chooseShapingMode, type Bandwidth, type ShapingFeatures, type ShapingMode } from './shaping.js';
 import type {
   AdoptedEndpoint, AttachRequest, AttachResult, CounterSample, DatapathApi, EventSubscription, UpdateRequest, UpdateResult,
 } from './api.js';
@@ -39,9 +39,10 @@ export class FakeDatapath implements DatapathApi {
   /** Entries the ipcache takes before it reports the rest as failed (a full map), like the driver. */
   ipcacheCapacity = Number.POSITIVE_INFINITY;
   private readonly listeners = new Set<(e: FlowEvent) => void>();
-  private readonly features: { schFq: boolean; schTbf: boolean; ifb: boolean };
+  private readonly features: ShapingFeatures;
 
-  constructor(features = { schFq: false, schTbf: true, ifb: true }) {
+  /** Default: a kernel without sch_htb (shaping mode 'tbf'). */
+  constructor(features: ShapingFeatures = { schFq: false, schTbf: true, schHtb: false, ifb: true }) {
     this.features = features;
   }
 
