@@ -9,10 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { describePrivileged } from '../support/privileged.js';
-import { NetLab, execInNetns, netnsPath } from '../support/netns.js';
-import { endpoint, entry, openHarness, type Harness } from './harness.js';
-import { arp, fromMac, ipv4, vlanTagged, type L4 } from './packets.js';
-import { interfaceAddresses, macvlanPods } from './pods.js';
+import { NetLab, execInNetns, netnsPath } from '../../harness/support/netns.js';
+import { endpoint, entry, openHarness, type Harness } from '../../harness/datapath/harness.js';
+import { arp, fromMac, ipv4, vlanTagged, type L4 } from '../../harness/datapath/packets.js';
+import { interfaceAddresses, macvlanPods } from '../../harness/datapath/pods.js';
 
 const PROBE = 'test/datapath/probe.mjs';
 const IP = { a: '10.96.0.1', b: '10.96.0.2', c: '10.96.0.3' } as const;

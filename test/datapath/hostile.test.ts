@@ -5,12 +5,12 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describePrivileged } from '../support/privileged.js';
-import { TC_ACT_OK, TC_ACT_SHOT, counted, endpoint, entry, openHarness, testEndpoints, type Harness } from './harness.js';
-import { PROTO, TCP, arp, fromMac, icmp, icmpError, ipv4, ipv6, nd, payload, tcp, udp, vlanTagged, withEthertype } from './packets.js';
+import { TC_ACT_OK, TC_ACT_SHOT, counted, endpoint, entry, openHarness, testEndpoints, type Harness } from '../../harness/datapath/harness.js';
+import { PROTO, TCP, arp, fromMac, icmp, icmpError, ipv4, ipv6, nd, payload, tcp, udp, vlanTagged, withEthertype } from '../../harness/datapath/packets.js';
 
 const POD = '10.0.0.10';
 const POD6 = 'fd00::10';
-const POD_MAC = '02:00:00:00:00:01'; // the source MAC of every frame test/datapath/packets.ts builds
+const POD_MAC = '02:00:00:00:00:01'; // the source MAC of every frame harness/datapath/packets.ts builds
 const VICTIM = '10.0.0.20'; // identity 400
 const VICTIM6 = 'fd00::20';
 const VICTIM_MAC = '02:00:00:00:00:99';

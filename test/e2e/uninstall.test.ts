@@ -19,7 +19,7 @@ import { podNetnsName } from '../../lab/simnode/kubelet.js';
 import { Lab, type LabNode } from '../../lab/supervisor.js';
 import { createNad, createPod, macvlanWeirConfig, waitRunning } from '../../lab/workload.js';
 import { describePrivileged } from '../support/privileged.js';
-import { execInNetns } from '../support/netns.js';
+import { execInNetns } from '../../harness/support/netns.js';
 
 const PREFIX = 'wun';
 const NS = 'un';
