@@ -41,6 +41,9 @@ function recordingAddon(features = { schFq: false, schTbf: true, ifb: true }, ca
       attach: async (t) => { log.push(`attach ${t.direction} ${t.program.name} replace=${String(t.replace)} classid=${String(t.classid)}`); return { progId: 1 }; },
       query: async () => undefined,
       detach: async (t) => { log.push(`detach ${t.direction}`); return true; },
+      list: async () => [],
+      deleteFilter: async (t) => { log.push(`deleteFilter ${t.direction} ${t.filter.handle}`); return true; },
+      destroyClsact: async (t) => { log.push(`destroyClsact ${t.ifname}`); },
     },
     netlink: {
       linkIndex: async () => undefined,
@@ -48,6 +51,7 @@ function recordingAddon(features = { schFq: false, schTbf: true, ifb: true }, ca
       deleteLink: async (_ns, name) => { log.push(`deleteLink ${name}`); return true; },
       setTbf: async (_ns, ifname, o) => { log.push(`tbf ${ifname} ${o.rateBitsPerSecond}`); },
       clearRootQdisc: async (_ns, ifname) => { log.push(`clear ${ifname}`); },
+      links: async () => [],
     },
     ringBuffer: () => ({ start: () => undefined, stop: async () => undefined, delivered: 0 }),
   };

@@ -24,11 +24,15 @@ import {
 import type { IpCacheEntry } from './desired.js';
 import { applyDiff, diffContents, ipCacheContents, policyContents, readContents, type MapContents } from './entries.js';
 import { sweepConntrack, type SweepResult } from './sweep.js';
+import { ADOPTED_CLASSID_BIT, describeFilter, hookState, inWeirInstance } from './filters.js';
+import { classifyLinks } from './links.js';
 import type { BpfMapPort, BpfObjectPort, DatapathAddon } from './port.js';
 import { chooseShapingMode, ifbName, tbfParameters, type Bandwidth, type ShapingMode } from './shaping.js';
 import type {
-  AdoptedEndpoint, AttachRequest, AttachResult, CounterSample, DatapathApi, EventSubscription, UpdateRequest, UpdateResult,
+  AdoptedEndpoint, AttachRequest, AttachResult, CounterSample, DatapathApi, EventSubscription, LinkReport, UpdateRequest, UpdateResult,
 } from './api.js';
+
+const DIRECTIONS = ['ingress', 'egress'] as const;
 
 export interface DatapathOptions {
   addon: DatapathAddon;
@@ -50,6 +54,8 @@ interface EndpointState {
   policy: MapContents;
   shaping: ShapingMode;
   bandwidth: Bandwidth | undefined;
+  /** Links a later chained plugin added that carry this endpoint's programs (enforceLinks). */
+  adoptedLinks: Set<string>;
 }
 
 interface NodeMaps {
@@ -121,14 +127,70 @@ export class Datapath implements DatapathApi {
 
   async attachEndpoint(req: AttachRequest): Promise<AttachResult> {
     const result = await this.stageEndpoint(req);
-    // The node's shared programs, told apart per endpoint by the filter's classid (bpf/weir.bpf.c).
+    const { tampered } = await this.enforceHooks(req.netnsPath, req.ifname, req.endpointId, true);
+    return tampered.length > 0 ? { ...result, tampered } : result;
+  }
+
+  /**
+   * Puts the node's shared programs in Weir's slot on both hooks of a link (told apart per
+   * endpoint by the filter's classid, bpf/weir.bpf.c) and first removes every filter that would
+   * run ahead of them (filters.ts). `force`: attach even where the slot looks right (CNI ADD
+   * replaces in place). Returns whether anything was attached and what was found tampered.
+   */
+  private async enforceHooks(netnsPath: string | null, ifname: string, classid: number, force: boolean): Promise<{ attached: boolean; tampered: string[] }> {
     const { object } = this.nodeMaps();
-    for (const direction of ['ingress', 'egress'] as const) {
-      await this.addon.tc.attach({
-        netnsPath: req.netnsPath, ifname: req.ifname, direction, program: object.program(PROGRAMS[direction]), replace: true, classid: req.endpointId,
-      });
+    const tampered: string[] = [];
+    let attached = false;
+    for (const direction of DIRECTIONS) {
+      const target = { netnsPath, ifname, direction };
+      const program = object.program(PROGRAMS[direction]);
+      const hook = hookState(await this.addon.tc.list(target), { progId: program.id, classid });
+      for (const f of hook.ahead) {
+        // A filter in Weir's own cls_bpf instance goes by handle, so Weir's keeps running; any
+        // other classifier at Weir's priority cannot hold Weir's filter and goes whole.
+        await this.addon.tc.deleteFilter({ ...target, filter: f, whole: !inWeirInstance(f) });
+        tampered.push(`${direction}: ${describeFilter(f)} ahead of Weir's, removed`);
+      }
+      if (hook.slot === 'foreign') tampered.push(`${direction}: Weir's slot held another program or endpoint, replaced`);
+      if (force || hook.slot !== 'ok') {
+        await this.addon.tc.attach({ ...target, program, replace: true, classid });
+        attached = true;
+      }
     }
-    return result;
+    return { attached, tampered };
+  }
+
+  async enforceLinks(endpointId: number): Promise<LinkReport> {
+    const report: LinkReport = { attached: [], tampered: [], leftAlone: [] };
+    const state = this.mustGet(endpointId);
+    const ns = state.netnsPath;
+    if (ns === null) return report;
+    const peers = [...this.endpoints.values()].filter((e) => e.netnsPath === ns);
+    // One owner per netns (the lowest id: usually the primary interface, attached first).
+    if (peers.some((e) => e.endpointId < endpointId)) return report;
+    const known = new Set(peers.flatMap((e) => [e.ifname, ifbName(e.endpointId)]));
+    const links = await this.addon.netlink.links(ns);
+    const present = new Set(links.map((l) => l.name));
+    for (const name of state.adoptedLinks) if (!present.has(name)) state.adoptedLinks.delete(name);
+    for (const v of classifyLinks(links, known, state.config.addresses?.ips ?? [])) {
+      if (!v.adopt) {
+        report.leftAlone.push({ link: v.name, reason: v.reason });
+        continue;
+      }
+      const r = await this.enforceHooks(ns, v.name, endpointId | ADOPTED_CLASSID_BIT, false);
+      state.adoptedLinks.add(v.name);
+      if (r.attached) report.attached.push(v.name);
+      if (r.tampered.length > 0) report.tampered.push({ link: v.name, filters: r.tampered });
+    }
+    return report;
+  }
+
+  /** Removes clsact from a link when no filter is left on it (a detached endpoint leaves nothing behind). */
+  private async removeEmptyClsact(netnsPath: string | null, ifname: string): Promise<void> {
+    for (const direction of DIRECTIONS) {
+      if ((await this.addon.tc.list({ netnsPath, ifname, direction })).length > 0) return;
+    }
+    await this.addon.tc.destroyClsact({ netnsPath, ifname });
   }
 
   /**
@@ -169,6 +231,7 @@ export class Datapath implements DatapathApi {
       policy: written.contents,
       shaping: 'none',
       bandwidth: undefined,
+      adoptedLinks: existing?.adoptedLinks ?? new Set<string>(),
       config: {
         // Absent addresses keep what the endpoint had (a re-attach, an adopted endpoint).
         addresses: req.addresses ?? previous?.addresses,
@@ -291,8 +354,17 @@ export class Datapath implements DatapathApi {
     const state = this.endpoints.get(endpointId);
     const failures: unknown[] = [];
     if (state !== undefined) {
-      for (const direction of ['ingress', 'egress'] as const) {
+      for (const direction of DIRECTIONS) {
         await this.addon.tc.detach({ netnsPath: state.netnsPath, ifname: state.ifname, direction }).catch((e: unknown) => failures.push(e));
+      }
+      await this.removeEmptyClsact(state.netnsPath, state.ifname).catch((e: unknown) => failures.push(e));
+      for (const link of state.adoptedLinks) {
+        // The plugin that added the link may have removed it already (its DEL runs before weir's).
+        if (await this.addon.netlink.linkIndex(state.netnsPath, link).catch(() => undefined) === undefined) continue;
+        for (const direction of DIRECTIONS) {
+          await this.addon.tc.detach({ netnsPath: state.netnsPath, ifname: link, direction }).catch((e: unknown) => failures.push(e));
+        }
+        await this.removeEmptyClsact(state.netnsPath, link).catch((e: unknown) => failures.push(e));
       }
       if (state.bandwidth?.egressBitsPerSecond !== undefined) {
         await this.addon.netlink.clearRootQdisc(state.netnsPath, state.ifname).catch((e: unknown) => failures.push(e));
