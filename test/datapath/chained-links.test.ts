@@ -1,0 +1,196 @@
+/**
+ * Links a plugin chained AFTER weir adds to the pod (issue 13, finding 3), with real packets.
+ *
+ * STAND-IN FOR SPIDERPOOL'S COORDINATOR (not available here): after Weir attached to the pod's
+ * eth0 (a macvlan, whose parent — the node — cannot reach it), a "chained step" does what the
+ * coordinator does for node and Service traffic: a veth pair whose pod end is `veth0` (no address
+ * of its own), a route in the pod to the node's IP over veth0 with the pod IP as source, and a
+ * host route to the pod IP over the node end. weir's CNI ADD never saw veth0.
+ *
+ * Shown: the bypass is real before adoption; Datapath.enforceLinks (the agent's attach check)
+ * puts the endpoint's programs on veth0; from then on traffic from the node over veth0 is judged
+ * by its real source (the node IP, here with an ipBlock-like identity), the pod's egress over
+ * veth0 by policy and by its IP source (veth0's MAC is not the endpoint's and is not checked);
+ * foreign filters ahead of Weir's are removed (also one holding Weir's priority with another
+ * classifier); detaching leaves no clsact behind.
+ */
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { describePrivileged } from '../support/privileged.js';
+import { NetLab, execInNetns, netnsPath, runChecked } from '../support/netns.js';
+import { TcAttachProbe } from '../../agent/src/endpoints/probe.js';
+import { counted, endpoint, entry, openHarness, type Harness } from './harness.js';
+import { fromMac, ipv4 } from './packets.js';
+import { interfaceAddresses, macvlanPods } from './pods.js';
+
+const PROBE = 'test/datapath/probe.mjs';
+const IP = { a: '10.98.0.1', b: '10.98.0.2', node: '10.99.0.1' } as const;
+const ID = { a: 300, b: 400, node: 600 } as const;
+const EP_A = 1;
+const ETH_P_IP = 0x0800;
+
+describePrivileged('links a later chained plugin adds (coordinator veth0 stand-in), real packets', () => {
+  const lab = new NetLab('wdcl');
+  const tool = `/tmp/weir-rawframe-cl-${process.pid}`;
+  let h: Harness;
+  let ns: Record<'a' | 'b' | 'node', string>;
+  const servers: ChildProcess[] = [];
+
+  const tcp = async (from: string, to: string, port: number): Promise<string> =>
+    (await execInNetns(from, ['node', PROBE, 'tcp', to, String(port)])).stdout.trim();
+  const links = (ifname: string) => Promise.all((['ingress', 'egress'] as const).map((direction) => h.addon.tc.list({ netnsPath: netnsPath(ns.a), ifname, direction })));
+  const hasClsact = async (ifname: string): Promise<boolean> =>
+    (await runChecked(['tc', '-n', ns.a, 'qdisc', 'show', 'dev', ifname])).includes('clsact');
+
+  /** How many copies of a UDP frame sent from a's veth0 (raw socket) arrive on the node end. */
+  async function deliveredOverVeth0(src: string, marker: string): Promise<number> {
+    const veth0Mac = JSON.parse(await runChecked(['ip', '-n', ns.a, '-j', 'link', 'show', 'veth0']))[0].address as string;
+    const hostMac = JSON.parse(await runChecked(['ip', '-n', ns.node, '-j', 'link', 'show', 'vh-a']))[0].address as string;
+    const data = Buffer.from(marker);
+    const hdr = Buffer.alloc(8);
+    hdr.writeUInt16BE(5000, 0);
+    hdr.writeUInt16BE(9, 2);
+    hdr.writeUInt16BE(8 + data.length, 4);
+    const frame = fromMac(ipv4(src, IP.node, { protocol: 17, header: Buffer.concat([hdr, data]) }), veth0Mac);
+    Buffer.from(hostMac.replaceAll(':', ''), 'hex').copy(frame, 0);
+    const counter = lab.spawnInNetns(ns.node, [tool, 'count', 'vh-a', '1000', Buffer.from(marker).toString('hex')]);
+    const out: string[] = [];
+    counter.stdout?.on('data', (d: Buffer) => out.push(d.toString()));
+    await new Promise<void>((resolve) => counter.stdout?.once('data', () => resolve()));
+    const r = await execInNetns(ns.a, [tool, 'send', 'veth0', String(ETH_P_IP), frame.toString('hex')]);
+    if (r.code !== 0) throw new Error(`rawframe send: ${r.stderr}`);
+    await new Promise<void>((resolve) => counter.once('exit', () => resolve()));
+    const lines = out.join('').trim().split('\n');
+    return Number(lines[lines.length - 1]);
+  }
+
+  beforeAll(async () => {
+    await lab.sweep();
+    execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', tool, 'test/datapath/rawframe.c']);
+    h = openHarness('chained-links');
+    const pods = await macvlanPods(lab, { a: { ipv4: IP.a }, b: { ipv4: IP.b } });
+    ns = { ...pods.ns, node: pods.node };
+    // The node's own address (its "node IP"; on lo: this kernel has no dummy links).
+    await runChecked(['ip', '-n', ns.node, 'addr', 'add', `${IP.node}/32`, 'dev', 'lo']);
+    await runChecked(['ip', '-n', ns.node, 'link', 'set', 'lo', 'up']);
+    for (const [where, ports] of [[ns.a, '80,81'], [ns.node, '80,81']] as const) {
+      const s = lab.spawnInNetns(where, ['node', PROBE, 'serve', ports, '']);
+      servers.push(s);
+      await new Promise<void>((resolve) => s.stdout?.once('data', () => resolve()));
+    }
+    await h.dp.syncIpCache([
+      { cidr: `${IP.a}/32`, identity: ID.a }, { cidr: `${IP.b}/32`, identity: ID.b }, { cidr: `${IP.node}/32`, identity: ID.node },
+    ]);
+    // weir's CNI ADD: a's eth0 only. Ingress from the node on 80, egress to the node on 80.
+    await h.dp.attachEndpoint({
+      endpointId: EP_A, netnsPath: netnsPath(ns.a), ifname: 'eth0', addresses: await interfaceAddresses(ns.a),
+      desired: endpoint([
+        entry({ direction: 'ingress', identity: ID.node, protocol: 6, port: 80, portPrefixLength: 16 }),
+        entry({ direction: 'egress', identity: ID.node, protocol: 6, port: 80, portPrefixLength: 16 }),
+      ], { ingress: true, egress: true }),
+    });
+    // STAND-IN for the coordinator, chained after weir: veth pair, pod end veth0, routes.
+    await runChecked(['ip', '-n', ns.node, 'link', 'add', 'vh-a', 'type', 'veth', 'peer', 'name', 'veth0', 'netns', ns.a]);
+    await runChecked(['ip', '-n', ns.node, 'link', 'set', 'vh-a', 'up']);
+    await runChecked(['ip', '-n', ns.a, 'link', 'set', 'veth0', 'up']);
+    await runChecked(['ip', '-n', ns.a, 'route', 'add', `${IP.node}/32`, 'dev', 'veth0', 'src', IP.a]);
+    await runChecked(['ip', '-n', ns.node, 'route', 'add', `${IP.a}/32`, 'dev', 'vh-a']);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const s of servers) s.kill('SIGKILL');
+    await (h as typeof h | undefined)?.close();
+    await lab.cleanup();
+    execFileSync('rm', ['-f', tool]);
+  });
+
+  it('before adoption, veth0 carries node traffic past Weir both ways (the bypass is real)', async () => {
+    expect(await tcp(ns.b, IP.a, 81)).toMatch(/^fail/); // eth0 is enforced
+    expect(await tcp(ns.node, IP.a, 81)).toBe('ok'); // over veth0: not
+    expect(await tcp(ns.a, IP.node, 81)).toBe('ok');
+    expect(await deliveredOverVeth0(IP.b, 'weir-cl-spoof-before')).toBe(1); // a spoofed source leaves too
+  }, 60_000);
+
+  it('enforceLinks adopts veth0: node traffic is judged by its real source, egress by policy and IP source', async () => {
+    const report = await h.dp.enforceLinks(EP_A);
+    expect(report).toEqual({ attached: ['veth0'], tampered: [], leftAlone: [] });
+    const [ingress, egress] = await links('veth0');
+    expect(ingress?.map((f) => f.classid)).toEqual([EP_A | 0x8000]);
+    expect(egress?.map((f) => f.progId)).toEqual([h.dp.programIds().egress]);
+    const deniedBefore = await counted(h, EP_A, 'default-deny');
+    expect(await tcp(ns.node, IP.a, 80)).toBe('ok'); // source = node IP: its identity is allowed on 80
+    expect(await tcp(ns.node, IP.a, 81)).toMatch(/^fail/);
+    expect(await tcp(ns.a, IP.node, 80)).toBe('ok'); // veth0's own MAC passes; the pod IP is the source
+    expect(await tcp(ns.a, IP.node, 81)).toMatch(/^fail/);
+    expect(await counted(h, EP_A, 'default-deny')).toBeGreaterThan(deniedBefore);
+    const spoofedBefore = await counted(h, EP_A, 'spoofed');
+    expect(await deliveredOverVeth0(IP.b, 'weir-cl-spoof-after')).toBe(0);
+    expect(await counted(h, EP_A, 'spoofed')).toBeGreaterThan(spoofedBefore);
+    // Adopted once: the next pass finds it in place and attaches nothing.
+    expect(await h.dp.enforceLinks(EP_A)).toEqual({ attached: [], tampered: [], leftAlone: [] });
+  }, 60_000);
+
+  it('a foreign filter ahead of Weir\'s on veth0 lets traffic past until the check removes it', async () => {
+    const foreign = h.addon.openObject({ path: 'build/bpf/smoke.bpf.o' });
+    try {
+      for (const direction of ['ingress', 'egress'] as const) {
+        await h.addon.tc.attach({ netnsPath: netnsPath(ns.a), ifname: 'veth0', direction, program: foreign.program('smoke_pass'), handle: 2, priority: 1 });
+      }
+      expect(await tcp(ns.node, IP.a, 81)).toBe('ok'); // the attack works: the newer filter runs first
+      const probe = new TcAttachProbe(h.addon.tc);
+      expect(await probe.check(netnsPath(ns.a), 'veth0', h.dp.programIds(), EP_A | 0x8000)).toEqual({
+        kind: 'missing', directions: ['ingress', 'egress'], foreign: ['ingress', 'egress'],
+      });
+      const report = await h.dp.enforceLinks(EP_A);
+      expect(report.tampered.map((t) => t.link)).toEqual(['veth0']);
+      expect(report.tampered[0]?.filters.join('\n')).toMatch(/ingress: bpf filter handle 2 priority 1 .*removed/);
+      expect((await links('veth0')).map((fs) => fs.map((f) => f.handle))).toEqual([[1], [1]]);
+      expect(await tcp(ns.node, IP.a, 81)).toMatch(/^fail/);
+      expect(await tcp(ns.node, IP.a, 80)).toBe('ok');
+    } finally {
+      foreign.close();
+    }
+  }, 60_000);
+
+  it('another classifier holding Weir\'s priority on eth0 no longer blocks re-attaching: it is removed', async () => {
+    for (const direction of ['ingress', 'egress'] as const) {
+      await h.addon.tc.detach({ netnsPath: netnsPath(ns.a), ifname: 'eth0', direction });
+      await runChecked(['tc', '-n', ns.a, 'filter', 'add', 'dev', 'eth0', direction, 'pref', '1', 'protocol', 'ip', 'u32', 'match', 'u32', '0', '0', 'classid', ':1']);
+    }
+    expect(await tcp(ns.b, IP.a, 81)).toBe('ok'); // u32 (a match without actions) passes all IPv4 both ways
+    const res = await h.dp.attachEndpoint({
+      endpointId: EP_A, netnsPath: netnsPath(ns.a), ifname: 'eth0',
+      desired: endpoint([
+        entry({ direction: 'ingress', identity: ID.node, protocol: 6, port: 80, portPrefixLength: 16 }),
+        entry({ direction: 'egress', identity: ID.node, protocol: 6, port: 80, portPrefixLength: 16 }),
+      ], { ingress: true, egress: true }),
+    });
+    expect(res.tampered?.join('\n')).toMatch(/ingress: u32 filter .*priority 1 protocol 0x800.*removed/);
+    expect(res.tampered?.join('\n')).toMatch(/egress: u32 filter .*priority 1 protocol 0x800.*removed/);
+    for (const hook of await links('eth0')) expect(hook.map((f) => [f.kind, f.handle, f.classid])).toEqual([['bpf', 1, EP_A]]);
+    expect(await tcp(ns.b, IP.a, 81)).toMatch(/^fail/);
+  }, 60_000);
+
+  it('detaching removes the programs from eth0 and veth0 and leaves no empty clsact behind', async () => {
+    expect(await hasClsact('eth0')).toBe(true);
+    expect(await hasClsact('veth0')).toBe(true);
+    await h.dp.detachEndpoint(EP_A);
+    expect(await hasClsact('eth0')).toBe(false);
+    expect(await hasClsact('veth0')).toBe(false);
+    expect(await tcp(ns.node, IP.a, 81)).toBe('ok');
+    expect(await tcp(ns.b, IP.a, 81)).toBe('ok');
+  }, 60_000);
+
+  it('a clsact that still holds someone else\'s filter is kept on detach', async () => {
+    await h.dp.attachEndpoint({ endpointId: EP_A, netnsPath: netnsPath(ns.a), ifname: 'eth0', addresses: await interfaceAddresses(ns.a), desired: endpoint([]) });
+    // A filter behind Weir's (a later priority never runs while Weir's program decides, but it is not Weir's to delete).
+    await runChecked(['tc', '-n', ns.a, 'filter', 'add', 'dev', 'eth0', 'egress', 'pref', '5', 'protocol', 'ip', 'u32', 'match', 'u32', '0', '0', 'classid', ':1']);
+    await h.dp.detachEndpoint(EP_A);
+    const [ingress, egress] = await links('eth0');
+    expect(ingress).toEqual([]);
+    expect(egress?.length).toBeGreaterThan(0); // u32 reports its hash table and its node
+    expect(egress?.every((f) => f.kind === 'u32' && f.priority === 5)).toBe(true);
+    expect(await hasClsact('eth0')).toBe(true);
+  }, 60_000);
+});
