@@ -45,8 +45,8 @@ describePrivileged('links a later chained plugin adds (coordinator veth0 stand-i
 
   /** How many copies of a UDP frame sent from a's veth0 (raw socket) arrive on the node end. */
   async function deliveredOverVeth0(src: string, marker: string): Promise<number> {
-    const veth0Mac = JSON.parse(await runChecked(['ip', '-n', ns.a, '-j', 'link', 'show', 'veth0']))[0].address as string;
-    const hostMac = JSON.parse(await runChecked(['ip', '-n', ns.node, '-j', 'link', 'show', 'vh-a']))[0].address as string;
+    const veth0Mac = (await interfaceAddresses(ns.a, 'veth0')).mac ?? '';
+    const hostMac = (await interfaceAddresses(ns.node, 'vh-a')).mac ?? '';
     const data = Buffer.from(marker);
     const hdr = Buffer.alloc(8);
     hdr.writeUInt16BE(5000, 0);
