@@ -19,6 +19,7 @@ describe('classifyLinks (links a later chained plugin added)', () => {
       link({ name: 'lo', kind: '', loopback: true, addresses: ['127.0.0.1'] }),
       link({ name: 'eth0', kind: 'macvlan', addresses: ['10.0.0.10'] }),
       link({ name: 'wifb1', kind: 'ifb' }),
+      link({ name: 'shaper9', kind: 'ifb' }), // any IFB, whatever its name
       link({ name: 'tunl0', kind: 'ipip', up: false }),
       link({ name: 'net1', kind: 'macvlan', addresses: ['192.168.5.7'] }),
     ], known, ['10.0.0.10']);

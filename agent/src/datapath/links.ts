@@ -7,7 +7,9 @@
  * and ADOPTED_CLASSID_BIT (filters.ts), so its traffic is judged as that endpoint's, with the
  * same source checks on its IPs (not its MAC, which no CNI result named: bpf/include/antispoof.h).
  * Left alone: loopback; links that are down (nothing passes; the next check adopts them once up);
- * other endpoints' interfaces and Weir's own IFBs; and a link with a global address that is not
+ * other endpoints' interfaces; IFBs (they carry only traffic redirected to them, such as Weir's
+ * ingress shaping, already judged on the way in; programs there would judge it twice, as if the
+ * pod had sent it); and a link with a global address that is not
  * the owner's, which belongs to another network of the pod (a Multus attachment Weir does not
  * enforce): adopting it would drop all its traffic as spoofed. A pod cannot add such an address
  * itself without CAP_NET_ADMIN, which the webhook refuses on enforced pods.
@@ -39,7 +41,7 @@ export function classifyLinks(links: readonly PodLink[], known: ReadonlySet<stri
   const own = new Set(ownerAddresses.map(canonical));
   const out: LinkVerdict[] = [];
   for (const l of links) {
-    if (l.loopback || known.has(l.name)) continue;
+    if (l.loopback || known.has(l.name) || l.kind === 'ifb') continue;
     if (!l.up) {
       out.push({ name: l.name, adopt: false, reason: 'down' });
       continue;
