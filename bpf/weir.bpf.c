@@ -44,6 +44,7 @@
 #include "conntrack.h"
 #include "related.h"
 #include "frag.h"
+#include "nodeaddr.h"
 #include "policy.h"
 #include "events.h"
 
@@ -170,6 +171,7 @@ static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 directi
 	/* tc_classid is the filter classid's 16-bit minor: the endpoint id, plus WEIR_CLASSID_ADOPTED
 	 * on a link a later plugin added (antispoof.h). Ids above WEIR_MAX_ENDPOINTS find no config. */
 	const __u32 classid = skb->tc_classid;
+	const int adopted = endpoint_id == 0 && (classid & WEIR_CLASSID_ADOPTED);
 	struct weir_ctx x = {
 		.ep_id = endpoint_id != 0 ? endpoint_id : classid & ~WEIR_CLASSID_ADOPTED,
 		.d = { .rule_id = WEIR_RULE_NONE, .tier = WEIR_TIER_NONE, .direction = direction },
@@ -190,7 +192,7 @@ static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 directi
 		goto drop;
 	}
 	if (direction == WEIR_DIR_EGRESS) {
-		x.d.reason = weir_check_source(&c, ep, &x.pkt, kind, endpoint_id == 0 && (classid & WEIR_CLASSID_ADOPTED));
+		x.d.reason = weir_check_source(&c, ep, &x.pkt, kind, adopted);
 		if (x.d.reason != 0)
 			goto drop;
 	}
@@ -200,6 +202,11 @@ static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 directi
 	}
 
 	remote = direction == WEIR_DIR_INGRESS ? &x.pkt.saddr : &x.pkt.daddr;
+	/* The pod and its own node always talk (NetworkPolicy's rule), over the link meant for it. */
+	if (adopted && weir_node_addr(remote)) {
+		weir_count(x.ep_id, WEIR_REASON_NODE_ALLOWED, x.pkt.len);
+		return TC_ACT_OK;
+	}
 	/* Coarse clock (tick resolution) is enough for second-scale lifetimes and much cheaper. */
 	x.now = bpf_ktime_get_coarse_ns();
 	if (x.pkt.frag == WEIR_FRAG_LATER)

@@ -7,12 +7,16 @@
  * of its own), a route in the pod to the node's IP over veth0 with the pod IP as source, and a
  * host route to the pod IP over the node end. weir's CNI ADD never saw veth0.
  *
+ * A client `c` behind the node reaches a over veth0 with its own source address (the node routes
+ * it, as kube-proxy only DNATs same-node Service traffic; the stand-in's pod route for c's subnet
+ * over veth0 plays the coordinator's return path).
+ *
  * Shown: the bypass is real before adoption; Datapath.enforceLinks (the agent's attach check)
- * puts the endpoint's programs on veth0; from then on traffic from the node over veth0 is judged
- * by its real source (the node IP, here with an ipBlock-like identity), the pod's egress over
- * veth0 by policy and by its IP source (veth0's MAC is not the endpoint's and is not checked);
- * foreign filters ahead of Weir's are removed (also one holding Weir's priority with another
- * classifier); detaching leaves no clsact behind.
+ * puts the endpoint's programs on veth0; from then on the node itself always talks to the pod
+ * (NetworkPolicy's rule: `node-allowed`), anything else over veth0 is judged by its real source,
+ * the pod's egress by policy and by its IP source (veth0's MAC is not the endpoint's and is not
+ * checked); foreign filters ahead of Weir's are removed (also one holding Weir's priority with
+ * another classifier); detaching leaves no clsact behind.
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -25,16 +29,20 @@ import { fromMac, ipv4 } from './packets.js';
 import { interfaceAddresses, macvlanPods } from './pods.js';
 
 const PROBE = 'test/datapath/probe.mjs';
-const IP = { a: '10.98.0.1', b: '10.98.0.2', node: '10.99.0.1' } as const;
-const ID = { a: 300, b: 400, node: 600 } as const;
+const IP = { a: '10.98.0.1', b: '10.98.0.2', node: '10.99.0.1', c: '10.97.0.2', nodeToC: '10.97.0.1' } as const;
+const ID = { a: 300, b: 400, c: 700 } as const;
 const EP_A = 1;
 const ETH_P_IP = 0x0800;
+const desiredA = endpoint([
+  entry({ direction: 'ingress', identity: ID.c, protocol: 6, port: 80, portPrefixLength: 16 }),
+  entry({ direction: 'egress', identity: ID.c, protocol: 6, port: 80, portPrefixLength: 16 }),
+], { ingress: true, egress: true });
 
 describePrivileged('links a later chained plugin adds (coordinator veth0 stand-in), real packets', () => {
   const lab = new NetLab('wdcl');
   const tool = `/tmp/weir-rawframe-cl-${process.pid}`;
   let h: Harness;
-  let ns: Record<'a' | 'b' | 'node', string>;
+  let ns: Record<'a' | 'b' | 'c' | 'node', string>;
   const servers: ChildProcess[] = [];
 
   const tcp = async (from: string, to: string, port: number): Promise<string> =>
@@ -68,9 +76,16 @@ describePrivileged('links a later chained plugin adds (coordinator veth0 stand-i
   beforeAll(async () => {
     await lab.sweep();
     execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', tool, 'test/datapath/rawframe.c']);
-    h = openHarness('chained-links');
     const pods = await macvlanPods(lab, { a: { ipv4: IP.a }, b: { ipv4: IP.b } });
-    ns = { ...pods.ns, node: pods.node };
+    ns = { ...pods.ns, node: pods.node, c: await lab.netns('c') };
+    // "The node" for the programs is the lab's node netns, not this test runner's.
+    h = openHarness('chained-links', { nodeNetnsPath: netnsPath(ns.node) });
+    // A client behind the node, routed (not masqueraded) by it.
+    await lab.veth('eth0', 'to-c', { ns: ns.c, peerNs: ns.node });
+    await runChecked(['ip', '-n', ns.c, 'addr', 'add', `${IP.c}/24`, 'dev', 'eth0']);
+    await runChecked(['ip', '-n', ns.node, 'addr', 'add', `${IP.nodeToC}/24`, 'dev', 'to-c']);
+    await runChecked(['ip', '-n', ns.c, 'route', 'add', 'default', 'via', IP.nodeToC]);
+    await runChecked(['ip', 'netns', 'exec', ns.node, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     // The node's own address (its "node IP"; on lo: this kernel has no dummy links).
     await runChecked(['ip', '-n', ns.node, 'addr', 'add', `${IP.node}/32`, 'dev', 'lo']);
     await runChecked(['ip', '-n', ns.node, 'link', 'set', 'lo', 'up']);
@@ -79,16 +94,16 @@ describePrivileged('links a later chained plugin adds (coordinator veth0 stand-i
       servers.push(s);
       await new Promise<void>((resolve) => s.stdout?.once('data', () => resolve()));
     }
+    for (const s of [lab.spawnInNetns(ns.c, ['node', PROBE, 'serve', '80,81', ''])]) {
+      servers.push(s);
+      await new Promise<void>((resolve) => s.stdout?.once('data', () => resolve()));
+    }
     await h.dp.syncIpCache([
-      { cidr: `${IP.a}/32`, identity: ID.a }, { cidr: `${IP.b}/32`, identity: ID.b }, { cidr: `${IP.node}/32`, identity: ID.node },
+      { cidr: `${IP.a}/32`, identity: ID.a }, { cidr: `${IP.b}/32`, identity: ID.b }, { cidr: `${IP.c}/32`, identity: ID.c },
     ]);
-    // weir's CNI ADD: a's eth0 only. Ingress from the node on 80, egress to the node on 80.
+    // weir's CNI ADD: a's eth0 only. Both directions isolated; c allowed on TCP 80 both ways.
     await h.dp.attachEndpoint({
-      endpointId: EP_A, netnsPath: netnsPath(ns.a), ifname: 'eth0', addresses: await interfaceAddresses(ns.a),
-      desired: endpoint([
-        entry({ direction: 'ingress', identity: ID.node, protocol: 6, port: 80, portPrefixLength: 16 }),
-        entry({ direction: 'egress', identity: ID.node, protocol: 6, port: 80, portPrefixLength: 16 }),
-      ], { ingress: true, egress: true }),
+      endpointId: EP_A, netnsPath: netnsPath(ns.a), ifname: 'eth0', addresses: await interfaceAddresses(ns.a), desired: desiredA,
     });
     // STAND-IN for the coordinator, chained after weir: veth pair, pod end veth0, routes.
     await runChecked(['ip', '-n', ns.node, 'link', 'add', 'vh-a', 'type', 'veth', 'peer', 'name', 'veth0', 'netns', ns.a]);
@@ -96,6 +111,7 @@ describePrivileged('links a later chained plugin adds (coordinator veth0 stand-i
     await runChecked(['ip', '-n', ns.a, 'link', 'set', 'veth0', 'up']);
     await runChecked(['ip', '-n', ns.a, 'route', 'add', `${IP.node}/32`, 'dev', 'veth0', 'src', IP.a]);
     await runChecked(['ip', '-n', ns.node, 'route', 'add', `${IP.a}/32`, 'dev', 'vh-a']);
+    await runChecked(['ip', '-n', ns.a, 'route', 'add', `${IP.c}/32`, 'via', IP.node, 'dev', 'veth0', 'onlink', 'src', IP.a]);
   }, 60_000);
 
   afterAll(async () => {
@@ -107,25 +123,30 @@ describePrivileged('links a later chained plugin adds (coordinator veth0 stand-i
 
   it('before adoption, veth0 carries node traffic past Weir both ways (the bypass is real)', async () => {
     expect(await tcp(ns.b, IP.a, 81)).toMatch(/^fail/); // eth0 is enforced
-    expect(await tcp(ns.node, IP.a, 81)).toBe('ok'); // over veth0: not
-    expect(await tcp(ns.a, IP.node, 81)).toBe('ok');
+    expect(await tcp(ns.c, IP.a, 81)).toBe('ok'); // over veth0: not
+    expect(await tcp(ns.a, IP.c, 81)).toBe('ok');
     expect(await deliveredOverVeth0(IP.b, 'weir-cl-spoof-before')).toBe(1); // a spoofed source leaves too
   }, 60_000);
 
-  it('enforceLinks adopts veth0: node traffic is judged by its real source, egress by policy and IP source', async () => {
+  it('enforceLinks adopts veth0: the node always talks to the pod, anything else is judged by its real source', async () => {
     const report = await h.dp.enforceLinks(EP_A);
     expect(report).toEqual({ attached: ['veth0'], tampered: [], leftAlone: [] });
     const [ingress, egress] = await links('veth0');
     expect(ingress?.map((f) => f.classid)).toEqual([EP_A | 0x8000]);
     expect(egress?.map((f) => f.progId)).toEqual([h.dp.programIds().egress]);
     const deniedBefore = await counted(h, EP_A, 'default-deny');
-    expect(await tcp(ns.node, IP.a, 80)).toBe('ok'); // source = node IP: its identity is allowed on 80
-    expect(await tcp(ns.node, IP.a, 81)).toMatch(/^fail/);
-    expect(await tcp(ns.a, IP.node, 80)).toBe('ok'); // veth0's own MAC passes; the pod IP is the source
-    expect(await tcp(ns.a, IP.node, 81)).toMatch(/^fail/);
+    const nodeBefore = await counted(h, EP_A, 'node-allowed');
+    expect(await tcp(ns.c, IP.a, 80)).toBe('ok'); // c's own address, allowed on 80
+    expect(await tcp(ns.c, IP.a, 81)).toMatch(/^fail/);
+    expect(await tcp(ns.a, IP.c, 80)).toBe('ok'); // veth0's own MAC passes; the pod IP is the source
+    expect(await tcp(ns.a, IP.c, 81)).toMatch(/^fail/);
     expect(await counted(h, EP_A, 'default-deny')).toBeGreaterThan(deniedBefore);
+    // The node itself (kubelet probes): always, both ways, whatever the policy.
+    expect(await tcp(ns.node, IP.a, 81)).toBe('ok');
+    expect(await tcp(ns.a, IP.node, 81)).toBe('ok');
+    expect(await counted(h, EP_A, 'node-allowed')).toBeGreaterThan(nodeBefore);
     const spoofedBefore = await counted(h, EP_A, 'spoofed');
-    expect(await deliveredOverVeth0(IP.b, 'weir-cl-spoof-after')).toBe(0);
+    expect(await deliveredOverVeth0(IP.b, 'weir-cl-spoof-after')).toBe(0); // even to the node
     expect(await counted(h, EP_A, 'spoofed')).toBeGreaterThan(spoofedBefore);
     // Adopted once: the next pass finds it in place and attaches nothing.
     expect(await h.dp.enforceLinks(EP_A)).toEqual({ attached: [], tampered: [], leftAlone: [] });
@@ -137,7 +158,7 @@ describePrivileged('links a later chained plugin adds (coordinator veth0 stand-i
       for (const direction of ['ingress', 'egress'] as const) {
         await h.addon.tc.attach({ netnsPath: netnsPath(ns.a), ifname: 'veth0', direction, program: foreign.program('smoke_pass'), handle: 2, priority: 1 });
       }
-      expect(await tcp(ns.node, IP.a, 81)).toBe('ok'); // the attack works: the newer filter runs first
+      expect(await tcp(ns.c, IP.a, 81)).toBe('ok'); // the attack works: the newer filter runs first
       const probe = new TcAttachProbe(h.addon.tc);
       expect(await probe.check(netnsPath(ns.a), 'veth0', h.dp.programIds(), EP_A | 0x8000)).toEqual({
         kind: 'missing', directions: ['ingress', 'egress'], foreign: ['ingress', 'egress'],
@@ -146,8 +167,8 @@ describePrivileged('links a later chained plugin adds (coordinator veth0 stand-i
       expect(report.tampered.map((t) => t.link)).toEqual(['veth0']);
       expect(report.tampered[0]?.filters.join('\n')).toMatch(/ingress: bpf filter handle 2 priority 1 .*removed/);
       expect((await links('veth0')).map((fs) => fs.map((f) => f.handle))).toEqual([[1], [1]]);
-      expect(await tcp(ns.node, IP.a, 81)).toMatch(/^fail/);
-      expect(await tcp(ns.node, IP.a, 80)).toBe('ok');
+      expect(await tcp(ns.c, IP.a, 81)).toMatch(/^fail/);
+      expect(await tcp(ns.c, IP.a, 80)).toBe('ok');
     } finally {
       foreign.close();
     }
@@ -159,13 +180,7 @@ describePrivileged('links a later chained plugin adds (coordinator veth0 stand-i
       await runChecked(['tc', '-n', ns.a, 'filter', 'add', 'dev', 'eth0', direction, 'pref', '1', 'protocol', 'ip', 'u32', 'match', 'u32', '0', '0', 'classid', ':1']);
     }
     expect(await tcp(ns.b, IP.a, 81)).toBe('ok'); // u32 (a match without actions) passes all IPv4 both ways
-    const res = await h.dp.attachEndpoint({
-      endpointId: EP_A, netnsPath: netnsPath(ns.a), ifname: 'eth0',
-      desired: endpoint([
-        entry({ direction: 'ingress', identity: ID.node, protocol: 6, port: 80, portPrefixLength: 16 }),
-        entry({ direction: 'egress', identity: ID.node, protocol: 6, port: 80, portPrefixLength: 16 }),
-      ], { ingress: true, egress: true }),
-    });
+    const res = await h.dp.attachEndpoint({ endpointId: EP_A, netnsPath: netnsPath(ns.a), ifname: 'eth0', desired: desiredA });
     expect(res.tampered?.join('\n')).toMatch(/ingress: u32 filter .*priority 1 protocol 0x800.*removed/);
     expect(res.tampered?.join('\n')).toMatch(/egress: u32 filter .*priority 1 protocol 0x800.*removed/);
     for (const hook of await links('eth0')) expect(hook.map((f) => [f.kind, f.handle, f.classid])).toEqual([['bpf', 1, EP_A]]);
@@ -178,7 +193,7 @@ describePrivileged('links a later chained plugin adds (coordinator veth0 stand-i
     await h.dp.detachEndpoint(EP_A);
     expect(await hasClsact('eth0')).toBe(false);
     expect(await hasClsact('veth0')).toBe(false);
-    expect(await tcp(ns.node, IP.a, 81)).toBe('ok');
+    expect(await tcp(ns.c, IP.a, 81)).toBe('ok');
     expect(await tcp(ns.b, IP.a, 81)).toBe('ok');
   }, 60_000);
 

@@ -20,6 +20,7 @@ export const MAPS = {
   events: 'weir_events',
   conntrackUsage: 'weir_ct_usage',
   eventBudget: 'weir_event_budget',
+  nodeAddrs: 'weir_node_addrs',
 } as const;
 
 export const PROGRAMS = { ingress: 'weir_ingress', egress: 'weir_egress' } as const;

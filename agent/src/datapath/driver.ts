@@ -26,6 +26,8 @@ import { applyDiff, diffContents, ipCacheContents, policyContents, readContents,
 import { sweepConntrack, type SweepResult } from './sweep.js';
 import { ADOPTED_CLASSID_BIT, describeFilter, hookState, inWeirInstance } from './filters.js';
 import { classifyLinks } from './links.js';
+import { addrBytes } from './addr.js';
+import { parseIp } from '../identity/cidr.js';
 import type { BpfMapPort, BpfObjectPort, DatapathAddon } from './port.js';
 import { chooseShapingMode, ifbName, tbfParameters, type Bandwidth, type ShapingMode } from './shaping.js';
 import type {
@@ -44,7 +46,16 @@ export interface DatapathOptions {
   conntrackSweepSeconds?: number;
   /** Live conntrack entries one endpoint may hold; absent = the datapath's default (WEIR_CT_DEFAULT_QUOTA). */
   conntrackQuota?: number;
+  /** The netns whose global addresses are "the node" (bpf/include/nodeaddr.h); default the agent's own (null). */
+  nodeNetnsPath?: string | null;
 }
+
+/** How long enforceLinks trusts the node addresses it last wrote. */
+const NODE_ADDRS_TTL_MS = 10_000;
+/** bpf/include/nodeaddr.h WEIR_MAX_NODE_ADDRS. */
+const MAX_NODE_ADDRS = 256;
+/** kube-proxy's IPVS mode binds every ClusterIP to this link on the node: those are Services, not the node. */
+const SERVICE_LINKS = new Set(['kube-ipvs0']);
 
 interface EndpointState {
   endpointId: number;
@@ -67,6 +78,7 @@ interface NodeMaps {
   counters: BpfMapPort;
   events: BpfMapPort;
   conntrackUsage: BpfMapPort;
+  nodeAddrs: BpfMapPort;
 }
 
 /** Every policy slice skipped: the programs then see no entry at all for the endpoint. */
@@ -86,6 +98,8 @@ export class Datapath implements DatapathApi {
   private ipcache: MapContents | undefined;
   private readonly sweepSeconds: number;
   private readonly conntrackQuota: number | undefined;
+  private readonly nodeNetnsPath: string | null;
+  private nodeAddrsWrittenAt = Number.NEGATIVE_INFINITY;
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: DatapathOptions) {
@@ -94,6 +108,7 @@ export class Datapath implements DatapathApi {
     this.pinRoot = opts.pinRoot;
     this.sweepSeconds = opts.conntrackSweepSeconds ?? 30;
     this.conntrackQuota = opts.conntrackQuota;
+    this.nodeNetnsPath = opts.nodeNetnsPath ?? null;
   }
 
   private nodeMaps(): NodeMaps {
@@ -108,6 +123,7 @@ export class Datapath implements DatapathApi {
       counters: object.map(MAPS.counters),
       events: object.map(MAPS.events),
       conntrackUsage: object.map(MAPS.conntrackUsage),
+      nodeAddrs: object.map(MAPS.nodeAddrs),
     };
     if (this.sweepSeconds > 0) {
       this.sweepTimer = setInterval(() => {
@@ -169,6 +185,7 @@ export class Datapath implements DatapathApi {
     // One owner per netns (the lowest id: usually the primary interface, attached first).
     if (peers.some((e) => e.endpointId < endpointId)) return report;
     const known = new Set(peers.flatMap((e) => [e.ifname, ifbName(e.endpointId)]));
+    await this.refreshNodeAddresses();
     const links = await this.addon.netlink.links(ns);
     const present = new Set(links.map((l) => l.name));
     for (const name of state.adoptedLinks) if (!present.has(name)) state.adoptedLinks.delete(name);
@@ -183,6 +200,28 @@ export class Datapath implements DatapathApi {
       if (r.tampered.length > 0) report.tampered.push({ link: v.name, filters: r.tampered });
     }
     return report;
+  }
+
+  /**
+   * Writes the node's global addresses (its host netns, minus Service links) for the programs on
+   * adopted links (bpf/include/nodeaddr.h): what the pod exchanges with its own node always passes.
+   */
+  private async refreshNodeAddresses(): Promise<void> {
+    if (Date.now() - this.nodeAddrsWrittenAt < NODE_ADDRS_TTL_MS) return;
+    const m = this.nodeMaps();
+    const wanted = new Map<string, Buffer>();
+    for (const l of await this.addon.netlink.links(this.nodeNetnsPath)) {
+      if (SERVICE_LINKS.has(l.name)) continue;
+      for (const ip of l.addresses) {
+        const p = parseIp(ip);
+        if (p === undefined || wanted.size >= MAX_NODE_ADDRS) continue;
+        const key = addrBytes(p.family, p.addr);
+        wanted.set(key.toString('hex'), key);
+      }
+    }
+    for (const k of m.nodeAddrs.keys()) if (!wanted.has(k.toString('hex'))) m.nodeAddrs.delete(k);
+    for (const key of wanted.values()) m.nodeAddrs.update(key, Buffer.from([1]));
+    this.nodeAddrsWrittenAt = Date.now();
   }
 
   /** Removes clsact from a link when no filter is left on it (a detached endpoint leaves nothing behind). */
