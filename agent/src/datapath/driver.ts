@@ -26,6 +26,7 @@ import { applyDiff, diffContents, ipCacheContents, policyContents, readContents,
 import { sweepConntrack, type SweepResult } from './sweep.js';
 import { ADOPTED_CLASSID_BIT, describeFilter, hookState, inWeirInstance } from './filters.js';
 import { classifyLinks } from './links.js';
+import { existsSync } from 'node:fs';
 import { addrBytes } from './addr.js';
 import { parseIp } from '../identity/cidr.js';
 import type { BpfMapPort, BpfObjectPort, DatapathAddon } from './port.js';
@@ -186,7 +187,14 @@ export class Datapath implements DatapathApi {
     if (peers.some((e) => e.endpointId < endpointId)) return report;
     const known = new Set(peers.flatMap((e) => [e.ifname, ifbName(e.endpointId)]));
     await this.refreshNodeAddresses();
-    const links = await this.addon.netlink.links(ns);
+    let links: Awaited<ReturnType<DatapathAddon['netlink']['links']>>;
+    try {
+      links = await this.addon.netlink.links(ns);
+    } catch (e) {
+      // The pod is going away (its CNI DEL follows): nothing to enforce, nothing to report.
+      if (!existsSync(ns)) return report;
+      throw e;
+    }
     const present = new Set(links.map((l) => l.name));
     for (const name of state.adoptedLinks) if (!present.has(name)) state.adoptedLinks.delete(name);
     for (const v of classifyLinks(links, known, state.config.addresses?.ips ?? [])) {
