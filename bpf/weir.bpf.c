@@ -29,7 +29,7 @@
  * Cost budget (bench/datapath-prog.ts): the established path is parse (direct packet access)
  * + one coarse clock read + the config array slot + (egress) the source check + one conntrack
  * lookup + one per-CPU counter, and nothing else; a new flow looks up only the policy slices
- * the endpoint config says are non-empty (WEIR_EP_NO_EXACT / WEIR_EP_NO_ANY), so its cost does
+ * the endpoint config says are non-empty (WEIR_EP_NO_*), so its cost does
  * not grow with empty tiers.
  */
 #include <linux/bpf.h>
@@ -90,6 +90,7 @@ static __always_inline int weir_flow_tracked(struct weir_ctx *x, const struct we
 {
 	struct weir_ct_value *ct = x->ct;
 	struct weir_policy_result res;
+	struct weir_ipcache_value peer;
 	int reply;
 
 	if (!ct || !weir_ct_live(ct, x->now))
@@ -107,8 +108,9 @@ static __always_inline int weir_flow_tracked(struct weir_ctx *x, const struct we
 	if (ct->generation != ep->generation) {
 		/* Policy changed since this flow was allowed: re-check it as its opener saw it
 		 * (the opener's direction; a reply's source port is the opener's dport). */
-		x->d.remote_identity = weir_identity_of(remote);
-		weir_policy_eval(x->ep_id, ep->flags, ct->direction, x->d.remote_identity, x->pkt.protocol,
+		weir_remote_of(remote, &peer);
+		x->d.remote_identity = peer.identity;
+		weir_policy_eval(x->ep_id, ep->flags, ct->direction, &peer, x->pkt.protocol,
 				 weir_policy_port(&x->pkt, reply ? x->pkt.sport : x->pkt.dport), &res);
 		/* An audit endpoint keeps the flow (it was audited when it opened); switching the
 		 * endpoint to enforce moves the generation again and revokes it here. */
@@ -133,9 +135,11 @@ static __always_inline int weir_flow_new(struct weir_ctx *x, const struct weir_e
 					 const union weir_addr *remote, const __u8 direction)
 {
 	struct weir_policy_result res;
+	struct weir_ipcache_value peer;
 
-	x->d.remote_identity = weir_identity_of(remote);
-	weir_policy_eval(x->ep_id, ep->flags, direction, x->d.remote_identity, x->pkt.protocol,
+	weir_remote_of(remote, &peer);
+	x->d.remote_identity = peer.identity;
+	weir_policy_eval(x->ep_id, ep->flags, direction, &peer, x->pkt.protocol,
 			 weir_policy_port(&x->pkt, x->pkt.dport), &res);
 	x->d.rule_id = res.rule_id;
 	x->d.tier = res.tier;

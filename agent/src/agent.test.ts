@@ -91,14 +91,15 @@ describe('Agent (fake datapath, scripted cluster)', () => {
   let events: RecordedEvents;
   let agents: Agent[];
 
-  const config = (): AgentConfig => ({
+  const config = (more: Partial<AgentConfig> = {}): AgentConfig => ({
     nodeName: NODE, pinRoot: '/nonexistent', cniSocket: '/nonexistent', apiPort: 1, metricsPort: 1, metricsHost: '127.0.0.1',
     bpfObjectDir: '/nonexistent', netnsDir: '/var/run/netns', stateDir: dir, logLevel: 'debug', resyncSeconds: 3600, attachCheckSeconds: 3600,
+    ...more,
   });
 
-  function makeAgent(src: ScriptedSource = source): Agent {
+  function makeAgent(src: ScriptedSource = source, more: Partial<AgentConfig> = {}): Agent {
     const a = new Agent({
-      config: config(), datapath: fake, probe, source: src, registry: new EndpointRegistry(dir), log, events, podWaitMs: 100, coalesceMs: 1,
+      config: config(more), datapath: fake, probe, source: src, registry: new EndpointRegistry(dir), log, events, podWaitMs: 100, coalesceMs: 1,
     });
     agents.push(a);
     return a;
@@ -194,6 +195,43 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     await agent.idle();
     expect(await gauge()).toMatch(/weir_agent_map_entries_unwritten\{map="ipcache"\} 0/);
     expect(log.has('the ipcache map holds every entry again')).toBe(true);
+  });
+
+  it('an endpoint whose policy exceeds its quota is isolated alone, with an Event, a metric and its status; it recovers when the policy fits', async () => {
+    const blocks = (n: number): unknown => ({
+      metadata: { namespace: 'ns-a', name: 'many-blocks' },
+      spec: { podSelector: { matchLabels: { app: 'big' } }, ingress: [{ from: Array.from({ length: n }, (_, i) => ({ ipBlock: { cidr: `192.0.${i}.0/24` } })) }] },
+    });
+    source.seed('pod', pod('big', { ip: '10.9.0.5', labels: { app: 'big' } })).seed('pod', pod('small', { ip: '10.9.0.6', labels: { app: 'small' } }));
+    source.seed('networkpolicy', blocks(6)).seed('networkpolicy', {
+      metadata: { namespace: 'ns-a', name: 'one-peer' },
+      spec: { podSelector: { matchLabels: { app: 'small' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'big' } } }] }] },
+    });
+    const agent = makeAgent(source, { policyEntriesPerEndpoint: 4 });
+    await agent.start();
+    expect(await agent.handleCni(add('big', { ip: '10.9.0.5' }), signal())).toEqual({ ok: true });
+    expect(await agent.handleCni(add('small', { ip: '10.9.0.6' }), signal())).toEqual({ ok: true });
+    const programmed = (name: string) => [...fake.endpoints.values()].find((e) => e.desired.pod === name)?.desired;
+    // Over quota: nothing written, both directions default-deny. The neighbour keeps its policy.
+    expect(programmed('big')).toMatchObject({ isolatedIngress: true, isolatedEgress: true, entries: [] });
+    expect(programmed('small')).toMatchObject({ isolatedIngress: true, isolatedEgress: false });
+    expect(programmed('small')?.entries.length).toBe(1);
+    expect(events.events.filter((e) => e.reason.startsWith('WeirPolicyCapacity'))).toEqual([
+      { pod: 'ns-a/big', reason: 'WeirPolicyCapacityExceeded', message: expect.stringContaining('needs 6 entries, over the 4 one endpoint may hold') },
+    ]);
+    expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_policy_quota_endpoints')).toMatch(/level="over"\} 1/);
+    expect(agent.status().endpoints.find((e) => e.pod === 'ns-a/big')).toMatchObject({ policyEntries: 6, policyQuota: 4 });
+    // Said once, not on every reconcile.
+    source.put('pod', pod('small', { ip: '10.9.0.6', labels: { app: 'small' } }));
+    await agent.idle();
+    expect(events.events.filter((e) => e.reason === 'WeirPolicyCapacityExceeded')).toHaveLength(1);
+    // Fits again (4 of 4: at the warning level): programmed, and the pod hears it.
+    source.put('networkpolicy', blocks(4));
+    await agent.idle();
+    expect(programmed('big')?.entries.length).toBe(4);
+    expect(programmed('big')?.isolatedEgress).toBe(false);
+    expect(events.events.map((e) => e.reason)).toContain('WeirPolicyCapacityRestored');
+    expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_policy_quota_endpoints')).toMatch(/level="over"\} 0/);
   });
 
   it('refuses (fails closed) an ADD for a pod neither the cache nor the API knows', async () => {

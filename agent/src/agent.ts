@@ -17,6 +17,7 @@ import type { EndpointAddresses, FlowEvent } from './datapath/codec.js';
 import { resultAddresses } from './datapath/addresses.js';
 import type { DesiredEndpoint, RuleOrigin } from './datapath/desired.js';
 import type { Bandwidth, ShapingMode } from './datapath/shaping.js';
+import { capacityEvent, DEFAULT_POLICY_ENTRIES_PER_ENDPOINT, fitToQuota, occupancyWarnings, type CapacityLevel, type Occupancy } from './endpoints/capacity.js';
 import { endpointKeyOf, type EndpointRecord, type EndpointRegistry } from './endpoints/registry.js';
 import { defaultInterfaceOf, networkOf, resultIps, resultMac } from './endpoints/intent.js';
 import { PodIntake, type PodEntry } from './endpoints/pod-intake.js';
@@ -73,7 +74,10 @@ export interface AgentOptions {
 /** What this process has programmed for an endpoint (the "current" side of every diff). */
 interface Programmed {
   record: EndpointRecord;
+  /** What is programmed: the compiled policy, or nothing and isolated when it is over quota. */
   desired: DesiredEndpoint;
+  /** The compiled policy's size against the endpoint's quota (endpoints/capacity.ts). */
+  occupancy: Occupancy;
   desiredJson: string;
   bandwidth: Bandwidth | undefined;
   bandwidthJson: string;
@@ -102,6 +106,8 @@ export class Agent {
   private readonly intake: PodIntake;
   private readonly publisher: EndpointPublisher | undefined;
   private readonly programmed = new Map<number, Programmed>();
+  /** Last capacity level said for each endpoint (Events on change only). */
+  private readonly occupancyLevel = new Map<number, CapacityLevel>();
   /** endpoint key → CNI network name (GC is per network); learned at ADD, not persisted. */
   private readonly networkOf = new Map<string, string>();
   private adopted = new Set<number>();
@@ -354,9 +360,14 @@ export class Agent {
     }
   }
 
-  /** Brings one endpoint to `desired` with the fewest datapath calls. Caller holds the lock. */
-  private async program(rec: EndpointRecord, desired: DesiredEndpoint, bandwidth: Bandwidth | undefined, addresses?: EndpointAddresses): Promise<void> {
+  /**
+   * Brings one endpoint to `wanted` with the fewest datapath calls; a policy over the endpoint's
+   * quota is programmed as nothing, isolated (capacity.ts). Caller holds the lock.
+   */
+  private async program(rec: EndpointRecord, wanted: DesiredEndpoint, bandwidth: Bandwidth | undefined, addresses?: EndpointAddresses): Promise<void> {
     const { datapath } = this.o;
+    const { program: desired, occupancy } = fitToQuota(wanted, this.o.config.policyEntriesPerEndpoint ?? DEFAULT_POLICY_ENTRIES_PER_ENDPOINT);
+    this.noteOccupancy(rec, occupancy);
     const desiredJson = JSON.stringify(desired);
     const bandwidthJson = JSON.stringify(bandwidth ?? null);
     const cur = this.programmed.get(rec.endpointId);
@@ -364,11 +375,12 @@ export class Agent {
       const res = await datapath.attachEndpoint({
         endpointId: rec.endpointId, netnsPath: rec.netnsPath, ifname: rec.ifName, desired, bandwidth, flowEvents: this.flowEventsFlag(), addresses,
       });
-      this.programmed.set(rec.endpointId, { record: rec, desired, desiredJson, bandwidth, bandwidthJson, shaping: res.shapingMode });
+      this.programmed.set(rec.endpointId, { record: rec, desired, occupancy, desiredJson, bandwidth, bandwidthJson, shaping: res.shapingMode });
       this.adopted.delete(rec.endpointId);
       return;
     }
     cur.record = rec;
+    cur.occupancy = occupancy;
     if (cur.desiredJson !== desiredJson) {
       await datapath.updateEndpoint({ endpointId: rec.endpointId, desired, flowEvents: this.flowEventsFlag() });
       cur.desired = desired;
@@ -380,6 +392,18 @@ export class Agent {
       cur.bandwidthJson = bandwidthJson;
       cur.shaping = res.shapingMode;
     }
+  }
+
+  /** Says (once per change, as a pod Event and a log line) when an endpoint nears or passes its quota. */
+  private noteOccupancy(rec: EndpointRecord, now: Occupancy): void {
+    const before = this.occupancyLevel.get(rec.endpointId);
+    this.occupancyLevel.set(rec.endpointId, now.level);
+    const event = capacityEvent(rec.ifName, before, now);
+    if (event === undefined) return;
+    const fields = { endpoint: endpointKeyOf(rec), entries: now.entries, quota: now.quota };
+    if (now.level === 'over') this.o.log.error(fields, event.message);
+    else this.o.log.warn(fields, event.message);
+    this.o.events?.warning({ namespace: rec.namespace, name: rec.pod, uid: rec.podUid }, event.reason, event.message);
   }
 
   private flowEventsFlag(): { ingress: boolean; egress: boolean } {
@@ -395,6 +419,7 @@ export class Agent {
       this.o.log.debug({ endpoint: key, err: errorMessage(e) }, 'detach reported an error (netns already gone?)');
     }
     this.programmed.delete(rec.endpointId);
+    this.occupancyLevel.delete(rec.endpointId);
     this.adopted.delete(rec.endpointId);
     this.networkOf.delete(key);
     await this.o.registry.remove(key);
@@ -414,6 +439,14 @@ export class Agent {
     m.mapEntries.set({ map: 'ipcache' }, this.ipcacheSize);
     m.mapEntries.set({ map: 'policy' }, [...this.programmed.values()].reduce((s, p) => s + p.desired.entries.length, 0));
     m.mapEntries.set({ map: 'endpoints' }, this.o.registry.list().length);
+    const levels: Record<CapacityLevel, number> = { ok: 0, high: 0, over: 0 };
+    let maxRatio = 0;
+    for (const p of this.programmed.values()) {
+      levels[p.occupancy.level]++;
+      maxRatio = Math.max(maxRatio, p.occupancy.entries / p.occupancy.quota);
+    }
+    for (const [level, n] of Object.entries(levels)) m.policyQuotaEndpoints.set({ level }, n);
+    m.policyQuotaMaxRatio.set(maxRatio);
   }
 
   // ------------------------------------------------------------------ CNI
@@ -732,9 +765,9 @@ export class Agent {
         return {
           name: r.ifName, endpointId: r.endpointId, enforced: p !== undefined,
           isolatedIngress: p?.desired.isolatedIngress ?? false, isolatedEgress: p?.desired.isolatedEgress ?? false,
-          policyEntries: p?.desired.entries.length ?? 0, shaping: p?.shaping ?? 'unknown',
+          policyEntries: p?.occupancy.entries ?? 0, ...(p === undefined ? {} : { policyQuota: p.occupancy.quota }), shaping: p?.shaping ?? 'unknown',
           ingressBitsPerSecond: p?.bandwidth?.ingressBitsPerSecond, egressBitsPerSecond: p?.bandwidth?.egressBitsPerSecond,
-          warnings: p === undefined ? ['not programmed by this agent process yet'] : [],
+          warnings: p === undefined ? ['not programmed by this agent process yet'] : occupancyWarnings(p.occupancy),
         };
       }),
     };
@@ -752,7 +785,8 @@ export class Agent {
         programmed: p !== undefined,
         shaping: p?.shaping ?? 'unknown',
         bandwidth: p?.bandwidth ?? null,
-        policyEntries: p?.desired.entries.length ?? 0,
+        policyEntries: p?.occupancy.entries ?? 0,
+        ...(p === undefined ? {} : { policyQuota: p.occupancy.quota }),
         isolation: { ingress: p?.desired.isolatedIngress ?? false, egress: p?.desired.isolatedEgress ?? false },
         ...(p?.desired.audit === true ? { audit: true } : {}),
       };
@@ -764,7 +798,7 @@ export class Agent {
       endpoints: endpoints.sort((a, b) => a.endpointId - b.endpointId),
       maps: {
         ipcache: this.ipcacheSize,
-        policy: endpoints.reduce((s, e) => s + e.policyEntries, 0),
+        policy: [...this.programmed.values()].reduce((s, p) => s + p.desired.entries.length, 0),
         endpoints: endpoints.length,
       },
       pods: this.intake.size,

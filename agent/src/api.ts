@@ -25,7 +25,10 @@ export interface EndpointStatus {
   programmed: boolean;
   shaping: ShapingMode | 'unknown';
   bandwidth: Bandwidth | null;
+  /** Entries the endpoint's policy compiles to (over policyQuota: none are programmed and it is isolated). */
   policyEntries: number;
+  /** Entries the endpoint may hold (agent.policy.entriesPerEndpoint). Absent from older agents. */
+  policyQuota?: number;
   isolation: { ingress: boolean; egress: boolean };
   /** true when the endpoint's namespace audits (weir.dev/enforcement: audit): policy drops pass. Absent from older agents. */
   audit?: boolean;

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../../common/src/log-levels.js';
 import { DEFAULT_API_PORT, DEFAULT_METRICS_PORT } from './api.js';
+import { DEFAULT_POLICY_ENTRIES_PER_ENDPOINT, MAX_POLICY_ENTRIES_PER_ENDPOINT } from './endpoints/capacity.js';
 
 export interface AgentConfig {
   nodeName: string;
@@ -29,6 +30,11 @@ export interface AgentConfig {
   resyncSeconds: number;
   /** How often the attach check re-verifies that every endpoint still has its programs. */
   attachCheckSeconds: number;
+  /**
+   * Policy entries one endpoint may hold (endpoints/capacity.ts); over it, the endpoint is
+   * isolated. Absent: DEFAULT_POLICY_ENTRIES_PER_ENDPOINT.
+   */
+  policyEntriesPerEndpoint?: number;
 }
 
 export type ConfigResult = { ok: true; config: AgentConfig } | { ok: false; errors: string[] };
@@ -57,6 +63,11 @@ export function readAgentConfig(env: Record<string, string | undefined>, default
     if (!Number.isFinite(value) || value <= 0) errors.push(`${name}=${JSON.stringify(raw)} must be a positive number of seconds`);
     return value;
   };
+  const quotaRaw = env.WEIR_POLICY_ENTRIES_PER_ENDPOINT;
+  const quota = quotaRaw === undefined || quotaRaw === '' ? DEFAULT_POLICY_ENTRIES_PER_ENDPOINT : Number(quotaRaw);
+  if (!Number.isInteger(quota) || quota < 1 || quota > MAX_POLICY_ENTRIES_PER_ENDPOINT) {
+    errors.push(`WEIR_POLICY_ENTRIES_PER_ENDPOINT=${JSON.stringify(quotaRaw)} must be a whole number of entries in 1..${MAX_POLICY_ENTRIES_PER_ENDPOINT} (the chart's agent.policy.entriesPerEndpoint)`);
+  }
   const levelRaw = env.WEIR_LOG_LEVEL ?? 'info';
   const logLevel = parseLogLevel(levelRaw);
   if (logLevel === undefined) errors.push(`WEIR_LOG_LEVEL=${JSON.stringify(levelRaw)} must be one of ${LOG_LEVELS.join(', ')}`);
@@ -74,6 +85,7 @@ export function readAgentConfig(env: Record<string, string | undefined>, default
     logLevel: logLevel ?? 'info',
     resyncSeconds: seconds('WEIR_RESYNC_SECONDS', 30),
     attachCheckSeconds: seconds('WEIR_ATTACH_CHECK_SECONDS', 10),
+    policyEntriesPerEndpoint: quota,
   };
   if (config.cniBinDir !== undefined && !config.cniBinDir.startsWith('/')) {
     errors.push(`WEIR_CNI_BIN_DIR=${JSON.stringify(config.cniBinDir)} must be an absolute path (the chart mounts the host's CNI bin dir at /host/cni-bin)`);

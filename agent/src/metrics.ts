@@ -20,6 +20,8 @@ export class AgentMetrics {
   readonly datapathBytes: Counter<'endpoint' | 'reason' | 'verdict'>;
   readonly mapEntries: Gauge<'map'>;
   readonly mapEntriesUnwritten: Gauge<'map'>;
+  readonly policyQuotaEndpoints: Gauge<'level'>;
+  readonly policyQuotaMaxRatio: Gauge;
   readonly reconcileSeconds: Histogram<'reason'>;
   readonly reconcileErrors: Counter<'step'>;
   readonly endpoints: Gauge<'shaping'>;
@@ -82,6 +84,17 @@ export class AgentMetrics {
       name: 'weir_agent_map_entries_unwritten',
       help: 'Entries the agent wanted in a BPF map that the full map refused (ipcache: those addresses are judged as world)',
       labelNames: ['map'],
+      registers,
+    });
+    this.policyQuotaEndpoints = new Gauge({
+      name: 'weir_agent_policy_quota_endpoints',
+      help: 'Endpoints by how full their policy quota is: ok, high (>= 80%), over (isolated until the policy fits)',
+      labelNames: ['level'],
+      registers,
+    });
+    this.policyQuotaMaxRatio = new Gauge({
+      name: 'weir_agent_policy_quota_max_ratio',
+      help: 'Policy entries of the busiest endpoint divided by its quota (above 1: that endpoint is isolated)',
       registers,
     });
     this.reconcileSeconds = new Histogram({

@@ -15,9 +15,16 @@
 
 #include <linux/types.h>
 
-/* ---- identities (agent/src/datapath/desired.ts) ---- */
+/* ---- identities (agent/src/datapath/desired.ts) ----
+ * Pod and ipBlock identities are allocated in [256, WEIR_NAMESPACE_CLASS_BIT). Two identity
+ * CLASSES let a wide peer cost one policy entry instead of one per pod identity: a namespace
+ * class (WEIR_NAMESPACE_CLASS_BIT | n: every pod of one namespace) and WEIR_CLUSTER_IDENTITY
+ * (every pod of the cluster). The ipcache gives a pod address its namespace class next to its
+ * identity; a non-pod address has none, so class entries never match it. */
 #define WEIR_ANY_IDENTITY 0
 #define WEIR_WORLD_IDENTITY 1
+#define WEIR_CLUSTER_IDENTITY 2
+#define WEIR_NAMESPACE_CLASS_BIT 0x80000000U
 
 /* ---- enums shared with TypeScript: values are part of the layout ---- */
 enum weir_direction {
@@ -71,6 +78,8 @@ enum weir_reason {
 
 /* Endpoint ids index arrays (config, counters): the agent allocates them in 1..WEIR_MAX_ENDPOINTS-1. */
 #define WEIR_MAX_ENDPOINTS 1024
+/* Policy entries one endpoint may hold at most (the agent's quota is at or below it). */
+#define WEIR_POLICY_MAX_PER_ENDPOINT 65536
 /* Counter slots per endpoint (>= WEIR_REASON_MAX, a power of two). */
 #define WEIR_REASON_SLOTS 32
 
@@ -87,14 +96,16 @@ struct weir_ipcache_key {
 
 struct weir_ipcache_value {
 	__u32 identity;
-	__u32 reserved; /* zero */
+	__u32 namespace_class; /* pod addresses: WEIR_NAMESPACE_CLASS_BIT | n of the pod's namespace; else 0 */
 };
 
 /* ---- policy: node-global LPM trie, one slice per endpoint ----
  * The fixed part (endpoint, remote identity, tier, direction) is always fully matched; then
  * protocol (wildcarded only with the port), then the destination port's leading bits, so a
  * port range is a handful of masked prefixes. Identity cannot be wildcarded by LPM, so each
- * tier is looked up twice: exact identity and WEIR_ANY_IDENTITY. */
+ * tier is looked up once per identity the remote has: its exact identity, and for a pod its
+ * namespace class and WEIR_CLUSTER_IDENTITY, then WEIR_ANY_IDENTITY (each skipped when the
+ * endpoint config says that slice is empty). */
 struct weir_policy_key {
 	__u32 prefixlen;   /* WEIR_POLICY_FIXED_BITS [+ 8 protocol [+ port prefix bits]] */
 	__u32 endpoint_id; /* host order; always matched in full, so byte order is irrelevant */
@@ -192,15 +203,20 @@ enum weir_endpoint_flag {
 };
 
 /* Lookup skips: the agent knows which (tier, direction) slices of the endpoint's policy hold
- * entries keyed by an exact identity and which hold WEIR_ANY_IDENTITY entries; a set bit says
- * "this slice has none, skip the trie lookup". Most endpoints have network-tier entries only,
- * so a new flow costs one or two trie lookups instead of six. A zero bit only costs a lookup
- * that misses, so an all-zero config (older agent) stays correct.
- * Bit = SHIFT + tier * 2 + direction (enum weir_tier, enum weir_direction): 12 bits, 5..16. */
+ * entries keyed by an exact identity, a namespace class, WEIR_CLUSTER_IDENTITY and
+ * WEIR_ANY_IDENTITY; a set bit says "this slice has none, skip the trie lookup". Most endpoints
+ * have network-tier entries only, so a new flow costs one or two trie lookups instead of
+ * twelve. A zero bit only costs a lookup that misses, so an all-zero config stays correct.
+ * Bit = SHIFT + tier * 2 + direction (enum weir_tier, enum weir_direction): 6 bits per kind,
+ * exact 5..10, any 11..16, namespace 19..24, cluster 25..30 (17, 18 are flags above). */
 #define WEIR_EP_NO_EXACT_SHIFT 5
 #define WEIR_EP_NO_ANY_SHIFT 11
+#define WEIR_EP_NO_NAMESPACE_SHIFT 19
+#define WEIR_EP_NO_CLUSTER_SHIFT 25
 #define WEIR_EP_NO_EXACT(tier, dir) (1U << (WEIR_EP_NO_EXACT_SHIFT + (tier) * 2 + (dir)))
 #define WEIR_EP_NO_ANY(tier, dir) (1U << (WEIR_EP_NO_ANY_SHIFT + (tier) * 2 + (dir)))
+#define WEIR_EP_NO_NAMESPACE(tier, dir) (1U << (WEIR_EP_NO_NAMESPACE_SHIFT + (tier) * 2 + (dir)))
+#define WEIR_EP_NO_CLUSTER(tier, dir) (1U << (WEIR_EP_NO_CLUSTER_SHIFT + (tier) * 2 + (dir)))
 
 #define WEIR_EP_MAX_ADDRS 4
 

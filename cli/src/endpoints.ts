@@ -12,6 +12,7 @@ import type { OutputFormat } from './args.js';
 import { CommandError } from './errors.js';
 import type { Cluster } from './kube.js';
 import { alignColumns, structured } from './output.js';
+import { entriesText } from './status-format.js';
 
 type Row = { endpoint: WeirEndpoint } | { namespace: string; name: string; error: string };
 
@@ -45,7 +46,7 @@ export function formatEndpoints(list: Row[], wide: boolean): string[] {
       const isolated = e === undefined ? '-' : [e.isolatedIngress ? 'ingress' : '', e.isolatedEgress ? 'egress' : ''].filter((s) => s !== '').join(',') || 'no';
       table.push([
         ep.namespace, ep.name, ep.node, i.name, i.network ?? '(default)', i.ips.join(',') || '-',
-        e === undefined ? 'unknown' : e.enforced ? 'yes' : 'NO', isolated, e === undefined ? '-' : String(e.policyEntries), e?.shaping ?? '-',
+        e === undefined ? 'unknown' : e.enforced ? 'yes' : 'NO', isolated, e === undefined ? '-' : entriesText(e.policyEntries, e.policyQuota), e?.shaping ?? '-',
         ...(wide ? [bandwidth(e?.egressBitsPerSecond), bandwidth(e?.ingressBitsPerSecond), e?.warnings.join('; ') || '-'] : []),
       ]);
     }

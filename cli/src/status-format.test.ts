@@ -12,8 +12,19 @@ describe('weir status formatting', () => {
       ],
     });
     expect(lines[0]).toBe('node node-1: ready; 2 endpoint(s), 3 pod(s) known cluster-wide; maps: ipcache 3, policy 4, endpoints 2');
-    expect(lines[2]).toMatch(/demo\/limited\/eth0\s+#2\s+programmed\s+shaping tbf\s+in - out 50M\s+4 entries\s+isolated ingress/);
+    expect(lines[2]).toMatch(/demo\/limited\/eth0\s+#2\s+programmed\s+shaping tbf\s+in - out 50M\s+entries 4\s+isolated ingress/);
     expect(lines[2]).not.toContain('AUDIT');
+  });
+  it('shows entries against the quota, and an endpoint isolated for exceeding it', () => {
+    const lines = formatStatus({
+      node: 'n', ready: true, unsynced: [], pods: 2, malformedIntents: 0, maps: { ipcache: 2, policy: 120, endpoints: 2 },
+      endpoints: [
+        { endpointId: 1, pod: 'a/fits', interface: 'eth0', containerId: 'c', netnsPath: '/n', programmed: true, shaping: 'none', bandwidth: null, policyEntries: 120, policyQuota: 16384, isolation: { ingress: false, egress: false } },
+        { endpointId: 2, pod: 'a/huge', interface: 'eth0', containerId: 'd', netnsPath: '/m', programmed: true, shaping: 'none', bandwidth: null, policyEntries: 20000, policyQuota: 16384, isolation: { ingress: true, egress: true } },
+      ],
+    });
+    expect(lines[1]).toMatch(/entries 120\/16384\s+isolated no$/);
+    expect(lines[2]).toMatch(/entries 20000\/16384 OVER QUOTA \(isolated\)\s+isolated ingress\+egress$/);
   });
   it('marks an endpoint of an audit namespace', () => {
     const lines = formatStatus({

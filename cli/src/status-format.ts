@@ -16,13 +16,19 @@ export function formatStatus(status: AgentStatus, wide = false): string[] {
     e.programmed ? 'programmed' : 'adopted',
     `shaping ${e.shaping}`,
     e.bandwidth ? `in ${rate(e.bandwidth.ingressBitsPerSecond)} out ${rate(e.bandwidth.egressBitsPerSecond)}` : 'no limit',
-    `${e.policyEntries} entries`,
+    `entries ${entriesText(e.policyEntries, e.policyQuota)}`,
     `isolated ${[e.isolation.ingress ? 'ingress' : '', e.isolation.egress ? 'egress' : ''].filter((x) => x !== '').join('+') || 'no'}` +
       (e.audit === true ? ' (AUDIT: drops pass)' : ''),
     ...(wide ? [`container ${e.containerId.slice(0, 12)}`, `netns ${e.netnsPath}`] : []),
   ]);
   for (const line of alignColumns(rows)) lines.push(`  ${line}`);
   return lines;
+}
+
+/** "120/16384" (entries / quota; older agents report no quota), and OVER QUOTA when the agent isolated the endpoint for it. */
+export function entriesText(entries: number, quota: number | undefined): string {
+  if (quota === undefined) return String(entries);
+  return `${entries}/${quota}${entries > quota ? ' OVER QUOTA (isolated)' : ''}`;
 }
 
 function rate(bps: number | undefined): string {

@@ -136,9 +136,11 @@ describeHelm('charts/weir: operability (issue 16)', () => {
     const values: unknown = parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8'));
     expect(at(values, 'monitoring.mapCapacity')).toEqual({
       ipcache: define('WEIR_IPCACHE_MAX_ENTRIES'),
-      policy: define('WEIR_POLICY_MAX_ENTRIES'),
       endpoints: define('WEIR_MAX_ENDPOINTS'),
     });
+    // The policy map is partitioned per endpoint: the chart's quota may not exceed a slot.
+    expect(at(values, 'agent.policy.entriesPerEndpoint')).toBeLessThanOrEqual(define('WEIR_POLICY_MAX_PER_ENDPOINT'));
+    expect(headers).toMatch(/#define WEIR_POLICY_MAX_ENTRIES \(WEIR_MAX_ENDPOINTS \* WEIR_POLICY_MAX_PER_ENDPOINT\)/);
   });
 });
 

@@ -3,9 +3,10 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   LAYOUT, decodeEndpointConfig, decodeFlowEvent, decodeIpCacheKey, decodePolicyKey, decodePolicyValue,
-  encodeEndpointConfig, encodeIpCacheKey, encodePolicyKey, encodePolicyValue, NO_ANY_SHIFT, NO_EXACT_SHIFT, policySkipFlags,
-  type SharedStruct,
+  encodeEndpointConfig, encodeIpCacheKey, encodePolicyKey, encodePolicyValue, NO_ANY_SHIFT, NO_CLUSTER_SHIFT, NO_EXACT_SHIFT,
+  NO_NAMESPACE_SHIFT, policySkipFlags, SKIP_MASK, type SharedStruct,
 } from './codec.js';
+import { CLUSTER_IDENTITY, NAMESPACE_CLASS_BIT } from './desired.js';
 
 const run = promisify(execFile);
 const OBJECT = 'build/bpf/weir.bpf.o';
@@ -73,7 +74,7 @@ describe('codec round trips', () => {
     expect(decodeEndpointConfig(encodeEndpointConfig(c))).toEqual(c);
     // Skip bits never leak into the other flags, and absent skips encode as 0 (look everything up).
     const plain = encodeEndpointConfig({ ...c, skips: 0xffffffff });
-    expect(plain.readUInt32LE(LAYOUT.weir_endpoint_config.fields.flags)).toBe(0x1ffe0 | 1 | 8 | 16 | (1 << 17));
+    expect(plain.readUInt32LE(LAYOUT.weir_endpoint_config.fields.flags)).toBe((SKIP_MASK | 1 | 8 | 16 | (1 << 17)) >>> 0);
     const { skips: _, ...noSkips } = c;
     expect(decodeEndpointConfig(encodeEndpointConfig(noSkips))?.skips).toBe(0);
     // Addresses: IPv4-mapped like every other address; the MAC flag only with a MAC.
@@ -93,9 +94,12 @@ describe('codec round trips', () => {
     { name: 'network egress any', entries: [{ tier: 'network', direction: 'egress', identity: 0 }], present: [NO_ANY_SHIFT + 3] },
     { name: 'admin ingress both kinds', entries: [{ tier: 'admin', direction: 'ingress', identity: 0 }, { tier: 'admin', direction: 'ingress', identity: 7 }], present: [NO_EXACT_SHIFT, NO_ANY_SHIFT] },
     { name: 'baseline egress exact', entries: [{ tier: 'baseline', direction: 'egress', identity: 1 }], present: [NO_EXACT_SHIFT + 5] },
+    { name: 'network ingress namespace class', entries: [{ tier: 'network', direction: 'ingress', identity: NAMESPACE_CLASS_BIT + 77 }], present: [NO_NAMESPACE_SHIFT + 2] },
+    { name: 'admin egress cluster class', entries: [{ tier: 'admin', direction: 'egress', identity: CLUSTER_IDENTITY }], present: [NO_CLUSTER_SHIFT + 1] },
+    // The highest allocatable identity is still an exact identity, not a class.
+    { name: 'last identity is exact', entries: [{ tier: 'admin', direction: 'ingress', identity: NAMESPACE_CLASS_BIT - 1 }], present: [NO_EXACT_SHIFT] },
   ] as const)('policySkipFlags: $name', ({ entries, present }) => {
-    const all = 0xfff << NO_EXACT_SHIFT;
-    const expected = present.reduce((acc, bit) => acc & ~(1 << bit), all);
+    const expected = present.reduce((acc, bit) => acc & ~(1 << bit), SKIP_MASK) >>> 0;
     expect(policySkipFlags(entries)).toBe(expected);
   });
 

@@ -79,9 +79,12 @@ export function decodeIpCacheKey(b: Buffer): string {
   return makeCidr(a.family, a.addr, prefix).canonical;
 }
 
-export function encodeIpCacheValue(identity: number): Buffer {
+/** weir_ipcache_value: the identity and, for a pod address, its namespace class (else 0). */
+export function encodeIpCacheValue(identity: number, namespaceClass = 0): Buffer {
+  const f = LAYOUT.weir_ipcache_value.fields;
   const b = Buffer.alloc(LAYOUT.weir_ipcache_value.size);
-  b.writeUInt32LE(identity, 0);
+  b.writeUInt32LE(identity, f.identity);
+  b.writeUInt32LE(namespaceClass, f.namespace_class);
   return b;
 }
 

@@ -6,10 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  DIRECTIONS, ENDPOINT_FLAGS, MAX_ENDPOINT_ADDRS, MAX_ENDPOINTS, NO_ANY_SHIFT, NO_EXACT_SHIFT, POLICY_FIXED_BITS, REASON_SLOTS,
+  DIRECTIONS, ENDPOINT_FLAGS, MAX_ENDPOINT_ADDRS, MAX_ENDPOINTS, NO_ANY_SHIFT, NO_CLUSTER_SHIFT, NO_EXACT_SHIFT, NO_NAMESPACE_SHIFT,
+  POLICY_FIXED_BITS, REASON_SLOTS, SKIP_MASK,
   REASONS, RULE_NONE, TIER_NONE, TIERS, VERDICT_CODES, AUDIT_DENY_VERDICT_CODE,
 } from './codec.js';
-import { ANY_IDENTITY, WORLD_IDENTITY } from './desired.js';
+import { MAX_POLICY_ENTRIES_PER_ENDPOINT } from '../endpoints/capacity.js';
+import { ANY_IDENTITY, CLUSTER_IDENTITY, NAMESPACE_CLASS_BIT, WORLD_IDENTITY } from './desired.js';
 
 const HEADER = readFileSync(new URL('../../../bpf/include/weir_shared.h', import.meta.url), 'utf8');
 
@@ -64,10 +66,20 @@ describe('codec constants match bpf/include/weir_shared.h', () => {
     expect(Object.fromEntries(enumMembers('weir_endpoint_flag').map(([n, v]) => [camel(n.replace('WEIR_EP_', '')), v]))).toEqual(ENDPOINT_FLAGS);
     expect(define('WEIR_EP_NO_EXACT_SHIFT')).toBe(NO_EXACT_SHIFT);
     expect(define('WEIR_EP_NO_ANY_SHIFT')).toBe(NO_ANY_SHIFT);
-    // The 12 skip bits (tier * 2 + direction, twice) sit between the flags, overlapping none.
+    expect(define('WEIR_EP_NO_NAMESPACE_SHIFT')).toBe(NO_NAMESPACE_SHIFT);
+    expect(define('WEIR_EP_NO_CLUSTER_SHIFT')).toBe(NO_CLUSTER_SHIFT);
+    // The 24 skip bits (tier * 2 + direction, four kinds) sit between the flags, overlapping none
+    // and each other, inside 32 bits.
     const flagBits = Object.values(ENDPOINT_FLAGS).reduce((a, b) => a | b, 0);
-    expect(flagBits & (0xfff << NO_EXACT_SHIFT)).toBe(0);
-    expect(NO_ANY_SHIFT - NO_EXACT_SHIFT).toBe(TIERS.length * DIRECTIONS.length);
+    expect(flagBits & SKIP_MASK).toBe(0);
+    const slices = TIERS.length * DIRECTIONS.length;
+    const shifts = [NO_EXACT_SHIFT, NO_ANY_SHIFT, NO_NAMESPACE_SHIFT, NO_CLUSTER_SHIFT].sort((a, b) => a - b);
+    shifts.forEach((s, i) => {
+      const next = shifts[i + 1];
+      if (next !== undefined) expect(next - s).toBeGreaterThanOrEqual(slices);
+    });
+    expect(Math.max(...shifts) + slices).toBeLessThanOrEqual(32);
+    expect(SKIP_MASK.toString(2).replace(/0/g, '').length).toBe(4 * slices);
   });
 
   it('sizes and sentinels', () => {
@@ -75,9 +87,12 @@ describe('codec constants match bpf/include/weir_shared.h', () => {
     expect(define('WEIR_TIER_NONE')).toBe(TIER_NONE);
     expect(define('WEIR_RULE_NONE')).toBe(RULE_NONE);
     expect(define('WEIR_MAX_ENDPOINTS')).toBe(MAX_ENDPOINTS);
+    expect(define('WEIR_POLICY_MAX_PER_ENDPOINT')).toBe(MAX_POLICY_ENTRIES_PER_ENDPOINT);
     expect(define('WEIR_EP_MAX_ADDRS')).toBe(MAX_ENDPOINT_ADDRS);
     expect(define('WEIR_ANY_IDENTITY')).toBe(ANY_IDENTITY);
     expect(define('WEIR_WORLD_IDENTITY')).toBe(WORLD_IDENTITY);
+    expect(define('WEIR_CLUSTER_IDENTITY')).toBe(CLUSTER_IDENTITY);
+    expect(define('WEIR_NAMESPACE_CLASS_BIT')).toBe(NAMESPACE_CLASS_BIT);
   });
 
   it('the BPF sources use the named TIER_NONE, never a bare 0xff tier', () => {

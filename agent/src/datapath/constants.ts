@@ -3,14 +3,14 @@
  * bpf/include/weir_shared.h, and agent/src/datapath/constants.test.ts compares every one of them
  * with the header. Re-exported by codec.ts, which encodes the structs that carry them.
  */
-import { ANY_IDENTITY, type Direction, type PolicyEntry, type Tier, type Verdict } from './desired.js';
+import { ANY_IDENTITY, CLUSTER_IDENTITY, isNamespaceClass, type Direction, type PolicyEntry, type Tier, type Verdict } from './desired.js';
 
 export type { Tier };
 
 /** Struct sizes and member offsets of weir_shared.h (codec.test.ts checks them against the BTF). */
 export const LAYOUT = {
   weir_ipcache_key: { size: 20, fields: { prefixlen: 0, addr: 4 } },
-  weir_ipcache_value: { size: 8, fields: { identity: 0, reserved: 4 } },
+  weir_ipcache_value: { size: 8, fields: { identity: 0, namespace_class: 4 } },
   weir_policy_key: {
     size: 20,
     fields: { prefixlen: 0, endpoint_id: 4, identity: 8, tier: 12, direction: 13, reserved: 14, protocol: 15, dport: 16, pad: 18 },
@@ -68,22 +68,34 @@ export const ENDPOINT_FLAGS = { isolatedIngress: 1, isolatedEgress: 2, eventsIng
 export const MAX_ENDPOINT_ADDRS = 4;
 
 /**
- * Lookup-skip bits of weir_endpoint_config.flags (WEIR_EP_NO_EXACT / WEIR_EP_NO_ANY): a set bit
- * tells the programs that a (tier, direction) slice of the endpoint's policy holds no entry of
- * that kind, so the trie lookup is skipped. Bit = shift + tier * 2 + direction.
+ * Lookup-skip bits of weir_endpoint_config.flags (WEIR_EP_NO_*): a set bit tells the programs
+ * that a (tier, direction) slice of the endpoint's policy holds no entry of that kind (exact
+ * identity, ANY, namespace class, cluster class), so the trie lookup is skipped.
+ * Bit = shift + tier * 2 + direction.
  */
 export const NO_EXACT_SHIFT = 5;
 export const NO_ANY_SHIFT = 11;
-export const SKIP_MASK = 0xfff << NO_EXACT_SHIFT;
+export const NO_NAMESPACE_SHIFT = 19;
+export const NO_CLUSTER_SHIFT = 25;
+const SLICE_BITS = 0x3f;
+export const SKIP_MASK =
+  ((SLICE_BITS << NO_EXACT_SHIFT) | (SLICE_BITS << NO_ANY_SHIFT) | (SLICE_BITS << NO_NAMESPACE_SHIFT) | (SLICE_BITS << NO_CLUSTER_SHIFT)) >>> 0;
+
+/** Which lookup an entry's identity field answers. */
+function skipShift(identity: number): number {
+  if (identity === ANY_IDENTITY) return NO_ANY_SHIFT;
+  if (identity === CLUSTER_IDENTITY) return NO_CLUSTER_SHIFT;
+  return isNamespaceClass(identity) ? NO_NAMESPACE_SHIFT : NO_EXACT_SHIFT;
+}
 
 /** Skip bits for an endpoint whose policy is `entries` (pure; 0 would also be correct, only slower). */
 export function policySkipFlags(entries: readonly Pick<PolicyEntry, 'tier' | 'direction' | 'identity'>[]): number {
   let present = 0;
   for (const e of entries) {
     const slot = tierCode(e.tier) * 2 + directionCode(e.direction);
-    present |= 1 << ((e.identity === ANY_IDENTITY ? NO_ANY_SHIFT : NO_EXACT_SHIFT) + slot);
+    present |= 1 << (skipShift(e.identity) + slot);
   }
-  return SKIP_MASK & ~present;
+  return (SKIP_MASK & ~present) >>> 0;
 }
 
 /** Endpoint ids index the config and counter arrays: valid ids are 1..MAX_ENDPOINT_ID. */

@@ -12,8 +12,8 @@
  *   3. tier 'baseline' (ClusterNetworkPolicy tier Baseline, BaselineAdminNetworkPolicy): best
  *      matching entry → allow / deny; pass → step 4.
  *   4. nothing matched: allow.
- * "Best" within a tier: among the entries that match the remote identity exactly and those with
- * identity ANY_IDENTITY, the highest `precedence` wins; at equal precedence deny beats pass beats
+ * "Best" within a tier: among the entries that match the remote identity exactly, its namespace
+ * class, CLUSTER_IDENTITY (a pod remote only) and ANY_IDENTITY, the highest `precedence` wins; at equal precedence deny beats pass beats
  * allow. The compiler makes a longest-prefix lookup sufficient: a narrower entry already carries the
  * strongest verdict of every broader entry of the same identity that covers it.
  */
@@ -22,8 +22,19 @@
 export const ANY_IDENTITY = 0;
 /** Reserved identity for an address no pod or ipBlock claims. */
 export const WORLD_IDENTITY = 1;
+/** Identity class: every pod of the cluster (a peer selecting all pods of all namespaces). */
+export const CLUSTER_IDENTITY = 2;
+/**
+ * Namespace classes are NAMESPACE_CLASS_BIT | n: every pod of one namespace. The ipcache gives a
+ * pod's address its namespace class next to its identity (IpCacheEntry.namespaceClass).
+ */
+export const NAMESPACE_CLASS_BIT = 0x8000_0000;
 /** Identities below this are reserved; label-set and CIDR identities are allocated above it. */
 export const FIRST_ALLOCATED_IDENTITY = 256;
+/** Label-set and CIDR identities stay below the namespace classes. */
+export const LAST_ALLOCATED_IDENTITY = NAMESPACE_CLASS_BIT - 1;
+
+export const isNamespaceClass = (id: number): boolean => id >= NAMESPACE_CLASS_BIT;
 
 export type Direction = 'ingress' | 'egress';
 export type Tier = 'admin' | 'network' | 'baseline';
@@ -34,7 +45,10 @@ export type Protocol = 0 | 6 | 17 | 132 | 1 | 58;
 export interface PolicyEntry {
   tier: Tier;
   direction: Direction;
-  /** Remote peer identity; ANY_IDENTITY for "all peers". */
+  /**
+   * Remote peer identity; ANY_IDENTITY for "all peers", CLUSTER_IDENTITY for "every pod", a
+   * namespace class for "every pod of that namespace".
+   */
   identity: number;
   protocol: Protocol;
   /** Destination port and how many leading bits of it must match (0 = any port, 16 = exact). */
@@ -82,6 +96,8 @@ export interface IpCacheEntry {
   /** CIDR in canonical form: "10.0.0.5/32", "fd00::/64". */
   cidr: string;
   identity: number;
+  /** A pod address: its namespace's class (isNamespaceClass). Absent for ipBlock CIDRs. */
+  namespaceClass?: number;
 }
 
 export interface DesiredNodeState {

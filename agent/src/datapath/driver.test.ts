@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEndpointConfig, decodePolicyKey, encodeEndpointId, MAPS, policySkipFlags } from './codec.js';
+import { decodeEndpointConfig, decodePolicyKey, encodeEndpointId, MAPS, policySkipFlags, SKIP_MASK } from './codec.js';
 import type { DesiredEndpoint, PolicyEntry } from './desired.js';
 import { Datapath } from './driver.js';
 import { FakeDatapath } from './fake.js';
@@ -200,7 +200,7 @@ describe('FakeDatapath', () => {
       .rejects.toThrow(/endpoint 2 \(eth1\): the policy map is full .* isolated/);
     const config = (id: number) => decodeEndpointConfig(maps.get(MAPS.endpoints)?.get(encodeEndpointId(id).toString('hex')) ?? Buffer.alloc(88));
     // Endpoint 2: both directions isolated, every policy slice skipped (the half-written entries are never read).
-    expect(config(2)).toMatchObject({ isolatedIngress: true, isolatedEgress: true, skips: 0xfff << 5 });
+    expect(config(2)).toMatchObject({ isolatedIngress: true, isolatedEgress: true, skips: SKIP_MASK });
     // Endpoint 1 is untouched and still updatable; when endpoint 2's policy shrinks it is restored.
     expect(config(1)).toMatchObject({ isolatedIngress: true, isolatedEgress: false, generation: 1 });
     await dp.updateEndpoint({ endpointId: 1, desired: desired([entry({ port: 81 })]) });

@@ -19,7 +19,7 @@
 import {
   EMPTY_ENDPOINT_CONFIG, ENDPOINT_ID_CONSTANT, LAYOUT, MAPS, MAX_ENDPOINT_ID, PROGRAMS, REASONS, decodeConntrackKey,
   decodeEndpointConfig, decodeFlowEvent, decodePolicyKey, encodeCounterKey, encodeEndpointConfig, encodeEndpointId,
-  NO_EXACT_SHIFT, policySkipFlags, sumCounterValues, type EndpointConfig, type FlowEvent,
+  SKIP_MASK, policySkipFlags, sumCounterValues, type EndpointConfig, type FlowEvent,
 } from './codec.js';
 import type { IpCacheEntry } from './desired.js';
 import { applyDiff, diffContents, ipCacheContents, policyContents, readContents, type MapContents } from './entries.js';
@@ -83,7 +83,7 @@ interface NodeMaps {
 }
 
 /** Every policy slice skipped: the programs then see no entry at all for the endpoint. */
-const ALL_SLICES_SKIPPED = 0xfff << NO_EXACT_SHIFT;
+const ALL_SLICES_SKIPPED = SKIP_MASK;
 
 const unhex = (s: string): Buffer => Buffer.from(s, 'hex');
 

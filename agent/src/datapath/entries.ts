@@ -55,7 +55,7 @@ export function policyContents(endpointId: number, entries: readonly PolicyEntry
 
 export function ipCacheContents(entries: readonly IpCacheEntry[]): MapContents {
   const out: MapContents = new Map();
-  for (const e of entries) out.set(encodeIpCacheKey(e.cidr).toString('hex'), encodeIpCacheValue(e.identity).toString('hex'));
+  for (const e of entries) out.set(encodeIpCacheKey(e.cidr).toString('hex'), encodeIpCacheValue(e.identity, e.namespaceClass).toString('hex'));
   return out;
 }
 

@@ -41,6 +41,8 @@ export interface InterfaceEnforcement {
   isolatedIngress: boolean;
   isolatedEgress: boolean;
   policyEntries: number;
+  /** Entries the endpoint may hold; absent from older agents. Over it, the interface is isolated. */
+  policyQuota?: number;
   shaping: string;
   ingressBitsPerSecond: number | undefined;
   egressBitsPerSecond: number | undefined;
@@ -106,6 +108,8 @@ function readInterface(r: Reader, v: unknown, p: string): BoundInterface {
   };
 }
 
+const optionalQuota = (q: number | undefined): { policyQuota?: number } => (q === undefined ? {} : { policyQuota: q });
+
 function readEnforcement(r: Reader, v: unknown, p: string): InterfaceEnforcement {
   const o = r.requiredRecord(v, p);
   const bw = r.record(o['bandwidth'], `${p}.bandwidth`) ?? {};
@@ -116,6 +120,7 @@ function readEnforcement(r: Reader, v: unknown, p: string): InterfaceEnforcement
     isolatedIngress: r.boolean(o['isolatedIngress'], `${p}.isolatedIngress`) ?? false,
     isolatedEgress: r.boolean(o['isolatedEgress'], `${p}.isolatedEgress`) ?? false,
     policyEntries: r.integer(o['policyEntries'], `${p}.policyEntries`, 0, Number.MAX_SAFE_INTEGER) ?? 0,
+    ...optionalQuota(r.integer(o['policyQuota'], `${p}.policyQuota`, 1, Number.MAX_SAFE_INTEGER)),
     shaping: r.string(o['shaping'], `${p}.shaping`) ?? 'unknown',
     ingressBitsPerSecond: r.integer(bw['ingressBitsPerSecond'], `${p}.bandwidth.ingressBitsPerSecond`, 1, Number.MAX_SAFE_INTEGER),
     egressBitsPerSecond: r.integer(bw['egressBitsPerSecond'], `${p}.bandwidth.egressBitsPerSecond`, 1, Number.MAX_SAFE_INTEGER),
@@ -155,6 +160,7 @@ export function weirEndpointObject(ep: WeirEndpoint): Record<string, unknown> {
         isolatedIngress: e.isolatedIngress,
         isolatedEgress: e.isolatedEgress,
         policyEntries: e.policyEntries,
+        ...optionalQuota(e.policyQuota),
         shaping: e.shaping,
         bandwidth: {
           ...(e.ingressBitsPerSecond === undefined ? {} : { ingressBitsPerSecond: e.ingressBitsPerSecond }),

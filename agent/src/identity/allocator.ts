@@ -15,7 +15,7 @@
  * driver diffs against what the maps hold.
  */
 import { createHash } from 'node:crypto';
-import { FIRST_ALLOCATED_IDENTITY } from '../datapath/desired.js';
+import { FIRST_ALLOCATED_IDENTITY, LAST_ALLOCATED_IDENTITY } from '../datapath/desired.js';
 
 export const MAX_IDENTITY = 0xffff_ffff;
 
@@ -24,7 +24,7 @@ export class IdentityAllocator {
   private readonly keys = new Map<number, string>();
   private readonly span: number;
 
-  constructor(private readonly first: number = FIRST_ALLOCATED_IDENTITY, private readonly max: number = MAX_IDENTITY) {
+  constructor(private readonly first: number = FIRST_ALLOCATED_IDENTITY, private readonly max: number = LAST_ALLOCATED_IDENTITY) {
     if (!Number.isInteger(first) || !Number.isInteger(max) || first < 0 || max > MAX_IDENTITY || max < first) {
       throw new RangeError(`identity range ${first}..${max} is not a valid u32 range`);
     }

@@ -24,6 +24,7 @@
  */
 import {
   ANY_IDENTITY,
+  CLUSTER_IDENTITY,
   type DesiredEndpoint,
   type DesiredNodeState,
   type Direction,
@@ -38,6 +39,7 @@ import {
 import { IdentityAllocator } from '../identity/allocator.js';
 import { CidrSet, cidrContains, hostCidr, type Cidr } from '../identity/cidr.js';
 import { labelSetKey, securityLabels } from '../identity/labels.js';
+import { isWidePeer, NamespaceClasses } from './classes.js';
 import { cnpAppliesTo, type ClusterNetworkPolicy } from './cnp.js';
 import { foldEntries } from './fold.js';
 import type {
@@ -108,8 +110,12 @@ interface CompiledRule {
   tier: Tier;
   verdict: Verdict;
   precedence: number;
-  /** undefined = any peer. */
+  /** undefined = any peer. Pod identities named one by one (peers no class stands for) and CIDR identities. */
   peers: Set<number> | undefined;
+  /** Identity classes standing for the rule's wide peers (classes.ts): one entry each. */
+  classes: number[];
+  /** Whether wide peers are represented by `classes` (not for egress named ports, resolved per peer). */
+  classed: boolean;
   /** Numeric (protocol, port prefix) keys, already expanded. */
   ports: { protocol: Protocol; port: number; prefixLength: number }[];
   /** Named ports, resolved per endpoint (ingress) or per peer identity (egress). */
@@ -142,6 +148,7 @@ const scopeKey = (s: NamespaceScope): string => (s.kind === 'name' ? `ns=${s.nam
 export class PolicyCompiler {
   private readonly allocator = new IdentityAllocator();
   private readonly ruleTable = new RuleTable();
+  private readonly classes = new NamespaceClasses();
 
   private namespaces = new Map<string, Record<string, string>>();
   private pods = new Map<string, PodRecord>();
@@ -230,6 +237,7 @@ export class PolicyCompiler {
     }
     // Release the previous generation's references only now, so surviving keys kept their ids.
     for (const k of held) this.allocator.release(k);
+    this.classes.retain(new Set([...this.namespaces.keys(), ...[...this.pods.values()].map((r) => r.pod.namespace)]));
     return this;
   }
 
@@ -486,15 +494,16 @@ export class PolicyCompiler {
     this.identityChanged(info, false);
   }
 
-  /** True when a rule's written peers include this identity. */
-  private ruleIncludes(spec: Peer[] | 'all', info: IdentityInfo): boolean {
-    if (spec === 'all') return false; // covered by ANY_IDENTITY already
-    for (const peer of spec) {
+  /** True when a rule's written peers name this identity one by one (not through ANY or a class). */
+  private ruleIncludes(r: CompiledRule, info: IdentityInfo): boolean {
+    if (r.spec === 'all') return false; // covered by ANY_IDENTITY already
+    for (const peer of r.spec) {
       switch (peer.kind) {
         case 'all':
         case 'none':
           break;
         case 'pods':
+          if (r.classed && isWidePeer(peer)) break; // its class covers every pod of those namespaces
           if (info.principal !== undefined && this.peerSelector(peer).principals.has(info.principal)) return true;
           break;
         case 'ipBlock': {
@@ -525,7 +534,7 @@ export class PolicyCompiler {
       for (const r of [...cp.ingress, ...cp.egress]) {
         if (r.peers === undefined) continue;
         if (!added) r.peers.delete(info.id);
-        else if (this.ruleIncludes(r.spec, info)) r.peers.add(info.id);
+        else if (this.ruleIncludes(r, info)) r.peers.add(info.id);
       }
     }
     // Entry arrays are patched in place (copying every endpoint's array per identity change is
@@ -565,11 +574,16 @@ export class PolicyCompiler {
         winnerKey = idKey;
       }
     }
-    const id = winnerKey === undefined ? undefined : this.identities.get(winnerKey)?.id;
-    if (id === undefined) {
+    const info = winnerKey === undefined ? undefined : this.identities.get(winnerKey);
+    if (info === undefined) {
       this.ipEntries.delete(cidr);
       if (claims !== undefined && claims.size === 0) this.ipClaims.delete(cidr);
-    } else if (this.ipEntries.get(cidr)?.identity !== id) this.ipEntries.set(cidr, { cidr, identity: id });
+      return;
+    }
+    const ns = info.principal?.namespace;
+    const entry: IpCacheEntry = ns === undefined ? { cidr, identity: info.id } : { cidr, identity: info.id, namespaceClass: this.classes.of(ns) };
+    const cur = this.ipEntries.get(cidr);
+    if (cur?.identity !== entry.identity || cur.namespaceClass !== entry.namespaceClass) this.ipEntries.set(cidr, entry);
   }
 
 
@@ -639,16 +653,22 @@ export class PolicyCompiler {
 
   // ---------------------------------------------------------------- policy compilation
 
-  private peerIdentities(peers: Peer[] | 'all', user: string): Set<number> | undefined {
-    if (peers === 'all') return undefined;
+  /** The identities (undefined = ANY) and classes a rule's peers compile to. */
+  private peerIdentities(peers: Peer[] | 'all', user: string, classed: boolean): { ids: Set<number> | undefined; classes: number[] } {
+    if (peers === 'all') return { ids: undefined, classes: [] };
     const out = new Set<number>();
+    const classes = new Set<number>();
     for (const peer of peers) {
       switch (peer.kind) {
         case 'all':
-          return undefined;
+          return { ids: undefined, classes: [] };
         case 'none':
           break;
         case 'pods': {
+          if (classed && isWidePeer(peer)) {
+            for (const c of this.classes.forPeer(peer, this.namespaces)) classes.add(c);
+            break;
+          }
           const sel = this.peerSelector(peer);
           sel.users.add(user);
           for (const pr of sel.principals) for (const info of pr.identities) out.add(info.id);
@@ -675,7 +695,9 @@ export class PolicyCompiler {
         }
       }
     }
-    return out;
+    // The cluster class covers every namespace class.
+    const classList = classes.has(CLUSTER_IDENTITY) ? [CLUSTER_IDENTITY] : [...classes].sort((a, b) => a - b);
+    return { ids: out, classes: classList };
   }
 
   private compileRule(
@@ -712,7 +734,10 @@ export class PolicyCompiler {
         }
       }
     }
-    return { spec: peers, ruleId, tier, verdict, precedence, peers: this.peerIdentities(peers, user), ports: numeric, named };
+    // Egress named ports resolve on each destination identity, so those rules name peers one by one.
+    const classed = !(origin.direction === 'egress' && named.length > 0);
+    const { ids, classes } = this.peerIdentities(peers, user, classed);
+    return { spec: peers, ruleId, tier, verdict, precedence, peers: ids, classes, classed, ports: numeric, named };
   }
 
   private compiledPolicy(k: string): CompiledPolicy | undefined {
@@ -829,7 +854,9 @@ export class PolicyCompiler {
   private emitRule(out: PolicyEntry[], r: CompiledRule, direction: Direction, ownPorts: ContainerPort[], only?: number): void {
     const { tier, verdict, precedence, ruleId } = r;
     const peers: Iterable<number> =
-      only === undefined ? (r.peers === undefined ? [ANY_IDENTITY] : r.peers) : r.peers !== undefined && r.peers.has(only) ? [only] : [];
+      only === undefined
+        ? r.peers === undefined ? [ANY_IDENTITY] : [...r.peers, ...r.classes]
+        : r.peers !== undefined && r.peers.has(only) ? [only] : [];
     // Named ports on ingress resolve on this (destination) pod, once for all peers.
     let ports = r.ports;
     if (direction === 'ingress' && r.named.length > 0) {
@@ -928,8 +955,11 @@ export class PolicyCompiler {
     return rec.identityKeys.map((k) => this.allocator.lookup(k)).filter((x): x is number => x !== undefined);
   }
 
-  /** Human description of an identity: "ns/labels…" or "cidr 10.0.0.0/8". */
+  /** Human description of an identity or class: "ns {labels…}", "cidr 10.0.0.0/8", "every pod of ns". */
   describeIdentity(id: number): string | undefined {
+    if (id === CLUSTER_IDENTITY) return 'every pod';
+    const ns = this.classes.namespaceOf(id);
+    if (ns !== undefined) return `every pod of namespace ${ns}`;
     const info = this.identityById.get(id);
     if (info === undefined) return undefined;
     if (info.cidr !== undefined) return `cidr ${info.cidr.canonical}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ANY_IDENTITY, FIRST_ALLOCATED_IDENTITY, type PolicyEntry } from '../datapath/desired.js';
+import { ANY_IDENTITY, FIRST_ALLOCATED_IDENTITY, isNamespaceClass, type PolicyEntry } from '../datapath/desired.js';
 import { PolicyCompiler, compileNode } from './compile.js';
 import { foldEntries } from './fold.js';
 import { parseAdminNetworkPolicy, parseMultiNetworkPolicy, parseNetworkPolicy, parsePod } from './model.js';
@@ -160,7 +160,9 @@ describe('identities and the ipcache', () => {
     const s = clusterState({ nps: [np('x', 'p', { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: `${podIp('y', 'a')}/32` } }] }] })] });
     const c = new PolicyCompiler().load(s);
     const e = c.ipcache().filter((x) => x.cidr === `${podIp('y', 'a')}/32`);
-    expect(e).toEqual([{ cidr: `${podIp('y', 'a')}/32`, identity: c.identityOfPod('y', 'a')[0] }]);
+    expect(e).toEqual([{ cidr: `${podIp('y', 'a')}/32`, identity: c.identityOfPod('y', 'a')[0], namespaceClass: expect.any(Number) }]);
+    // A pod address carries its namespace's class (a CIDR claim has none).
+    expect(isNamespaceClass(e[0]?.namespaceClass ?? 0)).toBe(true);
   });
   it('hostNetwork and finished pods get no endpoint and no ipcache entry', () => {
     const host = rawPod('x', 'h', '192.0.2.10') as { spec: Record<string, unknown> };

@@ -3,12 +3,13 @@
  * DesiredEndpoint entries), step by step as the BPF programs do. It is the oracle of the
  * end-to-end tests and the engine of `weir explain`, so it must never consult policies directly.
  *
- * Per direction and tier: two longest-prefix lookups on (identity, protocol, port) — one with the
- * remote identity, one with ANY_IDENTITY — and the stronger of the two results wins (higher
- * precedence; at equal precedence deny > pass > allow).
+ * Per direction and tier: longest-prefix lookups on (identity, protocol, port) — with the remote
+ * identity, for a pod also its namespace class and CLUSTER_IDENTITY, then ANY_IDENTITY — and the
+ * strongest result wins (higher precedence; at equal precedence deny > pass > allow).
  */
 import {
   ANY_IDENTITY,
+  CLUSTER_IDENTITY,
   WORLD_IDENTITY,
   type DesiredEndpoint,
   type DesiredNodeState,
@@ -62,30 +63,45 @@ export function lpmLookup(
   return best;
 }
 
-function tierLookup(ep: DesiredEndpoint, tier: Tier, d: Direction, identity: number, protocol: Protocol, port: number): PolicyEntry | undefined {
-  const exact = identity === ANY_IDENTITY ? undefined : lpmLookup(ep.entries, tier, d, identity, protocol, port);
-  const any = lpmLookup(ep.entries, tier, d, ANY_IDENTITY, protocol, port);
-  if (exact === undefined) return any;
-  if (any === undefined) return exact;
-  return stronger(any, exact) ? any : exact;
+/** What the ipcache says about a remote address: its identity, and its namespace class when it is a pod's (else 0). */
+export interface Remote {
+  identity: number;
+  namespaceClass: number;
+}
+
+/** The identities a remote is looked up by, in the datapath's order (bpf/include/policy.h weir_policy_tier). */
+function lookupKeys(remote: Remote): number[] {
+  const keys = remote.identity === ANY_IDENTITY ? [] : [remote.identity];
+  if (remote.namespaceClass !== 0) keys.push(remote.namespaceClass, CLUSTER_IDENTITY);
+  keys.push(ANY_IDENTITY);
+  return keys;
+}
+
+function tierLookup(ep: DesiredEndpoint, tier: Tier, d: Direction, remote: Remote, protocol: Protocol, port: number): PolicyEntry | undefined {
+  let best: PolicyEntry | undefined;
+  for (const identity of lookupKeys(remote)) {
+    const hit = lpmLookup(ep.entries, tier, d, identity, protocol, port);
+    if (hit !== undefined && (best === undefined || stronger(hit, best))) best = hit;
+  }
+  return best;
 }
 
 /** Decides the first packet of a flow on one endpoint in one direction. */
 export function evaluateEndpoint(
   ep: DesiredEndpoint,
   direction: Direction,
-  remoteIdentity: number,
+  remote: Remote,
   protocol: Protocol,
   port: number,
 ): DirectionDecision {
   const steps: string[] = [];
   const name = `${ep.namespace}/${ep.pod}:${ep.interface} ${direction}`;
-  const admin = tierLookup(ep, 'admin', direction, remoteIdentity, protocol, port);
+  const admin = tierLookup(ep, 'admin', direction, remote, protocol, port);
   if (admin !== undefined) {
     steps.push(`${name}: admin tier matched rule ${admin.ruleId} → ${admin.verdict} (precedence ${admin.precedence})`);
     if (admin.verdict !== 'pass') return { verdict: admin.verdict, ruleId: admin.ruleId, steps };
   } else steps.push(`${name}: admin tier: no match`);
-  const net = tierLookup(ep, 'network', direction, remoteIdentity, protocol, port);
+  const net = tierLookup(ep, 'network', direction, remote, protocol, port);
   const isolated = direction === 'ingress' ? ep.isolatedIngress : ep.isolatedEgress;
   if (net !== undefined && net.verdict === 'allow') {
     steps.push(`${name}: network tier matched rule ${net.ruleId} → allow`);
@@ -96,7 +112,7 @@ export function evaluateEndpoint(
     return { verdict: 'deny', ruleId: defaultDenyRule(direction), steps };
   }
   steps.push(`${name}: network tier: not isolated`);
-  const base = tierLookup(ep, 'baseline', direction, remoteIdentity, protocol, port);
+  const base = tierLookup(ep, 'baseline', direction, remote, protocol, port);
   if (base !== undefined && base.verdict !== 'pass') {
     steps.push(`${name}: baseline tier matched rule ${base.ruleId} → ${base.verdict}`);
     return { verdict: base.verdict, ruleId: base.ruleId, steps };
@@ -105,26 +121,27 @@ export function evaluateEndpoint(
   return { verdict: 'allow', ruleId: undefined, steps };
 }
 
-const ipcacheIndexes = new WeakMap<readonly IpCacheEntry[], { set: CidrSet; ids: Map<string, number> }>();
+const ipcacheIndexes = new WeakMap<readonly IpCacheEntry[], { set: CidrSet; remotes: Map<string, Remote> }>();
+const WORLD: Remote = { identity: WORLD_IDENTITY, namespaceClass: 0 };
 
-/** ipcache longest-prefix lookup; WORLD_IDENTITY on a miss (as the datapath does). */
-export function lookupIdentity(ipcache: readonly IpCacheEntry[], ip: string): number {
+/** ipcache longest-prefix lookup; WORLD_IDENTITY without a class on a miss (as the datapath does). */
+export function lookupRemote(ipcache: readonly IpCacheEntry[], ip: string): Remote {
   let idx = ipcacheIndexes.get(ipcache);
   if (idx === undefined) {
-    idx = { set: new CidrSet(), ids: new Map() };
+    idx = { set: new CidrSet(), remotes: new Map() };
     for (const e of ipcache) {
       const c = parseCidr(e.cidr);
       if (c === undefined) continue;
       idx.set.add(c);
-      idx.ids.set(c.canonical, e.identity);
+      idx.remotes.set(c.canonical, { identity: e.identity, namespaceClass: e.namespaceClass ?? 0 });
     }
     ipcacheIndexes.set(ipcache, idx);
   }
   const a = parseIp(ip);
-  if (a === undefined) return WORLD_IDENTITY;
+  if (a === undefined) return WORLD;
   const matches = idx.set.containing(a.family, a.addr);
   const longest = matches[matches.length - 1];
-  return longest === undefined ? WORLD_IDENTITY : idx.ids.get(longest.canonical) ?? WORLD_IDENTITY;
+  return longest === undefined ? WORLD : idx.remotes.get(longest.canonical) ?? WORLD;
 }
 
 /** One end of a flow: its address, and the endpoint when it is a pod enforced in `state`. */
@@ -157,9 +174,9 @@ const sameEndpoint = (a: EndpointKey, b: EndpointKey): boolean =>
 export function explainFlow(state: DesiredNodeState, flow: FlowQuery): FlowExplanation {
   const protocol = protocolNumber(flow.protocol);
   const steps: string[] = [];
-  const srcId = lookupIdentity(state.ipcache, flow.from.ip);
-  const dstId = lookupIdentity(state.ipcache, flow.to.ip);
-  steps.push(`${flow.from.ip} is identity ${srcId}; ${flow.to.ip} is identity ${dstId}`);
+  const srcId = lookupRemote(state.ipcache, flow.from.ip);
+  const dstId = lookupRemote(state.ipcache, flow.to.ip);
+  steps.push(`${flow.from.ip} is identity ${srcId.identity}; ${flow.to.ip} is identity ${dstId.identity}`);
   const find = (k: EndpointKey | undefined): DesiredEndpoint | undefined =>
     k === undefined ? undefined : state.endpoints.find((e) => sameEndpoint(e, k));
   const origin = (id: number | undefined): RuleOrigin | undefined => (id === undefined ? undefined : state.rules[id]);
