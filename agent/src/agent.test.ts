@@ -370,6 +370,18 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     expect(events.events).toContainEqual(expect.objectContaining({ pod: 'ns-a/a', reason: 'WeirProgramReplaced' }));
   });
 
+  it('about a second after CNI ADD, without waiting for the attach check, links the rest of the chain added are enforced', async () => {
+    source.seed('pod', pod('a'));
+    const agent = makeAgent();
+    await agent.start();
+    expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
+    // The chained coordinator adds veth0 after weir's ADD returned.
+    fake.linkReports.set(1, { attached: ['veth0'], tampered: [], leftAlone: [] });
+    for (const deadline = Date.now() + 3000; !log.has('link veth0, added after') && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
+    expect(fake.calls).toContainEqual({ op: 'enforceLinks', endpointId: 1 });
+    expect(log.has('ns-a/a: link veth0, added after weir\'s CNI ADD, now carries the endpoint\'s programs')).toBe(true);
+  });
+
   it('the attach check neither re-attaches nor reports an endpoint whose pod went away while it probed', async () => {
     source.seed('pod', pod('a'));
     const agent = makeAgent();

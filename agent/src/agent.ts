@@ -87,7 +87,7 @@ interface Programmed {
 export type { AgentStatus, EndpointStatus } from './api.js';
 
 /** After a CNI ADD, when to look for links the rest of the chain added (scheduleLinkPass). */
-const LINK_PASS_DELAY_MS = 1000;
+const LINK_PASS_DELAYS_MS = [1000, 5000] as const;
 
 const podKey = (ns: string, name: string): string => `${ns}/${name}`;
 const describeErrors = (errors: readonly FieldError[]): string => errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; ');
@@ -700,16 +700,18 @@ export class Agent {
 
   /**
    * The chain goes on after weir's ADD returns (a coordinator adds its veth0 then), and the pod's
-   * containers start only after the whole chain: one early pass per new endpoint closes most of
-   * the window before the periodic check (attachCheckSeconds) would.
+   * containers start only after the whole chain: two early passes per new endpoint (1 s, 5 s)
+   * close most of the window before the periodic check (attachCheckSeconds) would.
    */
   private scheduleLinkPass(endpointId: number): void {
-    const timer = this.clock.setTimeout(() => {
-      this.linkTimers.delete(timer);
-      const p = this.programmed.get(endpointId);
-      if (p !== undefined && !this.stopped) void this.enforceLinksOf(p);
-    }, LINK_PASS_DELAY_MS);
-    this.linkTimers.add(timer);
+    for (const delay of LINK_PASS_DELAYS_MS) {
+      const timer = this.clock.setTimeout(() => {
+        this.linkTimers.delete(timer);
+        const p = this.programmed.get(endpointId);
+        if (p !== undefined && !this.stopped) void this.enforceLinksOf(p);
+      }, delay);
+      this.linkTimers.add(timer);
+    }
   }
 
   // ------------------------------------------------------------------ flows and status
