@@ -13,93 +13,15 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { PolicyCompiler } from '../agent/src/policy/compile.js';
-import {
-  parseAdminNetworkPolicy,
-  parseBaselineAdminNetworkPolicy,
-  parseNamespace,
-  parseNetworkPolicy,
-  parsePod,
-  type ClusterState,
-  type NetworkPolicy,
-  type Parsed,
-  type Pod,
-} from '../agent/src/policy/model.js';
+import { parseNetworkPolicy, parsePod, type ClusterState } from '../agent/src/policy/model.js';
 import { matchesSelector } from '../agent/src/policy/selector.js';
+import { buildCluster, must, PODS_PER_NS, rawPod as rawPodOf, type ClusterShape } from './cluster-model.js';
 
 const NS = Number(process.env.NS ?? 100);
-const PODS_PER_NS = 100;
 const NODES = 20;
-const APPS = 10;
-
-function must<T>(p: Parsed<T>): T {
-  if (!p.ok) throw new Error(JSON.stringify(p.errors));
-  return p.value;
-}
-
-function rawPod(ns: number, i: number, app: string): unknown {
-  return {
-    metadata: { namespace: `ns${ns}`, name: `p${i}`, labels: { app, tier: i % 2 === 0 ? 'fe' : 'be', ...(i === 0 ? { role: 'monitoring' } : {}) } },
-    spec: {
-      nodeName: `node${(ns * PODS_PER_NS + i) % NODES}`,
-      containers: [{ name: 'c', ports: [{ name: 'http', containerPort: 8080 }, { name: 'metrics', containerPort: 9100 }] }],
-    },
-    status: { phase: 'Running', podIPs: [{ ip: `10.${Math.floor(ns / 2)}.${(ns % 2) * 100 + Math.floor(i / 250)}.${(i % 250) + 1}` }] },
-  };
-}
-
-/** A /24 inside 172.16.0.0/12 per namespace: valid for up to 4,096 namespaces (NS=500 is 50,000 pods). */
-function exceptFor(ns: number): string {
-  return `172.${16 + Math.floor(ns / 256)}.${ns % 256}.0/24`;
-}
-
-function policies(ns: number): unknown[] {
-  const meta = (name: string): Record<string, unknown> => ({ namespace: `ns${ns}`, name });
-  const app = (k: number): Record<string, unknown> => ({ matchLabels: { app: `app${k}` } });
-  return [
-    { metadata: meta('deny-all'), spec: { podSelector: {} } },
-    { metadata: meta('fe-to-be'), spec: { podSelector: app(1), ingress: [{ from: [{ podSelector: app(0) }], ports: [{ port: 8080 }] }] } },
-    { metadata: meta('team'), spec: { podSelector: app(2), ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: `t${ns % 10}` } }, podSelector: app(0) }], ports: [{ port: 80, endPort: 90 }] }] } },
-    { metadata: meta('monitoring'), spec: { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { role: 'monitoring' } } }], ports: [{ port: 'metrics' }] }] } },
-    { metadata: meta('dns'), spec: { podSelector: app(3), policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ns0' } }, podSelector: app(9) }], ports: [{ port: 53, protocol: 'UDP' }] }] } },
-    { metadata: meta('ext'), spec: { podSelector: app(4), policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '172.16.0.0/12', except: [exceptFor(ns)] } }] }] } },
-    { metadata: meta('lb'), spec: { podSelector: app(5), ingress: [{ from: [{ ipBlock: { cidr: '192.168.0.0/16' } }], ports: [{ port: 443 }] }] } },
-    { metadata: meta('prod'), spec: { podSelector: app(6), ingress: [{ from: [{ namespaceSelector: { matchLabels: { env: 'prod' } } }] }] } },
-    { metadata: meta('http'), spec: { podSelector: app(8), policyTypes: ['Egress'], egress: [{ to: [{ podSelector: app(7) }], ports: [{ port: 'http' }] }] } },
-    { metadata: meta('same-ns'), spec: { podSelector: app(9), ingress: [{ from: [{ podSelector: {} }] }] } },
-  ];
-}
-
-function buildState(): ClusterState {
-  const namespaces = [];
-  const pods: Pod[] = [];
-  const nps: NetworkPolicy[] = [];
-  for (let n = 0; n < NS; n++) {
-    namespaces.push(must(parseNamespace({ metadata: { name: `ns${n}`, labels: { team: `t${n % 10}`, env: n % 3 === 0 ? 'prod' : 'dev' } } })));
-    for (let i = 0; i < PODS_PER_NS; i++) pods.push(must(parsePod(rawPod(n, i, `app${i % APPS}`))));
-    for (const [idx, p] of policies(n).entries()) if (process.env.ONLY === undefined || process.env.ONLY === String(idx)) nps.push(must(parseNetworkPolicy(p)));
-  }
-  const anps = [];
-  for (let a = 0; a < (process.env.ONLY === undefined ? 10 : 0); a++) {
-    anps.push(must(parseAdminNetworkPolicy({
-      metadata: { name: `anp${a}` },
-      spec: {
-        priority: a * 10,
-        subject: { namespaces: { matchLabels: { team: `t${a}` } } },
-        ingress: [
-          { action: 'Allow', from: [{ namespaces: { matchLabels: { 'kubernetes.io/metadata.name': 'ns0' } } }] },
-          { action: 'Deny', from: [{ namespaces: { matchLabels: { env: 'dev' } } }], ports: [{ portNumber: { protocol: 'TCP', port: 22 } }] },
-          { action: 'Pass', from: [{ namespaces: {} }] },
-        ],
-        egress: [{ action: 'Deny', to: [{ networks: ['169.254.0.0/16'] }] }],
-      },
-    })));
-  }
-  const banp = must(parseBaselineAdminNetworkPolicy({
-    metadata: { name: 'default' },
-    spec: { subject: { namespaces: {} }, ingress: [{ action: 'Deny', from: [{ namespaces: { matchLabels: { env: 'dev' } } }] }] },
-  }));
-  return { namespaces, pods, networkPolicies: nps, multiNetworkPolicies: [], adminNetworkPolicies: anps, baselineAdminNetworkPolicy: banp };
-}
+const SHAPE: ClusterShape = { namespaces: NS, nodes: NODES, ...(process.env.ONLY === undefined ? {} : { only: Number(process.env.ONLY) }) };
+const rawPod = (ns: number, i: number, app: string): unknown => rawPodOf(SHAPE, ns, i, app);
+const buildState = (): ClusterState => buildCluster(SHAPE);
 
 const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);

@@ -60,6 +60,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } weir_endpoints SEC(".maps");
 
+/* One slot: the layout version of the pinned maps (struct weir_meta). Written and read by the
+ * agent only (agent/src/datapath/layout.ts); the programs never look at it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct weir_meta);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} weir_meta SEC(".maps");
+
 /* What the flow helpers decided. */
 enum weir_fate {
 	WEIR_FATE_PASS = 0,

@@ -5,7 +5,7 @@
 # repository root:  docker build -f images/agent.Dockerfile -t <registry>/weir-agent:<tag> .
 # Paths the chart relies on: /opt/weir/build/bpf (WEIR_BPF_OBJECT), /opt/weir/build/bin/weir.
 
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       clang llvm libbpf-dev libelf-dev zlib1g-dev make g++ python3 pkg-config \
@@ -18,7 +18,7 @@ COPY . .
 RUN make --no-print-directory bpf native cni ts \
  && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 # Runtime libraries of the native addon (libbpf links libelf and zlib).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libbpf1 libelf1 zlib1g \

@@ -54,10 +54,14 @@ commit() {
   log "$image -> $archive ($(du -h "$archive" | cut -f1))"
 }
 
-# A rootfs with Node.js and Weir's production dependencies at /opt/weir, as the Dockerfiles lay it out.
+# A rootfs with Node.js 22 and Weir's production dependencies at /opt/weir, as the Dockerfiles lay it out.
 node_rootfs() {
   local root=$1
-  copy_with_libs "$root" "$(readlink -f "$(command -v node)")" /usr/bin/node
+  # Node.js 22 LTS from the npm registry's node-linux package (scripts/node22.sh caches it), the
+  # same major as the Dockerfiles' node:22 base; the machine's own Node (Debian's 20) stays for tests.
+  local node22
+  node22=$(bash "$repo/scripts/node22.sh") || die "no Node.js 22 binary (scripts/node22.sh)"
+  copy_with_libs "$root" "$node22" /usr/bin/node
   mkdir -p "$root/tmp" "$root/etc" "$root/opt/weir"
   chmod 1777 "$root/tmp"
   printf 'root:x:0:0:root:/root:/bin/sh\nnonroot:x:65532:65532:nonroot:/home/nonroot:/bin/false\n' > "$root/etc/passwd"

@@ -5,7 +5,7 @@
 # Layout inside the image mirrors the repository (/opt/weir/dist, /opt/weir/node_modules) so the
 # compiled ESM imports resolve exactly as they do in a checkout.
 
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
@@ -18,7 +18,7 @@ COPY native/index.ts ./native/index.ts
 RUN node_modules/.bin/tsc -p tsconfig.build.json \
  && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /opt/weir
 COPY --from=build /src/package.json ./package.json

@@ -1,11 +1,12 @@
 import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { execFile } from 'node:child_process';
 import { mkdir, readdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freeLoopbackPorts } from '../test/controlplane/ports.js';
 import { startDaemon, startReaper, stopDaemon, type Daemon } from '../test/controlplane/procs.js';
 import { startControlPlane, type ControlPlane } from '../test/controlplane/index.js';
-import { render } from '../test/chart/helm.js';
-import { createWebhookConfigs, webhookConfigsAtUrl } from '../test/chart/webhook-url.js';
+import { render, type Manifest } from '../test/chart/helm.js';
+import { chartWebhookEnv, createWebhookConfigs, webhookConfigsAtUrl } from '../test/chart/webhook-url.js';
 import { BPF_OBJECT_DIR, CNI_PLUGIN_BINARY, REFERENCE_CNI_DIR, tsEntry } from './paths.js';
 import { RoundRobinBinder } from './simnode/binder.js';
 import { resolveAttachments, type ClusterNetwork } from './simnode/attachments.js';
@@ -63,6 +64,8 @@ export class Lab {
   private readonly simNodes: SimNode[] = [];
   private binder: RoundRobinBinder | undefined;
   private state: LabState | undefined;
+  /** The simulated nodes' CNI bin dir; the agents get it as the chart's do (uninstall removes `weir` there). */
+  private cniBinDir: string | undefined;
   private readonly names;
   readonly prefix: string;
 
@@ -93,6 +96,7 @@ export class Lab {
 
     progress('wiring the underlay switch and the nodes');
     const cniBinDir = await this.prepareCniBinDir();
+    this.cniBinDir = cniBinDir;
     await createSwitch(this.names);
     const nodes: LabNode[] = [];
     const ports = await freeLoopbackPorts(this.options.nodes + 2);
@@ -110,12 +114,14 @@ export class Lab {
     progress('starting the webhook and registering it');
     await core.createNamespace({ body: { metadata: { name: LAB_NAMESPACE } } }).catch(() => undefined);
     const [webhookPort = 0, healthPort = 0] = ports;
+    const chart = await render({ namespace: LAB_NAMESPACE });
     this.webhook = this.spawnProcess('webhook', 'webhook/src/main.ts', {
       KUBECONFIG: kubeconfigPath, WEIR_WEBHOOK_PORT: String(webhookPort), WEIR_HEALTH_PORT: String(healthPort),
       WEIR_LISTEN_HOST: '127.0.0.1', WEIR_TLS_MODE: 'self-signed', WEIR_NAMESPACE: LAB_NAMESPACE,
       WEIR_SERVICE_NAME: 'weir-webhook', WEIR_MUTATING_WEBHOOK: 'weir', WEIR_VALIDATING_WEBHOOK: 'weir',
+      ...webhookEnvFromChart(chart),
     });
-    await this.registerWebhooks(kc, webhookPort);
+    await createWebhookConfigs(kc, webhookConfigsAtUrl(chart, `https://127.0.0.1:${webhookPort}`));
     await waitForHttp(`http://127.0.0.1:${healthPort}/readyz`, 60_000, this.webhook);
     await this.waitForCaBundle(kc, 30_000);
 
@@ -214,13 +220,39 @@ export class Lab {
     return found;
   }
 
-  /** One node's agent, with every node-scoped setting of its own (pins, socket, port, state). */
-  private spawnAgent(node: LabNode, kubeconfigPath: string): Daemon {
-    return this.spawnProcess(`agent-${node.name}`, 'agent/src/main.ts', {
+  /**
+   * What `helm uninstall` does to one node's agent: the chart's pre-delete hook runs
+   * `weir-agent --arm-uninstall` in the agent's container (agent/src/uninstall.ts), then the
+   * DaemonSet's deletion stops it. The armed agent cleans the node up on its way out.
+   */
+  async uninstallAgent(node: string): Promise<void> {
+    const agent = this.agents.get(node);
+    const labNode = this.state?.nodes.find((n) => n.name === node);
+    if (!agent || !labNode || !this.state) throw new Error(`no agent for node ${node}`);
+    const { command, args } = tsEntry('agent/src/main.ts');
+    const env = { ...process.env, ...this.agentEnv(labNode, this.state.kubeconfig) };
+    await new Promise<void>((resolve, reject) => {
+      execFile(command, [...args, '--arm-uninstall'], { env, timeout: 60_000 }, (error, _stdout, stderr) => {
+        if (error) reject(new Error(`weir-agent --arm-uninstall on ${node}: ${error.message} ${stderr}`));
+        else resolve();
+      });
+    });
+    await stopDaemon(agent, 20_000);
+    this.agents.delete(node);
+  }
+
+  /** One node's agent env, with every node-scoped setting of its own (pins, socket, port, state). */
+  private agentEnv(node: LabNode, kubeconfigPath: string): Record<string, string> {
+    return {
       KUBECONFIG: kubeconfigPath, WEIR_NODE_NAME: node.name, WEIR_PIN_ROOT: node.pinRoot, WEIR_CNI_SOCKET: node.cniSocket,
       WEIR_API_PORT: String(node.agentPort), WEIR_METRICS_PORT: '0', WEIR_BPF_OBJECT: BPF_OBJECT_DIR,
       WEIR_STATE_DIR: join(this.options.dir, 'nodes', node.name, 'state'),
-    });
+      ...(this.cniBinDir === undefined ? {} : { WEIR_CNI_BIN_DIR: this.cniBinDir }),
+    };
+  }
+
+  private spawnAgent(node: LabNode, kubeconfigPath: string): Daemon {
+    return this.spawnProcess(`agent-${node.name}`, 'agent/src/main.ts', this.agentEnv(node, kubeconfigPath));
   }
 
   private spawnProcess(name: string, entry: string, env: Record<string, string>): Daemon {
@@ -241,11 +273,6 @@ export class Lab {
     return binDir;
   }
 
-  /** The chart's own webhook configurations, pointed at the lab's loopback webhook by URL. */
-  private async registerWebhooks(kc: KubeConfig, port: number): Promise<void> {
-    await createWebhookConfigs(kc, webhookConfigsAtUrl(await render({ namespace: LAB_NAMESPACE }), `https://127.0.0.1:${port}`));
-  }
-
   private async waitForCaBundle(kc: KubeConfig, timeoutMs: number): Promise<void> {
     const client = kc.makeApiClient(AdmissionregistrationV1Api);
     const deadline = Date.now() + timeoutMs;
@@ -258,6 +285,26 @@ export class Lab {
     }
     throw new Error('the webhook did not patch its caBundle into the webhook configurations in time; see webhook.log in the lab directory');
   }
+}
+
+/**
+ * The webhook settings that must agree with the chart's webhook configurations, taken from the
+ * chart's own Deployment env: the lab registers those configurations (timeoutSeconds included), so
+ * its webhook process waits for its caches within the same timeout as an installed one.
+ */
+export const CHART_WEBHOOK_ENV = ['WEIR_ADMISSION_TIMEOUT_SECONDS'] as const;
+
+export function webhookEnvFromChart(chart: readonly Manifest[]): Record<string, string> {
+  const deployment = chart.find((m) => m.kind === 'Deployment' && m.metadata.name.endsWith('-webhook'));
+  if (deployment === undefined) throw new Error('the rendered chart has no webhook Deployment (charts/weir/templates/webhook-deployment.yaml)');
+  const env = chartWebhookEnv(chart, deployment.metadata.name, LAB_NAMESPACE);
+  const out: Record<string, string> = {};
+  for (const name of CHART_WEBHOOK_ENV) {
+    const value = env[name];
+    if (value === undefined) throw new Error(`the chart's webhook Deployment sets no ${name}; the lab takes it from there`);
+    out[name] = value;
+  }
+  return out;
 }
 
 /** The lab's stand-in for Multus's clusterNetwork: a plain macvlan network Weir does not enforce. */

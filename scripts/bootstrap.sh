@@ -36,6 +36,8 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 [[ $node_major -ge 20 ]] || die "Node.js $node_major is too old; Weir needs Node.js 20"
 
 bash scripts/build-go-tools.sh
+# Node.js 22 for the images (images/build.sh); tests keep running on this machine's Node.
+bash scripts/node22.sh >/dev/null || log "warning: no Node.js 22 in the cache (scripts/node22.sh); images/build.sh needs it"
 
 # npm ci only when the lockfile changed since the last install.
 # The lockfile carries platform-only entries for rollup's optional binaries (android, darwin, win32,

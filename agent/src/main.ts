@@ -142,6 +142,10 @@ async function main(): Promise<number> {
   httpServer = await startAgentHttp(agent, config);
   log.info({ api: `127.0.0.1:${httpServer.apiPort}`, metrics: httpServer.metricsPort === undefined ? 'off' : `${config.metricsHost}:${httpServer.metricsPort}` }, 'http listening');
   await agent.start();
+  if (datapath.layoutSwitch !== undefined) {
+    // agent.start re-attached every registered endpoint: the old programs and maps are gone now.
+    log.info({ layoutSwitch: datapath.layoutSwitch }, 'pinned maps of another layout version replaced (conntrack and endpoint configs carried over where unchanged)');
+  }
   cni = await startCniServer({
     socketPath: config.cniSocket,
     handler: (req, signal) => agent.handleCni(req, signal),

@@ -15,6 +15,21 @@
 
 #include <linux/types.h>
 
+/* ---- layout version: pinned maps outlive the agent that created them ----
+ * Bump WEIR_LAYOUT_VERSION with ANY change to the key or value of a pinned map (struct, size,
+ * max_entries, type). The agent keeps the version in the pinned weir_meta map; an agent that
+ * finds pins of another version replaces them without an enforcement gap
+ * (agent/src/datapath/layout.ts), carrying conntrack and endpoint configs over only when their
+ * layout is unchanged since the pins' version (CARRY_OVER there: raise its entry when you
+ * change weir_ct_key/weir_ct_value or weir_endpoint_config). Mirrored in
+ * agent/src/datapath/constants.ts (LAYOUT_VERSION), compared by constants.test.ts. */
+#define WEIR_LAYOUT_VERSION 1
+
+struct weir_meta {
+	__u32 layout_version; /* WEIR_LAYOUT_VERSION of the agent that created the pins */
+	__u32 reserved;       /* zero */
+};
+
 /* ---- identities (agent/src/datapath/desired.ts) ----
  * Pod and ipBlock identities are allocated in [256, WEIR_NAMESPACE_CLASS_BIT). Two identity
  * CLASSES let a wide peer cost one policy entry instead of one per pod identity: a namespace

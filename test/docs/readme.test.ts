@@ -318,6 +318,7 @@ describe('bench/README.md: benchmark figures (the README points there)', () => {
     { what: /Mbit\/s egress limit/, bench: 'shaping.ts', heading: '## Shaping' },
     { what: /^webhook/, bench: 'webhook.ts' },
     { what: /^weir CNI ADD/, bench: 'cni-add.ts' },
+    { what: /policy entries|^policy state/, bench: 'capacity.ts', heading: '## Policy state at cluster scale' },
   ];
 
   /** The text of every latest.md section with this heading (a file may hold several runs). */

@@ -20,6 +20,8 @@ export const MAPS = {
   events: 'weir_events',
   conntrackUsage: 'weir_ct_usage',
   eventBudget: 'weir_event_budget',
+  frags: 'weir_frags',
+  meta: 'weir_meta',
   nodeAddrs: 'weir_node_addrs',
 } as const;
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  DIRECTIONS, ENDPOINT_FLAGS, MAX_ENDPOINT_ADDRS, MAX_ENDPOINTS, NO_ANY_SHIFT, NO_CLUSTER_SHIFT, NO_EXACT_SHIFT, NO_NAMESPACE_SHIFT,
+  DIRECTIONS, ENDPOINT_FLAGS, LAYOUT_VERSION, MAX_ENDPOINT_ADDRS, MAX_ENDPOINTS, NO_ANY_SHIFT, NO_CLUSTER_SHIFT, NO_EXACT_SHIFT, NO_NAMESPACE_SHIFT,
   POLICY_FIXED_BITS, REASON_SLOTS, SKIP_MASK,
   REASONS, RULE_NONE, TIER_NONE, TIERS, VERDICT_CODES, AUDIT_DENY_VERDICT_CODE,
 } from './codec.js';
@@ -93,6 +93,7 @@ describe('codec constants match bpf/include/weir_shared.h', () => {
     expect(define('WEIR_WORLD_IDENTITY')).toBe(WORLD_IDENTITY);
     expect(define('WEIR_CLUSTER_IDENTITY')).toBe(CLUSTER_IDENTITY);
     expect(define('WEIR_NAMESPACE_CLASS_BIT')).toBe(NAMESPACE_CLASS_BIT);
+    expect(define('WEIR_LAYOUT_VERSION')).toBe(LAYOUT_VERSION);
   });
 
   it('the BPF sources use the named TIER_NONE, never a bare 0xff tier', () => {

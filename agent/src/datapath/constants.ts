@@ -7,6 +7,13 @@ import { ANY_IDENTITY, CLUSTER_IDENTITY, isNamespaceClass, type Direction, type 
 
 export type { Tier };
 
+/**
+ * WEIR_LAYOUT_VERSION: the layout of the pinned maps, kept in the pinned weir_meta map. Bumped
+ * with any change to a pinned map's key or value (agent/src/datapath/layout.ts replaces pins of
+ * another version).
+ */
+export const LAYOUT_VERSION = 1;
+
 /** Struct sizes and member offsets of weir_shared.h (codec.test.ts checks them against the BTF). */
 export const LAYOUT = {
   weir_ipcache_key: { size: 20, fields: { prefixlen: 0, addr: 4 } },
@@ -26,6 +33,7 @@ export const LAYOUT = {
     fields: { generation: 0, ifb_ifindex: 4, flags: 8, ct_quota: 12, mac: 16, addr_count: 22, pad: 23, addrs: 24 },
   },
   weir_ct_usage: { size: 8, fields: { entries: 0 } },
+  weir_meta: { size: 8, fields: { layout_version: 0, reserved: 4 } },
   weir_frag_key: { size: 44, fields: { endpoint_id: 0, id: 4, saddr: 8, daddr: 24, protocol: 40, pad: 41 } },
   weir_frag_value: { size: 16, fields: { expires_ns: 0, sport: 8, dport: 10, pad: 12 } },
   weir_event_budget: { size: 16, fields: { last_ns: 0, tokens: 8 } },

@@ -39,6 +39,7 @@ function recordingAddon(features = { schFq: false, schTbf: true, ifb: true }, ca
         close: () => log.push('close'),
       };
     },
+    openPinnedMap: (path) => { throw new Error(`${path}: this stand-in has no pins`); },
     probeFeatures: () => features,
     tc: {
       attach: async (t) => { log.push(`attach ${t.direction} ${t.program.name} replace=${String(t.replace)} classid=${String(t.classid)}`); return { progId: 1 }; },
@@ -75,7 +76,8 @@ describe('Datapath driver ordering and diffs', () => {
     const r = await dp.attachEndpoint({ endpointId: 3, netnsPath: '/run/netns/p', ifname: 'eth0', desired: desired([entry({})]), bandwidth: { ingressBitsPerSecond: 1e7, egressBitsPerSecond: 2e7 } });
     expect(r.shapingMode).toBe('tbf');
     expect(log).toEqual([
-      'open endpoint_id=0', `update ${MAPS.policy}`, 'tbf eth0 20000000', 'createIfb wifb3', 'tbf wifb3 10000000',
+      // A fresh pin root: the layout version is recorded right after the load (layout.ts).
+      'open endpoint_id=0', `update ${MAPS.meta}`, `update ${MAPS.policy}`, 'tbf eth0 20000000', 'createIfb wifb3', 'tbf wifb3 10000000',
       `update ${MAPS.endpoints}`, 'attach ingress weir_ingress replace=true classid=3', 'attach egress weir_egress replace=true classid=3',
     ]);
     // A second endpoint loads nothing: the verified programs are shared.

@@ -14,10 +14,11 @@
  *    generation, because flows admitted under the old identity must be re-checked too.
  * One object load per node (constant `endpoint_id` 0): its two programs are attached to every
  * endpoint, each tc filter carrying the endpoint id as its classid (bpf/weir.bpf.c). Maps are
- * pinned by name under `pinRoot`, so they outlive the agent and are shared with test loads.
+ * pinned by name under `pinRoot`, so they outlive the agent and are shared with test loads; pins
+ * of another layout version are replaced on the first load (layout.ts).
  */
 import {
-  EMPTY_ENDPOINT_CONFIG, ENDPOINT_ID_CONSTANT, LAYOUT, MAPS, MAX_ENDPOINT_ID, PROGRAMS, REASONS, decodeConntrackKey,
+  EMPTY_ENDPOINT_CONFIG, ENDPOINT_ID_CONSTANT, LAYOUT, LAYOUT_VERSION, MAPS, MAX_ENDPOINT_ID, PROGRAMS, REASONS, decodeConntrackKey,
   decodeEndpointConfig, decodeFlowEvent, decodePolicyKey, encodeCounterKey, encodeEndpointConfig, encodeEndpointId,
   SKIP_MASK, policySkipFlags, sumCounterValues, type EndpointConfig, type FlowEvent,
 } from './codec.js';
@@ -29,6 +30,7 @@ import { classifyLinks } from './links.js';
 import { existsSync } from 'node:fs';
 import { addrBytes } from './addr.js';
 import { parseIp } from '../identity/cidr.js';
+import { carryOver, encodeMeta, inspectPins, retirePins, type LayoutSwitch } from './layout.js';
 import type { BpfMapPort, BpfObjectPort, DatapathAddon } from './port.js';
 import { chooseShapingMode, ifbName, tbfParameters, type Bandwidth, type ShapingMode } from './shaping.js';
 import type {
@@ -102,6 +104,8 @@ export class Datapath implements DatapathApi {
   private readonly nodeNetnsPath: string | null;
   private nodeAddrsWrittenAt = Number.NEGATIVE_INFINITY;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** Set when this process replaced pins of another layout version (layout.ts), for the start log. */
+  layoutSwitch: LayoutSwitch | undefined;
 
   constructor(opts: DatapathOptions) {
     this.addon = opts.addon;
@@ -114,7 +118,17 @@ export class Datapath implements DatapathApi {
 
   private nodeMaps(): NodeMaps {
     if (this.maps !== undefined) return this.maps;
-    const object = this.addon.openObject({ path: this.objectPath, pinRoot: this.pinRoot, constants: { [ENDPOINT_ID_CONSTANT]: 0 } });
+    // Pins of another layout version are replaced, not reused (layout.ts): the old programs keep
+    // enforcing with the old maps until attachEndpoint replaces them endpoint by endpoint.
+    const found = inspectPins(this.addon, this.pinRoot);
+    const retired = found.kind === 'other' ? retirePins(this.addon, this.pinRoot, found) : undefined;
+    let object: BpfObjectPort;
+    try {
+      object = this.addon.openObject({ path: this.objectPath, pinRoot: this.pinRoot, constants: { [ENDPOINT_ID_CONSTANT]: 0 } });
+    } catch (error) {
+      retired?.close();
+      throw error;
+    }
     this.maps = {
       object,
       ipcache: object.map(MAPS.ipcache),
@@ -126,6 +140,18 @@ export class Datapath implements DatapathApi {
       conntrackUsage: object.map(MAPS.conntrackUsage),
       nodeAddrs: object.map(MAPS.nodeAddrs),
     };
+    if (retired !== undefined) {
+      try {
+        const change = carryOver(retired, { conntrack: this.maps.conntrack, endpoints: this.maps.endpoints });
+        // The programs never decrement: the carried flows' counts are recounted from the table.
+        if (change.conntrackCarried > 0) sweepConntrack(this.maps.conntrack, this.maps.conntrackUsage);
+        this.layoutSwitch = change;
+      } finally {
+        retired.close();
+      }
+    }
+    // Written last: a crash before this leaves unversioned pins, which the next start replaces again.
+    if (found.kind !== 'current') object.map(MAPS.meta).update(Buffer.alloc(4), encodeMeta(LAYOUT_VERSION));
     if (this.sweepSeconds > 0) {
       this.sweepTimer = setInterval(() => {
         // A failed sweep only leaves counts high (fail closed) until the next one.

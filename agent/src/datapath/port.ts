@@ -28,6 +28,13 @@ export interface BpfMapPort {
   lookupPerCpu?(key: Buffer): Buffer[] | undefined;
 }
 
+/** A map opened from its pin (not owned by an object): its sizes tell its layout. */
+export interface PinnedMapPort extends BpfMapPort {
+  readonly keySize: number;
+  readonly valueSize: number;
+  close(): void;
+}
+
 export interface BpfObjectPort {
   program(name: string): BpfProgramPort;
   map(name: string): BpfMapPort;
@@ -48,6 +55,8 @@ export interface RingBufferPort {
 
 export interface DatapathAddon {
   openObject(opts: { path: string; pinRoot?: string; constants?: Record<string, number | bigint | boolean> }): BpfObjectPort;
+  /** Opens a pinned map by path (agent/src/datapath/layout.ts reads the old pins with it). */
+  openPinnedMap(path: string): PinnedMapPort;
   probeFeatures(): { schFq: boolean; schTbf: boolean; ifb: boolean };
   tc: {
     /** `classid`: the filter's classid, whose minor the shared programs read as their endpoint id. */

@@ -150,6 +150,12 @@ export class PolicyCompiler {
   private readonly ruleTable = new RuleTable();
   private readonly classes = new NamespaceClasses();
 
+  /**
+   * `identityClasses: false` names every peer pod one by one, as before classes existed: the
+   * baseline bench/capacity.ts measures beside them. The agent always uses classes.
+   */
+  constructor(private readonly opts: { identityClasses?: boolean } = {}) {}
+
   private namespaces = new Map<string, Record<string, string>>();
   private pods = new Map<string, PodRecord>();
   private podsByNode = new Map<string, Set<string>>();
@@ -735,7 +741,7 @@ export class PolicyCompiler {
       }
     }
     // Egress named ports resolve on each destination identity, so those rules name peers one by one.
-    const classed = !(origin.direction === 'egress' && named.length > 0);
+    const classed = this.opts.identityClasses !== false && !(origin.direction === 'egress' && named.length > 0);
     const { ids, classes } = this.peerIdentities(peers, user, classed);
     return { spec: peers, ruleId, tier, verdict, precedence, peers: ids, classes, classed, ports: numeric, named };
   }

@@ -1,0 +1,106 @@
+/**
+ * The synthetic cluster the policy benchmarks compile (bench/compile.ts, bench/capacity.ts):
+ * `namespaces` × 100 pods spread over `nodes` (pod i of namespace ns on node (ns + i) mod nodes), 10 NetworkPolicy shapes per namespace
+ * (deny-all, pod and namespace selectors, a named port, ipBlocks with a per-namespace except,
+ * same-namespace), 10 AdminNetworkPolicies (Allow from ns0, Deny TCP/22 from env=dev, Pass from
+ * every namespace, Deny egress to 169.254/16) and a BaselineAdminNetworkPolicy (Deny from env=dev).
+ * Pod IPs are 10.<ns/2>.x.y: valid up to 512 namespaces (51,200 pods).
+ */
+import {
+  parseAdminNetworkPolicy,
+  parseBaselineAdminNetworkPolicy,
+  parseNamespace,
+  parseNetworkPolicy,
+  parsePod,
+  type ClusterState,
+  type NetworkPolicy,
+  type Parsed,
+  type Pod,
+} from '../agent/src/policy/model.js';
+
+export const PODS_PER_NS = 100;
+const APPS = 10;
+
+export interface ClusterShape {
+  namespaces: number;
+  nodes: number;
+  /** Keep only NetworkPolicy shape k (0..9) and drop the ANPs: for investigating one shape. */
+  only?: number;
+}
+
+export function must<T>(p: Parsed<T>): T {
+  if (!p.ok) throw new Error(JSON.stringify(p.errors));
+  return p.value;
+}
+
+/** Pod i of namespace ns (labels app, tier; pod 0 also role=monitoring). */
+export function rawPod(shape: ClusterShape, ns: number, i: number, app: string): unknown {
+  if (ns >= 512) throw new Error(`namespace index ${ns}: pod IPs 10.<ns/2>.x.y cover 512 namespaces`);
+  return {
+    metadata: { namespace: `ns${ns}`, name: `p${i}`, labels: { app, tier: i % 2 === 0 ? 'fe' : 'be', ...(i === 0 ? { role: 'monitoring' } : {}) } },
+    spec: {
+      // (ns + i): every node gets pods of every app, not one app per node.
+      nodeName: `node${(ns + i) % shape.nodes}`,
+      containers: [{ name: 'c', ports: [{ name: 'http', containerPort: 8080 }, { name: 'metrics', containerPort: 9100 }] }],
+    },
+    status: { phase: 'Running', podIPs: [{ ip: podIp(ns, i) }] },
+  };
+}
+
+export function podIp(ns: number, i: number): string {
+  return `10.${Math.floor(ns / 2)}.${(ns % 2) * 100 + Math.floor(i / 250)}.${(i % 250) + 1}`;
+}
+
+/** A /24 inside 172.16.0.0/12 per namespace: valid for up to 4,096 namespaces (NS=500 is 50,000 pods). */
+function exceptFor(ns: number): string {
+  return `172.${16 + Math.floor(ns / 256)}.${ns % 256}.0/24`;
+}
+
+export function policies(ns: number): unknown[] {
+  const meta = (name: string): Record<string, unknown> => ({ namespace: `ns${ns}`, name });
+  const app = (k: number): Record<string, unknown> => ({ matchLabels: { app: `app${k}` } });
+  return [
+    { metadata: meta('deny-all'), spec: { podSelector: {} } },
+    { metadata: meta('fe-to-be'), spec: { podSelector: app(1), ingress: [{ from: [{ podSelector: app(0) }], ports: [{ port: 8080 }] }] } },
+    { metadata: meta('team'), spec: { podSelector: app(2), ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: `t${ns % 10}` } }, podSelector: app(0) }], ports: [{ port: 80, endPort: 90 }] }] } },
+    { metadata: meta('monitoring'), spec: { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { role: 'monitoring' } } }], ports: [{ port: 'metrics' }] }] } },
+    { metadata: meta('dns'), spec: { podSelector: app(3), policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ns0' } }, podSelector: app(9) }], ports: [{ port: 53, protocol: 'UDP' }] }] } },
+    { metadata: meta('ext'), spec: { podSelector: app(4), policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '172.16.0.0/12', except: [exceptFor(ns)] } }] }] } },
+    { metadata: meta('lb'), spec: { podSelector: app(5), ingress: [{ from: [{ ipBlock: { cidr: '192.168.0.0/16' } }], ports: [{ port: 443 }] }] } },
+    { metadata: meta('prod'), spec: { podSelector: app(6), ingress: [{ from: [{ namespaceSelector: { matchLabels: { env: 'prod' } } }] }] } },
+    { metadata: meta('http'), spec: { podSelector: app(8), policyTypes: ['Egress'], egress: [{ to: [{ podSelector: app(7) }], ports: [{ port: 'http' }] }] } },
+    { metadata: meta('same-ns'), spec: { podSelector: app(9), ingress: [{ from: [{ podSelector: {} }] }] } },
+  ];
+}
+
+export function buildCluster(shape: ClusterShape): ClusterState {
+  const namespaces = [];
+  const pods: Pod[] = [];
+  const nps: NetworkPolicy[] = [];
+  for (let n = 0; n < shape.namespaces; n++) {
+    namespaces.push(must(parseNamespace({ metadata: { name: `ns${n}`, labels: { team: `t${n % 10}`, env: n % 3 === 0 ? 'prod' : 'dev' } } })));
+    for (let i = 0; i < PODS_PER_NS; i++) pods.push(must(parsePod(rawPod(shape, n, i, `app${i % APPS}`))));
+    for (const [idx, p] of policies(n).entries()) if (shape.only === undefined || shape.only === idx) nps.push(must(parseNetworkPolicy(p)));
+  }
+  const anps = [];
+  for (let a = 0; a < (shape.only === undefined ? 10 : 0); a++) {
+    anps.push(must(parseAdminNetworkPolicy({
+      metadata: { name: `anp${a}` },
+      spec: {
+        priority: a * 10,
+        subject: { namespaces: { matchLabels: { team: `t${a}` } } },
+        ingress: [
+          { action: 'Allow', from: [{ namespaces: { matchLabels: { 'kubernetes.io/metadata.name': 'ns0' } } }] },
+          { action: 'Deny', from: [{ namespaces: { matchLabels: { env: 'dev' } } }], ports: [{ portNumber: { protocol: 'TCP', port: 22 } }] },
+          { action: 'Pass', from: [{ namespaces: {} }] },
+        ],
+        egress: [{ action: 'Deny', to: [{ networks: ['169.254.0.0/16'] }] }],
+      },
+    })));
+  }
+  const banp = must(parseBaselineAdminNetworkPolicy({
+    metadata: { name: 'default' },
+    spec: { subject: { namespaces: {} }, ingress: [{ action: 'Deny', from: [{ namespaces: { matchLabels: { env: 'dev' } } }] }] },
+  }));
+  return { namespaces, pods, networkPolicies: nps, multiNetworkPolicies: [], adminNetworkPolicies: anps, baselineAdminNetworkPolicy: banp };
+}
