@@ -18,14 +18,14 @@
  * checked); foreign filters ahead of Weir's are removed (also one holding Weir's priority with
  * another classifier); detaching leaves no clsact behind.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
 import { describePrivileged } from '../support/privileged.js';
 import { NetLab, execInNetns, netnsPath, runChecked } from '../support/netns.js';
 import { TcAttachProbe } from '../../agent/src/endpoints/probe.js';
 import { counted, endpoint, entry, openHarness, type Harness } from './harness.js';
 import { fromMac, ipv4 } from './packets.js';
+import { buildRawframe, deliveredFrames, markedUdp } from './rawframes.js';
 import { interfaceAddresses, macvlanPods } from './pods.js';
 
 const PROBE = 'test/datapath/probe.mjs';
@@ -55,27 +55,14 @@ describePrivileged('links a later chained plugin adds (coordinator veth0 stand-i
   async function deliveredOverVeth0(src: string, marker: string): Promise<number> {
     const veth0Mac = (await interfaceAddresses(ns.a, 'veth0')).mac ?? '';
     const hostMac = (await interfaceAddresses(ns.node, 'vh-a')).mac ?? '';
-    const data = Buffer.from(marker);
-    const hdr = Buffer.alloc(8);
-    hdr.writeUInt16BE(5000, 0);
-    hdr.writeUInt16BE(9, 2);
-    hdr.writeUInt16BE(8 + data.length, 4);
-    const frame = fromMac(ipv4(src, IP.node, { protocol: 17, header: Buffer.concat([hdr, data]) }), veth0Mac);
+    const frame = fromMac(ipv4(src, IP.node, markedUdp(marker, 5000, 9)), veth0Mac);
     Buffer.from(hostMac.replaceAll(':', ''), 'hex').copy(frame, 0);
-    const counter = lab.spawnInNetns(ns.node, [tool, 'count', 'vh-a', '1000', Buffer.from(marker).toString('hex')]);
-    const out: string[] = [];
-    counter.stdout?.on('data', (d: Buffer) => out.push(d.toString()));
-    await new Promise<void>((resolve) => counter.stdout?.once('data', () => resolve()));
-    const r = await execInNetns(ns.a, [tool, 'send', 'veth0', String(ETH_P_IP), frame.toString('hex')]);
-    if (r.code !== 0) throw new Error(`rawframe send: ${r.stderr}`);
-    await new Promise<void>((resolve) => counter.once('exit', () => resolve()));
-    const lines = out.join('').trim().split('\n');
-    return Number(lines[lines.length - 1]);
+    return deliveredFrames(lab, tool, { ns: ns.a, ifname: 'veth0' }, { ns: ns.node, ifname: 'vh-a' }, [{ frame, proto: ETH_P_IP }], Buffer.from(marker), 1000);
   }
 
   beforeAll(async () => {
     await lab.sweep();
-    execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', tool, 'test/datapath/rawframe.c']);
+    buildRawframe(tool);
     const pods = await macvlanPods(lab, { a: { ipv4: IP.a }, b: { ipv4: IP.b } });
     ns = { ...pods.ns, node: pods.node, c: await lab.netns('c') };
     // "The node" for the programs is the lab's node netns, not this test runner's.
