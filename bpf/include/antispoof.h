@@ -32,6 +32,7 @@
 /* tc filter classid bit: the link was adopted (not the CNI attachment's own interface). The rest
  * of the 16-bit minor is the endpoint id (< WEIR_MAX_ENDPOINTS). */
 #define WEIR_CLASSID_ADOPTED 0x8000
+_Static_assert(WEIR_MAX_ENDPOINTS <= WEIR_CLASSID_ADOPTED, "endpoint ids must stay below the adopted-link classid bit");
 
 /* ND option walk bound: NS/NA/RS carry one or two options in practice. */
 #define WEIR_ND_MAX_OPTS 4

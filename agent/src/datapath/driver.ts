@@ -56,7 +56,7 @@ export interface DatapathOptions {
 /** How long enforceLinks trusts the node addresses it last wrote. */
 const NODE_ADDRS_TTL_MS = 10_000;
 /** bpf/include/nodeaddr.h WEIR_MAX_NODE_ADDRS. */
-const MAX_NODE_ADDRS = 256;
+export const MAX_NODE_ADDRS = 256;
 /** kube-proxy's IPVS mode binds every ClusterIP to this link on the node: those are Services, not the node. */
 const SERVICE_LINKS = new Set(['kube-ipvs0']);
 

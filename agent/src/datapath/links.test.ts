@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { filtersAhead, hookState, inWeirInstance, type TcFilterInfo } from './filters.js';
+import { MAX_NODE_ADDRS } from './driver.js';
+import { ADOPTED_CLASSID_BIT, filtersAhead, hookState, inWeirInstance, type TcFilterInfo } from './filters.js';
 import { classifyLinks, type PodLink } from './links.js';
 
 const link = (l: Partial<PodLink> & { name: string }): PodLink => ({ kind: 'veth', loopback: false, up: true, addresses: [], ...l });
@@ -47,5 +49,18 @@ describe('filters ahead of Weir\'s slot', () => {
     expect(hookState([f({ progId: 8 })], { progId: 7, classid: 5 }).slot).toBe('foreign');
     expect(hookState([f({ classid: 6 })], { progId: 7, classid: 5 }).slot).toBe('foreign');
     expect(hookState([f({ priority: 3 })], { progId: 7 })).toEqual({ slot: 'missing', ahead: [] });
+  });
+});
+
+describe('constants mirrored from the datapath headers', () => {
+  const define = (file: string, name: string): number => {
+    const text = readFileSync(new URL(`../../../bpf/include/${file}`, import.meta.url), 'utf8');
+    const m = new RegExp(`^#define\\s+${name}\\s+(0x[0-9a-fA-F]+|\\d+)`, 'm').exec(text);
+    if (m?.[1] === undefined) throw new Error(`#define ${name} missing from ${file}`);
+    return Number(m[1]);
+  };
+  it('the adopted-link classid bit and the node address capacity match the headers', () => {
+    expect(define('antispoof.h', 'WEIR_CLASSID_ADOPTED')).toBe(ADOPTED_CLASSID_BIT);
+    expect(define('nodeaddr.h', 'WEIR_MAX_NODE_ADDRS')).toBe(MAX_NODE_ADDRS);
   });
 });
