@@ -13,8 +13,10 @@ const execFileP = promisify(execFile);
 export interface IperfResult {
   /** Receiver-side average over the whole run. */
   averageBps: number;
-  /** Per-interval (1 s) rates as the client reports them. */
+  /** Per-interval (1 s) rates as the client reports them (the sender's writes unless reversed). */
   intervalsBps: number[];
+  /** Per-interval rates at the receiver (the server's own report with --get-server-output; the client's when reversed). */
+  receiverIntervalsBps: number[] | undefined;
   retransmits: number | undefined;
 }
 
@@ -27,26 +29,54 @@ function field(v: unknown, path: readonly (string | number)[]): unknown {
   return cur;
 }
 
-/** iperf3 -J output → IperfResult, or an error naming the missing field. */
-export function parseIperf(json: unknown): IperfResult {
-  const avg = field(json, ['end', 'sum_received', 'bits_per_second']);
-  if (typeof avg !== 'number') throw new Error('iperf3 JSON: end.sum_received.bits_per_second missing');
-  const intervals = field(json, ['intervals']);
-  if (!Array.isArray(intervals)) throw new Error('iperf3 JSON: intervals missing');
-  const intervalsBps = intervals.map((iv: unknown, i) => {
+function intervalRates(intervals: unknown, what: string): number[] {
+  if (!Array.isArray(intervals)) throw new Error(`iperf3 JSON: ${what} missing`);
+  return intervals.map((iv: unknown, i) => {
     const b = field(iv, ['sum', 'bits_per_second']);
-    if (typeof b !== 'number') throw new Error(`iperf3 JSON: intervals[${i}].sum.bits_per_second missing`);
+    if (typeof b !== 'number') throw new Error(`iperf3 JSON: ${what}[${i}].sum.bits_per_second missing`);
     return b;
   });
-  const rt = field(json, ['end', 'sum_sent', 'retransmits']);
-  return { averageBps: avg, intervalsBps, retransmits: typeof rt === 'number' ? rt : undefined };
 }
 
-export async function iperf(ns: string, server: string, seconds: number, opts: { reverse?: boolean } = {}): Promise<IperfResult> {
-  const args = ['iperf3', '-c', server, '-t', String(seconds), '-i', '1', '-J', ...(opts.reverse === true ? ['-R'] : [])];
+const UNIT: Record<string, number> = { '': 1, K: 1e3, M: 1e6, G: 1e9 };
+
+/**
+ * Per-interval rates from a server's text report (--get-server-output of a server without -J):
+ * "[  5]   0.00-1.00   sec  1.14 MBytes  9.56 Mbits/sec", the [SUM] line when there are several
+ * streams; the end-of-test lines (ending "receiver") are not intervals.
+ */
+export function serverIntervals(text: string): number[] {
+  const byStart = new Map<string, { sum?: number; streams: number }>();
+  for (const m of text.matchAll(/^\[\s*(\w+)\]\s+([\d.]+)-[\d.]+\s+sec\s+[\d.]+ \w?Bytes\s+([\d.]+) ([KMG]?)bits\/sec\s*$/gm)) {
+    const [, id, start, value, unit] = m;
+    if (id === undefined || start === undefined || value === undefined || unit === undefined) continue;
+    const bps = Number(value) * (UNIT[unit] ?? NaN);
+    const slot = byStart.get(start) ?? { streams: 0 };
+    if (id === 'SUM') slot.sum = bps;
+    else slot.streams += bps;
+    byStart.set(start, slot);
+  }
+  return [...byStart.values()].map((s) => s.sum ?? s.streams);
+}
+
+/** iperf3 -J output → IperfResult, or an error naming the missing field. */
+export function parseIperf(json: unknown, reversed = false): IperfResult {
+  const avg = field(json, ['end', 'sum_received', 'bits_per_second']);
+  if (typeof avg !== 'number') throw new Error('iperf3 JSON: end.sum_received.bits_per_second missing');
+  const intervalsBps = intervalRates(field(json, ['intervals']), 'intervals');
+  const server = field(json, ['server_output_text']);
+  const receiverIntervalsBps = reversed ? intervalsBps : typeof server === 'string' ? serverIntervals(server) : undefined;
+  const rt = field(json, ['end', 'sum_sent', 'retransmits']);
+  return { averageBps: avg, intervalsBps, receiverIntervalsBps, retransmits: typeof rt === 'number' ? rt : undefined };
+}
+
+/** `streams` parallel TCP flows (-P); the figures are their sum. */
+export async function iperf(ns: string, server: string, seconds: number, opts: { reverse?: boolean; streams?: number } = {}): Promise<IperfResult> {
+  const reversed = opts.reverse === true;
+  const args = ['iperf3', '-c', server, '-t', String(seconds), '-i', '1', '-J', '--get-server-output', '-P', String(opts.streams ?? 1), ...(reversed ? ['-R'] : [])];
   const r = await execInNetns(ns, args, (seconds + 30) * 1000);
   if (r.code !== 0) throw new Error(`iperf3 in ${ns} failed (${r.code}): ${r.stderr || r.stdout.slice(0, 400)}`);
-  return parseIperf(JSON.parse(r.stdout));
+  return parseIperf(JSON.parse(r.stdout), reversed);
 }
 
 /** Starts `iperf3 -s` in `serverNs` and waits until a client in `clientNs` gets through. */
@@ -80,9 +110,9 @@ export function parsePing(out: string): PingResult {
   };
 }
 
-/** `count` pings at 0.2 s intervals. */
-export async function ping(ns: string, target: string, count: number): Promise<PingResult> {
-  const r = await execInNetns(ns, ['ping', '-q', '-i', '0.2', '-W', '2', '-c', String(count), target], (count * 0.2 + 10) * 1000);
+/** `count` pings at `intervalSeconds` (default 0.2; below 0.2 needs root, which the benchmarks are). */
+export async function ping(ns: string, target: string, count: number, intervalSeconds = 0.2): Promise<PingResult> {
+  const r = await execInNetns(ns, ['ping', '-q', '-i', String(intervalSeconds), '-W', '2', '-c', String(count), target], (count * intervalSeconds + 10) * 1000);
   return parsePing(r.stdout);
 }
 

@@ -21,7 +21,8 @@
  * marker drops it) -> an ICMP error quoting a tracked flow passes as related
  * (bpf/include/related.h); a later IP fragment takes its first fragment's ports (frag.h) ->
  * else policy for the new flow -> conntrack create (TCP: SYN only; within
- * the endpoint's quota) -> pass (ingress: maybe redirect to the shaping IFB). Every drop leaves
+ * the endpoint's quota) -> pass (flow-fair shaping: skb->priority = the flow's HTB leaf; ingress:
+ * maybe redirect to the shaping IFB). Every drop leaves
  * through the single `drop:` exit, which counts and emits the (budgeted) event. On an audit
  * endpoint (WEIR_EP_AUDIT) a new flow's policy-deny/default-deny emits an AUDIT_DENY event instead
  * and goes on as allowed (counted audit-allowed); a generation re-check there never revokes.
@@ -180,6 +181,21 @@ static __always_inline int weir_flow_new(struct weir_ctx *x, const struct weir_e
 	return WEIR_FATE_PASS;
 }
 
+/* Flow-fair shaping: the HTB leaf of this packet's flow, by skb hash (a socket's txhash on egress,
+ * the flow dissector's hash otherwise), so a small flow never queues behind a bulk one. Only on
+ * endpoints whose shaper is the HTB (the priority is meaningless, and left alone, elsewhere). */
+static __always_inline void weir_flow_class(struct __sk_buff *skb, const struct weir_endpoint_config *ep,
+					    const __u8 direction)
+{
+	__u8 flag = direction == WEIR_DIR_INGRESS ? WEIR_SHAPE_FLOW_CLASSES_INGRESS : WEIR_SHAPE_FLOW_CLASSES_EGRESS;
+	__u32 leaf;
+
+	if (!(ep->shaping & flag))
+		return;
+	leaf = bpf_get_hash_recalc(skb) % WEIR_FLOW_CLASS_LEAVES;
+	skb->priority = (WEIR_FLOW_CLASS_MAJOR << 16) | (WEIR_FLOW_CLASS_BASE + WEIR_FLOW_CLASS_STEP * leaf);
+}
+
 static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 direction)
 {
 	/* tc_classid is the filter classid's 16-bit minor: the endpoint id, plus WEIR_CLASSID_ADOPTED
@@ -212,6 +228,7 @@ static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 directi
 	}
 	if (kind != WEIR_PARSE_OK) {
 		weir_count(x.ep_id, WEIR_REASON_L2_PASS, x.pkt.len);
+		weir_flow_class(skb, ep, direction);
 		return TC_ACT_OK;
 	}
 
@@ -240,8 +257,10 @@ static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 directi
 		weir_frag_remember(x.ep_id, &x.pkt, x.now);
 
 	weir_count(x.ep_id, x.d.reason, x.pkt.len);
-	/* Ingress shaping: the IFB's root TBF paces, and the IFB re-injects into this device
-	 * with classification skipped, so the packet is not evaluated twice. */
+	weir_flow_class(skb, ep, direction);
+	/* Ingress shaping: the IFB's root qdisc (TBF, or HTB with flow classes) paces, and the IFB
+	 * re-injects into this device with classification skipped, so the packet is not evaluated
+	 * twice. */
 	if (direction == WEIR_DIR_INGRESS && ep->ifb_ifindex != 0) {
 		weir_count(x.ep_id, WEIR_REASON_REDIRECT_IFB, x.pkt.len);
 		return bpf_redirect(ep->ifb_ifindex, 0);

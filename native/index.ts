@@ -158,6 +158,25 @@ export interface TbfOptions {
   limitBytes: number;
 }
 
+/** HTB flow classes (native/src/ops.hh FlowClasses): one parent at the rate, a leaf per minor. */
+export interface FlowClassOptions {
+  rateBitsPerSecond: number;
+  burstBytes: number;
+  leafRateBitsPerSecond: number;
+  leafBurstBytes: number;
+  /** Each leaf's queue is a TBF with these (its rate above the parent's, so HTB paces). */
+  leafQueueRateBitsPerSecond: number;
+  leafQueueBurstBytes: number;
+  leafQueueLimitBytes: number;
+  quantumBytes: number;
+  /** The HTB root's handle major; the parent class is major:1. */
+  major: number;
+  /** Leaf class minors, in the order the programs number them (the first is HTB's default class). */
+  leafMinors: readonly number[];
+  /** Handle major of leaf i's queue is leafQdiscMajor + i. */
+  leafQdiscMajor: number;
+}
+
 export interface RootQdisc {
   kind: string;
   rateBitsPerSecond?: number;
@@ -171,6 +190,8 @@ export interface NetlinkApi {
   deleteLink(netnsPath: string | null, name: string): Promise<boolean>;
   /** Replaces the root qdisc with tbf. */
   setTbf(netnsPath: string | null, ifname: string, opts: TbfOptions): Promise<void>;
+  /** Replaces the root qdisc with HTB flow classes (an HTB root already there only has its classes changed). */
+  setFlowClasses(netnsPath: string | null, ifname: string, opts: FlowClassOptions): Promise<void>;
   /** Back to the device's default root qdisc; no-op when it already has it. */
   clearRootQdisc(netnsPath: string | null, ifname: string): Promise<void>;
   rootQdisc(netnsPath: string | null, ifname: string): Promise<RootQdisc | undefined>;
@@ -266,6 +287,7 @@ interface RawAddon {
   nlCreateIfb(ns: string | null, name: string): Promise<number>;
   nlDeleteLink(ns: string | null, name: string): Promise<boolean>;
   nlSetTbf(ns: string | null, ifname: string, opts: TbfOptions): Promise<void>;
+  nlSetFlowClasses(ns: string | null, ifname: string, opts: FlowClassOptions): Promise<void>;
   nlClearRootQdisc(ns: string | null, ifname: string): Promise<void>;
   nlRootQdisc(ns: string | null, ifname: string): Promise<RootQdisc | undefined>;
   RingBufferConsumer: new (map: RawMap, onRecord: (record: Buffer) => void) => RingBufferConsumer;
@@ -273,7 +295,8 @@ interface RawAddon {
 
 const RAW_FUNCTIONS = [
   'init', 'openObject', 'openPinnedMap', 'pinnedProgramId', 'probeFeatures', 'tcAttach', 'tcQuery', 'tcDetach',
-  'tcDestroyClsact', 'tcList', 'tcDeleteFilter', 'nlLinks', 'nlLinkIndex', 'nlCreateIfb', 'nlDeleteLink', 'nlSetTbf', 'nlClearRootQdisc', 'nlRootQdisc',
+  'tcDestroyClsact', 'tcList', 'tcDeleteFilter', 'nlLinks', 'nlLinkIndex', 'nlCreateIfb', 'nlDeleteLink', 'nlSetTbf', 'nlSetFlowClasses', 'nlClearRootQdisc',
+  'nlRootQdisc',
   'RingBufferConsumer',
 ] as const;
 
@@ -437,6 +460,7 @@ function wrap(raw: RawAddon): NativeAddon {
       deleteLink: (ns, name) => raw.nlDeleteLink(ns, name),
       setTbf: (ns, ifname, o) =>
         raw.nlSetTbf(ns, ifname, { rateBitsPerSecond: o.rateBitsPerSecond, burstBytes: o.burstBytes, limitBytes: o.limitBytes }),
+      setFlowClasses: (ns, ifname, o) => raw.nlSetFlowClasses(ns, ifname, { ...o, leafMinors: [...o.leafMinors] }),
       clearRootQdisc: (ns, ifname) => raw.nlClearRootQdisc(ns, ifname),
       rootQdisc: (ns, ifname) => raw.nlRootQdisc(ns, ifname),
       links: (ns) => raw.nlLinks(ns),

@@ -4,7 +4,7 @@ import { readAgentConfig } from './config.js';
 describe('readAgentConfig', () => {
   it('defaults every node-scoped path from the node name', () => {
     const result = readAgentConfig({ WEIR_NODE_NAME: 'node-a' }, '/opt/weir/bpf');
-    expect(result).toMatchObject({ ok: true, config: { pinRoot: '/sys/fs/bpf/weir/node-a', cniSocket: '/run/weir/cni.sock', apiPort: 9962, metricsPort: 9963, metricsHost: '127.0.0.1', stateDir: '/run/weir/node-a', bpfObjectDir: '/opt/weir/bpf' } });
+    expect(result).toMatchObject({ ok: true, config: { pinRoot: '/sys/fs/bpf/weir/node-a', cniSocket: '/run/weir/cni.sock', apiPort: 9962, metricsPort: 9963, metricsHost: '127.0.0.1', stateDir: '/run/weir/node-a', bpfObjectDir: '/opt/weir/bpf', shaping: 'auto' } });
   });
 
   it('takes the mounted CNI bin dir (for the uninstall), and leaves it unset by default', () => {
@@ -24,6 +24,7 @@ describe('readAgentConfig', () => {
     [{ WEIR_NODE_NAME: 'a', WEIR_LOG_LEVEL: 'loud' }, 'WEIR_LOG_LEVEL="loud" must be one of'],
     [{ WEIR_NODE_NAME: 'a', WEIR_RESYNC_SECONDS: '-1' }, 'WEIR_RESYNC_SECONDS="-1" must be a positive number'],
     [{ WEIR_NODE_NAME: 'a', WEIR_CNI_BIN_DIR: 'opt/cni/bin' }, 'WEIR_CNI_BIN_DIR="opt/cni/bin" must be an absolute path'],
+    [{ WEIR_NODE_NAME: 'a', WEIR_SHAPING: 'fq' }, 'WEIR_SHAPING="fq" must be auto (flow-fair HTB where the kernel has sch_htb) or tbf'],
   ])('refuses %j naming the variable', (env, message) => {
     const result = readAgentConfig(env, '/x');
     expect(result.ok).toBe(false);
@@ -31,7 +32,7 @@ describe('readAgentConfig', () => {
   });
 
   it('honours overrides so two agents can share a machine', () => {
-    const result = readAgentConfig({ WEIR_NODE_NAME: 'b', WEIR_PIN_ROOT: '/sys/fs/bpf/lab/b', WEIR_CNI_SOCKET: '/run/lab/b.sock', WEIR_API_PORT: '19001', WEIR_METRICS_PORT: '0' }, '/x');
-    expect(result).toMatchObject({ ok: true, config: { pinRoot: '/sys/fs/bpf/lab/b', cniSocket: '/run/lab/b.sock', apiPort: 19001, metricsPort: 0 } });
+    const result = readAgentConfig({ WEIR_NODE_NAME: 'b', WEIR_PIN_ROOT: '/sys/fs/bpf/lab/b', WEIR_CNI_SOCKET: '/run/lab/b.sock', WEIR_API_PORT: '19001', WEIR_METRICS_PORT: '0', WEIR_SHAPING: 'tbf' }, '/x');
+    expect(result).toMatchObject({ ok: true, config: { pinRoot: '/sys/fs/bpf/lab/b', cniSocket: '/run/lab/b.sock', apiPort: 19001, metricsPort: 0, shaping: 'tbf' } });
   });
 });

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../../common/src/log-levels.js';
 import { DEFAULT_API_PORT, DEFAULT_METRICS_PORT } from './api.js';
+import type { ShapingPreference } from './datapath/shaping.js';
 import { DEFAULT_POLICY_ENTRIES_PER_ENDPOINT, MAX_POLICY_ENTRIES_PER_ENDPOINT } from './endpoints/capacity.js';
 
 export interface AgentConfig {
@@ -30,6 +31,8 @@ export interface AgentConfig {
   resyncSeconds: number;
   /** How often the attach check re-verifies that every endpoint still has its programs. */
   attachCheckSeconds: number;
+  /** WEIR_SHAPING: 'auto' (flow-fair HTB where sch_htb exists, else TBF) or 'tbf' (agent/src/datapath/shaping.ts); absent = 'auto'. */
+  shaping?: ShapingPreference;
   /**
    * Policy entries one endpoint may hold (endpoints/capacity.ts); over it, the endpoint is
    * isolated. Absent: DEFAULT_POLICY_ENTRIES_PER_ENDPOINT.
@@ -71,6 +74,8 @@ export function readAgentConfig(env: Record<string, string | undefined>, default
   const levelRaw = env.WEIR_LOG_LEVEL ?? 'info';
   const logLevel = parseLogLevel(levelRaw);
   if (logLevel === undefined) errors.push(`WEIR_LOG_LEVEL=${JSON.stringify(levelRaw)} must be one of ${LOG_LEVELS.join(', ')}`);
+  const shapingRaw = env.WEIR_SHAPING || 'auto';
+  if (shapingRaw !== 'auto' && shapingRaw !== 'tbf') errors.push(`WEIR_SHAPING=${JSON.stringify(shapingRaw)} must be auto (flow-fair HTB where the kernel has sch_htb) or tbf`);
   const config: AgentConfig = {
     nodeName,
     pinRoot: env.WEIR_PIN_ROOT ?? `/sys/fs/bpf/weir/${nodeName}`,
@@ -85,6 +90,7 @@ export function readAgentConfig(env: Record<string, string | undefined>, default
     logLevel: logLevel ?? 'info',
     resyncSeconds: seconds('WEIR_RESYNC_SECONDS', 30),
     attachCheckSeconds: seconds('WEIR_ATTACH_CHECK_SECONDS', 10),
+    shaping: shapingRaw === 'tbf' ? 'tbf' : 'auto',
     policyEntriesPerEndpoint: quota,
   };
   if (config.cniBinDir !== undefined && !config.cniBinDir.startsWith('/')) {

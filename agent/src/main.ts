@@ -91,7 +91,7 @@ async function main(): Promise<number> {
   const features = addon.probeFeatures(); // also mounts bpffs when missing
   log.info({ features }, 'kernel features');
   await mkdir(config.pinRoot, { recursive: true, mode: 0o700 });
-  const datapath = new Datapath({ addon, objectPath: join(config.bpfObjectDir, 'weir.bpf.o'), pinRoot: config.pinRoot });
+  const datapath = new Datapath({ addon, objectPath: join(config.bpfObjectDir, 'weir.bpf.o'), pinRoot: config.pinRoot, shaping: config.shaping });
   const kc = new KubeConfig();
   kc.loadFromDefault();
   const agent = new Agent({

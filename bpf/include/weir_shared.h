@@ -242,7 +242,7 @@ struct weir_endpoint_config {
 	__u32 ct_quota;    /* live conntrack entries the endpoint may hold; 0 = WEIR_CT_DEFAULT_QUOTA */
 	__u8 mac[6];       /* the endpoint's own MAC (valid with WEIR_EP_MAC_KNOWN) */
 	__u8 addr_count;   /* addrs in use, 0..WEIR_EP_MAX_ADDRS */
-	__u8 pad;
+	__u8 shaping;      /* enum weir_shaping_flag (was padding: 0 = the programs leave skb->priority alone) */
 	__u8 addrs[WEIR_EP_MAX_ADDRS][16]; /* own addresses, network order, IPv4-mapped */
 };
 
@@ -285,5 +285,21 @@ struct weir_flow_event {
 	__u8 tier;             /* tier of the deciding rule; WEIR_TIER_NONE when none */
 	__u8 pad[6];           /* to the 8-byte alignment of timestamp_ns */
 };
+
+/* ---- flow-fair shaping (agent/src/datapath/shaping.ts builds the HTB these name) ----
+ * Root HTB WEIR_FLOW_CLASS_MAJOR:, parent class MAJOR:1 at the pod's rate, WEIR_FLOW_CLASS_LEAVES
+ * leaf classes MAJOR:(BASE + STEP * i). A flow's leaf is its skb hash modulo the leaf count. Every
+ * leaf minor ends in the nibble 8: if the priority survives to a prio/pfifo_fast qdisc further on,
+ * it maps to the same band as priority 0, never a raised one. */
+enum weir_shaping_flag {
+	/* The direction's shaper is an HTB with flow classes (htb-fair): the programs set
+	 * skb->priority to the flow's leaf class. */
+	WEIR_SHAPE_FLOW_CLASSES_INGRESS = 1 << 0,
+	WEIR_SHAPE_FLOW_CLASSES_EGRESS = 1 << 1,
+};
+#define WEIR_FLOW_CLASS_MAJOR 0x1
+#define WEIR_FLOW_CLASS_LEAVES 32
+#define WEIR_FLOW_CLASS_BASE 0x18
+#define WEIR_FLOW_CLASS_STEP 0x10
 
 #endif /* WEIR_SHARED_H */

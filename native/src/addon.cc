@@ -46,6 +46,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nlCreateIfb", Napi::Function::New(env, NlCreateIfb, "nlCreateIfb"));
   exports.Set("nlDeleteLink", Napi::Function::New(env, NlDeleteLink, "nlDeleteLink"));
   exports.Set("nlSetTbf", Napi::Function::New(env, NlSetTbf, "nlSetTbf"));
+  exports.Set("nlSetFlowClasses", Napi::Function::New(env, NlSetFlowClasses, "nlSetFlowClasses"));
   exports.Set("nlClearRootQdisc", Napi::Function::New(env, NlClearRootQdisc, "nlClearRootQdisc"));
   exports.Set("nlRootQdisc", Napi::Function::New(env, NlRootQdisc, "nlRootQdisc"));
   return exports;

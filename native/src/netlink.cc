@@ -1,5 +1,6 @@
-// Raw rtnetlink for what the datapath needs besides BPF: IFB links and TBF root qdiscs in a pod
-// netns. No libnl and no shell: messages are built here, acks are checked, extack text is kept.
+// Raw rtnetlink for what the datapath needs besides BPF: IFB links and the shaping qdiscs (TBF, or
+// HTB with flow classes) in a pod netns. No libnl and no shell: messages are built here, acks are
+// checked, extack text is kept.
 #include <net/if.h>  // before linux/ headers: glibc and the kernel both define IFF_*
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -239,7 +240,10 @@ bool DeleteLink(const std::string& name) {
   return true;
 }
 
-void SetTbf(int ifindex, uint64_t rateBitsPerSecond, uint32_t burstBytes, uint32_t limitBytes) {
+namespace {
+// A TBF at `parent` (TC_H_ROOT or an HTB leaf) with `handle` (0: the kernel picks one).
+void Tbf(Socket& s, int ifindex, uint32_t parent, uint32_t handle, uint64_t rateBitsPerSecond, uint32_t burstBytes,
+         uint32_t limitBytes) {
   if (rateBitsPerSecond < 8 || burstBytes == 0 || limitBytes == 0)
     throw SysError{"tbf parameters", EINVAL, DevCtx(ifindex), "rate, burst and limit must be positive"};
   uint64_t rateBytes = rateBitsPerSecond / 8;
@@ -250,9 +254,11 @@ void SetTbf(int ifindex, uint64_t rateBitsPerSecond, uint32_t burstBytes, uint32
   q.limit = limitBytes;
   double usec = double(burstBytes) * 1e6 / double(rateBytes);
   q.buffer = static_cast<uint32_t>(std::min(std::ceil(usec * TicksPerUsec()), double(~0U)));
-  Socket s;
   Msg m(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE);
-  m.Append(RootTcmsg(ifindex));
+  tcmsg t = RootTcmsg(ifindex);
+  t.tcm_parent = parent;
+  t.tcm_handle = handle;
+  m.Append(t);
   m.AttrStr(TCA_KIND, "tbf");
   size_t opts = m.Begin(TCA_OPTIONS);
   m.Attr(TCA_TBF_PARMS, &q, sizeof q);
@@ -261,6 +267,82 @@ void SetTbf(int ifindex, uint64_t rateBitsPerSecond, uint32_t burstBytes, uint32
   m.End(opts);
   std::string ext;
   ThrowIf(s.Request(m, &ext), "RTM_NEWQDISC (tbf)", DevCtx(ifindex), ext);
+}
+}  // namespace
+
+void SetTbf(int ifindex, uint64_t rateBitsPerSecond, uint32_t burstBytes, uint32_t limitBytes) {
+  Socket s;
+  Tbf(s, ifindex, TC_H_ROOT, 0, rateBitsPerSecond, burstBytes, limitBytes);
+}
+
+namespace {
+// An HTB class: rate guaranteed, ceil borrowed, each with its burst (link-layer aware, no rate tables).
+void HtbClass(Socket& s, int ifindex, uint32_t parent, uint32_t classid, uint64_t rateBytes, uint64_t ceilBytes,
+              uint32_t burstBytes, uint32_t cburstBytes, uint32_t quantum) {
+  tc_htb_opt o{};
+  o.rate.linklayer = o.ceil.linklayer = TC_LINKLAYER_ETHERNET;
+  o.rate.rate = rateBytes >= (uint64_t(1) << 32) ? ~0U : static_cast<uint32_t>(rateBytes);
+  o.ceil.rate = ceilBytes >= (uint64_t(1) << 32) ? ~0U : static_cast<uint32_t>(ceilBytes);
+  auto ticks = [](uint32_t bytes, uint64_t perSecond) {
+    return static_cast<uint32_t>(std::min(std::ceil(double(bytes) * 1e6 / double(perSecond) * TicksPerUsec()), double(~0U)));
+  };
+  o.buffer = ticks(burstBytes, rateBytes);
+  o.cbuffer = ticks(cburstBytes, ceilBytes);
+  o.quantum = quantum;
+  Msg m(RTM_NEWTCLASS, NLM_F_CREATE);
+  tcmsg t = RootTcmsg(ifindex);
+  t.tcm_parent = parent;
+  t.tcm_handle = classid;
+  m.Append(t);
+  m.AttrStr(TCA_KIND, "htb");
+  size_t opts = m.Begin(TCA_OPTIONS);
+  m.Attr(TCA_HTB_PARMS, &o, sizeof o);
+  if (rateBytes >= (uint64_t(1) << 32)) m.AttrVal<uint64_t>(TCA_HTB_RATE64, rateBytes);
+  if (ceilBytes >= (uint64_t(1) << 32)) m.AttrVal<uint64_t>(TCA_HTB_CEIL64, ceilBytes);
+  m.End(opts);
+  std::string ext;
+  char what[32];
+  std::snprintf(what, sizeof what, "RTM_NEWTCLASS (htb %x:%x)", TC_H_MAJ(classid) >> 16, TC_H_MIN(classid));
+  ThrowIf(s.Request(m, &ext), what, DevCtx(ifindex), ext);
+}
+}  // namespace
+
+void SetFlowClasses(int ifindex, const FlowClasses& f) {
+  if (f.rateBitsPerSecond < 8 || f.leafRateBitsPerSecond < 8 || f.burstBytes == 0 || f.leafBurstBytes == 0 ||
+      f.quantumBytes == 0 || f.leafMinors.empty())
+    throw SysError{"htb parameters", EINVAL, DevCtx(ifindex), "rates, bursts, limit, quantum and leaves must be positive"};
+  const uint32_t root = TC_H_MAKE(uint32_t(f.major) << 16, 0), parent = TC_H_MAKE(uint32_t(f.major) << 16, 1);
+  Socket s;
+  std::string ext;
+  // Replacing a TBF (or the default) root grafts the new HTB in one step; an HTB root of ours
+  // stays, and only its classes change (HTB cannot change its defcls in place).
+  auto current = RootQdisc(ifindex);
+  if (!current || current->kind != "htb") {
+    tc_htb_glob glob{};
+    glob.version = TC_HTB_PROTOVER;
+    glob.rate2quantum = 10;
+    glob.defcls = f.leafMinors[0];  // unclassified packets (ARP) are shaped too, never sent direct
+    Msg m(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE);
+    tcmsg t = RootTcmsg(ifindex);
+    t.tcm_handle = root;
+    m.Append(t);
+    m.AttrStr(TCA_KIND, "htb");
+    size_t o = m.Begin(TCA_OPTIONS);
+    m.Attr(TCA_HTB_INIT, &glob, sizeof glob);
+    m.End(o);
+    ThrowIf(s.Request(m, &ext), "RTM_NEWQDISC (htb)", DevCtx(ifindex), ext);
+  }
+  const uint64_t rate = f.rateBitsPerSecond / 8, leafRate = f.leafRateBitsPerSecond / 8;
+  HtbClass(s, ifindex, root, parent, rate, rate, f.burstBytes, f.burstBytes, f.quantumBytes);
+  for (size_t i = 0; i < f.leafMinors.size(); i++) {
+    const uint32_t leaf = TC_H_MAKE(uint32_t(f.major) << 16, f.leafMinors[i]);
+    HtbClass(s, ifindex, parent, leaf, leafRate, rate, f.leafBurstBytes, f.burstBytes, f.quantumBytes);
+    // The leaf's queue: a TBF that never binds (its rate is above the HTB's) but splits GSO
+    // packets larger than its burst and queues in bytes (HTB's default pfifo counts packets and
+    // would hold whole 64 KiB GSO packets).
+    Tbf(s, ifindex, leaf, TC_H_MAKE(uint32_t(f.leafQdiscMajor + i) << 16, 0), f.leafQueueRateBitsPerSecond, f.leafQueueBurstBytes,
+        f.leafQueueLimitBytes);
+  }
 }
 
 void AddQdisc(int ifindex, const char* kind, uint32_t parent, uint32_t handle, uint16_t optType, const void* opt,
@@ -547,6 +629,47 @@ Napi::Value NlSetTbf(const Napi::CallbackInfo& info) {
     WithCtx(Ctx(ns, ifname), [&] {
       nl::SetTbf(IfIndex(ifname, ""), rate, static_cast<uint32_t>(burst), static_cast<uint32_t>(limit));
     });
+    return Undef();
+  });
+}
+
+Napi::Value NlSetFlowClasses(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto ns = NetnsArg(info[0]);
+  std::string ifname = StringArg(info[1], "ifname");
+  if (!info[2].IsObject()) throw Napi::TypeError::New(env, "setFlowClasses options must be an object");
+  Napi::Object o = info[2].As<Napi::Object>();
+  auto num = [&](const char* k, double max) {
+    Napi::Value v = o.Get(k);
+    if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string(k) + " must be a number");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d > 0) || !std::isfinite(d) || d > max) throw Napi::RangeError::New(env, std::string(k) + " must be positive and at most " + std::to_string(max));
+    return d;
+  };
+  nl::FlowClasses f;
+  f.rateBitsPerSecond = static_cast<uint64_t>(num("rateBitsPerSecond", 1e15));
+  f.leafRateBitsPerSecond = static_cast<uint64_t>(num("leafRateBitsPerSecond", 1e15));
+  f.burstBytes = static_cast<uint32_t>(num("burstBytes", double(~0U)));
+  f.leafBurstBytes = static_cast<uint32_t>(num("leafBurstBytes", double(~0U)));
+  f.leafQueueRateBitsPerSecond = static_cast<uint64_t>(num("leafQueueRateBitsPerSecond", 1e15));
+  f.leafQueueBurstBytes = static_cast<uint32_t>(num("leafQueueBurstBytes", double(~0U)));
+  f.leafQueueLimitBytes = static_cast<uint32_t>(num("leafQueueLimitBytes", double(~0U)));
+  f.quantumBytes = static_cast<uint32_t>(num("quantumBytes", double(~0U)));
+  f.major = static_cast<uint16_t>(num("major", 0xfffe));
+  f.leafQdiscMajor = static_cast<uint16_t>(num("leafQdiscMajor", 0xfffe));
+  Napi::Value minors = o.Get("leafMinors");
+  if (!minors.IsArray()) throw Napi::TypeError::New(env, "leafMinors must be an array of class minors");
+  Napi::Array a = minors.As<Napi::Array>();
+  if (a.Length() == 0 || a.Length() > 1024) throw Napi::RangeError::New(env, "leafMinors must hold 1 to 1024 minors");
+  if (double(f.leafQdiscMajor) + a.Length() > 0xffff) throw Napi::RangeError::New(env, "leafQdiscMajor + leaves must stay below 0xffff");
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value v = a.Get(i);
+    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0;
+    if (!(d >= 2 && d <= 0xffff) || d != std::floor(d)) throw Napi::RangeError::New(env, "leafMinors[" + std::to_string(i) + "] must be an integer 2..0xffff (1 is the parent class)");
+    f.leafMinors.push_back(static_cast<uint16_t>(d));
+  }
+  return StartNetnsJob(env, ns, [ns, ifname, f]() -> ResultBuilder {
+    WithCtx(Ctx(ns, ifname), [&] { nl::SetFlowClasses(IfIndex(ifname, ""), f); });
     return Undef();
   });
 }

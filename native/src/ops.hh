@@ -31,6 +31,16 @@ namespace nl {
 int CreateIfb(const std::string& name);                  // ifindex; idempotent; link set up
 bool DeleteLink(const std::string& name);                // false when absent
 void SetTbf(int ifindex, uint64_t rateBitsPerSecond, uint32_t burstBytes, uint32_t limitBytes);
+// HTB root `major:` with one parent class major:1 at the rate and a leaf class per minor (rate = the
+// leaf share, ceil = the rate), each leaf queueing in a TBF with the leafQueue* parameters (handle
+// leafQdiscMajor + i). The programs pick a leaf per flow through skb->priority (bpf/weir.bpf.c).
+struct FlowClasses {
+  uint64_t rateBitsPerSecond = 0, leafRateBitsPerSecond = 0, leafQueueRateBitsPerSecond = 0;
+  uint32_t burstBytes = 0, leafBurstBytes = 0, quantumBytes = 0, leafQueueBurstBytes = 0, leafQueueLimitBytes = 0;
+  uint16_t major = 0, leafQdiscMajor = 0;
+  std::vector<uint16_t> leafMinors;
+};
+void SetFlowClasses(int ifindex, const FlowClasses& f);
 // Optional single attribute nested in TCA_OPTIONS.
 void AddQdisc(int ifindex, const char* kind, uint32_t parent, uint32_t handle, uint16_t optType = 0,
               const void* opt = nullptr, size_t optLen = 0);
@@ -80,6 +90,7 @@ Napi::Value NlLinkIndex(const Napi::CallbackInfo& info);
 Napi::Value NlCreateIfb(const Napi::CallbackInfo& info);
 Napi::Value NlDeleteLink(const Napi::CallbackInfo& info);
 Napi::Value NlSetTbf(const Napi::CallbackInfo& info);
+Napi::Value NlSetFlowClasses(const Napi::CallbackInfo& info);
 Napi::Value NlClearRootQdisc(const Napi::CallbackInfo& info);
 Napi::Value NlRootQdisc(const Napi::CallbackInfo& info);
 Napi::Value ProbeFeatures(const Napi::CallbackInfo& info);

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { Datapath } from '../../agent/src/datapath/driver.js';
+import { Datapath, type DatapathOptions } from '../../agent/src/datapath/driver.js';
 import type { EndpointAddresses } from '../../agent/src/datapath/codec.js';
 import type { DesiredEndpoint, PolicyEntry } from '../../agent/src/datapath/desired.js';
 import type { BpfObject } from '../../native/index.js';
@@ -22,7 +22,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function openHarness(name: string, opts: { conntrackQuota?: number; nodeNetnsPath?: string } = {}): Harness {
+export function openHarness(name: string, opts: Pick<DatapathOptions, 'conntrackQuota' | 'shaping' | 'nodeNetnsPath'> = {}): Harness {
   execFileSync('make', ['-s', 'bpf']);
   const addon = loadNative();
   // The addon mounts bpffs when missing; the pin root must exist before the first load.

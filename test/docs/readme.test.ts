@@ -315,7 +315,7 @@ describe('bench/README.md: benchmark figures (the README points there)', () => {
     { what: /^new flow/, bench: 'datapath-prog.ts', heading: '## Datapath program cost' },
     { what: /^TCP throughput/, bench: 'datapath-throughput.ts', heading: '## Throughput and new connections/s' },
     { what: /^new connections\/s/, bench: 'datapath-throughput.ts', heading: '## Throughput and new connections/s' },
-    { what: /Mbit\/s egress limit/, bench: 'shaping.ts', heading: '## Shaping' },
+    { what: /Mbit\/s (egress )?limit/, bench: 'shaping.ts', heading: '## Shaping' },
     { what: /^webhook/, bench: 'webhook.ts' },
     { what: /^weir CNI ADD/, bench: 'cni-add.ts' },
     { what: /policy entries|^policy state/, bench: 'capacity.ts', heading: '## Policy state at cluster scale' },

@@ -25,7 +25,7 @@ const NS = 'bw';
 const NET_NAME = 'wbw-underlay';
 const HOST_LOCAL_LEASES = join('/var/lib/cni/networks', NET_NAME);
 const EGRESS_CAP = '100M';
-/** TBF meters whole frames; TCP goodput lands a little under the rate. */
+/** The shapers meter whole frames; TCP goodput lands a little under the rate. */
 const TOLERANCE = 0.15;
 /** A live change must reach the datapath within this (API watch → agent reconcile → tc). */
 const LIVE_CHANGE_BOUND_MS = 10_000;
@@ -70,25 +70,35 @@ describePrivileged('e2e bandwidth (kubernetes.io/*-bandwidth, live change)', () 
     return undefined;
   }
 
-  /** The root TBF rate (bit/s) on a device in A's netns as the kernel reports it, or undefined. */
-  async function tbfRate(dev: string): Promise<number | undefined> {
+  /**
+   * The shaping rate (bit/s) on a device in A's netns as the kernel reports it, or undefined: a
+   * root TBF's rate, or with htb-fair the rate of the HTB's parent class 1:1 (tc prints classes as
+   * text only, "class htb 1:1 root ... rate 20Mbit ceil 20Mbit ...").
+   */
+  async function shaperRate(dev: string): Promise<number | undefined> {
     const out = await execInNetns(netnsOf(a), ['tc', '-j', 'qdisc', 'show', 'dev', dev], 5_000);
     const parsed: unknown = JSON.parse(out.stdout);
     for (const q of Array.isArray(parsed) ? parsed : []) {
       if (isRecord(q) && q.kind === 'tbf' && q.root === true && isRecord(q.options) && typeof q.options.rate === 'number') {
         return q.options.rate * 8;
       }
+      if (isRecord(q) && q.kind === 'htb' && q.root === true) {
+        const classes = await execInNetns(netnsOf(a), ['tc', 'class', 'show', 'dev', dev], 5_000);
+        const m = /^class htb 1:1 root(?: .*?)? rate (\d+(?:\.\d+)?)([KMG]?)bit /m.exec(classes.stdout);
+        const unit: Record<string, number> = { '': 1, K: 1e3, M: 1e6, G: 1e9 };
+        return m?.[1] === undefined || m[2] === undefined ? undefined : Number(m[1]) * (unit[m[2]] ?? NaN);
+      }
     }
     return undefined;
   }
-  const egressTbfRate = () => tbfRate('eth0');
-  /** A's ingress IFB (`wifb<endpointId>`, agent/src/datapath/shaping.ts) holds the ingress TBF. */
-  async function ingressTbfRate(): Promise<number | undefined> {
+  const egressShaperRate = () => shaperRate('eth0');
+  /** A's ingress IFB (`wifb<endpointId>`, agent/src/datapath/shaping.ts) holds the ingress shaper. */
+  async function ingressShaperRate(): Promise<number | undefined> {
     const out = await execInNetns(netnsOf(a), ['ip', '-j', 'link', 'show', 'type', 'ifb'], 5_000);
     const links: unknown = JSON.parse(out.stdout === '' ? '[]' : out.stdout);
     const names = (Array.isArray(links) ? links : []).flatMap((l: unknown) => (isRecord(l) && typeof l.ifname === 'string' ? [l.ifname] : []));
     if (names.length !== 1 || names[0] === undefined) throw new Error(`expected one IFB in A's netns, found ${JSON.stringify(names)}`);
-    return tbfRate(names[0]);
+    return shaperRate(names[0]);
   }
 
   /** Merge-patches A's annotations (null removes one) — what `kubectl annotate --overwrite` sends. */
@@ -164,13 +174,13 @@ describePrivileged('e2e bandwidth (kubernetes.io/*-bandwidth, live change)', () 
     expect(leftovers).toEqual([]);
   }, 120_000);
 
-  it('the webhook writes the bandwidth into weir.dev/intent and the agent shapes A with TBF', async () => {
+  it('the webhook writes the bandwidth into weir.dev/intent and the agent shapes A (htb-fair: this kernel has sch_htb)', async () => {
     const intent: unknown = JSON.parse(a.metadata?.annotations?.['weir.dev/intent'] ?? 'null');
     expect(isRecord(intent) ? intent.bandwidth : undefined).toEqual({ ingressBitsPerSecond: 30e6, egressBitsPerSecond: 20e6 });
     await waitForEgress(20e6);
-    expect(await endpointOfA()).toMatchObject({ shaping: 'tbf', bandwidth: { ingressBitsPerSecond: 30e6, egressBitsPerSecond: 20e6 } });
-    expect(await egressTbfRate()).toBe(20e6);
-    expect(await ingressTbfRate()).toBe(30e6);
+    expect(await endpointOfA()).toMatchObject({ shaping: 'htb-fair', bandwidth: { ingressBitsPerSecond: 30e6, egressBitsPerSecond: 20e6 } });
+    expect(await egressShaperRate()).toBe(20e6);
+    expect(await ingressShaperRate()).toBe(30e6);
   });
 
   it('iperf3: A→B (A egress 20M) and B→A (A ingress 30M), each within ±15%', async () => {
@@ -193,7 +203,7 @@ describePrivileged('e2e bandwidth (kubernetes.io/*-bandwidth, live change)', () 
     const tookMs = Date.now() - started;
     process.stdout.write(`bandwidth e2e: live change 20M → 60M visible in the agent's /v1/status ${tookMs} ms after kubectl annotate started (${Date.now() - written} ms after it returned)\n`);
     expect(tookMs).toBeLessThan(LIVE_CHANGE_BOUND_MS);
-    expect(await egressTbfRate()).toBe(60e6);
+    expect(await egressShaperRate()).toBe(60e6);
     const egress = await measure(false);
     const ingress = await measure(true);
     process.stdout.write(`bandwidth e2e: after the change egress ${egress.toFixed(1)} Mbit/s for 60M (${(egress / 60 * 100).toFixed(0)}%), ingress still ${ingress.toFixed(1)} Mbit/s for 30M\n`);
@@ -216,17 +226,17 @@ describePrivileged('e2e bandwidth (kubernetes.io/*-bandwidth, live change)', () 
     // Give a wrongly-admitted change the time a real one takes to land, then check nothing moved.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect((await endpointOfA())?.bandwidth).toEqual({ ingressBitsPerSecond: 30e6, egressBitsPerSecond: 60e6 });
-    expect(await egressTbfRate()).toBe(60e6);
+    expect(await egressShaperRate()).toBe(60e6);
   });
 
-  it('a live change of the ingress annotation reprograms the IFB\'s TBF (30M → 10M → 30M)', async () => {
+  it('a live change of the ingress annotation reprograms the IFB\'s shaper (30M → 10M → 30M)', async () => {
     for (const [value, rate] of [['10M', 10e6], ['30M', 30e6]] as const) {
       const started = Date.now();
       await annotateA({ [INGRESS]: value });
       await waitForRate('ingressBitsPerSecond', rate);
       process.stdout.write(`bandwidth e2e: live ingress change to ${value} visible in /v1/status ${Date.now() - started} ms after the PATCH\n`);
-      expect(await ingressTbfRate()).toBe(rate);
-      expect(await egressTbfRate()).toBe(60e6);
+      expect(await ingressShaperRate()).toBe(rate);
+      expect(await egressShaperRate()).toBe(60e6);
     }
   });
 
@@ -236,8 +246,8 @@ describePrivileged('e2e bandwidth (kubernetes.io/*-bandwidth, live change)', () 
     await waitForEgress(undefined);
     process.stdout.write(`bandwidth e2e: egress limit removal visible in /v1/status ${Date.now() - started} ms after the PATCH\n`);
     expect((await endpointOfA())?.bandwidth).toEqual({ ingressBitsPerSecond: 30e6 });
-    expect(await egressTbfRate()).toBeUndefined();
-    expect(await ingressTbfRate()).toBe(30e6);
+    expect(await egressShaperRate()).toBeUndefined();
+    expect(await ingressShaperRate()).toBe(30e6);
     const egress = await measure(false);
     process.stdout.write(`bandwidth e2e: unlimited egress ${egress.toFixed(1)} Mbit/s\n`);
     expect(egress).toBeGreaterThan(3 * 60);

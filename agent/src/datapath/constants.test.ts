@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  DIRECTIONS, ENDPOINT_FLAGS, LAYOUT_VERSION, MAX_ENDPOINT_ADDRS, MAX_ENDPOINTS, NO_ANY_SHIFT, NO_CLUSTER_SHIFT, NO_EXACT_SHIFT, NO_NAMESPACE_SHIFT,
+  DIRECTIONS, ENDPOINT_FLAGS, FLOW_CLASS, LAYOUT_VERSION, SHAPING_FLAGS, MAX_ENDPOINT_ADDRS, MAX_ENDPOINTS, NO_ANY_SHIFT, NO_CLUSTER_SHIFT, NO_EXACT_SHIFT, NO_NAMESPACE_SHIFT,
   POLICY_FIXED_BITS, REASON_SLOTS, SKIP_MASK,
   REASONS, RULE_NONE, TIER_NONE, TIERS, VERDICT_CODES, AUDIT_DENY_VERDICT_CODE,
 } from './codec.js';
@@ -80,6 +80,14 @@ describe('codec constants match bpf/include/weir_shared.h', () => {
     });
     expect(Math.max(...shifts) + slices).toBeLessThanOrEqual(32);
     expect(SKIP_MASK.toString(2).replace(/0/g, '').length).toBe(4 * slices);
+  });
+
+  it('the flow-class layout of flow-fair shaping and its per-direction flags', () => {
+    expect(Object.fromEntries(enumMembers('weir_shaping_flag').map(([n, v]) => [camel(n.replace('WEIR_SHAPE_', '')), v]))).toEqual(SHAPING_FLAGS);
+    expect(define('WEIR_FLOW_CLASS_MAJOR')).toBe(FLOW_CLASS.major);
+    expect(define('WEIR_FLOW_CLASS_LEAVES')).toBe(FLOW_CLASS.leaves);
+    expect(define('WEIR_FLOW_CLASS_BASE')).toBe(FLOW_CLASS.base);
+    expect(define('WEIR_FLOW_CLASS_STEP')).toBe(FLOW_CLASS.step);
   });
 
   it('sizes and sentinels', () => {

@@ -30,7 +30,7 @@ export const LAYOUT = {
   },
   weir_endpoint_config: {
     size: 88,
-    fields: { generation: 0, ifb_ifindex: 4, flags: 8, ct_quota: 12, mac: 16, addr_count: 22, pad: 23, addrs: 24 },
+    fields: { generation: 0, ifb_ifindex: 4, flags: 8, ct_quota: 12, mac: 16, addr_count: 22, shaping: 23, addrs: 24 },
   },
   weir_ct_usage: { size: 8, fields: { entries: 0 } },
   weir_meta: { size: 8, fields: { layout_version: 0, reserved: 4 } },
@@ -72,6 +72,13 @@ export const DROP_REASONS: ReadonlySet<Reason> = new Set<Reason>([
 ]);
 
 export const ENDPOINT_FLAGS = { isolatedIngress: 1, isolatedEgress: 2, eventsIngress: 4, eventsEgress: 8, configured: 16, macKnown: 1 << 17, audit: 1 << 18 } as const;
+/** weir_endpoint_config.shaping (enum weir_shaping_flag): the directions shaped by HTB flow classes. */
+export const SHAPING_FLAGS = { flowClassesIngress: 1, flowClassesEgress: 2 } as const;
+/**
+ * Flow-fair shaping's HTB layout (WEIR_FLOW_CLASS_*): root MAJOR:, parent MAJOR:1, leaf i is
+ * MAJOR:(BASE + STEP * i); the programs put a flow in leaf (skb hash % LEAVES).
+ */
+export const FLOW_CLASS = { major: 0x1, leaves: 32, base: 0x18, step: 0x10 } as const;
 /** Own addresses an endpoint config holds (WEIR_EP_MAX_ADDRS). */
 export const MAX_ENDPOINT_ADDRS = 4;
 

@@ -8,7 +8,7 @@ import { tbfParameters } from './shaping.js';
 import type { PodLink } from './links.js';
 
 /** An addon stand-in: maps are hex-keyed Maps shared by every "object"; every call is logged. */
-function recordingAddon(features = { schFq: false, schTbf: true, ifb: true }, capacity: Record<string, number> = {}) {
+function recordingAddon(features = { schFq: false, schTbf: true, schHtb: false, ifb: true }, capacity: Record<string, number> = {}) {
   const log: string[] = [];
   const maps = new Map<string, Map<string, Buffer>>();
   /** What netlink.links reports for any netns. */
@@ -54,6 +54,7 @@ function recordingAddon(features = { schFq: false, schTbf: true, ifb: true }, ca
       createIfb: async (_ns, name) => { log.push(`createIfb ${name}`); return 42; },
       deleteLink: async (_ns, name) => { log.push(`deleteLink ${name}`); return true; },
       setTbf: async (_ns, ifname, o) => { log.push(`tbf ${ifname} ${o.rateBitsPerSecond}`); },
+      setFlowClasses: async (_ns, ifname, o) => { log.push(`htb ${ifname} ${o.rateBitsPerSecond}`); },
       clearRootQdisc: async (_ns, ifname) => { log.push(`clear ${ifname}`); },
       links: async () => podLinks,
     },
@@ -160,6 +161,51 @@ describe('Datapath driver ordering and diffs', () => {
     expect([...(maps.get(MAPS.policy)?.keys() ?? [])].map((k) => decodePolicyKey(Buffer.from(k, 'hex')).endpointId)).toEqual([4]);
     const configured = [...(maps.get(MAPS.endpoints)?.values() ?? [])].filter((v) => decodeEndpointConfig(v) !== undefined);
     expect(configured).toHaveLength(1);
+  });
+});
+
+describe('flow-fair shaping (htb-fair) in the driver', () => {
+  const HTB = { schFq: false, schTbf: true, schHtb: true, ifb: true };
+  const flagsOf = (maps: Map<string, Map<string, Buffer>>, id: number) => {
+    const raw = maps.get(MAPS.endpoints)?.get(encodeEndpointId(id).toString('hex'));
+    const c = raw === undefined ? undefined : decodeEndpointConfig(raw);
+    return { ingress: c?.flowClassesIngress === true, egress: c?.flowClassesEgress === true, ifb: c?.ifbIfindex };
+  };
+
+  it('builds HTBs where sch_htb exists and tells the programs per direction; tbf when asked or without htb', async () => {
+    const { addon, log, maps } = recordingAddon(HTB);
+    const dp = new Datapath({ addon, objectPath: 'x.o', pinRoot: '/p' });
+    const r = await dp.attachEndpoint({ endpointId: 3, netnsPath: null, ifname: 'eth0', desired: desired([]), bandwidth: { ingressBitsPerSecond: 1e7, egressBitsPerSecond: 2e7 } });
+    expect(r.shapingMode).toBe('htb-fair');
+    expect(log.filter((l) => /^(htb|tbf|createIfb)/.test(l))).toEqual(['htb eth0 20000000', 'createIfb wifb3', 'htb wifb3 10000000']);
+    expect(flagsOf(maps, 3)).toEqual({ ingress: true, egress: true, ifb: 42 });
+
+    // Egress only: the ingress flag goes with the IFB, the egress one stays.
+    await dp.setBandwidth(3, { egressBitsPerSecond: 2e7 });
+    expect(flagsOf(maps, 3)).toEqual({ ingress: false, egress: true, ifb: 0 });
+    // No limits: no flags (a priority naming a class that is gone would be meaningless).
+    expect((await dp.setBandwidth(3, undefined)).shapingMode).toBe('none');
+    expect(flagsOf(maps, 3)).toEqual({ ingress: false, egress: false, ifb: 0 });
+
+    const tbfOnly = recordingAddon(HTB);
+    const forced = new Datapath({ addon: tbfOnly.addon, objectPath: 'x.o', pinRoot: '/p', shaping: 'tbf' });
+    expect((await forced.attachEndpoint({ endpointId: 4, netnsPath: null, ifname: 'eth0', desired: desired([]), bandwidth: { egressBitsPerSecond: 1e7 } })).shapingMode).toBe('tbf');
+    expect(tbfOnly.log).toContain('tbf eth0 10000000');
+    expect(flagsOf(tbfOnly.maps, 4)).toEqual({ ingress: false, egress: false, ifb: 0 });
+  });
+
+  it('switching a flow-fair endpoint to tbf clears the flag before the TBF replaces the HTB', async () => {
+    const { addon, log, maps } = recordingAddon(HTB);
+    const dp = new Datapath({ addon, objectPath: 'x.o', pinRoot: '/p' });
+    await dp.attachEndpoint({ endpointId: 6, netnsPath: null, ifname: 'eth0', desired: desired([]), bandwidth: { egressBitsPerSecond: 1e7 } });
+    expect(flagsOf(maps, 6).egress).toBe(true);
+    // The same pinned maps, read by an agent restarted with shaping: tbf.
+    const restarted = new Datapath({ addon, objectPath: 'x.o', pinRoot: '/p', shaping: 'tbf' });
+    await restarted.adoptExisting();
+    log.length = 0;
+    await restarted.attachEndpoint({ endpointId: 6, netnsPath: null, ifname: 'eth0', desired: desired([]), bandwidth: { egressBitsPerSecond: 1e7 } });
+    expect(log.filter((l) => l.startsWith('tbf') || l.startsWith('update') || l.startsWith('htb'))).toEqual(['tbf eth0 10000000', `update ${MAPS.endpoints}`]);
+    expect(flagsOf(maps, 6).egress).toBe(false);
   });
 });
 

@@ -32,7 +32,9 @@ import { addrBytes } from './addr.js';
 import { parseIp } from '../identity/cidr.js';
 import { carryOver, encodeMeta, inspectPins, retirePins, type LayoutSwitch } from './layout.js';
 import type { BpfMapPort, BpfObjectPort, DatapathAddon } from './port.js';
-import { chooseShapingMode, ifbName, tbfParameters, type Bandwidth, type ShapingMode } from './shaping.js';
+import {
+  chooseShapingMode, flowClassParameters, ifbName, tbfParameters, type Bandwidth, type ShapingMode, type ShapingPreference,
+} from './shaping.js';
 import type {
   AdoptedEndpoint, AttachRequest, AttachResult, CounterSample, DatapathApi, EventSubscription, LinkReport, UpdateRequest, UpdateResult,
 } from './api.js';
@@ -51,6 +53,8 @@ export interface DatapathOptions {
   conntrackQuota?: number;
   /** The netns whose global addresses are "the node" (bpf/include/nodeaddr.h); default the agent's own (null). */
   nodeNetnsPath?: string | null;
+  /** 'auto' (default): flow-fair HTB where sch_htb exists, else TBF; 'tbf': always TBF (shaping.ts). */
+  shaping?: ShapingPreference;
 }
 
 /** How long enforceLinks trusts the node addresses it last wrote. */
@@ -103,6 +107,7 @@ export class Datapath implements DatapathApi {
   private readonly conntrackQuota: number | undefined;
   private readonly nodeNetnsPath: string | null;
   private nodeAddrsWrittenAt = Number.NEGATIVE_INFINITY;
+  private readonly shapingPreference: ShapingPreference;
   private sweepTimer: NodeJS.Timeout | undefined;
   /** Set when this process replaced pins of another layout version (layout.ts), for the start log. */
   layoutSwitch: LayoutSwitch | undefined;
@@ -114,6 +119,7 @@ export class Datapath implements DatapathApi {
     this.sweepSeconds = opts.conntrackSweepSeconds ?? 30;
     this.conntrackQuota = opts.conntrackQuota;
     this.nodeNetnsPath = opts.nodeNetnsPath ?? null;
+    this.shapingPreference = opts.shaping ?? 'auto';
   }
 
   private nodeMaps(): NodeMaps {
@@ -312,6 +318,9 @@ export class Datapath implements DatapathApi {
         // A re-attach over live state moves the generation only when the policy changed.
         generation: previous === undefined ? 1 : previous.generation + (diff.upserts.length + diff.deletes.length > 0 ? 1 : 0),
         ifbIfindex: previous?.ifbIfindex ?? 0,
+        // Kept until applyBandwidth has rebuilt the shapers they refer to.
+        ...(previous?.flowClassesIngress === true ? { flowClassesIngress: true } : {}),
+        ...(previous?.flowClassesEgress === true ? { flowClassesEgress: true } : {}),
         isolatedIngress: req.desired.isolatedIngress,
         isolatedEgress: req.desired.isolatedEgress,
         eventsIngress: req.flowEvents?.ingress ?? false,
@@ -387,31 +396,45 @@ export class Datapath implements DatapathApi {
   }
 
   /**
-   * Egress: TBF root qdisc on the pod interface. Ingress: TBF on a per-endpoint IFB and the
-   * IFB's ifindex in the endpoint config (the ingress program redirects to it). When removing
-   * ingress shaping the config stops redirecting before the IFB goes away.
+   * Egress: the shaper (TBF, or HTB with flow classes) as the pod interface's root qdisc.
+   * Ingress: the shaper on a per-endpoint IFB and the IFB's ifindex in the endpoint config (the
+   * ingress program redirects to it). With flow classes the config also tells the programs to
+   * set skb->priority; the flag is set only once the HTB exists and cleared before it goes, so a
+   * priority never names a class that is not there (HTB would then use its default leaf anyway).
+   * When removing ingress shaping the config stops redirecting before the IFB goes away.
    */
   private async applyBandwidth(state: EndpointState, bandwidth: Bandwidth | undefined, writeConfig: boolean): Promise<void> {
     const m = this.nodeMaps();
-    const mode = chooseShapingMode(this.addon.probeFeatures(), bandwidth);
+    const mode = chooseShapingMode(this.addon.probeFeatures(), bandwidth, this.shapingPreference);
+    const fair = mode === 'htb-fair';
     const ns = state.netnsPath;
     const egress = bandwidth?.egressBitsPerSecond;
     const ingress = bandwidth?.ingressBitsPerSecond;
     const hadEgress = state.bandwidth?.egressBitsPerSecond !== undefined;
     const hadIngress = state.config.ifbIfindex !== 0;
+    const writeState = (c: Partial<EndpointConfig>): void => {
+      state.config = { ...state.config, ...c };
+      if (writeConfig) m.endpoints.update(encodeEndpointId(state.endpointId), encodeEndpointConfig(state.config));
+    };
+    const shape = (ifname: string, rate: number): Promise<void> =>
+      fair ? this.addon.netlink.setFlowClasses(ns, ifname, flowClassParameters(rate)) : this.addon.netlink.setTbf(ns, ifname, tbfParameters(rate));
 
-    if (egress !== undefined) await this.addon.netlink.setTbf(ns, state.ifname, tbfParameters(egress));
+    const flags = { flowClassesEgress: fair && egress !== undefined, flowClassesIngress: fair && ingress !== undefined };
+    const was = { flowClassesEgress: state.config.flowClassesEgress === true, flowClassesIngress: state.config.flowClassesIngress === true };
+    // Flags off first for a direction that stops being an HTB.
+    const staying = { flowClassesEgress: was.flowClassesEgress && flags.flowClassesEgress, flowClassesIngress: was.flowClassesIngress && flags.flowClassesIngress };
+    if (staying.flowClassesEgress !== was.flowClassesEgress || staying.flowClassesIngress !== was.flowClassesIngress) writeState(staying);
+
+    if (egress !== undefined) await shape(state.ifname, egress);
     else if (hadEgress) await this.addon.netlink.clearRootQdisc(ns, state.ifname);
 
     if (ingress !== undefined) {
       const ifindex = await this.addon.netlink.createIfb(ns, ifbName(state.endpointId));
-      await this.addon.netlink.setTbf(ns, ifbName(state.endpointId), tbfParameters(ingress));
-      state.config = { ...state.config, ifbIfindex: ifindex };
-      if (writeConfig) m.endpoints.update(encodeEndpointId(state.endpointId), encodeEndpointConfig(state.config));
-    } else if (hadIngress) {
-      state.config = { ...state.config, ifbIfindex: 0 };
-      if (writeConfig) m.endpoints.update(encodeEndpointId(state.endpointId), encodeEndpointConfig(state.config));
-      await this.addon.netlink.deleteLink(ns, ifbName(state.endpointId));
+      await shape(ifbName(state.endpointId), ingress);
+      writeState({ ifbIfindex: ifindex, ...flags });
+    } else {
+      if (hadIngress || flags.flowClassesEgress !== staying.flowClassesEgress) writeState({ ifbIfindex: 0, ...flags });
+      if (hadIngress) await this.addon.netlink.deleteLink(ns, ifbName(state.endpointId));
     }
     state.bandwidth = bandwidth;
     state.shaping = mode;

@@ -4,7 +4,7 @@
  */
 import { parseIp } from '../identity/cidr.js';
 import { addrBytes, decodeAddr } from './addr.js';
-import { ENDPOINT_FLAGS, LAYOUT, MAX_ENDPOINT_ADDRS, SKIP_MASK } from './constants.js';
+import { ENDPOINT_FLAGS, LAYOUT, SHAPING_FLAGS, MAX_ENDPOINT_ADDRS, SKIP_MASK } from './constants.js';
 
 export interface EndpointConfig {
   generation: number;
@@ -21,6 +21,9 @@ export interface EndpointConfig {
   addresses?: EndpointAddresses;
   /** Live conntrack entries the endpoint may hold; absent or 0 = the datapath's default. */
   conntrackQuota?: number;
+  /** The direction is shaped by HTB flow classes: the programs set skb->priority (weir_endpoint_config.shaping). */
+  flowClassesIngress?: boolean;
+  flowClassesEgress?: boolean;
 }
 
 /** The endpoint's own MAC ("02:00:..", absent = not checked) and IPs (canonical text). */
@@ -66,6 +69,7 @@ export function encodeEndpointConfig(c: EndpointConfig): Buffer {
   b.writeUInt32LE(c.conntrackQuota ?? 0, f.ct_quota);
   if (a?.mac !== undefined) encodeMac(a.mac).copy(b, f.mac);
   b.writeUInt8(a?.ips.length ?? 0, f.addr_count);
+  b.writeUInt8((c.flowClassesIngress === true ? SHAPING_FLAGS.flowClassesIngress : 0) | (c.flowClassesEgress === true ? SHAPING_FLAGS.flowClassesEgress : 0), f.shaping);
   for (const [i, ip] of (a?.ips ?? []).entries()) {
     const c4 = parseIp(ip);
     if (c4 === undefined) throw new Error(`endpoint IP "${ip}" is not an IPv4 or IPv6 address`);
@@ -86,6 +90,7 @@ export function decodeEndpointConfig(b: Buffer): EndpointConfig | undefined {
   const ips = Array.from({ length: count }, (_, i) => decodeAddr(b, f.addrs + 16 * i).text);
   const mac = (flags & ENDPOINT_FLAGS.macKnown) !== 0 ? formatMac(b.subarray(f.mac, f.mac + 6)) : undefined;
   const quota = b.readUInt32LE(f.ct_quota);
+  const shaping = b.readUInt8(f.shaping);
   return {
     generation: b.readUInt32LE(f.generation),
     ifbIfindex: b.readUInt32LE(f.ifb_ifindex),
@@ -94,6 +99,8 @@ export function decodeEndpointConfig(b: Buffer): EndpointConfig | undefined {
     eventsIngress: (flags & ENDPOINT_FLAGS.eventsIngress) !== 0,
     eventsEgress: (flags & ENDPOINT_FLAGS.eventsEgress) !== 0,
     ...((flags & ENDPOINT_FLAGS.audit) !== 0 ? { audit: true } : {}),
+    ...((shaping & SHAPING_FLAGS.flowClassesIngress) !== 0 ? { flowClassesIngress: true } : {}),
+    ...((shaping & SHAPING_FLAGS.flowClassesEgress) !== 0 ? { flowClassesEgress: true } : {}),
     skips: (flags & SKIP_MASK) >>> 0,
     addresses: mac === undefined ? { ips } : { mac, ips },
     ...(quota !== 0 ? { conntrackQuota: quota } : {}),

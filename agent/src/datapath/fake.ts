@@ -5,7 +5,7 @@
  */
 import { MAX_ENDPOINT_ID, type FlowEvent } from './codec.js';
 import type { DesiredEndpoint, IpCacheEntry } from './desired.js';
-import { chooseShapingMode, type Bandwidth, type ShapingMode } from './shaping.js';
+import { chooseShapingMode, type Bandwidth, type ShapingFeatures, type ShapingMode } from './shaping.js';
 import type {
   AdoptedEndpoint, AttachRequest, AttachResult, CounterSample, DatapathApi, EventSubscription, LinkReport, UpdateRequest, UpdateResult,
 } from './api.js';
@@ -42,9 +42,10 @@ export class FakeDatapath implements DatapathApi {
   /** What enforceLinks reports per endpoint (a test preloads it to simulate a link a later plugin added). */
   readonly linkReports = new Map<number, LinkReport>();
   private readonly listeners = new Set<(e: FlowEvent) => void>();
-  private readonly features: { schFq: boolean; schTbf: boolean; ifb: boolean };
+  private readonly features: ShapingFeatures;
 
-  constructor(features = { schFq: false, schTbf: true, ifb: true }) {
+  /** Default: a kernel without sch_htb (shaping mode 'tbf'). */
+  constructor(features: ShapingFeatures = { schFq: false, schTbf: true, schHtb: false, ifb: true }) {
     this.features = features;
   }
 

@@ -7,6 +7,7 @@
 
 import type { TcFilterInfo } from './filters.js';
 import type { PodLink } from './links.js';
+import type { FlowClassParameters } from './shaping.js';
 
 export interface BpfProgramPort {
   readonly name: string;
@@ -57,7 +58,7 @@ export interface DatapathAddon {
   openObject(opts: { path: string; pinRoot?: string; constants?: Record<string, number | bigint | boolean> }): BpfObjectPort;
   /** Opens a pinned map by path (agent/src/datapath/layout.ts reads the old pins with it). */
   openPinnedMap(path: string): PinnedMapPort;
-  probeFeatures(): { schFq: boolean; schTbf: boolean; ifb: boolean };
+  probeFeatures(): { schFq: boolean; schTbf: boolean; schHtb: boolean; ifb: boolean };
   tc: {
     /** `classid`: the filter's classid, whose minor the shared programs read as their endpoint id. */
     attach(target: TcTargetPort & { program: BpfProgramPort; replace?: boolean; classid?: number }): Promise<{ progId: number }>;
@@ -74,6 +75,7 @@ export interface DatapathAddon {
     createIfb(netnsPath: string | null, name: string): Promise<number>;
     deleteLink(netnsPath: string | null, name: string): Promise<boolean>;
     setTbf(netnsPath: string | null, ifname: string, opts: { rateBitsPerSecond: number; burstBytes: number; limitBytes: number }): Promise<void>;
+    setFlowClasses(netnsPath: string | null, ifname: string, opts: FlowClassParameters): Promise<void>;
     clearRootQdisc(netnsPath: string | null, ifname: string): Promise<void>;
     links(netnsPath: string | null): Promise<PodLink[]>;
   };

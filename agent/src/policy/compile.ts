@@ -23,7 +23,6 @@
  * cluster-scoped kinds' rules. Peers match a pod on every one of its IPs (the ipcache is network-agnostic).
  */
 import {
-  ANY_IDENTITY,
   CLUSTER_IDENTITY,
   type DesiredEndpoint,
   type DesiredNodeState,
@@ -31,114 +30,37 @@ import {
   type EndpointKey,
   type IpCacheEntry,
   type PolicyEntry,
-  type Protocol,
   type RuleOrigin,
   type Tier,
   type Verdict,
 } from '../datapath/desired.js';
 import { IdentityAllocator } from '../identity/allocator.js';
-import { CidrSet, cidrContains, hostCidr, type Cidr } from '../identity/cidr.js';
-import { labelSetKey, securityLabels } from '../identity/labels.js';
+import { cidrContains, hostCidr, type Cidr } from '../identity/cidr.js';
+import { labelSetKey } from '../identity/labels.js';
 import { isWidePeer, NamespaceClasses } from './classes.js';
+import type { CompiledPolicy, CompiledRule, GroupState, IdentityInfo, PodRecord, SelectorEntry } from './compile-types.js';
+import { SelectorIndex } from './selector-index.js';
 import { cnpAppliesTo, type ClusterNetworkPolicy } from './cnp.js';
+import { emitRule, expandPorts, type PeerPorts } from './emit.js';
 import { foldEntries } from './fold.js';
+import { IdentityTable } from './identity-table.js';
+import { IpCacheTable } from './ipcache-table.js';
 import type {
   AdminNetworkPolicy,
   ClusterState,
-  ContainerPort,
-  LabelSelector,
-  NamespaceScope,
   NetworkPolicy,
   Peer,
   Pod,
   PortSpec,
-  ProtocolName,
 } from './model.js';
-import { portRangeToPrefixes } from './ports.js';
 import { RuleTable } from './rules.js';
 import { adminTierRules } from './tier-rules.js';
-import { matchesSelector, selectorKey } from './selector.js';
-
-export const PROTOCOL_NUMBER: Record<ProtocolName, Protocol> = { TCP: 6, UDP: 17, SCTP: 132 };
-
-// ------------------------------------------------------------------ internal model
-
-interface Principal {
-  key: string;
-  namespace: string;
-  podLabels: Record<string, string>;
-  namedPorts: ContainerPort[];
-  pods: Set<string>;
-  /** Keys of the compiled endpoint groups of this principal. */
-  groups: Set<string>;
-  /** Pod-IP identities of this principal. */
-  identities: Set<IdentityInfo>;
-}
-
-interface IdentityInfo {
-  key: string;
-  id: number;
-  principal: Principal | undefined;
-  cidr: Cidr | undefined;
-  /** ipBlock CIDRs (canonical) containing this pod IP. */
-  members: string[];
-}
-
-interface SelectorEntry {
-  key: string;
-  scope: NamespaceScope;
-  pods: LabelSelector | undefined;
-  principals: Set<Principal>;
-  users: Set<string>;
-}
-
-interface PodRecord {
-  pod: Pod;
-  principal: Principal;
-  /** Allocator keys this pod holds, one per IP (for release). */
-  identityKeys: string[];
-  /** IPs (canonical host CIDR) this pod claims in the ipcache. */
-  ips: string[];
-}
 
 type AnyPolicy = NetworkPolicy | AdminNetworkPolicy | ClusterNetworkPolicy;
-
-interface CompiledRule {
-  /** The peers as written, to test identities that appear later. */
-  spec: Peer[] | 'all';
-  ruleId: number;
-  tier: Tier;
-  verdict: Verdict;
-  precedence: number;
-  /** undefined = any peer. Pod identities named one by one (peers no class stands for) and CIDR identities. */
-  peers: Set<number> | undefined;
-  /** Identity classes standing for the rule's wide peers (classes.ts): one entry each. */
-  classes: number[];
-  /** Whether wide peers are represented by `classes` (not for egress named ports, resolved per peer). */
-  classed: boolean;
-  /** Numeric (protocol, port prefix) keys, already expanded. */
-  ports: { protocol: Protocol; port: number; prefixLength: number }[];
-  /** Named ports, resolved per endpoint (ingress) or per peer identity (egress). */
-  named: { protocol: ProtocolName | undefined; name: string }[];
-}
-
-interface GroupState {
-  isolatedIngress: boolean;
-  isolatedEgress: boolean;
-  entries: PolicyEntry[];
-  rules: { r: CompiledRule; direction: Direction }[];
-  ownPorts: ContainerPort[];
-}
-
-interface CompiledPolicy {
-  ingress: CompiledRule[];
-  egress: CompiledRule[];
-}
 
 const policyKey = (p: AnyPolicy): string =>
   p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy' ? `${p.kind}/${p.namespace}/${p.name}` : `${p.kind}/${p.name}`;
 const podKey = (ns: string, name: string): string => `${ns}/${name}`;
-const scopeKey = (s: NamespaceScope): string => (s.kind === 'name' ? `ns=${s.name}` : `nssel=${selectorKey(s.selector)}`);
 
 /**
  * Holds cluster state with the indexes that make compiles cheap, and caches per-policy and
@@ -156,24 +78,26 @@ export class PolicyCompiler {
    */
   constructor(private readonly opts: { identityClasses?: boolean } = {}) {}
 
-  private namespaces = new Map<string, Record<string, string>>();
+  private newIpTable(): IpCacheTable {
+    return new IpCacheTable((idKey) => {
+      const info = this.ids.get(idKey);
+      if (info === undefined) return undefined;
+      const ns = info.principal?.namespace;
+      return ns === undefined ? { identity: info.id } : { identity: info.id, namespaceClass: this.classes.of(ns) };
+    });
+  }
+
+  /** Named ports of remote identities, for emit.ts. */
+  private readonly peerPorts: PeerPorts = {
+    allIdentities: () => this.ids.numbers(),
+    namedPortsOf: (id) => this.ids.byNumber(id)?.principal?.namedPorts,
+  };
+
+  private index = new SelectorIndex();
   private pods = new Map<string, PodRecord>();
   private podsByNode = new Map<string, Set<string>>();
-  private principals = new Map<string, Principal>();
-  private principalsByNs = new Map<string, Set<Principal>>();
-  private postings = new Map<string, Set<Principal>>();
-  private identities = new Map<string, IdentityInfo>();
-  private identityById = new Map<number, IdentityInfo>();
-  private membersIndex = new Map<string, Set<IdentityInfo>>();
-  /** ipcache claims: canonical CIDR → pod claims (identity keys by pod) and CIDR claim. */
-  private ipClaims = new Map<string, Map<string, string>>();
-  /** The ipcache as emitted, kept current claim by claim (a full rebuild per compile is 10k+ objects). */
-  private ipEntries = new Map<string, IpCacheEntry>();
-  private blockRefs = new Map<string, { cidr: Cidr; refs: number }>();
-  private blockSet = new CidrSet();
-  private selectors = new Map<string, SelectorEntry>();
-  /** Peer object → its selector entry, so hot paths skip building selector keys. */
-  private peerSelectors = new WeakMap<Peer, SelectorEntry>();
+  private ids = new IdentityTable(this.allocator);
+  private ipTable = this.newIpTable();
   private policies = new Map<string, AnyPolicy>();
   private policiesByNs = new Map<string, Set<string>>();
   private adminPolicies = new Set<string>();
@@ -193,26 +117,13 @@ export class PolicyCompiler {
 
   /** Replaces the whole state. Identities of keys present before and after keep their ids. */
   load(state: ClusterState): this {
-    const held: string[] = [];
-    for (const info of this.identities.values()) {
-      if (info.principal === undefined) held.push(info.key);
-    }
+    const held = this.ids.cidrKeys();
     for (const rec of this.pods.values()) held.push(...rec.identityKeys);
-    this.namespaces = new Map();
+    this.index = new SelectorIndex();
     this.pods = new Map();
     this.podsByNode = new Map();
-    this.principals = new Map();
-    this.principalsByNs = new Map();
-    this.postings = new Map();
-    this.identities = new Map();
-    this.identityById = new Map();
-    this.membersIndex = new Map();
-    this.ipClaims = new Map();
-    this.ipEntries = new Map();
-    this.blockRefs = new Map();
-    this.blockSet = new CidrSet();
-    this.selectors = new Map();
-    this.peerSelectors = new WeakMap();
+    this.ids = new IdentityTable(this.allocator);
+    this.ipTable = this.newIpTable();
     this.policies = new Map();
     this.policiesByNs = new Map();
     this.adminPolicies = new Set();
@@ -222,7 +133,7 @@ export class PolicyCompiler {
     this.groups = new Map();
     this.policyGroups = new Map();
 
-    for (const ns of state.namespaces) this.namespaces.set(ns.name, ns.labels);
+    for (const ns of state.namespaces) this.index.namespaces.set(ns.name, ns.labels);
     const all: AnyPolicy[] = [
       ...state.networkPolicies,
       ...state.multiNetworkPolicies,
@@ -243,7 +154,7 @@ export class PolicyCompiler {
     }
     // Release the previous generation's references only now, so surviving keys kept their ids.
     for (const k of held) this.allocator.release(k);
-    this.classes.retain(new Set([...this.namespaces.keys(), ...[...this.pods.values()].map((r) => r.pod.namespace)]));
+    this.classes.retain(new Set([...this.index.namespaces.keys(), ...[...this.pods.values()].map((r) => r.pod.namespace)]));
     return this;
   }
 
@@ -277,7 +188,7 @@ export class PolicyCompiler {
       }
     }
     return {
-      namespaces: [...this.namespaces].map(([name, labels]) => ({ name, labels })),
+      namespaces: [...this.index.namespaces].map(([name, labels]) => ({ name, labels })),
       pods: [...this.pods.values()].map((r) => r.pod),
       networkPolicies: nps,
       multiNetworkPolicies: mnps,
@@ -290,7 +201,7 @@ export class PolicyCompiler {
   // ---------------------------------------------------------------- incremental mutations
 
   upsertNamespace(ns: { name: string; labels: Record<string, string> }): void {
-    const cur = this.namespaces.get(ns.name);
+    const cur = this.index.namespaces.get(ns.name);
     if (cur !== undefined && labelSetKey(cur) === labelSetKey(ns.labels)) return;
     // Namespace labels are part of every principal in it: rebuild (rare; ids stay stable).
     const s = this.snapshotState();
@@ -298,7 +209,7 @@ export class PolicyCompiler {
   }
 
   removeNamespace(name: string): void {
-    if (!this.namespaces.has(name)) return;
+    if (!this.index.namespaces.has(name)) return;
     const s = this.snapshotState();
     this.load({ ...s, namespaces: s.namespaces.filter((n) => n.name !== name) });
   }
@@ -316,19 +227,16 @@ export class PolicyCompiler {
     this.pods.delete(k);
     if (rec.pod.nodeName !== undefined) this.podsByNode.get(rec.pod.nodeName)?.delete(k);
     for (const ip of rec.ips) {
-      this.ipClaims.get(ip)?.delete(k);
-      this.refreshClaim(ip);
+      this.ipTable.release(ip, k);
     }
     for (const idKey of rec.identityKeys) {
-      if (this.allocator.release(idKey)) this.dropIdentity(idKey);
+      const gone = this.ids.releasePod(idKey);
+      if (gone !== undefined) this.identityChanged(gone, false);
     }
     const pr = rec.principal;
     pr.pods.delete(k);
     if (pr.pods.size === 0) {
-      this.principals.delete(pr.key);
-      this.principalsByNs.get(pr.namespace)?.delete(pr);
-      for (const [lk, lv] of Object.entries(pr.podLabels)) this.postings.get(`${lk}=${lv}`)?.delete(pr);
-      for (const sel of this.selectors.values()) sel.principals.delete(pr);
+      this.index.forget(pr);
       for (const g of pr.groups) this.groups.delete(g);
     }
   }
@@ -336,9 +244,9 @@ export class PolicyCompiler {
   upsertPolicy(p: AnyPolicy): void {
     const k = policyKey(p);
     const released = this.removePolicyByKey(k);
-    const blocksBefore = this.blockRefs.size;
+    const blocksBefore = this.ids.blockCount;
     this.addPolicyIndexes(p);
-    if (this.blockRefs.size !== blocksBefore || this.stillUnused(released)) {
+    if (this.ids.blockCount !== blocksBefore || this.stillUnused(released)) {
       // An ipBlock CIDR that appears or goes changes the identity of every pod IP inside it:
       // rebuild (ids stay stable).
       this.load(this.snapshotState());
@@ -356,7 +264,7 @@ export class PolicyCompiler {
 
   /** Whether any of these CIDRs (released by a removal) is still referenced by no policy. */
   private stillUnused(released: readonly string[]): boolean {
-    return released.some((c) => (this.blockRefs.get(c)?.refs ?? 0) <= 0);
+    return released.some((c) => this.ids.unusedBlock(c));
   }
 
   /** Returns the ipBlock CIDRs (canonical) that no policy references any more. */
@@ -366,17 +274,14 @@ export class PolicyCompiler {
     this.dirtyPolicy(k);
     this.policies.delete(k);
     this.policyGroups.delete(k);
-    for (const sel of this.selectors.values()) sel.users.delete(k);
+    this.index.forgetUser(k);
     if (p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy') this.policiesByNs.get(p.namespace)?.delete(k);
     else if (p.kind === 'AdminNetworkPolicy') this.adminPolicies.delete(k);
     else if (p.kind === 'ClusterNetworkPolicy') this.clusterPolicies.delete(k);
     else if (this.baseline === k) this.baseline = undefined;
     // The caller rebuilds when a CIDR falls out of use (its identity and ipcache entry go).
     const released: string[] = [];
-    for (const c of policyCidrs(p)) {
-      const ref = this.blockRefs.get(c.canonical);
-      if (ref !== undefined && --ref.refs <= 0) released.push(c.canonical);
-    }
+    for (const c of policyCidrs(p)) if (this.ids.releaseBlock(c.canonical)) released.push(c.canonical);
     return released;
   }
 
@@ -399,57 +304,22 @@ export class PolicyCompiler {
   /** Adds a policy's ipBlock CIDRs (and excepts) to the CIDR set, each with a CIDR identity. */
   private registerBlocks(p: AnyPolicy): void {
     for (const c of policyCidrs(p)) {
-      const ref = this.blockRefs.get(c.canonical);
-      if (ref !== undefined) {
-        ref.refs++;
-        continue;
-      }
-      this.blockRefs.set(c.canonical, { cidr: c, refs: 1 });
-      this.blockSet.add(c);
-      const key = `c:${c.canonical}`;
-      const id = this.allocator.acquire(key);
-      const info: IdentityInfo = { key, id, principal: undefined, cidr: c, members: [] };
-      this.identities.set(key, info);
-      this.identityById.set(id, info);
-      this.claim(c.canonical, '', key);
+      const info = this.ids.addBlock(c);
+      if (info !== undefined) this.ipTable.claim(c.canonical, '', info.key);
     }
   }
 
   /** The selector entry of the pods a policy applies to. */
   private subjectSelector(p: AnyPolicy): SelectorEntry {
     return isNamespaced(p)
-      ? this.selectorFor({ kind: 'name', name: p.namespace }, p.podSelector)
-      : this.selectorFor({ kind: 'selector', selector: p.subject.namespaces }, p.subject.pods);
-  }
-
-  private principalFor(pod: Pod): Principal {
-    const nsLabels = this.namespaces.get(pod.namespace) ?? { 'kubernetes.io/metadata.name': pod.namespace };
-    const ports = [...pod.containerPorts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.port - b.port));
-    const portSig = ports.map((p) => `${p.name}:${p.protocol}:${p.port}`).join(',');
-    const key = `${labelSetKey(securityLabels(pod.namespace, nsLabels, pod.labels))}|${portSig}`;
-    let pr = this.principals.get(key);
-    if (pr !== undefined) return pr;
-    pr = { key, namespace: pod.namespace, podLabels: pod.labels, namedPorts: ports, pods: new Set(), groups: new Set(), identities: new Set() };
-    this.principals.set(key, pr);
-    let byNs = this.principalsByNs.get(pod.namespace);
-    if (byNs === undefined) this.principalsByNs.set(pod.namespace, (byNs = new Set()));
-    byNs.add(pr);
-    for (const [lk, lv] of Object.entries(pod.labels)) {
-      const pk = `${lk}=${lv}`;
-      let post = this.postings.get(pk);
-      if (post === undefined) this.postings.set(pk, (post = new Set()));
-      post.add(pr);
-    }
-    // A principal without identities contributes no peers, and its pods' endpoints are new:
-    // joining selector sets dirties nothing (identities are patched in as they appear).
-    for (const sel of this.selectors.values()) if (this.selectorMatches(sel, pr)) sel.principals.add(pr);
-    return pr;
+      ? this.index.selectorFor({ kind: 'name', name: p.namespace }, p.podSelector)
+      : this.index.selectorFor({ kind: 'selector', selector: p.subject.namespaces }, p.subject.pods);
   }
 
   private addPod(pod: Pod): void {
     if (pod.hostNetwork || pod.terminal) return;
     const k = podKey(pod.namespace, pod.name);
-    const principal = this.principalFor(pod);
+    const principal = this.index.principalFor(pod);
     principal.pods.add(k);
     const rec: PodRecord = { pod, principal, identityKeys: [], ips: [] };
     this.pods.set(k, rec);
@@ -464,40 +334,13 @@ export class PolicyCompiler {
         const host = hostCidr(ipText);
         if (host === undefined || seen.has(host.canonical)) continue;
         seen.add(host.canonical);
-        const members = this.blockSet
-          .containing(host.family, host.addr)
-          .map((c) => c.canonical)
-          .sort();
-        const idKey = `p:${principal.key}#${members.join(',')}`;
-        const fresh = this.allocator.lookup(idKey) === undefined || !this.identities.has(idKey);
-        const id = this.allocator.acquire(idKey);
+        const { key: idKey, info, fresh } = this.ids.acquirePod(principal, host);
         rec.identityKeys.push(idKey);
         rec.ips.push(host.canonical);
-        if (fresh) {
-          const info: IdentityInfo = { key: idKey, id, principal, cidr: undefined, members };
-          this.identities.set(idKey, info);
-          this.identityById.set(id, info);
-          principal.identities.add(info);
-          for (const m of members) {
-            let s = this.membersIndex.get(m);
-            if (s === undefined) this.membersIndex.set(m, (s = new Set()));
-            s.add(info);
-          }
-          this.identityChanged(info, true);
-        }
-        this.claim(host.canonical, k, idKey);
+        if (fresh) this.identityChanged(info, true);
+        this.ipTable.claim(host.canonical, k, idKey);
       }
     }
-  }
-
-  private dropIdentity(idKey: string): void {
-    const info = this.identities.get(idKey);
-    if (info === undefined) return;
-    this.identities.delete(idKey);
-    this.identityById.delete(info.id);
-    info.principal?.identities.delete(info);
-    for (const m of info.members) this.membersIndex.get(m)?.delete(info);
-    this.identityChanged(info, false);
   }
 
   /** True when a rule's written peers name this identity one by one (not through ANY or a class). */
@@ -510,7 +353,7 @@ export class PolicyCompiler {
           break;
         case 'pods':
           if (r.classed && isWidePeer(peer)) break; // its class covers every pod of those namespaces
-          if (info.principal !== undefined && this.peerSelector(peer).principals.has(info.principal)) return true;
+          if (info.principal !== undefined && this.index.peerSelector(peer).principals.has(info.principal)) return true;
           break;
         case 'ipBlock': {
           const { cidr, except } = peer.block;
@@ -557,85 +400,9 @@ export class PolicyCompiler {
         continue;
       }
       const fresh: PolicyEntry[] = [];
-      for (const { r, direction } of g.rules) this.emitRule(fresh, r, direction, g.ownPorts, info.id);
+      for (const { r, direction } of g.rules) emitRule(fresh, r, direction, g.ownPorts, this.peerPorts, info.id);
       if (fresh.length > 0) for (const e of foldEntries(fresh)) g.entries.push(e);
     }
-  }
-
-  private claim(cidr: string, owner: string, idKey: string): void {
-    let m = this.ipClaims.get(cidr);
-    if (m === undefined) this.ipClaims.set(cidr, (m = new Map<string, string>()));
-    m.set(owner, idKey);
-    this.refreshClaim(cidr);
-  }
-
-  /** Recomputes one ipcache slot: a pod's claim beats an equal ipBlock's (""); ties by pod name. */
-  private refreshClaim(cidr: string): void {
-    const claims = this.ipClaims.get(cidr);
-    let winner: string | undefined;
-    let winnerKey: string | undefined;
-    for (const [owner, idKey] of claims ?? []) {
-      if (winner === undefined || (winner === '' && owner !== '') || (owner !== '' && owner < winner)) {
-        winner = owner;
-        winnerKey = idKey;
-      }
-    }
-    const info = winnerKey === undefined ? undefined : this.identities.get(winnerKey);
-    if (info === undefined) {
-      this.ipEntries.delete(cidr);
-      if (claims !== undefined && claims.size === 0) this.ipClaims.delete(cidr);
-      return;
-    }
-    const ns = info.principal?.namespace;
-    const entry: IpCacheEntry = ns === undefined ? { cidr, identity: info.id } : { cidr, identity: info.id, namespaceClass: this.classes.of(ns) };
-    const cur = this.ipEntries.get(cidr);
-    if (cur?.identity !== entry.identity || cur.namespaceClass !== entry.namespaceClass) this.ipEntries.set(cidr, entry);
-  }
-
-
-  private peerSelector(peer: Peer & { kind: 'pods' }): SelectorEntry {
-    let sel = this.peerSelectors.get(peer);
-    if (sel === undefined) {
-      sel = this.selectorFor(peer.namespaces, peer.pods);
-      this.peerSelectors.set(peer, sel);
-    }
-    return sel;
-  }
-
-  private selectorFor(scope: NamespaceScope, pods: LabelSelector | undefined): SelectorEntry {
-    const key = `${scopeKey(scope)}::${pods === undefined ? '*' : selectorKey(pods)}`;
-    let sel = this.selectors.get(key);
-    if (sel !== undefined) return sel;
-    sel = { key, scope, pods, principals: new Set(), users: new Set() };
-    this.selectors.set(key, sel);
-    for (const pr of this.candidates(scope, pods)) if (this.selectorMatches(sel, pr)) sel.principals.add(pr);
-    return sel;
-  }
-
-  /** Narrows the principals a selector must be tested against, using the namespace and posting indexes. */
-  private candidates(scope: NamespaceScope, pods: LabelSelector | undefined): Iterable<Principal> {
-    if (scope.kind === 'name') return this.principalsByNs.get(scope.name) ?? [];
-    let best: Set<Principal> | undefined;
-    for (const [k, v] of Object.entries(pods?.matchLabels ?? {})) {
-      const post = this.postings.get(`${k}=${v}`) ?? new Set<Principal>();
-      if (best === undefined || post.size < best.size) best = post;
-    }
-    if (best !== undefined) return best;
-    const out: Principal[] = [];
-    for (const [ns, labels] of this.namespaces) {
-      if (matchesSelector(scope.selector, labels)) out.push(...(this.principalsByNs.get(ns) ?? []));
-    }
-    return out;
-  }
-
-  private selectorMatches(sel: SelectorEntry, pr: Principal): boolean {
-    if (sel.scope.kind === 'name') {
-      if (pr.namespace !== sel.scope.name) return false;
-    } else {
-      const nsLabels = this.namespaces.get(pr.namespace);
-      if (nsLabels === undefined || !matchesSelector(sel.scope.selector, nsLabels)) return false;
-    }
-    return sel.pods === undefined || matchesSelector(sel.pods, pr.podLabels);
   }
 
   // ---------------------------------------------------------------- dirtiness
@@ -672,27 +439,16 @@ export class PolicyCompiler {
           break;
         case 'pods': {
           if (classed && isWidePeer(peer)) {
-            for (const c of this.classes.forPeer(peer, this.namespaces)) classes.add(c);
+            for (const c of this.classes.forPeer(peer, this.index.namespaces)) classes.add(c);
             break;
           }
-          const sel = this.peerSelector(peer);
+          const sel = this.index.peerSelector(peer);
           sel.users.add(user);
           for (const pr of sel.principals) for (const info of pr.identities) out.add(info.id);
           break;
         }
         case 'ipBlock': {
-          const { cidr, except } = peer.block;
-          const excluded = (c: Cidr): boolean => except.some((e) => cidrContains(e, c));
-          for (const ref of this.blockRefs.values()) {
-            if (cidrContains(cidr, ref.cidr) && !excluded(ref.cidr)) {
-              const id = this.allocator.lookup(`c:${ref.cidr.canonical}`);
-              if (id !== undefined) out.add(id);
-            }
-          }
-          const exceptKeys = except.map((e) => e.canonical);
-          for (const info of this.membersIndex.get(cidr.canonical) ?? []) {
-            if (!exceptKeys.some((e) => info.members.includes(e))) out.add(info.id);
-          }
+          this.ids.blockPeers(peer.block.cidr, peer.block.except, out);
           break;
         }
         default: {
@@ -716,30 +472,7 @@ export class PolicyCompiler {
     user: string,
   ): CompiledRule {
     const ruleId = this.ruleTable.intern(origin);
-    const numeric: CompiledRule['ports'] = [];
-    const named: CompiledRule['named'] = [];
-    if (ports === 'all') numeric.push({ protocol: 0, port: 0, prefixLength: 0 });
-    else {
-      for (const ps of ports) {
-        switch (ps.kind) {
-          case 'protocol':
-            numeric.push({ protocol: PROTOCOL_NUMBER[ps.protocol], port: 0, prefixLength: 0 });
-            break;
-          case 'number':
-            for (const pp of portRangeToPrefixes(ps.port, ps.endPort)) {
-              numeric.push({ protocol: PROTOCOL_NUMBER[ps.protocol], port: pp.port, prefixLength: pp.prefixLength });
-            }
-            break;
-          case 'named':
-            named.push({ protocol: ps.protocol, name: ps.name });
-            break;
-          default: {
-            const never: never = ps;
-            throw new Error(`unknown port ${String(never)}`);
-          }
-        }
-      }
-    }
+    const { numeric, named } = expandPorts(ports);
     // Egress named ports resolve on each destination identity, so those rules name peers one by one.
     const classed = this.opts.identityClasses !== false && !(origin.direction === 'egress' && named.length > 0);
     const { ids, classes } = this.peerIdentities(peers, user, classed);
@@ -823,10 +556,6 @@ export class PolicyCompiler {
     return out.sort();
   }
 
-  private resolveNamed(ports: ContainerPort[], named: CompiledRule['named'][number]): ContainerPort[] {
-    return ports.filter((cp) => cp.name === named.name && (named.protocol === undefined || named.protocol === cp.protocol));
-  }
-
   private buildGroup(rec: PodRecord, ifaceName: string, groupKey: string): GroupState {
     const raw: PolicyEntry[] = [];
     const applied: { r: CompiledRule; direction: Direction }[] = [];
@@ -845,7 +574,7 @@ export class PolicyCompiler {
       }
       for (const direction of ['ingress', 'egress'] as const) {
         for (const r of cp[direction]) {
-          this.emitRule(raw, r, direction, rec.principal.namedPorts);
+          emitRule(raw, r, direction, rec.principal.namedPorts, this.peerPorts);
           applied.push({ r, direction });
         }
       }
@@ -854,45 +583,6 @@ export class PolicyCompiler {
     this.groups.set(groupKey, g);
     rec.principal.groups.add(groupKey);
     return g;
-  }
-
-  /** Entries of one rule; with `only`, just those for that one remote identity. */
-  private emitRule(out: PolicyEntry[], r: CompiledRule, direction: Direction, ownPorts: ContainerPort[], only?: number): void {
-    const { tier, verdict, precedence, ruleId } = r;
-    const peers: Iterable<number> =
-      only === undefined
-        ? r.peers === undefined ? [ANY_IDENTITY] : [...r.peers, ...r.classes]
-        : r.peers !== undefined && r.peers.has(only) ? [only] : [];
-    // Named ports on ingress resolve on this (destination) pod, once for all peers.
-    let ports = r.ports;
-    if (direction === 'ingress' && r.named.length > 0) {
-      ports = [...ports];
-      for (const n of r.named) {
-        for (const cp of this.resolveNamed(ownPorts, n)) ports.push({ protocol: PROTOCOL_NUMBER[cp.protocol], port: cp.port, prefixLength: 16 });
-      }
-    }
-    for (const identity of peers) {
-      for (const pt of ports) {
-        out.push({ tier, direction, identity, protocol: pt.protocol, port: pt.port, portPrefixLength: pt.prefixLength, verdict, precedence, ruleId });
-      }
-    }
-    if (direction === 'egress' && r.named.length > 0) {
-      // Named ports on egress resolve on each destination: per peer identity, and for "any peer"
-      // over every pod identity (a non-pod destination has no named ports, so it never matches).
-      const targets =
-        only !== undefined
-          ? r.peers === undefined || r.peers.has(only) ? [only] : []
-          : r.peers === undefined ? [...this.identityById.keys()] : [...r.peers];
-      for (const id of targets) {
-        const pr = this.identityById.get(id)?.principal;
-        if (pr === undefined) continue;
-        for (const n of r.named) {
-          for (const cp of this.resolveNamed(pr.namedPorts, n)) {
-            out.push({ tier, direction, identity: id, protocol: PROTOCOL_NUMBER[cp.protocol], port: cp.port, portPrefixLength: 16, verdict, precedence, ruleId });
-          }
-        }
-      }
-    }
   }
 
   /**
@@ -932,7 +622,7 @@ export class PolicyCompiler {
 
   /** Every pod IP and ipBlock CIDR with its identity; a pod's claim beats an equal ipBlock's. */
   ipcache(): IpCacheEntry[] {
-    return [...this.ipEntries.values()];
+    return this.ipTable.entries();
   }
 
   /**
@@ -966,13 +656,7 @@ export class PolicyCompiler {
     if (id === CLUSTER_IDENTITY) return 'every pod';
     const ns = this.classes.namespaceOf(id);
     if (ns !== undefined) return `every pod of namespace ${ns}`;
-    const info = this.identityById.get(id);
-    if (info === undefined) return undefined;
-    if (info.cidr !== undefined) return `cidr ${info.cidr.canonical}`;
-    const pr = info.principal;
-    if (pr === undefined) return undefined;
-    const labels = Object.entries(pr.podLabels).map(([k, v]) => `${k}=${v}`).join(',');
-    return `${pr.namespace} {${labels}}${info.members.length ? ` in ${info.members.join(',')}` : ''}`;
+    return this.ids.describe(id);
   }
 }
 
