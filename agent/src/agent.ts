@@ -86,6 +86,9 @@ interface Programmed {
 
 export type { AgentStatus, EndpointStatus } from './api.js';
 
+/** After a CNI ADD, when to look for links the rest of the chain added (scheduleLinkPass). */
+const LINK_PASS_DELAYS_MS = [1000, 5000] as const;
+
 const podKey = (ns: string, name: string): string => `${ns}/${name}`;
 const describeErrors = (errors: readonly FieldError[]): string => errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; ');
 
@@ -117,6 +120,7 @@ export class Agent {
   private lock: Promise<unknown> = Promise.resolve();
   private eventsSub: EventSubscription | undefined;
   private attachTimer: { cancel(): void } | undefined;
+  private readonly linkTimers = new Set<{ cancel(): void }>();
   private started = false;
   private ready = false;
   private stopped = false;
@@ -190,6 +194,8 @@ export class Agent {
     this.ready = false;
     this.runner.stop();
     this.attachTimer?.cancel();
+    for (const t of this.linkTimers) t.cancel();
+    this.linkTimers.clear();
     this.publisher?.stop();
     await this.o.source.stop().catch(() => undefined);
     await this.eventsSub?.stop().catch(() => undefined);
@@ -544,6 +550,7 @@ export class Agent {
       );
       // Peers on this node learn the new pod's identity (ipcache) on the next run.
       this.runner.trigger('event');
+      this.scheduleLinkPass(rec.endpointId);
       return cniOk();
     });
   }
@@ -566,7 +573,7 @@ export class Agent {
     if (rec === undefined) {
       return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: no endpoint for ${what}: it was never attached or was removed`);
     }
-    const state = await this.o.probe.check(rec.netnsPath, rec.ifName, this.o.datapath.programIds());
+    const state = await this.o.probe.check(rec.netnsPath, rec.ifName, this.o.datapath.programIds(), rec.endpointId);
     switch (state.kind) {
       case 'attached': return cniOk();
       case 'missing': return cniError(
@@ -612,22 +619,24 @@ export class Agent {
 
   /**
    * Re-attaches programs that disappeared from an endpoint or were replaced by a program that is
-   * not the node's Weir program (a pod tampering with its netns); a replaced one is also a
-   * Warning Event on the pod.
+   * not the node's Weir program, and removes filters running ahead of Weir's (a pod tampering with
+   * its netns); a tamper is also a Warning Event on the pod. Then enforces links a later chained
+   * plugin added to the pod's netns (enforceLinks). Returns how many endpoints and links got
+   * programs attached.
    */
   async checkAttachments(): Promise<number> {
     let reattached = 0;
     const expected = this.o.datapath.programIds();
     for (const p of [...this.programmed.values()]) {
       const rec = p.record;
-      const state = await this.o.probe.check(rec.netnsPath, rec.ifName, expected).catch(() => ({ kind: 'netns-gone' as const }));
+      const state = await this.o.probe.check(rec.netnsPath, rec.ifName, expected, rec.endpointId).catch(() => ({ kind: 'netns-gone' as const }));
       if (state.kind !== 'missing') continue;
       const what = `${rec.namespace}/${rec.pod} ${rec.ifName}`;
       if (state.foreign.length > 0) {
         this.o.events?.warning(
           { namespace: rec.namespace, name: rec.pod, uid: rec.podUid },
           'WeirProgramReplaced',
-          `a program that is not Weir's was found in Weir's tc slot on ${rec.ifName} (${state.foreign.join(', ')}); Weir's is re-attached. Something in the pod holds CAP_NET_ADMIN`,
+          `a tc filter that is not Weir's replaced Weir's or runs ahead of it on ${rec.ifName} (${state.foreign.join(', ')}); it is removed and Weir's re-attached. Something in the pod holds CAP_NET_ADMIN`,
         );
       }
       try {
@@ -650,7 +659,59 @@ export class Agent {
         this.o.log.error({ endpoint: endpointKeyOf(rec), err: errorMessage(e) }, `programs missing or replaced on ${what}; re-attach failed`);
       }
     }
-    return reattached;
+    return reattached + (await this.enforceAddedLinks());
+  }
+
+  /**
+   * Links in enforced pods' netns that no CNI ADD reported (a plugin chained after weir, such as
+   * Spiderpool's coordinator with its veth0) get the endpoint's programs (Datapath.enforceLinks).
+   * Tampering found on them is a Warning Event, like on the endpoint's own interface.
+   */
+  private async enforceAddedLinks(): Promise<number> {
+    let attached = 0;
+    for (const p of [...this.programmed.values()]) attached += await this.enforceLinksOf(p);
+    return attached;
+  }
+
+  private async enforceLinksOf(p: Programmed): Promise<number> {
+    const rec = p.record;
+    const what = `${rec.namespace}/${rec.pod}`;
+    try {
+      const report = await this.withLock(async () => (this.programmed.get(rec.endpointId) === p ? this.o.datapath.enforceLinks(rec.endpointId) : undefined));
+      if (report === undefined) return 0;
+      for (const link of report.attached) {
+        this.o.log.info({ endpoint: endpointKeyOf(rec), link }, `${what}: link ${link}, added after weir's CNI ADD, now carries the endpoint's programs`);
+      }
+      for (const t of report.tampered) {
+        this.o.events?.warning(
+          { namespace: rec.namespace, name: rec.pod, uid: rec.podUid },
+          'WeirProgramReplaced',
+          `tc filters that were not Weir's on ${t.link}: ${t.filters.join('; ')}. Something in the pod holds CAP_NET_ADMIN`,
+        );
+      }
+      for (const l of report.leftAlone) this.o.log.debug({ endpoint: endpointKeyOf(rec), link: l.link }, `${what}: link ${l.link} left unenforced: ${l.reason}`);
+      return report.attached.length;
+    } catch (e) {
+      this.metrics.reconcileErrors.inc({ step: 'reattach' });
+      this.o.log.error({ endpoint: endpointKeyOf(rec), err: errorMessage(e) }, `${what}: could not enforce links added to the pod after weir's CNI ADD`);
+      return 0;
+    }
+  }
+
+  /**
+   * The chain goes on after weir's ADD returns (a coordinator adds its veth0 then), and the pod's
+   * containers start only after the whole chain: two early passes per new endpoint (1 s, 5 s)
+   * close most of the window before the periodic check (attachCheckSeconds) would.
+   */
+  private scheduleLinkPass(endpointId: number): void {
+    for (const delay of LINK_PASS_DELAYS_MS) {
+      const timer = this.clock.setTimeout(() => {
+        this.linkTimers.delete(timer);
+        const p = this.programmed.get(endpointId);
+        if (p !== undefined && !this.stopped) void this.enforceLinksOf(p);
+      }, delay);
+      this.linkTimers.add(timer);
+    }
   }
 
   // ------------------------------------------------------------------ flows and status

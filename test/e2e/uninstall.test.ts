@@ -92,8 +92,8 @@ describePrivileged('e2e uninstall: nothing of Weir is left on the node', () => {
     if (lab === undefined) throw new Error('lab not up');
     await lab.uninstallAgent(node.name);
     const after = await podSide();
-    // (An empty clsact qdisc stays on the pod's eth0: removing it would also remove filters of
-    // anyone else sharing it; it holds no program and goes with the pod's netns.)
+    // (Detach also removes the clsact qdisc once no filter is left on it; someone else's filter keeps it:
+    // test/datapath/chained-links.test.ts. Not asserted here: this suite counts filters.)
     expect(after.filters, 'tc filters on the pod interface').toBe(0);
     expect(after.rootQdisc, 'the pod interface is back to its default root qdisc').not.toBe('tbf');
     expect(after.ifbs, 'IFBs in the pod netns').toEqual([]);
