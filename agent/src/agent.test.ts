@@ -11,7 +11,7 @@ import type { AttachProbe, AttachState } from './endpoints/probe.js';
 import { EndpointRegistry } from './endpoints/registry.js';
 import type { FlowRecord } from './flows/format.js';
 import { agentRequestHandler } from './http.js';
-import type { PodEventSink } from './kube/events.js';
+import type { PodEventSink } from './events.js';
 import { ScriptedSource } from './kube/scripted.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -42,6 +42,33 @@ describe('import direction', () => {
     expect(violations(['agent/src', 'webhook/src', 'cli/src', 'common/src'], (t) => t.startsWith('harness/') || t.startsWith('lab/') || t.startsWith('test/'),
       (f, t) => t === 'lab/cli.js' && (f === 'cli/src/main.ts' || f === 'cli/src/kube.ts'))).toEqual([]);
   });
+  it('agent/src has no loop between its folders (a root file counts as its own node: agent.ts, api.ts, …)', () => {
+    const node = (path: string): string => {
+      const rest = relative('agent/src', path).split('/');
+      return rest.length === 1 ? (rest[0] ?? '').replace(/\.[jt]s$/, '') : (rest[0] ?? '');
+    };
+    const edges = new Map<string, Set<string>>();
+    // Test kits are test helpers that live beside what they exercise; they are not shipped code.
+    for (const f of sources('agent/src').filter((x) => !x.endsWith('testkit.ts'))) {
+      for (const t of imports(f).filter((x) => x.startsWith('agent/src/'))) {
+        const [a, b] = [node(f), node(t)];
+        if (a === b) continue;
+        let out = edges.get(a);
+        if (out === undefined) edges.set(a, (out = new Set()));
+        out.add(b);
+      }
+    }
+    expect(edges.size).toBeGreaterThan(5);
+    const cycles: string[] = [];
+    const walk = (n: string, path: string[]): void => {
+      for (const next of edges.get(n) ?? []) {
+        if (next === path[0]) cycles.push([...path, next].join(' → '));
+        else if (!path.includes(next) && next > (path[0] ?? '')) walk(next, [...path, next]);
+      }
+    };
+    for (const start of edges.keys()) walk(start, [start]);
+    expect(cycles).toEqual([]);
+  });
   it('the check sees imports (it is not vacuous)', () => {
     expect(imports('lab/supervisor.ts').some((t) => t.startsWith('harness/'))).toBe(true);
   });

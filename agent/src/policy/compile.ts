@@ -24,6 +24,8 @@
  */
 import {
   CLUSTER_IDENTITY,
+  FIRST_ALLOCATED_IDENTITY,
+  LAST_ALLOCATED_IDENTITY,
   type DesiredEndpoint,
   type DesiredNodeState,
   type Direction,
@@ -68,7 +70,7 @@ const podKey = (ns: string, name: string): string => `${ns}/${name}`;
  * every mutation and every `load` for keys that still exist.
  */
 export class PolicyCompiler {
-  private readonly allocator = new IdentityAllocator();
+  private readonly allocator = new IdentityAllocator(FIRST_ALLOCATED_IDENTITY, LAST_ALLOCATED_IDENTITY);
   private readonly ruleTable = new RuleTable();
   private readonly classes = new NamespaceClasses();
 

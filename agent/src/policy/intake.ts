@@ -18,7 +18,7 @@
  */
 import { Gauge, type Counter, type Registry } from 'prom-client';
 import { isRecord, metaOf } from '../../../common/src/records.js';
-import type { ObjectEventSink } from '../kube/object-events.js';
+import type { ObjectEventSink } from '../events.js';
 import { cnpIntakeKind } from './cnp-intake.js';
 import type { PolicyCompiler } from './compile.js';
 import {
