@@ -39,6 +39,7 @@ import { NamespaceEnforcement } from './policy/enforcement.js';
 import { parseNamespace, type FieldError } from './policy/model.js';
 import { ReconcileRunner, systemClock, type Clock, type RunReason } from './reconcile/runner.js';
 import { errorMessage } from '../../common/src/errors.js';
+import { formatFieldErrors } from '../../common/src/field-errors.js';
 import { metaOf } from '../../common/src/records.js';
 
 /** The pino subset the agent logs through (pino's Logger satisfies it). */
@@ -89,7 +90,6 @@ export type { AgentStatus, EndpointStatus } from './api.js';
 const LINK_PASS_DELAYS_MS = [1000, 5000] as const;
 
 const podKey = (ns: string, name: string): string => `${ns}/${name}`;
-const describeErrors = (errors: readonly FieldError[]): string => errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; ');
 
 export class Agent {
   readonly metrics: AgentMetrics;
@@ -224,7 +224,7 @@ export class Agent {
   private parseFailed(resource: Resource, object: unknown, errors: readonly FieldError[]): void {
     const m = metaOf(object);
     this.metrics.parseErrors.inc({ resource });
-    this.o.log.warn({ resource, object: m.namespace ? `${m.namespace}/${m.name}` : m.name, errors: describeErrors(errors) }, `ignoring ${resource} that does not parse`);
+    this.o.log.warn({ resource, object: m.namespace ? `${m.namespace}/${m.name}` : m.name, errors: formatFieldErrors(errors) }, `ignoring ${resource} that does not parse`);
   }
 
   private applyChangeUnsafe(change: SourceChange): void {
