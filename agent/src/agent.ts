@@ -16,7 +16,9 @@ import type { DatapathApi, EventSubscription } from './datapath/api.js';
 import type { EndpointAddresses, FlowEvent } from './datapath/codec.js';
 import { resultAddresses } from './datapath/addresses.js';
 import type { DesiredEndpoint, RuleOrigin } from './datapath/desired.js';
-import type { Bandwidth, ShapingMode } from './datapath/shaping.js';
+import type { Bandwidth } from './datapath/shaping.js';
+import { AttachCheck } from './endpoints/attach-check.js';
+import type { Programmed } from './endpoints/programmed.js';
 import { capacityEvent, DEFAULT_POLICY_ENTRIES_PER_ENDPOINT, fitToQuota, occupancyWarnings, type CapacityLevel, type Occupancy } from './endpoints/capacity.js';
 import { endpointKeyOf, type EndpointRecord, type EndpointRegistry } from './endpoints/registry.js';
 import { defaultInterfaceOf, networkOf, resultIps, resultMac } from './endpoints/intent.js';
@@ -42,13 +44,9 @@ import { errorMessage } from '../../common/src/errors.js';
 import { formatFieldErrors } from '../../common/src/field-errors.js';
 import { metaOf } from '../../common/src/records.js';
 
-/** The pino subset the agent logs through (pino's Logger satisfies it). */
-export interface Log {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+import type { Log } from './log.js';
+
+export type { Log };
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -71,23 +69,8 @@ export interface AgentOptions {
   flowEvents?: { ingress: boolean; egress: boolean };
 }
 
-/** What this process has programmed for an endpoint (the "current" side of every diff). */
-interface Programmed {
-  record: EndpointRecord;
-  /** What is programmed: the compiled policy, or nothing and isolated when it is over quota. */
-  desired: DesiredEndpoint;
-  /** The compiled policy's size against the endpoint's quota (endpoints/capacity.ts). */
-  occupancy: Occupancy;
-  desiredJson: string;
-  bandwidth: Bandwidth | undefined;
-  bandwidthJson: string;
-  shaping: ShapingMode;
-}
-
 export type { AgentStatus, EndpointStatus } from './api.js';
 
-/** After a CNI ADD, when to look for links the rest of the chain added (scheduleLinkPass). */
-const LINK_PASS_DELAYS_MS = [1000, 5000] as const;
 
 const podKey = (ns: string, name: string): string => `${ns}/${name}`;
 
@@ -118,8 +101,7 @@ export class Agent {
   private readonly clock: Clock;
   private lock: Promise<unknown> = Promise.resolve();
   private eventsSub: EventSubscription | undefined;
-  private attachTimer: { cancel(): void } | undefined;
-  private readonly linkTimers = new Set<{ cancel(): void }>();
+  private readonly attachCheck: AttachCheck;
   private started = false;
   private ready = false;
   private stopped = false;
@@ -141,6 +123,10 @@ export class Agent {
     const writer = o.endpoints;
     this.publisher = writer && new EndpointPublisher({
       writer, snapshot: (k) => this.snapshot(k), onError: (k, e) => o.log.warn({ pod: k, err: errorMessage(e) }, 'publishing the WeirEndpoint failed; retrying'),
+    });
+    this.attachCheck = new AttachCheck({
+      datapath: o.datapath, probe: o.probe, programmed: this.programmed, withLock: (fn) => this.withLock(fn), events: o.events, log: o.log,
+      metrics: this.metrics, clock: this.clock, periodSeconds: o.config.attachCheckSeconds, flowEvents: () => this.flowEventsFlag(),
     });
     this.runner = new ReconcileRunner({
       run: (reason) => this.reconcile(reason),
@@ -178,7 +164,7 @@ export class Agent {
       }
     }
     this.runner.start();
-    this.scheduleAttachCheck();
+    this.attachCheck.start();
     this.ready = true;
     log.info({ node: this.o.config.nodeName, endpoints: registry.list().length }, 'agent ready');
   }
@@ -192,9 +178,7 @@ export class Agent {
     this.stopped = true;
     this.ready = false;
     this.runner.stop();
-    this.attachTimer?.cancel();
-    for (const t of this.linkTimers) t.cancel();
-    this.linkTimers.clear();
+    this.attachCheck.stop();
     this.publisher?.stop();
     await this.o.source.stop().catch(() => undefined);
     await this.eventsSub?.stop().catch(() => undefined);
@@ -549,7 +533,7 @@ export class Agent {
       );
       // Peers on this node learn the new pod's identity (ipcache) on the next run.
       this.runner.trigger('event');
-      this.scheduleLinkPass(rec.endpointId);
+      this.attachCheck.scheduleLinkPass(rec.endpointId);
       return cniOk();
     });
   }
@@ -607,110 +591,9 @@ export class Agent {
     return cniOk();
   }
 
-  // ------------------------------------------------------------------ attach check
-
-  private scheduleAttachCheck(): void {
-    if (this.stopped) return;
-    this.attachTimer = this.clock.setTimeout(() => {
-      void this.checkAttachments().finally(() => this.scheduleAttachCheck());
-    }, this.o.config.attachCheckSeconds * 1000);
-  }
-
-  /**
-   * Re-attaches programs that disappeared from an endpoint or were replaced by a program that is
-   * not the node's Weir program, and removes filters running ahead of Weir's (a pod tampering with
-   * its netns); a tamper is also a Warning Event on the pod. Then enforces links a later chained
-   * plugin added to the pod's netns (enforceLinks). Returns how many endpoints and links got
-   * programs attached.
-   */
-  async checkAttachments(): Promise<number> {
-    let reattached = 0;
-    const expected = this.o.datapath.programIds();
-    for (const p of [...this.programmed.values()]) {
-      const rec = p.record;
-      const state = await this.o.probe.check(rec.netnsPath, rec.ifName, expected, rec.endpointId).catch(() => ({ kind: 'netns-gone' as const }));
-      if (state.kind !== 'missing') continue;
-      const what = `${rec.namespace}/${rec.pod} ${rec.ifName}`;
-      if (state.foreign.length > 0) {
-        this.o.events?.warning(
-          { namespace: rec.namespace, name: rec.pod, uid: rec.podUid },
-          'WeirProgramReplaced',
-          `a tc filter that is not Weir's replaced Weir's or runs ahead of it on ${rec.ifName} (${state.foreign.join(', ')}); it is removed and Weir's re-attached. Something in the pod holds CAP_NET_ADMIN`,
-        );
-      }
-      try {
-        // The endpoint may have been forgotten (its pod deleted) while it was being probed: the
-        // kubelet deletes pods on a real node while this check runs. Then there is nothing to do.
-        const done = await this.withLock(async () => {
-          if (this.programmed.get(rec.endpointId) !== p) return false;
-          const res = await this.o.datapath.attachEndpoint({
-            endpointId: rec.endpointId, netnsPath: rec.netnsPath, ifname: rec.ifName, desired: p.desired, bandwidth: p.bandwidth, flowEvents: this.flowEventsFlag(),
-          });
-          p.shaping = res.shapingMode;
-          return true;
-        });
-        if (!done) continue;
-        reattached++;
-        this.metrics.reattachments.inc();
-        this.o.log.warn({ endpoint: endpointKeyOf(rec), missing: state.directions, foreign: state.foreign }, `programs missing or replaced on ${what}, re-attached`);
-      } catch (e) {
-        this.metrics.reconcileErrors.inc({ step: 'reattach' });
-        this.o.log.error({ endpoint: endpointKeyOf(rec), err: errorMessage(e) }, `programs missing or replaced on ${what}; re-attach failed`);
-      }
-    }
-    return reattached + (await this.enforceAddedLinks());
-  }
-
-  /**
-   * Links in enforced pods' netns that no CNI ADD reported (a plugin chained after weir, such as
-   * Spiderpool's coordinator with its veth0) get the endpoint's programs (Datapath.enforceLinks).
-   * Tampering found on them is a Warning Event, like on the endpoint's own interface.
-   */
-  private async enforceAddedLinks(): Promise<number> {
-    let attached = 0;
-    for (const p of [...this.programmed.values()]) attached += await this.enforceLinksOf(p);
-    return attached;
-  }
-
-  private async enforceLinksOf(p: Programmed): Promise<number> {
-    const rec = p.record;
-    const what = `${rec.namespace}/${rec.pod}`;
-    try {
-      const report = await this.withLock(async () => (this.programmed.get(rec.endpointId) === p ? this.o.datapath.enforceLinks(rec.endpointId) : undefined));
-      if (report === undefined) return 0;
-      for (const link of report.attached) {
-        this.o.log.info({ endpoint: endpointKeyOf(rec), link }, `${what}: link ${link}, added after weir's CNI ADD, now carries the endpoint's programs`);
-      }
-      for (const t of report.tampered) {
-        this.o.events?.warning(
-          { namespace: rec.namespace, name: rec.pod, uid: rec.podUid },
-          'WeirProgramReplaced',
-          `tc filters that were not Weir's on ${t.link}: ${t.filters.join('; ')}. Something in the pod holds CAP_NET_ADMIN`,
-        );
-      }
-      for (const l of report.leftAlone) this.o.log.debug({ endpoint: endpointKeyOf(rec), link: l.link }, `${what}: link ${l.link} left unenforced: ${l.reason}`);
-      return report.attached.length;
-    } catch (e) {
-      this.metrics.reconcileErrors.inc({ step: 'reattach' });
-      this.o.log.error({ endpoint: endpointKeyOf(rec), err: errorMessage(e) }, `${what}: could not enforce links added to the pod after weir's CNI ADD`);
-      return 0;
-    }
-  }
-
-  /**
-   * The chain goes on after weir's ADD returns (a coordinator adds its veth0 then), and the pod's
-   * containers start only after the whole chain: two early passes per new endpoint (1 s, 5 s)
-   * close most of the window before the periodic check (attachCheckSeconds) would.
-   */
-  private scheduleLinkPass(endpointId: number): void {
-    for (const delay of LINK_PASS_DELAYS_MS) {
-      const timer = this.clock.setTimeout(() => {
-        this.linkTimers.delete(timer);
-        const p = this.programmed.get(endpointId);
-        if (p !== undefined && !this.stopped) void this.enforceLinksOf(p);
-      }, delay);
-      this.linkTimers.add(timer);
-    }
+  /** Re-attaches missing or replaced programs and enforces links added after ADD (endpoints/attach-check.ts); tests call it directly. */
+  checkAttachments(): Promise<number> {
+    return this.attachCheck.check();
   }
 
   // ------------------------------------------------------------------ flows and status
