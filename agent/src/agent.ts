@@ -8,7 +8,7 @@
  * stay in the kernel while the agent is down. A new agent adopts them (adoptExisting, then
  * attachEndpoint with tc replace): programs are never detached, so flows are never reset.
  */
-import type { AgentStatus, EndpointStatus } from './api.js';
+import type { AgentStatus } from './api.js';
 import { CNI_ERROR_CODES } from './cni/codes.js';
 import { cniError, cniOk, type AddRequest, type CniRequest, type CniResponse, type DelRequest, type GcRequest } from './cni/protocol.js';
 import type { AgentConfig } from './config.js';
@@ -18,8 +18,9 @@ import { resultAddresses } from './datapath/addresses.js';
 import type { DesiredEndpoint, RuleOrigin } from './datapath/desired.js';
 import type { Bandwidth } from './datapath/shaping.js';
 import { AttachCheck } from './endpoints/attach-check.js';
+import { endpointStatuses, weirEndpointOf } from './status.js';
 import type { Programmed } from './endpoints/programmed.js';
-import { capacityEvent, DEFAULT_POLICY_ENTRIES_PER_ENDPOINT, fitToQuota, occupancyWarnings, type CapacityLevel, type Occupancy } from './endpoints/capacity.js';
+import { capacityEvent, DEFAULT_POLICY_ENTRIES_PER_ENDPOINT, fitToQuota, type CapacityLevel, type Occupancy } from './endpoints/capacity.js';
 import { endpointKeyOf, type EndpointRecord, type EndpointRegistry } from './endpoints/registry.js';
 import { defaultInterfaceOf, networkOf, resultIps, resultMac } from './endpoints/intent.js';
 import { PodIntake, type PodEntry } from './endpoints/pod-intake.js';
@@ -638,48 +639,16 @@ export class Agent {
   /** This agent's WeirEndpoint of a pod: the interfaces it attached and what each one enforces. */
   private snapshot(podK: string): WeirEndpoint | undefined {
     const recs = this.o.registry.list().filter((r) => podKey(r.namespace, r.pod) === podK);
-    const first = recs[0];
-    if (first === undefined) return undefined;
-    const bound = new Map(this.intake.trustedInterfaces(podK).map((i) => [i.name, i]));
-    return {
-      namespace: first.namespace, name: first.pod, podUid: first.podUid, node: this.o.config.nodeName,
-      interfaces: recs.map((r) => bound.get(r.ifName) ?? { name: r.ifName, network: undefined, isDefault: false, mac: undefined, ips: [], containerId: r.containerId, attachedAtMs: 0 }),
-      enforcement: recs.map((r) => {
-        const p = this.programmed.get(r.endpointId);
-        return {
-          name: r.ifName, endpointId: r.endpointId, enforced: p !== undefined,
-          isolatedIngress: p?.desired.isolatedIngress ?? false, isolatedEgress: p?.desired.isolatedEgress ?? false,
-          policyEntries: p?.occupancy.entries ?? 0, ...(p === undefined ? {} : { policyQuota: p.occupancy.quota }), shaping: p?.shaping ?? 'unknown',
-          ingressBitsPerSecond: p?.bandwidth?.ingressBitsPerSecond, egressBitsPerSecond: p?.bandwidth?.egressBitsPerSecond,
-          warnings: p === undefined ? ['not programmed by this agent process yet'] : occupancyWarnings(p.occupancy),
-        };
-      }),
-    };
+    return weirEndpointOf(this.o.config.nodeName, recs, this.intake.trustedInterfaces(podK), this.programmed);
   }
 
   status(): AgentStatus {
-    const endpoints: EndpointStatus[] = this.o.registry.list().map((rec) => {
-      const p = this.programmed.get(rec.endpointId);
-      return {
-        endpointId: rec.endpointId,
-        pod: `${rec.namespace}/${rec.pod}`,
-        interface: rec.ifName,
-        containerId: rec.containerId,
-        netnsPath: rec.netnsPath,
-        programmed: p !== undefined,
-        shaping: p?.shaping ?? 'unknown',
-        bandwidth: p?.bandwidth ?? null,
-        policyEntries: p?.occupancy.entries ?? 0,
-        ...(p === undefined ? {} : { policyQuota: p.occupancy.quota }),
-        isolation: { ingress: p?.desired.isolatedIngress ?? false, egress: p?.desired.isolatedEgress ?? false },
-        ...(p?.desired.audit === true ? { audit: true } : {}),
-      };
-    });
+    const endpoints = endpointStatuses(this.o.registry.list(), this.programmed);
     return {
       node: this.o.config.nodeName,
       ready: this.isReady,
       unsynced: this.o.source.unsynced(),
-      endpoints: endpoints.sort((a, b) => a.endpointId - b.endpointId),
+      endpoints,
       maps: {
         ipcache: this.ipcacheSize,
         policy: [...this.programmed.values()].reduce((s, p) => s + p.desired.entries.length, 0),
