@@ -400,10 +400,12 @@ export class PolicyCompiler {
   private identityChanged(info: IdentityInfo, added: boolean): void {
     if (this.loading) return;
     for (const cp of this.compiledPolicies.values()) {
-      for (const r of [...cp.ingress, ...cp.egress]) {
-        if (r.peers === undefined) continue;
-        if (!added) r.peers.delete(info.id);
-        else if (this.ruleIncludes(r, info)) r.peers.add(info.id);
+      for (const rules of [cp.ingress, cp.egress]) {
+        for (const r of rules) {
+          if (r.peers === undefined) continue;
+          if (!added) r.peers.delete(info.id);
+          else if (this.ruleIncludes(r, info)) r.peers.add(info.id);
+        }
       }
     }
     // Entry arrays are patched in place (copying every endpoint's array per identity change is
