@@ -35,7 +35,7 @@ import {
   type Verdict,
 } from '../datapath/desired.js';
 import { IdentityAllocator } from '../identity/allocator.js';
-import { cidrContains, hostCidr, parseCidr, type Cidr } from '../identity/cidr.js';
+import { cidrContains, hostCidr, type Cidr } from '../identity/cidr.js';
 import { labelSetKey } from '../identity/labels.js';
 import { isWidePeer, NamespaceClasses } from './classes.js';
 import type { CompiledPolicy, CompiledRule, GroupState, IdentityInfo, PodRecord, SelectorEntry } from './compile-types.js';
@@ -262,10 +262,7 @@ export class PolicyCompiler {
   /** Whether any pod address lies inside this CIDR. */
   private holdsPodAddress(cidr: Cidr): boolean {
     for (const rec of this.pods.values()) {
-      for (const ip of rec.ips) {
-        const host = parseCidr(ip);
-        if (host !== undefined && cidrContains(cidr, host)) return true;
-      }
+      for (const host of rec.hosts) if (cidrContains(cidr, host)) return true;
     }
     return false;
   }
@@ -341,7 +338,7 @@ export class PolicyCompiler {
     const k = podKey(pod.namespace, pod.name);
     const principal = this.index.principalFor(pod);
     principal.pods.add(k);
-    const rec: PodRecord = { pod, principal, identityKeys: [], ips: [] };
+    const rec: PodRecord = { pod, principal, identityKeys: [], ips: [], hosts: [] };
     this.pods.set(k, rec);
     if (pod.nodeName !== undefined) {
       let s = this.podsByNode.get(pod.nodeName);
@@ -357,6 +354,7 @@ export class PolicyCompiler {
         const { key: idKey, info, fresh } = this.ids.acquirePod(principal, host);
         rec.identityKeys.push(idKey);
         rec.ips.push(host.canonical);
+        rec.hosts.push(host);
         if (fresh) this.identityChanged(info, true);
         this.ipTable.claim(host.canonical, k, idKey);
       }
