@@ -19,7 +19,7 @@ import type { DesiredEndpoint, RuleOrigin } from './datapath/desired.js';
 import type { Bandwidth } from './datapath/shaping.js';
 import { AttachCheck } from './endpoints/attach-check.js';
 import { endpointStatuses, weirEndpointOf } from './status.js';
-import type { Programmed } from './endpoints/programmed.js';
+import { contentKey, type Programmed } from './endpoints/programmed.js';
 import { capacityEvent, DEFAULT_POLICY_ENTRIES_PER_ENDPOINT, fitToQuota, type CapacityLevel, type Occupancy } from './endpoints/capacity.js';
 import { endpointKeyOf, type EndpointRecord, type EndpointRegistry } from './endpoints/registry.js';
 import { defaultInterfaceOf, networkOf, resultIps, resultMac } from './endpoints/intent.js';
@@ -352,23 +352,23 @@ export class Agent {
     const { datapath } = this.o;
     const { program: desired, occupancy } = fitToQuota(wanted, this.o.config.policyEntriesPerEndpoint ?? DEFAULT_POLICY_ENTRIES_PER_ENDPOINT);
     this.noteOccupancy(rec, occupancy);
-    const desiredJson = JSON.stringify(desired);
+    const desiredKey = contentKey(desired);
     const bandwidthJson = JSON.stringify(bandwidth ?? null);
     const cur = this.programmed.get(rec.endpointId);
     if (cur === undefined || cur.record.netnsPath !== rec.netnsPath || cur.record.ifName !== rec.ifName) {
       const res = await datapath.attachEndpoint({
         endpointId: rec.endpointId, netnsPath: rec.netnsPath, ifname: rec.ifName, desired, bandwidth, flowEvents: this.flowEventsFlag(), addresses,
       });
-      this.programmed.set(rec.endpointId, { record: rec, desired, occupancy, desiredJson, bandwidth, bandwidthJson, shaping: res.shapingMode });
+      this.programmed.set(rec.endpointId, { record: rec, desired, occupancy, desiredKey, bandwidth, bandwidthJson, shaping: res.shapingMode });
       this.adopted.delete(rec.endpointId);
       return;
     }
     cur.record = rec;
     cur.occupancy = occupancy;
-    if (cur.desiredJson !== desiredJson) {
+    if (cur.desiredKey !== desiredKey) {
       await datapath.updateEndpoint({ endpointId: rec.endpointId, desired, flowEvents: this.flowEventsFlag() });
       cur.desired = desired;
-      cur.desiredJson = desiredJson;
+      cur.desiredKey = desiredKey;
     }
     if (cur.bandwidthJson !== bandwidthJson) {
       const res = await datapath.setBandwidth(rec.endpointId, bandwidth);

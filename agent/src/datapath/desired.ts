@@ -74,6 +74,12 @@ export interface DesiredEndpoint extends EndpointKey {
   isolatedEgress: boolean;
   entries: PolicyEntry[];
   /**
+   * Set by the compiler: changes whenever `entries` or the isolation change, never repeats, so a
+   * consumer can tell "unchanged" without comparing the entries (agent/src/agent.ts program()).
+   * Absent: compare the content.
+   */
+  revision?: number;
+  /**
    * Audit mode (namespace annotation weir.dev/enforcement: audit): a flow policy would drop passes
    * and is reported as an AUDIT flow event. Absent = enforce. Set by the agent, not the compiler.
    */

@@ -372,6 +372,13 @@ export class Datapath implements DatapathApi {
     const written = applyDiff(m.policy, diff, state.policy);
     state.policy = written.contents;
     if (written.error !== undefined) throw this.isolate(state, written.error);
+    const c = state.config;
+    const unchanged = diff.upserts.length === 0 && diff.deletes.length === 0 && c.isolatedIngress === req.desired.isolatedIngress &&
+      c.isolatedEgress === req.desired.isolatedEgress && (c.audit === true) === (req.desired.audit === true) &&
+      c.eventsIngress === (req.flowEvents?.ingress ?? c.eventsIngress) && c.eventsEgress === (req.flowEvents?.egress ?? c.eventsEgress);
+    // Nothing to write (a recompile that produced the same policy): the generation stays, so
+    // established flows are not re-checked for nothing.
+    if (unchanged) return { added: 0, removed: 0, generation: c.generation };
     state.config = {
       ...state.config,
       generation: (state.config.generation + 1) >>> 0,

@@ -67,6 +67,8 @@ export interface CompiledRule {
 }
 
 export interface GroupState {
+  /** Taken from the compiler's counter whenever the group is built or its entries change (DesiredEndpoint.revision). */
+  revision: number;
   isolatedIngress: boolean;
   isolatedEgress: boolean;
   entries: PolicyEntry[];

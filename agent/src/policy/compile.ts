@@ -114,6 +114,8 @@ export class PolicyCompiler {
   /** policy key → group keys (cached) it was applied to. */
   private policyGroups = new Map<string, Set<string>>();
   private loading = false;
+  /** Source of GroupState.revision: never reused, so equal revisions mean equal entries. */
+  private revisions = 0;
 
   // ---------------------------------------------------------------- loading
 
@@ -418,12 +420,15 @@ export class PolicyCompiler {
           const e = list[i];
           if (e !== undefined && e.identity !== info.id) list[w++] = e;
         }
+        if (w !== list.length) g.revision = ++this.revisions;
         list.length = w;
         continue;
       }
       const fresh: PolicyEntry[] = [];
       for (const { r, direction } of g.rules) emitRule(fresh, r, direction, g.ownPorts, this.peerPorts, info.id);
-      if (fresh.length > 0) for (const e of foldEntries(fresh)) g.entries.push(e);
+      if (fresh.length === 0) continue;
+      for (const e of foldEntries(fresh)) g.entries.push(e);
+      g.revision = ++this.revisions;
     }
   }
 
@@ -601,7 +606,9 @@ export class PolicyCompiler {
         }
       }
     }
-    const g: GroupState = { isolatedIngress, isolatedEgress, entries: foldEntries(raw), rules: applied, ownPorts: rec.principal.namedPorts };
+    const g: GroupState = {
+      revision: ++this.revisions, isolatedIngress, isolatedEgress, entries: foldEntries(raw), rules: applied, ownPorts: rec.principal.namedPorts,
+    };
     this.groups.set(groupKey, g);
     rec.principal.groups.add(groupKey);
     return g;
@@ -639,6 +646,7 @@ export class PolicyCompiler {
       isolatedIngress: g.isolatedIngress,
       isolatedEgress: g.isolatedEgress,
       entries: g.entries,
+      revision: g.revision,
     };
   }
 

@@ -210,13 +210,27 @@ describe('incremental updates equal a full compile', () => {
     const st = c.compileNode({ name: 'n1' });
     return {
       ipcache: [...st.ipcache].sort((a, b) => a.cidr.localeCompare(b.cidr)),
-      endpoints: st.endpoints.map((e) => ({ ...e, entries: e.entries.map((x) => ({ ...x, ruleId: st.rules[x.ruleId] })).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) })),
+      // Revisions count the compiler's own changes: compared by content instead.
+      endpoints: st.endpoints.map(({ revision: _, ...e }) => ({ ...e, entries: e.entries.map((x) => ({ ...x, ruleId: st.rules[x.ruleId] })).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) })),
     };
   };
   const pol = np('x', 'p', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { role: 'new' } } }], ports: [{ port: 'serve-80-tcp' }] }] });
   const egressNamed = np('y', 'e', { podSelector: {}, policyTypes: ['Egress'], egress: [{ ports: [{ port: 'web' }] }] });
   const newPod = rawPod('z', 'n', '10.3.0.99', { labels: { role: 'new' }, ports: [{ name: 'web', containerPort: 7000 }] });
 
+  it('an endpoint\'s revision stays while its entries stay, and moves when they change in place', () => {
+    const c = new PolicyCompiler().load(clusterState({ nps: [pol] }));
+    const key = { namespace: 'x', pod: 'a', interface: 'eth0' };
+    const first = c.compileEndpoint(key);
+    expect(first?.revision).toBeDefined();
+    c.upsertPod(must(parsePod(rawPod('y', 'unrelated', '10.2.0.77', { labels: { role: 'other' } }))));
+    expect(c.compileEndpoint(key)?.revision).toBe(first?.revision);
+    // A pod the policy's peer selects appears: its identity is patched into x/a's entries.
+    c.upsertPod(must(parsePod(newPod)));
+    const second = c.compileEndpoint(key);
+    expect(second?.entries.length).toBeGreaterThan(0);
+    expect(second?.revision).not.toBe(first?.revision);
+  });
   it('pod added then removed, policy changed, namespace relabelled', () => {
     const base = clusterState({ nps: [pol, egressNamed] });
     const inc = new PolicyCompiler().load(base);
