@@ -48,8 +48,11 @@ export interface AgentStatus {
  * A flow event resolved to names: the shape `weir observe` prints and the agent logs.
  *   demo/client:40312 -> demo/server:80 TCP DROPPED (policy NetworkPolicy demo/deny-all, ingress)
  *   demo/client:40312 -> demo/server:80 TCP AUDIT would drop (policy demo/deny-all (default deny), ingress)
- * AUDIT: the endpoint's namespace audits (weir.dev/enforcement: audit); the flow passed, and
- * `reason` and `policy` say the drop enforcing would have made.
+ *   demo/client:40312 -> demo/server:80 TCP AUDIT would allow (policy demo/allow-web (audit policy), ingress)
+ * AUDIT would drop: the endpoint's namespace audits (weir.dev/enforcement: audit) and the flow
+ * passed, or an audit policy would drop a flow that passes; `reason` and `policy` say the drop
+ * enforcing would make. AUDIT would allow (reason policy-allow / default-allow): the flow is
+ * dropped, and enforcing the audit policies would allow it.
  */
 export interface FlowRecord {
   time: string;
@@ -67,7 +70,8 @@ export interface FlowRecord {
 }
 
 export function formatFlow(record: FlowRecord): string {
-  const verdict = record.verdict === 'AUDIT' ? 'AUDIT would drop' : record.verdict;
+  const wouldAllow = record.reason === 'policy-allow' || record.reason === 'default-allow';
+  const verdict = record.verdict === 'AUDIT' ? (wouldAllow ? 'AUDIT would allow' : 'AUDIT would drop') : record.verdict;
   return `${record.source} -> ${record.destination} ${record.protocol} ${verdict} (policy ${record.policy}, ${record.direction})`;
 }
 
