@@ -35,7 +35,8 @@ describe('Events on audit policies', () => {
     const { events, sent, lookups, advance } = setup();
     events.add(event, auditNp, record('shop/client:40312'));
     expect(lookups).toEqual(['NetworkPolicy shop/deny-all']);
-    expect(sent).toEqual([{ object: ref, reason: AUDIT_EVENT_REASON, message: expect.stringMatching(/^1 distinct flow would have been dropped by this audit policy just now .*weir audit report$/) as unknown as string }]);
+    expect(sent.map((e) => [e.object, e.reason])).toEqual([[ref, AUDIT_EVENT_REASON]]);
+    expect(sent[0]?.message).toMatch(/^1 distinct flow would have been dropped by this audit policy just now .*weir audit report$/);
     // Within the window: counted, not reported. Another source port of the same pair is the same flow.
     advance(60_000);
     events.add(event, auditNp, record('shop/client:40999'));

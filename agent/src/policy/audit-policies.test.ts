@@ -145,5 +145,5 @@ function stripUndefined(o: Objects): Objects {
     if (Array.isArray(v)) out[k] = v.filter((x) => x !== undefined);
     else if (v !== undefined) out[k] = v;
   }
-  return out as Objects;
+  return out;
 }
