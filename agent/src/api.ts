@@ -69,6 +69,16 @@ export interface FlowRecord {
   remoteIdentity: number;
 }
 
+/**
+ * A FlowRecord's source or destination split into host ("ns/pod", an address, "[v6]") and port:
+ * only TCP, UDP and SCTP ends carry ":port".
+ */
+export function splitFlowEnd(end: string, protocol: string): { host: string; port: string | undefined } {
+  if (protocol !== 'TCP' && protocol !== 'UDP' && protocol !== 'SCTP') return { host: end, port: undefined };
+  const i = end.lastIndexOf(':');
+  return i < 0 ? { host: end, port: undefined } : { host: end.slice(0, i), port: end.slice(i + 1) };
+}
+
 export function formatFlow(record: FlowRecord): string {
   const wouldAllow = record.reason === 'policy-allow' || record.reason === 'default-allow';
   const verdict = record.verdict === 'AUDIT' ? (wouldAllow ? 'AUDIT would allow' : 'AUDIT would drop') : record.verdict;

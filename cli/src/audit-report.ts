@@ -8,7 +8,7 @@
  * 30s), not the past. Pod names are reduced to their workload (a Deployment's pod-template hash and
  * random suffix dropped) so one row stands for every replica.
  */
-import type { FlowRecord } from '../../agent/src/api.js';
+import { splitFlowEnd, type FlowRecord } from '../../agent/src/api.js';
 import { streamAgentFlows } from './observe.js';
 import type { Cluster } from './kube.js';
 import type { OutputFormat } from './args.js';
@@ -48,15 +48,6 @@ export function workloadOf(podOrAddress: string): string {
   return `${podOrAddress.slice(0, slash)}/${name}`;
 }
 
-/** "ns/pod:80" → ["ns/pod", "80"]; "[fd00::1]:80" → ["[fd00::1]", "80"]; "10.0.0.1" (no port) → ["10.0.0.1", undefined]. */
-function splitHostPort(hostPort: string, hasPorts: boolean): [string, string | undefined] {
-  if (!hasPorts) return [hostPort, undefined];
-  const i = hostPort.lastIndexOf(':');
-  return i < 0 ? [hostPort, undefined] : [hostPort.slice(0, i), hostPort.slice(i + 1)];
-}
-
-const PORTED = new Set(['TCP', 'UDP', 'SCTP']);
-
 /**
  * Groups AUDIT records by policy and verdict. `namespace` keeps only records whose endpoint (the pod
  * interface that judged the flow) is in it.
@@ -67,10 +58,9 @@ export function auditReport(records: Iterable<FlowRecord>, namespace?: string): 
     if (r.verdict !== 'AUDIT') continue;
     if (namespace !== undefined && !r.endpoint.startsWith(`${namespace}/`)) continue;
     const would = r.reason === 'policy-allow' || r.reason === 'default-allow' ? 'allow' : 'drop';
-    const hasPorts = PORTED.has(r.protocol);
-    const [src] = splitHostPort(r.source, hasPorts);
-    const [dst, dport] = splitHostPort(r.destination, hasPorts);
-    const flow = { source: workloadOf(src), destination: workloadOf(dst), port: dport === undefined ? r.protocol : `${dport}/${r.protocol}` };
+    const src = splitFlowEnd(r.source, r.protocol);
+    const dst = splitFlowEnd(r.destination, r.protocol);
+    const flow = { source: workloadOf(src.host), destination: workloadOf(dst.host), port: dst.port === undefined ? r.protocol : `${dst.port}/${r.protocol}` };
     const key = `${would}\u0000${r.policy}`;
     let entry = byPolicy.get(key);
     if (entry === undefined) byPolicy.set(key, (entry = { policy: r.policy, would, flows: new Map() }));

@@ -7,7 +7,7 @@
  * an audit policy that stops matching stops producing Events). Per node: each agent reports the
  * flows its own pods judged.
  */
-import type { FlowRecord } from '../api.js';
+import { splitFlowEnd, type FlowRecord } from '../api.js';
 import type { FlowEvent } from '../datapath/codec.js';
 import type { RuleOrigin } from '../datapath/desired.js';
 import type { ObjectEventSink, ObjectRef } from '../kube/object-events.js';
@@ -18,12 +18,6 @@ export const AUDIT_EVENT_WINDOW_MS = 10 * 60 * 1000;
 
 /** The policy object behind a rule (kind, namespace '' for cluster-scoped, name), if it is known. */
 export type PolicyObjectRef = (kind: string, namespace: string, name: string) => ObjectRef | undefined;
-
-const hostOf = (hostPort: string, protocol: string): string => {
-  if (protocol !== 'TCP' && protocol !== 'UDP' && protocol !== 'SCTP') return hostPort;
-  const i = hostPort.lastIndexOf(':');
-  return i < 0 ? hostPort : hostPort.slice(0, i);
-};
 
 interface Pending {
   ref: ObjectRef;
@@ -54,7 +48,7 @@ export class AuditPolicyEvents {
       this.pending.set(key, (cur = { ref, flows: new Set(), lastEventAt: undefined, since: this.now() }));
     }
     // The source port differs per connection: a flow is (source host, destination host:port, protocol).
-    cur.flows.add(`${hostOf(record.source, record.protocol)}\u0000${record.destination}\u0000${record.protocol}`);
+    cur.flows.add(`${splitFlowEnd(record.source, record.protocol).host}\u0000${record.destination}\u0000${record.protocol}`);
     const t = this.now();
     if (cur.lastEventAt !== undefined && t - cur.lastEventAt < this.windowMs) return;
     const n = cur.flows.size;
