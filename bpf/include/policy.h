@@ -75,25 +75,28 @@ static __always_inline int weir_policy_better(const struct weir_policy_value *ca
 	return cand->verdict > best->verdict;
 }
 
+/* One trie lookup: the entry for `key`, kept when it beats best. */
+static __always_inline void weir_policy_keep(const struct weir_policy_key *key, struct weir_policy_value *best)
+{
+	struct weir_policy_value *v = bpf_map_lookup_elem(&weir_policy, key);
+
+	if (v && v->verdict != WEIR_VERDICT_NONE && weir_policy_better(v, best))
+		*best = *v;
+}
+
 /* One lookup of a tier: the entry for `identity` (an identity or a class), kept when it beats best.
  * With `what_if` (a compile-time constant at every call) the audit keyspace is looked up too: each
  * keyspace is folded on its own, so the better of the two is the union's entry. */
 static __always_inline void weir_policy_consider(struct weir_policy_key *key, __u32 identity,
 						 struct weir_policy_value *best, const int what_if)
 {
-	struct weir_policy_value *v;
-
 	key->identity = identity;
 	key->reserved = WEIR_POLICY_ENFORCED;
-	v = bpf_map_lookup_elem(&weir_policy, key);
-	if (v && v->verdict != WEIR_VERDICT_NONE && weir_policy_better(v, best))
-		*best = *v;
+	weir_policy_keep(key, best);
 	if (!what_if)
 		return;
 	key->reserved = WEIR_POLICY_AUDIT;
-	v = bpf_map_lookup_elem(&weir_policy, key);
-	if (v && v->verdict != WEIR_VERDICT_NONE && weir_policy_better(v, best))
-		*best = *v;
+	weir_policy_keep(key, best);
 }
 
 /* Best entry of one tier for the remote (exact | namespace class | cluster | ANY);
