@@ -9,8 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { Datapath } from '../agent/src/datapath/driver.js';
 import { DEFAULT_POLICY_ENTRIES_PER_ENDPOINT, fitToQuota } from '../agent/src/endpoints/capacity.js';
 import { PolicyCompiler } from '../agent/src/policy/compile.js';
-import { openHarness, TC_ACT_OK } from '../test/datapath/harness.js';
-import { TCP, ipv4, tcp } from '../test/datapath/packets.js';
+import { openHarness, TC_ACT_OK } from '../harness/datapath/harness.js';
+import { TCP, ipv4, tcp } from '../harness/datapath/packets.js';
 import { buildCluster } from './cluster-model.js';
 import { median } from './report.js';
 

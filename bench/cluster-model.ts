@@ -1,5 +1,5 @@
 /**
- * The synthetic cluster the policy benchmarks compile (bench/compile.ts, bench/capacity.ts):
+ * The synthetic cluster the policy benchmarks compile (bench/compile.ts, bench/capacity.ts, bench/churn.ts):
  * `namespaces` × 100 pods spread over `nodes` (pod i of namespace ns on node (ns + i) mod nodes), 10 NetworkPolicy shapes per namespace
  * (deny-all, pod and namespace selectors, a named port, ipBlocks with a per-namespace except,
  * same-namespace), 10 AdminNetworkPolicies (Allow from ns0, Deny TCP/22 from env=dev, Pass from
@@ -13,9 +13,7 @@ import {
   parseNetworkPolicy,
   parsePod,
   type ClusterState,
-  type NetworkPolicy,
   type Parsed,
-  type Pod,
 } from '../agent/src/policy/model.js';
 
 export const PODS_PER_NS = 100;
@@ -73,18 +71,28 @@ export function policies(ns: number): unknown[] {
   ];
 }
 
-export function buildCluster(shape: ClusterShape): ClusterState {
-  const namespaces = [];
-  const pods: Pod[] = [];
-  const nps: NetworkPolicy[] = [];
+/** The cluster as the API server would send it (unparsed objects), for benches that drive the agent's intake (bench/churn.ts). */
+export interface RawCluster {
+  namespaces: unknown[];
+  pods: unknown[];
+  networkPolicies: unknown[];
+  adminNetworkPolicies: unknown[];
+  baselineAdminNetworkPolicy: unknown;
+}
+
+export function namespaceObject(n: number): unknown {
+  return { metadata: { name: `ns${n}`, labels: { team: `t${n % 10}`, env: n % 3 === 0 ? 'prod' : 'dev' } } };
+}
+
+export function rawCluster(shape: ClusterShape): RawCluster {
+  const out: RawCluster = { namespaces: [], pods: [], networkPolicies: [], adminNetworkPolicies: [], baselineAdminNetworkPolicy: undefined };
   for (let n = 0; n < shape.namespaces; n++) {
-    namespaces.push(must(parseNamespace({ metadata: { name: `ns${n}`, labels: { team: `t${n % 10}`, env: n % 3 === 0 ? 'prod' : 'dev' } } })));
-    for (let i = 0; i < PODS_PER_NS; i++) pods.push(must(parsePod(rawPod(shape, n, i, `app${i % APPS}`))));
-    for (const [idx, p] of policies(n).entries()) if (shape.only === undefined || shape.only === idx) nps.push(must(parseNetworkPolicy(p)));
+    out.namespaces.push(namespaceObject(n));
+    for (let i = 0; i < PODS_PER_NS; i++) out.pods.push(rawPod(shape, n, i, `app${i % APPS}`));
+    for (const [idx, p] of policies(n).entries()) if (shape.only === undefined || shape.only === idx) out.networkPolicies.push(p);
   }
-  const anps = [];
   for (let a = 0; a < (shape.only === undefined ? 10 : 0); a++) {
-    anps.push(must(parseAdminNetworkPolicy({
+    out.adminNetworkPolicies.push({
       metadata: { name: `anp${a}` },
       spec: {
         priority: a * 10,
@@ -96,11 +104,23 @@ export function buildCluster(shape: ClusterShape): ClusterState {
         ],
         egress: [{ action: 'Deny', to: [{ networks: ['169.254.0.0/16'] }] }],
       },
-    })));
+    });
   }
-  const banp = must(parseBaselineAdminNetworkPolicy({
+  out.baselineAdminNetworkPolicy = {
     metadata: { name: 'default' },
     spec: { subject: { namespaces: {} }, ingress: [{ action: 'Deny', from: [{ namespaces: { matchLabels: { env: 'dev' } } }] }] },
-  }));
-  return { namespaces, pods, networkPolicies: nps, multiNetworkPolicies: [], adminNetworkPolicies: anps, baselineAdminNetworkPolicy: banp };
+  };
+  return out;
+}
+
+export function buildCluster(shape: ClusterShape): ClusterState {
+  const raw = rawCluster(shape);
+  return {
+    namespaces: raw.namespaces.map((n) => must(parseNamespace(n))),
+    pods: raw.pods.map((p) => must(parsePod(p))),
+    networkPolicies: raw.networkPolicies.map((p) => must(parseNetworkPolicy(p))),
+    multiNetworkPolicies: [],
+    adminNetworkPolicies: raw.adminNetworkPolicies.map((p) => must(parseAdminNetworkPolicy(p))),
+    baselineAdminNetworkPolicy: must(parseBaselineAdminNetworkPolicy(raw.baselineAdminNetworkPolicy)),
+  };
 }

@@ -18,8 +18,8 @@
  *   node --import tsx bench/datapath-prog.ts [repeat] [rounds]
  *   (WEIR_BENCH_FILE=path writes the table there instead of bench/results/latest.md)
  */
-import { endpoint, entry, openHarness, TC_ACT_OK } from '../test/datapath/harness.js';
-import { TCP, ipv4, tcp } from '../test/datapath/packets.js';
+import { endpoint, entry, openHarness, TC_ACT_OK } from '../harness/datapath/harness.js';
+import { TCP, ipv4, tcp } from '../harness/datapath/packets.js';
 import type { PolicyEntry } from '../agent/src/datapath/desired.js';
 import type { BpfObject } from '../native/index.js';
 import { RESULTS_FILE, fmt, median, report, verdict } from './report.js';
@@ -29,7 +29,7 @@ const ROUNDS = Number(process.argv[3] ?? 3);
 const SIZES = [1, 100, 10_000] as const;
 const BENCH_OBJECT = 'build/bpf/bench_datapath.bpf.o';
 const POD = '10.0.0.10';
-const POD_MAC = '02:00:00:00:00:01'; // the source MAC test/datapath/packets.ts writes
+const POD_MAC = '02:00:00:00:00:01'; // the source MAC harness/datapath/packets.ts writes
 const PEER = '10.0.0.20';
 const PEER_ID = 400;
 const FILLER_FIRST_ID = 1000;

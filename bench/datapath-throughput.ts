@@ -15,9 +15,9 @@
  *   node --import tsx bench/datapath-throughput.ts [rounds]
  */
 import { spawn } from 'node:child_process';
-import { NetLab, netnsPath } from '../test/support/netns.js';
-import { endpoint, entry, openHarness } from '../test/datapath/harness.js';
-import { interfaceAddresses, macvlanPods } from '../test/datapath/pods.js';
+import { NetLab, netnsPath } from '../harness/support/netns.js';
+import { endpoint, entry, openHarness } from '../harness/datapath/harness.js';
+import { interfaceAddresses, macvlanPods } from '../harness/datapath/pods.js';
 import { buildConnrate, connectLoop, iperf, startConnServer, startIperfServer } from './traffic.js';
 import { fmt, median, report, verdict } from './report.js';
 

@@ -4,7 +4,7 @@
  * bytes it sends (skb length: Ethernet frames without FCS), so these counters give frame-level
  * shaping accuracy, where iperf3 can only report TCP goodput.
  */
-import { execInNetns } from '../test/support/netns.js';
+import { execInNetns } from '../harness/support/netns.js';
 
 /** `tc -s qdisc show` text → bytes sent per device, TBF qdiscs only (summed if several). */
 export function parseTbfSent(text: string): Map<string, number> {

@@ -11,7 +11,7 @@ import { readdirSync } from 'node:fs';
 import { RESULTS_FILE, startResults } from './report.js';
 
 /** Modules in bench/ that are not benchmarks. */
-const HELPERS = new Set(['run.ts', 'report.ts', 'traffic.ts', 'cluster-model.ts', 'qdisc.ts']);
+const HELPERS = new Set(['run.ts', 'report.ts', 'traffic.ts', 'cluster-model.ts', 'qdisc.ts', 'heap-top.ts']);
 
 function benchmarks(only: readonly string[]): string[] {
   const all = readdirSync('bench')

@@ -25,10 +25,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { NetLab, netnsPath } from '../test/support/netns.js';
-import { invokeCni } from '../test/support/cni.js';
-import { endpoint, openHarness } from '../test/datapath/harness.js';
-import { interfaceAddresses, macvlanPods } from '../test/datapath/pods.js';
+import { NetLab, netnsPath } from '../harness/support/netns.js';
+import { invokeCni } from '../harness/support/cni.js';
+import { endpoint, openHarness } from '../harness/datapath/harness.js';
+import { interfaceAddresses, macvlanPods } from '../harness/datapath/pods.js';
 import { iperf, ping, startIperfServer, type IperfResult, type PingResult } from './traffic.js';
 import { tbfSentBytes } from './qdisc.js';
 import { ifbName } from '../agent/src/datapath/shaping.js';

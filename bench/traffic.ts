@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { execInNetns, type NetLab } from '../test/support/netns.js';
+import { execInNetns, type NetLab } from '../harness/support/netns.js';
 
 const execFileP = promisify(execFile);
 

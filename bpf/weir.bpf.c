@@ -5,7 +5,8 @@
  * remote = source address), weir_egress on tc egress (traffic out of the pod: remote =
  * destination address); the policy port is always the destination port.
  *
- * One load per node: the agent attaches the same two programs to every endpoint interface, each
+ * One load per node: the agent attaches the same two programs to every endpoint interface (and to
+ * links a later chained plugin adds to the pod, flagged WEIR_CLASSID_ADOPTED), each
  * tc filter carrying the endpoint id as its classid minor, which the program reads as
  * skb->tc_classid (only a CAP_NET_ADMIN holder in the pod netns can change a filter; the webhook
  * refuses that capability). Verifying a program costs ~200 ms of CPU, so verifying per endpoint
@@ -47,6 +48,7 @@
 #include "conntrack.h"
 #include "related.h"
 #include "frag.h"
+#include "nodeaddr.h"
 #include "policy.h"
 #include "events.h"
 
@@ -224,9 +226,12 @@ static __always_inline void weir_flow_class(struct __sk_buff *skb, const struct 
 
 static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 direction)
 {
+	/* tc_classid is the filter classid's 16-bit minor: the endpoint id, plus WEIR_CLASSID_ADOPTED
+	 * on a link a later plugin added (antispoof.h). Ids above WEIR_MAX_ENDPOINTS find no config. */
+	const __u32 classid = skb->tc_classid;
+	const int adopted = endpoint_id == 0 && (classid & WEIR_CLASSID_ADOPTED);
 	struct weir_ctx x = {
-		/* tc_classid is 16 bits; ids above WEIR_MAX_ENDPOINTS find no config and drop. */
-		.ep_id = endpoint_id != 0 ? endpoint_id : skb->tc_classid,
+		.ep_id = endpoint_id != 0 ? endpoint_id : classid & ~WEIR_CLASSID_ADOPTED,
 		.d = { .rule_id = WEIR_RULE_NONE, .tier = WEIR_TIER_NONE, .direction = direction },
 	};
 	const struct weir_cursor c = weir_cursor_of(skb);
@@ -245,7 +250,7 @@ static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 directi
 		goto drop;
 	}
 	if (direction == WEIR_DIR_EGRESS) {
-		x.d.reason = weir_check_source(&c, ep, &x.pkt, kind);
+		x.d.reason = weir_check_source(&c, ep, &x.pkt, kind, adopted);
 		if (x.d.reason != 0)
 			goto drop;
 	}
@@ -256,6 +261,11 @@ static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 directi
 	}
 
 	remote = direction == WEIR_DIR_INGRESS ? &x.pkt.saddr : &x.pkt.daddr;
+	/* The pod and its own node always talk (NetworkPolicy's rule), over the link meant for it. */
+	if (adopted && weir_node_addr(remote)) {
+		weir_count(x.ep_id, WEIR_REASON_NODE_ALLOWED, x.pkt.len);
+		return TC_ACT_OK;
+	}
 	/* Coarse clock (tick resolution) is enough for second-scale lifetimes and much cheaper. */
 	x.now = bpf_ktime_get_coarse_ns();
 	if (x.pkt.frag == WEIR_FRAG_LATER)

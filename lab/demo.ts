@@ -1,6 +1,6 @@
 import { CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api, type V1Pod } from '@kubernetes/client-node';
 import { apiMessage } from '../common/src/kube/api-errors.js';
-import { execInNetns } from '../test/support/netns.js';
+import { execInNetns } from '../harness/support/netns.js';
 import type { FlowRecord } from '../agent/src/flows/format.js';
 import { formatFlow } from '../agent/src/flows/format.js';
 import { podNetnsName } from './simnode/kubelet.js';

@@ -2,11 +2,11 @@ import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } f
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freeLoopbackPorts } from '../test/controlplane/ports.js';
-import { startDaemon, startReaper, stopDaemon, type Daemon } from '../test/controlplane/procs.js';
-import { startControlPlane, type ControlPlane } from '../test/controlplane/index.js';
-import { render, type Manifest } from '../test/chart/helm.js';
-import { chartWebhookEnv, createWebhookConfigs, webhookConfigsAtUrl } from '../test/chart/webhook-url.js';
+import { freeLoopbackPorts } from '../harness/controlplane/ports.js';
+import { startDaemon, startReaper, stopDaemon, type Daemon } from '../harness/controlplane/procs.js';
+import { startControlPlane, type ControlPlane } from '../harness/controlplane/index.js';
+import { render, type Manifest } from '../harness/chart/helm.js';
+import { chartWebhookEnv, createWebhookConfigs, webhookConfigsAtUrl } from '../harness/chart/webhook-url.js';
 import { BPF_OBJECT_DIR, CNI_PLUGIN_BINARY, REFERENCE_CNI_DIR, tsEntry } from './paths.js';
 import { RoundRobinBinder } from './simnode/binder.js';
 import { resolveAttachments, type ClusterNetwork } from './simnode/attachments.js';

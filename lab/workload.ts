@@ -1,6 +1,6 @@
 import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
 import { spawn } from 'node:child_process';
-import { execInNetns } from '../test/support/netns.js';
+import { execInNetns } from '../harness/support/netns.js';
 import { isRecord } from '../common/src/records.js';
 
 /**

@@ -120,6 +120,36 @@ export interface TcApi {
   detach(target: TcTarget & TcFilterSelector): Promise<boolean>;
   /** Removes clsact (and with it every tc filter of both directions); no-op when absent. */
   destroyClsact(target: Omit<TcTarget, 'direction'>): Promise<void>;
+  /** Every filter on the hook, in no particular order; empty when the device has no clsact. */
+  list(target: TcTarget): Promise<TcFilter[]>;
+  /**
+   * Deletes the filter `list` reported (by handle), or with `whole` every filter of its classifier
+   * instance (same priority and protocol). false when it was already gone.
+   */
+  deleteFilter(target: TcTarget & { filter: TcFilter; whole?: boolean }): Promise<boolean>;
+}
+
+/** One tc filter as the kernel reports it; progId and classid are 0 for non-bpf filters. */
+export interface TcFilter {
+  handle: number;
+  priority: number;
+  /** Host byte order: 3 = ETH_P_ALL. */
+  protocol: number;
+  kind: string;
+  progId: number;
+  classid: number;
+}
+
+/** A network interface of a netns with its global-scope addresses (link-local ones are left out). */
+export interface LinkInfo {
+  ifindex: number;
+  name: string;
+  /** IFLA_INFO_KIND: 'veth', 'ifb', 'macvlan', ...; '' for links without one (physical, loopback). */
+  kind: string;
+  loopback: boolean;
+  /** Administratively up (IFF_UP). */
+  up: boolean;
+  addresses: string[];
 }
 
 export interface TbfOptions {
@@ -165,6 +195,7 @@ export interface NetlinkApi {
   /** Back to the device's default root qdisc; no-op when it already has it. */
   clearRootQdisc(netnsPath: string | null, ifname: string): Promise<void>;
   rootQdisc(netnsPath: string | null, ifname: string): Promise<RootQdisc | undefined>;
+  links(netnsPath: string | null): Promise<LinkInfo[]>;
 }
 
 export interface RingBufferConsumer {
@@ -249,6 +280,9 @@ interface RawAddon {
   tcQuery(o: RawTcOptions): Promise<{ progId: number } | undefined>;
   tcDetach(o: RawTcOptions): Promise<boolean>;
   tcDestroyClsact(o: RawTcOptions): Promise<void>;
+  tcList(o: RawTcOptions): Promise<TcFilter[]>;
+  tcDeleteFilter(o: RawTcOptions & { protocol: number; kind: string; whole: boolean }): Promise<boolean>;
+  nlLinks(ns: string | null): Promise<LinkInfo[]>;
   nlLinkIndex(ns: string | null, ifname: string): Promise<number | undefined>;
   nlCreateIfb(ns: string | null, name: string): Promise<number>;
   nlDeleteLink(ns: string | null, name: string): Promise<boolean>;
@@ -261,7 +295,8 @@ interface RawAddon {
 
 const RAW_FUNCTIONS = [
   'init', 'openObject', 'openPinnedMap', 'pinnedProgramId', 'probeFeatures', 'tcAttach', 'tcQuery', 'tcDetach',
-  'tcDestroyClsact', 'nlLinkIndex', 'nlCreateIfb', 'nlDeleteLink', 'nlSetTbf', 'nlSetFlowClasses', 'nlClearRootQdisc', 'nlRootQdisc',
+  'tcDestroyClsact', 'tcList', 'tcDeleteFilter', 'nlLinks', 'nlLinkIndex', 'nlCreateIfb', 'nlDeleteLink', 'nlSetTbf', 'nlSetFlowClasses', 'nlClearRootQdisc',
+  'nlRootQdisc',
   'RingBufferConsumer',
 ] as const;
 
@@ -413,6 +448,11 @@ function wrap(raw: RawAddon): NativeAddon {
       query: (t) => raw.tcQuery(tcOpts(t)),
       detach: (t) => raw.tcDetach(tcOpts(t)),
       destroyClsact: (t) => raw.tcDestroyClsact({ netnsPath: t.netnsPath, ifname: t.ifname }),
+      list: (t) => raw.tcList(tcOpts(t)),
+      deleteFilter: (t) => raw.tcDeleteFilter({
+        ...tcOpts({ ...t, handle: t.filter.handle, priority: t.filter.priority }),
+        protocol: t.filter.protocol, kind: t.filter.kind, whole: t.whole === true,
+      }),
     },
     netlink: {
       linkIndex: (ns, ifname) => raw.nlLinkIndex(ns, ifname),
@@ -423,6 +463,7 @@ function wrap(raw: RawAddon): NativeAddon {
       setFlowClasses: (ns, ifname, o) => raw.nlSetFlowClasses(ns, ifname, { ...o, leafMinors: [...o.leafMinors] }),
       clearRootQdisc: (ns, ifname) => raw.nlClearRootQdisc(ns, ifname),
       rootQdisc: (ns, ifname) => raw.nlRootQdisc(ns, ifname),
+      links: (ns) => raw.nlLinks(ns),
     },
     ringBuffer: (map, onRecord) => {
       if (!(map instanceof MapHandle)) throw new TypeError('ringBuffer: map must come from this addon');

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { findBinaries, startControlPlane } from './controlplane/index.js';
+import { findBinaries, startControlPlane } from '../harness/controlplane/index.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -11,7 +11,7 @@ import type { AttachProbe, AttachState } from './endpoints/probe.js';
 import { EndpointRegistry } from './endpoints/registry.js';
 import type { FlowRecord } from './flows/format.js';
 import { agentRequestHandler } from './http.js';
-import type { PodEventSink } from './kube/events.js';
+import type { PodEventSink } from './events.js';
 import { ScriptedSource } from './kube/scripted.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -216,9 +216,9 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     expect(programmed('big')).toMatchObject({ isolatedIngress: true, isolatedEgress: true, entries: [] });
     expect(programmed('small')).toMatchObject({ isolatedIngress: true, isolatedEgress: false });
     expect(programmed('small')?.entries.length).toBe(1);
-    expect(events.events.filter((e) => e.reason.startsWith('WeirPolicyCapacity'))).toEqual([
-      { pod: 'ns-a/big', reason: 'WeirPolicyCapacityExceeded', message: expect.stringContaining('needs 6 entries, over the 4 one endpoint may hold') },
-    ]);
+    const capacityEvents = events.events.filter((e) => e.reason.startsWith('WeirPolicyCapacity'));
+    expect(capacityEvents.map((e) => `${e.pod} ${e.reason}`)).toEqual(['ns-a/big WeirPolicyCapacityExceeded']);
+    expect(capacityEvents[0]?.message).toContain('needs 6 entries, over the 4 one endpoint may hold');
     expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_policy_quota_endpoints')).toMatch(/level="over"\} 1/);
     expect(agent.status().endpoints.find((e) => e.pod === 'ns-a/big')).toMatchObject({ policyEntries: 6, policyQuota: 4 });
     // Said once, not on every reconcile.
@@ -334,7 +334,7 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     await agent.idle();
     fake.calls.length = 0;
     expect(await agent.checkAttachments()).toBe(1);
-    expect(fake.calls.filter((c) => c.op !== 'syncIpCache')).toEqual([{ op: 'attach', endpointId: 1 }]);
+    expect(fake.calls.filter((c) => c.op !== 'syncIpCache' && c.op !== 'enforceLinks')).toEqual([{ op: 'attach', endpointId: 1 }]);
     expect(log.has('programs missing or replaced on ns-a/a eth0, re-attached')).toBe(true);
     expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_reattachments_total')).toMatch(/weir_agent_reattachments_total 1/);
     // CHECK says what is wrong.
@@ -353,6 +353,33 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     expect(fake.calls.filter((c) => c.op === 'attach')).toEqual([{ op: 'attach', endpointId: 1 }]);
     expect(events.events).toContainEqual(expect.objectContaining({ pod: 'ns-a/a', reason: 'WeirProgramReplaced' }));
     expect(probe.expected).toEqual(fake.programIds());
+  });
+
+  it('the attach check enforces links a later chained plugin added and reports tampering on them', async () => {
+    source.seed('pod', pod('a'));
+    const agent = makeAgent();
+    await agent.start();
+    expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
+    fake.linkReports.set(1, {
+      attached: ['veth0'], tampered: [{ link: 'veth0', filters: ['ingress: u32 filter handle 2048 priority 1 protocol 0x800 ahead of Weir\'s, removed'] }], leftAlone: [],
+    });
+    fake.calls.length = 0;
+    expect(await agent.checkAttachments()).toBe(1);
+    expect(fake.calls).toContainEqual({ op: 'enforceLinks', endpointId: 1 });
+    expect(log.has('ns-a/a: link veth0, added after weir\'s CNI ADD, now carries the endpoint\'s programs')).toBe(true);
+    expect(events.events).toContainEqual(expect.objectContaining({ pod: 'ns-a/a', reason: 'WeirProgramReplaced' }));
+  });
+
+  it('about a second after CNI ADD, without waiting for the attach check, links the rest of the chain added are enforced', async () => {
+    source.seed('pod', pod('a'));
+    const agent = makeAgent();
+    await agent.start();
+    expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
+    // The chained coordinator adds veth0 after weir's ADD returned.
+    fake.linkReports.set(1, { attached: ['veth0'], tampered: [], leftAlone: [] });
+    for (const deadline = Date.now() + 3000; !log.has('link veth0, added after') && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
+    expect(fake.calls).toContainEqual({ op: 'enforceLinks', endpointId: 1 });
+    expect(log.has('ns-a/a: link veth0, added after weir\'s CNI ADD, now carries the endpoint\'s programs')).toBe(true);
   });
 
   it('the attach check neither re-attaches nor reports an endpoint whose pod went away while it probed', async () => {

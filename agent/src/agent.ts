@@ -8,7 +8,7 @@
  * stay in the kernel while the agent is down. A new agent adopts them (adoptExisting, then
  * attachEndpoint with tc replace): programs are never detached, so flows are never reset.
  */
-import type { AgentStatus, EndpointStatus } from './api.js';
+import type { AgentStatus } from './api.js';
 import { CNI_ERROR_CODES } from './cni/codes.js';
 import { cniError, cniOk, type AddRequest, type CniRequest, type CniResponse, type DelRequest, type GcRequest } from './cni/protocol.js';
 import type { AgentConfig } from './config.js';
@@ -16,8 +16,11 @@ import type { DatapathApi, EventSubscription } from './datapath/api.js';
 import type { EndpointAddresses, FlowEvent } from './datapath/codec.js';
 import { resultAddresses } from './datapath/addresses.js';
 import type { DesiredEndpoint, RuleOrigin } from './datapath/desired.js';
-import type { Bandwidth, ShapingMode } from './datapath/shaping.js';
-import { capacityEvent, DEFAULT_POLICY_ENTRIES_PER_ENDPOINT, fitToQuota, occupancyWarnings, type CapacityLevel, type Occupancy } from './endpoints/capacity.js';
+import type { Bandwidth } from './datapath/shaping.js';
+import { AttachCheck } from './endpoints/attach-check.js';
+import { endpointStatuses, weirEndpointOf } from './status.js';
+import type { Programmed } from './endpoints/programmed.js';
+import { capacityEvent, DEFAULT_POLICY_ENTRIES_PER_ENDPOINT, fitToQuota, type CapacityLevel, type Occupancy } from './endpoints/capacity.js';
 import { endpointKeyOf, type EndpointRecord, type EndpointRegistry } from './endpoints/registry.js';
 import { defaultInterfaceOf, networkOf, resultIps, resultMac } from './endpoints/intent.js';
 import { PodIntake, type PodEntry } from './endpoints/pod-intake.js';
@@ -27,8 +30,7 @@ import type { AttachProbe } from './endpoints/probe.js';
 import { FlowHub } from './flows/hub.js';
 import { DropLog } from './flows/drop-log.js';
 import { formatFlow, toFlowRecord, type FlowNames, type FlowRecord } from './flows/format.js';
-import type { PodEventSink } from './kube/events.js';
-import type { ObjectEventSink } from './kube/object-events.js';
+import type { ObjectEventSink, PodEventSink } from './events.js';
 import type { ClusterSource, Resource, SourceChange } from './kube/sources.js';
 import { AgentMetrics } from './metrics.js';
 import { ClusterPolicyIntake } from './policy/cnp-intake.js';
@@ -41,15 +43,12 @@ import { NamespaceEnforcement } from './policy/enforcement.js';
 import { parseNamespace, type FieldError } from './policy/model.js';
 import { ReconcileRunner, systemClock, type Clock, type RunReason } from './reconcile/runner.js';
 import { errorMessage } from '../../common/src/errors.js';
+import { formatFieldErrors } from '../../common/src/field-errors.js';
 import { metaOf } from '../../common/src/records.js';
 
-/** The pino subset the agent logs through (pino's Logger satisfies it). */
-export interface Log {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+import type { Log } from './log.js';
+
+export type { Log };
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -72,23 +71,10 @@ export interface AgentOptions {
   flowEvents?: { ingress: boolean; egress: boolean };
 }
 
-/** What this process has programmed for an endpoint (the "current" side of every diff). */
-interface Programmed {
-  record: EndpointRecord;
-  /** What is programmed: the compiled policy, or nothing and isolated when it is over quota. */
-  desired: DesiredEndpoint;
-  /** The compiled policy's size against the endpoint's quota (endpoints/capacity.ts). */
-  occupancy: Occupancy;
-  desiredJson: string;
-  bandwidth: Bandwidth | undefined;
-  bandwidthJson: string;
-  shaping: ShapingMode;
-}
-
 export type { AgentStatus, EndpointStatus } from './api.js';
 
+
 const podKey = (ns: string, name: string): string => `${ns}/${name}`;
-const describeErrors = (errors: readonly FieldError[]): string => errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; ');
 
 export class Agent {
   readonly metrics: AgentMetrics;
@@ -119,7 +105,7 @@ export class Agent {
   private readonly clock: Clock;
   private lock: Promise<unknown> = Promise.resolve();
   private eventsSub: EventSubscription | undefined;
-  private attachTimer: { cancel(): void } | undefined;
+  private readonly attachCheck: AttachCheck;
   private started = false;
   private ready = false;
   private stopped = false;
@@ -142,6 +128,10 @@ export class Agent {
     const writer = o.endpoints;
     this.publisher = writer && new EndpointPublisher({
       writer, snapshot: (k) => this.snapshot(k), onError: (k, e) => o.log.warn({ pod: k, err: errorMessage(e) }, 'publishing the WeirEndpoint failed; retrying'),
+    });
+    this.attachCheck = new AttachCheck({
+      datapath: o.datapath, probe: o.probe, programmed: this.programmed, withLock: (fn) => this.withLock(fn), events: o.events, log: o.log,
+      metrics: this.metrics, clock: this.clock, periodSeconds: o.config.attachCheckSeconds, flowEvents: () => this.flowEventsFlag(),
     });
     this.runner = new ReconcileRunner({
       run: (reason) => this.reconcile(reason),
@@ -179,7 +169,7 @@ export class Agent {
       }
     }
     this.runner.start();
-    this.scheduleAttachCheck();
+    this.attachCheck.start();
     this.ready = true;
     log.info({ node: this.o.config.nodeName, endpoints: registry.list().length }, 'agent ready');
   }
@@ -193,7 +183,7 @@ export class Agent {
     this.stopped = true;
     this.ready = false;
     this.runner.stop();
-    this.attachTimer?.cancel();
+    this.attachCheck.stop();
     this.publisher?.stop();
     await this.o.source.stop().catch(() => undefined);
     await this.eventsSub?.stop().catch(() => undefined);
@@ -223,7 +213,7 @@ export class Agent {
   private parseFailed(resource: Resource, object: unknown, errors: readonly FieldError[]): void {
     const m = metaOf(object);
     this.metrics.parseErrors.inc({ resource });
-    this.o.log.warn({ resource, object: m.namespace ? `${m.namespace}/${m.name}` : m.name, errors: describeErrors(errors) }, `ignoring ${resource} that does not parse`);
+    this.o.log.warn({ resource, object: m.namespace ? `${m.namespace}/${m.name}` : m.name, errors: formatFieldErrors(errors) }, `ignoring ${resource} that does not parse`);
   }
 
   private applyChangeUnsafe(change: SourceChange): void {
@@ -551,6 +541,7 @@ export class Agent {
       );
       // Peers on this node learn the new pod's identity (ipcache) on the next run.
       this.runner.trigger('event');
+      this.attachCheck.scheduleLinkPass(rec.endpointId);
       return cniOk();
     });
   }
@@ -573,7 +564,7 @@ export class Agent {
     if (rec === undefined) {
       return cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent: no endpoint for ${what}: it was never attached or was removed`);
     }
-    const state = await this.o.probe.check(rec.netnsPath, rec.ifName, this.o.datapath.programIds());
+    const state = await this.o.probe.check(rec.netnsPath, rec.ifName, this.o.datapath.programIds(), rec.endpointId);
     switch (state.kind) {
       case 'attached': return cniOk();
       case 'missing': return cniError(
@@ -608,56 +599,9 @@ export class Agent {
     return cniOk();
   }
 
-  // ------------------------------------------------------------------ attach check
-
-  private scheduleAttachCheck(): void {
-    if (this.stopped) return;
-    this.attachTimer = this.clock.setTimeout(() => {
-      void this.checkAttachments().finally(() => this.scheduleAttachCheck());
-    }, this.o.config.attachCheckSeconds * 1000);
-  }
-
-  /**
-   * Re-attaches programs that disappeared from an endpoint or were replaced by a program that is
-   * not the node's Weir program (a pod tampering with its netns); a replaced one is also a
-   * Warning Event on the pod.
-   */
-  async checkAttachments(): Promise<number> {
-    let reattached = 0;
-    const expected = this.o.datapath.programIds();
-    for (const p of [...this.programmed.values()]) {
-      const rec = p.record;
-      const state = await this.o.probe.check(rec.netnsPath, rec.ifName, expected).catch(() => ({ kind: 'netns-gone' as const }));
-      if (state.kind !== 'missing') continue;
-      const what = `${rec.namespace}/${rec.pod} ${rec.ifName}`;
-      if (state.foreign.length > 0) {
-        this.o.events?.warning(
-          { namespace: rec.namespace, name: rec.pod, uid: rec.podUid },
-          'WeirProgramReplaced',
-          `a program that is not Weir's was found in Weir's tc slot on ${rec.ifName} (${state.foreign.join(', ')}); Weir's is re-attached. Something in the pod holds CAP_NET_ADMIN`,
-        );
-      }
-      try {
-        // The endpoint may have been forgotten (its pod deleted) while it was being probed: the
-        // kubelet deletes pods on a real node while this check runs. Then there is nothing to do.
-        const done = await this.withLock(async () => {
-          if (this.programmed.get(rec.endpointId) !== p) return false;
-          const res = await this.o.datapath.attachEndpoint({
-            endpointId: rec.endpointId, netnsPath: rec.netnsPath, ifname: rec.ifName, desired: p.desired, bandwidth: p.bandwidth, flowEvents: this.flowEventsFlag(),
-          });
-          p.shaping = res.shapingMode;
-          return true;
-        });
-        if (!done) continue;
-        reattached++;
-        this.metrics.reattachments.inc();
-        this.o.log.warn({ endpoint: endpointKeyOf(rec), missing: state.directions, foreign: state.foreign }, `programs missing or replaced on ${what}, re-attached`);
-      } catch (e) {
-        this.metrics.reconcileErrors.inc({ step: 'reattach' });
-        this.o.log.error({ endpoint: endpointKeyOf(rec), err: errorMessage(e) }, `programs missing or replaced on ${what}; re-attach failed`);
-      }
-    }
-    return reattached;
+  /** Re-attaches missing or replaced programs and enforces links added after ADD (endpoints/attach-check.ts); tests call it directly. */
+  checkAttachments(): Promise<number> {
+    return this.attachCheck.check();
   }
 
   // ------------------------------------------------------------------ flows and status
@@ -704,48 +648,16 @@ export class Agent {
   /** This agent's WeirEndpoint of a pod: the interfaces it attached and what each one enforces. */
   private snapshot(podK: string): WeirEndpoint | undefined {
     const recs = this.o.registry.list().filter((r) => podKey(r.namespace, r.pod) === podK);
-    const first = recs[0];
-    if (first === undefined) return undefined;
-    const bound = new Map(this.intake.trustedInterfaces(podK).map((i) => [i.name, i]));
-    return {
-      namespace: first.namespace, name: first.pod, podUid: first.podUid, node: this.o.config.nodeName,
-      interfaces: recs.map((r) => bound.get(r.ifName) ?? { name: r.ifName, network: undefined, isDefault: false, mac: undefined, ips: [], containerId: r.containerId, attachedAtMs: 0 }),
-      enforcement: recs.map((r) => {
-        const p = this.programmed.get(r.endpointId);
-        return {
-          name: r.ifName, endpointId: r.endpointId, enforced: p !== undefined,
-          isolatedIngress: p?.desired.isolatedIngress ?? false, isolatedEgress: p?.desired.isolatedEgress ?? false,
-          policyEntries: p?.occupancy.entries ?? 0, ...(p === undefined ? {} : { policyQuota: p.occupancy.quota }), shaping: p?.shaping ?? 'unknown',
-          ingressBitsPerSecond: p?.bandwidth?.ingressBitsPerSecond, egressBitsPerSecond: p?.bandwidth?.egressBitsPerSecond,
-          warnings: p === undefined ? ['not programmed by this agent process yet'] : occupancyWarnings(p.occupancy),
-        };
-      }),
-    };
+    return weirEndpointOf(this.o.config.nodeName, recs, this.intake.trustedInterfaces(podK), this.programmed);
   }
 
   status(): AgentStatus {
-    const endpoints: EndpointStatus[] = this.o.registry.list().map((rec) => {
-      const p = this.programmed.get(rec.endpointId);
-      return {
-        endpointId: rec.endpointId,
-        pod: `${rec.namespace}/${rec.pod}`,
-        interface: rec.ifName,
-        containerId: rec.containerId,
-        netnsPath: rec.netnsPath,
-        programmed: p !== undefined,
-        shaping: p?.shaping ?? 'unknown',
-        bandwidth: p?.bandwidth ?? null,
-        policyEntries: p?.occupancy.entries ?? 0,
-        ...(p === undefined ? {} : { policyQuota: p.occupancy.quota }),
-        isolation: { ingress: p?.desired.isolatedIngress ?? false, egress: p?.desired.isolatedEgress ?? false },
-        ...(p?.desired.audit === true ? { audit: true } : {}),
-      };
-    });
+    const endpoints = endpointStatuses(this.o.registry.list(), this.programmed);
     return {
       node: this.o.config.nodeName,
       ready: this.isReady,
       unsynced: this.o.source.unsynced(),
-      endpoints: endpoints.sort((a, b) => a.endpointId - b.endpointId),
+      endpoints,
       maps: {
         ipcache: this.ipcacheSize,
         policy: [...this.programmed.values()].reduce((s, p) => s + p.desired.entries.length, 0),

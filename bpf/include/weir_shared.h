@@ -87,7 +87,8 @@ enum weir_reason {
 	WEIR_REASON_EVENTS_SUPPRESSED = 15, /* not a packet fate: flow event over the endpoint's event budget */
 	WEIR_REASON_CT_RELATED = 16,    /* ICMP error quoting a tracked flow of the endpoint */
 	WEIR_REASON_AUDIT_ALLOWED = 17, /* new flow policy would drop, passed because the endpoint audits (WEIR_EP_AUDIT) */
-	WEIR_REASON_MAX = 18,
+	WEIR_REASON_NODE_ALLOWED = 18,  /* to/from the node's own address over a link a later plugin added (bpf/include/nodeaddr.h) */
+	WEIR_REASON_MAX = 19,
 };
 
 /* Tier carried in events and results when no rule decided (default allow/deny, conntrack). */

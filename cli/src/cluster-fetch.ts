@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { RawCluster } from '../../agent/src/policy/explain-pods.js';
+import type { RawCluster } from '../../agent/src/explain/explain-pods.js';
 import { rawList } from '../../common/src/kube/kube-source.js';
 import { WEIR_ENDPOINT_PATH } from '../../agent/src/endpoints/weirendpoint.js';
 

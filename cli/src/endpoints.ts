@@ -7,6 +7,7 @@
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { parseWeirEndpoint, WEIR_ENDPOINT, type WeirEndpoint } from '../../agent/src/endpoints/weirendpoint.js';
 import { formatBitsPerSecond } from '../../common/src/bandwidth.js';
+import { formatFieldErrors } from '../../common/src/field-errors.js';
 import { isList, isRecord } from '../../common/src/records.js';
 import type { OutputFormat } from './args.js';
 import { CommandError } from './errors.js';
@@ -23,7 +24,7 @@ function rows(list: unknown): Row[] {
     if (parsed.ok) return { endpoint: parsed.value };
     const meta = isRecord(item) && isRecord(item['metadata']) ? item['metadata'] : {};
     const text = (v: unknown) => (typeof v === 'string' ? v : '?');
-    return { namespace: text(meta['namespace']), name: text(meta['name']), error: parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ') };
+    return { namespace: text(meta['namespace']), name: text(meta['name']), error: formatFieldErrors(parsed.errors) };
   });
 }
 

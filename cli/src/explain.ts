@@ -1,10 +1,10 @@
 /**
  * `weir explain`: the pod's networks, the policies that select it, and (with --from/--to) the
  * verdict for one flow, computed from the API server's objects by the agent's own policy library
- * (agent/src/policy/explain-pods.ts), so the answer is the one the datapath enforces. It says which
+ * (agent/src/explain/explain-pods.ts), so the answer is the one the datapath enforces. It says which
  * port and protocol it assumed when none was given.
  */
-import { explainPod, type PodExplanation } from '../../agent/src/policy/explain-pods.js';
+import { explainPod, type PodExplanation } from '../../agent/src/explain/explain-pods.js';
 import { podRef, UsageError, type OutputFormat } from './args.js';
 import { fetchCluster } from './cluster-fetch.js';
 import { CommandError } from './errors.js';

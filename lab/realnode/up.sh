@@ -68,7 +68,7 @@ start_daemon kube-apiserver "$RN_BIN/kube-apiserver" \
 wait_for 120 "kube-apiserver /readyz" kubectl_rn get --raw /readyz
 
 step "CRDs (Multus, MultiNetworkPolicy, AdminNetworkPolicy, SpiderCoordinator) and Multus RBAC"
-kubectl_rn apply -f "$RN_REPO/test/crds/" >/dev/null
+kubectl_rn apply -f "$RN_REPO/harness/crds/" >/dev/null
 kubectl_rn apply -f "$RN_REPO/lab/realnode/multus-rbac.yaml" >/dev/null
 
 step "containerd (own root, state and socket) and the local images"

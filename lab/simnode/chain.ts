@@ -1,4 +1,4 @@
-import { invokeCni, type CniCommand } from '../../test/support/cni.js';
+import { invokeCni, type CniCommand } from '../../harness/support/cni.js';
 import { isRecord } from '../../common/src/records.js';
 
 /** A plugin's outcome with the raw result object (passed on verbatim as the next prevResult). */

@@ -1,8 +1,8 @@
-import { listNetns, netnsPath, runChecked } from '../../test/support/netns.js';
+import { listNetns, netnsPath, runChecked } from '../../harness/support/netns.js';
 
 /**
  * The few netns operations the simulated node needs beyond the shared helpers in
- * test/support/netns.ts (argv arrays, never a shell). The product datapath does not use these:
+ * harness/support/netns.ts (argv arrays, never a shell). The product datapath does not use these:
  * it talks netlink through the native addon.
  */
 export { listNetns, netnsPath };

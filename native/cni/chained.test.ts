@@ -10,8 +10,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cniError, cniOk, type CniRequest } from '../../agent/src/cni/protocol.js';
 import { startCniServer, type CniServer } from '../../agent/src/cni/server.js';
 import { buildPlugin, PLUGIN_BIN } from '../../agent/src/cni/testkit.js';
-import { invokeCni, type CniOutcome } from '../../test/support/cni.js';
-import { NetLab, run } from '../../test/support/netns.js';
+import { invokeCni, type CniOutcome } from '../../harness/support/cni.js';
+import { NetLab, run } from '../../harness/support/netns.js';
 import { describePrivileged } from '../../test/support/privileged.js';
 
 describePrivileged('weir chained after macvlan + host-local (real plugins, netns)', () => {

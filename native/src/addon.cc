@@ -39,6 +39,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tcQuery", Napi::Function::New(env, TcQuery, "tcQuery"));
   exports.Set("tcDetach", Napi::Function::New(env, TcDetach, "tcDetach"));
   exports.Set("tcDestroyClsact", Napi::Function::New(env, TcDestroyClsact, "tcDestroyClsact"));
+  exports.Set("tcList", Napi::Function::New(env, TcList, "tcList"));
+  exports.Set("tcDeleteFilter", Napi::Function::New(env, TcDeleteFilter, "tcDeleteFilter"));
+  exports.Set("nlLinks", Napi::Function::New(env, NlLinks, "nlLinks"));
   exports.Set("nlLinkIndex", Napi::Function::New(env, NlLinkIndex, "nlLinkIndex"));
   exports.Set("nlCreateIfb", Napi::Function::New(env, NlCreateIfb, "nlCreateIfb"));
   exports.Set("nlDeleteLink", Napi::Function::New(env, NlDeleteLink, "nlDeleteLink"));

@@ -384,6 +384,129 @@ void AttachBpfFilter(int ifindex, bool ingress, uint32_t handle, uint32_t priori
   ThrowIf(s.Request(m, &ext), "RTM_NEWTFILTER (bpf)", DevCtx(ifindex), ext);
 }
 
+// ---- filter and link inventory (re-attach: foreign filters, links a later plugin added) -------
+
+namespace {
+uint32_t ClsactParent(bool ingress) { return TC_H_MAKE(TC_H_CLSACT, ingress ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS); }
+}  // namespace
+
+std::vector<FilterInfo> ListFilters(int ifindex, bool ingress) {
+  Socket s;
+  Msg m(RTM_GETTFILTER, 0);
+  tcmsg t{};
+  t.tcm_family = AF_UNSPEC;
+  t.tcm_ifindex = ifindex;
+  t.tcm_parent = ClsactParent(ingress);
+  m.Append(t);
+  std::vector<FilterInfo> out;
+  try {
+    s.Dump(
+        m,
+        [&](const nlmsghdr* h) {
+          if (h->nlmsg_type != RTM_NEWTFILTER) return;
+          auto* tm = static_cast<const tcmsg*>(NLMSG_DATA(h));
+          // handle 0: the classifier instance itself (one per priority/protocol), not a filter.
+          if (tm->tcm_ifindex != ifindex || tm->tcm_handle == 0) return;
+          FilterInfo f;
+          f.handle = tm->tcm_handle;
+          f.priority = TC_H_MAJ(tm->tcm_info) >> 16;
+          f.protocol = ntohs(static_cast<uint16_t>(TC_H_MIN(tm->tcm_info)));
+          int len = static_cast<int>(h->nlmsg_len) - NLMSG_LENGTH(sizeof(tcmsg));
+          for (auto* a = reinterpret_cast<const rtattr*>(reinterpret_cast<const uint8_t*>(tm) + NLMSG_ALIGN(sizeof(tcmsg)));
+               RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+            if (a->rta_type == TCA_KIND) f.kind = static_cast<const char*>(RTA_DATA(a));
+            if (a->rta_type != TCA_OPTIONS) continue;
+            int olen = static_cast<int>(RTA_PAYLOAD(a));
+            for (auto* o = static_cast<const rtattr*>(RTA_DATA(a)); RTA_OK(o, olen); o = RTA_NEXT(o, olen)) {
+              if (RTA_PAYLOAD(o) < sizeof(uint32_t)) continue;
+              uint32_t v;
+              std::memcpy(&v, RTA_DATA(o), sizeof v);
+              if (o->rta_type == TCA_BPF_ID) f.progId = v;
+              if (o->rta_type == TCA_BPF_CLASSID) f.classid = v;
+            }
+          }
+          out.push_back(f);
+        },
+        "RTM_GETTFILTER");
+  } catch (SysError& e) {
+    // No clsact on the device: no filters.
+    if (e.err == EINVAL || e.err == ENOENT) return {};
+    throw;
+  }
+  return out;
+}
+
+bool DeleteFilter(int ifindex, bool ingress, const FilterInfo& f, bool wholeInstance) {
+  Socket s;
+  Msg m(RTM_DELTFILTER, 0);
+  tcmsg t = RootTcmsg(ifindex);
+  t.tcm_parent = ClsactParent(ingress);
+  // handle 0 with priority and protocol removes the whole classifier instance at that priority.
+  t.tcm_handle = wholeInstance ? 0 : f.handle;
+  t.tcm_info = TC_H_MAKE(f.priority << 16, htons(f.protocol));
+  m.Append(t);
+  if (!f.kind.empty()) m.AttrStr(TCA_KIND, f.kind);
+  std::string ext;
+  int rc = s.Request(m, &ext);
+  if (rc == -ENOENT || rc == -EINVAL) return false;
+  ThrowIf(rc, "RTM_DELTFILTER", DevCtx(ifindex), ext);
+  return true;
+}
+
+std::vector<LinkInfo> Links() {
+  std::vector<LinkInfo> out;
+  {
+    Socket s;
+    Msg m(RTM_GETLINK, 0);
+    ifinfomsg ifi{};
+    ifi.ifi_family = AF_UNSPEC;
+    m.Append(ifi);
+    s.Dump(
+        m,
+        [&](const nlmsghdr* h) {
+          if (h->nlmsg_type != RTM_NEWLINK) return;
+          auto* im = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
+          LinkInfo l;
+          l.ifindex = im->ifi_index;
+          l.loopback = (im->ifi_flags & IFF_LOOPBACK) != 0;
+          l.up = (im->ifi_flags & IFF_UP) != 0;
+          int len = static_cast<int>(h->nlmsg_len) - NLMSG_LENGTH(sizeof(ifinfomsg));
+          for (auto* a = IFLA_RTA(im); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+            if (a->rta_type == IFLA_IFNAME) l.name = static_cast<const char*>(RTA_DATA(a));
+            if (a->rta_type != IFLA_LINKINFO) continue;
+            int ilen = static_cast<int>(RTA_PAYLOAD(a));
+            for (auto* i = static_cast<const rtattr*>(RTA_DATA(a)); RTA_OK(i, ilen); i = RTA_NEXT(i, ilen))
+              if (i->rta_type == IFLA_INFO_KIND) l.kind = static_cast<const char*>(RTA_DATA(i));
+          }
+          out.push_back(l);
+        },
+        "RTM_GETLINK");
+  }
+  Socket s;
+  Msg m(RTM_GETADDR, 0);
+  ifaddrmsg ifa{};
+  ifa.ifa_family = AF_UNSPEC;
+  m.Append(ifa);
+  s.Dump(
+      m,
+      [&](const nlmsghdr* h) {
+        if (h->nlmsg_type != RTM_NEWADDR) return;
+        auto* am = static_cast<const ifaddrmsg*>(NLMSG_DATA(h));
+        // Link- and host-scoped addresses (fe80::/10, 127/8) are no network's own address.
+        if (am->ifa_scope != RT_SCOPE_UNIVERSE) return;
+        int len = static_cast<int>(h->nlmsg_len) - NLMSG_LENGTH(sizeof(ifaddrmsg));
+        for (auto* a = IFA_RTA(am); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+          if (a->rta_type != IFA_ADDRESS) continue;
+          char text[INET6_ADDRSTRLEN] = {0};
+          if (::inet_ntop(am->ifa_family, RTA_DATA(a), text, sizeof text) == nullptr) continue;
+          for (auto& l : out)
+            if (l.ifindex == static_cast<int>(am->ifa_index)) l.addresses.emplace_back(text);
+        }
+      },
+      "RTM_GETADDR");
+  return out;
+}
+
 void ClearRootQdisc(int ifindex) {
   Socket s;
   Msg m(RTM_DELQDISC, 0);
@@ -557,6 +680,31 @@ Napi::Value NlClearRootQdisc(const Napi::CallbackInfo& info) {
   return StartNetnsJob(info.Env(), ns, [ns, ifname]() -> ResultBuilder {
     WithCtx(Ctx(ns, ifname), [&] { nl::ClearRootQdisc(IfIndex(ifname, "")); });
     return Undef();
+  });
+}
+
+// The netns's links with their kind and global-scope addresses.
+Napi::Value NlLinks(const Napi::CallbackInfo& info) {
+  auto ns = NetnsArg(info[0]);
+  return StartNetnsJob(info.Env(), ns, [ns]() -> ResultBuilder {
+    auto links = WithCtx("in " + NetnsLabel(ns ? &*ns : nullptr), [&] { return nl::Links(); });
+    return [links](Napi::Env e) -> Napi::Value {
+      Napi::Array a = Napi::Array::New(e, links.size());
+      for (size_t i = 0; i < links.size(); i++) {
+        const auto& l = links[i];
+        Napi::Object o = Napi::Object::New(e);
+        o.Set("ifindex", Napi::Number::New(e, l.ifindex));
+        o.Set("name", l.name);
+        o.Set("kind", l.kind);
+        o.Set("loopback", Napi::Boolean::New(e, l.loopback));
+        o.Set("up", Napi::Boolean::New(e, l.up));
+        Napi::Array addrs = Napi::Array::New(e, l.addresses.size());
+        for (size_t j = 0; j < l.addresses.size(); j++) addrs.Set(static_cast<uint32_t>(j), l.addresses[j]);
+        o.Set("addresses", addrs);
+        a.Set(static_cast<uint32_t>(i), o);
+      }
+      return a;
+    };
   });
 }
 

@@ -55,6 +55,27 @@ void SetLinkUp(int ifindex);
 // skb->tc_classid (what libbpf's bpf_tc_attach cannot set).
 void AttachBpfFilter(int ifindex, bool ingress, uint32_t handle, uint32_t priority, int progFd, const std::string& name,
                      uint32_t classid, bool replace);
+// One filter on a clsact hook (progId/classid: cls_bpf only, else 0).
+struct FilterInfo {
+  uint32_t handle = 0;
+  uint32_t priority = 0;
+  uint16_t protocol = 0;  // host order (ETH_P_ALL = 3)
+  std::string kind;
+  uint32_t progId = 0;
+  uint32_t classid = 0;
+};
+std::vector<FilterInfo> ListFilters(int ifindex, bool ingress);  // empty without clsact
+// By handle, or the whole classifier instance at f's priority/protocol; false when absent.
+bool DeleteFilter(int ifindex, bool ingress, const FilterInfo& f, bool wholeInstance);
+struct LinkInfo {
+  int ifindex = 0;
+  std::string name;
+  std::string kind;  // IFLA_INFO_KIND ("veth", "ifb", ...); empty for physical or kind-less links
+  bool loopback = false;
+  bool up = false;  // IFF_UP (administratively up)
+  std::vector<std::string> addresses;  // global-scope addresses only
+};
+std::vector<LinkInfo> Links();
 }  // namespace nl
 
 // Module functions (tc.cc, netlink.cc, probe.cc).
@@ -62,6 +83,9 @@ Napi::Value TcAttach(const Napi::CallbackInfo& info);
 Napi::Value TcQuery(const Napi::CallbackInfo& info);
 Napi::Value TcDetach(const Napi::CallbackInfo& info);
 Napi::Value TcDestroyClsact(const Napi::CallbackInfo& info);
+Napi::Value TcList(const Napi::CallbackInfo& info);
+Napi::Value TcDeleteFilter(const Napi::CallbackInfo& info);
+Napi::Value NlLinks(const Napi::CallbackInfo& info);
 Napi::Value NlLinkIndex(const Napi::CallbackInfo& info);
 Napi::Value NlCreateIfb(const Napi::CallbackInfo& info);
 Napi::Value NlDeleteLink(const Napi::CallbackInfo& info);

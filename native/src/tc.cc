@@ -155,6 +155,66 @@ Napi::Value TcDetach(const Napi::CallbackInfo& info) {
   });
 }
 
+// Every filter on one clsact hook: [{ handle, priority, protocol, kind, progId, classid }].
+Napi::Value TcList(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Target t = ParseTarget(Options(info), true);
+  return StartNetnsJob(env, t.netns, [t]() -> ResultBuilder {
+    int ifindex = IfIndex(t.ifname, t.Context());
+    std::vector<nl::FilterInfo> filters;
+    try {
+      filters = nl::ListFilters(ifindex, t.point == BPF_TC_INGRESS);
+    } catch (SysError& e) {
+      e.context = t.Context();
+      throw;
+    }
+    return [filters](Napi::Env e) -> Napi::Value {
+      Napi::Array a = Napi::Array::New(e, filters.size());
+      for (size_t i = 0; i < filters.size(); i++) {
+        const auto& f = filters[i];
+        Napi::Object o = Napi::Object::New(e);
+        o.Set("handle", Napi::Number::New(e, f.handle));
+        o.Set("priority", Napi::Number::New(e, f.priority));
+        o.Set("protocol", Napi::Number::New(e, f.protocol));
+        o.Set("kind", f.kind);
+        o.Set("progId", Napi::Number::New(e, f.progId));
+        o.Set("classid", Napi::Number::New(e, f.classid));
+        a.Set(static_cast<uint32_t>(i), o);
+      }
+      return a;
+    };
+  });
+}
+
+// Deletes one filter (handle/priority/protocol/kind as tcList reported it), or with `whole` every
+// filter of its classifier instance (priority + protocol). Resolves false when it was not there.
+Napi::Value TcDeleteFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Options(info);
+  Target t = ParseTarget(o, true);
+  nl::FilterInfo f;
+  f.handle = t.handle;
+  f.priority = t.priority;
+  Napi::Value pv = o.Get("protocol");
+  if (!pv.IsNumber()) throw Napi::TypeError::New(env, "protocol must be a number (host order, e.g. 3 for ETH_P_ALL)");
+  uint32_t proto = pv.As<Napi::Number>().Uint32Value();
+  if (proto > 0xffff) throw Napi::RangeError::New(env, "protocol must fit in 16 bits");
+  f.protocol = static_cast<uint16_t>(proto);
+  f.kind = StringArg(o.Get("kind"), "kind");
+  bool whole = o.Get("whole").ToBoolean().Value();
+  return StartNetnsJob(env, t.netns, [t, f, whole]() -> ResultBuilder {
+    int ifindex = IfIndex(t.ifname, t.Context());
+    bool removed;
+    try {
+      removed = nl::DeleteFilter(ifindex, t.point == BPF_TC_INGRESS, f, whole);
+    } catch (SysError& e) {
+      e.context = t.Context();
+      throw;
+    }
+    return [removed](Napi::Env e) -> Napi::Value { return Napi::Boolean::New(e, removed); };
+  });
+}
+
 Napi::Value TcDestroyClsact(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Target t = ParseTarget(Options(info), false);

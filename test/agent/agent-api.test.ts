@@ -25,7 +25,7 @@ import { SimNode, podNetnsName } from '../../lab/simnode/kubelet.js';
 import { addNodeToSwitch, createSwitch, destroyUnderlay, underlayNames, UPLINK } from '../../lab/simnode/underlay.js';
 import { loadNative } from '../../native/index.js';
 import { describeWithApi, ensureNamespace, kubeClients, uniqueName } from '../support/kube.js';
-import { execInNetns } from '../support/netns.js';
+import { execInNetns } from '../../harness/support/netns.js';
 import { describePrivileged } from '../support/privileged.js';
 
 const run = promisify(execFile);

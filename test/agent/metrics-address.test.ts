@@ -12,8 +12,8 @@ import { startAgentHttp, type AgentHttpServer } from '../../agent/src/http.js';
 import type { AgentStatus } from '../../agent/src/api.js';
 import { FlowHub } from '../../agent/src/flows/hub.js';
 import { registerProcessMetrics } from '../../common/src/process-metrics.js';
-import { freeLoopbackPorts } from '../controlplane/ports.js';
-import { execInNetns, NetLab, runChecked } from '../support/netns.js';
+import { freeLoopbackPorts } from '../../harness/controlplane/ports.js';
+import { execInNetns, NetLab, runChecked } from '../../harness/support/netns.js';
 import { describePrivileged } from '../support/privileged.js';
 
 const NODE_IP = '10.213.7.1';

@@ -22,8 +22,8 @@ import { EndpointRegistry } from '../../agent/src/endpoints/registry.js';
 import { KubeSources, type ClusterSource, type Resource, type SourceChange } from '../../agent/src/kube/sources.js';
 import { rawList } from '../../common/src/kube/kube-source.js';
 import { kubeCacheSources, startClusterCache } from '../../webhook/src/cache/cluster.js';
-import { installCrds } from '../controlplane/crds.js';
-import { defaultCrdDir, findBinaries, startControlPlane, type ControlPlane } from '../controlplane/index.js';
+import { installCrds } from '../../harness/controlplane/crds.js';
+import { defaultCrdDir, findBinaries, startControlPlane, type ControlPlane } from '../../harness/controlplane/index.js';
 import { describeIf } from '../support/privileged.js';
 
 const NODE = 'node-nocrd';

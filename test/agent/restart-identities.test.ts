@@ -24,8 +24,8 @@ import type { AttachProbe, AttachState } from '../../agent/src/endpoints/probe.j
 import { EndpointRegistry } from '../../agent/src/endpoints/registry.js';
 import type { Resource } from '../../agent/src/kube/sources.js';
 import { ScriptedSource } from '../../agent/src/kube/scripted.js';
-import { OBJECT_PATH, TC_ACT_OK, TC_ACT_SHOT, openHarness, type Harness } from '../datapath/harness.js';
-import { ipv4, tcp, udp } from '../datapath/packets.js';
+import { OBJECT_PATH, TC_ACT_OK, TC_ACT_SHOT, openHarness, type Harness } from '../../harness/datapath/harness.js';
+import { ipv4, tcp, udp } from '../../harness/datapath/packets.js';
 import { describePrivileged } from '../support/privileged.js';
 
 const NODE = 'node-1';

@@ -23,10 +23,10 @@ import { UNVERSIONED } from '../../agent/src/datapath/layout.js';
 import type { AttachProbe, AttachState } from '../../agent/src/endpoints/probe.js';
 import { EndpointRegistry } from '../../agent/src/endpoints/registry.js';
 import { ScriptedSource } from '../../agent/src/kube/scripted.js';
-import { OBJECT_PATH, openHarness, type Harness } from '../datapath/harness.js';
-import { macvlanPods } from '../datapath/pods.js';
+import { OBJECT_PATH, openHarness, type Harness } from '../../harness/datapath/harness.js';
+import { macvlanPods } from '../../harness/datapath/pods.js';
 import { describePrivileged } from '../support/privileged.js';
-import { NetLab, execInNetns, netnsPath, runChecked } from '../support/netns.js';
+import { NetLab, execInNetns, netnsPath, runChecked } from '../../harness/support/netns.js';
 
 const NODE = 'node-1';
 const PROBE = 'test/datapath/probe.mjs';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithApi, kubeClients } from '../support/kube.js';
 import { describeIf } from '../support/privileged.js';
 import { certManagerCrds } from './cert-manager-crds.js';
-import { helmBinary, render, type Manifest, type RenderOptions } from './helm.js';
+import { helmBinary, render, type Manifest, type RenderOptions } from '../../harness/chart/helm.js';
 import { apiRequest, createObject, describeStatus, objectPath, serviceAccount, type Impersonation } from './kubeapi.js';
 
 // Set when the shared control plane hands this file its admin kubeconfig (describeWithApi).

@@ -1,4 +1,4 @@
-import type { Manifest } from './helm.js';
+import type { Manifest } from '../../harness/chart/helm.js';
 
 /**
  * Minimal stand-ins for cert-manager's Issuer and Certificate CRDs (cert-manager is not part of

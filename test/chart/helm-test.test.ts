@@ -18,14 +18,14 @@ import { startAgentHttp, type AgentHttpServer } from '../../agent/src/http.js';
 import { AgentMetrics } from '../../agent/src/metrics.js';
 import { isRecord } from '../../common/src/records.js';
 import { tsEntry } from '../../lab/paths.js';
-import { freeLoopbackPorts } from '../controlplane/ports.js';
-import { logTail, startDaemon, stopDaemon, type Daemon } from '../controlplane/procs.js';
+import { freeLoopbackPorts } from '../../harness/controlplane/ports.js';
+import { logTail, startDaemon, stopDaemon, type Daemon } from '../../harness/controlplane/procs.js';
 import { startFakeKubelet, type FakeKubelet } from '../support/fake-kubelet.js';
 import { describeWithApi, ensureNamespace, kubeClients, uniqueName, writeUserKubeconfig } from '../support/kube.js';
 import { describeIf } from '../support/privileged.js';
-import { asArray, at, find, helmBinary, render, type Manifest } from './helm.js';
+import { asArray, at, find, helmBinary, render, type Manifest } from '../../harness/chart/helm.js';
 import { apiRequest, createObject, describeStatus, objectPath, serviceAccount } from './kubeapi.js';
-import { chartWebhookEnv, createWebhookConfigs, webhookConfigsAtUrl } from './webhook-url.js';
+import { chartWebhookEnv, createWebhookConfigs, webhookConfigsAtUrl } from '../../harness/chart/webhook-url.js';
 
 const WEIR = fileURLToPath(new URL('../../bin/weir', import.meta.url));
 const describeHelm = describeIf(helmBinary() !== null, 'helm is not built (scripts/build-go-tools.sh)');

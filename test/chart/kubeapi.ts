@@ -1,7 +1,7 @@
 import https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import { isRecord } from '../../common/src/records.js';
-import type { Manifest } from './helm.js';
+import type { Manifest } from '../../harness/chart/helm.js';
 
 /**
  * A raw REST call to the test API server, authenticated by client-node's KubeConfig. Raw because the

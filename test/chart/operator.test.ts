@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { isRecord } from '../../common/src/records.js';
 import { describeWithApi, ensureNamespace, kubeClients, uniqueName } from '../support/kube.js';
 import { describeIf } from '../support/privileged.js';
-import { asArray, at, chartDir, find, helm, helmBinary, render, templateArgs, type Manifest } from './helm.js';
+import { asArray, at, chartDir, find, helm, helmBinary, render, templateArgs, type Manifest } from '../../harness/chart/helm.js';
 import { createObject, describeStatus } from './kubeapi.js';
 
 const describeHelm = describeIf(helmBinary() !== null, 'helm is not built (scripts/build-go-tools.sh)');

@@ -1,18 +1,18 @@
 // The network-policy-api v0.3.0 ClusterNetworkPolicy CRDs Weir ships, exactly as upstream ships
 // them (scripts/update-policy-crds.sh copies them from the Go module): the experimental channel in
-// the chart's crds/ (installed by `helm install` unless --skip-crds) and in test/crds (the test
+// the chart's crds/ (installed by `helm install` unless --skip-crds) and in harness/crds (the test
 // control plane and the lab), the standard channel in charts/weir/policy-crds/standard/.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { describeIf } from '../support/privileged.js';
-import { chartDir, helm, helmBinary } from './helm.js';
+import { chartDir, helm, helmBinary } from '../../harness/chart/helm.js';
 
 const FILE = 'policy.networking.k8s.io_clusternetworkpolicies.yaml';
 const experimentalPath = path.join(chartDir, 'crds', FILE);
 const standardPath = path.join(chartDir, 'policy-crds', 'standard', FILE);
-const testCrdPath = path.resolve(chartDir, '../../test/crds', FILE);
+const testCrdPath = path.resolve(chartDir, '../../harness/crds', FILE);
 
 interface Crd {
   metadata: { name: string; annotations: Record<string, string> };
@@ -25,7 +25,7 @@ async function load(p: string): Promise<{ text: string; crd: Crd }> {
 }
 
 describe('ClusterNetworkPolicy CRDs (network-policy-api v0.3.0)', () => {
-  it('test/crds holds the same experimental-channel file as the chart, byte for byte', async () => {
+  it('harness/crds holds the same experimental-channel file as the chart, byte for byte', async () => {
     expect((await load(testCrdPath)).text).toBe((await load(experimentalPath)).text);
   });
 

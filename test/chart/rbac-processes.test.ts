@@ -30,13 +30,13 @@ import { KubeSources } from '../../agent/src/kube/sources.js';
 import { parseIntent } from '../../common/src/intent.js';
 import { isRecord } from '../../common/src/records.js';
 import { tsEntry } from '../../lab/paths.js';
-import { freeLoopbackPorts } from '../controlplane/ports.js';
-import { logTail, startDaemon, stopDaemon, type Daemon } from '../controlplane/procs.js';
+import { freeLoopbackPorts } from '../../harness/controlplane/ports.js';
+import { logTail, startDaemon, stopDaemon, type Daemon } from '../../harness/controlplane/procs.js';
 import { apiMessage, apiStatus, describeWithApi, ensureNamespace, kubeClients, uniqueName, writeUserKubeconfig } from '../support/kube.js';
 import { describeIf } from '../support/privileged.js';
-import { asArray, at, helmBinary, render, type Manifest } from './helm.js';
+import { asArray, at, helmBinary, render, type Manifest } from '../../harness/chart/helm.js';
 import { apiRequest, createObject, describeStatus, objectPath, serviceAccount } from './kubeapi.js';
-import { chartWebhookEnv, createWebhookConfigs, webhookConfigsAtUrl } from './webhook-url.js';
+import { chartWebhookEnv, createWebhookConfigs, webhookConfigsAtUrl } from '../../harness/chart/webhook-url.js';
 
 const NAD = { group: 'k8s.cni.cncf.io', version: 'v1', plural: 'network-attachment-definitions' };
 const describeHelm = describeIf(helmBinary() !== null, 'helm is not built (scripts/build-go-tools.sh)');

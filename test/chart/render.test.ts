@@ -8,7 +8,7 @@ import { LOG_LEVELS } from '../../common/src/log-levels.js';
 import { catchUpFor } from '../../webhook/src/server/catch-up.js';
 import { parseConfig } from '../../webhook/src/server/config.js';
 import { describeIf } from '../support/privileged.js';
-import { asArray, at, chartDir, find, helm, helmBinary, render, templateArgs, type Manifest } from './helm.js';
+import { asArray, at, chartDir, find, helm, helmBinary, render, templateArgs, type Manifest } from '../../harness/chart/helm.js';
 
 const describeHelm = describeIf(helmBinary() !== null, 'helm is not built (scripts/build-go-tools.sh)');
 

@@ -6,7 +6,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { readAgentConfig } from '../../agent/src/config.js';
 import { isRecord } from '../../common/src/records.js';
 import { describeIf } from '../support/privileged.js';
-import { asArray, at, find, helmBinary, render, type Manifest } from './helm.js';
+import { asArray, at, find, helmBinary, render, type Manifest } from '../../harness/chart/helm.js';
 
 const describeHelm = describeIf(helmBinary() !== null, 'helm is not built (scripts/build-go-tools.sh)');
 

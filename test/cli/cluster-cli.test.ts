@@ -14,7 +14,7 @@ import type { AgentStatus, FlowRecord } from '../../agent/src/api.js';
 import { startAgentHttp, type AgentHttpServer } from '../../agent/src/http.js';
 import { AgentMetrics } from '../../agent/src/metrics.js';
 import { FlowHub } from '../../agent/src/flows/hub.js';
-import { freeLoopbackPorts } from '../controlplane/ports.js';
+import { freeLoopbackPorts } from '../../harness/controlplane/ports.js';
 import { startFakeKubelet, type FakeKubelet } from '../support/fake-kubelet.js';
 import { describeWithApi, ensureNamespace, kubeClients, uniqueName, writeUserKubeconfig } from '../support/kube.js';
 import { runWeir, WEIR_BIN } from '../support/weir-cli.js';

@@ -3,14 +3,14 @@
  * would create (ordinal names, template labels and containers, the labels the StatefulSet
  * controller adds), two Linux Nodes whose addresses the host-network pods take, the WeirEndpoint the
  * agent that attached each pod-network pod publishes (eth0, its one interface), and the policies.
- * Probing a flow asks Weir's `weir explain` engine (agent/src/policy/explain-pods.ts) whether
+ * Probing a flow asks Weir's `weir explain` engine (agent/src/explain/explain-pods.ts) whether
  * policy allows it, and the pod's containers whether anything listens there (agnhost's
  * serve-hostname, netexec and porter, as the manifests start them).
  */
 import { weirEndpointObject } from '../../agent/src/endpoints/weirendpoint.js';
 import { explainFlow } from '../../agent/src/policy/evaluate.js';
 import { PolicyCompiler } from '../../agent/src/policy/compile.js';
-import { buildClusterState, explainer, type ExplainResult, type RawCluster } from '../../agent/src/policy/explain-pods.js';
+import { buildClusterState, explainer, type ExplainResult, type RawCluster } from '../../agent/src/explain/explain-pods.js';
 import { isRecord } from '../../common/src/records.js';
 
 type Obj = Record<string, unknown>;

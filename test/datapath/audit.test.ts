@@ -12,8 +12,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { FlowEvent } from '../../agent/src/datapath/codec.js';
 import type { PolicyEntry } from '../../agent/src/datapath/desired.js';
 import { describePrivileged } from '../support/privileged.js';
-import { TC_ACT_OK, TC_ACT_SHOT, counted, endpoint, entry, openHarness, testEndpoints, type Harness } from './harness.js';
-import { TCP, fromMac, ipv4, tcp, udp } from './packets.js';
+import { TC_ACT_OK, TC_ACT_SHOT, counted, endpoint, entry, openHarness, testEndpoints, type Harness } from '../../harness/datapath/harness.js';
+import { TCP, fromMac, ipv4, tcp, udp } from '../../harness/datapath/packets.js';
 
 const POD = '10.0.1.10';
 const B = '10.0.1.20'; // identity 400
@@ -21,7 +21,7 @@ const C = '10.0.1.30'; // identity 500
 const WORLD = '192.0.2.1';
 const ID_B = 400;
 const ID_C = 500;
-const POD_MAC = '02:00:00:00:00:01'; // the source MAC of every frame test/datapath/packets.ts builds
+const POD_MAC = '02:00:00:00:00:01'; // the source MAC of every frame harness/datapath/packets.ts builds
 
 describePrivileged('weir.bpf.o audit endpoints (BPF_PROG_TEST_RUN)', () => {
   let h: Harness;

@@ -7,12 +7,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
 import { describePrivileged } from '../support/privileged.js';
-import { NetLab, execInNetns, netnsPath } from '../support/netns.js';
-import { endpoint, entry, openHarness, type Harness } from './harness.js';
-import { arp, fromMac, ipv4, vlanTagged, type L4 } from './packets.js';
-import { interfaceAddresses, macvlanPods } from './pods.js';
+import { NetLab, execInNetns, netnsPath } from '../../harness/support/netns.js';
+import { endpoint, entry, openHarness, type Harness } from '../../harness/datapath/harness.js';
+import { arp, fromMac, ipv4, vlanTagged } from '../../harness/datapath/packets.js';
+import { buildRawframe, deliveredFrames, markedUdp } from './rawframes.js';
+import { interfaceAddresses, macvlanPods } from '../../harness/datapath/pods.js';
 
 const PROBE = 'test/datapath/probe.mjs';
 const IP = { a: '10.96.0.1', b: '10.96.0.2', c: '10.96.0.3' } as const;
@@ -30,15 +30,7 @@ describePrivileged('hostile pod with real packets (raw sockets, spoofing, revoca
   let ns: Record<'a' | 'b' | 'c', string>;
   const mac = { a: '', b: '', c: '' };
 
-  /** UDP with a payload marker (the tap in c counts frames containing it). */
-  const marked = (marker: string, sport: number, dport: number): L4 => {
-    const payload = Buffer.from(marker);
-    const hdr = Buffer.alloc(8);
-    hdr.writeUInt16BE(sport, 0);
-    hdr.writeUInt16BE(dport, 2);
-    hdr.writeUInt16BE(8 + payload.length, 4);
-    return { protocol: 17, header: Buffer.concat([hdr, payload]) };
-  };
+  const marked = markedUdp;
   /** A frame from a to c at L2 (a's MAC unless spoofed). */
   const toC = (frame: Buffer, src = mac.a): Buffer => {
     const f = fromMac(frame, src);
@@ -47,23 +39,12 @@ describePrivileged('hostile pod with real packets (raw sockets, spoofing, revoca
   };
 
   /** How many of `frames` (each sent once from a with skb->protocol `proto`) c sees with `marker`. */
-  async function delivered(frames: Array<{ frame: Buffer; proto: number }>, marker: Buffer): Promise<number> {
-    const counter: ChildProcess = lab.spawnInNetns(ns.c, [tool, 'count', 'eth0', '1500', marker.toString('hex')]);
-    const out: string[] = [];
-    counter.stdout?.on('data', (d: Buffer) => out.push(d.toString()));
-    await new Promise<void>((resolve) => counter.stdout?.once('data', () => resolve()));
-    for (const f of frames) {
-      const r = await execInNetns(ns.a, [tool, 'send', 'eth0', String(f.proto), f.frame.toString('hex')]);
-      if (r.code !== 0) throw new Error(`rawframe send: ${r.stderr}`);
-    }
-    await new Promise<void>((resolve) => counter.once('exit', () => resolve()));
-    const lines = out.join('').trim().split('\n');
-    return Number(lines[lines.length - 1]);
-  }
+  const delivered = (frames: Array<{ frame: Buffer; proto: number }>, marker: Buffer): Promise<number> =>
+    deliveredFrames(lab, tool, { ns: ns.a, ifname: 'eth0' }, { ns: ns.c, ifname: 'eth0' }, frames, marker);
 
   beforeAll(async () => {
     await lab.sweep();
-    execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', tool, 'test/datapath/rawframe.c']);
+    buildRawframe(tool);
     h = openHarness('hostile-netns');
     ({ ns } = await macvlanPods(lab, { a: { ipv4: IP.a }, b: { ipv4: IP.b }, c: { ipv4: IP.c } }));
     for (const p of ['a', 'b', 'c'] as const) mac[p] = (await interfaceAddresses(ns[p])).mac ?? '';

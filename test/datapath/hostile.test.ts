@@ -5,12 +5,12 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describePrivileged } from '../support/privileged.js';
-import { TC_ACT_OK, TC_ACT_SHOT, counted, endpoint, entry, openHarness, testEndpoints, type Harness } from './harness.js';
-import { PROTO, TCP, arp, fromMac, icmp, icmpError, ipv4, ipv6, nd, payload, tcp, udp, vlanTagged, withEthertype } from './packets.js';
+import { TC_ACT_OK, TC_ACT_SHOT, counted, endpoint, entry, openHarness, testEndpoints, type Harness } from '../../harness/datapath/harness.js';
+import { PROTO, TCP, arp, fromMac, icmp, icmpError, ipv4, ipv6, nd, payload, tcp, udp, vlanTagged, withEthertype } from '../../harness/datapath/packets.js';
 
 const POD = '10.0.0.10';
 const POD6 = 'fd00::10';
-const POD_MAC = '02:00:00:00:00:01'; // the source MAC of every frame test/datapath/packets.ts builds
+const POD_MAC = '02:00:00:00:00:01'; // the source MAC of every frame harness/datapath/packets.ts builds
 const VICTIM = '10.0.0.20'; // identity 400
 const VICTIM6 = 'fd00::20';
 const VICTIM_MAC = '02:00:00:00:00:99';
@@ -96,6 +96,22 @@ describePrivileged('hostile pods (BPF_PROG_TEST_RUN)', () => {
     expect(e.egress(nd(135, POD6, VICTIM6, { target: VICTIM6, llMac: VICTIM_MAC }))).toBe(TC_ACT_SHOT); // another MAC in the option
     expect(e.egress(nd(136, POD6, 'ff02::1', { target: POD6, llMac: POD_MAC }))).toBe(TC_ACT_OK);
     expect(await counted(h, e.id, 'spoofed')).toBe(5n);
+  });
+
+  it('IPv6 sources the CNI result did not list: only the EUI-64 link-local of the pod\'s own MAC passes', async () => {
+    const e = await eps.ep([]); // open policy: only the source check can drop these
+    const eui64 = 'fe80::ff:fe00:1'; // from POD_MAC 02:00:00:00:00:01 (universal/local bit flipped, ff:fe inserted)
+    expect(e.egress(ipv6(eui64, 'fe80::1', udp(546, 547)))).toBe(TC_ACT_OK); // e.g. DHCPv6 from link-local
+    expect(e.egress(ipv6(eui64, 'fe80::1', icmp(128, 7, true)))).toBe(TC_ACT_OK);
+    // Another pod's EUI-64 link-local, a stable-privacy one, a SLAAC global: Weir cannot tell them from a neighbour's.
+    expect(e.egress(ipv6('fe80::ff:fe00:99', 'fe80::1', udp(546, 547)))).toBe(TC_ACT_SHOT);
+    expect(e.egress(ipv6('fe80::1234:5678:9abc:def0', 'fe80::1', udp(546, 547)))).toBe(TC_ACT_SHOT);
+    expect(e.egress(ipv6('fd00::ff:fe00:1', VICTIM6, udp(546, 547)))).toBe(TC_ACT_SHOT);
+    // The right address from another MAC is still spoofed.
+    expect(e.egress(fromMac(ipv6(eui64, 'fe80::1', udp(546, 547)), VICTIM_MAC))).toBe(TC_ACT_SHOT);
+    expect(await counted(h, e.id, 'spoofed')).toBe(4n);
+    // ND keeps working from any link-local source (stable-privacy included).
+    expect(e.egress(nd(135, 'fe80::1234:5678:9abc:def0', 'ff02::1:ff00:20', { target: VICTIM6, llMac: POD_MAC }))).toBe(TC_ACT_OK);
   });
 
   it('revocation cannot be undone by a mid-stream packet from the pod side', async () => {

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { decodeEndpointConfig, encodeCounterKey, sumCounterValues } from '../../agent/src/datapath/codec.js';
 import { TcAttachProbe } from '../../agent/src/endpoints/probe.js';
 import { describePrivileged } from '../support/privileged.js';
-import { NetLab, execInNetns, listNetns, netnsPath, runChecked } from '../support/netns.js';
-import { endpoint, entry, openHarness, type Harness } from './harness.js';
-import { interfaceAddresses } from './pods.js';
+import { NetLab, execInNetns, listNetns, netnsPath, runChecked } from '../../harness/support/netns.js';
+import { endpoint, entry, openHarness, type Harness } from '../../harness/datapath/harness.js';
+import { interfaceAddresses } from '../../harness/datapath/pods.js';
 
 const PROBE = 'test/datapath/probe.mjs';
 const IP = { a: '10.99.0.1', b: '10.99.0.2', c: '10.99.0.3' } as const;

@@ -9,9 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describePrivileged } from '../support/privileged.js';
-import { NetLab, execInNetns, netnsPath, runChecked } from '../support/netns.js';
-import { endpoint, openHarness, type Harness } from './harness.js';
-import { interfaceAddresses } from './pods.js';
+import { NetLab, execInNetns, netnsPath, runChecked } from '../../harness/support/netns.js';
+import { endpoint, openHarness, type Harness } from '../../harness/datapath/harness.js';
+import { interfaceAddresses } from '../../harness/datapath/pods.js';
 import type { ShapingPreference } from '../../agent/src/datapath/shaping.js';
 
 const IP = { a: '10.98.0.1', b: '10.98.0.2' } as const;

@@ -12,8 +12,8 @@ import {
 } from '../../agent/src/datapath/codec.js';
 import { CLUSTER_IDENTITY, NAMESPACE_CLASS_BIT, type Direction, type Tier } from '../../agent/src/datapath/desired.js';
 import { describePrivileged } from '../support/privileged.js';
-import { TC_ACT_OK, TC_ACT_SHOT, endpoint, entry, openHarness, type Harness } from './harness.js';
-import { ipv4, tcp } from './packets.js';
+import { TC_ACT_OK, TC_ACT_SHOT, endpoint, entry, openHarness, type Harness } from '../../harness/datapath/harness.js';
+import { ipv4, tcp } from '../../harness/datapath/packets.js';
 
 const POD = '10.0.0.10';
 const B = '10.0.0.20';

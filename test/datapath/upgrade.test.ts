@@ -14,9 +14,9 @@ import { LAYOUT_VERSION, MAPS } from '../../agent/src/datapath/codec.js';
 import { Datapath } from '../../agent/src/datapath/driver.js';
 import { UNVERSIONED } from '../../agent/src/datapath/layout.js';
 import { describePrivileged } from '../support/privileged.js';
-import { NetLab, execInNetns, netnsPath, runChecked } from '../support/netns.js';
-import { OBJECT_PATH, endpoint, entry, openHarness, type Harness } from './harness.js';
-import { interfaceAddresses, macvlanPods } from './pods.js';
+import { NetLab, execInNetns, netnsPath, runChecked } from '../../harness/support/netns.js';
+import { OBJECT_PATH, endpoint, entry, openHarness, type Harness } from '../../harness/datapath/harness.js';
+import { interfaceAddresses, macvlanPods } from '../../harness/datapath/pods.js';
 
 const PROBE = 'test/datapath/probe.mjs';
 const IP = { a: '10.95.0.1', b: '10.95.0.2', c: '10.95.0.3' } as const;

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { FlowEvent } from '../../agent/src/datapath/codec.js';
 import type { PolicyEntry } from '../../agent/src/datapath/desired.js';
 import { describePrivileged } from '../support/privileged.js';
-import { TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT, counted, endpoint, entry, openHarness, testEndpoints, type Harness } from './harness.js';
-import { TCP, arpRequest, icmp, ipv4, ipv6, nd, sctp, tcp, udp } from './packets.js';
+import { TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT, counted, endpoint, entry, openHarness, testEndpoints, type Harness } from '../../harness/datapath/harness.js';
+import { TCP, arpRequest, icmp, ipv4, ipv6, nd, sctp, tcp, udp } from '../../harness/datapath/packets.js';
 
 const POD = '10.0.0.10';
 const B = '10.0.0.20'; // identity 400
@@ -17,7 +17,7 @@ const POD6 = 'fd00::10';
 const B6 = 'fd00::20';
 const C6 = 'fd00::30';
 const ID_B = 400;
-const POD_MAC = '02:00:00:00:00:01'; // the source MAC of every frame test/datapath/packets.ts builds
+const POD_MAC = '02:00:00:00:00:01'; // the source MAC of every frame harness/datapath/packets.ts builds
 const ID_C = 500;
 
 describePrivileged('weir.bpf.o verdicts (BPF_PROG_TEST_RUN)', () => {

@@ -1,4 +1,4 @@
-// examples/ against the real kube-apiserver (with test/crds installed): every object in every file is
+// examples/ against the real kube-apiserver (with harness/crds installed): every object in every file is
 // created with a server-side dry run and strict field validation, so a misspelt field or a wrong
 // apiVersion fails here, not on a user's cluster. The files use namespace `shop`; the test moves
 // them into a fresh namespace of its own (the shared control plane is used by other suites).

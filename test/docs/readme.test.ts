@@ -320,6 +320,8 @@ describe('bench/README.md: benchmark figures (the README points there)', () => {
     { what: /^webhook/, bench: 'webhook.ts' },
     { what: /^weir CNI ADD/, bench: 'cni-add.ts' },
     { what: /policy entries|^policy state/, bench: 'capacity.ts', heading: '## Policy state at cluster scale' },
+    { what: /^policy compiler/, bench: 'compile.ts', heading: '## Policy compiler at cluster scale' },
+    { what: /^churn/, bench: 'churn.ts', heading: '## Churn on a 10,000-pod cluster' },
   ];
 
   /** The text of every latest.md section with this heading (a file may hold several runs). */

@@ -15,9 +15,9 @@ import { isRecord } from '../../common/src/records.js';
 import { podNetnsName } from '../../lab/simnode/kubelet.js';
 import { Lab, type LabNode } from '../../lab/supervisor.js';
 import { createNad, createPod, iperfMbps, macvlanWeirConfig, waitRunning, waitUntil } from '../../lab/workload.js';
-import { binDir } from '../controlplane/binaries.js';
+import { binDir } from '../../harness/controlplane/binaries.js';
 import { describePrivileged, inCI } from '../support/privileged.js';
-import { execInNetns, run } from '../support/netns.js';
+import { execInNetns, run } from '../../harness/support/netns.js';
 
 const PREFIX = 'wbw';
 const NS = 'bw';

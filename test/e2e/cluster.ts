@@ -5,7 +5,7 @@
  * I/O lives here; the model and the truth tables are pure (model.ts, scenarios.ts).
  */
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
-import { explainer } from '../../agent/src/policy/explain-pods.js';
+import { explainer } from '../../agent/src/explain/explain-pods.js';
 import type { FlowRecord } from '../../agent/src/api.js';
 import { fetchCluster } from '../../cli/src/cluster-fetch.js';
 import { streamFlows } from '../../cli/src/flows-client.js';

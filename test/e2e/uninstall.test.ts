@@ -19,7 +19,7 @@ import { podNetnsName } from '../../lab/simnode/kubelet.js';
 import { Lab, type LabNode } from '../../lab/supervisor.js';
 import { createNad, createPod, macvlanWeirConfig, waitRunning } from '../../lab/workload.js';
 import { describePrivileged } from '../support/privileged.js';
-import { execInNetns } from '../support/netns.js';
+import { execInNetns } from '../../harness/support/netns.js';
 
 const PREFIX = 'wun';
 const NS = 'un';
@@ -41,6 +41,8 @@ describePrivileged('e2e uninstall: nothing of Weir is left on the node', () => {
     const parsed: unknown = JSON.parse(out.stdout.trim() === '' ? '[]' : out.stdout);
     return Array.isArray(parsed) ? (parsed as unknown[]) : [];
   };
+  /** Root qdiscs Weir's shaping puts on a pod interface: htb (htb-fair, where the kernel has sch_htb) or tbf (agent/src/datapath/shaping.ts). */
+  const SHAPER_ROOTS = ['htb', 'tbf'];
   /** What Weir put on the pod's side of the node: tc filters, root qdisc kind, IFBs. */
   async function podSide(): Promise<{ filters: number; rootQdisc: string; ifbs: string[] }> {
     let filters = 0;
@@ -82,7 +84,11 @@ describePrivileged('e2e uninstall: nothing of Weir is left on the node', () => {
   it('before: the pod is enforced and shaped, and the node holds pins, state and the plugin', async () => {
     // The agent shapes the pod right after CNI ADD; give the ingress IFB a moment on a loaded machine.
     for (const deadline = Date.now() + 10_000; (await podSide()).ifbs.length === 0 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 200));
-    expect(await podSide()).toEqual({ filters: 2, rootQdisc: 'tbf', ifbs: [expect.stringMatching(/^wifb\d+$/)] });
+    const before = await podSide();
+    expect(before.filters).toBe(2);
+    expect(SHAPER_ROOTS, `root qdisc ${before.rootQdisc}`).toContain(before.rootQdisc);
+    expect(before.ifbs).toHaveLength(1);
+    expect(before.ifbs[0]).toMatch(/^wifb\d+$/);
     expect((await readdir(node.pinRoot)).length).toBeGreaterThan(0);
     expect(existsSync(stateDir())).toBe(true);
     expect(existsSync(plugin())).toBe(true);
@@ -92,10 +98,10 @@ describePrivileged('e2e uninstall: nothing of Weir is left on the node', () => {
     if (lab === undefined) throw new Error('lab not up');
     await lab.uninstallAgent(node.name);
     const after = await podSide();
-    // (An empty clsact qdisc stays on the pod's eth0: removing it would also remove filters of
-    // anyone else sharing it; it holds no program and goes with the pod's netns.)
+    // (Detach also removes the clsact qdisc once no filter is left on it; someone else's filter keeps it:
+    // test/datapath/chained-links.test.ts. Not asserted here: this suite counts filters.)
     expect(after.filters, 'tc filters on the pod interface').toBe(0);
-    expect(after.rootQdisc, 'the pod interface is back to its default root qdisc').not.toBe('tbf');
+    expect(SHAPER_ROOTS, 'the pod interface is back to its default root qdisc').not.toContain(after.rootQdisc);
     expect(after.ifbs, 'IFBs in the pod netns').toEqual([]);
     expect(existsSync(node.pinRoot), `pins under ${node.pinRoot}`).toBe(false);
     expect(existsSync(dirname(node.pinRoot)), `the empty ${dirname(node.pinRoot)}`).toBe(false);

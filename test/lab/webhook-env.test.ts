@@ -4,7 +4,7 @@
 import { expect, it } from 'vitest';
 import { webhookEnvFromChart } from '../../lab/supervisor.js';
 import { describeIf } from '../support/privileged.js';
-import { asArray, at, helmBinary, render } from '../chart/helm.js';
+import { asArray, at, helmBinary, render } from '../../harness/chart/helm.js';
 
 const describeHelm = describeIf(helmBinary() !== null, 'helm is not built (scripts/build-go-tools.sh)');
 

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { findBinaries, startControlPlane } from '../controlplane/index.js';
-import { listNetns, runChecked } from '../support/netns.js';
+import { findBinaries, startControlPlane } from '../../harness/controlplane/index.js';
+import { listNetns, runChecked } from '../../harness/support/netns.js';
 import { describeIf } from '../support/privileged.js';
 
 /**
@@ -59,9 +59,9 @@ interface Started {
   readonly fp: Footprint;
 }
 
-/** Starts test/controlplane/main.ts in a child node process and waits for its ready line. */
+/** Starts harness/controlplane/main.ts in a child node process and waits for its ready line. */
 function startInChild(): Promise<Started> {
-  const main = fileURLToPath(new URL('../controlplane/main.ts', import.meta.url));
+  const main = fileURLToPath(new URL('../../harness/controlplane/main.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', main], { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let out = '';

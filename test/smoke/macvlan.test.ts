@@ -2,8 +2,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cniOrThrow, type CniInvocation } from '../support/cni.js';
-import { NetLab, execInNetns, run } from '../support/netns.js';
+import { cniOrThrow, type CniInvocation } from '../../harness/support/cni.js';
+import { NetLab, execInNetns, run } from '../../harness/support/netns.js';
 import { describePrivileged } from '../support/privileged.js';
 
 /**

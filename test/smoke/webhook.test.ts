@@ -1,7 +1,7 @@
 import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:https';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loopbackServingPki } from '../controlplane/pki.js';
+import { loopbackServingPki } from '../../harness/controlplane/pki.js';
 import { apiMessage, apiStatus, describeWithApi, ensureNamespace, kubeClients, uniqueName } from '../support/kube.js';
 
 interface Seen {

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import https from 'node:https';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { issueCert } from '../controlplane/pki.js';
+import { issueCert } from '../../harness/controlplane/pki.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 

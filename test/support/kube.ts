@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { describeIf } from './privileged.js';
 
-export { writeUserKubeconfig } from '../controlplane/users.js';
+export { writeUserKubeconfig } from '../../harness/controlplane/users.js';
 
 /** The shared control plane's admin kubeconfig path, or '' when there is none (see global-setup). */
 export function apiKubeconfigPath(): string {

@@ -234,7 +234,5 @@ export function parseCniResponse(input: unknown): Parsed<CniResponse> {
   return r.result(cniError(code, message, details));
 }
 
-/** Renders parse errors as one line for a CNI error message. */
-export function describeFieldErrors(errors: readonly FieldError[]): string {
-  return errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; ');
-}
+/** Parse errors as one line for a CNI error message. */
+export { formatFieldErrors as describeFieldErrors } from '../../../common/src/field-errors.js';

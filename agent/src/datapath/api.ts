@@ -32,6 +32,18 @@ export interface AttachRequest {
 
 export interface AttachResult {
   shapingMode: ShapingMode;
+  /** Filters found ahead of Weir's (or a foreign program in Weir's slot), removed or replaced: tampering. */
+  tampered?: string[];
+}
+
+/** What one pass over an endpoint's netns did with links no CNI ADD reported (links.ts). */
+export interface LinkReport {
+  /** Links that got Weir's programs now (new, or whose filters had gone). */
+  attached: string[];
+  /** Per link, filters removed or replaced (tampering). */
+  tampered: { link: string; filters: string[] }[];
+  /** Links left unenforced, with the reason. */
+  leftAlone: { link: string; reason: string }[];
 }
 
 export interface UpdateRequest {
@@ -70,6 +82,12 @@ export interface DatapathApi {
   updateEndpoint(req: UpdateRequest): Promise<UpdateResult>;
   setBandwidth(endpointId: number, bandwidth: Bandwidth | undefined): Promise<AttachResult>;
   detachEndpoint(endpointId: number): Promise<void>;
+  /**
+   * Attaches the endpoint's programs to links in its netns that a later chained plugin added
+   * (Spiderpool coordinator's veth0) and re-attaches them where they went missing. Only the
+   * lowest endpoint id of a netns owns such links; for the others this reports nothing.
+   */
+  enforceLinks(endpointId: number): Promise<LinkReport>;
   /** `failed`: entries a full ipcache refused (the most specific prefixes are written first). */
   syncIpCache(entries: readonly IpCacheEntry[]): Promise<{ added: number; removed: number; changed: number; failed: number }>;
   adoptExisting(): Promise<AdoptedEndpoint[]>;

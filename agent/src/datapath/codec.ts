@@ -22,6 +22,7 @@ export const MAPS = {
   eventBudget: 'weir_event_budget',
   frags: 'weir_frags',
   meta: 'weir_meta',
+  nodeAddrs: 'weir_node_addrs',
 } as const;
 
 export const PROGRAMS = { ingress: 'weir_ingress', egress: 'weir_egress' } as const;

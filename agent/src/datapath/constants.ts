@@ -74,7 +74,7 @@ export function keyspaceOf(e: Pick<PolicyEntry, 'audit'>): number {
 export const REASONS = [
   'ct-established', 'ct-reply', 'policy-allow', 'default-allow', 'l2-pass', 'policy-deny',
   'default-deny', 'revoked', 'malformed', 'no-endpoint', 'events-lost', 'redirect-ifb',
-  'spoofed', 'ct-quota', 'l2-refused', 'events-suppressed', 'ct-related', 'audit-allowed',
+  'spoofed', 'ct-quota', 'l2-refused', 'events-suppressed', 'ct-related', 'audit-allowed', 'node-allowed',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 /** Reasons that are a packet's drop (the others pass it, or count something that is not a packet fate). */

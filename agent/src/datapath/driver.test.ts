@@ -5,11 +5,14 @@ import { Datapath } from './driver.js';
 import { FakeDatapath } from './fake.js';
 import type { BpfMapPort, DatapathAddon } from './port.js';
 import { tbfParameters } from './shaping.js';
+import type { PodLink } from './links.js';
 
 /** An addon stand-in: maps are hex-keyed Maps shared by every "object"; every call is logged. */
 function recordingAddon(features = { schFq: false, schTbf: true, schHtb: false, ifb: true }, capacity: Record<string, number> = {}) {
   const log: string[] = [];
   const maps = new Map<string, Map<string, Buffer>>();
+  /** What netlink.links reports for any netns. */
+  const podLinks: PodLink[] = [];
   const mapPort = (name: string): BpfMapPort => {
     let m = maps.get(name);
     if (m === undefined) maps.set(name, (m = new Map<string, Buffer>()));
@@ -42,18 +45,22 @@ function recordingAddon(features = { schFq: false, schTbf: true, schHtb: false, 
       attach: async (t) => { log.push(`attach ${t.direction} ${t.program.name} replace=${String(t.replace)} classid=${String(t.classid)}`); return { progId: 1 }; },
       query: async () => undefined,
       detach: async (t) => { log.push(`detach ${t.direction}`); return true; },
+      list: async () => [],
+      deleteFilter: async (t) => { log.push(`deleteFilter ${t.direction} ${t.filter.handle}`); return true; },
+      destroyClsact: async (t) => { log.push(`destroyClsact ${t.ifname}`); },
     },
     netlink: {
-      linkIndex: async () => undefined,
+      linkIndex: async (_ns, ifname) => (podLinks.some((l) => l.name === ifname) ? 9 : undefined),
       createIfb: async (_ns, name) => { log.push(`createIfb ${name}`); return 42; },
       deleteLink: async (_ns, name) => { log.push(`deleteLink ${name}`); return true; },
       setTbf: async (_ns, ifname, o) => { log.push(`tbf ${ifname} ${o.rateBitsPerSecond}`); },
       setFlowClasses: async (_ns, ifname, o) => { log.push(`htb ${ifname} ${o.rateBitsPerSecond}`); },
       clearRootQdisc: async (_ns, ifname) => { log.push(`clear ${ifname}`); },
+      links: async () => podLinks,
     },
     ringBuffer: () => ({ start: () => undefined, stop: async () => undefined, delivered: 0 }),
   };
-  return { addon, log, maps };
+  return { addon, log, maps, podLinks };
 }
 
 const entry = (e: Partial<PolicyEntry>): PolicyEntry => ({
@@ -80,6 +87,25 @@ describe('Datapath driver ordering and diffs', () => {
     expect(log.filter((l) => l.startsWith('open') || l.startsWith('attach'))).toEqual([
       'attach ingress weir_ingress replace=true classid=4', 'attach egress weir_egress replace=true classid=4',
     ]);
+  });
+
+  it('links a later plugin added get the programs of the netns\'s lowest endpoint id, flagged adopted; detach removes them and empty clsacts', async () => {
+    const { addon, log, podLinks } = recordingAddon();
+    const dp = new Datapath({ addon, objectPath: 'x.o', pinRoot: '/p' });
+    await dp.attachEndpoint({ endpointId: 1, netnsPath: '/run/netns/p', ifname: 'eth0', desired: desired([]), addresses: { ips: ['10.0.0.1'] } });
+    await dp.attachEndpoint({ endpointId: 2, netnsPath: '/run/netns/p', ifname: 'net1', desired: desired([]), addresses: { ips: ['10.1.0.1'] } });
+    const up = { kind: 'veth', loopback: false, up: true };
+    podLinks.push({ name: 'eth0', ...up, addresses: ['10.0.0.1'] }, { name: 'net1', ...up, addresses: ['10.1.0.1'] }, { name: 'veth0', ...up, addresses: [] });
+    log.length = 0;
+    expect(await dp.enforceLinks(2)).toEqual({ attached: [], tampered: [], leftAlone: [] });
+    expect(log).toEqual([]);
+    expect(await dp.enforceLinks(1)).toEqual({ attached: ['veth0'], tampered: [], leftAlone: [] });
+    expect(log.filter((l) => l.startsWith('attach'))).toEqual([`attach ingress weir_ingress replace=true classid=${1 | 0x8000}`, `attach egress weir_egress replace=true classid=${1 | 0x8000}`]);
+    // The node's addresses (here: whatever links() reports) are written for the node rule (bpf/include/nodeaddr.h).
+    expect(log.filter((l) => l === `update ${MAPS.nodeAddrs}`)).toHaveLength(2);
+    log.length = 0;
+    await dp.detachEndpoint(1);
+    expect(log.filter((l) => !l.includes(' weir_'))).toEqual(expect.arrayContaining(['detach ingress', 'detach egress', 'destroyClsact eth0', 'destroyClsact veth0']));
   });
 
   it('update diffs entries and bumps the generation; ipcache identity moves bump every endpoint', async () => {

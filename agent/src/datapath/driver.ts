@@ -25,14 +25,21 @@ import {
 import type { IpCacheEntry } from './desired.js';
 import { applyDiff, diffContents, ipCacheContents, policyContents, readContents, type MapContents } from './entries.js';
 import { sweepConntrack, type SweepResult } from './sweep.js';
+import { ADOPTED_CLASSID_BIT, describeFilter, hookState, inWeirInstance } from './filters.js';
+import { classifyLinks } from './links.js';
+import { existsSync } from 'node:fs';
+import { addrBytes } from './addr.js';
+import { parseIp } from '../identity/cidr.js';
 import { carryOver, encodeMeta, inspectPins, retirePins, type LayoutSwitch } from './layout.js';
 import type { BpfMapPort, BpfObjectPort, DatapathAddon } from './port.js';
 import {
   chooseShapingMode, flowClassParameters, ifbName, tbfParameters, type Bandwidth, type ShapingMode, type ShapingPreference,
 } from './shaping.js';
 import type {
-  AdoptedEndpoint, AttachRequest, AttachResult, CounterSample, DatapathApi, EventSubscription, UpdateRequest, UpdateResult,
+  AdoptedEndpoint, AttachRequest, AttachResult, CounterSample, DatapathApi, EventSubscription, LinkReport, UpdateRequest, UpdateResult,
 } from './api.js';
+
+const DIRECTIONS = ['ingress', 'egress'] as const;
 
 export interface DatapathOptions {
   addon: DatapathAddon;
@@ -44,9 +51,18 @@ export interface DatapathOptions {
   conntrackSweepSeconds?: number;
   /** Live conntrack entries one endpoint may hold; absent = the datapath's default (WEIR_CT_DEFAULT_QUOTA). */
   conntrackQuota?: number;
+  /** The netns whose global addresses are "the node" (bpf/include/nodeaddr.h); default the agent's own (null). */
+  nodeNetnsPath?: string | null;
   /** 'auto' (default): flow-fair HTB where sch_htb exists, else TBF; 'tbf': always TBF (shaping.ts). */
   shaping?: ShapingPreference;
 }
+
+/** How long enforceLinks trusts the node addresses it last wrote. */
+const NODE_ADDRS_TTL_MS = 10_000;
+/** bpf/include/nodeaddr.h WEIR_MAX_NODE_ADDRS. */
+export const MAX_NODE_ADDRS = 256;
+/** kube-proxy's IPVS mode binds every ClusterIP to this link on the node: those are Services, not the node. */
+const SERVICE_LINKS = new Set(['kube-ipvs0']);
 
 interface EndpointState {
   endpointId: number;
@@ -56,6 +72,8 @@ interface EndpointState {
   policy: MapContents;
   shaping: ShapingMode;
   bandwidth: Bandwidth | undefined;
+  /** Links a later chained plugin added that carry this endpoint's programs (enforceLinks). */
+  adoptedLinks: Set<string>;
 }
 
 interface NodeMaps {
@@ -67,6 +85,7 @@ interface NodeMaps {
   counters: BpfMapPort;
   events: BpfMapPort;
   conntrackUsage: BpfMapPort;
+  nodeAddrs: BpfMapPort;
 }
 
 /** Every policy slice skipped: the programs then see no entry at all for the endpoint. */
@@ -86,6 +105,8 @@ export class Datapath implements DatapathApi {
   private ipcache: MapContents | undefined;
   private readonly sweepSeconds: number;
   private readonly conntrackQuota: number | undefined;
+  private readonly nodeNetnsPath: string | null;
+  private nodeAddrsWrittenAt = Number.NEGATIVE_INFINITY;
   private readonly shapingPreference: ShapingPreference;
   private sweepTimer: NodeJS.Timeout | undefined;
   /** Set when this process replaced pins of another layout version (layout.ts), for the start log. */
@@ -97,6 +118,7 @@ export class Datapath implements DatapathApi {
     this.pinRoot = opts.pinRoot;
     this.sweepSeconds = opts.conntrackSweepSeconds ?? 30;
     this.conntrackQuota = opts.conntrackQuota;
+    this.nodeNetnsPath = opts.nodeNetnsPath ?? null;
     this.shapingPreference = opts.shaping ?? 'auto';
   }
 
@@ -122,6 +144,7 @@ export class Datapath implements DatapathApi {
       counters: object.map(MAPS.counters),
       events: object.map(MAPS.events),
       conntrackUsage: object.map(MAPS.conntrackUsage),
+      nodeAddrs: object.map(MAPS.nodeAddrs),
     };
     if (retired !== undefined) {
       try {
@@ -153,14 +176,100 @@ export class Datapath implements DatapathApi {
 
   async attachEndpoint(req: AttachRequest): Promise<AttachResult> {
     const result = await this.stageEndpoint(req);
-    // The node's shared programs, told apart per endpoint by the filter's classid (bpf/weir.bpf.c).
+    const { tampered } = await this.enforceHooks(req.netnsPath, req.ifname, req.endpointId, true);
+    return tampered.length > 0 ? { ...result, tampered } : result;
+  }
+
+  /**
+   * Puts the node's shared programs in Weir's slot on both hooks of a link (told apart per
+   * endpoint by the filter's classid, bpf/weir.bpf.c) and first removes every filter that would
+   * run ahead of them (filters.ts). `force`: attach even where the slot looks right (CNI ADD
+   * replaces in place). Returns whether anything was attached and what was found tampered.
+   */
+  private async enforceHooks(netnsPath: string | null, ifname: string, classid: number, force: boolean): Promise<{ attached: boolean; tampered: string[] }> {
     const { object } = this.nodeMaps();
-    for (const direction of ['ingress', 'egress'] as const) {
-      await this.addon.tc.attach({
-        netnsPath: req.netnsPath, ifname: req.ifname, direction, program: object.program(PROGRAMS[direction]), replace: true, classid: req.endpointId,
-      });
+    const tampered: string[] = [];
+    let attached = false;
+    for (const direction of DIRECTIONS) {
+      const target = { netnsPath, ifname, direction };
+      const program = object.program(PROGRAMS[direction]);
+      const hook = hookState(await this.addon.tc.list(target), { progId: program.id, classid });
+      for (const f of hook.ahead) {
+        // A filter in Weir's own cls_bpf instance goes by handle, so Weir's keeps running; any
+        // other classifier at Weir's priority cannot hold Weir's filter and goes whole.
+        await this.addon.tc.deleteFilter({ ...target, filter: f, whole: !inWeirInstance(f) });
+        tampered.push(`${direction}: ${describeFilter(f)} ahead of Weir's, removed`);
+      }
+      if (hook.slot === 'foreign') tampered.push(`${direction}: Weir's slot held another program or endpoint, replaced`);
+      if (force || hook.slot !== 'ok') {
+        await this.addon.tc.attach({ ...target, program, replace: true, classid });
+        attached = true;
+      }
     }
-    return result;
+    return { attached, tampered };
+  }
+
+  async enforceLinks(endpointId: number): Promise<LinkReport> {
+    const report: LinkReport = { attached: [], tampered: [], leftAlone: [] };
+    const state = this.mustGet(endpointId);
+    const ns = state.netnsPath;
+    if (ns === null) return report;
+    const peers = [...this.endpoints.values()].filter((e) => e.netnsPath === ns);
+    // One owner per netns (the lowest id: usually the primary interface, attached first).
+    if (peers.some((e) => e.endpointId < endpointId)) return report;
+    const known = new Set(peers.flatMap((e) => [e.ifname, ifbName(e.endpointId)]));
+    await this.refreshNodeAddresses();
+    let links: Awaited<ReturnType<DatapathAddon['netlink']['links']>>;
+    try {
+      links = await this.addon.netlink.links(ns);
+    } catch (e) {
+      // The pod is going away (its CNI DEL follows): nothing to enforce, nothing to report.
+      if (!existsSync(ns)) return report;
+      throw e;
+    }
+    const present = new Set(links.map((l) => l.name));
+    for (const name of state.adoptedLinks) if (!present.has(name)) state.adoptedLinks.delete(name);
+    for (const v of classifyLinks(links, known, state.config.addresses?.ips ?? [])) {
+      if (!v.adopt) {
+        report.leftAlone.push({ link: v.name, reason: v.reason });
+        continue;
+      }
+      const r = await this.enforceHooks(ns, v.name, endpointId | ADOPTED_CLASSID_BIT, false);
+      state.adoptedLinks.add(v.name);
+      if (r.attached) report.attached.push(v.name);
+      if (r.tampered.length > 0) report.tampered.push({ link: v.name, filters: r.tampered });
+    }
+    return report;
+  }
+
+  /**
+   * Writes the node's global addresses (its host netns, minus Service links) for the programs on
+   * adopted links (bpf/include/nodeaddr.h): what the pod exchanges with its own node always passes.
+   */
+  private async refreshNodeAddresses(): Promise<void> {
+    if (Date.now() - this.nodeAddrsWrittenAt < NODE_ADDRS_TTL_MS) return;
+    const m = this.nodeMaps();
+    const wanted = new Map<string, Buffer>();
+    for (const l of await this.addon.netlink.links(this.nodeNetnsPath)) {
+      if (SERVICE_LINKS.has(l.name)) continue;
+      for (const ip of l.addresses) {
+        const p = parseIp(ip);
+        if (p === undefined || wanted.size >= MAX_NODE_ADDRS) continue;
+        const key = addrBytes(p.family, p.addr);
+        wanted.set(key.toString('hex'), key);
+      }
+    }
+    for (const k of m.nodeAddrs.keys()) if (!wanted.has(k.toString('hex'))) m.nodeAddrs.delete(k);
+    for (const key of wanted.values()) m.nodeAddrs.update(key, Buffer.from([1]));
+    this.nodeAddrsWrittenAt = Date.now();
+  }
+
+  /** Removes clsact from a link when no filter is left on it (a detached endpoint leaves nothing behind). */
+  private async removeEmptyClsact(netnsPath: string | null, ifname: string): Promise<void> {
+    for (const direction of DIRECTIONS) {
+      if ((await this.addon.tc.list({ netnsPath, ifname, direction })).length > 0) return;
+    }
+    await this.addon.tc.destroyClsact({ netnsPath, ifname });
   }
 
   /**
@@ -201,6 +310,7 @@ export class Datapath implements DatapathApi {
       policy: written.contents,
       shaping: 'none',
       bandwidth: undefined,
+      adoptedLinks: existing?.adoptedLinks ?? new Set<string>(),
       config: {
         // Absent addresses keep what the endpoint had (a re-attach, an adopted endpoint).
         addresses: req.addresses ?? previous?.addresses,
@@ -343,8 +453,17 @@ export class Datapath implements DatapathApi {
     const state = this.endpoints.get(endpointId);
     const failures: unknown[] = [];
     if (state !== undefined) {
-      for (const direction of ['ingress', 'egress'] as const) {
+      for (const direction of DIRECTIONS) {
         await this.addon.tc.detach({ netnsPath: state.netnsPath, ifname: state.ifname, direction }).catch((e: unknown) => failures.push(e));
+      }
+      await this.removeEmptyClsact(state.netnsPath, state.ifname).catch((e: unknown) => failures.push(e));
+      for (const link of state.adoptedLinks) {
+        // The plugin that added the link may have removed it already (its DEL runs before weir's).
+        if (await this.addon.netlink.linkIndex(state.netnsPath, link).catch(() => undefined) === undefined) continue;
+        for (const direction of DIRECTIONS) {
+          await this.addon.tc.detach({ netnsPath: state.netnsPath, ifname: link, direction }).catch((e: unknown) => failures.push(e));
+        }
+        await this.removeEmptyClsact(state.netnsPath, link).catch((e: unknown) => failures.push(e));
       }
       if (state.bandwidth?.egressBitsPerSecond !== undefined) {
         await this.addon.netlink.clearRootQdisc(state.netnsPath, state.ifname).catch((e: unknown) => failures.push(e));

@@ -7,7 +7,7 @@ import { MAX_ENDPOINT_ID, type FlowEvent } from './codec.js';
 import type { DesiredEndpoint, IpCacheEntry } from './desired.js';
 import { chooseShapingMode, type Bandwidth, type ShapingFeatures, type ShapingMode } from './shaping.js';
 import type {
-  AdoptedEndpoint, AttachRequest, AttachResult, CounterSample, DatapathApi, EventSubscription, UpdateRequest, UpdateResult,
+  AdoptedEndpoint, AttachRequest, AttachResult, CounterSample, DatapathApi, EventSubscription, LinkReport, UpdateRequest, UpdateResult,
 } from './api.js';
 
 export interface FakeEndpoint {
@@ -26,6 +26,7 @@ export type FakeCall =
   | { op: 'update'; endpointId: number }
   | { op: 'setBandwidth'; endpointId: number }
   | { op: 'detach'; endpointId: number }
+  | { op: 'enforceLinks'; endpointId: number }
   | { op: 'syncIpCache'; entries: number }
   | { op: 'adopt' };
 
@@ -38,6 +39,8 @@ export class FakeDatapath implements DatapathApi {
   adoptable: AdoptedEndpoint[] = [];
   /** Entries the ipcache takes before it reports the rest as failed (a full map), like the driver. */
   ipcacheCapacity = Number.POSITIVE_INFINITY;
+  /** What enforceLinks reports per endpoint (a test preloads it to simulate a link a later plugin added). */
+  readonly linkReports = new Map<number, LinkReport>();
   private readonly listeners = new Set<(e: FlowEvent) => void>();
   private readonly features: ShapingFeatures;
 
@@ -95,6 +98,12 @@ export class FakeDatapath implements DatapathApi {
   async detachEndpoint(endpointId: number): Promise<void> {
     this.endpoints.delete(endpointId);
     this.calls.push({ op: 'detach', endpointId });
+  }
+
+  async enforceLinks(endpointId: number): Promise<LinkReport> {
+    this.must(endpointId);
+    this.calls.push({ op: 'enforceLinks', endpointId });
+    return this.linkReports.get(endpointId) ?? { attached: [], tampered: [], leftAlone: [] };
   }
 
   async syncIpCache(entries: readonly IpCacheEntry[]): Promise<{ added: number; removed: number; changed: number; failed: number }> {

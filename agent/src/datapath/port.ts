@@ -5,6 +5,8 @@
  * expected), and unit tests can hand in anything shaped like it.
  */
 
+import type { TcFilterInfo } from './filters.js';
+import type { PodLink } from './links.js';
 import type { FlowClassParameters } from './shaping.js';
 
 export interface BpfProgramPort {
@@ -62,6 +64,11 @@ export interface DatapathAddon {
     attach(target: TcTargetPort & { program: BpfProgramPort; replace?: boolean; classid?: number }): Promise<{ progId: number }>;
     query(target: TcTargetPort): Promise<{ progId: number } | undefined>;
     detach(target: TcTargetPort): Promise<boolean>;
+    /** Every filter on the hook; empty without clsact. */
+    list(target: TcTargetPort): Promise<TcFilterInfo[]>;
+    /** By handle, or with `whole` the filter's whole classifier instance (priority + protocol). */
+    deleteFilter(target: TcTargetPort & { filter: TcFilterInfo; whole?: boolean }): Promise<boolean>;
+    destroyClsact(target: Omit<TcTargetPort, 'direction'>): Promise<void>;
   };
   netlink: {
     linkIndex(netnsPath: string | null, ifname: string): Promise<number | undefined>;
@@ -70,6 +77,7 @@ export interface DatapathAddon {
     setTbf(netnsPath: string | null, ifname: string, opts: { rateBitsPerSecond: number; burstBytes: number; limitBytes: number }): Promise<void>;
     setFlowClasses(netnsPath: string | null, ifname: string, opts: FlowClassParameters): Promise<void>;
     clearRootQdisc(netnsPath: string | null, ifname: string): Promise<void>;
+    links(netnsPath: string | null): Promise<PodLink[]>;
   };
   ringBuffer(map: BpfMapPort, onRecord: (record: Buffer) => void): RingBufferPort;
 }

@@ -16,7 +16,7 @@ import { annotationsOf, isRecord, metaOf } from '../../../common/src/records.js'
 import { IpBindings, type Claim, type Conflict } from '../identity/bindings.js';
 import { nadRange, type NadRange } from '../identity/nad-ranges.js';
 import { secondaryAddresses } from '../identity/secondary.js';
-import type { PodEventSink } from '../kube/events.js';
+import type { PodEventSink } from '../events.js';
 import { parsePod, type FieldError, type Pod, type PodInterface } from '../policy/model.js';
 import { defaultInterfaceOf, podIntentView, type PodIntentView } from './intent.js';
 import { MAX_IPS_PER_INTERFACE, parseWeirEndpoint, type BoundInterface, type WeirEndpoint } from './weirendpoint.js';

@@ -1,11 +1,13 @@
 import { access } from 'node:fs/promises';
 import type { DatapathAddon } from '../datapath/port.js';
+import { hookState } from '../datapath/filters.js';
 
 /**
  * Asks the kernel whether an endpoint's tc programs are still attached (the periodic attach check
  * and CNI CHECK). `netns-gone` lets the caller tell a tampered pod from a pod that no longer exists.
  * `foreign`: Weir's filter slot holds a program that is not the node's Weir program (by kernel
- * program id: every endpoint runs the same pair, bpf/weir.bpf.c).
+ * program id: every endpoint runs the same pair, bpf/weir.bpf.c) or another endpoint's classid, or
+ * a filter runs ahead of Weir's (agent/src/datapath/filters.ts).
  */
 type Direction = 'ingress' | 'egress';
 export type AttachState =
@@ -14,13 +16,14 @@ export type AttachState =
   | { kind: 'netns-gone' };
 
 export interface AttachProbe {
-  check(netnsPath: string, ifname: string, expected?: Record<Direction, number>): Promise<AttachState>;
+  /** classid: the endpoint id Weir's filter must carry (absent: not checked). */
+  check(netnsPath: string, ifname: string, expected?: Record<Direction, number>, classid?: number): Promise<AttachState>;
 }
 
 export class TcAttachProbe implements AttachProbe {
-  constructor(private readonly tc: Pick<DatapathAddon['tc'], 'query'>) {}
+  constructor(private readonly tc: Pick<DatapathAddon['tc'], 'list'>) {}
 
-  async check(netnsPath: string, ifname: string, expected?: Record<Direction, number>): Promise<AttachState> {
+  async check(netnsPath: string, ifname: string, expected?: Record<Direction, number>, classid?: number): Promise<AttachState> {
     try {
       await access(netnsPath);
     } catch {
@@ -29,15 +32,15 @@ export class TcAttachProbe implements AttachProbe {
     const missing: Direction[] = [];
     const foreign: Direction[] = [];
     for (const direction of ['ingress', 'egress'] as const) {
-      let found: { progId: number } | undefined;
+      let hook: ReturnType<typeof hookState>;
       try {
-        found = await this.tc.query({ netnsPath, ifname, direction });
+        hook = hookState(await this.tc.list({ netnsPath, ifname, direction }), { progId: expected?.[direction], classid });
       } catch {
         // The interface itself is gone (or the netns is being torn down): nothing to attach to.
         return { kind: 'netns-gone' };
       }
-      if (found === undefined) missing.push(direction);
-      else if (expected !== undefined && found.progId !== expected[direction]) foreign.push(direction);
+      if (hook.slot === 'missing' && hook.ahead.length === 0) missing.push(direction);
+      else if (hook.slot !== 'ok' || hook.ahead.length > 0) foreign.push(direction);
     }
     return missing.length + foreign.length === 0 ? { kind: 'attached' } : { kind: 'missing', directions: [...missing, ...foreign], foreign };
   }

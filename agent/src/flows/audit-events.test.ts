@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FlowRecord } from '../api.js';
 import type { FlowEvent } from '../datapath/codec.js';
 import type { RuleOrigin } from '../datapath/desired.js';
-import type { ObjectRef } from '../kube/object-events.js';
+import type { ObjectRef } from '../events.js';
 import { AUDIT_EVENT_REASON, AuditPolicyEvents } from './audit-events.js';
 
 const event: FlowEvent = {

@@ -10,7 +10,7 @@
 import { splitFlowEnd, type FlowRecord } from '../api.js';
 import type { FlowEvent } from '../datapath/codec.js';
 import type { RuleOrigin } from '../datapath/desired.js';
-import type { ObjectEventSink, ObjectRef } from '../kube/object-events.js';
+import type { ObjectEventSink, ObjectRef } from '../events.js';
 import { policyOf } from './verdicts.js';
 
 export const AUDIT_EVENT_REASON = 'WeirAuditWouldDrop';

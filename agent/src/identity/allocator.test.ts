@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { FIRST_ALLOCATED_IDENTITY } from '../datapath/desired.js';
+import { FIRST_ALLOCATED_IDENTITY, LAST_ALLOCATED_IDENTITY } from '../datapath/desired.js';
 import { IdentityAllocator } from './allocator.js';
 
 const KEYS = Array.from({ length: 200 }, (_, i) => `p:ns=x,pod=p${i}|#`);
 
 describe('IdentityAllocator', () => {
   it('gives every key the same id whatever the order keys arrive in (an agent restart)', () => {
-    const first = new IdentityAllocator();
+    const first = new IdentityAllocator(FIRST_ALLOCATED_IDENTITY, LAST_ALLOCATED_IDENTITY);
     const forward = new Map(KEYS.map((k) => [k, first.acquire(k)]));
-    const second = new IdentityAllocator();
+    const second = new IdentityAllocator(FIRST_ALLOCATED_IDENTITY, LAST_ALLOCATED_IDENTITY);
     const reversed = new Map([...KEYS].reverse().map((k) => [k, second.acquire(k)]));
     expect(reversed).toEqual(forward);
     expect(new Set(forward.values()).size).toBe(KEYS.length);
@@ -16,7 +16,7 @@ describe('IdentityAllocator', () => {
   });
 
   it('keeps an id while referenced, frees it with the last release, and gives it back on re-acquire', () => {
-    const a = new IdentityAllocator();
+    const a = new IdentityAllocator(FIRST_ALLOCATED_IDENTITY, LAST_ALLOCATED_IDENTITY);
     const id = a.acquire('k');
     expect(a.acquire('k')).toBe(id);
     expect(a.release('k')).toBe(false);

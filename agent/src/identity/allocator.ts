@@ -15,7 +15,6 @@
  * driver diffs against what the maps hold.
  */
 import { createHash } from 'node:crypto';
-import { FIRST_ALLOCATED_IDENTITY, LAST_ALLOCATED_IDENTITY } from '../datapath/desired.js';
 
 export const MAX_IDENTITY = 0xffff_ffff;
 
@@ -24,7 +23,8 @@ export class IdentityAllocator {
   private readonly keys = new Map<number, string>();
   private readonly span: number;
 
-  constructor(private readonly first: number = FIRST_ALLOCATED_IDENTITY, private readonly max: number = LAST_ALLOCATED_IDENTITY) {
+  /** Ids are allocated in first..max (the policy compiler: agent/src/datapath/desired.ts FIRST/LAST_ALLOCATED_IDENTITY). */
+  constructor(private readonly first: number, private readonly max: number) {
     if (!Number.isInteger(first) || !Number.isInteger(max) || first < 0 || max > MAX_IDENTITY || max < first) {
       throw new RangeError(`identity range ${first}..${max} is not a valid u32 range`);
     }

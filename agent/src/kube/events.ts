@@ -1,17 +1,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { PodEventSink, PodRefForEvent } from '../events.js';
 import { KubeObjectEvents } from './object-events.js';
 
-/** Kubernetes Events about pods (what `kubectl describe pod` shows). Best effort: never blocks. */
-export interface PodRefForEvent {
-  namespace: string;
-  name: string;
-  uid: string;
-}
-
-export interface PodEventSink {
-  warning(pod: PodRefForEvent, reason: string, message: string): void;
-}
-
+/** Pod Events through the API server (the port: agent/src/events.ts). */
 export class KubePodEvents implements PodEventSink {
   private readonly objects: KubeObjectEvents;
 

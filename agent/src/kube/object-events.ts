@@ -1,23 +1,11 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { ObjectEventSink, ObjectRef } from '../events.js';
 
 /**
  * Warning Events about any API object (what `kubectl describe` and `kubectl get events` show).
  * Events of a cluster-scoped object (an AdminNetworkPolicy) go to the `default` namespace, where
  * kubectl looks for them. Best effort: never blocks, failures go to onError.
  */
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  /** undefined for a cluster-scoped object. */
-  namespace: string | undefined;
-  name: string;
-  uid: string;
-}
-
-export interface ObjectEventSink {
-  warning(object: ObjectRef, reason: string, message: string): void;
-}
-
 export class KubeObjectEvents implements ObjectEventSink {
   private readonly core: CoreV1Api;
 

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Agent, type Log } from '../agent.js';
 import { FakeDatapath } from '../datapath/fake.js';
 import { EndpointRegistry } from '../endpoints/registry.js';
-import type { ObjectEventSink, ObjectRef } from '../kube/object-events.js';
+import type { ObjectEventSink, ObjectRef } from '../events.js';
 import { ScriptedSource } from '../kube/scripted.js';
 import { cnp, node } from './testkit.js';
 

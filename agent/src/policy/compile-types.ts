@@ -43,6 +43,8 @@ export interface PodRecord {
   identityKeys: string[];
   /** IPs (canonical host CIDR) this pod claims in the ipcache. */
   ips: string[];
+  /** The same addresses parsed, for "does a new ipBlock hold a pod address" (compile.ts). */
+  hosts: Cidr[];
 }
 
 export interface CompiledRule {

@@ -44,6 +44,10 @@ const npPeer = fc.oneof(
   fc.tuple(nsSelector, podSelector).map(([n, p]) => ({ namespaceSelector: n, podSelector: p })),
   fc.constant({ ipBlock: { cidr: '10.0.0.0/8', except: ['10.2.0.0/16'] } }),
   fc.constant({ ipBlock: { cidr: '10.1.0.0/24' } }),
+  // Blocks that hold no pod address: patched in as new identities, without a rebuild.
+  fc.constant({ ipBlock: { cidr: '172.16.0.0/12' } }),
+  fc.constant({ ipBlock: { cidr: '172.16.0.0/12', except: ['172.16.1.0/24'] } }),
+  fc.constant({ ipBlock: { cidr: '172.16.1.0/24' } }),
 );
 const npRule = (peerKey: 'from' | 'to') => fc.record({ peers: fc.option(fc.array(npPeer, { maxLength: 2 }), { nil: undefined }), ports: fc.option(fc.array(port, { maxLength: 2 }), { nil: undefined }) })
   .map((r) => ({ ...(r.peers ? { [peerKey]: r.peers } : {}), ...(r.ports ? { ports: r.ports } : {}) }));
@@ -203,6 +207,11 @@ const FOUND: Array<[string, Op[]]> = [
     { op: 'anp', object: anp('g1', 1, { subject: { namespaces: {} }, ingress: [{ name: 'r', action: 'Allow', from: [{ pods: { namespaceSelector: { matchLabels: { env: 'dev' } }, podSelector: { matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['db'] }] } } }] }] }) },
     { op: 'pod', ns: 'z', name: 'a', node: 'n1', labels: {}, ipVariant: 0 },
     { op: 'namespace', ns: 'z', env: 'dev' },
+  ]],
+  ['a new ipBlock CIDR inside a compiled rule\'s block, holding no pod address (patched in, not rebuilt)', [
+    { op: 'pod', ns: 'x', name: 'a', node: 'n1', labels: {}, ipVariant: 0 },
+    { op: 'policy', object: np('x', 'p1', { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '172.16.0.0/12' } }] }] }) },
+    { op: 'policy', object: np('y', 'p1', { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '172.16.1.0/24' } }] }] }) },
   ]],
 ];
 

@@ -24,6 +24,8 @@
  */
 import {
   CLUSTER_IDENTITY,
+  FIRST_ALLOCATED_IDENTITY,
+  LAST_ALLOCATED_IDENTITY,
   type DesiredEndpoint,
   type DesiredNodeState,
   type Direction,
@@ -68,7 +70,7 @@ const podKey = (ns: string, name: string): string => `${ns}/${name}`;
  * every mutation and every `load` for keys that still exist.
  */
 export class PolicyCompiler {
-  private readonly allocator = new IdentityAllocator();
+  private readonly allocator = new IdentityAllocator(FIRST_ALLOCATED_IDENTITY, LAST_ALLOCATED_IDENTITY);
   private readonly ruleTable = new RuleTable();
   private readonly classes = new NamespaceClasses();
 
@@ -244,15 +246,27 @@ export class PolicyCompiler {
   upsertPolicy(p: AnyPolicy): void {
     const k = policyKey(p);
     const released = this.removePolicyByKey(k);
-    const blocksBefore = this.ids.blockCount;
-    this.addPolicyIndexes(p);
-    if (this.ids.blockCount !== blocksBefore || this.stillUnused(released)) {
+    const added = this.addPolicyIndexes(p);
+    if (this.stillUnused(released) || added.some((info) => info.cidr !== undefined && this.holdsPodAddress(info.cidr))) {
       // An ipBlock CIDR that appears or goes changes the identity of every pod IP inside it:
       // rebuild (ids stay stable).
       this.load(this.snapshotState());
       return;
     }
+    // New CIDRs that hold no pod address change no pod's identity: each is one new identity,
+    // patched into the cached rules whose ipBlocks contain it, as a new pod identity is. (A
+    // rebuild per new CIDR made an agent's first list of 100 namespaces' ipBlock policies cost
+    // 100 full loads: bench/churn.ts.)
+    for (const info of added) this.identityChanged(info, true);
     this.dirtyPolicy(k);
+  }
+
+  /** Whether any pod address lies inside this CIDR. */
+  private holdsPodAddress(cidr: Cidr): boolean {
+    for (const rec of this.pods.values()) {
+      for (const host of rec.hosts) if (cidrContains(cidr, host)) return true;
+    }
+    return false;
   }
 
   removePolicy(p: Pick<AnyPolicy, 'kind' | 'name'> & { namespace?: string }): void {
@@ -287,7 +301,8 @@ export class PolicyCompiler {
 
   // ---------------------------------------------------------------- indexes
 
-  private addPolicyIndexes(p: AnyPolicy): void {
+  /** Returns the CIDR identities that appeared with this policy (none while loading). */
+  private addPolicyIndexes(p: AnyPolicy): IdentityInfo[] {
     const k = policyKey(p);
     this.policies.set(k, p);
     if (isNamespaced(p)) {
@@ -298,15 +313,19 @@ export class PolicyCompiler {
     else if (p.kind === 'ClusterNetworkPolicy') this.clusterPolicies.add(k);
     else this.baseline = k;
     this.subjectSelector(p).users.add(k);
-    if (!this.loading) this.registerBlocks(p);
+    return this.loading ? [] : this.registerBlocks(p);
   }
 
-  /** Adds a policy's ipBlock CIDRs (and excepts) to the CIDR set, each with a CIDR identity. */
-  private registerBlocks(p: AnyPolicy): void {
+  /** Adds a policy's ipBlock CIDRs (and excepts) to the CIDR set, each with a CIDR identity; returns the new ones. */
+  private registerBlocks(p: AnyPolicy): IdentityInfo[] {
+    const added: IdentityInfo[] = [];
     for (const c of policyCidrs(p)) {
       const info = this.ids.addBlock(c);
-      if (info !== undefined) this.ipTable.claim(c.canonical, '', info.key);
+      if (info === undefined) continue;
+      this.ipTable.claim(c.canonical, '', info.key);
+      added.push(info);
     }
+    return added;
   }
 
   /** The selector entry of the pods a policy applies to. */
@@ -321,7 +340,7 @@ export class PolicyCompiler {
     const k = podKey(pod.namespace, pod.name);
     const principal = this.index.principalFor(pod);
     principal.pods.add(k);
-    const rec: PodRecord = { pod, principal, identityKeys: [], ips: [] };
+    const rec: PodRecord = { pod, principal, identityKeys: [], ips: [], hosts: [] };
     this.pods.set(k, rec);
     if (pod.nodeName !== undefined) {
       let s = this.podsByNode.get(pod.nodeName);
@@ -337,6 +356,7 @@ export class PolicyCompiler {
         const { key: idKey, info, fresh } = this.ids.acquirePod(principal, host);
         rec.identityKeys.push(idKey);
         rec.ips.push(host.canonical);
+        rec.hosts.push(host);
         if (fresh) this.identityChanged(info, true);
         this.ipTable.claim(host.canonical, k, idKey);
       }
@@ -380,10 +400,12 @@ export class PolicyCompiler {
   private identityChanged(info: IdentityInfo, added: boolean): void {
     if (this.loading) return;
     for (const cp of this.compiledPolicies.values()) {
-      for (const r of [...cp.ingress, ...cp.egress]) {
-        if (r.peers === undefined) continue;
-        if (!added) r.peers.delete(info.id);
-        else if (this.ruleIncludes(r, info)) r.peers.add(info.id);
+      for (const rules of [cp.ingress, cp.egress]) {
+        for (const r of rules) {
+          if (r.peers === undefined) continue;
+          if (!added) r.peers.delete(info.id);
+          else if (this.ruleIncludes(r, info)) r.peers.add(info.id);
+        }
       }
     }
     // Entry arrays are patched in place (copying every endpoint's array per identity change is

@@ -4,7 +4,7 @@
  */
 import { Counter, Registry } from 'prom-client';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ObjectEventSink, ObjectRef } from '../kube/object-events.js';
+import type { ObjectEventSink, ObjectRef } from '../events.js';
 import { PolicyCompiler } from './compile.js';
 import { PolicyIntake, type PolicyResource } from './intake.js';
 import { anp, banp, clusterState, compileCluster, deniedPairs, mnp, np, NAMESPACES, PODS } from './testkit.js';

@@ -18,7 +18,7 @@
  */
 import { Gauge, type Counter, type Registry } from 'prom-client';
 import { isRecord, metaOf } from '../../../common/src/records.js';
-import type { ObjectEventSink, ObjectRef } from '../kube/object-events.js';
+import type { ObjectEventSink, ObjectRef } from '../events.js';
 import { cnpIntakeKind } from './cnp-intake.js';
 import type { PolicyCompiler } from './compile.js';
 import {
@@ -28,10 +28,10 @@ import {
   parseNetworkPolicy,
   type AdminNetworkPolicy,
   type AdminRule,
-  type FieldError,
   type NetworkPolicy,
   type Parsed,
 } from './model.js';
+import { formatFieldErrors } from '../../../common/src/field-errors.js';
 
 type AnyPolicy = Parameters<PolicyCompiler['upsertPolicy']>[0];
 type PolicyRef = Parameters<PolicyCompiler['removePolicy']>[0];
@@ -160,7 +160,6 @@ interface Degraded {
   report: string;
 }
 
-const describeErrors = (errors: readonly FieldError[]): string => errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; ');
 
 export class PolicyIntake {
   private readonly lastGood = new Map<string, AnyPolicy>();
@@ -213,7 +212,7 @@ export class PolicyIntake {
       return;
     }
     this.o.parseErrors.inc({ resource });
-    const problems = describeErrors(parsed.errors);
+    const problems = formatFieldErrors(parsed.errors);
     let fallback: Fallback;
     let consequence: string;
     if (this.lastGood.has(key)) {

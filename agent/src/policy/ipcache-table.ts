@@ -14,6 +14,11 @@ export class IpCacheTable {
   /** canonical CIDR → owner → identity key */
   private readonly claims = new Map<string, Map<string, string>>();
   private readonly slots = new Map<string, IpCacheEntry>();
+  /**
+   * entries() as last built, until a slot changes: a compile per event copied every slot (50,000
+   * at 50,000 pods) when one or none had changed, and the copies fed the GC (bench/compile.ts).
+   */
+  private built: IpCacheEntry[] | undefined;
 
   constructor(private readonly valueOf: IdentityValue) {}
 
@@ -29,8 +34,10 @@ export class IpCacheTable {
     this.refresh(cidr);
   }
 
+  /** Every slot's entry. The array is shared by callers until the next change: read it, do not modify it. */
   entries(): IpCacheEntry[] {
-    return [...this.slots.values()];
+    this.built ??= [...this.slots.values()];
+    return this.built;
   }
 
   /** Recomputes one slot. */
@@ -46,12 +53,15 @@ export class IpCacheTable {
     }
     const value = winnerKey === undefined ? undefined : this.valueOf(winnerKey);
     if (value === undefined) {
-      this.slots.delete(cidr);
+      if (this.slots.delete(cidr)) this.built = undefined;
       if (claims !== undefined && claims.size === 0) this.claims.delete(cidr);
       return;
     }
     const entry: IpCacheEntry = { cidr, ...value };
     const cur = this.slots.get(cidr);
-    if (cur?.identity !== entry.identity || cur.namespaceClass !== entry.namespaceClass) this.slots.set(cidr, entry);
+    if (cur?.identity !== entry.identity || cur.namespaceClass !== entry.namespaceClass) {
+      this.slots.set(cidr, entry);
+      this.built = undefined;
+    }
   }
 }

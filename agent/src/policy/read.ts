@@ -4,12 +4,9 @@
  */
 import { isList } from '../../../common/src/records.js';
 
-export interface FieldError {
-  path: string;
-  message: string;
-}
+import type { FieldError, Parsed } from '../../../common/src/field-errors.js';
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+export type { FieldError, Parsed };
 
 export class Reader {
   readonly errors: FieldError[] = [];

@@ -9,7 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loopbackServingPki } from '../../../test/controlplane/pki.js';
+import { loopbackServingPki } from '../../../harness/controlplane/pki.js';
 import { rawList } from './kube-source.js';
 
 const pod = (i: number): unknown => ({ metadata: { name: `p${i}`, namespace: 'ns' } });

@@ -41,12 +41,9 @@ export interface AdmissionRequest {
   dryRun: boolean;
 }
 
-export interface FieldError {
-  path: string;
-  message: string;
-}
+import type { FieldError, Parsed } from '../../../common/src/field-errors.js';
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+export type { FieldError, Parsed };
 
 
 /** Reads a string field; missing is allowed when `optional`, any other type is an error. */
@@ -219,6 +216,4 @@ export function denyResponse(
   };
 }
 
-export function formatFieldErrors(errors: readonly FieldError[]): string {
-  return errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; ');
-}
+export { formatFieldErrors } from '../../../common/src/field-errors.js';

@@ -1,7 +1,7 @@
 import { startControlPlane } from './index.js';
 
 /**
- * Runs a control plane until SIGINT/SIGTERM: `node --import tsx test/controlplane/main.ts [dataDir]`.
+ * Runs a control plane until SIGINT/SIGTERM: `node --import tsx harness/controlplane/main.ts [dataDir]`.
  * Prints one JSON line (kubeconfigPath, server, etcdUrl, dataDir, pids, startupMs) on stdout once
  * ready. Used by the leaves-nothing-behind smoke test and handy for poking at the API by hand.
  */

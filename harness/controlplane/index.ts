@@ -27,7 +27,7 @@ export interface ControlPlaneOptions {
    * etcd data replaced (every start is a fresh cluster), kept on stop() so logs can be read.
    * Omitted: a fresh temporary directory, removed on stop(). */
   readonly dataDir?: string;
-  /** CRD manifests to install; defaults to test/crds. `null` installs none. */
+  /** CRD manifests to install; defaults to harness/crds. `null` installs none. */
   readonly crdDir?: string | null;
   /** How long to wait for /readyz; default 90 s (2 shared cores). */
   readonly readyTimeoutMs?: number;

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { explainPod, type RawCluster } from './explain-pods.js';
 import { weirEndpointObject } from '../endpoints/weirendpoint.js';
-import { cnp, node, rawPod } from './testkit.js';
+import { cnp, node, rawPod } from '../policy/testkit.js';
 
 /** What the agent that attached the pod publishes: eth0 is Weir-enforced. */
 const endpoint = (ns: string, name: string, ip: string): unknown => weirEndpointObject({

@@ -1,16 +1,16 @@
 import type { EndpointKey, DesiredNodeState, RuleOrigin } from '../datapath/desired.js';
 import { PodIntake } from '../endpoints/pod-intake.js';
 import { isRecord, metaOf } from '../../../common/src/records.js';
-import { parseClusterNetworkPolicy } from './cnp.js';
-import { parseNode, resolveClusterNetworkPolicy, type NodeInfo } from './cnp-resolve.js';
-import { PolicyCompiler } from './compile.js';
-import { NamespaceEnforcement } from './enforcement.js';
-import { explainFlow, type ProtocolInput } from './evaluate.js';
-import { isolateAdminNetworkPolicy, isolateBaselineAdminNetworkPolicy, isolateMultiNetworkPolicy, isolateNetworkPolicy } from './intake.js';
+import { parseClusterNetworkPolicy } from '../policy/cnp.js';
+import { parseNode, resolveClusterNetworkPolicy, type NodeInfo } from '../policy/cnp-resolve.js';
+import { PolicyCompiler } from '../policy/compile.js';
+import { NamespaceEnforcement } from '../policy/enforcement.js';
+import { explainFlow, type ProtocolInput } from '../policy/evaluate.js';
+import { isolateAdminNetworkPolicy, isolateBaselineAdminNetworkPolicy, isolateMultiNetworkPolicy, isolateNetworkPolicy } from '../policy/intake.js';
 import {
   parseAdminNetworkPolicy, parseBaselineAdminNetworkPolicy, parseMultiNetworkPolicy, parseNamespace, parseNetworkPolicy,
   type ClusterState, type Parsed, type Pod,
-} from './model.js';
+} from '../policy/model.js';
 
 /**
  * `weir explain` over raw API objects: the same parsers and the same compiler the agent uses,

@@ -22,7 +22,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function openHarness(name: string, opts: Pick<DatapathOptions, 'conntrackQuota' | 'shaping'> = {}): Harness {
+export function openHarness(name: string, opts: Pick<DatapathOptions, 'conntrackQuota' | 'shaping' | 'nodeNetnsPath'> = {}): Harness {
   execFileSync('make', ['-s', 'bpf']);
   const addon = loadNative();
   // The addon mounts bpffs when missing; the pin root must exist before the first load.

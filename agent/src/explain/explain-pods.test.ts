@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { explainPod, type RawCluster } from './explain-pods.js';
 import { weirEndpointObject } from '../endpoints/weirendpoint.js';
-import { np, podIp, rawPod } from './testkit.js';
+import { np, podIp, rawPod } from '../policy/testkit.js';
 
 const cluster = (networkPolicies: unknown[]): RawCluster => ({
   namespaces: ['x', 'y'].map((name) => ({ metadata: { name, labels: { ns: name } } })),
