@@ -51,7 +51,7 @@ export async function explainCommand(cluster: Cluster, args: ExplainArgs, out: (
   return 0;
 }
 
-function explanationLines(e: PodExplanation, wide: boolean): string[] {
+export function explanationLines(e: PodExplanation, wide: boolean): string[] {
   const lines = [`pod ${e.pod} on node ${e.node ?? '(unscheduled)'}`];
   for (const i of e.interfaces) lines.push(`  ${i.name}: ${i.network} ${i.ips.join(', ') || '(no IP)'} ${i.enforced ? '— enforced by Weir' : '— not enforced by Weir'}`);
   lines.push(`  isolated: ingress ${e.isolatedIngress ? 'yes' : 'no'}, egress ${e.isolatedEgress ? 'yes' : 'no'}`);
