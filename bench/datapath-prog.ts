@@ -100,6 +100,21 @@ async function main(): Promise<void> {
       endpointId: AUDIT_ID, netnsPath: null, ifname: 'unused', desired: { ...endpoint([], { ingress: true }), audit: true }, addresses: { mac: POD_MAC, ips: [POD] },
     });
     const audited = open(AUDIT_ID);
+    // Audit policies (issue 17): the 1-entry endpoint's policy plus one audit NetworkPolicy. Every
+    // new flow is also judged as if it were enforced (weir_whatif_eval). "unchanged": the audit
+    // policy allows the peer too (no event); "would drop": it isolates and allows another peer
+    // (an AUDIT event while the event budget lasts). The packet is allowed either way.
+    const auditRule = (e: Partial<PolicyEntry>): PolicyEntry => ({ ...entry(e), audit: 'rule' });
+    const isolation: PolicyEntry = { ...entry({ verdict: 'deny', ruleId: 8 }), audit: 'isolation' };
+    const auditEps = [
+      { id: SIZES.length + 2, label: 'unchanged', audit: [isolation, auditRule({ identity: PEER_ID, protocol: 6, port: 80, portPrefixLength: 16, ruleId: 9 })] },
+      { id: SIZES.length + 3, label: 'would drop: AUDIT event', audit: [isolation, auditRule({ identity: FILLER_FIRST_ID, protocol: 6, port: 80, portPrefixLength: 16, ruleId: 9 })] },
+    ].map((a) => ({ ...a, obj: open(a.id) }));
+    for (const a of auditEps) {
+      await h.dp.stageEndpoint({
+        endpointId: a.id, netnsPath: null, ifname: 'unused', desired: endpoint([...policy(1), ...a.audit], { ingress: true }), addresses: { mac: POD_MAC, ips: [POD] },
+      });
+    }
 
     // Every timed run is checked by the endpoint's counters: a new-flow run must be one policy
     // decision, an established run one conntrack hit. An ACK no longer re-creates an entry the
@@ -125,6 +140,10 @@ async function main(): Promise<void> {
       { name: 'rewrite only (new-flow harness)', run: time(base, 'bench_rewrite_only', syn), samples: [] },
       ...eps.map((e) => ({ name: `new flow, ${fmt.int(e.n)} entries`, run: time(e.obj, 'bench_new_flow', syn, { id: e.id, reason: 'policy-allow' }), samples: [] })),
       { name: 'new flow, audited default deny (audit endpoint)', run: time(audited, 'bench_new_flow', syn, { id: AUDIT_ID, reason: 'audit-allowed' }), samples: [] },
+      ...auditEps.map((a) => ({ name: `new flow, 1 entry + one audit policy (${a.label})`, run: time(a.obj, 'bench_new_flow', syn, { id: a.id, reason: 'policy-allow' }), samples: [] })),
+      ...auditEps.slice(0, 1).map((a) => ({
+        name: 'established, 1 entry + one audit policy', run: time(a.obj, 'weir_ingress', ack, { id: a.id, reason: 'ct-established', reopen: openSyn }), samples: [],
+      })),
       ...eps.map((e) => ({ name: `established, ${fmt.int(e.n)} entries`, run: time(e.obj, 'weir_ingress', ack, { id: e.id, reason: 'ct-established', reopen: openSyn }), samples: [] })),
       ...eps.map((e) => ({
         name: `established egress (+ source check), ${fmt.int(e.n)} entries`,
@@ -159,6 +178,7 @@ async function main(): Promise<void> {
         'New flow: a fresh 5-tuple per run (conntrack miss → ipcache → policy → conntrack insert into a full LRU).',
         'Established egress: the same endpoint\'s own TCP flow out (conntrack hit + the anti-spoofing source check).',
         'Audited: an isolated endpoint with no allow in audit mode (weir.dev/enforcement: audit): default deny → AUDIT event (budgeted) → conntrack insert.',
+        'One audit policy: the 1-entry endpoint plus an audit NetworkPolicy (isolation + one allow); each new flow is judged again with it enforced.',
         ...checks,
       ],
       columns: ['case', 'median', 'min', 'max', '× baseline'],
@@ -170,6 +190,8 @@ async function main(): Promise<void> {
         `net of the test-run floor: established ${fmt.ns(est - med('test-run floor (empty program)'))}, ` +
           `parse only ${fmt.ns(baseline - med('test-run floor (empty program)'))}; ` +
           `new flow net of the rewrite harness (10,000 entries) ${fmt.ns(last('new flow') - med('rewrite only (new-flow harness)'))}`,
+        `one audit policy: new flow with − without ${fmt.ns(med('new flow, 1 entry + one audit policy (unchanged)') - first('new flow'))}; ` +
+          `established ${fmt.ratio(med('established, 1 entry + one audit policy') / first('established'))} of the 1-entry endpoint's`,
       ],
     }, process.env.WEIR_BENCH_FILE ?? RESULTS_FILE);
   } finally {

@@ -26,6 +26,9 @@
  * through the single `drop:` exit, which counts and emits the (budgeted) event. On an audit
  * endpoint (WEIR_EP_AUDIT) a new flow's policy-deny/default-deny emits an AUDIT_DENY event instead
  * and goes on as allowed (counted audit-allowed); a generation re-check there never revokes.
+ * An endpoint with audit policies (WEIR_EP_AUDIT_POLICIES) also judges each new flow as if they
+ * were enforced and reports a different verdict as AUDIT_DENY / AUDIT_ALLOW; established flows
+ * and re-checks use the enforced policy only.
  *
  * Cost budget (bench/datapath-prog.ts): the established path is parse (direct packet access)
  * + one coarse clock read + the config array slot + (egress) the source check + one conntrack
@@ -122,7 +125,7 @@ static __always_inline int weir_flow_tracked(struct weir_ctx *x, const struct we
 		weir_remote_of(remote, &peer);
 		x->d.remote_identity = peer.identity;
 		weir_policy_eval(x->ep_id, ep->flags, ct->direction, &peer, x->pkt.protocol,
-				 weir_policy_port(&x->pkt, reply ? x->pkt.sport : x->pkt.dport), &res);
+				 weir_policy_port(&x->pkt, reply ? x->pkt.sport : x->pkt.dport), &res, 0);
 		/* An audit endpoint keeps the flow (it was audited when it opened); switching the
 		 * endpoint to enforce moves the generation again and revokes it here. */
 		if (res.verdict != WEIR_VERDICT_ALLOW && !(ep->flags & WEIR_EP_AUDIT)) {
@@ -141,6 +144,29 @@ static __always_inline int weir_flow_tracked(struct weir_ctx *x, const struct we
 	return WEIR_FATE_PASS;
 }
 
+/* Audit policies (WEIR_EP_AUDIT_POLICIES): the new flow judged as if every audit policy were
+ * enforced (bpf/include/policy.h weir_whatif_eval, a global function the verifier checks once on
+ * its own). Where that differs from the enforced verdict, an AUDIT_DENY ("would drop") or
+ * AUDIT_ALLOW ("would allow") event names the audit verdict's rule; the packet's fate is the
+ * enforced verdict's. */
+static __always_inline void weir_audit_policies(struct weir_ctx *x, __u32 ep_flags, __u8 direction,
+						const struct weir_ipcache_value *peer, __u8 enforced)
+{
+	struct weir_decision d = x->d;
+	__u64 r = weir_whatif_eval(x->ep_id, ep_flags, peer->identity, peer->namespace_class,
+				   direction | ((__u64)x->pkt.protocol << 8) |
+					   ((__u64)weir_policy_port(&x->pkt, x->pkt.dport) << 16));
+	__u8 verdict = r & 0xff;
+
+	if ((verdict == WEIR_VERDICT_ALLOW) == (enforced == WEIR_VERDICT_ALLOW))
+		return;
+	d.verdict = verdict == WEIR_VERDICT_ALLOW ? WEIR_VERDICT_AUDIT_ALLOW : WEIR_VERDICT_AUDIT_DENY;
+	d.reason = (r >> 8) & 0xff;
+	d.tier = (r >> 16) & 0xff;
+	d.rule_id = r >> 32;
+	weir_emit(x->ep_id, &x->pkt, &d);
+}
+
 /* The first packet of a flow (or one of an untracked mid-stream TCP flow): policy decides. */
 static __always_inline int weir_flow_new(struct weir_ctx *x, const struct weir_endpoint_config *ep,
 					 const union weir_addr *remote, const __u8 direction)
@@ -151,10 +177,12 @@ static __always_inline int weir_flow_new(struct weir_ctx *x, const struct weir_e
 	weir_remote_of(remote, &peer);
 	x->d.remote_identity = peer.identity;
 	weir_policy_eval(x->ep_id, ep->flags, direction, &peer, x->pkt.protocol,
-			 weir_policy_port(&x->pkt, x->pkt.dport), &res);
+			 weir_policy_port(&x->pkt, x->pkt.dport), &res, 0);
 	x->d.rule_id = res.rule_id;
 	x->d.tier = res.tier;
 	x->d.reason = res.reason;
+	if (ep->flags & WEIR_EP_AUDIT_POLICIES)
+		weir_audit_policies(x, ep->flags, direction, &peer, res.verdict);
 	if (res.verdict != WEIR_VERDICT_ALLOW) {
 		if (!(ep->flags & WEIR_EP_AUDIT))
 			return WEIR_FATE_DROP;

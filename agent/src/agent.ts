@@ -38,6 +38,7 @@ import { parseNode } from './policy/cnp-resolve.js';
 import { PolicyCompiler } from './policy/compile.js';
 import { POLICY_KINDS, PolicyIntake } from './policy/intake.js';
 import { PolicyVerdicts } from './flows/verdicts.js';
+import { AuditPolicyEvents } from './flows/audit-events.js';
 import { NamespaceEnforcement } from './policy/enforcement.js';
 import { parseNamespace, type FieldError } from './policy/model.js';
 import { ReconcileRunner, systemClock, type Clock, type RunReason } from './reconcile/runner.js';
@@ -83,6 +84,8 @@ export class Agent {
   /** Namespaces in audit mode (weir.dev/enforcement); applied to every desired endpoint. */
   private readonly enforcement = new NamespaceEnforcement();
   private readonly verdicts: PolicyVerdicts;
+  /** Events on audit policies summarising their would-drops (issue 17); with policyEvents only. */
+  private readonly auditEvents: AuditPolicyEvents | undefined;
   private readonly policies: PolicyIntake;
   /** Between the intake and the compiler: ClusterNetworkPolicy `nodes` peers and what is not enforced. */
   private readonly cnps = new ClusterPolicyIntake(this.compiler, (p, notes) => this.reportNotEnforced(p, notes));
@@ -118,6 +121,7 @@ export class Agent {
       target: this.cnps, log: o.log, parseErrors: this.metrics.parseErrors, registry: this.metrics.registry,
       ...(o.policyEvents === undefined ? {} : { events: o.policyEvents }),
     });
+    this.auditEvents = o.policyEvents && new AuditPolicyEvents(o.policyEvents, (kind, ns, name) => this.policies.objectRef(kind, ns, name), () => this.clock.now());
     this.intake = new PodIntake({
       sink: this.compiler, log: o.log, events: o.events, node: o.config.nodeName, onMalformedIntent: () => this.metrics.malformedIntents.inc(),
     });
@@ -247,7 +251,10 @@ export class Agent {
       case 'baselineadminnetworkpolicy':
       case 'clusternetworkpolicy': {
         const spec = POLICY_KINDS[change.resource];
-        if (change.type === 'delete') this.verdicts.removePolicy(spec.kind, spec.namespaced ? m.namespace : '', m.name);
+        if (change.type === 'delete') {
+          this.verdicts.removePolicy(spec.kind, spec.namespaced ? m.namespace : '', m.name);
+          this.auditEvents?.remove(spec.kind, spec.namespaced ? m.namespace : '', m.name);
+        }
         return this.policies.apply(change.resource, change.type, object);
       }
       case 'node': {
@@ -630,7 +637,9 @@ export class Agent {
     }
     this.metrics.flowEvents.inc({ endpoint: record.endpoint, direction: record.direction, verdict: record.verdict.toLowerCase(), reason: record.reason });
     const rec = this.o.registry.list().find((r) => r.endpointId === e.endpointId);
-    this.verdicts.count(e, e.ruleId === undefined ? undefined : this.rules[e.ruleId], rec?.namespace ?? '');
+    const origin = e.ruleId === undefined ? undefined : this.rules[e.ruleId];
+    this.verdicts.count(e, origin, rec?.namespace ?? '');
+    this.auditEvents?.add(e, origin, record);
     if (record.verdict !== 'ALLOWED') this.dropLog.add(record);
     else this.o.log.debug({ flow: record }, formatFlow(record));
     this.flows.publish(record);

@@ -48,8 +48,11 @@ export interface AgentStatus {
  * A flow event resolved to names: the shape `weir observe` prints and the agent logs.
  *   demo/client:40312 -> demo/server:80 TCP DROPPED (policy NetworkPolicy demo/deny-all, ingress)
  *   demo/client:40312 -> demo/server:80 TCP AUDIT would drop (policy demo/deny-all (default deny), ingress)
- * AUDIT: the endpoint's namespace audits (weir.dev/enforcement: audit); the flow passed, and
- * `reason` and `policy` say the drop enforcing would have made.
+ *   demo/client:40312 -> demo/server:80 TCP AUDIT would allow (policy demo/allow-web (audit policy), ingress)
+ * AUDIT would drop: the endpoint's namespace audits (weir.dev/enforcement: audit) and the flow
+ * passed, or an audit policy would drop a flow that passes; `reason` and `policy` say the drop
+ * enforcing would make. AUDIT would allow (reason policy-allow / default-allow): the flow is
+ * dropped, and enforcing the audit policies would allow it.
  */
 export interface FlowRecord {
   time: string;
@@ -66,8 +69,19 @@ export interface FlowRecord {
   remoteIdentity: number;
 }
 
+/**
+ * A FlowRecord's source or destination split into host ("ns/pod", an address, "[v6]") and port:
+ * only TCP, UDP and SCTP ends carry ":port".
+ */
+export function splitFlowEnd(end: string, protocol: string): { host: string; port: string | undefined } {
+  if (protocol !== 'TCP' && protocol !== 'UDP' && protocol !== 'SCTP') return { host: end, port: undefined };
+  const i = end.lastIndexOf(':');
+  return i < 0 ? { host: end, port: undefined } : { host: end.slice(0, i), port: end.slice(i + 1) };
+}
+
 export function formatFlow(record: FlowRecord): string {
-  const verdict = record.verdict === 'AUDIT' ? 'AUDIT would drop' : record.verdict;
+  const wouldAllow = record.reason === 'policy-allow' || record.reason === 'default-allow';
+  const verdict = record.verdict === 'AUDIT' ? (wouldAllow ? 'AUDIT would allow' : 'AUDIT would drop') : record.verdict;
   return `${record.source} -> ${record.destination} ${record.protocol} ${verdict} (policy ${record.policy}, ${record.direction})`;
 }
 

@@ -43,7 +43,7 @@ export class AgentMetrics {
     // The public name (after hubble_policy_verdicts_total), hence not weir_agent_*.
     this.policyVerdicts = new Counter({
       name: 'weir_policy_verdicts_total',
-      help: 'Policy verdicts of new flows from flow events, per policy (kind="default" when no rule decided) and direction; verdict forwarded, dropped or audit_drop',
+      help: 'Policy verdicts of new flows from flow events, per policy (kind="default" when no rule decided) and direction; verdict forwarded, dropped, audit_drop or audit_allow',
       labelNames: ['namespace', 'policy', 'kind', 'direction', 'verdict'],
       registers,
     });

@@ -75,16 +75,28 @@ static __always_inline int weir_policy_better(const struct weir_policy_value *ca
 	return cand->verdict > best->verdict;
 }
 
-/* One lookup of a tier: the entry for `identity` (an identity or a class), kept when it beats best. */
-static __always_inline void weir_policy_consider(struct weir_policy_key *key, __u32 identity,
-						 struct weir_policy_value *best)
+/* One trie lookup: the entry for `key`, kept when it beats best. */
+static __always_inline void weir_policy_keep(const struct weir_policy_key *key, struct weir_policy_value *best)
 {
-	struct weir_policy_value *v;
+	struct weir_policy_value *v = bpf_map_lookup_elem(&weir_policy, key);
 
-	key->identity = identity;
-	v = bpf_map_lookup_elem(&weir_policy, key);
 	if (v && v->verdict != WEIR_VERDICT_NONE && weir_policy_better(v, best))
 		*best = *v;
+}
+
+/* One lookup of a tier: the entry for `identity` (an identity or a class), kept when it beats best.
+ * With `what_if` (a compile-time constant at every call) the audit keyspace is looked up too: each
+ * keyspace is folded on its own, so the better of the two is the union's entry. */
+static __always_inline void weir_policy_consider(struct weir_policy_key *key, __u32 identity,
+						 struct weir_policy_value *best, const int what_if)
+{
+	key->identity = identity;
+	key->reserved = WEIR_POLICY_ENFORCED;
+	weir_policy_keep(key, best);
+	if (!what_if)
+		return;
+	key->reserved = WEIR_POLICY_AUDIT;
+	weir_policy_keep(key, best);
 }
 
 /* Best entry of one tier for the remote (exact | namespace class | cluster | ANY);
@@ -94,7 +106,7 @@ static __always_inline void weir_policy_consider(struct weir_policy_key *key, __
 static __always_inline void weir_policy_tier(__u32 endpoint_id, __u32 ep_flags,
 					     const struct weir_ipcache_value *remote, __u8 tier,
 					     __u8 direction, __u8 protocol, __be16 dport,
-					     struct weir_policy_value *best)
+					     struct weir_policy_value *best, const int what_if)
 {
 	struct weir_policy_key key = {
 		.prefixlen = WEIR_POLICY_FULL_BITS,
@@ -105,17 +117,21 @@ static __always_inline void weir_policy_tier(__u32 endpoint_id, __u32 ep_flags,
 		.dport = dport,
 	};
 
+	/* Every field set: weir_policy_better reads precedence, and an uninitialised stack field lets
+	 * the compiler read an undefined register, which the verifier refuses. */
 	best->verdict = WEIR_VERDICT_NONE;
+	best->precedence = 0;
+	best->rule_id = WEIR_RULE_NONE;
 	if (remote->identity != WEIR_ANY_IDENTITY && !(ep_flags & WEIR_EP_NO_EXACT(tier, direction)))
-		weir_policy_consider(&key, remote->identity, best);
+		weir_policy_consider(&key, remote->identity, best, what_if);
 	if (remote->namespace_class != 0) {
 		if (!(ep_flags & WEIR_EP_NO_NAMESPACE(tier, direction)))
-			weir_policy_consider(&key, remote->namespace_class, best);
+			weir_policy_consider(&key, remote->namespace_class, best, what_if);
 		if (!(ep_flags & WEIR_EP_NO_CLUSTER(tier, direction)))
-			weir_policy_consider(&key, WEIR_CLUSTER_IDENTITY, best);
+			weir_policy_consider(&key, WEIR_CLUSTER_IDENTITY, best, what_if);
 	}
 	if (!(ep_flags & WEIR_EP_NO_ANY(tier, direction)))
-		weir_policy_consider(&key, WEIR_ANY_IDENTITY, best);
+		weir_policy_consider(&key, WEIR_ANY_IDENTITY, best, what_if);
 }
 
 static __always_inline void weir_policy_decide(struct weir_policy_result *res, __u8 verdict,
@@ -127,16 +143,36 @@ static __always_inline void weir_policy_decide(struct weir_policy_result *res, _
 	res->rule_id = rule_id;
 }
 
-/* Full three-tier evaluation for a new flow (or a re-check after a generation bump). */
+/* The rule of an audit NetworkPolicy isolating the endpoint in `direction` (its
+ * WEIR_POLICY_AUDIT_ISOLATION entry), or WEIR_RULE_NONE when no audit policy isolates it. */
+static __always_inline __u32 weir_audit_isolation(__u32 endpoint_id, __u8 direction)
+{
+	struct weir_policy_key key = {
+		.prefixlen = WEIR_POLICY_FIXED_BITS,
+		.endpoint_id = endpoint_id,
+		.identity = WEIR_ANY_IDENTITY,
+		.tier = WEIR_TIER_NETWORK,
+		.direction = direction,
+		.reserved = WEIR_POLICY_AUDIT_ISOLATION,
+	};
+	struct weir_policy_value *v = bpf_map_lookup_elem(&weir_policy, &key);
+
+	return v ? v->rule_id : WEIR_RULE_NONE;
+}
+
+/* Full three-tier evaluation for a new flow (or a re-check after a generation bump). With
+ * `what_if` (a constant: 0 for the enforced verdict, 1 for "every audit policy enforced") the
+ * audit keyspace joins every lookup and an audit NetworkPolicy's isolation counts too. */
 static __always_inline void weir_policy_eval(__u32 endpoint_id, __u32 ep_flags, __u8 direction,
 					     const struct weir_ipcache_value *remote, __u8 protocol, __be16 dport,
-					     struct weir_policy_result *res)
+					     struct weir_policy_result *res, const int what_if)
 {
+	__u32 audit_rule;
 	struct weir_policy_value best;
 	__u32 isolated = direction == WEIR_DIR_INGRESS ? WEIR_EP_ISOLATED_INGRESS
 						       : WEIR_EP_ISOLATED_EGRESS;
 
-	weir_policy_tier(endpoint_id, ep_flags, remote, WEIR_TIER_ADMIN, direction, protocol, dport, &best);
+	weir_policy_tier(endpoint_id, ep_flags, remote, WEIR_TIER_ADMIN, direction, protocol, dport, &best, what_if);
 	if (best.verdict == WEIR_VERDICT_ALLOW) {
 		weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_POLICY_ALLOW, WEIR_TIER_ADMIN, best.rule_id);
 		return;
@@ -146,7 +182,7 @@ static __always_inline void weir_policy_eval(__u32 endpoint_id, __u32 ep_flags, 
 		return;
 	}
 
-	weir_policy_tier(endpoint_id, ep_flags, remote, WEIR_TIER_NETWORK, direction, protocol, dport, &best);
+	weir_policy_tier(endpoint_id, ep_flags, remote, WEIR_TIER_NETWORK, direction, protocol, dport, &best, what_if);
 	if (best.verdict == WEIR_VERDICT_ALLOW) {
 		weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_POLICY_ALLOW, WEIR_TIER_NETWORK, best.rule_id);
 		return;
@@ -160,8 +196,15 @@ static __always_inline void weir_policy_eval(__u32 endpoint_id, __u32 ep_flags, 
 		weir_policy_decide(res, WEIR_VERDICT_DENY, WEIR_REASON_DEFAULT_DENY, WEIR_TIER_NONE, WEIR_RULE_NONE);
 		return;
 	}
+	if (what_if) {
+		audit_rule = weir_audit_isolation(endpoint_id, direction);
+		if (audit_rule != WEIR_RULE_NONE) {
+			weir_policy_decide(res, WEIR_VERDICT_DENY, WEIR_REASON_DEFAULT_DENY, WEIR_TIER_NONE, audit_rule);
+			return;
+		}
+	}
 
-	weir_policy_tier(endpoint_id, ep_flags, remote, WEIR_TIER_BASELINE, direction, protocol, dport, &best);
+	weir_policy_tier(endpoint_id, ep_flags, remote, WEIR_TIER_BASELINE, direction, protocol, dport, &best, what_if);
 	if (best.verdict == WEIR_VERDICT_ALLOW) {
 		weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_POLICY_ALLOW, WEIR_TIER_BASELINE, best.rule_id);
 		return;
@@ -173,4 +216,17 @@ static __always_inline void weir_policy_eval(__u32 endpoint_id, __u32 ep_flags, 
 	weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_DEFAULT_ALLOW, WEIR_TIER_NONE, WEIR_RULE_NONE);
 }
 
+/* The what-if verdict of a new flow (every audit policy enforced) as a global function, verified
+ * once on its own rather than once per path of its caller. `flow` is direction | protocol << 8 |
+ * dport << 16 (network order). Returns verdict | reason << 8 | tier << 16 | rule_id << 32. */
+__noinline __u64 weir_whatif_eval(__u32 endpoint_id, __u32 ep_flags, __u32 identity, __u32 namespace_class, __u64 flow)
+{
+	struct weir_ipcache_value remote = { .identity = identity, .namespace_class = namespace_class };
+	struct weir_policy_result res;
+
+	weir_policy_eval(endpoint_id, ep_flags, flow & 0xff, &remote, (flow >> 8) & 0xff, (__be16)((flow >> 16) & 0xffff), &res, 1);
+	return res.verdict | ((__u64)res.reason << 8) | ((__u64)res.tier << 16) | ((__u64)res.rule_id << 32);
+}
+
 #endif /* WEIR_POLICY_H */
+

@@ -62,6 +62,9 @@ enum weir_verdict {
 	/* Flow events only, never a policy value: an audit endpoint's policy drop that was let
 	 * through (WEIR_EP_AUDIT); the event's reason says which drop it would have been. */
 	WEIR_VERDICT_AUDIT_DENY = 4,
+	/* Flow events only: a new flow the enforced policy drops but enforcing the endpoint's audit
+	 * policies would allow (WEIR_EP_AUDIT_POLICIES); rule, tier and reason are the audit verdict's. */
+	WEIR_VERDICT_AUDIT_ALLOW = 5,
 };
 
 /* Why a packet got its fate; indexes the counters and is carried in flow events. */
@@ -127,10 +130,23 @@ struct weir_policy_key {
 	__u32 identity;    /* remote identity, host order */
 	__u8 tier;         /* enum weir_tier */
 	__u8 direction;    /* enum weir_direction */
-	__u8 reserved;     /* zero; inside the fixed part */
+	__u8 reserved;     /* enum weir_policy_keyspace; inside the fixed part */
 	__u8 protocol;     /* IANA number; 0 only when wildcarded */
 	__be16 dport;      /* network order: LPM compares most significant bits first */
 	__u16 pad;         /* never inside the prefix */
+};
+
+/* Keyspaces of the policy trie (weir_policy_key.reserved). Audit policies (annotation
+ * weir.dev/enforcement: audit on the policy object) are compiled into their own keyspace, which
+ * only the "what if every audit policy were enforced" evaluation of a new flow looks up
+ * (WEIR_EP_AUDIT_POLICIES): the enforced evaluation never sees them. Each keyspace is folded on
+ * its own (agent/src/policy/fold.ts), so the best of one lookup per keyspace is the union's verdict.
+ * An audit NetworkPolicy's isolation is one entry per isolated direction in the AUDIT_ISOLATION
+ * keyspace (network tier, WEIR_ANY_IDENTITY, protocol wildcarded) whose rule names the policy. */
+enum weir_policy_keyspace {
+	WEIR_POLICY_ENFORCED = 0,
+	WEIR_POLICY_AUDIT = 1,
+	WEIR_POLICY_AUDIT_ISOLATION = 2,
 };
 
 #define WEIR_POLICY_FIXED_BITS 88 /* endpoint_id + identity + tier + direction + reserved */
@@ -215,6 +231,10 @@ enum weir_endpoint_flag {
 	 * of verdict WEIR_VERDICT_AUDIT_DENY. Every other drop (spoofing, malformed, L2, quota,
 	 * no endpoint) still drops. */
 	WEIR_EP_AUDIT = 1 << 18,
+	/* The endpoint's policy holds audit entries (WEIR_POLICY_AUDIT / _AUDIT_ISOLATION): a new flow
+	 * is also judged as if every audit policy were enforced, and a different verdict emits an
+	 * AUDIT_DENY ("would drop") or AUDIT_ALLOW ("would allow") event. Established flows are not. */
+	WEIR_EP_AUDIT_POLICIES = 0x80000000U, /* bit 31 */
 };
 
 /* Lookup skips: the agent knows which (tier, direction) slices of the endpoint's policy hold
@@ -223,7 +243,7 @@ enum weir_endpoint_flag {
  * have network-tier entries only, so a new flow costs one or two trie lookups instead of
  * twelve. A zero bit only costs a lookup that misses, so an all-zero config stays correct.
  * Bit = SHIFT + tier * 2 + direction (enum weir_tier, enum weir_direction): 6 bits per kind,
- * exact 5..10, any 11..16, namespace 19..24, cluster 25..30 (17, 18 are flags above). */
+ * exact 5..10, any 11..16, namespace 19..24, cluster 25..30 (17, 18, 31 are flags above). */
 #define WEIR_EP_NO_EXACT_SHIFT 5
 #define WEIR_EP_NO_ANY_SHIFT 11
 #define WEIR_EP_NO_NAMESPACE_SHIFT 19
@@ -279,7 +299,7 @@ struct weir_flow_event {
 	__u16 dport;
 	__u8 protocol;
 	__u8 direction;        /* enum weir_direction */
-	__u8 verdict;          /* enum weir_verdict: ALLOW, DENY or AUDIT_DENY */
+	__u8 verdict;          /* enum weir_verdict: ALLOW, DENY, AUDIT_DENY or AUDIT_ALLOW */
 	__u8 reason;           /* enum weir_reason */
 	__u8 family;           /* 4 or 6 */
 	__u8 tier;             /* tier of the deciding rule; WEIR_TIER_NONE when none */

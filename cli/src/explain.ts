@@ -51,7 +51,7 @@ export async function explainCommand(cluster: Cluster, args: ExplainArgs, out: (
   return 0;
 }
 
-function explanationLines(e: PodExplanation, wide: boolean): string[] {
+export function explanationLines(e: PodExplanation, wide: boolean): string[] {
   const lines = [`pod ${e.pod} on node ${e.node ?? '(unscheduled)'}`];
   for (const i of e.interfaces) lines.push(`  ${i.name}: ${i.network} ${i.ips.join(', ') || '(no IP)'} ${i.enforced ? '— enforced by Weir' : '— not enforced by Weir'}`);
   lines.push(`  isolated: ingress ${e.isolatedIngress ? 'yes' : 'no'}, egress ${e.isolatedEgress ? 'yes' : 'no'}`);
@@ -61,6 +61,12 @@ function explanationLines(e: PodExplanation, wide: boolean): string[] {
     lines.push(`${e.flow.from} -> ${e.flow.to} ${e.flow.port}/${e.flow.protocol}: ${e.flow.verdict === 'allow' ? 'ALLOWED' : 'DENIED'}${e.flow.rule ? ` by ${e.flow.rule.policy} (${e.flow.rule.direction})` : ''}`);
     if (e.flow.audited) lines.push(`  AUDIT would drop: ${e.flow.audited.rule?.policy ?? 'default deny'} (the namespace audits: weir.dev/enforcement: audit)`);
     for (const step of e.flow.steps) lines.push(`  - ${step}`);
+    const a = e.flow.auditPolicies;
+    if (a !== undefined) {
+      const changes = a.verdict !== e.flow.verdict ? (a.verdict === 'deny' ? 'AUDIT would drop' : 'AUDIT would allow') : 'unchanged';
+      lines.push(`with audit policies enforced: ${a.verdict === 'allow' ? 'ALLOWED' : 'DENIED'}${a.rule ? ` by ${a.rule.policy} (${a.rule.direction})` : ''} — ${changes}`);
+      for (const step of a.steps) lines.push(`  - ${step}`);
+    }
   }
   for (const line of e.ignored) lines.push(`  warning: ignored (does not parse): ${line}`);
   for (const line of e.notEnforced) lines.push(`  warning: not enforced: ${line}`);

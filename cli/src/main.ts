@@ -9,6 +9,7 @@ import { DEFAULT_AGENT_SELECTOR } from './agents.js';
 import { KUBE_OPTIONS, outputFormat, parseCommandArgs, podRef, UsageError } from './args.js';
 import { checkCommand } from './check.js';
 import { completionScript, type CommandTable } from './completion.js';
+import { auditReportCommand, parseWindow } from './audit-report.js';
 import { endpointsCommand } from './endpoints.js';
 import { CommandError } from './errors.js';
 import { explainCommand } from './explain.js';
@@ -29,6 +30,7 @@ const COMMANDS: CommandTable = {
   endpoints: ['-A', '--all-namespaces', ...KUBE_FLAGS],
   observe: ['--pod', '--verdict', ...KUBE_FLAGS],
   explain: ['--from', '--to', '--port', ...KUBE_FLAGS],
+  audit: ['report', '--for', ...KUBE_FLAGS],
   version: ['--client', ...KUBE_FLAGS],
   check: KUBE_FLAGS,
   uninstall: ['--check', '--prepare', ...KUBE_FLAGS],
@@ -47,6 +49,7 @@ Usage:
   ${program} endpoints [-n ns | -A]        per pod interface: addresses, enforced, isolation, shaping (from WeirEndpoints)
   ${program} observe [--pod ns/name] [--verdict dropped|allowed|audit]   live flows from the agents
   ${program} explain <ns>/<pod> [--from ns/pod | --to ns/pod] [--port 80/TCP]   policies and the verdict for a flow
+  ${program} audit report [-n ns] [--for 30s]   per audit policy, the distinct flows it would drop or allow (AUDIT events)
   ${program} check -n <weir namespace>     the webhook answers and every agent is ready (what helm test runs)
   ${program} uninstall --check             what still depends on Weir (NADs chaining weir, opted-in namespaces)
   ${program} uninstall --prepare -n <ns>   arm every agent to clean its node up at uninstall (the chart's pre-delete hook)
@@ -65,9 +68,16 @@ needed. Run '${program} <command> --help' for details.`,
   Streams flow events from every agent as lines like
     node-1  demo/client:40312 -> demo/server:80 TCP DROPPED (policy NetworkPolicy demo/deny-all, ingress)
   --verdict audit shows only flows an audit namespace (weir.dev/enforcement: audit) let through
-  that policy would drop:
+  that policy would drop, and new flows an audit policy would drop or allow:
     node-1  demo/client:40312 -> demo/server:80 TCP AUDIT would drop (policy NetworkPolicy demo/deny-all, ingress)
+    node-1  demo/batch:51000 -> demo/server:80 TCP AUDIT would allow (policy demo/allow-batch (audit policy), ingress)
   -o json prints one JSON record per line. Stop with Ctrl-C.`,
+  audit: `${program} audit report [-n ns] [--for 30s] [-o json|yaml]
+  Listens to the agents' AUDIT flow events for --for (30s, 5m, 1h; the agents keep no history) and
+  prints, per audit policy and "would drop" / "would allow", the distinct (source workload,
+  destination workload, port) flows and the workloads they came from: what enforcing would change.
+  -n keeps the flows judged by pods of that namespace. Events are budgeted per endpoint, so event
+  counts are lower bounds, and a flow whose only event was over the budget is missing.`,
   status: `${program} status [-o json|yaml|wide]
   Per node: the endpoints the agent enforces, their shaping mode, policy entry counts and map usage.
   Exits 1 when an agent cannot be reached or is not ready.`,
@@ -145,6 +155,15 @@ async function main(argv: string[]): Promise<number> {
       if (a.values.help === true) { out(HELP.explain ?? ''); return 0; }
       const format = outputFormat(a.values.output);
       return explainCommand(await cluster(a.values), { pod: a.positionals[0], from: a.values.from, to: a.values.to, port: a.values.port, format }, out);
+    }
+    case 'audit': {
+      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR, for: { type: 'string' } });
+      if (a.values.help === true) { out(HELP.audit ?? ''); return 0; }
+      if (a.positionals[0] !== 'report' || a.positionals.length > 1) throw new UsageError(`usage: ${program} audit report [-n ns] [--for 30s]`);
+      const seconds = parseWindow(a.values.for ?? '30s');
+      if (seconds === undefined) throw new UsageError('--for must be a duration like 30s, 5m or 1h');
+      const format = outputFormat(a.values.output);
+      return auditReportCommand(await cluster(a.values), { selector: a.values.selector ?? DEFAULT_AGENT_SELECTOR, namespace: a.values.namespace, seconds, format }, out, (l) => process.stderr.write(`${l}\n`));
     }
     case 'endpoints': {
       const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, 'all-namespaces': { type: 'boolean', short: 'A' } });

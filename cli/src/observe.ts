@@ -28,7 +28,19 @@ export function formatRecord(record: FlowRecord, format: OutputFormat): string {
 }
 
 export async function observeCommand(cluster: Cluster, opts: ObserveOptions, out: (line: string) => void, warn: (line: string) => void): Promise<number> {
-  const targets = await findAgents(cluster, opts.selector);
+  await streamAgentFlows(cluster, opts.selector, opts.query, (record) => out(formatRecord(record, opts.format)), warn, opts.signal);
+  return 0;
+}
+
+/**
+ * Streams /v1/flows?<query> from every agent (selected by `selector`) until `signal` aborts or the
+ * streams end; also used by `weir audit report` (audit-report.ts). Returns how many agents
+ * answered; throws when none did and the streams ended on their own.
+ */
+export async function streamAgentFlows(
+  cluster: Cluster, selector: string, query: URLSearchParams, onRecord: (record: FlowRecord) => void, warn: (line: string) => void, signal?: AbortSignal,
+): Promise<number> {
+  const targets = await findAgents(cluster, selector);
   const connections: AgentConnection[] = [];
   let reached = 0;
   try {
@@ -40,7 +52,7 @@ export async function observeCommand(cluster: Cluster, opts: ObserveOptions, out
       const conn = await target.open();
       connections.push(conn);
       try {
-        await streamFlows(`${conn.baseUrl}/v1/flows?${opts.query.toString()}`, (record) => out(formatRecord(record, opts.format)), opts.signal, () => {
+        await streamFlows(`${conn.baseUrl}/v1/flows?${query.toString()}`, onRecord, signal, () => {
           reached++;
         });
       } catch (error) {
@@ -50,6 +62,6 @@ export async function observeCommand(cluster: Cluster, opts: ObserveOptions, out
   } finally {
     await Promise.all(connections.map((c) => c.close()));
   }
-  if (reached === 0 && !opts.signal?.aborted) throw new CommandError(`no agent could be reached (${targets.length} found)`);
-  return 0;
+  if (reached === 0 && !signal?.aborted) throw new CommandError(`no agent could be reached (${targets.length} found)`);
+  return reached;
 }

@@ -2,6 +2,11 @@
  * Audit endpoints (issue 17) over BPF_PROG_TEST_RUN: the real weir.bpf.o with WEIR_EP_AUDIT set
  * by the driver. A policy or default deny passes, is tracked, and is reported as an AUDIT_DENY
  * event naming the rule; every non-policy drop stays a drop; leaving audit mode revokes.
+ *
+ * Audit policies: entries in the audit keyspaces (PolicyEntry.audit) never change a packet's fate;
+ * a new flow whose verdict they would change is reported as AUDIT_DENY ("would drop") or
+ * AUDIT_ALLOW ("would allow") naming the audit rule, once per flow (established packets are not
+ * judged again).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { FlowEvent } from '../../agent/src/datapath/codec.js';
@@ -110,5 +115,76 @@ describePrivileged('weir.bpf.o audit endpoints (BPF_PROG_TEST_RUN)', () => {
     await h.dp.updateEndpoint({ endpointId: e.id, desired: { ...endpoint([], { ingress: true }), audit: true } });
     expect(e.ingress(ipv4(WORLD, POD, udp(46000, 53)))).toBe(TC_ACT_OK);
     expect(await counted(h, e.id, 'audit-allowed')).toBe(2n);
+  });
+
+  // ---- audit policies (PolicyEntry.audit) ----
+
+  const auditRule = (e: Partial<PolicyEntry>): PolicyEntry => ({ ...entry(e), audit: 'rule' });
+  const auditIsolation = (direction: 'ingress' | 'egress', ruleId: number): PolicyEntry =>
+    ({ ...entry({ direction, verdict: 'deny', ruleId }), audit: 'isolation' });
+
+  it('would drop: an audit NetworkPolicy isolating the endpoint reports the flows it does not allow, which still pass', async () => {
+    // Enforced: nothing selects the pod. Audit: a NetworkPolicy isolating ingress that allows B on TCP 80.
+    const e = await eps.ep([auditIsolation('ingress', 60), auditRule({ identity: ID_B, protocol: 6, port: 80, portPrefixLength: 16, ruleId: 61 })]);
+    expect(e.ingress(ipv4(B, POD, tcp(47000, 80, TCP.syn)))).toBe(TC_ACT_OK); // allowed either way: no event
+    expect(e.ingress(ipv4(C, POD, tcp(47001, 80, TCP.syn)))).toBe(TC_ACT_OK); // would drop
+    expect(e.ingress(ipv4(C, POD, tcp(47001, 80, TCP.ack)))).toBe(TC_ACT_OK); // established: not judged again
+    expect(e.ingress(ipv4(B, POD, tcp(47002, 81, TCP.syn)))).toBe(TC_ACT_OK); // would drop (port)
+    const mine = await eventsOf(e.id, 2);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got.filter((g) => g.endpointId === e.id).map((g) => [g.verdict, g.reason, g.ruleId, g.source, g.destinationPort])).toEqual([
+      ['audit', 'default-deny', 60, C, 80],
+      ['audit', 'default-deny', 60, B, 81],
+    ]);
+    expect(mine).toHaveLength(2);
+    expect(await counted(h, e.id, 'default-allow')).toBe(3n);
+    expect(await counted(h, e.id, 'ct-established')).toBe(1n);
+    expect(await counted(h, e.id, 'audit-allowed')).toBe(0n);
+  });
+
+  it('would drop: an audit admin-tier deny over an enforced allow names the audit rule and its tier', async () => {
+    const e = await eps.ep([
+      entry({ identity: ID_B, protocol: 6, port: 80, portPrefixLength: 16, ruleId: 70 }),
+      auditRule({ tier: 'admin', identity: ID_B, verdict: 'deny', precedence: 5, ruleId: 71 }),
+    ], { ingress: true });
+    expect(e.ingress(ipv4(B, POD, tcp(48000, 80, TCP.syn)))).toBe(TC_ACT_OK);
+    expect(e.ingress(ipv4(C, POD, tcp(48001, 80, TCP.syn)))).toBe(TC_ACT_SHOT); // denied either way: a plain drop
+    const mine = await eventsOf(e.id, 2);
+    expect(mine.map((g) => [g.verdict, g.reason, g.ruleId, g.tier, g.source])).toEqual([
+      ['audit', 'policy-deny', 71, 'admin', B],
+      ['deny', 'default-deny', undefined, undefined, C],
+    ]);
+    expect(await counted(h, e.id, 'policy-allow')).toBe(1n);
+  });
+
+  it('would allow: an audit rule allowing what the enforced policy drops; the packet is still dropped', async () => {
+    const e = await eps.ep([
+      entry({ identity: ID_B, protocol: 6, port: 80, portPrefixLength: 16, ruleId: 80 }),
+      auditRule({ identity: ID_C, protocol: 6, port: 80, portPrefixLength: 16, ruleId: 81 }),
+    ], { ingress: true });
+    expect(e.ingress(ipv4(C, POD, tcp(49000, 80, TCP.syn)))).toBe(TC_ACT_SHOT);
+    expect(e.ingress(ipv4(C, POD, tcp(49001, 81, TCP.syn)))).toBe(TC_ACT_SHOT); // no audit rule allows it either
+    const mine = await eventsOf(e.id, 3);
+    expect(mine.map((g) => [g.verdict, g.reason, g.ruleId, g.tier, g.destinationPort])).toEqual([
+      ['audit-allow', 'policy-allow', 81, 'network', 80],
+      ['deny', 'default-deny', undefined, undefined, 80],
+      ['deny', 'default-deny', undefined, undefined, 81],
+    ]);
+    expect(await counted(h, e.id, 'default-deny')).toBe(2n);
+  });
+
+  it('each keyspace is its own longest-prefix lookup: a narrower audit entry neither hides nor changes a broader enforced one', async () => {
+    // Enforced: an admin deny of B on every TCP port. Audit: a weaker (lower precedence) admin allow
+    // of B on TCP 80, a narrower key. In one keyspace the trie would answer the narrower key and
+    // let B in; kept apart, the enforced lookup never sees it and the what-if keeps the deny.
+    const e = await eps.ep([
+      entry({ tier: 'admin', identity: ID_B, protocol: 6, verdict: 'deny', precedence: 10, ruleId: 90 }),
+      auditRule({ tier: 'admin', identity: ID_B, protocol: 6, port: 80, portPrefixLength: 16, verdict: 'allow', precedence: 1, ruleId: 91 }),
+    ]);
+    expect(e.ingress(ipv4(B, POD, tcp(50000, 80, TCP.syn)))).toBe(TC_ACT_SHOT);
+    expect(e.ingress(ipv4(B, POD, tcp(50001, 443, TCP.syn)))).toBe(TC_ACT_SHOT);
+    const mine = await eventsOf(e.id, 2);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(mine.map((g) => [g.verdict, g.reason, g.ruleId])).toEqual([['deny', 'policy-deny', 90], ['deny', 'policy-deny', 90]]);
   });
 });

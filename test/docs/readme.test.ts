@@ -244,7 +244,7 @@ describe('README: the weir CLI', () => {
       }
       bySubcommand.set(key, merged);
     }
-    expect([...bySubcommand.keys()].sort()).toEqual(['completion', 'endpoints', 'explain', 'lab', 'observe', 'status', 'version']);
+    expect([...bySubcommand.keys()].sort()).toEqual(['audit', 'completion', 'endpoints', 'explain', 'lab', 'observe', 'status', 'version']);
     const labSubs = new Set(invocations().filter((a) => a[0] === 'lab').map((a) => a[1] ?? ''));
     expect([...labSubs].sort()).toEqual(['down', 'exec', 'status', 'up']);
     for (let i = 0; i < bySubcommand.size; i += 2) {
@@ -265,6 +265,7 @@ describe('README: the weir CLI', () => {
 
   /** A sample pod argument for subcommands that take one. */
   function positional(command: string): string[] {
+    if (command === 'audit') return ['report'];
     return command === 'explain' ? ['demo/client'] : [];
   }
 

@@ -34,7 +34,7 @@ export * from './addr.js';
 export * from './endpoint-config.js';
 import { addrBytes, decodeAddr } from './addr.js';
 import {
-  AUDIT_DENY_VERDICT_CODE, DIRECTIONS, LAYOUT, POLICY_FIXED_BITS, REASON_SLOTS, REASONS, RULE_NONE, TIER_NONE, TIERS,
+  AUDIT_ALLOW_VERDICT_CODE, AUDIT_DENY_VERDICT_CODE, DIRECTIONS, LAYOUT, POLICY_FIXED_BITS, POLICY_KEYSPACES, keyspaceOf, REASON_SLOTS, REASONS, RULE_NONE, TIER_NONE, TIERS,
   directionCode, tierCode, verdictCode, type Reason, type Tier,
 } from './constants.js';
 
@@ -94,7 +94,7 @@ export function encodeIpCacheValue(identity: number, namespaceClass = 0): Buffer
 // ---- policy ----
 
 /** The part of a PolicyEntry that forms the LPM key. */
-export type PolicyKeyFields = Pick<PolicyEntry, 'tier' | 'direction' | 'identity' | 'protocol' | 'port' | 'portPrefixLength'>;
+export type PolicyKeyFields = Pick<PolicyEntry, 'tier' | 'direction' | 'identity' | 'protocol' | 'port' | 'portPrefixLength' | 'audit'>;
 
 export function encodePolicyKey(endpointId: number, e: PolicyKeyFields): Buffer {
   if (e.protocol === 0 && e.portPrefixLength !== 0) {
@@ -113,6 +113,7 @@ export function encodePolicyKey(endpointId: number, e: PolicyKeyFields): Buffer 
   b.writeUInt32LE(e.identity, f.identity);
   b.writeUInt8(tierCode(e.tier), f.tier);
   b.writeUInt8(directionCode(e.direction), f.direction);
+  b.writeUInt8(keyspaceOf(e), f.reserved);
   b.writeUInt8(e.protocol, f.protocol);
   b.writeUInt16BE(e.port & portMask, f.dport);
   return b;
@@ -129,7 +130,10 @@ export function decodePolicyKey(b: Buffer): DecodedPolicyKey {
   if (tier === undefined) throw new Error(`bad tier code ${b.readUInt8(f.tier)}`);
   const protocol = b.readUInt8(f.protocol);
   if (![0, 6, 17, 132, 1, 58].includes(protocol)) throw new Error(`bad protocol ${protocol}`);
+  const keyspace = b.readUInt8(f.reserved);
+  if (keyspace > POLICY_KEYSPACES.auditIsolation) throw new Error(`bad policy keyspace ${keyspace}`);
   return {
+    ...(keyspace === POLICY_KEYSPACES.audit ? { audit: 'rule' as const } : keyspace === POLICY_KEYSPACES.auditIsolation ? { audit: 'isolation' as const } : {}),
     endpointId: b.readUInt32LE(f.endpoint_id),
     identity: b.readUInt32LE(f.identity),
     tier,
@@ -241,8 +245,13 @@ export interface FlowEvent {
   destinationPort: number;
   protocol: number;
   direction: Direction;
-  /** 'audit': an audit endpoint let through a flow policy would drop (reason: the drop it would have been). */
-  verdict: 'allow' | 'deny' | 'audit';
+  /**
+   * 'audit': a drop that was not enforced, "would drop" — an audit endpoint let through a flow policy
+   * drops, or the endpoint's audit policies would drop a flow the enforced policy allows (reason,
+   * rule: the drop it would have been). 'audit-allow': "would allow" — the enforced policy drops a
+   * flow the audit policies would allow (reason, rule: the audit allow).
+   */
+  verdict: 'allow' | 'deny' | 'audit' | 'audit-allow';
   reason: Reason;
   tier: Tier | undefined;
 }
@@ -255,7 +264,7 @@ export function decodeFlowEvent(b: Buffer): FlowEvent {
   const ruleId = b.readUInt32LE(f.rule_id);
   const tierCodeValue = b.readUInt8(f.tier);
   const code = b.readUInt8(f.verdict);
-  const decoded = code === AUDIT_DENY_VERDICT_CODE ? 'audit' : decodeVerdict(code);
+  const decoded = code === AUDIT_DENY_VERDICT_CODE ? 'audit' : code === AUDIT_ALLOW_VERDICT_CODE ? 'audit-allow' : decodeVerdict(code);
   if (decoded === 'pass') throw new Error('flow event: verdict pass is never emitted');
   const verdict: FlowEvent['verdict'] = decoded;
   return {

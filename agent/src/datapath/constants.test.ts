@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DIRECTIONS, ENDPOINT_FLAGS, FLOW_CLASS, LAYOUT_VERSION, SHAPING_FLAGS, MAX_ENDPOINT_ADDRS, MAX_ENDPOINTS, NO_ANY_SHIFT, NO_CLUSTER_SHIFT, NO_EXACT_SHIFT, NO_NAMESPACE_SHIFT,
   POLICY_FIXED_BITS, REASON_SLOTS, SKIP_MASK,
-  REASONS, RULE_NONE, TIER_NONE, TIERS, VERDICT_CODES, AUDIT_DENY_VERDICT_CODE,
+  REASONS, RULE_NONE, TIER_NONE, TIERS, VERDICT_CODES, AUDIT_DENY_VERDICT_CODE, AUDIT_ALLOW_VERDICT_CODE, POLICY_KEYSPACES,
 } from './codec.js';
 import { MAX_POLICY_ENTRIES_PER_ENDPOINT } from '../endpoints/capacity.js';
 import { ANY_IDENTITY, CLUSTER_IDENTITY, NAMESPACE_CLASS_BIT, WORLD_IDENTITY } from './desired.js';
@@ -57,7 +57,9 @@ describe('codec constants match bpf/include/weir_shared.h', () => {
 
   it('verdict codes, tier and direction order', () => {
     expect(Object.fromEntries(enumMembers('weir_verdict').map(([n, v]) => [n.replace('WEIR_VERDICT_', '').toLowerCase(), v])))
-      .toEqual({ none: 0, ...VERDICT_CODES, audit_deny: AUDIT_DENY_VERDICT_CODE });
+      .toEqual({ none: 0, ...VERDICT_CODES, audit_deny: AUDIT_DENY_VERDICT_CODE, audit_allow: AUDIT_ALLOW_VERDICT_CODE });
+    expect(Object.fromEntries(enumMembers('weir_policy_keyspace').map(([n, v]) => [camel(n.replace('WEIR_POLICY_', '')), v])))
+      .toEqual({ enforced: POLICY_KEYSPACES.enforced, audit: POLICY_KEYSPACES.audit, auditIsolation: POLICY_KEYSPACES.auditIsolation });
     expect(enumMembers('weir_tier')).toEqual(TIERS.map((t, i) => [`WEIR_TIER_${t.toUpperCase()}`, i]));
     expect(enumMembers('weir_direction')).toEqual(DIRECTIONS.map((d, i) => [`WEIR_DIR_${d.toUpperCase()}`, i]));
   });

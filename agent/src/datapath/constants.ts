@@ -58,6 +58,17 @@ export const TIERS: readonly Tier[] = ['admin', 'network', 'baseline'];
 export const VERDICT_CODES: Readonly<Record<Verdict, number>> = { allow: 1, pass: 2, deny: 3 };
 /** WEIR_VERDICT_AUDIT_DENY: flow events only (an audit endpoint's policy drop, let through). */
 export const AUDIT_DENY_VERDICT_CODE = 4;
+/** WEIR_VERDICT_AUDIT_ALLOW: flow events only (enforced policy drops, the audit policies would allow). */
+export const AUDIT_ALLOW_VERDICT_CODE = 5;
+/**
+ * enum weir_policy_keyspace, the `reserved` byte of weir_policy_key: enforced entries, audit
+ * policies' entries (PolicyEntry.audit 'rule'), audit NetworkPolicy isolation ('isolation').
+ */
+export const POLICY_KEYSPACES = { enforced: 0, audit: 1, auditIsolation: 2 } as const;
+export function keyspaceOf(e: Pick<PolicyEntry, 'audit'>): number {
+  if (e.audit === undefined) return POLICY_KEYSPACES.enforced;
+  return e.audit === 'rule' ? POLICY_KEYSPACES.audit : POLICY_KEYSPACES.auditIsolation;
+}
 
 /** enum weir_reason, in code order. */
 export const REASONS = [
@@ -71,7 +82,7 @@ export const DROP_REASONS: ReadonlySet<Reason> = new Set<Reason>([
   'policy-deny', 'default-deny', 'revoked', 'malformed', 'no-endpoint', 'spoofed', 'ct-quota', 'l2-refused',
 ]);
 
-export const ENDPOINT_FLAGS = { isolatedIngress: 1, isolatedEgress: 2, eventsIngress: 4, eventsEgress: 8, configured: 16, macKnown: 1 << 17, audit: 1 << 18 } as const;
+export const ENDPOINT_FLAGS = { isolatedIngress: 1, isolatedEgress: 2, eventsIngress: 4, eventsEgress: 8, configured: 16, macKnown: 1 << 17, audit: 1 << 18, auditPolicies: 0x8000_0000 } as const;
 /** weir_endpoint_config.shaping (enum weir_shaping_flag): the directions shaped by HTB flow classes. */
 export const SHAPING_FLAGS = { flowClassesIngress: 1, flowClassesEgress: 2 } as const;
 /**
@@ -103,15 +114,23 @@ function skipShift(identity: number): number {
   return isNamespaceClass(identity) ? NO_NAMESPACE_SHIFT : NO_EXACT_SHIFT;
 }
 
-/** Skip bits for an endpoint whose policy is `entries` (pure; 0 would also be correct, only slower). */
-export function policySkipFlags(entries: readonly Pick<PolicyEntry, 'tier' | 'direction' | 'identity'>[]): number {
+/**
+ * Skip bits for an endpoint whose policy is `entries` (pure; 0 would also be correct, only slower).
+ * Audit rule entries count (the what-if evaluation looks them up in the same slices); audit
+ * isolation entries do not (the programs look them up on their own, see bpf/include/policy.h).
+ */
+export function policySkipFlags(entries: readonly Pick<PolicyEntry, 'tier' | 'direction' | 'identity' | 'audit'>[]): number {
   let present = 0;
   for (const e of entries) {
+    if (e.audit === 'isolation') continue;
     const slot = tierCode(e.tier) * 2 + directionCode(e.direction);
     present |= 1 << (skipShift(e.identity) + slot);
   }
   return (SKIP_MASK & ~present) >>> 0;
 }
+
+/** Whether the endpoint's policy holds audit entries (WEIR_EP_AUDIT_POLICIES: new flows are also judged as if they were enforced). */
+export const hasAuditEntries = (entries: readonly Pick<PolicyEntry, 'audit'>[]): boolean => entries.some((e) => e.audit !== undefined);
 
 /** Endpoint ids index the config and counter arrays: valid ids are 1..MAX_ENDPOINT_ID. */
 export const MAX_ENDPOINTS = 1024;

@@ -59,6 +59,14 @@ export interface PolicyEntry {
   precedence: number;
   /** Index into DesiredNodeState.rules, reported in flow events as "the rule that decided". */
   ruleId: number;
+  /**
+   * Absent: enforced. 'rule': an entry of an audit policy (weir.dev/enforcement: audit on the
+   * policy object), looked up only to judge a new flow as if every audit policy were enforced.
+   * 'isolation': an audit NetworkPolicy isolates the endpoint in `direction` (network tier,
+   * ANY_IDENTITY, protocol 0, verdict deny; ruleId names the policy). Each kind is its own
+   * keyspace of the policy trie (bpf/include/weir_shared.h enum weir_policy_keyspace).
+   */
+  audit?: 'rule' | 'isolation';
 }
 
 export interface EndpointKey {
@@ -96,6 +104,8 @@ export interface RuleOrigin {
   index?: number;
   /** ClusterNetworkPolicy rules: the object, its tier and the rule's name ('' when unnamed). */
   cnp?: { name: string; tier: 'Admin' | 'Baseline'; rule: string };
+  /** The policy is in audit mode (weir.dev/enforcement: audit): its rules are evaluated, never enforced. */
+  audit?: true;
 }
 
 export interface IpCacheEntry {

@@ -20,7 +20,7 @@
 import {
   EMPTY_ENDPOINT_CONFIG, ENDPOINT_ID_CONSTANT, LAYOUT, LAYOUT_VERSION, MAPS, MAX_ENDPOINT_ID, PROGRAMS, REASONS, decodeConntrackKey,
   decodeEndpointConfig, decodeFlowEvent, decodePolicyKey, encodeCounterKey, encodeEndpointConfig, encodeEndpointId,
-  SKIP_MASK, policySkipFlags, sumCounterValues, type EndpointConfig, type FlowEvent,
+  SKIP_MASK, hasAuditEntries, policySkipFlags, sumCounterValues, type EndpointConfig, type FlowEvent,
 } from './codec.js';
 import type { IpCacheEntry } from './desired.js';
 import { applyDiff, diffContents, ipCacheContents, policyContents, readContents, type MapContents } from './entries.js';
@@ -326,6 +326,7 @@ export class Datapath implements DatapathApi {
         eventsIngress: req.flowEvents?.ingress ?? false,
         eventsEgress: req.flowEvents?.egress ?? false,
         ...(req.desired.audit === true ? { audit: true } : {}),
+        ...(hasAuditEntries(req.desired.entries) ? { auditPolicies: true } : {}),
         skips: policySkipFlags(req.desired.entries),
       },
     };
@@ -355,6 +356,7 @@ export class Datapath implements DatapathApi {
       generation: (state.config.generation + 1) >>> 0,
       isolatedIngress: true,
       isolatedEgress: true,
+      auditPolicies: false,
       skips: ALL_SLICES_SKIPPED,
     };
     this.nodeMaps().endpoints.update(encodeEndpointId(state.endpointId), encodeEndpointConfig(state.config));
@@ -388,6 +390,7 @@ export class Datapath implements DatapathApi {
       eventsEgress: req.flowEvents?.egress ?? state.config.eventsEgress,
       // Leaving audit mode moves the generation (as every update does): flows the policy denies are revoked.
       audit: req.desired.audit === true,
+      auditPolicies: hasAuditEntries(req.desired.entries),
       // Written after the entries (applyDiff above): a slice becomes visible to the programs
       // only once its entries exist, and a new flow in between is judged by the old policy.
       skips: policySkipFlags(req.desired.entries),

@@ -15,6 +15,8 @@ export interface EndpointConfig {
   eventsEgress: boolean;
   /** Audit mode: policy drops pass and are reported as AUDIT events (WEIR_EP_AUDIT). Absent = enforce. */
   audit?: boolean;
+  /** The policy holds audit entries: new flows are also judged as if they were enforced (WEIR_EP_AUDIT_POLICIES). */
+  auditPolicies?: boolean;
   /** policySkipFlags of the endpoint's entries; absent = 0 = every slice is looked up. */
   skips?: number;
   /** Own addresses: the only sources the endpoint's egress may use (absent = none: no IP egress). */
@@ -58,6 +60,7 @@ export function encodeEndpointConfig(c: EndpointConfig): Buffer {
     (c.eventsIngress ? ENDPOINT_FLAGS.eventsIngress : 0) |
     (c.eventsEgress ? ENDPOINT_FLAGS.eventsEgress : 0) |
     (c.audit === true ? ENDPOINT_FLAGS.audit : 0) |
+    (c.auditPolicies === true ? ENDPOINT_FLAGS.auditPolicies : 0) |
     ((c.skips ?? 0) & SKIP_MASK);
   const a = c.addresses;
   if (a !== undefined && a.ips.length > MAX_ENDPOINT_ADDRS) {
@@ -99,6 +102,7 @@ export function decodeEndpointConfig(b: Buffer): EndpointConfig | undefined {
     eventsIngress: (flags & ENDPOINT_FLAGS.eventsIngress) !== 0,
     eventsEgress: (flags & ENDPOINT_FLAGS.eventsEgress) !== 0,
     ...((flags & ENDPOINT_FLAGS.audit) !== 0 ? { audit: true } : {}),
+    ...((flags & ENDPOINT_FLAGS.auditPolicies) !== 0 ? { auditPolicies: true } : {}),
     ...((shaping & SHAPING_FLAGS.flowClassesIngress) !== 0 ? { flowClassesIngress: true } : {}),
     ...((shaping & SHAPING_FLAGS.flowClassesEgress) !== 0 ? { flowClassesEgress: true } : {}),
     skips: (flags & SKIP_MASK) >>> 0,

@@ -46,3 +46,16 @@ describe('weir explain: a namespace in audit mode', () => {
     expect(enforced.ok && enforced.explanation.flow?.audited).toBeUndefined();
   });
 });
+
+describe('weir explain: an audit policy', () => {
+  it('the enforced verdict ignores it; the audit-policies verdict names it (would drop)', () => {
+    const deny = np('x', 'deny-all', { podSelector: {}, policyTypes: ['Ingress'] }) as { metadata: Record<string, unknown> };
+    const audited = { ...deny, metadata: { ...deny.metadata, annotations: { 'weir.dev/enforcement': 'audit' } } };
+    const r = explainPod(cluster([audited]), { pod: { namespace: 'x', name: 'a' }, peer: { namespace: 'y', name: 'b', direction: 'from' }, port: 80, protocol: 'TCP' });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.explanation.isolatedIngress).toBe(false);
+    expect(r.explanation.flow?.verdict).toBe('allow');
+    expect(r.explanation.flow?.auditPolicies?.verdict).toBe('deny');
+    expect(r.explanation.flow?.auditPolicies?.rule).toMatchObject({ kind: 'NetworkPolicy', policy: 'x/deny-all', audit: true });
+  });
+});

@@ -46,6 +46,8 @@ export interface PodExplanation {
     from: string; to: string; port: number; protocol: string; verdict: 'allow' | 'deny'; rule: RuleOrigin | undefined; steps: string[];
     /** The flow passes only because an audit namespace lets it: the rule that would drop it. */
     audited?: { rule: RuleOrigin | undefined };
+    /** An end has audit policies: the verdict if they were enforced (evaluate.ts FlowExplanation.auditPolicies). */
+    auditPolicies?: { verdict: 'allow' | 'deny'; rule: RuleOrigin | undefined; steps: string[] };
   };
   ignored: string[];
   /** What the ClusterNetworkPolicies selecting this pod ask that Weir does not enforce (domainNames). */
@@ -193,6 +195,7 @@ export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResu
         from: `${src.namespace}/${src.name}`, to: `${dst.namespace}/${dst.name}`, port: query.port, protocol: String(query.protocol),
         verdict: result.verdict, rule: result.rule, steps: result.steps,
         ...(result.audited === undefined ? {} : { audited: result.audited }),
+        ...(result.auditPolicies === undefined ? {} : { auditPolicies: result.auditPolicies }),
       };
     }
     return { ok: true, explanation };

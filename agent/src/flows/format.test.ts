@@ -33,6 +33,13 @@ describe('flow formatting', () => {
     const byDefault = toFlowRecord({ ...base, verdict: 'audit', ruleId: undefined, reason: 'default-deny' }, names);
     expect(formatFlow(byDefault)).toBe('ns/pod-a:40312 -> ns/pod-b:80 TCP AUDIT would drop (policy NetworkPolicy ns/deny-all (default deny), ingress)');
   });
+  it('audit policies: "AUDIT would allow" on a drop an audit policy would allow; the audit policy is marked', () => {
+    const rule = (id: number): ReturnType<FlowNames['rule']> =>
+      id === 9 ? { policy: 'ns/allow-web', kind: 'NetworkPolicy', direction: 'ingress', index: 0, audit: true } : names.rule(id);
+    const wouldAllow = toFlowRecord({ ...base, ruleId: 9, verdict: 'audit-allow', reason: 'policy-allow' }, { ...names, rule });
+    expect(wouldAllow).toMatchObject({ verdict: 'AUDIT', reason: 'policy-allow' });
+    expect(formatFlow(wouldAllow)).toBe('ns/pod-a:40312 -> ns/pod-b:80 TCP AUDIT would allow (policy ns/allow-web (audit policy), ingress)');
+  });
   it('brackets IPv6 and says when nothing selected the endpoint', () => {
     const record = toFlowRecord({ ...base, ruleId: undefined, verdict: 'allow', reason: 'default-allow', source: 'fd00::9', family: 6 }, names);
     expect(formatFlow(record)).toBe('[fd00::9]:40312 -> ns/pod-b:80 TCP ALLOWED (policy no policy selects it, ingress)');

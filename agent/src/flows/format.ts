@@ -37,7 +37,7 @@ export function describePolicy(event: Pick<FlowEvent, 'ruleId' | 'verdict' | 're
     const isolating = names.isolatedBy?.(event.endpointId, event.direction) ?? [];
     return isolating.length > 0 ? `${isolating.join(', ')} (default deny)` : 'default deny';
   }
-  if (origin) return origin.policy;
+  if (origin) return origin.audit === true ? `${origin.policy} (audit policy)` : origin.policy;
   switch (event.reason) {
     case 'revoked': return 'revoked by a policy change';
     case 'default-allow': return 'no policy selects it';
@@ -51,7 +51,7 @@ export function toFlowRecord(event: FlowEvent, names: FlowNames, now: Date = new
     node: names.node,
     endpoint: names.endpoint(event.endpointId) ?? `endpoint-${event.endpointId}`,
     direction: event.direction,
-    verdict: event.verdict === 'allow' ? 'ALLOWED' : event.verdict === 'audit' ? 'AUDIT' : 'DROPPED',
+    verdict: event.verdict === 'allow' ? 'ALLOWED' : event.verdict === 'audit' || event.verdict === 'audit-allow' ? 'AUDIT' : 'DROPPED',
     reason: event.reason,
     protocol: protocolName(event.protocol),
     source: hostPort(event.source, event.sourcePort, event.protocol, names),

@@ -41,6 +41,16 @@ describe('weir_policy_verdicts_total labels', () => {
     expect(verdictLabels({ ...base, ruleId: undefined, verdict: 'audit', reason: 'default-deny' }, undefined, 'ns-a')?.verdict).toBe('audit_drop');
   });
 
+  it('audit policies: would-allow events count as audit_allow, would-drop as audit_drop, under the audit policy', () => {
+    const auditNp: RuleOrigin = { ...np, audit: true };
+    expect(verdictLabels({ ...base, verdict: 'audit-allow', reason: 'policy-allow' }, auditNp, 'ns-b'))
+      .toEqual({ namespace: 'ns-a', policy: 'allow-web', kind: 'NetworkPolicy', direction: 'ingress', verdict: 'audit_allow' });
+    // An audit NetworkPolicy's isolation (no rule index) names the policy on a would-drop.
+    const isolation: RuleOrigin = { kind: 'NetworkPolicy', policy: 'ns-a/deny-all', direction: 'ingress', audit: true };
+    expect(verdictLabels({ ...base, verdict: 'audit', reason: 'default-deny' }, isolation, 'ns-a'))
+      .toEqual({ namespace: 'ns-a', policy: 'deny-all', kind: 'NetworkPolicy', direction: 'ingress', verdict: 'audit_drop' });
+  });
+
   it('non-policy drops and conntrack are not policy verdicts', () => {
     for (const reason of ['spoofed', 'malformed', 'l2-refused', 'no-endpoint', 'ct-quota', 'revoked'] as const) {
       expect(verdictLabels({ ...base, ruleId: undefined, verdict: 'deny', reason }, undefined, 'ns-a'), reason).toBeUndefined();

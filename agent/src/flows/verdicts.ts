@@ -6,7 +6,8 @@
  * deleting a policy removes its series.
  *
  * Only policy verdicts of new flows are counted (reasons policy-allow, default-allow, policy-deny,
- * default-deny, and audit events); conntrack, revocation and non-policy drops (spoofed, malformed,
+ * default-deny, and audit events: audit_drop "would drop", audit_allow "would allow", counted
+ * under the audit policy that would decide); conntrack, revocation and non-policy drops (spoofed, malformed,
  * ...) are in weir_agent_datapath_packets_total. Allowed flows are reported only while the agent
  * asks the datapath for allow events (AgentOptions.flowEvents, on by default).
  */
@@ -41,6 +42,7 @@ export function policyOf(origin: RuleOrigin | undefined, endpointNamespace: stri
 export function verdictLabels(event: FlowEvent, origin: RuleOrigin | undefined, endpointNamespace: string): PolicyVerdictLabels | undefined {
   let verdict: string;
   if (event.verdict === 'audit') verdict = 'audit_drop';
+  else if (event.verdict === 'audit-allow') verdict = 'audit_allow';
   else if (!POLICY_REASONS.has(event.reason)) return undefined;
   else verdict = event.verdict === 'allow' ? 'forwarded' : 'dropped';
   return { ...policyOf(origin, endpointNamespace), direction: event.direction, verdict };

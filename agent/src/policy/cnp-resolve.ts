@@ -98,7 +98,7 @@ export function resolveClusterNetworkPolicy(spec: ClusterNetworkPolicySpec, node
   const ingress = spec.ingress.map((rule, i) => resolveRule(rule, `spec.ingress[${i}].from`, nodeList, notes));
   const egress = spec.egress.map((rule, i) => resolveRule(rule, `spec.egress[${i}].to`, nodeList, notes));
   return {
-    policy: { kind: 'ClusterNetworkPolicy', name: spec.name, tier: spec.tier, priority: spec.priority, subject: spec.subject, ingress, egress, policyFor: spec.policyFor },
+    policy: { kind: 'ClusterNetworkPolicy', name: spec.name, tier: spec.tier, priority: spec.priority, subject: spec.subject, ingress, egress, policyFor: spec.policyFor, ...(spec.audit === true ? { audit: true as const } : {}) },
     notes,
   };
 }

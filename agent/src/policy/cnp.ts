@@ -18,6 +18,7 @@ import {
   POLICY_FOR_ANNOTATION,
   readCidr,
   readMeta,
+  readPolicyEnforcement,
   readPolicyFor,
   readSelector,
   type AdminSubject,
@@ -63,6 +64,8 @@ export interface ClusterNetworkPolicySpec {
   egress: CnpRuleSpec[];
   /** NADs (namespace/name) from policy-for; empty = the pod's default interface. */
   policyFor: { namespace: string; name: string }[];
+  /** Audit policy (weir.dev/enforcement: audit, model.ts readPolicyEnforcement): evaluated, never enforced. */
+  audit?: true;
 }
 
 /** A rule as the compiler takes it: peers resolved (cnp-resolve.ts). */
@@ -83,6 +86,8 @@ export interface ClusterNetworkPolicy {
   ingress: CnpRule[];
   egress: CnpRule[];
   policyFor: { namespace: string; name: string }[];
+  /** Audit policy: evaluated, never enforced. */
+  audit?: true;
   /**
    * The object as parsed, when it came from the watch: the agent resolves its `nodes` peers again
    * whenever Nodes change (cnp-intake.ts). The compiler ignores it.
@@ -268,5 +273,6 @@ export function parseClusterNetworkPolicy(v: unknown): Parsed<ClusterNetworkPoli
     ingress: readRules(r, spec['ingress'], 'spec.ingress', false),
     egress: readRules(r, spec['egress'], 'spec.egress', true),
     policyFor,
+    ...readPolicyEnforcement(r, meta.annotations),
   });
 }

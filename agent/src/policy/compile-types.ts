@@ -64,6 +64,8 @@ export interface CompiledRule {
   ports: { protocol: Protocol; port: number; prefixLength: number }[];
   /** Named ports, resolved per endpoint (ingress) or per peer identity (egress). */
   named: { protocol: ProtocolName | undefined; name: string }[];
+  /** A rule of an audit policy: its entries go to the audit keyspace (PolicyEntry.audit 'rule'). */
+  audit?: true;
 }
 
 export interface GroupState {

@@ -43,7 +43,7 @@ import { isWidePeer, NamespaceClasses } from './classes.js';
 import type { CompiledPolicy, CompiledRule, GroupState, IdentityInfo, PodRecord, SelectorEntry } from './compile-types.js';
 import { SelectorIndex } from './selector-index.js';
 import { cnpAppliesTo, type ClusterNetworkPolicy } from './cnp.js';
-import { emitRule, expandPorts, type PeerPorts } from './emit.js';
+import { auditIsolation, emitRule, expandPorts, type PeerPorts } from './emit.js';
 import { foldEntries } from './fold.js';
 import { IdentityTable } from './identity-table.js';
 import { IpCacheTable } from './ipcache-table.js';
@@ -503,7 +503,9 @@ export class PolicyCompiler {
     // Egress named ports resolve on each destination identity, so those rules name peers one by one.
     const classed = this.opts.identityClasses !== false && !(origin.direction === 'egress' && named.length > 0);
     const { ids, classes } = this.peerIdentities(peers, user, classed);
-    return { spec: peers, ruleId, tier, verdict, precedence, peers: ids, classes, classed, ports: numeric, named };
+    const rule: CompiledRule = { spec: peers, ruleId, tier, verdict, precedence, peers: ids, classes, classed, ports: numeric, named };
+    if (origin.audit === true) rule.audit = true;
+    return rule;
   }
 
   private compiledPolicy(k: string): CompiledPolicy | undefined {
@@ -516,14 +518,15 @@ export class PolicyCompiler {
       case 'NetworkPolicy':
       case 'MultiNetworkPolicy': {
         const policy = `${p.namespace}/${p.name}`;
+        const audit = p.audit === true ? { audit: true as const } : {};
         if (p.affectsIngress) {
           p.ingress.forEach((r, index) => {
-            out.ingress.push(this.compileRule({ kind: p.kind, policy, direction: 'ingress', index }, 'network', 'allow', 0, r.peers, r.ports, k));
+            out.ingress.push(this.compileRule({ kind: p.kind, policy, direction: 'ingress', index, ...audit }, 'network', 'allow', 0, r.peers, r.ports, k));
           });
         }
         if (p.affectsEgress) {
           p.egress.forEach((r, index) => {
-            out.egress.push(this.compileRule({ kind: p.kind, policy, direction: 'egress', index }, 'network', 'allow', 0, r.peers, r.ports, k));
+            out.egress.push(this.compileRule({ kind: p.kind, policy, direction: 'egress', index, ...audit }, 'network', 'allow', 0, r.peers, r.ports, k));
           });
         }
         break;
@@ -595,7 +598,8 @@ export class PolicyCompiler {
       let users = this.policyGroups.get(k);
       if (users === undefined) this.policyGroups.set(k, (users = new Set()));
       users.add(groupKey);
-      if (isNamespaced(p)) {
+      if (isNamespaced(p) && p.audit === true) auditIsolation(raw, p, this.ruleTable);
+      else if (isNamespaced(p)) {
         isolatedIngress ||= p.affectsIngress;
         isolatedEgress ||= p.affectsEgress;
       }
@@ -625,7 +629,7 @@ export class PolicyCompiler {
     const names: string[] = [];
     for (const k of this.applicable(rec, key.interface)) {
       const p = this.policies.get(k);
-      if (p === undefined || !isNamespaced(p)) continue;
+      if (p === undefined || !isNamespaced(p) || p.audit === true) continue;
       if (direction === 'ingress' ? p.affectsIngress : p.affectsEgress) names.push(`${p.kind} ${p.namespace}/${p.name}`);
     }
     return names.sort();

@@ -5,8 +5,9 @@
  */
 import { ANY_IDENTITY, type Direction, type PolicyEntry, type Protocol } from '../datapath/desired.js';
 import type { CompiledRule } from './compile-types.js';
-import type { ContainerPort, PortSpec, ProtocolName } from './model.js';
+import type { ContainerPort, NetworkPolicy, PortSpec, ProtocolName } from './model.js';
 import { portRangeToPrefixes } from './ports.js';
+import type { RuleTable } from './rules.js';
 
 export const PROTOCOL_NUMBER: Record<ProtocolName, Protocol> = { TCP: 6, UDP: 17, SCTP: 132 };
 
@@ -59,6 +60,10 @@ export function emitRule(
   out: PolicyEntry[], r: CompiledRule, direction: Direction, ownPorts: ContainerPort[], peers: PeerPorts, only?: number,
 ): void {
   const { tier, verdict, precedence, ruleId } = r;
+  // Audit rules go to their own keyspace; `out` gets plain objects either way (no spread in this hot loop).
+  const push = r.audit === true
+    ? (e: PolicyEntry): void => { e.audit = 'rule'; out.push(e); }
+    : (e: PolicyEntry): void => { out.push(e); };
   const remotes: Iterable<number> =
     only === undefined
       ? r.peers === undefined ? [ANY_IDENTITY] : [...r.peers, ...r.classes]
@@ -73,7 +78,7 @@ export function emitRule(
   }
   for (const identity of remotes) {
     for (const pt of ports) {
-      out.push({ tier, direction, identity, protocol: pt.protocol, port: pt.port, portPrefixLength: pt.prefixLength, verdict, precedence, ruleId });
+      push({ tier, direction, identity, protocol: pt.protocol, port: pt.port, portPrefixLength: pt.prefixLength, verdict, precedence, ruleId });
     }
   }
   if (direction === 'egress' && r.named.length > 0) {
@@ -88,9 +93,23 @@ export function emitRule(
       if (namedPorts === undefined) continue;
       for (const n of r.named) {
         for (const cp of resolveNamed(namedPorts, n)) {
-          out.push({ tier, direction, identity: id, protocol: PROTOCOL_NUMBER[cp.protocol], port: cp.port, portPrefixLength: 16, verdict, precedence, ruleId });
+          push({ tier, direction, identity: id, protocol: PROTOCOL_NUMBER[cp.protocol], port: cp.port, portPrefixLength: 16, verdict, precedence, ruleId });
         }
       }
     }
+  }
+}
+
+/**
+ * An audit NetworkPolicy / MultiNetworkPolicy does not isolate the endpoint; each direction it
+ * would isolate is one 'isolation' entry instead, whose rule names the policy, so the datapath's
+ * what-if evaluation denies what no rule allows and says which audit policy it would have been.
+ */
+export function auditIsolation(out: PolicyEntry[], p: NetworkPolicy, rules: RuleTable): void {
+  const policy = `${p.namespace}/${p.name}`;
+  for (const direction of ['ingress', 'egress'] as const) {
+    if (direction === 'ingress' ? !p.affectsIngress : !p.affectsEgress) continue;
+    const ruleId = rules.intern({ kind: p.kind, policy, direction, audit: true });
+    out.push({ tier: 'network', direction, identity: ANY_IDENTITY, protocol: 0, port: 0, portPrefixLength: 0, verdict: 'deny', precedence: 0, ruleId, audit: 'isolation' });
   }
 }

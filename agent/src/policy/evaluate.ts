@@ -6,6 +6,11 @@
  * Per direction and tier: longest-prefix lookups on (identity, protocol, port) — with the remote
  * identity, for a pod also its namespace class and CLUSTER_IDENTITY, then ANY_IDENTITY — and the
  * strongest result wins (higher precedence; at equal precedence deny > pass > allow).
+ *
+ * Audit policies (PolicyEntry.audit): the enforced verdict never sees their entries. The what-if
+ * verdict ("every audit policy enforced", bpf/weir.bpf.c weir_audit_policies) looks up the audit
+ * keyspace next to the enforced one in every lookup, and an audit NetworkPolicy's isolation entry
+ * denies what nothing allows, naming that policy.
  */
 import {
   ANY_IDENTITY,
@@ -37,7 +42,10 @@ export interface DirectionDecision {
   steps: string[];
 }
 
-/** Longest-prefix match among the entries of one (tier, direction, identity), as the BPF LPM trie does. */
+/**
+ * Longest-prefix match among the entries of one (keyspace, tier, direction, identity), as the BPF
+ * LPM trie does; `keyspace` undefined = the enforced entries.
+ */
 export function lpmLookup(
   entries: readonly PolicyEntry[],
   tier: Tier,
@@ -45,11 +53,12 @@ export function lpmLookup(
   identity: number,
   protocol: Protocol,
   port: number,
+  keyspace?: PolicyEntry['audit'],
 ): PolicyEntry | undefined {
   let best: PolicyEntry | undefined;
   let bestLen = -1;
   for (const e of entries) {
-    if (e.tier !== tier || e.direction !== direction || e.identity !== identity) continue;
+    if (e.tier !== tier || e.direction !== direction || e.identity !== identity || e.audit !== keyspace) continue;
     if (e.protocol !== 0) {
       if (e.protocol !== protocol) continue;
       if (!portMatches({ port: e.port, prefixLength: e.portPrefixLength }, port)) continue;
@@ -77,31 +86,41 @@ function lookupKeys(remote: Remote): number[] {
   return keys;
 }
 
-function tierLookup(ep: DesiredEndpoint, tier: Tier, d: Direction, remote: Remote, protocol: Protocol, port: number): PolicyEntry | undefined {
+function tierLookup(ep: DesiredEndpoint, tier: Tier, d: Direction, remote: Remote, protocol: Protocol, port: number, whatIf: boolean): PolicyEntry | undefined {
   let best: PolicyEntry | undefined;
+  const keyspaces: PolicyEntry['audit'][] = whatIf ? [undefined, 'rule'] : [undefined];
   for (const identity of lookupKeys(remote)) {
-    const hit = lpmLookup(ep.entries, tier, d, identity, protocol, port);
-    if (hit !== undefined && (best === undefined || stronger(hit, best))) best = hit;
+    for (const keyspace of keyspaces) {
+      const hit = lpmLookup(ep.entries, tier, d, identity, protocol, port, keyspace);
+      if (hit !== undefined && (best === undefined || stronger(hit, best))) best = hit;
+    }
   }
   return best;
 }
 
-/** Decides the first packet of a flow on one endpoint in one direction. */
+/** Whether the endpoint has audit entries (the datapath's WEIR_EP_AUDIT_POLICIES). */
+export const hasAuditPolicies = (ep: DesiredEndpoint): boolean => ep.entries.some((e) => e.audit !== undefined);
+
+/**
+ * Decides the first packet of a flow on one endpoint in one direction: as enforced, or with
+ * `whatIf` as if every audit policy were enforced.
+ */
 export function evaluateEndpoint(
   ep: DesiredEndpoint,
   direction: Direction,
   remote: Remote,
   protocol: Protocol,
   port: number,
+  whatIf = false,
 ): DirectionDecision {
   const steps: string[] = [];
-  const name = `${ep.namespace}/${ep.pod}:${ep.interface} ${direction}`;
-  const admin = tierLookup(ep, 'admin', direction, remote, protocol, port);
+  const name = `${ep.namespace}/${ep.pod}:${ep.interface} ${direction}${whatIf ? ' (audit policies enforced)' : ''}`;
+  const admin = tierLookup(ep, 'admin', direction, remote, protocol, port, whatIf);
   if (admin !== undefined) {
     steps.push(`${name}: admin tier matched rule ${admin.ruleId} → ${admin.verdict} (precedence ${admin.precedence})`);
     if (admin.verdict !== 'pass') return { verdict: admin.verdict, ruleId: admin.ruleId, steps };
   } else steps.push(`${name}: admin tier: no match`);
-  const net = tierLookup(ep, 'network', direction, remote, protocol, port);
+  const net = tierLookup(ep, 'network', direction, remote, protocol, port, whatIf);
   const isolated = direction === 'ingress' ? ep.isolatedIngress : ep.isolatedEgress;
   if (net !== undefined && net.verdict === 'allow') {
     steps.push(`${name}: network tier matched rule ${net.ruleId} → allow`);
@@ -111,8 +130,13 @@ export function evaluateEndpoint(
     steps.push(`${name}: isolated by NetworkPolicy and no rule allows → deny`);
     return { verdict: 'deny', ruleId: defaultDenyRule(direction), steps };
   }
+  const auditIsolation = whatIf ? ep.entries.find((e) => e.audit === 'isolation' && e.direction === direction) : undefined;
+  if (auditIsolation !== undefined) {
+    steps.push(`${name}: isolated by audit rule ${auditIsolation.ruleId} and no rule allows → deny`);
+    return { verdict: 'deny', ruleId: auditIsolation.ruleId, steps };
+  }
   steps.push(`${name}: network tier: not isolated`);
-  const base = tierLookup(ep, 'baseline', direction, remote, protocol, port);
+  const base = tierLookup(ep, 'baseline', direction, remote, protocol, port, whatIf);
   if (base !== undefined && base.verdict !== 'pass') {
     steps.push(`${name}: baseline tier matched rule ${base.ruleId} → ${base.verdict}`);
     return { verdict: base.verdict, ruleId: base.ruleId, steps };
@@ -162,6 +186,12 @@ export interface FlowExplanation {
   steps: string[];
   /** Set when an end in audit mode (DesiredEndpoint.audit) let through a deny: the rule that would have dropped it. */
   audited?: { rule: RuleOrigin | undefined };
+  /**
+   * Set when an end has audit policies (PolicyEntry.audit): the verdict if every audit policy were
+   * enforced, and the rule that decides it. The datapath reports a new flow where it differs from
+   * the enforced verdict as AUDIT would drop / would allow.
+   */
+  auditPolicies?: { verdict: 'allow' | 'deny'; rule: RuleOrigin | undefined; steps: string[] };
 }
 
 const sameEndpoint = (a: EndpointKey, b: EndpointKey): boolean =>
@@ -190,18 +220,43 @@ export function explainFlow(state: DesiredNodeState, flow: FlowQuery): FlowExpla
     return true;
   };
   const src = find(flow.from.endpoint);
+  const dst = find(flow.to.endpoint);
+  const whatIf = auditPoliciesVerdict(src, dst, srcId, dstId, protocol, flow.port, origin);
+  const extra = { ...(whatIf === undefined ? {} : { auditPolicies: whatIf }) };
   if (src !== undefined) {
     const d = evaluateEndpoint(src, 'egress', dstId, protocol, flow.port);
     steps.push(...d.steps);
-    if (d.verdict === 'deny' && !auditDeny(src, d.ruleId)) return { verdict: 'deny', rule: origin(d.ruleId), steps };
+    if (d.verdict === 'deny' && !auditDeny(src, d.ruleId)) return { verdict: 'deny', rule: origin(d.ruleId), steps, ...extra };
     if (d.verdict !== 'deny') allowRule = origin(d.ruleId);
   } else steps.push('source is not an enforced endpoint here: egress not checked');
-  const dst = find(flow.to.endpoint);
   if (dst !== undefined) {
     const d = evaluateEndpoint(dst, 'ingress', srcId, protocol, flow.port);
     steps.push(...d.steps);
-    if (d.verdict === 'deny' && !auditDeny(dst, d.ruleId)) return { verdict: 'deny', rule: origin(d.ruleId), steps };
+    if (d.verdict === 'deny' && !auditDeny(dst, d.ruleId)) return { verdict: 'deny', rule: origin(d.ruleId), steps, ...extra };
     if (d.verdict !== 'deny') allowRule = origin(d.ruleId) ?? allowRule;
   } else steps.push('destination is not an enforced endpoint here: ingress not checked');
-  return { verdict: 'allow', rule: allowRule, steps, ...(audited === undefined ? {} : { audited }) };
+  return { verdict: 'allow', rule: allowRule, steps, ...(audited === undefined ? {} : { audited }), ...extra };
+}
+
+/**
+ * The flow's verdict if every audit policy were enforced (each end judged with its audit entries),
+ * or undefined when neither end has audit policies. Namespace audit mode does not enter: this is
+ * what enforcing the policies would do.
+ */
+function auditPoliciesVerdict(
+  src: DesiredEndpoint | undefined, dst: DesiredEndpoint | undefined, srcId: Remote, dstId: Remote, protocol: Protocol, port: number,
+  origin: (id: number | undefined) => RuleOrigin | undefined,
+): FlowExplanation['auditPolicies'] {
+  if (!(src !== undefined && hasAuditPolicies(src)) && !(dst !== undefined && hasAuditPolicies(dst))) return undefined;
+  const steps: string[] = [];
+  let rule: RuleOrigin | undefined;
+  const ends: Array<[DesiredEndpoint | undefined, Direction, Remote]> = [[src, 'egress', dstId], [dst, 'ingress', srcId]];
+  for (const [ep, direction, remote] of ends) {
+    if (ep === undefined) continue;
+    const d = evaluateEndpoint(ep, direction, remote, protocol, port, hasAuditPolicies(ep));
+    steps.push(...d.steps);
+    if (d.verdict === 'deny') return { verdict: 'deny', rule: origin(d.ruleId), steps };
+    rule = origin(d.ruleId) ?? rule;
+  }
+  return { verdict: 'allow', rule, steps };
 }

@@ -2,7 +2,8 @@
  * Makes one longest-prefix lookup per identity sufficient. Within one (tier, direction, identity)
  * the datapath's LPM returns only the narrowest matching entry, so every entry must already carry
  * the strongest verdict of every broader entry that covers it. Duplicated keys collapse to the
- * strongest. Order: higher precedence, then deny > pass > allow.
+ * strongest. Order: higher precedence, then deny > pass > allow. Audit entries (PolicyEntry.audit)
+ * are a keyspace of their own in the trie, looked up separately: they are folded among themselves.
  */
 import type { PolicyEntry, Verdict } from '../datapath/desired.js';
 import { portMatches } from './ports.js';
@@ -28,8 +29,11 @@ export function covers(outer: PolicyEntry, inner: PolicyEntry): boolean {
 
 const TIER_INDEX = { admin: 0, network: 1, baseline: 2 } as const;
 
-/** (tier, direction, identity) as one number: identities are u32, so identity * 6 + … stays exact. */
-const groupOf = (e: PolicyEntry): number => e.identity * 6 + TIER_INDEX[e.tier] * 2 + (e.direction === 'ingress' ? 0 : 1);
+const KEYSPACE = { none: 0, rule: 1, isolation: 2 } as const;
+
+/** (keyspace, tier, direction, identity) as one number: identities are u32, so (identity * 6 + …) * 3 + … stays exact. */
+const groupOf = (e: PolicyEntry): number =>
+  (e.identity * 6 + TIER_INDEX[e.tier] * 2 + (e.direction === 'ingress' ? 0 : 1)) * 3 + KEYSPACE[e.audit ?? 'none'];
 
 const sameKey = (a: PolicyEntry, b: PolicyEntry): boolean =>
   a.protocol === b.protocol && a.port === b.port && a.portPrefixLength === b.portPrefixLength;

@@ -18,7 +18,7 @@
  */
 import { Gauge, type Counter, type Registry } from 'prom-client';
 import { isRecord, metaOf } from '../../../common/src/records.js';
-import type { ObjectEventSink } from '../events.js';
+import type { ObjectEventSink, ObjectRef } from '../events.js';
 import { cnpIntakeKind } from './cnp-intake.js';
 import type { PolicyCompiler } from './compile.js';
 import {
@@ -163,6 +163,8 @@ interface Degraded {
 
 export class PolicyIntake {
   private readonly lastGood = new Map<string, AnyPolicy>();
+  /** "kind\0namespace\0name" → the object's reference (Events about it: flows/audit-events.ts). */
+  private readonly refs = new Map<string, ObjectRef>();
   private readonly degraded = new Map<string, Degraded>();
 
   constructor(private readonly o: PolicyIntakeOptions) {
@@ -183,11 +185,19 @@ export class PolicyIntake {
     return new Map([...this.degraded].map(([k, d]) => [k, d.fallback]));
   }
 
+  /** The reference of a policy object the intake holds (namespace '' for cluster-scoped kinds). */
+  objectRef(kind: string, namespace: string, name: string): ObjectRef | undefined {
+    return this.refs.get(`${kind}\u0000${namespace}\u0000${name}`);
+  }
+
   apply(resource: PolicyResource, type: 'upsert' | 'delete', object: unknown): void {
     const spec: PolicyKindSpec = POLICY_KINDS[resource];
     const m = metaOf(object);
     const ref: PolicyRef = { kind: spec.kind, name: m.name, ...(spec.namespaced ? { namespace: m.namespace } : {}) };
     const key = spec.namespaced ? `${spec.kind} ${m.namespace}/${m.name}` : `${spec.kind} ${m.name}`;
+    const refKey = `${spec.kind}\u0000${spec.namespaced ? m.namespace : ''}\u0000${m.name}`;
+    if (type === 'delete') this.refs.delete(refKey);
+    else this.refs.set(refKey, { apiVersion: spec.apiVersion, kind: spec.kind, namespace: spec.namespaced ? m.namespace : undefined, name: m.name, uid: m.uid });
     if (type === 'delete') {
       this.lastGood.delete(key);
       if (this.degraded.delete(key)) this.o.log.info({ policy: key }, 'unreadable policy deleted; its fallback is gone with it');

@@ -3,7 +3,7 @@
  * Every parser takes `unknown` and returns either the typed value or every bad field with its path.
  * The models keep only what policy needs.
  */
-import { MULTUS_POLICY_FOR as POLICY_FOR_ANNOTATION } from '../../../common/src/annotations.js';
+import { ENFORCEMENT_AUDIT, ENFORCEMENT_ENFORCE, MULTUS_POLICY_FOR as POLICY_FOR_ANNOTATION, NS_ENFORCEMENT } from '../../../common/src/annotations.js';
 import { parseCidr, type Cidr } from '../identity/cidr.js';
 import type { ClusterNetworkPolicy } from './cnp.js';
 import { Reader, type Parsed } from './read.js';
@@ -70,6 +70,8 @@ export interface NetworkPolicy {
   egress: NetworkPolicyRule[];
   /** MultiNetworkPolicy only: the NADs (namespace/name) it applies to. */
   policyFor: { namespace: string; name: string }[];
+  /** Audit policy (readPolicyEnforcement): compiled and evaluated, never enforced. */
+  audit?: true;
 }
 
 export type AdminAction = 'Allow' | 'Deny' | 'Pass';
@@ -92,6 +94,8 @@ export interface AdminNetworkPolicy {
   subject: AdminSubject;
   ingress: AdminRule[];
   egress: AdminRule[];
+  /** Audit policy (readPolicyEnforcement): compiled and evaluated, never enforced. */
+  audit?: true;
 }
 
 export interface ContainerPort {
@@ -195,6 +199,19 @@ export function readMeta(r: Reader, obj: Record<string, unknown>, namespaced: bo
     labels: r.stringMap(m['labels'], 'metadata.labels'),
     annotations: r.stringMap(m['annotations'], 'metadata.annotations'),
   };
+}
+
+/**
+ * `weir.dev/enforcement` on a policy object (every kind): "audit" makes it an audit policy, compiled
+ * and evaluated for each new flow but never enforced (issue 17); "enforce" or absence enforces. Any
+ * other value is a refusal of the whole object (its intake falls back as for any unreadable policy).
+ */
+export function readPolicyEnforcement(r: Reader, annotations: Record<string, string>): { audit?: true } {
+  const v = annotations[NS_ENFORCEMENT];
+  if (v === undefined || v === ENFORCEMENT_ENFORCE) return {};
+  if (v === ENFORCEMENT_AUDIT) return { audit: true };
+  r.fail(`metadata.annotations["${NS_ENFORCEMENT}"]`, `${JSON.stringify(v)} must be ${ENFORCEMENT_ENFORCE} or ${ENFORCEMENT_AUDIT}`);
+  return {};
 }
 
 // ---------------------------------------------------------------- NetworkPolicy / MultiNetworkPolicy
@@ -323,6 +340,7 @@ function readNetworkPolicyLike(v: unknown, kind: NetworkPolicy['kind']): Parsed<
     ingress,
     egress,
     policyFor,
+    ...readPolicyEnforcement(r, meta.annotations),
   });
 }
 
@@ -470,6 +488,7 @@ function readAdmin(v: unknown, kind: AdminNetworkPolicy['kind']): Parsed<AdminNe
     subject,
     ingress: readAdminRules(r, spec['ingress'], 'spec.ingress', baseline, false),
     egress: readAdminRules(r, spec['egress'], 'spec.egress', baseline, true),
+    ...readPolicyEnforcement(r, meta.annotations),
   });
 }
 

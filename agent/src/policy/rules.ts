@@ -22,7 +22,8 @@ export class RuleTable {
 
   /** Returns the id of an equal origin if one exists, else appends it. Ids never change. */
   intern(o: RuleOrigin): number {
-    const key = `${o.kind}|${o.policy}|${o.direction}|${o.index ?? ''}`;
+    // An audit policy's rules are other rules than the same policy's once it is enforced.
+    const key = `${o.kind}|${o.policy}|${o.direction}|${o.index ?? ''}|${o.audit === true ? 'audit' : ''}`;
     const cur = this.byKey.get(key);
     if (cur !== undefined) return cur;
     const id = this.rules.length;

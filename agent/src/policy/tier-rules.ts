@@ -27,6 +27,7 @@ export const ruleLabel = (index: number, name: string): string => (name === '' ?
 
 export function adminTierRules(p: AdminNetworkPolicy | ClusterNetworkPolicy): TierRule[] {
   const out: TierRule[] = [];
+  const audit = p.audit === true ? { audit: true as const } : {};
   for (const direction of DIRECTIONS) {
     p[direction].forEach((r, index) => {
       const common = { direction, verdict: VERDICT[r.action], peers: r.peers, ports: r.ports };
@@ -39,6 +40,7 @@ export function adminTierRules(p: AdminNetworkPolicy | ClusterNetworkPolicy): Ti
             kind: p.kind, direction, index,
             policy: `ClusterNetworkPolicy ${p.name} (${p.tier} tier, rule ${ruleLabel(index, r.name)})`,
             cnp: { name: p.name, tier: p.tier, rule: r.name },
+            ...audit,
           },
         });
       } else {
@@ -47,7 +49,7 @@ export function adminTierRules(p: AdminNetworkPolicy | ClusterNetworkPolicy): Ti
           ...common,
           tier: admin ? 'admin' : 'baseline',
           precedence: admin ? adminPrecedence(p.priority, index) : baselinePrecedence(index),
-          origin: { kind: p.kind, policy: p.name, direction, index },
+          origin: { kind: p.kind, policy: p.name, direction, index, ...audit },
         });
       }
     });
