@@ -3,13 +3,14 @@
  * policy object), on the lab with real packets. For each policy kind the same five steps:
  *   1. with traffic running, the audit policy breaks nothing (the full matrix stays allowed);
  *   2. `weir observe --verdict audit` shows AUDIT would-drop events naming the policy;
- *   3. `weir audit report` lists exactly the pairs the truth table denies, no more;
+ *   3. `weir audit report` lists exactly the pairs the truth table denies, no more, both from the
+ *      live events (--for) and from what the agents kept (--since, GET /v1/audit);
  *   4. the WeirAuditWouldDrop Event appears on the policy object;
  *   5. removing the annotation enforces it: the same pairs are dropped within the usual bound.
  * The pairs come from the hand-written truth table of each scenario, never from Weir's compiler.
  */
-import { splitFlowEnd, type FlowRecord } from '../../agent/src/api.js';
-import { auditReport } from '../../cli/src/audit-report.js';
+import { parseAuditFlowEntries, splitFlowEnd, type AuditFlowEntry, type FlowRecord } from '../../agent/src/api.js';
+import { auditReport, entriesOfRecords } from '../../cli/src/audit-report.js';
 import type { Network, PolicyObject } from './cluster.js';
 import { PODS, expectedMatrix, podKey, type Truth } from './model.js';
 import type { Scenario, ScenarioContext } from './scenarios.js';
@@ -75,15 +76,26 @@ async function auditThenEnforce(ctx: ScenarioContext, s: AuditRollout): Promise<
   if (extra.length > 0) throw new Error(`AUDIT would-drop events for cells the truth table allows: ${extra.slice(0, 5).join(', ')}`);
 
   // 3: the report a team reads before enforcing: per policy, the distinct (source, destination, port).
-  const report = auditReport(records);
-  if (report.length !== 1 || report[0]?.would !== 'drop') throw new Error(`weir audit report: expected one would-drop entry, got ${JSON.stringify(report.map((p) => [p.policy, p.would]))}`);
-  const reported = new Set(report[0].flows.map((f) => {
-    const [port, protocol] = f.port.split('/');
-    return `${podOfAddress.get(f.source) ?? f.source}>${podOfAddress.get(f.destination) ?? f.destination}>${protocol ?? ''}/${port ?? ''}`;
-  }));
-  const absent = [...predicted].filter((c) => !reported.has(c));
-  const surplus = [...reported].filter((c) => !predicted.has(c));
-  if (absent.length + surplus.length > 0) throw new Error(`weir audit report differs from the truth table: missing ${absent.slice(0, 5).join(', ')}; extra ${surplus.slice(0, 5).join(', ')}`);
+  const reportedCells = (entries: AuditFlowEntry[], label: string): Set<string> => {
+    const report = auditReport(entries);
+    if (report.length !== 1 || report[0]?.would !== 'drop') throw new Error(`weir audit report ${label}: expected one would-drop entry, got ${JSON.stringify(report.map((p) => [p.policy, p.would]))}`);
+    const cells = new Set(report[0].flows.map((f) => {
+      const [port, protocol] = f.port.split('/');
+      return `${podOfAddress.get(f.source) ?? f.source}>${podOfAddress.get(f.destination) ?? f.destination}>${protocol ?? ''}/${port ?? ''}`;
+    }));
+    const absent = [...predicted].filter((c) => !cells.has(c));
+    const surplus = [...cells].filter((c) => !predicted.has(c));
+    if (absent.length + surplus.length > 0) throw new Error(`weir audit report ${label} differs from the truth table: missing ${absent.slice(0, 5).join(', ')}; extra ${surplus.slice(0, 5).join(', ')}`);
+    return cells;
+  };
+  const reported = reportedCells(entriesOfRecords(records), '--for (live events)');
+  const kept: AuditFlowEntry[] = [];
+  for (const node of ctx.cluster.lab.labState.nodes) {
+    const parsed = parseAuditFlowEntries(await (await fetch(`${node.agentUrl}/v1/audit?since=600`, { signal: AbortSignal.timeout(5_000) })).json());
+    if (!parsed.ok) throw new Error(`${node.name} /v1/audit: ${parsed.error}`);
+    kept.push(...parsed.entries.filter((e) => e.policy.includes(s.policyName) && e.policy.endsWith('(audit policy)')));
+  }
+  reportedCells(kept, '--since (the agents\' history)');
   ctx.note(`${records.length} AUDIT events, ${reported.size} distinct flows reported (= the truth table's denied cells) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
   // 4: the Event on the policy object (kubectl describe shows it).
