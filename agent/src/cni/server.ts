@@ -9,10 +9,10 @@ import { chmod, lstat, mkdir, rename, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { errorMessage } from '../../../common/src/errors.js';
+import { formatFieldErrors } from '../../../common/src/field-errors.js';
 import { CNI_ERROR_CODES } from './codes.js';
 import {
   cniError,
-  describeFieldErrors,
   encodeCniResponse,
   parseCniRequest,
   type CniCommand,
@@ -168,7 +168,7 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
       const parsed = parseCniRequest(decoded);
       if (!parsed.ok) {
         emit({ type: 'bad-request', errors: parsed.errors });
-        finish(cniError(CNI_ERROR_CODES.WEIR_ERR_BAD_REQUEST, `weir agent rejected the request: ${describeFieldErrors(parsed.errors)}`));
+        finish(cniError(CNI_ERROR_CODES.WEIR_ERR_BAD_REQUEST, `weir agent rejected the request: ${formatFieldErrors(parsed.errors)}`));
         return;
       }
       const req = parsed.value;
