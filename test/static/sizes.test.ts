@@ -19,10 +19,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAX_FUNCTION_LINES = 80;
 const MAX_AGENT_FILE_LINES = 400;
 
-/** Functions still over MAX_FUNCTION_LINES: `file:name` → its length today (only ever lower it). */
-const LONG_FUNCTIONS: Record<string, number> = {
-  'harness/controlplane/index.ts:startControlPlane': 111,
-};
+/** Functions still over MAX_FUNCTION_LINES: `file:name` → its length today (only ever lower it). None today. */
+const LONG_FUNCTIONS: Record<string, number> = {};
 
 /** agent/src files still over MAX_AGENT_FILE_LINES (the policy compiler's split, issue 11) → their length today. */
 const LONG_AGENT_FILES: Record<string, number> = {
