@@ -143,6 +143,28 @@ static __always_inline void weir_policy_decide(struct weir_policy_result *res, _
 	res->rule_id = rule_id;
 }
 
+/* One tier's say: its best entry decides the flow (allow, or deny: NetworkPolicy is allow-only,
+ * but a deny there is still honoured rather than ignored). Returns 1 when it decided, 0 when the
+ * tier holds nothing for this flow and the next one judges. */
+static __always_inline int weir_policy_tier_decides(__u32 endpoint_id, __u32 ep_flags,
+						    const struct weir_ipcache_value *remote, __u8 tier, __u8 direction,
+						    __u8 protocol, __be16 dport, struct weir_policy_result *res,
+						    const int what_if)
+{
+	struct weir_policy_value best;
+
+	weir_policy_tier(endpoint_id, ep_flags, remote, tier, direction, protocol, dport, &best, what_if);
+	if (best.verdict == WEIR_VERDICT_ALLOW) {
+		weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_POLICY_ALLOW, tier, best.rule_id);
+		return 1;
+	}
+	if (best.verdict == WEIR_VERDICT_DENY) {
+		weir_policy_decide(res, WEIR_VERDICT_DENY, WEIR_REASON_POLICY_DENY, tier, best.rule_id);
+		return 1;
+	}
+	return 0;
+}
+
 /* The rule of an audit NetworkPolicy isolating the endpoint in `direction` (its
  * WEIR_POLICY_AUDIT_ISOLATION entry), or WEIR_RULE_NONE when no audit policy isolates it. */
 static __always_inline __u32 weir_audit_isolation(__u32 endpoint_id, __u8 direction)
@@ -168,30 +190,12 @@ static __always_inline void weir_policy_eval(__u32 endpoint_id, __u32 ep_flags, 
 					     struct weir_policy_result *res, const int what_if)
 {
 	__u32 audit_rule;
-	struct weir_policy_value best;
 	__u32 isolated = direction == WEIR_DIR_INGRESS ? WEIR_EP_ISOLATED_INGRESS
 						       : WEIR_EP_ISOLATED_EGRESS;
 
-	weir_policy_tier(endpoint_id, ep_flags, remote, WEIR_TIER_ADMIN, direction, protocol, dport, &best, what_if);
-	if (best.verdict == WEIR_VERDICT_ALLOW) {
-		weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_POLICY_ALLOW, WEIR_TIER_ADMIN, best.rule_id);
+	if (weir_policy_tier_decides(endpoint_id, ep_flags, remote, WEIR_TIER_ADMIN, direction, protocol, dport, res, what_if) ||
+	    weir_policy_tier_decides(endpoint_id, ep_flags, remote, WEIR_TIER_NETWORK, direction, protocol, dport, res, what_if))
 		return;
-	}
-	if (best.verdict == WEIR_VERDICT_DENY) {
-		weir_policy_decide(res, WEIR_VERDICT_DENY, WEIR_REASON_POLICY_DENY, WEIR_TIER_ADMIN, best.rule_id);
-		return;
-	}
-
-	weir_policy_tier(endpoint_id, ep_flags, remote, WEIR_TIER_NETWORK, direction, protocol, dport, &best, what_if);
-	if (best.verdict == WEIR_VERDICT_ALLOW) {
-		weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_POLICY_ALLOW, WEIR_TIER_NETWORK, best.rule_id);
-		return;
-	}
-	/* NetworkPolicy is allow-only; a deny here is still honoured rather than ignored. */
-	if (best.verdict == WEIR_VERDICT_DENY) {
-		weir_policy_decide(res, WEIR_VERDICT_DENY, WEIR_REASON_POLICY_DENY, WEIR_TIER_NETWORK, best.rule_id);
-		return;
-	}
 	if (ep_flags & isolated) {
 		weir_policy_decide(res, WEIR_VERDICT_DENY, WEIR_REASON_DEFAULT_DENY, WEIR_TIER_NONE, WEIR_RULE_NONE);
 		return;
@@ -204,15 +208,8 @@ static __always_inline void weir_policy_eval(__u32 endpoint_id, __u32 ep_flags, 
 		}
 	}
 
-	weir_policy_tier(endpoint_id, ep_flags, remote, WEIR_TIER_BASELINE, direction, protocol, dport, &best, what_if);
-	if (best.verdict == WEIR_VERDICT_ALLOW) {
-		weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_POLICY_ALLOW, WEIR_TIER_BASELINE, best.rule_id);
+	if (weir_policy_tier_decides(endpoint_id, ep_flags, remote, WEIR_TIER_BASELINE, direction, protocol, dport, res, what_if))
 		return;
-	}
-	if (best.verdict == WEIR_VERDICT_DENY) {
-		weir_policy_decide(res, WEIR_VERDICT_DENY, WEIR_REASON_POLICY_DENY, WEIR_TIER_BASELINE, best.rule_id);
-		return;
-	}
 	weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_DEFAULT_ALLOW, WEIR_TIER_NONE, WEIR_RULE_NONE);
 }
 
