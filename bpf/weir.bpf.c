@@ -199,8 +199,8 @@ static __always_inline int weir_flow_new(struct weir_ctx *x, const struct weir_e
 		x->d.reason = WEIR_REASON_CT_QUOTA;
 		return WEIR_FATE_DROP;
 	}
-	weir_ct_create(&x->ct_key, &x->pkt, x->from_a, direction, ep->generation, res.rule_id,
-		       x->d.remote_identity, x->now);
+	weir_ct_create(&x->ct_key, &x->pkt, x->from_a, direction, ep->generation, res.rule_id, x->d.remote_identity,
+		       x->now);
 	if (res.verdict == WEIR_VERDICT_ALLOW &&
 	    (ep->flags & (direction == WEIR_DIR_INGRESS ? WEIR_EP_EVENTS_INGRESS : WEIR_EP_EVENTS_EGRESS))) {
 		x->d.verdict = WEIR_VERDICT_ALLOW;
@@ -243,8 +243,9 @@ static __always_inline __u8 weir_frame_refused(const struct weir_cursor *c, cons
 
 /* An IP packet's fate: its tracked flow's (weir_flow_tracked), a tracked flow's it quotes as an
  * ICMP error, or policy's as a new flow (weir_flow_new). Never WEIR_FATE_MISS. */
-static __always_inline int weir_flow_fate(struct __sk_buff *skb, struct weir_ctx *x, const struct weir_endpoint_config *ep,
-					  const union weir_addr *remote, const __u8 direction)
+static __always_inline int weir_flow_fate(struct __sk_buff *skb, struct weir_ctx *x,
+					  const struct weir_endpoint_config *ep, const union weir_addr *remote,
+					  const __u8 direction)
 {
 	int fate;
 
