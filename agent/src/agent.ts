@@ -23,6 +23,7 @@ import { endpointKeyOf, type EndpointRegistry } from './endpoints/registry.js';
 import type { EndpointWriter } from './endpoints/weirendpoint-publish.js';
 import type { ObjectEventSink, PodEventSink } from './events.js';
 import { FlowNaming } from './flow-naming.js';
+import type { AuditHistory } from './flows/audit-history.js';
 import type { FlowHub } from './flows/hub.js';
 import type { FlowNames } from './flows/format.js';
 import type { ClusterSource, SourceChange } from './kube/sources.js';
@@ -117,6 +118,11 @@ export class Agent {
   /** Flow records of this node (`weir flows`). */
   get flows(): FlowHub {
     return this.naming.hub;
+  }
+
+  /** The distinct audited flows of the last day (`weir audit report --since`; GET /v1/audit). */
+  get auditHistory(): AuditHistory {
+    return this.naming.auditHistory;
   }
 
   // ------------------------------------------------------------------ lifecycle

@@ -1,7 +1,7 @@
 /**
  * Flow events from the datapath, named and counted: endpoint ids become pods, rule ids the policy
  * rules of the last compile, addresses their pods. Each record is counted (metrics, per-policy
- * verdicts, audit summaries), drops are logged (rate-limited, flows/drop-log.ts) and every record
+ * verdicts, audit summaries and history), drops are logged (rate-limited, flows/drop-log.ts) and every record
  * goes to the flow hub (`weir flows`).
  */
 import { errorMessage } from '../../common/src/errors.js';
@@ -11,6 +11,7 @@ import type { RuleOrigin } from './datapath/desired.js';
 import { podKey } from './endpoint-programs.js';
 import { defaultInterfaceOf } from './endpoints/intent.js';
 import type { EndpointRegistry } from './endpoints/registry.js';
+import { AuditHistory } from './flows/audit-history.js';
 import { DropLog } from './flows/drop-log.js';
 import { formatFlow, toFlowRecord, type FlowNames, type FlowRecord } from './flows/format.js';
 import { FlowHub } from './flows/hub.js';
@@ -29,6 +30,8 @@ export interface FlowNamingOptions {
 
 export class FlowNaming {
   readonly hub = new FlowHub();
+  /** The distinct audited flows of the last day (`weir audit report --since`; GET /v1/audit). */
+  readonly auditHistory = new AuditHistory();
   private readonly dropLog: DropLog;
 
   constructor(private readonly o: FlowNamingOptions) {
@@ -71,6 +74,7 @@ export class FlowNaming {
     const origin = e.ruleId === undefined ? undefined : this.o.rules()[e.ruleId];
     this.o.cluster.verdicts.count(e, origin, rec?.namespace ?? '');
     this.o.cluster.auditEvents?.add(e, origin, record);
+    this.auditHistory.add(record, Date.now());
     if (record.verdict !== 'ALLOWED') this.dropLog.add(record);
     else this.o.log.debug({ flow: record }, formatFlow(record));
     this.hub.publish(record);
