@@ -85,6 +85,7 @@ export class Agent {
     const cluster = (this.cluster = new ClusterIntake({
       nodeName: config.nodeName, log, metrics, events: o.events, now: () => clock.now(),
       ...(o.policyEvents === undefined ? {} : { policyEvents: o.policyEvents }),
+      ...(config.ipBlockCidrsPerNamespace === undefined ? {} : { ipBlockCidrsPerNamespace: config.ipBlockCidrsPerNamespace }),
     }));
     const programs = (this.programs = new EndpointPrograms({
       config, datapath, registry, log, metrics, intake: cluster.intake, events: o.events, endpoints: o.endpoints, flowEvents: o.flowEvents,

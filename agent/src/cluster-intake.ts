@@ -29,6 +29,8 @@ export interface ClusterIntakeOptions {
   events?: PodEventSink;
   /** Warning Events about policy objects (agent/src/policy/intake.ts); audit summaries need them. */
   policyEvents?: ObjectEventSink;
+  /** agent.policy.ipBlockCidrsPerNamespace (policy/namespace-budget.ts). */
+  ipBlockCidrsPerNamespace?: number;
   now(): number;
 }
 
@@ -50,6 +52,7 @@ export class ClusterIntake {
     this.policies = new PolicyIntake({
       target: this.cnps, log, parseErrors: metrics.parseErrors, registry: metrics.registry,
       ...(o.policyEvents === undefined ? {} : { events: o.policyEvents }),
+      ...(o.ipBlockCidrsPerNamespace === undefined ? {} : { ipBlockCidrsPerNamespace: o.ipBlockCidrsPerNamespace }),
     });
     this.auditEvents = o.policyEvents && new AuditPolicyEvents(o.policyEvents, (kind, ns, name) => this.policies.objectRef(kind, ns, name), () => o.now());
     this.intake = new PodIntake({

@@ -8,6 +8,7 @@ import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../../common/src/log-l
 import { DEFAULT_API_PORT, DEFAULT_METRICS_PORT } from './api.js';
 import type { ShapingPreference } from './datapath/shaping.js';
 import { DEFAULT_POLICY_ENTRIES_PER_ENDPOINT, MAX_POLICY_ENTRIES_PER_ENDPOINT } from './endpoints/capacity.js';
+import { DEFAULT_IPBLOCK_CIDRS_PER_NAMESPACE, MAX_IPBLOCK_CIDRS_PER_NAMESPACE } from './policy/namespace-budget.js';
 
 export interface AgentConfig {
   nodeName: string;
@@ -38,6 +39,11 @@ export interface AgentConfig {
    * isolated. Absent: DEFAULT_POLICY_ENTRIES_PER_ENDPOINT.
    */
   policyEntriesPerEndpoint?: number;
+  /**
+   * Distinct ipBlock CIDRs the policies of one namespace may name (policy/namespace-budget.ts); a
+   * policy over it falls back as an unreadable one does. Absent: DEFAULT_IPBLOCK_CIDRS_PER_NAMESPACE.
+   */
+  ipBlockCidrsPerNamespace?: number;
 }
 
 export type ConfigResult = { ok: true; config: AgentConfig } | { ok: false; errors: string[] };
@@ -66,11 +72,14 @@ export function readAgentConfig(env: Record<string, string | undefined>, default
     if (!Number.isFinite(value) || value <= 0) errors.push(`${name}=${JSON.stringify(raw)} must be a positive number of seconds`);
     return value;
   };
-  const quotaRaw = env.WEIR_POLICY_ENTRIES_PER_ENDPOINT;
-  const quota = quotaRaw === undefined || quotaRaw === '' ? DEFAULT_POLICY_ENTRIES_PER_ENDPOINT : Number(quotaRaw);
-  if (!Number.isInteger(quota) || quota < 1 || quota > MAX_POLICY_ENTRIES_PER_ENDPOINT) {
-    errors.push(`WEIR_POLICY_ENTRIES_PER_ENDPOINT=${JSON.stringify(quotaRaw)} must be a whole number of entries in 1..${MAX_POLICY_ENTRIES_PER_ENDPOINT} (the chart's agent.policy.entriesPerEndpoint)`);
-  }
+  const count = (name: string, fallback: number, max: number, what: string, chartKey: string): number => {
+    const raw = env[name];
+    const value = raw === undefined || raw === '' ? fallback : Number(raw);
+    if (!Number.isInteger(value) || value < 1 || value > max) errors.push(`${name}=${JSON.stringify(raw)} must be a whole number of ${what} in 1..${max} (the chart's ${chartKey})`);
+    return value;
+  };
+  const quota = count('WEIR_POLICY_ENTRIES_PER_ENDPOINT', DEFAULT_POLICY_ENTRIES_PER_ENDPOINT, MAX_POLICY_ENTRIES_PER_ENDPOINT, 'entries', 'agent.policy.entriesPerEndpoint');
+  const cidrs = count('WEIR_IPBLOCK_CIDRS_PER_NAMESPACE', DEFAULT_IPBLOCK_CIDRS_PER_NAMESPACE, MAX_IPBLOCK_CIDRS_PER_NAMESPACE, 'CIDRs', 'agent.policy.ipBlockCidrsPerNamespace');
   const levelRaw = env.WEIR_LOG_LEVEL ?? 'info';
   const logLevel = parseLogLevel(levelRaw);
   if (logLevel === undefined) errors.push(`WEIR_LOG_LEVEL=${JSON.stringify(levelRaw)} must be one of ${LOG_LEVELS.join(', ')}`);
@@ -92,6 +101,7 @@ export function readAgentConfig(env: Record<string, string | undefined>, default
     attachCheckSeconds: seconds('WEIR_ATTACH_CHECK_SECONDS', 10),
     shaping: shapingRaw === 'tbf' ? 'tbf' : 'auto',
     policyEntriesPerEndpoint: quota,
+    ipBlockCidrsPerNamespace: cidrs,
   };
   if (config.cniBinDir !== undefined && !config.cniBinDir.startsWith('/')) {
     errors.push(`WEIR_CNI_BIN_DIR=${JSON.stringify(config.cniBinDir)} must be an absolute path (the chart mounts the host's CNI bin dir at /host/cni-bin)`);

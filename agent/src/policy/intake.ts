@@ -13,6 +13,9 @@
  *      MultiNetworkPolicy whose policy-for annotation does not (no interface to apply it to).
  * Every case is a Warning Event on the object naming the fields to fix, a log line, a count in
  * weir_agent_object_parse_errors_total, and the object in weir_agent_policy_parse_fallbacks until fixed.
+ * A tenant's policy that parses but would take its namespace over the ipBlock CIDR budget
+ * (namespace-budget.ts) falls back the same way, with a WeirNamespaceLimitExceeded Event and a count
+ * in weir_agent_policy_namespace_limit_refusals.
  *
  * "Last good" lives in memory: an agent (re)started while an object is broken isolates its subjects.
  */
@@ -32,6 +35,7 @@ import {
   type Parsed,
 } from './model.js';
 import { formatFieldErrors } from '../../../common/src/field-errors.js';
+import { DEFAULT_IPBLOCK_CIDRS_PER_NAMESPACE, NamespaceCidrBudget, ipBlockCidrs } from './namespace-budget.js';
 
 type AnyPolicy = Parameters<PolicyCompiler['upsertPolicy']>[0];
 type PolicyRef = Parameters<PolicyCompiler['removePolicy']>[0];
@@ -152,12 +156,21 @@ export interface PolicyIntakeOptions {
   parseErrors: Counter<'resource'>;
   /** Where weir_agent_policy_parse_fallbacks is registered. */
   registry: Registry;
+  /** Distinct ipBlock CIDRs one namespace's policies may name (default DEFAULT_IPBLOCK_CIDRS_PER_NAMESPACE). */
+  ipBlockCidrsPerNamespace?: number;
 }
+
+/** Why an object is held at a fallback: it does not parse, or its namespace's budget refused it. */
+type Cause = 'unreadable' | 'namespace-limit';
 
 interface Degraded {
   resource: PolicyResource;
   fallback: Fallback;
+  cause: Cause;
+  namespace: string;
   report: string;
+  /** A namespace-limit refusal keeps the object, to admit it once its namespace has room. */
+  object?: unknown;
 }
 
 
@@ -166,8 +179,20 @@ export class PolicyIntake {
   /** "kind\0namespace\0name" → the object's reference (Events about it: flows/audit-events.ts). */
   private readonly refs = new Map<string, ObjectRef>();
   private readonly degraded = new Map<string, Degraded>();
+  private readonly budget: NamespaceCidrBudget;
 
   constructor(private readonly o: PolicyIntakeOptions) {
+    this.budget = new NamespaceCidrBudget(o.ipBlockCidrsPerNamespace ?? DEFAULT_IPBLOCK_CIDRS_PER_NAMESPACE);
+    const refusals = new Gauge({
+      name: 'weir_agent_policy_namespace_limit_refusals',
+      help: 'Policies refused because their namespace would name more ipBlock CIDRs than agent.policy.ipBlockCidrsPerNamespace',
+      labelNames: ['namespace'],
+      registers: [o.registry],
+      collect: () => {
+        refusals.reset();
+        for (const d of this.degraded.values()) if (d.cause === 'namespace-limit') refusals.inc({ namespace: d.namespace });
+      },
+    });
     const gauge = new Gauge({
       name: 'weir_agent_policy_parse_fallbacks',
       help: 'Policy objects that do not parse, by what is enforced instead (last-good, isolated, not-enforced)',
@@ -200,26 +225,38 @@ export class PolicyIntake {
     else this.refs.set(refKey, { apiVersion: spec.apiVersion, kind: spec.kind, namespace: spec.namespaced ? m.namespace : undefined, name: m.name, uid: m.uid });
     if (type === 'delete') {
       this.lastGood.delete(key);
+      this.budget.remove(m.namespace, key);
       if (this.degraded.delete(key)) this.o.log.info({ policy: key }, 'unreadable policy deleted; its fallback is gone with it');
       this.o.target.removePolicy(ref);
+      this.retryRefused(m.namespace);
       return;
     }
     const parsed = spec.parse(object);
+    let problems: string;
+    let cause: Cause = 'unreadable';
     if (parsed.ok) {
-      this.lastGood.set(key, parsed.value);
-      if (this.degraded.delete(key)) this.o.log.info({ policy: key }, 'policy parses again; enforcing it as written');
-      this.o.target.upsertPolicy(parsed.value);
-      return;
+      const refusal = this.overBudget(key, parsed.value);
+      if (refusal === undefined) {
+        this.lastGood.set(key, parsed.value);
+        if (this.degraded.delete(key)) this.o.log.info({ policy: key }, 'policy accepted again; enforcing it as written');
+        this.o.target.upsertPolicy(parsed.value);
+        this.retryRefused(m.namespace, key);
+        return;
+      }
+      problems = refusal;
+      cause = 'namespace-limit';
+    } else {
+      this.o.parseErrors.inc({ resource });
+      problems = formatFieldErrors(parsed.errors);
     }
-    this.o.parseErrors.inc({ resource });
-    const problems = formatFieldErrors(parsed.errors);
     let fallback: Fallback;
     let consequence: string;
     if (this.lastGood.has(key)) {
-      // The compiler still holds the last good version: leave it there.
+      // The compiler still holds the last good version (and the budget still counts it): leave it there.
       fallback = 'last-good';
       consequence = 'Weir keeps enforcing its last good version';
     } else {
+      this.budget.remove(m.namespace, key);
       const isolation = spec.isolation(object);
       if (isolation !== undefined) {
         this.o.target.upsertPolicy(isolation.policy);
@@ -231,14 +268,35 @@ export class PolicyIntake {
         consequence = 'Weir cannot tell what it selects, so it is NOT enforced';
       }
     }
-    const report = `${key} does not parse (${problems}); ${consequence} until these fields are fixed`;
+    const report = cause === 'unreadable'
+      ? `${key} does not parse (${problems}); ${consequence} until these fields are fixed`
+      : `${key} is refused: ${problems}; ${consequence} until the namespace's policies fit`;
     if (this.degraded.get(key)?.report === report) return;
-    this.degraded.set(key, { resource, fallback, report });
+    this.degraded.set(key, { resource, fallback, cause, namespace: spec.namespaced ? m.namespace : '', report, ...(cause === 'namespace-limit' ? { object } : {}) });
     this.o.log.warn({ policy: key, fallback, errors: problems }, report);
     this.o.events?.warning(
       { apiVersion: spec.apiVersion, kind: spec.kind, namespace: spec.namespaced ? m.namespace : undefined, name: m.name, uid: m.uid },
-      'WeirPolicyUnreadable',
+      cause === 'unreadable' ? 'WeirPolicyUnreadable' : 'WeirNamespaceLimitExceeded',
       report,
     );
+  }
+
+  /**
+   * Offers the namespace's refused policies their place again (a policy there was deleted or
+   * changed, so the budget may have room), oldest refusal first; `except` is the one just applied.
+   */
+  private retryRefused(namespace: string, except?: string): void {
+    const waiting = [...this.degraded].filter(([k, d]) => k !== except && d.cause === 'namespace-limit' && d.namespace === namespace);
+    for (const [, d] of waiting) this.apply(d.resource, 'upsert', d.object);
+  }
+
+  /** Why a tenant's policy does not fit its namespace's ipBlock budget; undefined when it fits (or has no budget). */
+  private overBudget(key: string, p: AnyPolicy): string | undefined {
+    if (p.kind !== 'NetworkPolicy' && p.kind !== 'MultiNetworkPolicy') return undefined;
+    const verdict = this.budget.admit(p.namespace, key, ipBlockCidrs(p));
+    if (verdict.ok) return undefined;
+    return `namespace ${p.namespace}'s policies would name ${verdict.total} distinct ipBlock CIDRs (this policy ${verdict.own}), `
+      + `over the limit of ${this.budget.limit} per namespace (agent.policy.ipBlockCidrsPerNamespace): merge CIDRs into wider prefixes, `
+      + 'or ask the cluster administrator to raise the limit';
   }
 }
