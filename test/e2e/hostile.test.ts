@@ -7,7 +7,7 @@
  * Then: a port scan from a host outside the cluster against an isolated pod, while that pod's
  * legitimate client keeps working and a new pod is wired on the same node; a revoked connection on
  * which the client keeps sending; `kubectl debug --profile=netadmin` (an ephemeral container with
- * NET_ADMIN); and a conntrack flood past the attacker's quota while another pod's idle connection
+ * NET_ADMIN); an ipBlock flood in one tenant's policy; and a conntrack flood past the attacker's quota while another pod's idle connection
  * waits it out. The datapath suites (test/datapath/hostile*.test.ts, chained-links.test.ts) show
  * each attack working without Weir, and cover fragments, ICMP errors and the coordinator's veth0.
  */
@@ -212,6 +212,21 @@ describePrivileged('e2e hostile pods: raw frames and a port scan get nowhere on 
     expect(after.filter((l) => l.endsWith(' ok')), after.join(' | ')).toEqual([]);
     expect(after.filter((l) => l.endsWith('timeout-echo')).length).toBeGreaterThanOrEqual(5);
   }), 60_000);
+
+  it('an ipBlock flood from one tenant is refused: its own pods are isolated, the ipcache and other namespaces are untouched', () => guarded(async (applied) => {
+    const statusOf = async (): Promise<{ maps: { ipcache: number } }> =>
+      (await (await fetch(`${cluster.lab.labState.nodes[0]?.agentUrl ?? ''}/v1/status`)).json()) as { maps: { ipcache: number } };
+    const before = (await statusOf()).maps.ipcache;
+    // 5,000 distinct /32s, over the default budget of 2,048 per namespace (agent.policy.ipBlockCidrsPerNamespace).
+    const cidrs = Array.from({ length: 5000 }, (_, k) => `198.${18 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}/32`);
+    await apply(applied, { kind: 'NetworkPolicy', namespace: 'x', name: 'flood', spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: cidrs.map((cidr) => ({ ipBlock: { cidr } })) }] } });
+    // Fail closed in x only: x's pods are isolated (the refused policy's fallback), everyone else as before.
+    await cluster.converge('x isolated by its refused flood; y and z unaffected', (_f, t) => t.ns !== 'x', { stable: true });
+    expect((await statusOf()).maps.ipcache).toBeLessThan(before + 10);
+    const events = await cluster.core.listNamespacedEvent({ namespace: 'x', fieldSelector: 'involvedObject.name=flood' });
+    const refusal = events.items.find((e) => e.reason === 'WeirNamespaceLimitExceeded');
+    expect(refusal?.message).toMatch(/namespace x's policies would name 5000 distinct ipBlock CIDRs/);
+  }), 90_000);
 
   it('kubectl debug --profile=netadmin on an enforced pod is refused: an ephemeral container with NET_ADMIN', () => guarded(async () => {
     const pod = await cluster.core.readNamespacedPod({ namespace: 'x', name: 'a' });
