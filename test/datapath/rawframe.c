@@ -6,6 +6,8 @@
  *                                                  whatever ethertype the frame itself carries;
  *                                                  prints "sent", or "dropped" when the egress
  *                                                  path refused it (ENOBUFS)
+ *   rawframe send-bypass IFNAME SLL_PROTOCOL HEXFRAME   the same with PACKET_QDISC_BYPASS set, so
+ *                                                  the frame skips the qdisc layer and tc egress
  *   rawframe count IFNAME MS HEXMARKER            prints "ready", then after MS ms the number of
  *                                                  frames seen on IFNAME that contain HEXMARKER
  * Exit 0 on success; errors on stderr with exit 1.
@@ -49,13 +51,15 @@ static int open_bound(const char *ifname, int protocol) {
 	return fd;
 }
 
-static int send_frame(const char *ifname, const char *proto, const char *hex) {
+static int send_frame(const char *ifname, const char *proto, const char *hex, int bypass) {
 	unsigned char frame[2048];
 	int len = unhex(hex, frame, sizeof frame);
 	int protocol = (int)strtol(proto, NULL, 0);
 	if (len < ETH_HLEN) { fprintf(stderr, "rawframe: bad frame\n"); return 1; }
 	int fd = open_bound(ifname, protocol);
 	if (fd < 0) return 1;
+	int one = 1;
+	if (bypass && setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) != 0) { perror("PACKET_QDISC_BYPASS"); return 1; }
 	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_protocol = htons(protocol), .sll_ifindex = (int)if_nametoindex(ifname), .sll_halen = ETH_ALEN };
 	memcpy(to.sll_addr, frame, ETH_ALEN);
 	/* A frame that tc egress drops comes back as ENOBUFS (NET_XMIT_DROP): sent, and dropped. */
@@ -90,8 +94,9 @@ static int count_frames(const char *ifname, int ms, const char *hex) {
 }
 
 int main(int argc, char **argv) {
-	if (argc == 5 && strcmp(argv[1], "send") == 0) return send_frame(argv[2], argv[3], argv[4]);
+	if (argc == 5 && strcmp(argv[1], "send") == 0) return send_frame(argv[2], argv[3], argv[4], 0);
+	if (argc == 5 && strcmp(argv[1], "send-bypass") == 0) return send_frame(argv[2], argv[3], argv[4], 1);
 	if (argc == 5 && strcmp(argv[1], "count") == 0) return count_frames(argv[2], atoi(argv[3]), argv[4]);
-	fprintf(stderr, "usage: rawframe send IFNAME SLL_PROTOCOL HEXFRAME | rawframe count IFNAME MS HEXMARKER\n");
+	fprintf(stderr, "usage: rawframe send|send-bypass IFNAME SLL_PROTOCOL HEXFRAME | rawframe count IFNAME MS HEXMARKER\n");
 	return 2;
 }

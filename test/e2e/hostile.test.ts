@@ -138,6 +138,29 @@ describePrivileged('e2e hostile pods: raw frames and a port scan get nowhere on 
     await cluster.converge('x/a after the attacks: still only UDP 80 to z/b', truth, { stable: true });
   }), 120_000);
 
+  it('PACKET_QDISC_BYPASS with a spoofed IP skips tc egress, so the webhook takes NET_RAW away: without it the attack cannot start', () => guarded(async () => {
+    // What the webhook left in x/a's spec: every container drops NET_RAW (webhook/src/decide/pod-security.ts).
+    const pod = await cluster.core.readNamespacedPod({ namespace: 'x', name: 'a' });
+    const drops = (pod.spec?.containers ?? []).map((c) => c.securityContext?.capabilities?.drop ?? []);
+    expect(drops.length).toBeGreaterThan(0);
+    expect(drops.every((d) => d.includes('NET_RAW'))).toBe(true);
+    const frame = toZb(ipv4(addr('x/b'), addr('z/b'), markedUdp('weir-e2e-bypass', 5000, 80)), macOf('x/a'));
+    const send = (keepNetRaw: boolean) => execFileP('ip', ['netns', 'exec', cluster.info('x/a').netns, 'capsh',
+      ...(keepNetRaw ? [] : ['--drop=cap_net_raw']), '--', '-c', `exec ${tool} send-bypass eth0 ${ETH_P_IP} ${frame.toString('hex')}`]);
+    // The container as admitted (bounding set without NET_RAW): no AF_PACKET socket at all.
+    const refused = await send(false).then(() => 'sent', (e: unknown) => (e instanceof Error ? e.message : String(e)));
+    expect(refused).toMatch(/socket\(AF_PACKET\): Operation not permitted/);
+    // Why: with NET_RAW (containerd's default, or a namespace that allows raw sockets) the bypass
+    // frame, claiming x/b's address, leaves past Weir's egress program; only NET_RAW's absence stops it.
+    const counter = spawnIn(cluster.info('z/b').netns, [tool, 'count', 'eth0', '1500', Buffer.from('weir-e2e-bypass').toString('hex')]);
+    const out: string[] = [];
+    counter.stdout.on('data', (d: Buffer) => out.push(d.toString()));
+    await new Promise<void>((resolve) => counter.stdout.once('data', () => resolve()));
+    await send(true);
+    await new Promise<void>((resolve) => counter.once('exit', () => resolve()));
+    expect(Number(out.join('').trim().split('\n').at(-1))).toBe(1);
+  }), 60_000);
+
   it('a port scan from outside the cluster: every port closed, flow events budgeted, the pod\'s client and a new pod unaffected', () => guarded(async (applied) => {
     await apply(applied, {
       kind: 'NetworkPolicy', namespace: 'z', name: 'a-from-xb',
