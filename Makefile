@@ -55,7 +55,7 @@ clean:
 
 # The real-node lab (lab/realnode, docs/real-node.md): kubelet + containerd + Multus + kube-proxy
 # on this machine, Weir installed by its chart from images built here offline.
-.PHONY: realnode-tools realnode-images realnode-up realnode-down realnode-netpol realnode-netpol-focused realnode-test
+.PHONY: realnode-tools realnode-images realnode-up realnode-down realnode-netpol realnode-netpol-focused realnode-test realnode-cnp-conformance
 realnode-tools:
 	bash scripts/build-go-tools.sh realnode
 
@@ -72,6 +72,12 @@ realnode-down:
 # against the running real node; per-test results go to docs/conformance.md.
 realnode-netpol: realnode-tools
 	bash lab/realnode/netpol-e2e.sh
+
+# The network-policy-api v0.3.0 conformance suite against the running real node; its
+# ConformanceReport goes to docs/conformance/v0.3.0/weir-$(PROFILE).yaml (PROFILE=standard|experimental).
+PROFILE ?= standard
+realnode-cnp-conformance: realnode-tools
+	bash lab/realnode/cnp-conformance.sh $(PROFILE)
 
 # The real node end to end (test/realnode): up, kubectl exec/logs, chart pods, a policy enforced, then
 # a teardown that must leave nothing. Not part of `make test`: it owns the machine's one real node.

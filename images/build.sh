@@ -131,6 +131,9 @@ build_agnhost() {
   ctr=$(bah from --quiet scratch); root=$(bah mount "$ctr")
   # Static (CGO_ENABLED=0); the e2e suites call it as /agnhost.
   install -D -m 0755 "$bin" "$root/agnhost"
+  # The network-policy-api conformance suite starts its servers as `/bin/bash -c "/agnhost ..."`,
+  # as upstream's agnhost image (Debian-based) allows; Debian's bash and its libraries.
+  copy_with_libs "$root" /bin/bash /bin/bash
   mkdir -p "$root/tmp"; chmod 1777 "$root/tmp"
   bah umount "$ctr" >/dev/null
   bah config --entrypoint '["/agnhost"]' --cmd '["pause"]' "$ctr"

@@ -4,13 +4,15 @@
 # version is reused, so a second run takes seconds. Used by scripts/bootstrap.sh.
 # With the argument `realnode` it also builds what the real-node lab (lab/realnode/) runs:
 # kubelet, kube-controller-manager, kube-scheduler, kube-proxy, agnhost, the upstream
-# NetworkPolicy e2e suite as a test binary, and the Multus thin plugin from the vendored source.
+# NetworkPolicy e2e suite and the network-policy-api conformance suite as test binaries, and the
+# Multus thin plugin from the vendored source.
 set -euo pipefail
 
 KUBERNETES_VERSION=v1.34.4
 ETCD_VERSION=v3.6.16
 HELM_VERSION=v3.19.5
 MULTUS_VERSION=v4.2.3
+NETWORK_POLICY_API_VERSION=v0.3.0
 
 cache="${WEIR_CACHE:-$HOME/.cache/weir}"
 bin="$cache/bin"
@@ -78,6 +80,17 @@ setup_netpol_e2e() {
   go mod tidy >/dev/null 2>&1 || go mod tidy
 }
 
+# The network-policy-api conformance suite (sigs.k8s.io/network-policy-api/conformance) as a test
+# binary: the wrapper (lab/realnode/cnp-conformance_test.go) runs the suite's tests and writes its
+# ConformanceReport.
+# Its cache name carries the wrapper's hash, so an edited wrapper is rebuilt.
+setup_cnp_conformance() {
+  go mod init weir.local/cnp-conformance >/dev/null 2>&1
+  echo "require sigs.k8s.io/network-policy-api $NETWORK_POLICY_API_VERSION" >> go.mod
+  cp "$repo/lab/realnode/cnp-conformance_test.go" ./cnp_conformance_test.go
+  go mod tidy >/dev/null 2>&1 || go mod tidy
+}
+
 # Multus is not served by the module proxy here: its source with vendor/ is a checked-in archive.
 build_multus() {
   local version=$1 archive=$2 out="$bin/multus-$1"
@@ -137,6 +150,8 @@ if [[ ${1:-} == realnode ]]; then
   # Static: it runs alone in a FROM-scratch image (lab/realnode/images.sh).
   CGO_ENABLED=0 build agnhost "$KUBERNETES_VERSION" setup_kubernetes_node k8s.io/kubernetes/test/images/agnhost
   GO_LDFLAGS=$stamp build netpol-e2e.test "$KUBERNETES_VERSION" setup_netpol_e2e . "test -c"
+  wrapper_hash=$(sha256sum "$repo/lab/realnode/cnp-conformance_test.go" | cut -c1-8)
+  build cnp-conformance.test "$NETWORK_POLICY_API_VERSION-$wrapper_hash" setup_cnp_conformance . "test -c"
   # ../shared beside the main checkout (a worktree's own parent may not have it).
   main_checkout=$(cd "$(git -C "$repo" rev-parse --git-common-dir)/.." && pwd)
   build_multus "$MULTUS_VERSION" "${MULTUS_ARCHIVE:-$main_checkout/../shared/third_party/multus-cni-${MULTUS_VERSION#v}.tar.gz}"
