@@ -76,6 +76,8 @@ export interface GroupState {
   entries: PolicyEntry[];
   rules: { r: CompiledRule; direction: Direction }[];
   ownPorts: ContainerPort[];
+  /** The default network's interface: its egress also gets Service ClusterIP entries (service-emit.ts). */
+  defaultNetwork: boolean;
 }
 
 export interface CompiledPolicy {

@@ -95,7 +95,12 @@ export class SelectorIndex {
     return out;
   }
 
-  private selectorMatches(sel: SelectorEntry, pr: Principal): boolean {
+  /** Whether a pod peer selects a principal, without caching a selector entry for it (service-emit.ts). */
+  peerMatches(peer: Peer & { kind: 'pods' }, pr: Principal): boolean {
+    return this.selectorMatches({ scope: peer.namespaces, pods: peer.pods }, pr);
+  }
+
+  private selectorMatches(sel: Pick<SelectorEntry, 'scope' | 'pods'>, pr: Principal): boolean {
     if (sel.scope.kind === 'name') {
       if (pr.namespace !== sel.scope.name) return false;
     } else {
