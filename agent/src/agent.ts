@@ -37,6 +37,7 @@ import { ClusterPolicyIntake } from './policy/cnp-intake.js';
 import { parseNode } from './policy/cnp-resolve.js';
 import { PolicyCompiler } from './policy/compile.js';
 import { POLICY_KINDS, PolicyIntake } from './policy/intake.js';
+import { ServiceIntake } from './policy/service-intake.js';
 import { PolicyVerdicts } from './flows/verdicts.js';
 import { AuditPolicyEvents } from './flows/audit-events.js';
 import { NamespaceEnforcement } from './policy/enforcement.js';
@@ -89,6 +90,8 @@ export class Agent {
   private readonly policies: PolicyIntake;
   /** Between the intake and the compiler: ClusterNetworkPolicy `nodes` peers and what is not enforced. */
   private readonly cnps = new ClusterPolicyIntake(this.compiler, (p, notes) => this.reportNotEnforced(p, notes));
+  /** Services and EndpointSlices: egress to a ClusterIP (agent/src/policy/services.ts). */
+  private readonly services = new ServiceIntake(this.compiler, (r, o, e) => this.parseFailed(r, o, e));
   private readonly intake: PodIntake;
   private readonly publisher: EndpointPublisher | undefined;
   private readonly programmed = new Map<number, Programmed>();
@@ -264,6 +267,9 @@ export class Agent {
       }
       case 'nad':
         return change.type === 'delete' ? this.intake.removeNad(object) : this.intake.upsertNad(object);
+      case 'service':
+      case 'endpointslice':
+        return this.services.apply(change.resource, change.type, object);
     }
   }
 
