@@ -782,6 +782,18 @@ export class PolicyCompiler {
     return this.ids.describe(id) ?? this.services.describe(id);
   }
 
+  /**
+   * The backends ("address:port") of one Service port of a ClusterIP, for `weir explain`; 'unknown'
+   * when a slice of the Service does not parse; undefined when no Service has that address and port.
+   */
+  serviceBackends(clusterIP: string, port: number): string[] | 'unknown' | undefined {
+    const slot = this.ipTable.at(hostCidr(clusterIP)?.canonical ?? '');
+    const vip = slot === undefined ? undefined : this.services.byNumber(slot.identity);
+    const p = vip?.ports.find((x) => x.port === port);
+    if (p === undefined) return undefined;
+    return p.backends === undefined ? 'unknown' : p.backends.map((b) => `${b.host.canonical.replace(/\/\d+$/, '')}:${b.port}`);
+  }
+
   /** The Service a ClusterIP identity stands for ("namespace/name"), for explanations and flow events. */
   serviceOf(id: number): string | undefined {
     return this.services.byNumber(id)?.service;
