@@ -340,7 +340,7 @@ export class PolicyCompiler {
       let touched = w !== list.length;
       list.length = w;
       const raw: PolicyEntry[] = [];
-      this.serviceEmitter.emitAll(raw, g.rules.filter((a) => a.direction === 'egress').map((a) => a.r), fresh);
+      this.serviceEmitter.emitFor(raw, g.rules.filter((a) => a.direction === 'egress').map((a) => a.r), fresh);
       for (const e of foldEntries(raw)) {
         list.push(e);
         touched = true;
@@ -698,7 +698,9 @@ export class PolicyCompiler {
     }
     // kube-proxy translates ClusterIPs on the default network's path only (service-emit.ts).
     const defaultNetwork = ifaceName === rec.pod.defaultInterface;
-    if (defaultNetwork) this.serviceEmitter.emitAll(raw, applied.filter((a) => a.direction === 'egress').map((a) => a.r), this.services.vips());
+    if (defaultNetwork && this.services.size > 0) {
+      this.serviceEmitter.emitGroup(raw, applied.filter((a) => a.direction === 'egress').map((a) => a.r), this.services);
+    }
     const g: GroupState = {
       revision: ++this.revisions, isolatedIngress, isolatedEgress, entries: foldEntries(raw), rules: applied, ownPorts: rec.principal.namedPorts, defaultNetwork,
     };

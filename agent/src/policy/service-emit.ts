@@ -48,18 +48,39 @@ const inBlock = (block: { cidr: Cidr; except: readonly Cidr[] }, host: Cidr): bo
 export class ServiceEmitter {
   /** Per compiled rule (shared by every endpoint it applies to) and ClusterIP: the reach per port, at a Vip.version. */
   private readonly cache = new WeakMap<CompiledRule, Map<Vip, { version: number; reach: Reach[] }>>();
+  /**
+   * Per compiled rule: the ClusterIPs it gives entries to, at a ServiceTable generation. A group
+   * build then walks these, not every ClusterIP of the cluster (10,000 ClusterIPs × every rule of
+   * every endpoint group was the cost: bench/compile.ts with SERVICES).
+   */
+  private readonly hits = new WeakMap<CompiledRule, { generation: number; vips: Vip[] }>();
 
   constructor(private readonly view: BackendView) {}
 
-  /** Entries of every egress rule in `rules` for every ClusterIP in `vips`. */
-  emitAll(out: PolicyEntry[], rules: readonly CompiledRule[], vips: Iterable<Vip>): void {
-    const relevant = rules.filter((r) => !coveredByAny(r));
-    const direct = rules.filter(hasBlocks);
-    if (relevant.length === 0 && direct.length === 0) return;
-    for (const v of vips) {
-      for (const r of direct) this.emitDirect(out, r, v);
-      for (const r of relevant) this.emitBackends(out, r, v);
+  /** Entries of every egress rule in `rules` for every ClusterIP of the table (a group is built). */
+  emitGroup(out: PolicyEntry[], rules: readonly CompiledRule[], table: { generation: number; vips(): Iterable<Vip> }): void {
+    for (const r of rules) {
+      let h = this.hits.get(r);
+      if (h === undefined || h.generation !== table.generation) {
+        h = { generation: table.generation, vips: [] };
+        for (const v of table.vips()) if (this.emitOne([], r, v)) h.vips.push(v);
+        this.hits.set(r, h);
+      }
+      for (const v of h.vips) this.emitOne(out, r, v);
     }
+  }
+
+  /** Entries of every egress rule in `rules` for these ClusterIPs (they changed: compile.ts patches them in). */
+  emitFor(out: PolicyEntry[], rules: readonly CompiledRule[], vips: readonly Vip[]): void {
+    for (const r of rules) for (const v of vips) this.emitOne(out, r, v);
+  }
+
+  /** One rule's entries for one ClusterIP; whether there were any. */
+  private emitOne(out: PolicyEntry[], r: CompiledRule, v: Vip): boolean {
+    const before = out.length;
+    if (hasBlocks(r)) this.emitDirect(out, r, v);
+    if (!coveredByAny(r)) this.emitBackends(out, r, v);
+    return out.length > before;
   }
 
   /** A rule's ipBlock that contains the ClusterIP itself: the rule's own ports, as for any address in it. */
@@ -87,9 +108,15 @@ export class ServiceEmitter {
     const reach = v.ports.map((p): Reach => {
       // Unknown backends: an allow must not match, a deny must (fail closed either way).
       if (p.backends === undefined) return 'some';
-      let matched = 0;
-      for (const b of p.backends) if (this.matches(r, b, p.protocol)) matched++;
-      return matched === 0 ? 'none' : matched === p.backends.length ? 'all' : 'some';
+      // Stop as soon as the verdict is known: an allow needs all, a deny any, a pass tells all from some.
+      let hit = false;
+      let miss = false;
+      for (const b of p.backends) {
+        if (this.matches(r, b, p.protocol)) hit = true;
+        else miss = true;
+        if ((r.verdict === 'allow' && miss) || (r.verdict === 'deny' && hit) || (hit && miss)) break;
+      }
+      return !hit ? 'none' : miss ? 'some' : 'all';
     });
     perRule.set(v, { version: v.version, reach });
     return reach;

@@ -75,6 +75,8 @@ export class ServiceTable {
   /** Backend address (canonical) → ClusterIPs that list it. */
   private readonly byBackend = new Map<string, Set<Vip>>();
   private versions = 0;
+  /** Changes with every ClusterIP that appears, goes or changes (service-emit.ts caches per rule on it). */
+  generation = 0;
 
   constructor(private readonly allocator: IdentityAllocator) {}
 
@@ -156,6 +158,7 @@ export class ServiceTable {
     const out = new Set<Vip>();
     for (const h of hosts) for (const v of this.byBackend.get(h) ?? []) out.add(v);
     for (const v of out) v.version = ++this.versions;
+    if (out.size > 0) this.generation++;
     return [...out];
   }
 
@@ -224,6 +227,7 @@ export class ServiceTable {
       out.removed.push(v);
     }
     for (const v of [...out.added, ...out.changed]) this.index(v);
+    if (out.added.length + out.changed.length + out.removed.length > 0) this.generation++;
     if (next.length > 0) this.vipsByService.set(svc, next);
     else this.vipsByService.delete(svc);
     if (s === undefined && (this.slicesByService.get(svc)?.size ?? 0) === 0) this.slicesByService.delete(svc);
