@@ -7,7 +7,8 @@
  * full compile and prints its path.
  *
  * Knobs for investigation: PHASES=1 prints load/compile/heap for three fresh compiles and exits,
- * ONLY=<0..9> keeps one NetworkPolicy shape and drops the ANPs.
+ * ONLY=<0..9> keeps one NetworkPolicy shape and drops the ANPs, SERVICES=1 adds 10 ClusterIP Services
+ * per namespace with their EndpointSlices (bench/cluster-model.ts).
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,9 @@ const NAIVE = process.argv[4] === 'naive';
 const HEAP = process.argv[4] === 'heap';
 /** Timed runs of each incremental loop that come first and are reported apart (JIT warm-up). */
 const WARMUP = 50;
-const SHAPE: ClusterShape = { namespaces: NS, nodes: NODES, ...(process.env.ONLY === undefined ? {} : { only: Number(process.env.ONLY) }) };
+const SHAPE: ClusterShape = {
+  namespaces: NS, nodes: NODES, ...(process.env.ONLY === undefined ? {} : { only: Number(process.env.ONLY) }), ...(process.env.SERVICES === '1' ? { services: true } : {}),
+};
 
 export interface CompileResult {
   /** The first `warmup` samples of podAdded / policyChanged ran first (JIT warm-up). */

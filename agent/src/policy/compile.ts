@@ -84,6 +84,7 @@ export class PolicyCompiler {
       return slot === undefined ? undefined : this.ids.byNumber(slot.identity)?.principal;
     },
     peerMatches: (peer, pr) => this.index.peerMatches(peer, pr),
+    namespacesOf: (scope) => this.index.namespacesOf(scope),
   });
 
   /**

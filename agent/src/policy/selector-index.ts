@@ -100,6 +100,12 @@ export class SelectorIndex {
     return this.selectorMatches({ scope: peer.namespaces, pods: peer.pods }, pr);
   }
 
+  /** The namespaces a scope covers: by name, or every known namespace its selector matches. */
+  namespacesOf(scope: NamespaceScope): string[] {
+    if (scope.kind === 'name') return [scope.name];
+    return [...this.namespaces].filter(([, labels]) => matchesSelector(scope.selector, labels)).map(([ns]) => ns);
+  }
+
   private selectorMatches(sel: Pick<SelectorEntry, 'scope' | 'pods'>, pr: Principal): boolean {
     if (sel.scope.kind === 'name') {
       if (pr.namespace !== sel.scope.name) return false;

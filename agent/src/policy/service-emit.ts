@@ -27,9 +27,9 @@ import type { PolicyEntry, Protocol } from '../datapath/desired.js';
 import { cidrContains, type Cidr } from '../identity/cidr.js';
 import type { CompiledRule, Principal } from './compile-types.js';
 import { PROTOCOL_NUMBER } from './emit.js';
-import type { Peer } from './model.js';
+import type { NamespaceScope, Peer } from './model.js';
 import { portMatches } from './ports.js';
-import type { Backend, Vip } from './services.js';
+import type { Backend, Vip, VipPort } from './services.js';
 
 /** What matching a backend needs from the compiler. */
 export interface BackendView {
@@ -37,6 +37,8 @@ export interface BackendView {
   principalAt(host: Cidr): Principal | undefined;
   /** Whether a pod peer (namespace scope and pod selector) selects this principal. */
   peerMatches(peer: Peer & { kind: 'pods' }, pr: Principal): boolean;
+  /** The namespaces a pod peer's namespace scope covers. */
+  namespacesOf(scope: NamespaceScope): Iterable<string>;
 }
 
 /** How many of a port's backends a rule matches. */
@@ -46,28 +48,55 @@ const inBlock = (block: { cidr: Cidr; except: readonly Cidr[] }, host: Cidr): bo
   cidrContains(block.cidr, host) && !block.except.some((e) => cidrContains(e, host));
 
 export class ServiceEmitter {
-  /** Per compiled rule (shared by every endpoint it applies to) and ClusterIP: the reach per port, at a Vip.version. */
-  private readonly cache = new WeakMap<CompiledRule, Map<Vip, { version: number; reach: Reach[] }>>();
   /**
-   * Per compiled rule: the ClusterIPs it gives entries to, at a ServiceTable generation. A group
-   * build then walks these, not every ClusterIP of the cluster (10,000 ClusterIPs × every rule of
-   * every endpoint group was the cost: bench/compile.ts with SERVICES).
+   * Per compiled rule (shared by every endpoint group it applies to): the entries it gives
+   * ClusterIPs, at a ServiceTable generation. A group build copies these instead of judging every
+   * ClusterIP of the cluster against every rule again (1,000 ClusterIPs × every rule of every group
+   * was the cost: bench/compile-child.ts with SERVICES=1).
    */
-  private readonly hits = new WeakMap<CompiledRule, { generation: number; vips: Vip[] }>();
+  private readonly byRule = new WeakMap<CompiledRule, { generation: number; entries: PolicyEntry[] }>();
+  /**
+   * ClusterIPs by the namespaces of their backend pods, and those whose backends are unknown: a
+   * rule whose peers are all pod selectors can only reach these (service-emit's candidates).
+   */
+  private index: CandidateIndex | undefined;
 
   constructor(private readonly view: BackendView) {}
 
   /** Entries of every egress rule in `rules` for every ClusterIP of the table (a group is built). */
   emitGroup(out: PolicyEntry[], rules: readonly CompiledRule[], table: { generation: number; vips(): Iterable<Vip> }): void {
     for (const r of rules) {
-      let h = this.hits.get(r);
-      if (h === undefined || h.generation !== table.generation) {
-        h = { generation: table.generation, vips: [] };
-        for (const v of table.vips()) if (this.emitOne([], r, v)) h.vips.push(v);
-        this.hits.set(r, h);
+      let cached = this.byRule.get(r);
+      if (cached === undefined || cached.generation !== table.generation) {
+        cached = { generation: table.generation, entries: [] };
+        if (hasBlocks(r) || !coveredByAny(r)) for (const v of this.candidates(r, table)) this.emitOne(cached.entries, r, v);
+        this.byRule.set(r, cached);
       }
-      for (const v of h.vips) this.emitOne(out, r, v);
+      // Copies: groups fold and patch their own entry arrays.
+      for (const e of cached.entries) out.push({ ...e });
     }
+  }
+
+  /**
+   * The ClusterIPs a rule may give entries to: it reaches a ClusterIP only through a backend its
+   * peers match (a pod its selectors select, an address inside its ipBlocks), through the ClusterIP
+   * address itself inside an ipBlock, or when the backends are unknown (a deny must reach those).
+   * Rules with a peer of every address judge them all.
+   */
+  private candidates(r: CompiledRule, table: { generation: number; vips(): Iterable<Vip> }): Iterable<Vip> {
+    if (r.spec === 'all' || r.spec.some((p) => p.kind === 'all')) return table.vips();
+    if (this.index?.generation !== table.generation) this.index = buildIndex(table, this.view);
+    const index = this.index;
+    const out = new Set<Vip>(index.unknown);
+    for (const peer of r.spec) {
+      if (peer.kind === 'pods') {
+        for (const ns of this.view.namespacesOf(peer.namespaces)) for (const v of index.byNamespace.get(ns) ?? []) out.add(v);
+      } else if (peer.kind === 'ipBlock') {
+        inRange(index.backends, peer.block.cidr, out);
+        inRange(index.addresses, peer.block.cidr, out);
+      }
+    }
+    return out;
   }
 
   /** Entries of every egress rule in `rules` for these ClusterIPs (they changed: compile.ts patches them in). */
@@ -75,12 +104,9 @@ export class ServiceEmitter {
     for (const r of rules) for (const v of vips) this.emitOne(out, r, v);
   }
 
-  /** One rule's entries for one ClusterIP; whether there were any. */
-  private emitOne(out: PolicyEntry[], r: CompiledRule, v: Vip): boolean {
-    const before = out.length;
+  private emitOne(out: PolicyEntry[], r: CompiledRule, v: Vip): void {
     if (hasBlocks(r)) this.emitDirect(out, r, v);
     if (!coveredByAny(r)) this.emitBackends(out, r, v);
-    return out.length > before;
   }
 
   /** A rule's ipBlock that contains the ClusterIP itself: the rule's own ports, as for any address in it. */
@@ -90,36 +116,27 @@ export class ServiceEmitter {
   }
 
   private emitBackends(out: PolicyEntry[], r: CompiledRule, v: Vip): void {
-    const reach = this.reach(r, v);
-    v.ports.forEach((p, i) => {
-      const m = reach[i] ?? 'none';
+    for (const p of v.ports) {
+      const m = this.reach(r, p);
       const verdict = r.verdict === 'allow' ? (m === 'all' ? 'allow' : undefined)
         : r.verdict === 'deny' ? (m === 'none' ? undefined : 'deny')
           : m === 'all' ? 'pass' : m === 'some' ? 'deny' : undefined;
       if (verdict !== undefined) push(out, r, v.id, verdict, p.protocol, p.port, 16);
-    });
+    }
   }
 
-  private reach(r: CompiledRule, v: Vip): Reach[] {
-    let perRule = this.cache.get(r);
-    if (perRule === undefined) this.cache.set(r, (perRule = new Map()));
-    const hit = perRule.get(v);
-    if (hit !== undefined && hit.version === v.version) return hit.reach;
-    const reach = v.ports.map((p): Reach => {
-      // Unknown backends: an allow must not match, a deny must (fail closed either way).
-      if (p.backends === undefined) return 'some';
-      // Stop as soon as the verdict is known: an allow needs all, a deny any, a pass tells all from some.
-      let hit = false;
-      let miss = false;
-      for (const b of p.backends) {
-        if (this.matches(r, b, p.protocol)) hit = true;
-        else miss = true;
-        if ((r.verdict === 'allow' && miss) || (r.verdict === 'deny' && hit) || (hit && miss)) break;
-      }
-      return !hit ? 'none' : miss ? 'some' : 'all';
-    });
-    perRule.set(v, { version: v.version, reach });
-    return reach;
+  private reach(r: CompiledRule, p: VipPort): Reach {
+    // Unknown backends: an allow must not match, a deny must (fail closed either way).
+    if (p.backends === undefined) return 'some';
+    // Stop as soon as the verdict is known: an allow needs all, a deny any, a pass tells all from some.
+    let hit = false;
+    let miss = false;
+    for (const b of p.backends) {
+      if (this.matches(r, b, p.protocol)) hit = true;
+      else miss = true;
+      if ((r.verdict === 'allow' && miss) || (r.verdict === 'deny' && hit) || (hit && miss)) break;
+    }
+    return !hit ? 'none' : miss ? 'some' : 'all';
   }
 
   /** Whether the rule matches traffic to one backend address at its backend port. */
@@ -162,4 +179,62 @@ function push(out: PolicyEntry[], r: CompiledRule, identity: number, verdict: Po
   const e: PolicyEntry = { tier: r.tier, direction: 'egress', identity, protocol, port, portPrefixLength: prefixLength, verdict, precedence: r.precedence, ruleId: r.ruleId };
   if (r.audit === true) e.audit = 'rule';
   out.push(e);
+}
+
+/** Where each ClusterIP can be reached from, rebuilt once per ServiceTable generation. */
+interface CandidateIndex {
+  generation: number;
+  /** Namespace of a backend pod → ClusterIPs listing it. */
+  byNamespace: Map<string, Vip[]>;
+  /** Backend addresses and ClusterIP addresses, sorted by family then address, for CIDR range scans. */
+  backends: Array<{ family: number; addr: bigint; vip: Vip }>;
+  addresses: Array<{ family: number; addr: bigint; vip: Vip }>;
+  unknown: Vip[];
+}
+
+function buildIndex(table: { generation: number; vips(): Iterable<Vip> }, view: BackendView): CandidateIndex {
+  const index: CandidateIndex = { generation: table.generation, byNamespace: new Map(), backends: [], addresses: [], unknown: [] };
+  for (const v of table.vips()) {
+    index.addresses.push({ family: v.cidr.family, addr: v.cidr.addr, vip: v });
+    const seen = new Set<string>();
+    for (const p of v.ports) {
+      if (p.backends === undefined) {
+        if (!index.unknown.includes(v)) index.unknown.push(v);
+        continue;
+      }
+      for (const b of p.backends) {
+        index.backends.push({ family: b.host.family, addr: b.host.addr, vip: v });
+        const ns = view.principalAt(b.host)?.namespace;
+        if (ns === undefined || seen.has(ns)) continue;
+        seen.add(ns);
+        let list = index.byNamespace.get(ns);
+        if (list === undefined) index.byNamespace.set(ns, (list = []));
+        list.push(v);
+      }
+    }
+  }
+  const order = (a: { family: number; addr: bigint }, b: { family: number; addr: bigint }): number =>
+    a.family !== b.family ? a.family - b.family : a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0;
+  index.backends.sort(order);
+  index.addresses.sort(order);
+  return index;
+}
+
+/** Adds the ClusterIPs of every entry whose address lies inside `cidr` (binary search, then a scan). */
+function inRange(sorted: CandidateIndex['backends'], cidr: Cidr, out: Set<Vip>): void {
+  const bits = cidr.family === 4 ? 32 : 128;
+  const last = cidr.addr | ((1n << BigInt(bits - cidr.prefix)) - 1n);
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const e = sorted[mid];
+    if (e !== undefined && (e.family < cidr.family || (e.family === cidr.family && e.addr < cidr.addr))) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < sorted.length; i++) {
+    const e = sorted[i];
+    if (e === undefined || e.family !== cidr.family || e.addr > last) break;
+    out.add(e.vip);
+  }
 }

@@ -47,7 +47,7 @@ export interface Vip {
   /** The ipcache claim's owner: sorts before every pod name, so a ClusterIP wins its address. */
   owner: string;
   ports: VipPort[];
-  /** Changes whenever the ports, the backends or a backend pod change (service-emit.ts caches on it). */
+  /** Changes whenever the ports, the backends or a backend pod change. */
   version: number;
   /** The ports and backends as text: an unchanged resync changes nothing. */
   signature: string;
@@ -75,7 +75,7 @@ export class ServiceTable {
   /** Backend address (canonical) → ClusterIPs that list it. */
   private readonly byBackend = new Map<string, Set<Vip>>();
   private versions = 0;
-  /** Changes with every ClusterIP that appears, goes or changes (service-emit.ts caches per rule on it). */
+  /** Changes with every ClusterIP that appears, goes or changes, or a backend pod (service-emit.ts caches per rule on it). */
   generation = 0;
 
   constructor(private readonly allocator: IdentityAllocator) {}
