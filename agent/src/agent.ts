@@ -624,7 +624,7 @@ export class Agent {
     return {
       node: this.o.config.nodeName,
       endpoint: (id) => this.endpointName(id),
-      podByIp: (ip) => this.intake.ownerOf(ip),
+      podByIp: (ip) => this.intake.ownerOf(ip) ?? this.compiler.serviceAt(ip),
       rule: (id) => this.rules[id],
       isolatedBy: (id, direction) => {
         const rec = this.o.registry.list().find((r) => r.endpointId === id);

@@ -797,9 +797,12 @@ export class PolicyCompiler {
     return p.backends === undefined ? 'unknown' : p.backends.map((b) => `${b.host.canonical.replace(/\/\d+$/, '')}:${b.port}`);
   }
 
-  /** The Service a ClusterIP identity stands for ("namespace/name"), for explanations and flow events. */
-  serviceOf(id: number): string | undefined {
-    return this.services.byNumber(id)?.service;
+  /** "service ns/name" when `ip` is a Service ClusterIP (flow events name the destination so). */
+  serviceAt(ip: string): string | undefined {
+    if (this.services.size === 0) return undefined;
+    const slot = this.ipTable.at(hostCidr(ip)?.canonical ?? '');
+    const vip = slot === undefined ? undefined : this.services.byNumber(slot.identity);
+    return vip === undefined ? undefined : `service ${vip.service}`;
   }
 }
 

@@ -174,6 +174,9 @@ describe('egress to a Service ClusterIP', () => {
     const podIds = new Set(c.ipcache().filter((e) => e.cidr !== `${VIP}/32`).map((e) => e.identity));
     expect(entry !== undefined && podIds.has(entry.identity)).toBe(false);
     expect(entry === undefined ? undefined : c.describeIdentity(entry.identity)).toBe(`Service x/web (ClusterIP ${VIP})`);
+    // Flow events name the destination by it (agent.ts flowNames).
+    expect(c.serviceAt(VIP)).toBe('service x/web');
+    expect(c.serviceAt(podIp('y', 'b'))).toBeUndefined();
   });
 
   it('names the Service in the explanation of a flow to its ClusterIP', () => {
