@@ -229,6 +229,17 @@ describe('egress to a ClusterIP, incrementally', () => {
     expect(check()).toBe('allow');
   });
 
+  it('a slice that does not parse keeps its Service unknown across a reload (namespace labels change)', () => {
+    const { c, check } = setup();
+    c.upsertService(must(parseService(rawService('x', 'web', [VIP], [['http', 80]]))));
+    c.upsertEndpointSlice(must(parseEndpointSlice(rawSlice('x', 'web-1', 'web', [podIp('y', 'a')], [['http', 80]]))));
+    c.brokenEndpointSlice('x', 'web-2', 'web');
+    c.upsertNamespace({ name: 'z', labels: { ns: 'z', extra: 'yes' } });
+    expect(check()).toBe('deny');
+    c.removeEndpointSlice('x', 'web-2');
+    expect(check()).toBe('allow');
+  });
+
   it('a backend pod whose labels change revokes, and a relabel back restores', () => {
     const { c, check } = setup();
     c.upsertService(must(parseService(rawService('x', 'web', [VIP], [['http', 80]]))));

@@ -47,8 +47,6 @@ export interface Vip {
   /** The ipcache claim's owner: sorts before every pod name, so a ClusterIP wins its address. */
   owner: string;
   ports: VipPort[];
-  /** Changes whenever the ports, the backends or a backend pod change. */
-  version: number;
   /** The ports and backends as text: an unchanged resync changes nothing. */
   signature: string;
 }
@@ -74,7 +72,6 @@ export class ServiceTable {
   private readonly byId = new Map<number, Vip>();
   /** Backend address (canonical) → ClusterIPs that list it. */
   private readonly byBackend = new Map<string, Set<Vip>>();
-  private versions = 0;
   /** Changes with every ClusterIP that appears, goes or changes, or a backend pod (service-emit.ts caches per rule on it). */
   generation = 0;
 
@@ -135,16 +132,21 @@ export class ServiceTable {
     return before === undefined ? empty() : this.refresh(before);
   }
 
-  /** Replaces everything; identities of ClusterIPs present before and after keep their ids. */
+  /**
+   * Replaces the Services and parsed slices; identities of ClusterIPs present before and after keep
+   * their ids. Slices that do not parse are no part of a cluster state, so they stay (the compiler
+   * reloads from its own snapshot, and their Services must stay unknown: fail closed).
+   */
   replace(services: readonly Service[], slices: readonly EndpointSlice[]): ServiceDelta {
     const old = [...this.byId.values()];
     // Hold the old keys while the new generation acquires them, so surviving ids stay.
     for (const v of old) this.allocator.acquire(v.key);
     const out = empty();
     for (const k of [...this.services.keys()]) merge(out, this.removeService(...split(k)));
-    for (const k of [...this.slices.keys(), ...this.broken.keys()]) this.detach(k);
+    for (const k of [...this.slices.keys()]) this.detach(k);
     for (const sl of slices) {
       const k = key(sl.namespace, sl.name);
+      this.detach(k);
       this.slices.set(k, sl);
       this.link(k, key(sl.namespace, sl.service));
     }
@@ -157,7 +159,6 @@ export class ServiceTable {
   touchBackends(hosts: readonly string[]): Vip[] {
     const out = new Set<Vip>();
     for (const h of hosts) for (const v of this.byBackend.get(h) ?? []) out.add(v);
-    for (const v of out) v.version = ++this.versions;
     if (out.size > 0) this.generation++;
     return [...out];
   }
@@ -209,11 +210,10 @@ export class ServiceTable {
         this.unindex(cur);
         cur.signature = signature;
         cur.ports = ports;
-        cur.version = ++this.versions;
         out.changed.push(cur);
         next.push(cur);
       } else {
-        const v: Vip = { key: k, id: this.allocator.acquire(k), cidr, service: svc, owner: `\u0001${svc}`, ports, version: ++this.versions, signature };
+        const v: Vip = { key: k, id: this.allocator.acquire(k), cidr, service: svc, owner: `\u0001${svc}`, ports, signature };
         this.byId.set(v.id, v);
         out.added.push(v);
         next.push(v);
