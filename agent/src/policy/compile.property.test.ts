@@ -133,8 +133,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 const egressPolicy = fc.record({
   ns: fc.constantFrom(...NS), name: fc.constantFrom('p1', 'p2'), podSelector, egress: fc.array(npRule('to'), { minLength: 1, maxLength: 2 }),
 }).map((p) => np(p.ns, p.name, { podSelector: p.podSelector, policyTypes: ['Egress'], egress: p.egress }));
+/** The first Service of a service-heavy sequence and a slice that matches it (same name, port names). */
+const matchedPair = fc.record({
+  addresses: fc.array(fc.record({ ns: fc.constantFrom(...NS), name: fc.constantFrom(...POD_NAMES) }).map((b) => podAddress(b.ns, b.name, 0)), { minLength: 1, maxLength: 3 }),
+  target: fc.constantFrom(80, 81),
+});
 const serviceOps: fc.Arbitrary<Op[]> = fc.tuple(
-  service, slice,
+  fc.constant(rawService('x', 's1', ['10.96.0.1'], [['http', 80, 'TCP']])),
+  matchedPair.map((m) => rawSlice('x', 'e1', 's1', m.addresses, [['http', m.target, 'TCP']])),
   fc.array(fc.oneof(
     { weight: 5, arbitrary: fc.record({
       op: fc.constant('pod' as const), ns: fc.constantFrom<string>(...NS), name: fc.constantFrom<string>(...POD_NAMES), node: fc.constantFrom<string>(...NODES), labels,
