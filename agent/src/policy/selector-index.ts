@@ -19,6 +19,8 @@ export class SelectorIndex {
   private readonly principalsByNs = new Map<string, Set<Principal>>();
   private readonly postings = new Map<string, Set<Principal>>();
   private readonly selectors = new Map<string, SelectorEntry>();
+  /** Namespace selector (selectorKey) → the namespaces it matches (namespacesOf). */
+  private readonly scopeNamespaces = new Map<string, string[]>();
   /** Peer object → its selector entry, so hot paths skip building selector keys. */
   private readonly peerSelectors = new WeakMap<Peer, SelectorEntry>();
 
@@ -100,10 +102,19 @@ export class SelectorIndex {
     return this.selectorMatches({ scope: peer.namespaces, pods: peer.pods }, pr);
   }
 
-  /** The namespaces a scope covers: by name, or every known namespace its selector matches. */
+  /**
+   * The namespaces a scope covers: by name, or every known namespace its selector matches (cached
+   * by selector: namespace labels change only through a new index, compile.ts load).
+   */
   namespacesOf(scope: NamespaceScope): string[] {
     if (scope.kind === 'name') return [scope.name];
-    return [...this.namespaces].filter(([, labels]) => matchesSelector(scope.selector, labels)).map(([ns]) => ns);
+    const key = selectorKey(scope.selector);
+    let hit = this.scopeNamespaces.get(key);
+    if (hit === undefined) {
+      hit = [...this.namespaces].filter(([, labels]) => matchesSelector(scope.selector, labels)).map(([ns]) => ns);
+      this.scopeNamespaces.set(key, hit);
+    }
+    return hit;
   }
 
   private selectorMatches(sel: Pick<SelectorEntry, 'scope' | 'pods'>, pr: Principal): boolean {
