@@ -172,7 +172,7 @@ export function readSelector(r: Reader, v: unknown, path: string): LabelSelector
   return { matchLabels, matchExpressions };
 }
 
-function readProtocol(r: Reader, v: unknown, path: string, fallback: ProtocolName | undefined): ProtocolName | undefined {
+export function readProtocol(r: Reader, v: unknown, path: string, fallback: ProtocolName | undefined): ProtocolName | undefined {
   const s = r.string(v, path);
   if (s === undefined) return fallback;
   if (s === 'TCP' || s === 'UDP' || s === 'SCTP') return s;

@@ -5,7 +5,7 @@
  */
 import { isRecord } from '../../../common/src/records.js';
 import { hostCidr, type Cidr } from '../identity/cidr.js';
-import { readMeta, type Parsed, type ProtocolName } from './model.js';
+import { readMeta, readProtocol, type Parsed, type ProtocolName } from './model.js';
 import { Reader } from './read.js';
 
 /** The label kube-proxy reads to tie an EndpointSlice to its Service. */
@@ -52,13 +52,8 @@ export interface EndpointSlice {
   addresses: Cidr[];
 }
 
-function readProtocol(r: Reader, v: unknown, path: string): ProtocolName {
-  const s = r.string(v, path);
-  if (s === undefined) return 'TCP';
-  if (s === 'TCP' || s === 'UDP' || s === 'SCTP') return s;
-  r.fail(path, 'must be TCP, UDP or SCTP');
-  return 'TCP';
-}
+/** A protocol field; absent means TCP, as the API server defaults it. */
+const protocolOf = (r: Reader, v: unknown, path: string): ProtocolName => readProtocol(r, v, path, 'TCP') ?? 'TCP';
 
 export function parseService(v: unknown): Parsed<Service> {
   const r = new Reader();
@@ -72,7 +67,7 @@ export function parseService(v: unknown): Parsed<Service> {
     const po = r.record(p, path) ?? {};
     const port = r.integer(po['port'], `${path}.port`, 1, 65535);
     if (po['port'] === undefined || po['port'] === null) r.fail(`${path}.port`, 'is required');
-    const protocol = readProtocol(r, po['protocol'], `${path}.protocol`);
+    const protocol = protocolOf(r, po['protocol'], `${path}.protocol`);
     if (port !== undefined) ports.push({ name: r.string(po['name'], `${path}.name`) ?? '', port, protocol });
   });
   // The API server fills clusterIPs from clusterIP; objects built elsewhere may have only the latter.
@@ -121,7 +116,7 @@ export function parseEndpointSlice(v: unknown): Parsed<EndpointSlice> {
     ports.push({
       name: r.string(po['name'], `${path}.name`) ?? '',
       port: r.integer(po['port'], `${path}.port`, 1, 65535),
-      protocol: readProtocol(r, po['protocol'], `${path}.protocol`),
+      protocol: protocolOf(r, po['protocol'], `${path}.protocol`),
     });
   });
   const addresses: Cidr[] = [];
