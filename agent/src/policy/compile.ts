@@ -239,10 +239,14 @@ export class PolicyCompiler {
 
   upsertPod(pod: Pod): void {
     const k = podKey(pod.namespace, pod.name);
-    const before = this.pods.get(k)?.ips ?? [];
-    if (this.pods.has(k)) this.dropPod(pod.namespace, pod.name);
+    const old = this.pods.get(k);
+    const before = { ips: old?.ips ?? [], principal: old?.principal.key };
+    if (old !== undefined) this.dropPod(pod.namespace, pod.name);
     this.addPod(pod);
-    this.backendsChanged([...before, ...(this.pods.get(k)?.ips ?? [])]);
+    const now = this.pods.get(k);
+    // Most pod updates (status, annotations) change neither: ClusterIPs need no second look then.
+    if (now !== undefined && now.principal.key === before.principal && now.ips.join() === before.ips.join()) return;
+    this.backendsChanged([...before.ips, ...(now?.ips ?? [])]);
   }
 
   removePod(namespace: string, name: string): void {
