@@ -17,7 +17,8 @@ import { writeHeapSnapshot } from 'node:v8';
 import { PolicyCompiler } from '../agent/src/policy/compile.js';
 import { parseNetworkPolicy, parsePod, type ClusterState } from '../agent/src/policy/model.js';
 import { matchesSelector } from '../agent/src/policy/selector.js';
-import { buildCluster, must, rawPod, type ClusterShape } from './cluster-model.js';
+import { parseEndpointSlice } from '../agent/src/policy/service-model.js';
+import { buildCluster, must, podIp, rawPod, type ClusterShape } from './cluster-model.js';
 
 const NS = Number(process.argv[2] ?? 100);
 const NODES = Number(process.argv[3] ?? 20);
@@ -47,6 +48,9 @@ export interface CompileResult {
   policyChanged: number[];
   policyChangedCpu: number[];
   widePolicyChanged: number[];
+  /** SERVICES=1: an EndpointSlice changed (a backend from another namespace added or taken out again), node0 recomputed. */
+  sliceChanged?: number[];
+  sliceChangedCpu?: number[];
   peakRssMb: number;
   naiveMs?: number;
   naiveEvaluations?: number;
@@ -152,6 +156,28 @@ function main(): void {
     widePolicyChanged.push(performance.now() - s);
   }
 
+  // SERVICES=1: an EndpointSlice of app7 in a namespace with pods on node0 changes, as endpoints
+  // come and go: a backend of another namespace added, then taken out again (the app8 pods' egress
+  // rule allows app7 of its own namespace: their ClusterIP entry goes, then comes back).
+  const sliceChanged: number[] = [];
+  const sliceChangedCpu: number[] = [];
+  for (let k = 0; SHAPE.services === true && k < WARMUP + 200; k++) {
+    const ns = k % NS;
+    const addresses = Array.from({ length: 10 }, (_, j) => podIp(ns, 7 + 10 * j));
+    if (k % 2 === 0) addresses.push(podIp((ns + 1) % NS, 7));
+    const slice = must(parseEndpointSlice({
+      metadata: { namespace: `ns${ns}`, name: 'app7-1', labels: { 'kubernetes.io/service-name': 'app7' } }, addressType: 'IPv4',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }, { name: 'dns', port: 53, protocol: 'UDP' }],
+      endpoints: addresses.map((a) => ({ addresses: [a] })),
+    }));
+    const cpu = process.cpuUsage();
+    const s = performance.now();
+    c.upsertEndpointSlice(slice);
+    c.compileNode({ name: 'node0' });
+    sliceChanged.push(performance.now() - s);
+    sliceChangedCpu.push(cpuMs(process.cpuUsage(cpu)));
+  }
+
   const result: CompileResult = {
     warmup: WARMUP,
     pods: state.pods.length,
@@ -168,6 +194,7 @@ function main(): void {
     policyChanged,
     policyChangedCpu,
     widePolicyChanged,
+    ...(SHAPE.services === true ? { sliceChanged, sliceChangedCpu } : {}),
     peakRssMb: mb(process.resourceUsage().maxRSS * 1024),
   };
   if (NAIVE) {

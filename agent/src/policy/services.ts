@@ -47,8 +47,6 @@ export interface Vip {
   /** The ipcache claim's owner: sorts before every pod name, so a ClusterIP wins its address. */
   owner: string;
   ports: VipPort[];
-  /** The ports and backends as text: an unchanged resync changes nothing. */
-  signature: string;
 }
 
 /** What one mutation did to the ClusterIP identities: the compiler re-claims and re-emits these. */
@@ -202,18 +200,17 @@ export class ServiceTable {
     for (const cidr of s?.clusterIPs ?? []) {
       const k = `v:${svc}|${cidr.canonical}`;
       const ports = s === undefined ? [] : this.portsOf(svc, s, cidr.family);
-      const signature = signatureOf(ports);
       const cur = old.find((v) => v.key === k);
-      if (cur !== undefined && cur.signature === signature) {
+      if (cur !== undefined && samePorts(cur.ports, ports)) {
+        // An unchanged resync (a relist, an update of other fields) changes nothing.
         next.push(cur);
       } else if (cur !== undefined) {
         this.unindex(cur);
-        cur.signature = signature;
         cur.ports = ports;
         out.changed.push(cur);
         next.push(cur);
       } else {
-        const v: Vip = { key: k, id: this.allocator.acquire(k), cidr, service: svc, owner: `\u0001${svc}`, ports, signature };
+        const v: Vip = { key: k, id: this.allocator.acquire(k), cidr, service: svc, owner: `\u0001${svc}`, ports };
         this.byId.set(v.id, v);
         out.added.push(v);
         next.push(v);
@@ -278,8 +275,14 @@ export class ServiceTable {
   }
 }
 
-function signatureOf(ports: readonly VipPort[]): string {
-  return ports.map((p) => `${p.protocol}:${p.port}=${p.backends?.map((b) => `${b.host.canonical}:${b.port}`).join(',') ?? '?'}`).join(';');
+function samePorts(a: readonly VipPort[], b: readonly VipPort[]): boolean {
+  return a.length === b.length && a.every((p, i) => {
+    const q = b[i];
+    if (q === undefined || p.protocol !== q.protocol || p.port !== q.port) return false;
+    if (p.backends === undefined || q.backends === undefined) return p.backends === q.backends;
+    const qb = q.backends;
+    return p.backends.length === qb.length && p.backends.every((x, j) => x.port === qb[j]?.port && x.host.canonical === qb[j]?.host.canonical);
+  });
 }
 
 function split(k: string): [string, string] {
