@@ -16,9 +16,11 @@
  * reaches any backend stops the ClusterIP before any weaker allow, and an allow speaks only for
  * backends it matches all of (docs/policy.md).
  *
- * Two cases keep their meaning from before ClusterIPs had identities: a rule whose ipBlock contains
- * the ClusterIP itself matches it at the rule's own ports (the address as the packet carries it),
- * and a rule with no peer restriction matches it through its ANY_IDENTITY entries.
+ * An ipBlock that contains the ClusterIP itself (the Service CIDR) does not match it: the backends
+ * decide, as on CNIs that judge egress after translation, so "the internet but not 10.0.0.0/8"
+ * cannot reach pods in 10.0.0.0/8 through a ClusterIP outside it. A rule with no peer restriction
+ * still matches a ClusterIP through its ANY_IDENTITY entry at the rule's ports as written (the
+ * Service port, before translation): the datapath looks ANY up for every destination.
  *
  * Only egress of the pod's default-network interface gets these entries: that is where kube-proxy
  * translates. Part of the policy compiler (compile.ts).
@@ -69,7 +71,7 @@ export class ServiceEmitter {
       let cached = this.byRule.get(r);
       if (cached === undefined || cached.generation !== table.generation) {
         cached = { generation: table.generation, entries: [] };
-        if (hasBlocks(r) || !coveredByAny(r)) for (const v of this.candidates(r, table)) this.emitOne(cached.entries, r, v);
+        if (!coveredByAny(r)) for (const v of this.candidates(r, table)) this.emitBackends(cached.entries, r, v);
         this.byRule.set(r, cached);
       }
       // Copies: groups fold and patch their own entry arrays.
@@ -79,8 +81,8 @@ export class ServiceEmitter {
 
   /**
    * The ClusterIPs a rule may give entries to: it reaches a ClusterIP only through a backend its
-   * peers match (a pod its selectors select, an address inside its ipBlocks), through the ClusterIP
-   * address itself inside an ipBlock, or when the backends are unknown (a deny must reach those).
+   * peers match (a pod its selectors select, an address inside its ipBlocks), or when the backends
+   * are unknown (a deny must reach those).
    * Rules with a peer of every address judge them all.
    */
   private candidates(r: CompiledRule, table: { generation: number; vips(): Iterable<Vip> }): Iterable<Vip> {
@@ -93,7 +95,6 @@ export class ServiceEmitter {
         for (const ns of this.view.namespacesOf(peer.namespaces)) for (const v of index.byNamespace.get(ns) ?? []) out.add(v);
       } else if (peer.kind === 'ipBlock') {
         inRange(index.backends, peer.block.cidr, out);
-        inRange(index.addresses, peer.block.cidr, out);
       }
     }
     return out;
@@ -101,18 +102,7 @@ export class ServiceEmitter {
 
   /** Entries of every egress rule in `rules` for these ClusterIPs (they changed: compile.ts patches them in). */
   emitFor(out: PolicyEntry[], rules: readonly CompiledRule[], vips: readonly Vip[]): void {
-    for (const r of rules) for (const v of vips) this.emitOne(out, r, v);
-  }
-
-  private emitOne(out: PolicyEntry[], r: CompiledRule, v: Vip): void {
-    if (hasBlocks(r)) this.emitDirect(out, r, v);
-    if (!coveredByAny(r)) this.emitBackends(out, r, v);
-  }
-
-  /** A rule's ipBlock that contains the ClusterIP itself: the rule's own ports, as for any address in it. */
-  private emitDirect(out: PolicyEntry[], r: CompiledRule, v: Vip): void {
-    if (r.spec === 'all' || !r.spec.some((p) => p.kind === 'ipBlock' && inBlock(p.block, v.cidr))) return;
-    for (const pt of r.ports) push(out, r, v.id, r.verdict, pt.protocol, pt.port, pt.prefixLength);
+    for (const r of rules) if (!coveredByAny(r)) for (const v of vips) this.emitBackends(out, r, v);
   }
 
   private emitBackends(out: PolicyEntry[], r: CompiledRule, v: Vip): void {
@@ -171,10 +161,6 @@ function coveredByAny(r: CompiledRule): boolean {
   return r.peers === undefined && r.ports.some((pt) => pt.protocol === 0 && pt.prefixLength === 0);
 }
 
-function hasBlocks(r: CompiledRule): boolean {
-  return r.spec !== 'all' && r.spec.some((p) => p.kind === 'ipBlock');
-}
-
 function push(out: PolicyEntry[], r: CompiledRule, identity: number, verdict: PolicyEntry['verdict'], protocol: Protocol, port: number, prefixLength: number): void {
   const e: PolicyEntry = { tier: r.tier, direction: 'egress', identity, protocol, port, portPrefixLength: prefixLength, verdict, precedence: r.precedence, ruleId: r.ruleId };
   if (r.audit === true) e.audit = 'rule';
@@ -186,16 +172,14 @@ interface CandidateIndex {
   generation: number;
   /** Namespace of a backend pod → ClusterIPs listing it. */
   byNamespace: Map<string, Vip[]>;
-  /** Backend addresses and ClusterIP addresses, sorted by family then address, for CIDR range scans. */
+  /** Backend addresses, sorted by family then address, for CIDR range scans. */
   backends: Array<{ family: number; addr: bigint; vip: Vip }>;
-  addresses: Array<{ family: number; addr: bigint; vip: Vip }>;
   unknown: Vip[];
 }
 
 function buildIndex(table: { generation: number; vips(): Iterable<Vip> }, view: BackendView): CandidateIndex {
-  const index: CandidateIndex = { generation: table.generation, byNamespace: new Map(), backends: [], addresses: [], unknown: [] };
+  const index: CandidateIndex = { generation: table.generation, byNamespace: new Map(), backends: [], unknown: [] };
   for (const v of table.vips()) {
-    index.addresses.push({ family: v.cidr.family, addr: v.cidr.addr, vip: v });
     const seen = new Set<string>();
     for (const p of v.ports) {
       if (p.backends === undefined) {
@@ -216,7 +200,6 @@ function buildIndex(table: { generation: number; vips(): Iterable<Vip> }, view: 
   const order = (a: { family: number; addr: bigint }, b: { family: number; addr: bigint }): number =>
     a.family !== b.family ? a.family - b.family : a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0;
   index.backends.sort(order);
-  index.addresses.sort(order);
   return index;
 }
 

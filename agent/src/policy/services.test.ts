@@ -118,9 +118,13 @@ const cases: Case[] = [
     expect: [[VIP, 80, 'deny'], [podIp('y', 'b'), 80, 'allow'], [podIp('y', 'c'), 80, 'allow']],
   },
   {
-    name: 'an ipBlock that contains the ClusterIP itself still allows it at the rule ports',
-    objects: { nps: [egress('p', [{ to: [{ ipBlock: { cidr: '10.96.0.0/12' } }], ports: [{ port: 80 }] }])], ...web(['z/c']) },
-    expect: [[VIP, 80, 'allow'], [VIP, 81, 'deny']],
+    name: 'an ipBlock that contains the ClusterIP but not its backends does not allow it (the backends decide)',
+    objects: {
+      nps: [egress('p', [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] } }] }])],
+      services: [rawService('x', 'inside', ['172.20.0.10'], [['', 80]]), rawService('x', 'outside', ['172.20.0.11'], [['', 80]])],
+      slices: [rawSlice('x', 'inside-1', 'inside', [podIp('z', 'c')], [['', 80]]), rawSlice('x', 'outside-1', 'outside', ['203.0.113.7'], [['', 80]])],
+    },
+    expect: [['172.20.0.10', 80, 'deny'], ['172.20.0.11', 80, 'allow'], ['172.20.0.12', 80, 'allow']],
   },
   {
     name: 'allow-all egress still allows the ClusterIP',
