@@ -78,6 +78,8 @@ export interface GroupState {
   ownPorts: ContainerPort[];
   /** The default network's interface: its egress also gets Service ClusterIP entries (service-emit.ts). */
   defaultNetwork: boolean;
+  /** The ClusterIP identities it has entries for: a ClusterIP change scans only these groups' entries. */
+  serviceIds: Set<number>;
 }
 
 export interface CompiledPolicy {

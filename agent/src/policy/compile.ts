@@ -337,17 +337,22 @@ export class PolicyCompiler {
     for (const g of this.groups.values()) {
       if (!g.defaultNetwork) continue;
       const list = g.entries;
-      let w = 0;
-      for (let i = 0; i < list.length; i++) {
-        const e = list[i];
-        if (e !== undefined && !gone.has(e.identity)) list[w++] = e;
+      let touched = false;
+      if ([...gone].some((id) => g.serviceIds.has(id))) {
+        let w = 0;
+        for (let i = 0; i < list.length; i++) {
+          const e = list[i];
+          if (e !== undefined && !gone.has(e.identity)) list[w++] = e;
+        }
+        touched = w !== list.length;
+        list.length = w;
+        for (const id of gone) g.serviceIds.delete(id);
       }
-      let touched = w !== list.length;
-      list.length = w;
       const raw: PolicyEntry[] = [];
       this.serviceEmitter.emitFor(raw, g.rules.filter((a) => a.direction === 'egress').map((a) => a.r), fresh);
       for (const e of foldEntries(raw)) {
         list.push(e);
+        g.serviceIds.add(e.identity);
         touched = true;
       }
       if (touched) g.revision = ++this.revisions;
@@ -703,11 +708,15 @@ export class PolicyCompiler {
     }
     // kube-proxy translates ClusterIPs on the default network's path only (service-emit.ts).
     const defaultNetwork = ifaceName === rec.pod.defaultInterface;
+    const serviceIds = new Set<number>();
     if (defaultNetwork && this.services.size > 0) {
+      const from = raw.length;
       this.serviceEmitter.emitGroup(raw, applied.filter((a) => a.direction === 'egress').map((a) => a.r), this.services);
+      for (let i = from; i < raw.length; i++) serviceIds.add(raw[i]?.identity ?? 0);
     }
     const g: GroupState = {
-      revision: ++this.revisions, isolatedIngress, isolatedEgress, entries: foldEntries(raw), rules: applied, ownPorts: rec.principal.namedPorts, defaultNetwork,
+      revision: ++this.revisions, isolatedIngress, isolatedEgress, entries: foldEntries(raw), rules: applied, ownPorts: rec.principal.namedPorts,
+      defaultNetwork, serviceIds,
     };
     this.groups.set(groupKey, g);
     rec.principal.groups.add(groupKey);
