@@ -281,7 +281,10 @@ function samePorts(a: readonly VipPort[], b: readonly VipPort[]): boolean {
     if (q === undefined || p.protocol !== q.protocol || p.port !== q.port) return false;
     if (p.backends === undefined || q.backends === undefined) return p.backends === q.backends;
     const qb = q.backends;
-    return p.backends.length === qb.length && p.backends.every((x, j) => x.port === qb[j]?.port && x.host.canonical === qb[j]?.host.canonical);
+    return p.backends.length === qb.length && p.backends.every((x, j) => {
+      const y = qb[j];
+      return y !== undefined && x.port === y.port && x.host.canonical === y.host.canonical;
+    });
   });
 }
 
