@@ -207,6 +207,10 @@ describe('egress to a ClusterIP, incrementally', () => {
     c.upsertEndpointSlice(must(parseEndpointSlice(rawSlice('x', 'web-1', 'web', [podIp('y', 'a')], [['http', 80]]))));
     expect(check()).toBe('allow');
     const before = revision();
+    // A resync of the same objects changes nothing the agent would rewrite.
+    c.upsertEndpointSlice(must(parseEndpointSlice(rawSlice('x', 'web-1', 'web', [podIp('y', 'a')], [['http', 80]]))));
+    c.upsertService(must(parseService(rawService('x', 'web', [VIP], [['http', 80]]))));
+    expect(revision()).toBe(before);
     // A second slice lists a backend outside namespace y: revoked.
     c.upsertEndpointSlice(must(parseEndpointSlice(rawSlice('x', 'web-2', 'web', [podIp('z', 'a')], [['http', 80]]))));
     expect(check()).toBe('deny');
