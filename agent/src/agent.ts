@@ -40,6 +40,7 @@ import { POLICY_KINDS, PolicyIntake } from './policy/intake.js';
 import { ServiceIntake } from './policy/service-intake.js';
 import { PolicyVerdicts } from './flows/verdicts.js';
 import { AuditPolicyEvents } from './flows/audit-events.js';
+import { AuditHistory } from './flows/audit-history.js';
 import { NamespaceEnforcement } from './policy/enforcement.js';
 import { parseNamespace, type FieldError } from './policy/model.js';
 import { ReconcileRunner, systemClock, type Clock, type RunReason } from './reconcile/runner.js';
@@ -80,6 +81,8 @@ const podKey = (ns: string, name: string): string => `${ns}/${name}`;
 export class Agent {
   readonly metrics: AgentMetrics;
   readonly flows = new FlowHub();
+  /** The distinct audited flows of the last day (`weir audit report --since`; GET /v1/audit). */
+  readonly auditHistory = new AuditHistory();
   private readonly dropLog = new DropLog((fields, message) => this.o.log.info(fields, message));
   private readonly compiler = new PolicyCompiler();
   /** Namespaces in audit mode (weir.dev/enforcement); applied to every desired endpoint. */
@@ -646,6 +649,7 @@ export class Agent {
     const origin = e.ruleId === undefined ? undefined : this.rules[e.ruleId];
     this.verdicts.count(e, origin, rec?.namespace ?? '');
     this.auditEvents?.add(e, origin, record);
+    this.auditHistory.add(record, Date.now());
     if (record.verdict !== 'ALLOWED') this.dropLog.add(record);
     else this.o.log.debug({ flow: record }, formatFlow(record));
     this.flows.publish(record);

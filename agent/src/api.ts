@@ -5,6 +5,7 @@
  *
  *   GET /v1/status  → AgentStatus (JSON)
  *   GET /v1/flows   → FlowRecord per line (NDJSON), query pod=ns/name, verdict=allowed|dropped|audit
+ *   GET /v1/audit   → AuditFlowEntry[] (JSON), query since=<seconds>: the audited flows the agent kept
  */
 import { isRecord } from '../../common/src/records.js';
 import type { Bandwidth, ShapingMode } from './datapath/shaping.js';
@@ -118,4 +119,73 @@ export function parseAgentStatus(value: unknown): { ok: true; status: AgentStatu
     }
   }
   return { ok: true, status: value as unknown as AgentStatus };
+}
+
+/**
+ * Kubernetes' generated name suffixes use an alphabet without vowels (and without 0, 1, 3), so a
+ * hand-chosen name part like "proxy" is not mistaken for one.
+ */
+const SAFE = '[bcdfghjklmnpqrstvwxz2456789]';
+const DEPLOYMENT_POD = new RegExp(`-${SAFE}{6,10}-${SAFE}{5}$`); // <name>-<pod-template-hash>-<random>
+const GENERATED_POD = new RegExp(`-${SAFE}{5}$`); // DaemonSet / Job / ReplicaSet: <name>-<random>
+
+/** "ns/web-7d4b9c8f5d-x2k9q" → "ns/web"; "ns/agent-x7k2p" → "ns/agent"; "ns/db-0", "ns/my-proxy", addresses unchanged. */
+export function workloadOf(podOrAddress: string): string {
+  const slash = podOrAddress.indexOf('/');
+  if (slash < 0) return podOrAddress;
+  const name = podOrAddress.slice(slash + 1).replace(DEPLOYMENT_POD, '').replace(GENERATED_POD, '');
+  return `${podOrAddress.slice(0, slash)}/${name}`;
+}
+
+/**
+ * One distinct audited flow: AUDIT records reduced to what `weir audit report` lists, so replicas of
+ * a workload and the source ports of its connections count as one flow.
+ */
+export interface AuditFlow {
+  /** Namespace of the endpoint that judged the flow (`weir audit report -n`). */
+  namespace: string;
+  policy: string;
+  would: 'drop' | 'allow';
+  source: string;
+  destination: string;
+  /** "80/TCP", or the protocol alone when it has no ports. */
+  port: string;
+}
+
+/** An AuditFlow as an agent keeps it (GET /v1/audit): how often and when it was seen on that node. */
+export interface AuditFlowEntry extends AuditFlow {
+  events: number;
+  /** ISO times of the first and the last event. */
+  firstSeen: string;
+  lastSeen: string;
+}
+
+/** The AuditFlow an AUDIT record stands for; undefined for any other record. */
+export function auditFlowOf(r: FlowRecord): AuditFlow | undefined {
+  if (r.verdict !== 'AUDIT') return undefined;
+  const src = splitFlowEnd(r.source, r.protocol);
+  const dst = splitFlowEnd(r.destination, r.protocol);
+  return {
+    namespace: r.endpoint.split('/')[0] ?? '',
+    policy: r.policy,
+    would: r.reason === 'policy-allow' || r.reason === 'default-allow' ? 'allow' : 'drop',
+    source: workloadOf(src.host),
+    destination: workloadOf(dst.host),
+    port: dst.port === undefined ? r.protocol : `${dst.port}/${r.protocol}`,
+  };
+}
+
+/** One key per distinct AuditFlow (the fields cannot contain NUL). */
+export const auditFlowKey = (f: AuditFlow): string => [f.namespace, f.policy, f.would, f.source, f.destination, f.port].join('\u0000');
+
+/** /v1/audit, or the first entry that is wrong. */
+export function parseAuditFlowEntries(value: unknown): { ok: true; entries: AuditFlowEntry[] } | { ok: false; error: string } {
+  if (!Array.isArray(value)) return { ok: false, error: 'the audit history must be a JSON list' };
+  for (const [i, e] of value.entries()) {
+    if (!isRecord(e) || !(['namespace', 'policy', 'source', 'destination', 'port', 'firstSeen', 'lastSeen'] as const).every((k) => typeof e[k] === 'string')
+      || (e.would !== 'drop' && e.would !== 'allow') || typeof e.events !== 'number') {
+      return { ok: false, error: `audit history entry [${i}] is not an audited flow (namespace, policy, would, source, destination, port, events, firstSeen, lastSeen)` };
+    }
+  }
+  return { ok: true, entries: value as AuditFlowEntry[] };
 }

@@ -9,6 +9,8 @@
  *   /v1/status  JSON AgentStatus (`weir status`; agent/src/api.ts)
  *   /v1/flows   live flows, one JSON FlowRecord per line (`weir observe`);
  *               query: pod=ns/name, verdict=allowed|dropped|audit
+ *   /v1/audit   the distinct audited flows kept (`weir audit report --since`), JSON AuditFlowEntry[];
+ *               query: since=<seconds> (default 3600)
  *
  * Metrics, on WEIR_METRICS_HOST:WEIR_METRICS_PORT (the chart passes the node's IP through the
  * downward API; port 9963): /metrics only. Read-only counts, as node exporters serve them: no flows,
@@ -17,7 +19,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { AgentStatus } from './api.js';
+import type { AgentStatus, AuditFlowEntry } from './api.js';
 import type { FlowHub } from './flows/hub.js';
 import { parseFlowFilter } from './flows/hub.js';
 
@@ -26,6 +28,7 @@ export interface AgentApiSource {
   readonly isReady: boolean;
   status(): AgentStatus;
   readonly flows: Pick<FlowHub, 'subscribe'>;
+  readonly auditHistory: { since(sinceMs: number, nowMs: number): AuditFlowEntry[] };
   readonly metrics: { readonly registry: Registry };
 }
 
@@ -57,6 +60,13 @@ function sendMetrics(registry: Registry, res: http.ServerResponse): void {
   );
 }
 
+/** /v1/audit's window in seconds (default one hour), or what is wrong with the query. */
+function parseSince(params: URLSearchParams): number | string {
+  for (const key of params.keys()) if (key !== 'since') return `unknown query parameter ${JSON.stringify(key)} (use since=<seconds>)`;
+  const text = params.get('since') ?? '3600';
+  return /^[1-9]\d{0,6}$/.test(text) ? Number(text) : `since=${JSON.stringify(text)} must be a whole number of seconds, 1 to 9999999`;
+}
+
 export function agentRequestHandler(agent: AgentApiSource): http.RequestListener {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://agent');
@@ -86,8 +96,14 @@ export function agentRequestHandler(agent: AgentApiSource): http.RequestListener
         res.on('close', unsubscribe);
         return;
       }
+      case '/v1/audit': {
+        const since = parseSince(url.searchParams);
+        if (typeof since === 'string') return send(res, 400, 'text/plain', `${since}\n`);
+        const now = Date.now();
+        return send(res, 200, 'application/json', `${JSON.stringify(agent.auditHistory.since(now - since * 1000, now))}\n`);
+      }
       default:
-        return send(res, 404, 'text/plain', 'not found (try /metrics, /healthz, /readyz, /v1/status, /v1/flows)\n');
+        return send(res, 404, 'text/plain', 'not found (try /metrics, /healthz, /readyz, /v1/status, /v1/flows, /v1/audit)\n');
     }
   };
 }

@@ -9,7 +9,7 @@ import { DEFAULT_AGENT_SELECTOR } from './agents.js';
 import { KUBE_OPTIONS, outputFormat, parseCommandArgs, podRef, UsageError } from './args.js';
 import { checkCommand } from './check.js';
 import { completionScript, type CommandTable } from './completion.js';
-import { auditReportCommand, parseWindow } from './audit-report.js';
+import { auditReportCommand, parseWindow, type AuditSource } from './audit-report.js';
 import { endpointsCommand } from './endpoints.js';
 import { CommandError } from './errors.js';
 import { explainCommand } from './explain.js';
@@ -30,7 +30,7 @@ const COMMANDS: CommandTable = {
   endpoints: ['-A', '--all-namespaces', ...KUBE_FLAGS],
   observe: ['--pod', '--verdict', ...KUBE_FLAGS],
   explain: ['--from', '--to', '--to-service', '--port', ...KUBE_FLAGS],
-  audit: ['report', '--for', ...KUBE_FLAGS],
+  audit: ['report', '--since', '--for', ...KUBE_FLAGS],
   version: ['--client', ...KUBE_FLAGS],
   check: KUBE_FLAGS,
   uninstall: ['--check', '--prepare', ...KUBE_FLAGS],
@@ -49,7 +49,7 @@ Usage:
   ${program} endpoints [-n ns | -A]        per pod interface: addresses, enforced, isolation, shaping (from WeirEndpoints)
   ${program} observe [--pod ns/name] [--verdict dropped|allowed|audit]   live flows from the agents
   ${program} explain <ns>/<pod> [--from ns/pod | --to ns/pod] [--port 80/TCP]   policies and the verdict for a flow
-  ${program} audit report [-n ns] [--for 30s]   per audit policy, the distinct flows it would drop or allow (AUDIT events)
+  ${program} audit report [-n ns] [--since 1h | --for 30s]   per audit policy, the distinct flows it would drop or allow
   ${program} check -n <weir namespace>     the webhook answers and every agent is ready (what helm test runs)
   ${program} uninstall --check             what still depends on Weir (NADs chaining weir, opted-in namespaces)
   ${program} uninstall --prepare -n <ns>   arm every agent to clean its node up at uninstall (the chart's pre-delete hook)
@@ -72,12 +72,14 @@ needed. Run '${program} <command> --help' for details.`,
     node-1  demo/client:40312 -> demo/server:80 TCP AUDIT would drop (policy NetworkPolicy demo/deny-all, ingress)
     node-1  demo/batch:51000 -> demo/server:80 TCP AUDIT would allow (policy demo/allow-batch (audit policy), ingress)
   -o json prints one JSON record per line. Stop with Ctrl-C.`,
-  audit: `${program} audit report [-n ns] [--for 30s] [-o json|yaml]
-  Listens to the agents' AUDIT flow events for --for (30s, 5m, 1h; the agents keep no history) and
-  prints, per audit policy and "would drop" / "would allow", the distinct (source workload,
+  audit: `${program} audit report [-n ns] [--since 1h | --for 30s] [-o json|yaml]
+  Prints, per audit policy and "would drop" / "would allow", the distinct (source workload,
   destination workload, port) flows and the workloads they came from: what enforcing would change.
-  -n keeps the flows judged by pods of that namespace. Events are budgeted per endpoint, so event
-  counts are lower bounds, and a flow whose only event was over the budget is missing.`,
+  --since (default 1h; 30s, 5m, 1h, 24h) reads the flows each agent kept (its last 10,000 distinct
+  audited flows of the last day; an agent restart forgets them). --for listens to the live AUDIT
+  events that long instead. -n keeps the flows judged by pods of that namespace. Events are budgeted
+  per endpoint, so event counts are lower bounds, and a flow whose only event was over the budget is
+  missing. Exits 1 when an agent cannot be read (the report is then incomplete).`,
   status: `${program} status [-o json|yaml|wide]
   Per node: the endpoints the agent enforces, their shaping mode, policy entry counts and map usage.
   Exits 1 when an agent cannot be reached or is not ready.`,
@@ -158,13 +160,22 @@ async function main(argv: string[]): Promise<number> {
       return explainCommand(await cluster(a.values), { pod: a.positionals[0], from: a.values.from, to: a.values.to, toService: a.values['to-service'], port: a.values.port, format }, out);
     }
     case 'audit': {
-      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR, for: { type: 'string' } });
+      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR, since: { type: 'string' }, for: { type: 'string' } });
       if (a.values.help === true) { out(HELP.audit ?? ''); return 0; }
-      if (a.positionals[0] !== 'report' || a.positionals.length > 1) throw new UsageError(`usage: ${program} audit report [-n ns] [--for 30s]`);
-      const seconds = parseWindow(a.values.for ?? '30s');
-      if (seconds === undefined) throw new UsageError('--for must be a duration like 30s, 5m or 1h');
+      if (a.positionals[0] !== 'report' || a.positionals.length > 1) throw new UsageError(`usage: ${program} audit report [-n ns] [--since 1h | --for 30s]`);
+      if (a.values.since !== undefined && a.values.for !== undefined) throw new UsageError('--since reads what the agents kept and --for listens live: give one of them');
       const format = outputFormat(a.values.output);
-      return auditReportCommand(await cluster(a.values), { selector: a.values.selector ?? DEFAULT_AGENT_SELECTOR, namespace: a.values.namespace, seconds, format }, out, (l) => process.stderr.write(`${l}\n`));
+      let source: AuditSource;
+      if (a.values.for !== undefined) {
+        const listen = parseWindow(a.values.for);
+        if (listen === undefined) throw new UsageError('--for must be a duration like 30s, 5m or 1h');
+        source = { listen };
+      } else {
+        const since = parseWindow(a.values.since ?? '1h');
+        if (since === undefined || since > 86_400) throw new UsageError('--since must be a duration like 30s, 5m or 1h, at most 24h (the agents keep a day)');
+        source = { since };
+      }
+      return auditReportCommand(await cluster(a.values), { selector: a.values.selector ?? DEFAULT_AGENT_SELECTOR, namespace: a.values.namespace, source, format }, out, (l) => process.stderr.write(`${l}\n`));
     }
     case 'endpoints': {
       const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, 'all-namespaces': { type: 'boolean', short: 'A' } });

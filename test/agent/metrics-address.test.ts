@@ -11,6 +11,7 @@ import { readAgentConfig } from '../../agent/src/config.js';
 import { startAgentHttp, type AgentHttpServer } from '../../agent/src/http.js';
 import type { AgentStatus } from '../../agent/src/api.js';
 import { FlowHub } from '../../agent/src/flows/hub.js';
+import { AuditHistory } from '../../agent/src/flows/audit-history.js';
 import { registerProcessMetrics } from '../../common/src/process-metrics.js';
 import { freeLoopbackPorts } from '../../harness/controlplane/ports.js';
 import { execInNetns, NetLab, runChecked } from '../../harness/support/netns.js';
@@ -63,7 +64,7 @@ describePrivileged('agent metrics on the node address', () => {
     registerProcessMetrics(agentMetrics.registry, 'agent');
     agentMetrics.reattachments.inc();
     const status: AgentStatus = { node: 'node-a', ready: true, unsynced: [], endpoints: [], maps: { ipcache: 0, policy: 0, endpoints: 0 }, pods: 0, malformedIntents: 0 };
-    server = await startAgentHttp({ isReady: true, status: () => status, flows: new FlowHub(), metrics: agentMetrics }, cfg.config);
+    server = await startAgentHttp({ isReady: true, status: () => status, flows: new FlowHub(), auditHistory: new AuditHistory(), metrics: agentMetrics }, cfg.config);
   });
 
   afterAll(async () => {

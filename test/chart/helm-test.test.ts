@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AgentStatus } from '../../agent/src/api.js';
 import { FlowHub } from '../../agent/src/flows/hub.js';
+import { AuditHistory } from '../../agent/src/flows/audit-history.js';
 import { startAgentHttp, type AgentHttpServer } from '../../agent/src/http.js';
 import { AgentMetrics } from '../../agent/src/metrics.js';
 import { isRecord } from '../../common/src/records.js';
@@ -94,7 +95,7 @@ describeWithApi('helm test (the chart test pod\'s command, as its ServiceAccount
       kubelet = await startFakeKubelet();
       const [apiPort = 0] = await freeLoopbackPorts(1);
       const status: AgentStatus = { node, ready: true, unsynced: [], endpoints: [], maps: { ipcache: 0, policy: 0, endpoints: 0 }, pods: 0, malformedIntents: 0 };
-      agent = await startAgentHttp({ isReady: true, status: () => status, flows: new FlowHub(), metrics: new AgentMetrics({ counters: () => Promise.resolve([]), endpointName: String }) }, { apiPort, metricsHost: '127.0.0.1', metricsPort: 0 });
+      agent = await startAgentHttp({ isReady: true, status: () => status, flows: new FlowHub(), auditHistory: new AuditHistory(), metrics: new AgentMetrics({ counters: () => Promise.resolve([]), endpointName: String }) }, { apiPort, metricsHost: '127.0.0.1', metricsPort: 0 });
       await core.createNode({ body: { metadata: { name: node } } });
       const created = await core.readNode({ name: node });
       created.status = { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: kubelet.port } } };

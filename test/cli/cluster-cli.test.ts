@@ -14,6 +14,7 @@ import type { AgentStatus, FlowRecord } from '../../agent/src/api.js';
 import { startAgentHttp, type AgentHttpServer } from '../../agent/src/http.js';
 import { AgentMetrics } from '../../agent/src/metrics.js';
 import { FlowHub } from '../../agent/src/flows/hub.js';
+import { AuditHistory } from '../../agent/src/flows/audit-history.js';
 import { freeLoopbackPorts } from '../../harness/controlplane/ports.js';
 import { startFakeKubelet, type FakeKubelet } from '../support/fake-kubelet.js';
 import { describeWithApi, ensureNamespace, kubeClients, uniqueName, writeUserKubeconfig } from '../support/kube.js';
@@ -28,6 +29,7 @@ describeWithApi('weir status / observe through the kubeconfig and pods/portforwa
   const node = `${id}-node`;
   const selector = `app.kubernetes.io/name=weir,app.kubernetes.io/component=agent,app.kubernetes.io/instance=${id}`;
   const flows = new FlowHub();
+  const auditHistory = new AuditHistory();
   let kubelet: FakeKubelet;
   let agent: AgentHttpServer;
   let deadPort = 0;
@@ -65,7 +67,7 @@ describeWithApi('weir status / observe through the kubeconfig and pods/portforwa
     const [apiPort = 0, dead = 0] = await freeLoopbackPorts(2);
     deadPort = dead;
     const metrics = new AgentMetrics({ counters: () => Promise.resolve([]), endpointName: String });
-    agent = await startAgentHttp({ isReady: true, status: () => status, flows, metrics }, { apiPort, metricsHost: '127.0.0.1', metricsPort: 0 });
+    agent = await startAgentHttp({ isReady: true, status: () => status, flows, auditHistory, metrics }, { apiPort, metricsHost: '127.0.0.1', metricsPort: 0 });
     await core.createNode({ body: { metadata: { name: node } } });
     const created = await core.readNode({ name: node });
     created.status = { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: kubelet.port } } };
@@ -130,6 +132,30 @@ describeWithApi('weir status / observe through the kubeconfig and pods/portforwa
     } finally {
       child.kill('SIGINT');
     }
+  }, 70_000);
+
+  it('weir audit report --since reads what the agent kept through the port-forward', async () => {
+    const audit: FlowRecord = {
+      time: '2026-01-01T00:00:00.000Z', node, endpoint: 'shop/web-7d4b9c8f5d-x2k9q', direction: 'ingress', verdict: 'AUDIT', reason: 'default-deny',
+      protocol: 'TCP', source: 'shop/client-6f7c9d8b4-bcdfg:40312', destination: 'shop/web-7d4b9c8f5d-x2k9q:80', policy: 'shop/deny-all (audit policy)', remoteIdentity: 300,
+    };
+    const now = Date.now();
+    auditHistory.add({ ...audit, endpoint: 'bank/api', destination: 'bank/api:443', policy: 'bank/deny (audit policy)' }, now - 2 * 3600_000); // before the window
+    auditHistory.add(audit, now - 60_000);
+    auditHistory.add({ ...audit, source: 'shop/client-6f7c9d8b4-zzzzz:41000' }, now - 30_000); // another replica: the same flow
+    const r = await weir(['audit', 'report', '--kubeconfig', viewer, '-l', selector, '--since', '1h']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').slice(0, 2)).toEqual([
+      'shop/deny-all (audit policy): would drop 1 distinct flow (from shop/client)',
+      '  shop/client -> shop/web 80/TCP  (2 events)',
+    ]);
+    const day = await weir(['audit', 'report', '--kubeconfig', viewer, '-l', selector, '--since', '3h', '-o', 'json']);
+    expect(day.code, day.stderr).toBe(0);
+    const policies: unknown = JSON.parse(day.stdout);
+    expect(Array.isArray(policies) ? policies.map((p: { policy: string }) => p.policy) : policies).toEqual(['bank/deny (audit policy)', 'shop/deny-all (audit policy)']);
+    const outsiderRun = await weir(['audit', 'report', '--kubeconfig', outsider, '-l', selector]);
+    expect(outsiderRun.code).toBe(1);
+    expect(outsiderRun.stderr).toContain('no agent could be read');
   }, 70_000);
 
   it('without pods/portforward the user is told which permission is missing, and status exits 1', async () => {

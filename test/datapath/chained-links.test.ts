@@ -57,7 +57,7 @@ describePrivileged('links a later chained plugin adds (coordinator veth0 stand-i
     const hostMac = (await interfaceAddresses(ns.node, 'vh-a')).mac ?? '';
     const frame = fromMac(ipv4(src, IP.node, markedUdp(marker, 5000, 9)), veth0Mac);
     Buffer.from(hostMac.replaceAll(':', ''), 'hex').copy(frame, 0);
-    return deliveredFrames(lab, tool, { ns: ns.a, ifname: 'veth0' }, { ns: ns.node, ifname: 'vh-a' }, [{ frame, proto: ETH_P_IP }], Buffer.from(marker), 1000);
+    return deliveredFrames((n, argv) => lab.spawnInNetns(n, argv), tool, { ns: ns.a, ifname: 'veth0' }, { ns: ns.node, ifname: 'vh-a' }, [{ frame, proto: ETH_P_IP }], Buffer.from(marker), 1000);
   }
 
   beforeAll(async () => {

@@ -40,7 +40,7 @@ describePrivileged('hostile pod with real packets (raw sockets, spoofing, revoca
 
   /** How many of `frames` (each sent once from a with skb->protocol `proto`) c sees with `marker`. */
   const delivered = (frames: Array<{ frame: Buffer; proto: number }>, marker: Buffer): Promise<number> =>
-    deliveredFrames(lab, tool, { ns: ns.a, ifname: 'eth0' }, { ns: ns.c, ifname: 'eth0' }, frames, marker);
+    deliveredFrames((n, argv) => lab.spawnInNetns(n, argv), tool, { ns: ns.a, ifname: 'eth0' }, { ns: ns.c, ifname: 'eth0' }, frames, marker);
 
   beforeAll(async () => {
     await lab.sweep();

@@ -2,8 +2,8 @@
  * Raw frames for real-packet attack suites: sent from an AF_PACKET socket on one netns link
  * (test/datapath/rawframe.c, what CAP_NET_RAW allows) and counted by a tap on another.
  */
-import { execFileSync } from 'node:child_process';
-import { execInNetns, type NetLab } from '../../harness/support/netns.js';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execInNetns } from '../../harness/support/netns.js';
 import type { L4 } from '../../harness/datapath/packets.js';
 
 /** Compiles rawframe.c to `path`. */
@@ -26,14 +26,18 @@ export interface LinkAt {
   ifname: string;
 }
 
+/** Starts `argv` in netns `ns` with stdout piped (NetLab.spawnInNetns, or a lab pod's netns). */
+export type SpawnInNetns = (ns: string, argv: string[]) => ChildProcess;
+
 /**
  * How many of `frames` (each sent once from `from`, with skb->protocol `proto`) the tap on `to`
- * sees containing `marker` within `ms`.
+ * sees containing `marker` within `ms`. The tap (AF_PACKET) sees what arrives on the wire, before
+ * the receiver's own tc ingress: it measures what the sender's datapath let out.
  */
 export async function deliveredFrames(
-  lab: NetLab, tool: string, from: LinkAt, to: LinkAt, frames: ReadonlyArray<{ frame: Buffer; proto: number }>, marker: Buffer, ms = 1500,
+  spawnIn: SpawnInNetns, tool: string, from: LinkAt, to: LinkAt, frames: ReadonlyArray<{ frame: Buffer; proto: number }>, marker: Buffer, ms = 1500,
 ): Promise<number> {
-  const counter = lab.spawnInNetns(to.ns, [tool, 'count', to.ifname, String(ms), marker.toString('hex')]);
+  const counter = spawnIn(to.ns, [tool, 'count', to.ifname, String(ms), marker.toString('hex')]);
   const out: string[] = [];
   counter.stdout?.on('data', (d: Buffer) => out.push(d.toString()));
   await new Promise<void>((resolve) => counter.stdout?.once('data', () => resolve()));

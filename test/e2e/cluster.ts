@@ -30,17 +30,29 @@ export const PROBE_TIMEOUT_MS = 1_000;
 
 export type Network = 'eth0' | 'net1';
 
-/** The policy kinds the suite applies, each created through the API as a custom object. */
-export type PolicyObject =
+/**
+ * The policy kinds the suite applies, each created through the API as a custom object, with
+ * `annotations` added to its metadata (e.g. weir.dev/enforcement: audit).
+ */
+export type PolicyObject = (
   | { kind: 'NetworkPolicy'; namespace: string; name: string; spec: Record<string, unknown> }
   | { kind: 'MultiNetworkPolicy'; namespace: string; name: string; policyFor: string; spec: Record<string, unknown> }
   | { kind: 'ClusterNetworkPolicy'; name: string; policyFor?: string; spec: Record<string, unknown> }
   | { kind: 'AdminNetworkPolicy'; name: string; spec: Record<string, unknown> }
-  | { kind: 'BaselineAdminNetworkPolicy'; spec: Record<string, unknown> };
+  | { kind: 'BaselineAdminNetworkPolicy'; spec: Record<string, unknown> }
+) & { annotations?: Record<string, string> };
 
 interface Resource { group: string; version: string; plural: string; namespace: string | undefined; name: string; body: Record<string, unknown> }
 
 function resourceOf(p: PolicyObject): Resource {
+  const r = resourceWithoutAnnotations(p);
+  if (p.annotations === undefined) return r;
+  const metadata = isRecord(r.body.metadata) ? r.body.metadata : {};
+  const annotations = isRecord(metadata.annotations) ? metadata.annotations : {};
+  return { ...r, body: { ...r.body, metadata: { ...metadata, annotations: { ...annotations, ...p.annotations } } } };
+}
+
+function resourceWithoutAnnotations(p: PolicyObject): Resource {
   switch (p.kind) {
     case 'NetworkPolicy':
       return { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', namespace: p.namespace, name: p.name,
@@ -388,6 +400,15 @@ export class E2eCluster {
     const r = resourceOf(p);
     const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
     const body = { spec: r.body.spec };
+    if (r.namespace === undefined) await this.custom.patchClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, name: r.name, body }, merge);
+    else await this.custom.patchNamespacedCustomObject({ group: r.group, version: r.version, plural: r.plural, namespace: r.namespace, name: r.name, body }, merge);
+  }
+
+  /** Merge-patches the object's annotations (null removes one), as `kubectl annotate` does. */
+  async annotatePolicy(p: PolicyObject, annotations: Record<string, string | null>): Promise<void> {
+    const r = resourceOf(p);
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    const body = { metadata: { annotations } };
     if (r.namespace === undefined) await this.custom.patchClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, name: r.name, body }, merge);
     else await this.custom.patchNamespacedCustomObject({ group: r.group, version: r.version, plural: r.plural, namespace: r.namespace, name: r.name, body }, merge);
   }

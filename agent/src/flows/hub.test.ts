@@ -19,6 +19,15 @@ describe('/v1/flows filter', () => {
     expect([audit, drop, allow].map((r) => flowMatches(r, { verdict: 'allowed' }))).toEqual([false, false, true]);
   });
 
+  it('pod=ns/name matches the endpoint and either end, with or without a port (ICMP ends have none)', () => {
+    const f = { pod: 'shop/client' };
+    expect(flowMatches(record({ source: 'shop/client:40000' }), f)).toBe(true);
+    expect(flowMatches(record({ protocol: 'ICMP', source: 'shop/client', destination: 'shop/web' }), f)).toBe(true);
+    expect(flowMatches(record({ endpoint: 'shop/client/net1', source: '[fd00::9]:40000' }), f)).toBe(true);
+    expect(flowMatches(record({ source: '[fd00::9]:40000' }), f)).toBe(false);
+    expect(flowMatches(record({ source: 'shop/client-2:40000' }), f)).toBe(false);
+  });
+
   it('a bad verdict names the allowed values', () => {
     const parsed = parseFlowFilter(new URLSearchParams('verdict=audited'));
     expect(parsed.ok).toBe(false);

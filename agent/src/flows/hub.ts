@@ -1,3 +1,4 @@
+import { splitFlowEnd } from '../api.js';
 import type { FlowRecord } from './format.js';
 
 /**
@@ -34,17 +35,12 @@ export function parseFlowFilter(params: URLSearchParams): FlowFilterParse {
   return { ok: true, filter };
 }
 
-const hostOf = (hostPort: string): string => {
-  const i = hostPort.lastIndexOf(':');
-  return i > 0 && !hostPort.endsWith(']') && hostPort.indexOf(':') === i ? hostPort.slice(0, i) : hostPort;
-};
-
 export function flowMatches(record: FlowRecord, filter: FlowFilter): boolean {
   if (filter.verdict !== undefined && record.verdict !== RECORD_VERDICT[filter.verdict]) return false;
   if (filter.pod !== undefined) {
     const p = filter.pod;
     const ep = record.endpoint === p || record.endpoint.startsWith(`${p}/`);
-    if (!ep && hostOf(record.source) !== p && hostOf(record.destination) !== p) return false;
+    if (!ep && splitFlowEnd(record.source, record.protocol).host !== p && splitFlowEnd(record.destination, record.protocol).host !== p) return false;
   }
   return true;
 }
