@@ -183,6 +183,21 @@ describe('egress to a Service ClusterIP', () => {
     expect(c.serviceAt(podIp('y', 'b'))).toBeUndefined();
   });
 
+  it('an audit policy judges the ClusterIP by its backends too (what-if verdict), without enforcing', () => {
+    const audited = (backend: string) => {
+      const policy = egress('p', [toYb]) as { metadata: Record<string, unknown> };
+      const objects = { nps: [{ ...policy, metadata: { ...policy.metadata, annotations: { 'weir.dev/enforcement': 'audit' } } }], ...web([backend]) };
+      return probe(compileCluster(new PolicyCompiler().load(clusterState(objects))), 'x/a', VIP, 80);
+    };
+    const allowed = audited('y/b');
+    expect(allowed.verdict).toBe('allow');
+    expect(allowed.auditPolicies?.verdict).toBe('allow');
+    const denied = audited('y/c');
+    expect(denied.verdict).toBe('allow');
+    expect(denied.auditPolicies?.verdict).toBe('deny');
+    expect(denied.auditPolicies?.rule).toMatchObject({ policy: 'x/p', audit: true });
+  });
+
   it('names the Service in the explanation of a flow to its ClusterIP', () => {
     const state = compileCluster(new PolicyCompiler().load(clusterState({ nps: [egress('p', [toYb])], ...web(['y/b']) })));
     const r = probe(state, 'x/a', VIP, 80);
