@@ -59,7 +59,7 @@ export class ServiceEmitter {
   private readonly byRule = new WeakMap<CompiledRule, { generation: number; entries: PolicyEntry[] }>();
   /**
    * ClusterIPs by the namespaces of their backend pods, and those whose backends are unknown: a
-   * rule whose peers are all pod selectors can only reach these (service-emit's candidates).
+   * rule whose peers are all pod selectors can only reach these (candidates below).
    */
   private index: CandidateIndex | undefined;
 
