@@ -61,6 +61,25 @@ describePrivileged('egress to a Service ClusterIP in the datapath (BPF_PROG_TEST
     expect(e.egress(ipv4(CLIENT, podIp('y', 'b'), tcp(40003, 8080, TCP.syn)))).toBe(TC_ACT_OK);
   });
 
+  it('a rule with ports but no peers: the datapath cancels its ANY match for a ClusterIP whose backend port it does not allow', async () => {
+    const c = new PolicyCompiler().load(clusterState({
+      nps: [np('x', 'port-80', { podSelector: { matchLabels: { pod: 'a' } }, policyTypes: ['Egress'], egress: [{ ports: [{ port: 80 }] }] })],
+      services: [rawService('y', 'same', [VIP_OK], [['', 80]]), rawService('y', 'to22', [VIP_MIXED], [['', 80]])],
+      slices: [rawSlice('y', 'same-1', 'same', [podIp('y', 'b')], [['', 80]]), rawSlice('y', 'to22-1', 'to22', [podIp('y', 'b')], [['', 22]])],
+    }));
+    const node = c.compileNode({ name: 'n1' });
+    await h.dp.syncIpCache(node.ipcache);
+    const desired = node.endpoints.find((x) => x.namespace === 'x' && x.pod === 'a' && x.interface === 'eth0');
+    if (desired === undefined) throw new Error('x/a not compiled');
+    const e = await eps.ep(desired.entries, { egress: desired.isolatedEgress });
+    expect(e.egress(ipv4(CLIENT, VIP_OK, tcp(40020, 80, TCP.syn)))).toBe(TC_ACT_OK);
+    expect(e.egress(ipv4(CLIENT, VIP_MIXED, tcp(40021, 80, TCP.syn)))).toBe(TC_ACT_SHOT);
+    expect(e.egress(ipv4(CLIENT, '203.0.113.1', tcp(40022, 80, TCP.syn)))).toBe(TC_ACT_OK);
+    expect(await counted(h, e.id, 'policy-deny')).toBe(1n);
+    // The first compiler's ipcache back for the next test.
+    await h.dp.syncIpCache(compiler.compileNode({ name: 'n1' }).ipcache);
+  });
+
   it('an EndpointSlice that lists a backend the rule does not allow revokes the established flow', async () => {
     const e = await program();
     expect(e.egress(ipv4(CLIENT, VIP_OK, tcp(40010, 80, TCP.syn)))).toBe(TC_ACT_OK);

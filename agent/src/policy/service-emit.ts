@@ -19,8 +19,11 @@
  * An ipBlock that contains the ClusterIP itself (the Service CIDR) does not match it: the backends
  * decide, as on CNIs that judge egress after translation, so "the internet but not 10.0.0.0/8"
  * cannot reach pods in 10.0.0.0/8 through a ClusterIP outside it. A rule with no peer restriction
- * still matches a ClusterIP through its ANY_IDENTITY entry at the rule's ports as written (the
- * Service port, before translation): the datapath looks ANY up for every destination.
+ * matches every ClusterIP through its ANY_IDENTITY entry at the rule's ports as written (the Service
+ * port, before translation); that match is cancelled, per ClusterIP port whose backends the rule
+ * does not all reach, by a deny entry: in the network tier one that allows from backends outrank
+ * (NETWORK_SERVICE_ALLOW), in the admin tiers (a Pass of every peer) at the rule's precedence, which
+ * fails closed (docs/policy.md).
  *
  * Only egress of the pod's default-network interface gets these entries: that is where kube-proxy
  * translates. Part of the policy compiler (compile.ts).
@@ -111,7 +114,18 @@ export class ServiceEmitter {
       const verdict = r.verdict === 'allow' ? (m === 'all' ? 'allow' : undefined)
         : r.verdict === 'deny' ? (m === 'none' ? undefined : 'deny')
           : m === 'all' ? 'pass' : m === 'some' ? 'deny' : undefined;
-      if (verdict !== undefined) push(out, r, v.id, verdict, p.protocol, p.port, 16);
+      if (verdict !== undefined) {
+        // Network tier: above the cancel entries below, so a rule that allows every backend wins over them.
+        push(out, r, v.id, verdict, p.protocol, p.port, 16, r.tier === 'network' ? NETWORK_SERVICE_ALLOW : r.precedence);
+      } else if (r.verdict !== 'deny' && r.peers === undefined && r.ports.some((pt) => (pt.protocol === 0 || pt.protocol === p.protocol) && portMatches(pt, p.port))) {
+        // A rule without peers matches this ClusterIP:port through its ANY_IDENTITY entry, at the
+        // Service port as written, though it does not reach every backend at its backend port. That
+        // match is cancelled by a deny of this ClusterIP:port: in the network tier at precedence 0
+        // (the datapath honours a deny there, bpf/include/policy.h), which any rule allowing every
+        // backend outranks; in the admin tiers (a Pass) at the rule's own precedence, which fails
+        // closed where the backends would have gone on to lower rules.
+        push(out, r, v.id, 'deny', p.protocol, p.port, 16, r.tier === 'network' ? 0 : r.precedence);
+      }
     }
   }
 
@@ -161,8 +175,17 @@ function coveredByAny(r: CompiledRule): boolean {
   return r.peers === undefined && r.ports.some((pt) => pt.protocol === 0 && pt.prefixLength === 0);
 }
 
-function push(out: PolicyEntry[], r: CompiledRule, identity: number, verdict: PolicyEntry['verdict'], protocol: Protocol, port: number, prefixLength: number): void {
-  const e: PolicyEntry = { tier: r.tier, direction: 'egress', identity, protocol, port, portPrefixLength: prefixLength, verdict, precedence: r.precedence, ruleId: r.ruleId };
+/**
+ * NetworkPolicy entries all have precedence 0; a ClusterIP allow from backends has 1, so it beats the
+ * deny that cancels a peerless rule's ANY_IDENTITY match (same tier, deny beats allow only at equal
+ * precedence).
+ */
+const NETWORK_SERVICE_ALLOW = 1;
+
+function push(
+  out: PolicyEntry[], r: CompiledRule, identity: number, verdict: PolicyEntry['verdict'], protocol: Protocol, port: number, prefixLength: number, precedence: number,
+): void {
+  const e: PolicyEntry = { tier: r.tier, direction: 'egress', identity, protocol, port, portPrefixLength: prefixLength, verdict, precedence, ruleId: r.ruleId };
   if (r.audit === true) e.audit = 'rule';
   out.push(e);
 }

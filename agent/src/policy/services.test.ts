@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PolicyCompiler } from './compile.js';
+import { parseAdminNetworkPolicy } from './model.js';
 import { parseEndpointSlice, parseService } from './service-model.js';
 import { anp, clusterState, compileCluster, must, np, podIp, probe, rawPod, rawService, rawSlice, type Objects } from './testkit.js';
 import { assemblePods } from './testkit.js';
@@ -127,6 +128,24 @@ const cases: Case[] = [
     expect: [['172.20.0.10', 80, 'deny'], ['172.20.0.11', 80, 'allow'], ['172.20.0.12', 80, 'allow']],
   },
   {
+    name: 'a rule with ports but no peers: judged at the backend port too (its ANY entry no longer lets a ClusterIP through to another port)',
+    objects: {
+      nps: [egress('p', [{ ports: [{ port: 80 }] }])],
+      services: [rawService('x', 'same', [VIP], [['', 80]]), rawService('x', 'to22', [VIP2], [['', 80]])],
+      slices: [rawSlice('x', 'same-1', 'same', [podIp('y', 'b')], [['', 80]]), rawSlice('x', 'to22-1', 'to22', [podIp('y', 'b')], [['', 22]])],
+    },
+    expect: [[VIP, 80, 'allow'], [VIP2, 80, 'deny'], [podIp('y', 'b'), 80, 'allow'], ['203.0.113.1', 80, 'allow']],
+  },
+  {
+    name: 'a rule with ports but no peers does not stop another rule that allows every backend',
+    objects: {
+      nps: [egress('p', [{ ports: [{ port: 80 }] }, { ...toYb, ports: [{ port: 22 }] }])],
+      services: [rawService('x', 'to22', [VIP2], [['', 80]])],
+      slices: [rawSlice('x', 'to22-1', 'to22', [podIp('y', 'b')], [['', 22]])],
+    },
+    expect: [[VIP2, 80, 'allow']],
+  },
+  {
     name: 'allow-all egress still allows the ClusterIP',
     objects: { nps: [egress('p', [{}])], ...web(['z/c']) },
     expect: [[VIP, 80, 'allow'], [VIP, 443, 'allow']],
@@ -196,6 +215,22 @@ describe('egress to a Service ClusterIP', () => {
     expect(denied.verdict).toBe('allow');
     expect(denied.auditPolicies?.verdict).toBe('deny');
     expect(denied.auditPolicies?.rule).toMatchObject({ policy: 'x/p', audit: true });
+  });
+
+  it('an admin Pass of every address with ports that misses the backend port denies the ClusterIP port (fail closed)', () => {
+    const c = new PolicyCompiler().load(clusterState({
+      anps: [anp('deny-22', 20, { subject: { namespaces: {} }, egress: [{ action: 'Deny', to: [{ networks: ['0.0.0.0/0'] }], ports: [{ portNumber: { protocol: 'TCP', port: 22 } }] }] })],
+      services: [rawService('x', 'to22', [VIP], [['', 80]])],
+      slices: [rawSlice('x', 'to22-1', 'to22', [podIp('y', 'b')], [['', 22]])],
+    }));
+    // Pass of every address (the shape an unreadable Pass peer fails closed to), ports 80.
+    const pass = must(parseAdminNetworkPolicy(anp('pass-80', 10, { subject: { namespaces: {} }, egress: [{ action: 'Pass', to: [{ networks: ['0.0.0.0/0'] }], ports: [{ portNumber: { protocol: 'TCP', port: 80 } }] }] })));
+    c.upsertPolicy({ ...pass, egress: pass.egress.map((r) => ({ ...r, peers: [{ kind: 'all' as const }] })) });
+    const state = compileCluster(c);
+    // y/b:22 itself: the Pass does not match port 22, the Deny does.
+    expect(probe(state, 'x/a', podIp('y', 'b'), 22).verdict).toBe('deny');
+    expect(probe(state, 'x/a', VIP, 80).verdict).toBe('deny');
+    expect(probe(state, 'x/a', '203.0.113.1', 80).verdict).toBe('allow');
   });
 
   it('names the Service in the explanation of a flow to its ClusterIP', () => {

@@ -10,10 +10,9 @@
  * selectorless one and its own EndpointSlice listing any address. kube-proxy sends ClusterIP traffic
  * only to the addresses listed in the Service's slices, so allowing the ClusterIP exactly when every
  * listed address (ready or not, terminating or not) is allowed at its backend port grants nothing the
- * rule does not already grant for those addresses themselves (except for a rule with ports but no
- * peers, which the datapath's ANY_IDENTITY lookup matches at the Service port: docs/policy.md). A
- * slice that does not parse makes its Service's backends unknown, which no allow rule matches (fail
- * closed).
+ * rule does not already grant for those addresses themselves (service-emit.ts cancels the
+ * ANY_IDENTITY match a peerless rule with ports has on a ClusterIP). A slice that does not parse
+ * makes its Service's backends unknown, which no allow rule matches (fail closed).
  *
  * This table holds the Services and slices, the ClusterIP identities (allocated from the compiler's
  * allocator, so they never collide with pod or CIDR identities) and, per ClusterIP and Service port,
