@@ -36,9 +36,10 @@ $(BUILD)/bin/weir: $(CNI_SRCS)
 ts:
 	node_modules/.bin/tsc -p tsconfig.build.json
 
-# typescript-eslint strict type-checked (eslint.config.js); any finding fails.
+# typescript-eslint strict type-checked (eslint.config.js) and clang-format (bpf/, native/); any finding fails.
 lint:
 	node_modules/.bin/eslint --max-warnings 0 .
+	bash scripts/check-c-format.sh
 
 test: bootstrap
 	bash scripts/test.sh

@@ -199,8 +199,8 @@ static __always_inline int weir_flow_new(struct weir_ctx *x, const struct weir_e
 		x->d.reason = WEIR_REASON_CT_QUOTA;
 		return WEIR_FATE_DROP;
 	}
-	weir_ct_create(&x->ct_key, &x->pkt, x->from_a, direction, ep->generation, res.rule_id,
-		       x->d.remote_identity, x->now);
+	weir_ct_create(&x->ct_key, &x->pkt, x->from_a, direction, ep->generation, res.rule_id, x->d.remote_identity,
+		       x->now);
 	if (res.verdict == WEIR_VERDICT_ALLOW &&
 	    (ep->flags & (direction == WEIR_DIR_INGRESS ? WEIR_EP_EVENTS_INGRESS : WEIR_EP_EVENTS_EGRESS))) {
 		x->d.verdict = WEIR_VERDICT_ALLOW;
@@ -224,6 +224,64 @@ static __always_inline void weir_flow_class(struct __sk_buff *skb, const struct 
 	skb->priority = (WEIR_FLOW_CLASS_MAJOR << 16) | (WEIR_FLOW_CLASS_BASE + WEIR_FLOW_CLASS_STEP * leaf);
 }
 
+/* Before any flow state: the endpoint has a config, the frame is one Weir passes on, and (egress)
+ * it leaves from the endpoint's own MAC and addresses. Returns the drop reason, or 0. */
+static __always_inline __u8 weir_frame_refused(const struct weir_cursor *c, const struct weir_endpoint_config *ep,
+					       const struct weir_pkt *pkt, const int kind, const __u8 direction,
+					       const int adopted)
+{
+	if (!ep || !(ep->flags & WEIR_EP_CONFIGURED))
+		return WEIR_REASON_NO_ENDPOINT;
+	if (kind == WEIR_PARSE_MALFORMED)
+		return WEIR_REASON_MALFORMED;
+	if (kind == WEIR_PARSE_L2_REFUSED)
+		return WEIR_REASON_L2_REFUSED;
+	if (direction == WEIR_DIR_EGRESS)
+		return weir_check_source(c, ep, pkt, kind, adopted);
+	return 0;
+}
+
+/* An IP packet's fate: its tracked flow's (weir_flow_tracked), a tracked flow's it quotes as an
+ * ICMP error, or policy's as a new flow (weir_flow_new). Never WEIR_FATE_MISS. */
+static __always_inline int weir_flow_fate(struct __sk_buff *skb, struct weir_ctx *x,
+					  const struct weir_endpoint_config *ep, const union weir_addr *remote,
+					  const __u8 direction)
+{
+	int fate;
+
+	/* Coarse clock (tick resolution) is enough for second-scale lifetimes and much cheaper. */
+	x->now = bpf_ktime_get_coarse_ns();
+	if (x->pkt.frag == WEIR_FRAG_LATER)
+		weir_frag_ports(x->ep_id, &x->pkt, x->now);
+	x->from_a = weir_ct_key_build(x->ep_id, &x->pkt, &x->ct_key);
+	x->ct = weir_ct_lookup(&x->ct_key);
+	fate = weir_flow_tracked(x, ep, remote);
+	if (fate == WEIR_FATE_MISS && x->pkt.icmp_error && weir_icmp_related(skb, x->ep_id, &x->pkt, x->now)) {
+		x->d.reason = WEIR_REASON_CT_RELATED;
+		fate = WEIR_FATE_PASS;
+	}
+	if (fate == WEIR_FATE_MISS)
+		fate = weir_flow_new(x, ep, remote, direction);
+	if (fate == WEIR_FATE_PASS && x->pkt.frag == WEIR_FRAG_FIRST)
+		weir_frag_remember(x->ep_id, &x->pkt, x->now);
+	return fate;
+}
+
+/* A passing IP packet: counted, given its flow's HTB leaf, and on ingress maybe handed to the
+ * shaping IFB, whose root qdisc (TBF, or HTB with flow classes) paces; the IFB re-injects into
+ * this device with classification skipped, so the packet is not evaluated twice. */
+static __always_inline int weir_pass(struct __sk_buff *skb, const struct weir_ctx *x,
+				     const struct weir_endpoint_config *ep, const __u8 direction)
+{
+	weir_count(x->ep_id, x->d.reason, x->pkt.len);
+	weir_flow_class(skb, ep, direction);
+	if (direction == WEIR_DIR_INGRESS && ep->ifb_ifindex != 0) {
+		weir_count(x->ep_id, WEIR_REASON_REDIRECT_IFB, x->pkt.len);
+		return bpf_redirect(ep->ifb_ifindex, 0);
+	}
+	return TC_ACT_OK;
+}
+
 static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 direction)
 {
 	/* tc_classid is the filter classid's 16-bit minor: the endpoint id, plus WEIR_CLASSID_ADOPTED
@@ -237,23 +295,14 @@ static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 directi
 	const struct weir_cursor c = weir_cursor_of(skb);
 	struct weir_endpoint_config *ep;
 	const union weir_addr *remote;
-	int kind, fate;
+	int kind;
 
 	kind = weir_parse(&c, &x.pkt);
 	ep = bpf_map_lookup_elem(&weir_endpoints, &x.ep_id);
-	if (!ep || !(ep->flags & WEIR_EP_CONFIGURED)) {
-		x.d.reason = WEIR_REASON_NO_ENDPOINT;
+	x.d.reason = weir_frame_refused(&c, ep, &x.pkt, kind, direction, adopted);
+	/* !ep: refused already; said again here, where the verifier tracks ep's NULL check. */
+	if (x.d.reason != 0 || !ep)
 		goto drop;
-	}
-	if (kind == WEIR_PARSE_MALFORMED || kind == WEIR_PARSE_L2_REFUSED) {
-		x.d.reason = kind == WEIR_PARSE_MALFORMED ? WEIR_REASON_MALFORMED : WEIR_REASON_L2_REFUSED;
-		goto drop;
-	}
-	if (direction == WEIR_DIR_EGRESS) {
-		x.d.reason = weir_check_source(&c, ep, &x.pkt, kind, adopted);
-		if (x.d.reason != 0)
-			goto drop;
-	}
 	if (kind != WEIR_PARSE_OK) {
 		weir_count(x.ep_id, WEIR_REASON_L2_PASS, x.pkt.len);
 		weir_flow_class(skb, ep, direction);
@@ -266,34 +315,9 @@ static __always_inline int weir_handle(struct __sk_buff *skb, const __u8 directi
 		weir_count(x.ep_id, WEIR_REASON_NODE_ALLOWED, x.pkt.len);
 		return TC_ACT_OK;
 	}
-	/* Coarse clock (tick resolution) is enough for second-scale lifetimes and much cheaper. */
-	x.now = bpf_ktime_get_coarse_ns();
-	if (x.pkt.frag == WEIR_FRAG_LATER)
-		weir_frag_ports(x.ep_id, &x.pkt, x.now);
-	x.from_a = weir_ct_key_build(x.ep_id, &x.pkt, &x.ct_key);
-	x.ct = weir_ct_lookup(&x.ct_key);
-	fate = weir_flow_tracked(&x, ep, remote);
-	if (fate == WEIR_FATE_MISS && x.pkt.icmp_error && weir_icmp_related(skb, x.ep_id, &x.pkt, x.now)) {
-		x.d.reason = WEIR_REASON_CT_RELATED;
-		fate = WEIR_FATE_PASS;
-	}
-	if (fate == WEIR_FATE_MISS)
-		fate = weir_flow_new(&x, ep, remote, direction);
-	if (fate == WEIR_FATE_DROP)
+	if (weir_flow_fate(skb, &x, ep, remote, direction) == WEIR_FATE_DROP)
 		goto drop;
-	if (x.pkt.frag == WEIR_FRAG_FIRST)
-		weir_frag_remember(x.ep_id, &x.pkt, x.now);
-
-	weir_count(x.ep_id, x.d.reason, x.pkt.len);
-	weir_flow_class(skb, ep, direction);
-	/* Ingress shaping: the IFB's root qdisc (TBF, or HTB with flow classes) paces, and the IFB
-	 * re-injects into this device with classification skipped, so the packet is not evaluated
-	 * twice. */
-	if (direction == WEIR_DIR_INGRESS && ep->ifb_ifindex != 0) {
-		weir_count(x.ep_id, WEIR_REASON_REDIRECT_IFB, x.pkt.len);
-		return bpf_redirect(ep->ifb_ifindex, 0);
-	}
-	return TC_ACT_OK;
+	return weir_pass(skb, &x, ep, direction);
 
 drop:
 	weir_count(x.ep_id, x.d.reason, x.pkt.len);

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(clang llvm libbpf-dev bpftool iproute2 iputils-ping iperf3 containernetworking-plugins
+APT_PACKAGES=(clang clang-format llvm libbpf-dev bpftool iproute2 iputils-ping iperf3 containernetworking-plugins
   iptables make g++ python3 pkg-config libelf-dev zlib1g-dev openssl)
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
@@ -28,6 +28,7 @@ need go "the Go toolchain from https://go.dev/dl (Go >= 1.24), or: apt-get insta
 need node "Node.js 20: apt-get install -y nodejs npm"
 need npm "apt-get install -y npm"
 need clang "apt-get install -y clang"
+need clang-format "apt-get install -y clang-format"
 need bpftool "apt-get install -y bpftool"
 need ip "apt-get install -y iproute2"
 need iperf3 "apt-get install -y iperf3"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: the strict type check, ESLint over the whole repository (eslint.config.js; any finding
-# fails), then vitest (unit, real control plane, BPF, netns, traffic).
+# fails), the C format check (scripts/check-c-format.sh), then vitest (unit, real control plane, BPF,
+# netns, traffic).
 # Under CI=true the privileged suites must run; outside CI they skip loudly when not root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,5 +10,7 @@ echo "[test] tsc --noEmit (strict)"
 node_modules/.bin/tsc --noEmit -p tsconfig.json
 echo "[test] eslint (typescript-eslint strict, type-checked)"
 node_modules/.bin/eslint --max-warnings 0 .
+echo "[test] clang-format (C and C++ of bpf/ and native/)"
+bash scripts/check-c-format.sh
 echo "[test] vitest"
 node_modules/.bin/vitest run "$@"

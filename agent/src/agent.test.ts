@@ -1,125 +1,28 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Agent, type Log } from './agent.js';
-import type { AddRequest, CniRequest, DelRequest } from './cni/protocol.js';
-import type { AgentConfig } from './config.js';
+import type { CniRequest } from './cni/protocol.js';
 import type { FlowEvent } from './datapath/codec.js';
-import { FakeDatapath } from './datapath/fake.js';
-import type { AttachProbe, AttachState } from './endpoints/probe.js';
-import { EndpointRegistry } from './endpoints/registry.js';
+import type { FakeDatapath } from './datapath/fake.js';
 import type { FlowRecord } from './flows/format.js';
 import { agentRequestHandler } from './http.js';
-import type { PodEventSink } from './events.js';
 import { ScriptedSource } from './kube/scripted.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-
-const NODE = 'node-1';
-
-class Lines implements Log {
-  readonly lines: Array<{ level: string; msg: string; obj: object }> = [];
-  debug(obj: object, msg: string): void { this.lines.push({ level: 'debug', msg, obj }); }
-  info(obj: object, msg: string): void { this.lines.push({ level: 'info', msg, obj }); }
-  warn(obj: object, msg: string): void { this.lines.push({ level: 'warn', msg, obj }); }
-  error(obj: object, msg: string): void { this.lines.push({ level: 'error', msg, obj }); }
-  has(text: string): boolean { return this.lines.some((l) => l.msg.includes(text)); }
-  count(text: string): number { return this.lines.filter((l) => l.msg.includes(text)).length; }
-}
-
-class ScriptedProbe implements AttachProbe {
-  readonly missing = new Map<string, AttachState>();
-  /** Runs during a check, before it answers (what else happens while the agent probes). */
-  onCheck: (() => Promise<void>) | undefined;
-  expected: Record<'ingress' | 'egress', number> | undefined;
-  async check(netnsPath: string, ifname: string, expected?: Record<'ingress' | 'egress', number>): Promise<AttachState> {
-    this.expected = expected;
-    await this.onCheck?.();
-    return this.missing.get(`${netnsPath}#${ifname}`) ?? { kind: 'attached' };
-  }
-}
-
-class RecordedEvents implements PodEventSink {
-  readonly events: Array<{ pod: string; reason: string; message: string }> = [];
-  warning(pod: { namespace: string; name: string }, reason: string, message: string): void {
-    this.events.push({ pod: `${pod.namespace}/${pod.name}`, reason, message });
-  }
-}
-
-const ns = (name: string, labels: Record<string, string> = {}): unknown => ({ metadata: { name, labels } });
-
-function pod(name: string, opts: { labels?: Record<string, string>; annotations?: Record<string, string>; node?: string; ip?: string; uid?: string } = {}): unknown {
-  return {
-    metadata: { namespace: 'ns-a', name, uid: opts.uid ?? `uid-${name}`, labels: opts.labels ?? { app: name }, annotations: opts.annotations ?? {} },
-    spec: { nodeName: opts.node ?? NODE, containers: [{ name: 'c', ports: [{ name: 'http', containerPort: 80 }] }] },
-    status: opts.ip ? { phase: 'Running', podIPs: [{ ip: opts.ip }] } : { phase: 'Pending' },
-  };
-}
-
-const denyAllIngress = {
-  metadata: { namespace: 'ns-a', name: 'deny-all' },
-  spec: { podSelector: {}, policyTypes: ['Ingress'] },
-};
-
-function add(name: string, opts: { ifName?: string; containerId?: string; ip?: string; uid?: string } = {}): AddRequest {
-  const ifName = opts.ifName ?? 'eth0';
-  return {
-    command: 'ADD', cniVersion: '1.0.0', networkName: 'underlay', config: {}, args: {}, rawArgs: '', path: [],
-    attachment: { containerId: opts.containerId ?? `ctr-${name}`, ifName, netns: `/var/run/netns/pod-${name}` },
-    pod: { namespace: 'ns-a', name, uid: opts.uid ?? `uid-${name}` },
-    prevResult: { cniVersion: '1.0.0', ips: [{ address: `${opts.ip ?? '10.9.0.5'}/24` }] },
-    runtimeConfig: {},
-  };
-}
-
-function del(name: string, ifName = 'eth0'): DelRequest {
-  return {
-    command: 'DEL', cniVersion: '1.0.0', networkName: 'underlay', config: {}, args: {}, rawArgs: '', path: [],
-    attachment: { containerId: `ctr-${name}`, ifName, netns: null }, pod: { namespace: 'ns-a', name }, prevResult: null, runtimeConfig: {},
-  };
-}
-
-const signal = (): AbortSignal => new AbortController().signal;
+import { add, del, denyAllIngress, newAgentFixture, NODE, ns, pod, signal, type AgentFixture, type Lines, type RecordedEvents } from './agent.testkit.js';
 
 describe('Agent (fake datapath, scripted cluster)', () => {
-  let dir: string;
   let fake: FakeDatapath;
   let source: ScriptedSource;
-  let probe: ScriptedProbe;
   let log: Lines;
   let events: RecordedEvents;
-  let agents: Agent[];
-
-  const config = (more: Partial<AgentConfig> = {}): AgentConfig => ({
-    nodeName: NODE, pinRoot: '/nonexistent', cniSocket: '/nonexistent', apiPort: 1, metricsPort: 1, metricsHost: '127.0.0.1',
-    bpfObjectDir: '/nonexistent', netnsDir: '/var/run/netns', stateDir: dir, logLevel: 'debug', resyncSeconds: 3600, attachCheckSeconds: 3600,
-    ...more,
-  });
-
-  function makeAgent(src: ScriptedSource = source, more: Partial<AgentConfig> = {}): Agent {
-    const a = new Agent({
-      config: config(more), datapath: fake, probe, source: src, registry: new EndpointRegistry(dir), log, events, podWaitMs: 100, coalesceMs: 1,
-    });
-    agents.push(a);
-    return a;
-  }
+  let makeAgent: AgentFixture['makeAgent'];
+  let fixture: AgentFixture;
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'weir-agent-test-'));
-    fake = new FakeDatapath();
-    // Opted in: the webhook wrote the intents here, so the agent trusts them (bandwidth, default interface).
-    source = new ScriptedSource().seed('namespace', ns('ns-a', { team: 'a', 'weir.dev/inject': 'enabled' }));
-    probe = new ScriptedProbe();
-    log = new Lines();
-    events = new RecordedEvents();
-    agents = [];
+    fixture = await newAgentFixture();
+    ({ fake, source, log, events, makeAgent } = fixture);
   });
 
-  afterEach(async () => {
-    for (const a of agents) await a.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterEach(() => fixture.stop());
 
   it('CNI ADD attaches with the policy already in place, before answering', async () => {
     source.seed('pod', pod('a', { annotations: { 'kubernetes.io/egress-bandwidth': '10M' } })).seed('networkpolicy', denyAllIngress);
@@ -322,83 +225,6 @@ describe('Agent (fake datapath, scripted cluster)', () => {
     await agent.idle();
     expect(fake.endpoints.size).toBe(0);
     expect(agent.status().endpoints).toEqual([]);
-  });
-
-  it('the attach check re-attaches programs that disappeared and reports it', async () => {
-    source.seed('pod', pod('a'));
-    const agent = makeAgent();
-    await agent.start();
-    expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
-    expect(await agent.checkAttachments()).toBe(0);
-    probe.missing.set('/var/run/netns/pod-a#eth0', { kind: 'missing', directions: ['ingress'], foreign: [] });
-    await agent.idle();
-    fake.calls.length = 0;
-    expect(await agent.checkAttachments()).toBe(1);
-    expect(fake.calls.filter((c) => c.op !== 'syncIpCache' && c.op !== 'enforceLinks')).toEqual([{ op: 'attach', endpointId: 1 }]);
-    expect(log.has('programs missing or replaced on ns-a/a eth0, re-attached')).toBe(true);
-    expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_reattachments_total')).toMatch(/weir_agent_reattachments_total 1/);
-    // CHECK says what is wrong.
-    const check = await agent.handleCni({ ...add('a'), command: 'CHECK' }, signal());
-    expect(check.ok).toBe(false);
-  });
-
-  it('a foreign program in Weir\'s slot is replaced and is a Warning Event on the pod', async () => {
-    source.seed('pod', pod('a'));
-    const agent = makeAgent();
-    await agent.start();
-    expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
-    probe.missing.set('/var/run/netns/pod-a#eth0', { kind: 'missing', directions: ['egress'], foreign: ['egress'] });
-    fake.calls.length = 0;
-    expect(await agent.checkAttachments()).toBe(1);
-    expect(fake.calls.filter((c) => c.op === 'attach')).toEqual([{ op: 'attach', endpointId: 1 }]);
-    expect(events.events).toContainEqual(expect.objectContaining({ pod: 'ns-a/a', reason: 'WeirProgramReplaced' }));
-    expect(probe.expected).toEqual(fake.programIds());
-  });
-
-  it('the attach check enforces links a later chained plugin added and reports tampering on them', async () => {
-    source.seed('pod', pod('a'));
-    const agent = makeAgent();
-    await agent.start();
-    expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
-    fake.linkReports.set(1, {
-      attached: ['veth0'], tampered: [{ link: 'veth0', filters: ['ingress: u32 filter handle 2048 priority 1 protocol 0x800 ahead of Weir\'s, removed'] }], leftAlone: [],
-    });
-    fake.calls.length = 0;
-    expect(await agent.checkAttachments()).toBe(1);
-    expect(fake.calls).toContainEqual({ op: 'enforceLinks', endpointId: 1 });
-    expect(log.has('ns-a/a: link veth0, added after weir\'s CNI ADD, now carries the endpoint\'s programs')).toBe(true);
-    expect(events.events).toContainEqual(expect.objectContaining({ pod: 'ns-a/a', reason: 'WeirProgramReplaced' }));
-  });
-
-  it('about a second after CNI ADD, without waiting for the attach check, links the rest of the chain added are enforced', async () => {
-    source.seed('pod', pod('a'));
-    const agent = makeAgent();
-    await agent.start();
-    expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
-    // The chained coordinator adds veth0 after weir's ADD returned.
-    fake.linkReports.set(1, { attached: ['veth0'], tampered: [], leftAlone: [] });
-    for (const deadline = Date.now() + 3000; !log.has('link veth0, added after') && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
-    expect(fake.calls).toContainEqual({ op: 'enforceLinks', endpointId: 1 });
-    expect(log.has('ns-a/a: link veth0, added after weir\'s CNI ADD, now carries the endpoint\'s programs')).toBe(true);
-  });
-
-  it('the attach check neither re-attaches nor reports an endpoint whose pod went away while it probed', async () => {
-    source.seed('pod', pod('a'));
-    const agent = makeAgent();
-    await agent.start();
-    expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
-    // The pod is deleted while the probe runs; the reconcile detaches it, so its programs are "missing".
-    probe.missing.set('/var/run/netns/pod-a#eth0', { kind: 'missing', directions: ['ingress', 'egress'], foreign: [] });
-    probe.onCheck = async () => {
-      probe.onCheck = undefined;
-      source.remove('pod', pod('a'));
-      await agent.idle();
-    };
-    fake.calls.length = 0;
-    expect(await agent.checkAttachments()).toBe(0);
-    expect(fake.calls.filter((c) => c.op === 'attach')).toEqual([]);
-    expect(log.has('programs missing or replaced on ns-a/a eth0, re-attached')).toBe(false);
-    expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_reattachments_total')).toMatch(/weir_agent_reattachments_total 0/);
   });
 
   it('STATUS, GC and parse errors', async () => {

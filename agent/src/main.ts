@@ -15,11 +15,12 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadNative } from '../../native/index.js';
+import { errorMessage } from '../../common/src/errors.js';
 import { createLogger } from '../../common/src/logger.js';
 import { registerProcessMetrics } from '../../common/src/process-metrics.js';
 import { Agent } from './agent.js';
 import { startCniServer, type CniServer } from './cni/server.js';
-import { readAgentConfig } from './config.js';
+import { readAgentConfig, type AgentConfig } from './config.js';
 import { Datapath } from './datapath/driver.js';
 import { TcAttachProbe } from './endpoints/probe.js';
 import { EndpointRegistry } from './endpoints/registry.js';
@@ -62,31 +63,35 @@ function defaultObjectDir(): string {
   return '/usr/lib/weir/bpf';
 }
 
-async function main(): Promise<number> {
-  const argv = process.argv.slice(2);
+type Logger = ReturnType<typeof createLogger>;
+
+/** The command line and the environment: the configuration to run with, or the exit code. */
+async function readInvocation(argv: readonly string[]): Promise<{ code: number } | { config: AgentConfig; cleanup: boolean }> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(HELP);
-    return 0;
+    return { code: 0 };
   }
   const unknown = argv.filter((a) => a !== '--cleanup' && a !== '--arm-uninstall');
   if (unknown.length > 0) {
     process.stderr.write(`weir-agent: unknown argument ${JSON.stringify(unknown[0])} (see --help)\n`);
-    return 2;
+    return { code: 2 };
   }
   const cfg = readAgentConfig(process.env, defaultObjectDir());
   if (!cfg.ok) {
     process.stderr.write(`weir-agent: bad configuration: ${cfg.errors.join('; ')}\n`);
-    return 2;
+    return { code: 2 };
   }
   const config = cfg.config;
   if (argv.includes('--arm-uninstall')) {
     const marker = await armUninstall(config.stateDir, new Date());
     process.stdout.write(`weir-agent: uninstall armed on ${config.nodeName} (${marker}): the agent cleans the node up when it stops\n`);
-    return 0;
+    return { code: 0 };
   }
-  const cleanup = argv.includes('--cleanup') || process.env.WEIR_CLEANUP_ON_EXIT === 'true';
-  const log = createLogger('agent', config.logLevel, { node: config.nodeName });
+  return { config, cleanup: argv.includes('--cleanup') || process.env.WEIR_CLEANUP_ON_EXIT === 'true' };
+}
 
+/** The agent over the real datapath and the cluster of the default kubeconfig. */
+async function createAgent(config: AgentConfig, log: Logger): Promise<{ agent: Agent; datapath: Datapath }> {
   const addon = loadNative();
   const features = addon.probeFeatures(); // also mounts bpffs when missing
   log.info({ features }, 'kernel features');
@@ -100,7 +105,7 @@ async function main(): Promise<number> {
     probe: new TcAttachProbe(addon.tc),
     source: new KubeSources(
       kc,
-      (resource, error, retryInMs) => log.warn({ resource, err: error instanceof Error ? error.message : String(error), retryInMs }, 'watch failed; retrying'),
+      (resource, error, retryInMs) => log.warn({ resource, err: errorMessage(error), retryInMs }, 'watch failed; retrying'),
       { info: (obj, msg) => log.info(obj, msg) },
     ),
     registry: new EndpointRegistry(config.stateDir),
@@ -109,12 +114,33 @@ async function main(): Promise<number> {
     policyEvents: new KubeObjectEvents(kc, 'weir-agent', (e) => log.debug({ err: String(e) }, 'could not record a policy event')),
     endpoints: new KubeEndpointWriter(kc),
   });
+  return { agent, datapath };
+}
+
+/** SIGTERM and SIGINT run `stop` once, then exit (1 when stopping failed). */
+function exitOnSignals(stop: (signal: string) => Promise<void>, log: Logger): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      void stop(signal).then(() => process.exit(0), (e: unknown) => {
+        log.error({ err: String(e) }, 'stop failed');
+        process.exit(1);
+      });
+    });
+  }
+}
+
+async function main(): Promise<number> {
+  const invocation = await readInvocation(process.argv.slice(2));
+  if ('code' in invocation) return invocation.code;
+  const { config, cleanup } = invocation;
+  const log = createLogger('agent', config.logLevel, { node: config.nodeName });
+  const { agent, datapath } = await createAgent(config, log);
 
   registerProcessMetrics(agent.metrics.registry, 'agent');
   let httpServer: AgentHttpServer | undefined;
   let cni: CniServer | undefined;
   let stopping: Promise<void> | undefined;
-  const stop = (signal: string): Promise<void> => {
+  exitOnSignals((signal) => {
     stopping ??= (async () => {
       const uninstall = uninstallArmed(config.stateDir, Date.now());
       const clean = cleanup || uninstall.armed;
@@ -129,15 +155,7 @@ async function main(): Promise<number> {
       }
     })();
     return stopping;
-  };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      void stop(signal).then(() => process.exit(0), (e: unknown) => {
-        log.error({ err: String(e) }, 'stop failed');
-        process.exit(1);
-      });
-    });
-  }
+  }, log);
 
   httpServer = await startAgentHttp(agent, config);
   log.info({ api: `127.0.0.1:${httpServer.apiPort}`, metrics: httpServer.metricsPort === undefined ? 'off' : `${config.metricsHost}:${httpServer.metricsPort}` }, 'http listening');

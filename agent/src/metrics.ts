@@ -11,13 +11,57 @@ import type { PolicyVerdictLabel } from './flows/verdicts.js';
 
 export { DROP_REASONS };
 
+/** counters: read on scrape; endpointName: endpoint id → "ns/pod/if". */
+interface ScrapeSources {
+  counters: () => Promise<CounterSample[]>;
+  endpointName: (id: number) => string;
+}
+
+type DatapathCounter = Counter<'endpoint' | 'reason' | 'verdict'>;
+
+/**
+ * Counters read from the datapath's per-CPU maps on each scrape: reset, then set to the map's sum
+ * (monotonic while the endpoint lives; a deleted endpoint's series disappears, which Prometheus
+ * treats as a counter reset). The registry collects metrics concurrently, so each counter has its
+ * own collect, and both share one map read per scrape.
+ */
+function datapathCounters(registers: Registry[], opts: ScrapeSources): { packets: DatapathCounter; bytes: DatapathCounter } {
+  let pending: Promise<CounterSample[]> | undefined;
+  const readOnce = (): Promise<CounterSample[]> => {
+    pending ??= opts.counters().catch(() => []).finally(() => setImmediate(() => { pending = undefined; }));
+    return pending;
+  };
+  const fill = (counter: DatapathCounter, field: 'packets' | 'bytes') => async () => {
+    const samples = await readOnce();
+    counter.reset();
+    for (const s of samples) {
+      counter.inc({ endpoint: opts.endpointName(s.endpointId), reason: s.reason, verdict: DROP_REASONS.has(s.reason) ? 'dropped' : 'allowed' }, Number(s[field]));
+    }
+  };
+  const packets: DatapathCounter = new Counter({
+    name: 'weir_agent_datapath_packets_total',
+    help: 'Packets per endpoint and verdict reason, summed over the per-CPU counters (monotonic while the endpoint lives)',
+    labelNames: ['endpoint', 'reason', 'verdict'],
+    registers,
+    collect: () => fill(packets, 'packets')(),
+  });
+  const bytes: DatapathCounter = new Counter({
+    name: 'weir_agent_datapath_bytes_total',
+    help: 'Bytes per endpoint and verdict reason, summed over the per-CPU counters',
+    labelNames: ['endpoint', 'reason', 'verdict'],
+    registers,
+    collect: () => fill(bytes, 'bytes')(),
+  });
+  return { packets, bytes };
+}
+
 export class AgentMetrics {
   readonly registry = new Registry();
   readonly flowEvents: Counter<'endpoint' | 'direction' | 'verdict' | 'reason'>;
   /** Fed by agent/src/flows/verdicts.ts (PolicyVerdicts), which also removes deleted policies' series. */
   readonly policyVerdicts: Counter<PolicyVerdictLabel>;
-  readonly datapathPackets: Counter<'endpoint' | 'reason' | 'verdict'>;
-  readonly datapathBytes: Counter<'endpoint' | 'reason' | 'verdict'>;
+  readonly datapathPackets: DatapathCounter;
+  readonly datapathBytes: DatapathCounter;
   readonly mapEntries: Gauge<'map'>;
   readonly mapEntriesUnwritten: Gauge<'map'>;
   readonly policyQuotaEndpoints: Gauge<'level'>;
@@ -31,8 +75,7 @@ export class AgentMetrics {
   readonly cniRequests: Counter<'command' | 'result'>;
   readonly cniAddSeconds: Histogram;
 
-  /** counters: read on scrape; names: endpoint id → "ns/pod/if". */
-  constructor(opts: { counters: () => Promise<CounterSample[]>; endpointName: (id: number) => string }) {
+  constructor(opts: ScrapeSources) {
     const registers = [this.registry];
     this.flowEvents = new Counter({
       name: 'weir_agent_flow_events_total',
@@ -47,38 +90,7 @@ export class AgentMetrics {
       labelNames: ['namespace', 'policy', 'kind', 'direction', 'verdict'],
       registers,
     });
-    // Counters read from the datapath's per-CPU maps on each scrape: reset, then set to the map's sum
-    // (monotonic while the endpoint lives; a deleted endpoint's series disappears, which Prometheus
-    // treats as a counter reset). The registry collects metrics concurrently, so each counter has its
-    // own collect, and both share one map read per scrape.
-    let pending: Promise<CounterSample[]> | undefined;
-    const readOnce = (): Promise<CounterSample[]> => {
-      pending ??= opts.counters().catch(() => []).finally(() => setImmediate(() => { pending = undefined; }));
-      return pending;
-    };
-    const fill = (counter: Counter<'endpoint' | 'reason' | 'verdict'>, field: 'packets' | 'bytes') => async () => {
-      const samples = await readOnce();
-      counter.reset();
-      for (const s of samples) {
-        counter.inc({ endpoint: opts.endpointName(s.endpointId), reason: s.reason, verdict: DROP_REASONS.has(s.reason) ? 'dropped' : 'allowed' }, Number(s[field]));
-      }
-    };
-    const packets: Counter<'endpoint' | 'reason' | 'verdict'> = new Counter({
-      name: 'weir_agent_datapath_packets_total',
-      help: 'Packets per endpoint and verdict reason, summed over the per-CPU counters (monotonic while the endpoint lives)',
-      labelNames: ['endpoint', 'reason', 'verdict'],
-      registers,
-      collect: () => fill(packets, 'packets')(),
-    });
-    const bytes: Counter<'endpoint' | 'reason' | 'verdict'> = new Counter({
-      name: 'weir_agent_datapath_bytes_total',
-      help: 'Bytes per endpoint and verdict reason, summed over the per-CPU counters',
-      labelNames: ['endpoint', 'reason', 'verdict'],
-      registers,
-      collect: () => fill(bytes, 'bytes')(),
-    });
-    this.datapathPackets = packets;
-    this.datapathBytes = bytes;
+    ({ packets: this.datapathPackets, bytes: this.datapathBytes } = datapathCounters(registers, opts));
     this.mapEntries = new Gauge({ name: 'weir_agent_map_entries', help: 'Entries the agent keeps in each BPF map', labelNames: ['map'], registers });
     this.mapEntriesUnwritten = new Gauge({
       name: 'weir_agent_map_entries_unwritten',

@@ -137,8 +137,7 @@ static __always_inline int weir_check_nd(const struct weir_cursor *c, const stru
 
 	switch (type) {
 	case 134: /* router advertisement */
-	case 137: /* redirect */
-		return WEIR_REASON_SPOOFED;
+	case 137: /* redirect */ return WEIR_REASON_SPOOFED;
 	case 136: { /* neighbour advertisement: the target is the address being claimed */
 		union weir_addr target;
 
@@ -158,8 +157,7 @@ static __always_inline int weir_check_nd(const struct weir_cursor *c, const stru
 		if (!own && !weir_unspecified(&pkt->saddr))
 			return WEIR_REASON_SPOOFED;
 		return weir_check_nd_opts(c, ep, pkt->l4_off + 8, check_mac);
-	default: /* MLD queries and reports */
-		return own || weir_unspecified(&pkt->saddr) ? 0 : WEIR_REASON_SPOOFED;
+	default: /* MLD queries and reports */ return own || weir_unspecified(&pkt->saddr) ? 0 : WEIR_REASON_SPOOFED;
 	}
 }
 

@@ -78,8 +78,7 @@ static __always_inline int weir_ct_src_first(const struct weir_pkt *pkt)
 }
 
 /* Fills key; returns 1 when the packet travels from the key's "a" side. */
-static __always_inline int weir_ct_key_build(__u32 endpoint_id, const struct weir_pkt *pkt,
-					     struct weir_ct_key *key)
+static __always_inline int weir_ct_key_build(__u32 endpoint_id, const struct weir_pkt *pkt, struct weir_ct_key *key)
 {
 	int from_a = weir_ct_src_first(pkt);
 
@@ -135,8 +134,8 @@ static __always_inline void weir_ct_revoke(struct weir_ct_value *ct, __u64 now)
 }
 
 /* Records what this packet says about the flow's state and pushes its deadline out. */
-static __always_inline void weir_ct_refresh(struct weir_ct_value *ct, const struct weir_pkt *pkt,
-					    int from_a, int reply, __u64 now)
+static __always_inline void weir_ct_refresh(struct weir_ct_value *ct, const struct weir_pkt *pkt, int from_a, int reply,
+					    __u64 now)
 {
 	__u8 flags = ct->flags;
 
@@ -174,9 +173,9 @@ static __always_inline int weir_ct_charge(__u32 endpoint_id, __u32 quota, int re
 	return 1;
 }
 
-static __always_inline void weir_ct_create(const struct weir_ct_key *key, const struct weir_pkt *pkt,
-					   int from_a, __u8 direction, __u32 generation,
-					   __u32 rule_id, __u32 remote_identity, __u64 now)
+static __always_inline void weir_ct_create(const struct weir_ct_key *key, const struct weir_pkt *pkt, int from_a,
+					   __u8 direction, __u32 generation, __u32 rule_id, __u32 remote_identity,
+					   __u64 now)
 {
 	struct weir_ct_value ct = {
 		.generation = generation,

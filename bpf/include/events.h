@@ -33,7 +33,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct weir_counter_value);
-	__uint(max_entries, WEIR_MAX_ENDPOINTS * WEIR_REASON_SLOTS);
+	__uint(max_entries, WEIR_MAX_ENDPOINTS *WEIR_REASON_SLOTS);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } weir_counters SEC(".maps");
 
@@ -70,8 +70,8 @@ struct weir_decision {
 
 /* Not inlined on purpose: it runs only for events, and as a real subprogram its prototype puts
  * struct weir_flow_event into the object's BTF, where the layout test reads it. */
-static __noinline void weir_event_fill(struct weir_flow_event *e, __u32 endpoint_id,
-				       const struct weir_pkt *pkt, const struct weir_decision *d)
+static __noinline void weir_event_fill(struct weir_flow_event *e, __u32 endpoint_id, const struct weir_pkt *pkt,
+				       const struct weir_decision *d)
 {
 	e->timestamp_ns = bpf_ktime_get_ns();
 	e->endpoint_id = endpoint_id;
@@ -114,8 +114,7 @@ static __always_inline int weir_event_take(__u32 endpoint_id)
 	return 1;
 }
 
-static __always_inline void weir_emit(__u32 endpoint_id, const struct weir_pkt *pkt,
-				      const struct weir_decision *d)
+static __always_inline void weir_emit(__u32 endpoint_id, const struct weir_pkt *pkt, const struct weir_decision *d)
 {
 	if (!weir_event_take(endpoint_id)) {
 		weir_count(endpoint_id, WEIR_REASON_EVENTS_SUPPRESSED, 0);

@@ -28,7 +28,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } weir_frags SEC(".maps");
 
-static __always_inline void weir_frag_key_build(__u32 endpoint_id, const struct weir_pkt *pkt, struct weir_frag_key *key)
+static __always_inline void weir_frag_key_build(__u32 endpoint_id, const struct weir_pkt *pkt,
+						struct weir_frag_key *key)
 {
 	key->endpoint_id = endpoint_id;
 	key->id = pkt->frag_id;
@@ -56,7 +57,9 @@ static __always_inline void weir_frag_ports(__u32 endpoint_id, struct weir_pkt *
 static __always_inline void weir_frag_remember(__u32 endpoint_id, const struct weir_pkt *pkt, __u64 now)
 {
 	struct weir_frag_key key = {};
-	struct weir_frag_value v = { .expires_ns = now + WEIR_FRAG_LIFETIME_NS, .sport = pkt->sport, .dport = pkt->dport };
+	struct weir_frag_value v = { .expires_ns = now + WEIR_FRAG_LIFETIME_NS,
+				     .sport = pkt->sport,
+				     .dport = pkt->dport };
 
 	weir_frag_key_build(endpoint_id, pkt, &key);
 	bpf_map_update_elem(&weir_frags, &key, &v, BPF_ANY);

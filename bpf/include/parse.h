@@ -31,9 +31,9 @@
 #define WEIR_MAX_IPV6_EXT 6
 
 enum weir_parse_result {
-	WEIR_PARSE_OK = 0,         /* IPv4/IPv6: judged by conntrack and policy */
-	WEIR_PARSE_ARP = 1,        /* ARP: passes (egress: only with the endpoint's own sender) */
-	WEIR_PARSE_ND = 2,         /* ICMPv6 ND/MLD: passes (egress: only with the endpoint's own sender) */
+	WEIR_PARSE_OK = 0,	   /* IPv4/IPv6: judged by conntrack and policy */
+	WEIR_PARSE_ARP = 1,	   /* ARP: passes (egress: only with the endpoint's own sender) */
+	WEIR_PARSE_ND = 2,	   /* ICMPv6 ND/MLD: passes (egress: only with the endpoint's own sender) */
 	WEIR_PARSE_MALFORMED = 3,  /* truncated or inconsistent headers: dropped */
 	WEIR_PARSE_L2_REFUSED = 4, /* VLAN-tagged or an ethertype other than IPv4/IPv6/ARP: dropped */
 };
@@ -48,19 +48,19 @@ union weir_addr {
 struct weir_pkt {
 	union weir_addr saddr;
 	union weir_addr daddr;
-	__be16 sport;     /* ICMP echo: the identifier (on both ports) */
+	__be16 sport; /* ICMP echo: the identifier (on both ports) */
 	__be16 dport;
 	__u8 protocol;
-	__u8 family;      /* 4 or 6 */
-	__u8 tcp_flags;   /* byte 13 of the TCP header */
-	__u8 has_ports;   /* TCP/UDP/SCTP with the L4 header present (not a later fragment) */
+	__u8 family;	/* 4 or 6 */
+	__u8 tcp_flags; /* byte 13 of the TCP header */
+	__u8 has_ports; /* TCP/UDP/SCTP with the L4 header present (not a later fragment) */
 	__u32 len;
-	__u8 eth_src[6];  /* source MAC of the frame */
-	__u8 icmp_type;   /* ICMP/ICMPv6 type when protocol is ICMP/ICMPv6 */
-	__u8 icmp_error;  /* an ICMP/ICMPv6 error: the quoted packet starts at l4_off + 8 */
-	__u32 l4_off;     /* offset of the L4 header in the frame (ND checks read past it) */
-	__u32 frag_id;    /* IPv4 identification / IPv6 fragment id, when frag is set */
-	__u8 frag;        /* WEIR_FRAG_FIRST or WEIR_FRAG_LATER; 0 = not fragmented */
+	__u8 eth_src[6]; /* source MAC of the frame */
+	__u8 icmp_type;	 /* ICMP/ICMPv6 type when protocol is ICMP/ICMPv6 */
+	__u8 icmp_error; /* an ICMP/ICMPv6 error: the quoted packet starts at l4_off + 8 */
+	__u32 l4_off;	 /* offset of the L4 header in the frame (ND checks read past it) */
+	__u32 frag_id;	 /* IPv4 identification / IPv6 fragment id, when frag is set */
+	__u8 frag;	 /* WEIR_FRAG_FIRST or WEIR_FRAG_LATER; 0 = not fragmented */
 	__u8 pad2[3];
 };
 
@@ -163,10 +163,8 @@ static __always_inline int weir_parse_l4(const struct weir_cursor *c, __u32 off,
 		return WEIR_PARSE_OK;
 	}
 	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
-		return weir_parse_icmp(c, off, pkt);
-	default:
-		return WEIR_PARSE_OK; /* other protocols: policy by protocol only */
+	case IPPROTO_ICMPV6: return weir_parse_icmp(c, off, pkt);
+	default: return WEIR_PARSE_OK; /* other protocols: policy by protocol only */
 	}
 }
 
@@ -245,9 +243,7 @@ static __always_inline int weir_parse_ipv6(const struct weir_cursor *c, struct w
 			}
 			break;
 		}
-		default:
-			pkt->protocol = nexthdr;
-			return weir_parse_l4(c, off, pkt);
+		default: pkt->protocol = nexthdr; return weir_parse_l4(c, off, pkt);
 		}
 	}
 	/* More extension headers than we walk: refuse rather than guess the protocol. */
@@ -266,12 +262,9 @@ static __always_inline int weir_parse(const struct weir_cursor *c, struct weir_p
 	if (c->skb->vlan_present)
 		return WEIR_PARSE_L2_REFUSED;
 	switch (eth.h_proto) {
-	case bpf_htons(ETH_P_IP):
-		return weir_parse_ipv4(c, pkt);
-	case bpf_htons(ETH_P_IPV6):
-		return weir_parse_ipv6(c, pkt);
-	case bpf_htons(ETH_P_ARP):
-		return WEIR_PARSE_ARP;
+	case bpf_htons(ETH_P_IP): return weir_parse_ipv4(c, pkt);
+	case bpf_htons(ETH_P_IPV6): return weir_parse_ipv6(c, pkt);
+	case bpf_htons(ETH_P_ARP): return WEIR_PARSE_ARP;
 	default:
 		/* 802.1Q/802.1ad tags, LLC, and every other ethertype. */
 		return WEIR_PARSE_L2_REFUSED;

@@ -103,9 +103,8 @@ static __always_inline void weir_policy_consider(struct weir_policy_key *key, __
  * best->verdict stays NONE when nothing matched. Slices the endpoint config marks empty
  * (WEIR_EP_NO_*) are not looked up: the trie's cost grows with its size, a skipped lookup
  * costs nothing. Class lookups only happen for pods (namespace_class != 0). */
-static __always_inline void weir_policy_tier(__u32 endpoint_id, __u32 ep_flags,
-					     const struct weir_ipcache_value *remote, __u8 tier,
-					     __u8 direction, __u8 protocol, __be16 dport,
+static __always_inline void weir_policy_tier(__u32 endpoint_id, __u32 ep_flags, const struct weir_ipcache_value *remote,
+					     __u8 tier, __u8 direction, __u8 protocol, __be16 dport,
 					     struct weir_policy_value *best, const int what_if)
 {
 	struct weir_policy_key key = {
@@ -134,13 +133,35 @@ static __always_inline void weir_policy_tier(__u32 endpoint_id, __u32 ep_flags,
 		weir_policy_consider(&key, WEIR_ANY_IDENTITY, best, what_if);
 }
 
-static __always_inline void weir_policy_decide(struct weir_policy_result *res, __u8 verdict,
-					       __u8 reason, __u8 tier, __u32 rule_id)
+static __always_inline void weir_policy_decide(struct weir_policy_result *res, __u8 verdict, __u8 reason, __u8 tier,
+					       __u32 rule_id)
 {
 	res->verdict = verdict;
 	res->reason = reason;
 	res->tier = tier;
 	res->rule_id = rule_id;
+}
+
+/* One tier's say: its best entry decides the flow (allow, or deny: NetworkPolicy is allow-only,
+ * but a deny there is still honoured rather than ignored). Returns 1 when it decided, 0 when the
+ * tier holds nothing for this flow and the next one judges. */
+static __always_inline int weir_policy_tier_decides(__u32 endpoint_id, __u32 ep_flags,
+						    const struct weir_ipcache_value *remote, __u8 tier, __u8 direction,
+						    __u8 protocol, __be16 dport, struct weir_policy_result *res,
+						    const int what_if)
+{
+	struct weir_policy_value best;
+
+	weir_policy_tier(endpoint_id, ep_flags, remote, tier, direction, protocol, dport, &best, what_if);
+	if (best.verdict == WEIR_VERDICT_ALLOW) {
+		weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_POLICY_ALLOW, tier, best.rule_id);
+		return 1;
+	}
+	if (best.verdict == WEIR_VERDICT_DENY) {
+		weir_policy_decide(res, WEIR_VERDICT_DENY, WEIR_REASON_POLICY_DENY, tier, best.rule_id);
+		return 1;
+	}
+	return 0;
 }
 
 /* The rule of an audit NetworkPolicy isolating the endpoint in `direction` (its
@@ -168,30 +189,13 @@ static __always_inline void weir_policy_eval(__u32 endpoint_id, __u32 ep_flags, 
 					     struct weir_policy_result *res, const int what_if)
 {
 	__u32 audit_rule;
-	struct weir_policy_value best;
-	__u32 isolated = direction == WEIR_DIR_INGRESS ? WEIR_EP_ISOLATED_INGRESS
-						       : WEIR_EP_ISOLATED_EGRESS;
+	__u32 isolated = direction == WEIR_DIR_INGRESS ? WEIR_EP_ISOLATED_INGRESS : WEIR_EP_ISOLATED_EGRESS;
 
-	weir_policy_tier(endpoint_id, ep_flags, remote, WEIR_TIER_ADMIN, direction, protocol, dport, &best, what_if);
-	if (best.verdict == WEIR_VERDICT_ALLOW) {
-		weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_POLICY_ALLOW, WEIR_TIER_ADMIN, best.rule_id);
+	if (weir_policy_tier_decides(endpoint_id, ep_flags, remote, WEIR_TIER_ADMIN, direction, protocol, dport, res,
+				     what_if) ||
+	    weir_policy_tier_decides(endpoint_id, ep_flags, remote, WEIR_TIER_NETWORK, direction, protocol, dport, res,
+				     what_if))
 		return;
-	}
-	if (best.verdict == WEIR_VERDICT_DENY) {
-		weir_policy_decide(res, WEIR_VERDICT_DENY, WEIR_REASON_POLICY_DENY, WEIR_TIER_ADMIN, best.rule_id);
-		return;
-	}
-
-	weir_policy_tier(endpoint_id, ep_flags, remote, WEIR_TIER_NETWORK, direction, protocol, dport, &best, what_if);
-	if (best.verdict == WEIR_VERDICT_ALLOW) {
-		weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_POLICY_ALLOW, WEIR_TIER_NETWORK, best.rule_id);
-		return;
-	}
-	/* NetworkPolicy is allow-only; a deny here is still honoured rather than ignored. */
-	if (best.verdict == WEIR_VERDICT_DENY) {
-		weir_policy_decide(res, WEIR_VERDICT_DENY, WEIR_REASON_POLICY_DENY, WEIR_TIER_NETWORK, best.rule_id);
-		return;
-	}
 	if (ep_flags & isolated) {
 		weir_policy_decide(res, WEIR_VERDICT_DENY, WEIR_REASON_DEFAULT_DENY, WEIR_TIER_NONE, WEIR_RULE_NONE);
 		return;
@@ -199,20 +203,15 @@ static __always_inline void weir_policy_eval(__u32 endpoint_id, __u32 ep_flags, 
 	if (what_if) {
 		audit_rule = weir_audit_isolation(endpoint_id, direction);
 		if (audit_rule != WEIR_RULE_NONE) {
-			weir_policy_decide(res, WEIR_VERDICT_DENY, WEIR_REASON_DEFAULT_DENY, WEIR_TIER_NONE, audit_rule);
+			weir_policy_decide(res, WEIR_VERDICT_DENY, WEIR_REASON_DEFAULT_DENY, WEIR_TIER_NONE,
+					   audit_rule);
 			return;
 		}
 	}
 
-	weir_policy_tier(endpoint_id, ep_flags, remote, WEIR_TIER_BASELINE, direction, protocol, dport, &best, what_if);
-	if (best.verdict == WEIR_VERDICT_ALLOW) {
-		weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_POLICY_ALLOW, WEIR_TIER_BASELINE, best.rule_id);
+	if (weir_policy_tier_decides(endpoint_id, ep_flags, remote, WEIR_TIER_BASELINE, direction, protocol, dport, res,
+				     what_if))
 		return;
-	}
-	if (best.verdict == WEIR_VERDICT_DENY) {
-		weir_policy_decide(res, WEIR_VERDICT_DENY, WEIR_REASON_POLICY_DENY, WEIR_TIER_BASELINE, best.rule_id);
-		return;
-	}
 	weir_policy_decide(res, WEIR_VERDICT_ALLOW, WEIR_REASON_DEFAULT_ALLOW, WEIR_TIER_NONE, WEIR_RULE_NONE);
 }
 
@@ -224,9 +223,9 @@ __noinline __u64 weir_whatif_eval(__u32 endpoint_id, __u32 ep_flags, __u32 ident
 	struct weir_ipcache_value remote = { .identity = identity, .namespace_class = namespace_class };
 	struct weir_policy_result res;
 
-	weir_policy_eval(endpoint_id, ep_flags, flow & 0xff, &remote, (flow >> 8) & 0xff, (__be16)((flow >> 16) & 0xffff), &res, 1);
+	weir_policy_eval(endpoint_id, ep_flags, flow & 0xff, &remote, (flow >> 8) & 0xff,
+			 (__be16)((flow >> 16) & 0xffff), &res, 1);
 	return res.verdict | ((__u64)res.reason << 8) | ((__u64)res.tier << 16) | ((__u64)res.rule_id << 32);
 }
 
 #endif /* WEIR_POLICY_H */
-

@@ -75,14 +75,13 @@ static __always_inline int weir_parse_quoted(const struct __sk_buff *skb, const 
 		inner->dport = inner->sport;
 		return 1;
 	}
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
 /* 1 when the ICMP error in pkt quotes a live, unrevoked flow of the endpoint. */
-static __always_inline int weir_icmp_related(const struct __sk_buff *skb, __u32 endpoint_id,
-					     const struct weir_pkt *pkt, __u64 now)
+static __always_inline int weir_icmp_related(const struct __sk_buff *skb, __u32 endpoint_id, const struct weir_pkt *pkt,
+					     __u64 now)
 {
 	struct weir_pkt inner = {};
 	struct weir_ct_key key = {};

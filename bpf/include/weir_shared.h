@@ -27,7 +27,7 @@
 
 struct weir_meta {
 	__u32 layout_version; /* WEIR_LAYOUT_VERSION of the agent that created the pins */
-	__u32 reserved;       /* zero */
+	__u32 reserved;	      /* zero */
 };
 
 /* ---- identities (agent/src/datapath/desired.ts) ----
@@ -70,24 +70,26 @@ enum weir_verdict {
 /* Why a packet got its fate; indexes the counters and is carried in flow events. */
 enum weir_reason {
 	WEIR_REASON_CT_ESTABLISHED = 0, /* conntrack hit, same direction as the opener */
-	WEIR_REASON_CT_REPLY = 1,       /* conntrack hit, reply direction */
-	WEIR_REASON_POLICY_ALLOW = 2,   /* new flow allowed by a rule (rule_id set) */
-	WEIR_REASON_DEFAULT_ALLOW = 3,  /* new flow, nothing matched, endpoint not isolated */
-	WEIR_REASON_L2_PASS = 4,        /* ARP, IPv6 ND/MLD, other non-IP ethertypes */
-	WEIR_REASON_POLICY_DENY = 5,    /* drop: a deny rule decided (rule_id set) */
-	WEIR_REASON_DEFAULT_DENY = 6,   /* drop: isolated in this direction, no rule allowed it */
-	WEIR_REASON_REVOKED = 7,        /* drop: established flow no longer allowed after a policy change */
-	WEIR_REASON_MALFORMED = 8,      /* drop: headers truncated or unparseable */
-	WEIR_REASON_NO_ENDPOINT = 9,    /* drop: program attached but endpoint config missing (fail closed) */
-	WEIR_REASON_EVENTS_LOST = 10,   /* not a packet fate: ring buffer reserve failed */
-	WEIR_REASON_REDIRECT_IFB = 11,  /* allowed ingress packet handed to the ingress-shaping IFB */
-	WEIR_REASON_SPOOFED = 12,       /* drop: egress source MAC/IP (or ARP/ND sender) is not the endpoint's own */
-	WEIR_REASON_CT_QUOTA = 13,      /* drop: new flow while the endpoint holds its quota of conntrack entries */
-	WEIR_REASON_L2_REFUSED = 14,    /* drop: VLAN tag or an ethertype other than IPv4/IPv6/ARP */
+	WEIR_REASON_CT_REPLY = 1,	/* conntrack hit, reply direction */
+	WEIR_REASON_POLICY_ALLOW = 2,	/* new flow allowed by a rule (rule_id set) */
+	WEIR_REASON_DEFAULT_ALLOW = 3,	/* new flow, nothing matched, endpoint not isolated */
+	WEIR_REASON_L2_PASS = 4,	/* ARP, IPv6 ND/MLD, other non-IP ethertypes */
+	WEIR_REASON_POLICY_DENY = 5,	/* drop: a deny rule decided (rule_id set) */
+	WEIR_REASON_DEFAULT_DENY = 6,	/* drop: isolated in this direction, no rule allowed it */
+	WEIR_REASON_REVOKED = 7,	/* drop: established flow no longer allowed after a policy change */
+	WEIR_REASON_MALFORMED = 8,	/* drop: headers truncated or unparseable */
+	WEIR_REASON_NO_ENDPOINT = 9,	/* drop: program attached but endpoint config missing (fail closed) */
+	WEIR_REASON_EVENTS_LOST = 10,	/* not a packet fate: ring buffer reserve failed */
+	WEIR_REASON_REDIRECT_IFB = 11,	/* allowed ingress packet handed to the ingress-shaping IFB */
+	WEIR_REASON_SPOOFED = 12,	/* drop: egress source MAC/IP (or ARP/ND sender) is not the endpoint's own */
+	WEIR_REASON_CT_QUOTA = 13,	/* drop: new flow while the endpoint holds its quota of conntrack entries */
+	WEIR_REASON_L2_REFUSED = 14,	/* drop: VLAN tag or an ethertype other than IPv4/IPv6/ARP */
 	WEIR_REASON_EVENTS_SUPPRESSED = 15, /* not a packet fate: flow event over the endpoint's event budget */
-	WEIR_REASON_CT_RELATED = 16,    /* ICMP error quoting a tracked flow of the endpoint */
-	WEIR_REASON_AUDIT_ALLOWED = 17, /* new flow policy would drop, passed because the endpoint audits (WEIR_EP_AUDIT) */
-	WEIR_REASON_NODE_ALLOWED = 18,  /* to/from the node's own address over a link a later plugin added (bpf/include/nodeaddr.h) */
+	WEIR_REASON_CT_RELATED = 16,	    /* ICMP error quoting a tracked flow of the endpoint */
+	WEIR_REASON_AUDIT_ALLOWED =
+		17, /* new flow policy would drop, passed because the endpoint audits (WEIR_EP_AUDIT) */
+	WEIR_REASON_NODE_ALLOWED =
+		18, /* to/from the node's own address over a link a later plugin added (bpf/include/nodeaddr.h) */
 	WEIR_REASON_MAX = 19,
 };
 
@@ -109,7 +111,7 @@ enum weir_reason {
  * families and an IPv4 /0 never covers IPv6 addresses. */
 struct weir_ipcache_key {
 	__u32 prefixlen; /* bits of addr that must match, 0..128 */
-	__u8 addr[16];   /* network order */
+	__u8 addr[16];	 /* network order */
 };
 
 struct weir_ipcache_value {
@@ -127,13 +129,13 @@ struct weir_ipcache_value {
 struct weir_policy_key {
 	__u32 prefixlen;   /* WEIR_POLICY_FIXED_BITS [+ 8 protocol [+ port prefix bits]] */
 	__u32 endpoint_id; /* host order; always matched in full, so byte order is irrelevant */
-	__u32 identity;    /* remote identity, host order */
-	__u8 tier;         /* enum weir_tier */
-	__u8 direction;    /* enum weir_direction */
-	__u8 reserved;     /* enum weir_policy_keyspace; inside the fixed part */
-	__u8 protocol;     /* IANA number; 0 only when wildcarded */
-	__be16 dport;      /* network order: LPM compares most significant bits first */
-	__u16 pad;         /* never inside the prefix */
+	__u32 identity;	   /* remote identity, host order */
+	__u8 tier;	   /* enum weir_tier */
+	__u8 direction;	   /* enum weir_direction */
+	__u8 reserved;	   /* enum weir_policy_keyspace; inside the fixed part */
+	__u8 protocol;	   /* IANA number; 0 only when wildcarded */
+	__be16 dport;	   /* network order: LPM compares most significant bits first */
+	__u16 pad;	   /* never inside the prefix */
 };
 
 /* Keyspaces of the policy trie (weir_policy_key.reserved). Audit policies (annotation
@@ -154,8 +156,8 @@ enum weir_policy_keyspace {
 
 struct weir_policy_value {
 	__u32 precedence; /* higher wins inside a tier */
-	__u32 rule_id;    /* index into DesiredNodeState.rules */
-	__u8 verdict;     /* enum weir_verdict */
+	__u32 rule_id;	  /* index into DesiredNodeState.rules */
+	__u8 verdict;	  /* enum weir_verdict */
 	__u8 pad[3];
 };
 
@@ -167,7 +169,7 @@ struct weir_ct_key {
 	__u32 endpoint_id;
 	__u8 addr_a[16]; /* network order, IPv4-mapped for IPv4 */
 	__u8 addr_b[16];
-	__be16 port_a;   /* ICMP echo: the echo identifier on both sides */
+	__be16 port_a; /* ICMP echo: the echo identifier on both sides */
 	__be16 port_b;
 	__u8 protocol;
 	__u8 pad[3];
@@ -185,12 +187,12 @@ enum weir_ct_flag {
 };
 
 struct weir_ct_value {
-	__u64 expires_ns;  /* bpf_ktime_get_coarse_ns() deadline; past it the entry counts as a miss */
-	__u32 generation;  /* endpoint policy generation the flow was last allowed under */
-	__u32 rule_id;     /* rule that allowed it (WEIR_RULE_NONE for default allow) */
-	__u8 opener_is_a;  /* 1 when the first packet came from (addr_a, port_a) */
-	__u8 direction;    /* enum weir_direction of the first packet */
-	__u8 flags;        /* enum weir_ct_flag */
+	__u64 expires_ns; /* bpf_ktime_get_coarse_ns() deadline; past it the entry counts as a miss */
+	__u32 generation; /* endpoint policy generation the flow was last allowed under */
+	__u32 rule_id;	  /* rule that allowed it (WEIR_RULE_NONE for default allow) */
+	__u8 opener_is_a; /* 1 when the first packet came from (addr_a, port_a) */
+	__u8 direction;	  /* enum weir_direction of the first packet */
+	__u8 flags;	  /* enum weir_ct_flag */
 	__u8 pad;
 	__u32 remote_identity; /* identity of the peer when the flow was opened */
 };
@@ -199,8 +201,8 @@ struct weir_ct_value {
  * Keyed like the datagram's reassembly (addresses, protocol, IP id) plus the endpoint. */
 struct weir_frag_key {
 	__u32 endpoint_id;
-	__u32 id;        /* IPv4 identification (zero-extended) or IPv6 fragment id, as in the packet */
-	__u8 saddr[16];  /* network order, IPv4-mapped for IPv4 */
+	__u32 id;	/* IPv4 identification (zero-extended) or IPv6 fragment id, as in the packet */
+	__u8 saddr[16]; /* network order, IPv4-mapped for IPv4 */
 	__u8 daddr[16];
 	__u8 protocol;
 	__u8 pad[3];
@@ -224,8 +226,8 @@ enum weir_endpoint_flag {
 	WEIR_EP_ISOLATED_EGRESS = 1 << 1,
 	WEIR_EP_EVENTS_INGRESS = 1 << 2, /* emit new-flow verdict events, ingress */
 	WEIR_EP_EVENTS_EGRESS = 1 << 3,
-	WEIR_EP_CONFIGURED = 1 << 4,     /* slot in use; cleared (zeroed) on detach */
-	WEIR_EP_MAC_KNOWN = 1 << 17,     /* mac is set: egress source MAC and ARP/ND sender MAC are checked */
+	WEIR_EP_CONFIGURED = 1 << 4, /* slot in use; cleared (zeroed) on detach */
+	WEIR_EP_MAC_KNOWN = 1 << 17, /* mac is set: egress source MAC and ARP/ND sender MAC are checked */
 	/* Audit mode (namespace annotation weir.dev/enforcement: audit): a policy-deny or
 	 * default-deny verdict passes the flow (tracked like an allowed one) and emits a flow event
 	 * of verdict WEIR_VERDICT_AUDIT_DENY. Every other drop (spoofing, malformed, L2, quota,
@@ -248,21 +250,21 @@ enum weir_endpoint_flag {
 #define WEIR_EP_NO_ANY_SHIFT 11
 #define WEIR_EP_NO_NAMESPACE_SHIFT 19
 #define WEIR_EP_NO_CLUSTER_SHIFT 25
-#define WEIR_EP_NO_EXACT(tier, dir) (1U << (WEIR_EP_NO_EXACT_SHIFT + (tier) * 2 + (dir)))
-#define WEIR_EP_NO_ANY(tier, dir) (1U << (WEIR_EP_NO_ANY_SHIFT + (tier) * 2 + (dir)))
-#define WEIR_EP_NO_NAMESPACE(tier, dir) (1U << (WEIR_EP_NO_NAMESPACE_SHIFT + (tier) * 2 + (dir)))
-#define WEIR_EP_NO_CLUSTER(tier, dir) (1U << (WEIR_EP_NO_CLUSTER_SHIFT + (tier) * 2 + (dir)))
+#define WEIR_EP_NO_EXACT(tier, dir) (1U << (WEIR_EP_NO_EXACT_SHIFT + (tier)*2 + (dir)))
+#define WEIR_EP_NO_ANY(tier, dir) (1U << (WEIR_EP_NO_ANY_SHIFT + (tier)*2 + (dir)))
+#define WEIR_EP_NO_NAMESPACE(tier, dir) (1U << (WEIR_EP_NO_NAMESPACE_SHIFT + (tier)*2 + (dir)))
+#define WEIR_EP_NO_CLUSTER(tier, dir) (1U << (WEIR_EP_NO_CLUSTER_SHIFT + (tier)*2 + (dir)))
 
 #define WEIR_EP_MAX_ADDRS 4
 
 struct weir_endpoint_config {
 	__u32 generation;  /* bumped by the agent on every policy change for this endpoint */
 	__u32 ifb_ifindex; /* 0 = no ingress shaping; else allowed ingress is redirected here */
-	__u32 flags;       /* enum weir_endpoint_flag | WEIR_EP_NO_EXACT/NO_ANY bits */
-	__u32 ct_quota;    /* live conntrack entries the endpoint may hold; 0 = WEIR_CT_DEFAULT_QUOTA */
-	__u8 mac[6];       /* the endpoint's own MAC (valid with WEIR_EP_MAC_KNOWN) */
+	__u32 flags;	   /* enum weir_endpoint_flag | WEIR_EP_NO_EXACT/NO_ANY bits */
+	__u32 ct_quota;	   /* live conntrack entries the endpoint may hold; 0 = WEIR_CT_DEFAULT_QUOTA */
+	__u8 mac[6];	   /* the endpoint's own MAC (valid with WEIR_EP_MAC_KNOWN) */
 	__u8 addr_count;   /* addrs in use, 0..WEIR_EP_MAX_ADDRS */
-	__u8 shaping;      /* enum weir_shaping_flag (was padding: 0 = the programs leave skb->priority alone) */
+	__u8 shaping;	   /* enum weir_shaping_flag (was padding: 0 = the programs leave skb->priority alone) */
 	__u8 addrs[WEIR_EP_MAX_ADDRS][16]; /* own addresses, network order, IPv4-mapped */
 };
 
@@ -276,8 +278,8 @@ struct weir_ct_usage {
 
 /* Flow-event budget: PERCPU_ARRAY indexed by endpoint id, a token bucket per CPU. */
 struct weir_event_budget {
-	__u64 last_ns;  /* coarse clock at the last refill */
-	__u64 tokens;   /* events that may still be emitted */
+	__u64 last_ns; /* coarse clock at the last refill */
+	__u64 tokens;  /* events that may still be emitted */
 };
 
 /* ---- counters: per-CPU array, index endpoint_id * WEIR_REASON_SLOTS + reason ---- */
@@ -290,20 +292,20 @@ struct weir_counter_value {
 struct weir_flow_event {
 	__u64 timestamp_ns; /* bpf_ktime_get_ns() */
 	__u32 endpoint_id;
-	__u32 rule_id;         /* WEIR_RULE_NONE when no rule decided */
+	__u32 rule_id; /* WEIR_RULE_NONE when no rule decided */
 	__u32 remote_identity;
 	__u32 pkt_len;
-	__u8 saddr[16];        /* network order, IPv4-mapped for IPv4 */
+	__u8 saddr[16]; /* network order, IPv4-mapped for IPv4 */
 	__u8 daddr[16];
-	__u16 sport;           /* host order */
+	__u16 sport; /* host order */
 	__u16 dport;
 	__u8 protocol;
-	__u8 direction;        /* enum weir_direction */
-	__u8 verdict;          /* enum weir_verdict: ALLOW, DENY, AUDIT_DENY or AUDIT_ALLOW */
-	__u8 reason;           /* enum weir_reason */
-	__u8 family;           /* 4 or 6 */
-	__u8 tier;             /* tier of the deciding rule; WEIR_TIER_NONE when none */
-	__u8 pad[6];           /* to the 8-byte alignment of timestamp_ns */
+	__u8 direction; /* enum weir_direction */
+	__u8 verdict;	/* enum weir_verdict: ALLOW, DENY, AUDIT_DENY or AUDIT_ALLOW */
+	__u8 reason;	/* enum weir_reason */
+	__u8 family;	/* 4 or 6 */
+	__u8 tier;	/* tier of the deciding rule; WEIR_TIER_NONE when none */
+	__u8 pad[6];	/* to the 8-byte alignment of timestamp_ns */
 };
 
 /* ---- flow-fair shaping (agent/src/datapath/shaping.ts builds the HTB these name) ----

@@ -115,108 +115,117 @@ async function cluster(values: { kubeconfig?: string; context?: string; namespac
   return loadCluster({ kubeconfig: values.kubeconfig, context: values.context, namespace: values.namespace });
 }
 
+type Out = (line: string) => void;
+const err: Out = (l) => process.stderr.write(`${l}\n`);
+
+/** `weir audit report`'s source: --for listens live, --since (default 1h, at most a day) reads what the agents kept. */
+function auditSource(values: { since?: string; for?: string }): AuditSource {
+  if (values.since !== undefined && values.for !== undefined) throw new UsageError('--since reads what the agents kept and --for listens live: give one of them');
+  if (values.for !== undefined) {
+    const listen = parseWindow(values.for);
+    if (listen === undefined) throw new UsageError('--for must be a duration like 30s, 5m or 1h');
+    return { listen };
+  }
+  const since = parseWindow(values.since ?? '1h');
+  if (since === undefined || since > 86_400) throw new UsageError('--since must be a duration like 30s, 5m or 1h, at most 24h (the agents keep a day)');
+  return { since };
+}
+
+/** Each command: its arguments after the command name → its exit code. */
+const RUNNERS: Record<string, (rest: string[], out: Out) => Promise<number>> = {
+  lab: async (rest, out) => {
+    const lab = await import('../../lab/cli.js').catch(() => undefined);
+    if (lab === undefined) throw new CommandError('weir lab runs from a checkout of the Weir repository (./bin/weir lab up)');
+    return lab.labCommand(rest, out);
+  },
+  status: async (rest, out) => {
+    const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR });
+    if (a.values.help === true) { out(HELP.status ?? ''); return 0; }
+    if (a.positionals.length > 0) throw new UsageError(`weir status takes no arguments, got ${JSON.stringify(a.positionals[0])}`);
+    const format = outputFormat(a.values.output);
+    return statusCommand(await cluster(a.values), a.values.selector ?? DEFAULT_AGENT_SELECTOR, format, out);
+  },
+  observe: async (rest, out) => {
+    const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR, pod: { type: 'string' }, verdict: { type: 'string' } });
+    if (a.values.help === true) { out(HELP.observe ?? ''); return 0; }
+    const format = outputFormat(a.values.output);
+    const verdict = a.values.verdict;
+    if (verdict !== undefined && verdict !== 'dropped' && verdict !== 'allowed' && verdict !== 'audit') throw new UsageError('--verdict must be dropped, allowed or audit');
+    const query = new URLSearchParams();
+    if (verdict !== undefined) query.set('verdict', verdict);
+    const pod = a.values.pod;
+    if (pod !== undefined) podRef(pod, '--pod', a.values.namespace ?? 'default'); // usage check before any cluster I/O
+    const c = await cluster(a.values);
+    if (pod !== undefined) {
+      const ref = podRef(pod, '--pod', c.namespace);
+      query.set('pod', `${ref.namespace}/${ref.name}`);
+    }
+    return observeCommand(c, { selector: a.values.selector ?? DEFAULT_AGENT_SELECTOR, format, query }, out, err);
+  },
+  explain: async (rest, out) => {
+    const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, from: { type: 'string' }, to: { type: 'string' }, 'to-service': { type: 'string' }, port: { type: 'string' } });
+    if (a.values.help === true) { out(HELP.explain ?? ''); return 0; }
+    const format = outputFormat(a.values.output);
+    return explainCommand(await cluster(a.values), { pod: a.positionals[0], from: a.values.from, to: a.values.to, toService: a.values['to-service'], port: a.values.port, format }, out);
+  },
+  audit: async (rest, out) => {
+    const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR, since: { type: 'string' }, for: { type: 'string' } });
+    if (a.values.help === true) { out(HELP.audit ?? ''); return 0; }
+    if (a.positionals[0] !== 'report' || a.positionals.length > 1) throw new UsageError(`usage: ${program} audit report [-n ns] [--since 1h | --for 30s]`);
+    const source = auditSource(a.values);
+    const format = outputFormat(a.values.output);
+    return auditReportCommand(await cluster(a.values), { selector: a.values.selector ?? DEFAULT_AGENT_SELECTOR, namespace: a.values.namespace, source, format }, out, err);
+  },
+  endpoints: async (rest, out) => {
+    const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, 'all-namespaces': { type: 'boolean', short: 'A' } });
+    if (a.values.help === true) { out(HELP.endpoints ?? ''); return 0; }
+    if (a.positionals.length > 0) throw new UsageError(`weir endpoints takes no arguments, got ${JSON.stringify(a.positionals[0])}`);
+    const format = outputFormat(a.values.output);
+    return endpointsCommand(await cluster(a.values), { allNamespaces: a.values['all-namespaces'] === true, format }, out);
+  },
+  check: async (rest, out) => {
+    const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR });
+    if (a.values.help === true) { out(HELP.check ?? ''); return 0; }
+    if (a.values.namespace === undefined) throw new UsageError('weir check needs -n <the namespace Weir is installed in>');
+    return checkCommand(await cluster(a.values), a.values.selector ?? DEFAULT_AGENT_SELECTOR, out);
+  },
+  uninstall: async (rest, out) => {
+    const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR, check: { type: 'boolean' }, prepare: { type: 'boolean' } });
+    if (a.values.help === true) { out(HELP.uninstall ?? ''); return 0; }
+    if (a.values.check === a.values.prepare) throw new UsageError('weir uninstall takes --check (what still depends on Weir) or --prepare (what the chart\'s pre-delete hook runs); docs/operations.md');
+    if (a.values.prepare === true) {
+      const namespace = a.values.namespace;
+      if (namespace === undefined) throw new UsageError('weir uninstall --prepare needs -n <the namespace Weir is installed in>');
+      return prepareUninstallCommand(await cluster(a.values), a.values.selector ?? DEFAULT_AGENT_SELECTOR, namespace, out);
+    }
+    return uninstallCheckCommand(await cluster(a.values), out);
+  },
+  version: async (rest, out) => {
+    const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR, client: { type: 'boolean' } });
+    if (a.values.help === true) { out(HELP.version ?? ''); return 0; }
+    const format = outputFormat(a.values.output);
+    const c = a.values.client === true ? undefined : await cluster(a.values).catch(() => undefined);
+    printVersion(await versionReport(c, a.values.selector ?? DEFAULT_AGENT_SELECTOR), format, out);
+    return 0;
+  },
+  completion: (rest, out) => {
+    const a = parseCommandArgs(rest, { help: { type: 'boolean', short: 'h' } });
+    if (a.values.help === true) { out(HELP.completion ?? ''); return Promise.resolve(0); }
+    process.stdout.write(completionScript(a.positionals[0], program === 'weir' ? 'weir' : 'kubectl-weir', COMMANDS));
+    return Promise.resolve(0);
+  },
+};
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const out: Out = (line) => process.stdout.write(`${line}\n`);
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     out(HELP.main ?? '');
     return command === undefined ? 2 : 0;
   }
-  switch (command) {
-    case 'lab': {
-      const lab = await import('../../lab/cli.js').catch(() => undefined);
-      if (lab === undefined) throw new CommandError('weir lab runs from a checkout of the Weir repository (./bin/weir lab up)');
-      return lab.labCommand(rest, out);
-    }
-    case 'status': {
-      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR });
-      if (a.values.help === true) { out(HELP.status ?? ''); return 0; }
-      if (a.positionals.length > 0) throw new UsageError(`weir status takes no arguments, got ${JSON.stringify(a.positionals[0])}`);
-      const format = outputFormat(a.values.output);
-      return statusCommand(await cluster(a.values), a.values.selector ?? DEFAULT_AGENT_SELECTOR, format, out);
-    }
-    case 'observe': {
-      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR, pod: { type: 'string' }, verdict: { type: 'string' } });
-      if (a.values.help === true) { out(HELP.observe ?? ''); return 0; }
-      const format = outputFormat(a.values.output);
-      const verdict = a.values.verdict;
-      if (verdict !== undefined && verdict !== 'dropped' && verdict !== 'allowed' && verdict !== 'audit') throw new UsageError('--verdict must be dropped, allowed or audit');
-      const query = new URLSearchParams();
-      if (verdict !== undefined) query.set('verdict', verdict);
-      const pod = a.values.pod;
-      if (pod !== undefined) {
-        podRef(pod, '--pod', a.values.namespace ?? 'default'); // usage check before any cluster I/O
-        const c = await cluster(a.values);
-        const ref = podRef(pod, '--pod', c.namespace);
-        query.set('pod', `${ref.namespace}/${ref.name}`);
-        return observeCommand(c, { selector: a.values.selector ?? DEFAULT_AGENT_SELECTOR, format, query }, out, (l) => process.stderr.write(`${l}\n`));
-      }
-      return observeCommand(await cluster(a.values), { selector: a.values.selector ?? DEFAULT_AGENT_SELECTOR, format, query }, out, (l) => process.stderr.write(`${l}\n`));
-    }
-    case 'explain': {
-      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, from: { type: 'string' }, to: { type: 'string' }, 'to-service': { type: 'string' }, port: { type: 'string' } });
-      if (a.values.help === true) { out(HELP.explain ?? ''); return 0; }
-      const format = outputFormat(a.values.output);
-      return explainCommand(await cluster(a.values), { pod: a.positionals[0], from: a.values.from, to: a.values.to, toService: a.values['to-service'], port: a.values.port, format }, out);
-    }
-    case 'audit': {
-      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR, since: { type: 'string' }, for: { type: 'string' } });
-      if (a.values.help === true) { out(HELP.audit ?? ''); return 0; }
-      if (a.positionals[0] !== 'report' || a.positionals.length > 1) throw new UsageError(`usage: ${program} audit report [-n ns] [--since 1h | --for 30s]`);
-      if (a.values.since !== undefined && a.values.for !== undefined) throw new UsageError('--since reads what the agents kept and --for listens live: give one of them');
-      const format = outputFormat(a.values.output);
-      let source: AuditSource;
-      if (a.values.for !== undefined) {
-        const listen = parseWindow(a.values.for);
-        if (listen === undefined) throw new UsageError('--for must be a duration like 30s, 5m or 1h');
-        source = { listen };
-      } else {
-        const since = parseWindow(a.values.since ?? '1h');
-        if (since === undefined || since > 86_400) throw new UsageError('--since must be a duration like 30s, 5m or 1h, at most 24h (the agents keep a day)');
-        source = { since };
-      }
-      return auditReportCommand(await cluster(a.values), { selector: a.values.selector ?? DEFAULT_AGENT_SELECTOR, namespace: a.values.namespace, source, format }, out, (l) => process.stderr.write(`${l}\n`));
-    }
-    case 'endpoints': {
-      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, 'all-namespaces': { type: 'boolean', short: 'A' } });
-      if (a.values.help === true) { out(HELP.endpoints ?? ''); return 0; }
-      if (a.positionals.length > 0) throw new UsageError(`weir endpoints takes no arguments, got ${JSON.stringify(a.positionals[0])}`);
-      const format = outputFormat(a.values.output);
-      return endpointsCommand(await cluster(a.values), { allNamespaces: a.values['all-namespaces'] === true, format }, out);
-    }
-    case 'check': {
-      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR });
-      if (a.values.help === true) { out(HELP.check ?? ''); return 0; }
-      if (a.values.namespace === undefined) throw new UsageError('weir check needs -n <the namespace Weir is installed in>');
-      return checkCommand(await cluster(a.values), a.values.selector ?? DEFAULT_AGENT_SELECTOR, out);
-    }
-    case 'uninstall': {
-      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR, check: { type: 'boolean' }, prepare: { type: 'boolean' } });
-      if (a.values.help === true) { out(HELP.uninstall ?? ''); return 0; }
-      if (a.values.check === a.values.prepare) throw new UsageError('weir uninstall takes --check (what still depends on Weir) or --prepare (what the chart\'s pre-delete hook runs); docs/operations.md');
-      if (a.values.prepare === true) {
-        const namespace = a.values.namespace;
-        if (namespace === undefined) throw new UsageError('weir uninstall --prepare needs -n <the namespace Weir is installed in>');
-        return prepareUninstallCommand(await cluster(a.values), a.values.selector ?? DEFAULT_AGENT_SELECTOR, namespace, out);
-      }
-      return uninstallCheckCommand(await cluster(a.values), out);
-    }
-    case 'version': {
-      const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR, client: { type: 'boolean' } });
-      if (a.values.help === true) { out(HELP.version ?? ''); return 0; }
-      const format = outputFormat(a.values.output);
-      const c = a.values.client === true ? undefined : await cluster(a.values).catch(() => undefined);
-      printVersion(await versionReport(c, a.values.selector ?? DEFAULT_AGENT_SELECTOR), format, out);
-      return 0;
-    }
-    case 'completion': {
-      const a = parseCommandArgs(rest, { help: { type: 'boolean', short: 'h' } });
-      if (a.values.help === true) { out(HELP.completion ?? ''); return 0; }
-      process.stdout.write(completionScript(a.positionals[0], program === 'weir' ? 'weir' : 'kubectl-weir', COMMANDS));
-      return 0;
-    }
-    default: throw new UsageError(`unknown command ${JSON.stringify(command)}; run: ${program} --help`);
-  }
+  const run = Object.hasOwn(RUNNERS, command) ? RUNNERS[command] : undefined;
+  if (run === undefined) throw new UsageError(`unknown command ${JSON.stringify(command)}; run: ${program} --help`);
+  return run(rest, out);
 }
 
 main(process.argv.slice(2)).then(

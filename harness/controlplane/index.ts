@@ -174,28 +174,25 @@ function isPortRace(daemons: readonly Daemon[]): boolean {
   return daemons.some((d) => d.hasExited() && /address already in use/i.test(logTail(d, 200)));
 }
 
-export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
-  const started = performance.now();
-  const bins = findBinaries();
-  if (bins.kind === 'missing') {
-    throw new Error(`control-plane binaries missing (${bins.missing.join(', ')}); run \`make bootstrap\``);
-  }
-  const ownsDir = opts.dataDir === undefined;
-  const dir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'weir-cp-')));
-  mkdirSync(dir, { recursive: true });
-  chmodSync(dir, 0o700);
-  const pkiDir = join(dir, 'pki');
+/** Three free loopback ports: etcd's client and peer ports and the API server's, with their URLs. */
+async function pickPorts(): Promise<{ etcdClient: number; etcdPeer: number; apiPort: number; etcdUrl: string; server: string }> {
+  const [etcdClient, etcdPeer, apiPort] = await freeLoopbackPorts(3);
+  if (etcdClient === undefined || etcdPeer === undefined || apiPort === undefined) throw new Error('no free ports');
+  return { etcdClient, etcdPeer, apiPort, etcdUrl: `http://127.0.0.1:${etcdClient}`, server: `https://127.0.0.1:${apiPort}` };
+}
 
-  let daemons: Daemon[] = [];
-  let reaper: ChildProcess | undefined;
-  let stopped = false;
+/** The admin kubeconfig in the data dir; returns its path. */
+function writeAdminKubeconfig(dir: string, server: string, pki: Pki): string {
+  const path = join(dir, 'admin.kubeconfig');
+  writeFileAtomicSync(path, kubeconfigText(server, pki.ca.certPem, 'weir-admin', pki.admin));
+  return path;
+}
 
-  // Synchronous last resort for exit, crash and signals: an async stop() cannot run there.
-  const killNow = (): void => {
-    for (const d of daemons) signalGroup(d.pid, 'SIGKILL');
-    if (reaper?.pid !== undefined) signalGroup(reaper.pid, 'SIGKILL');
-    if (ownsDir) rmSync(dir, { recursive: true, force: true });
-  };
+/**
+ * Synchronous last resort for exit, crash and signals (an async stop() cannot run there): runs
+ * `killNow` then. Returns the function that removes the handlers once stopped.
+ */
+function killOnExit(killNow: () => void): () => void {
   const onSignal = (signal: NodeJS.Signals): void => {
     killNow();
     detach();
@@ -213,6 +210,30 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+  return detach;
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const started = performance.now();
+  const bins = findBinaries();
+  if (bins.kind === 'missing') {
+    throw new Error(`control-plane binaries missing (${bins.missing.join(', ')}); run \`make bootstrap\``);
+  }
+  const ownsDir = opts.dataDir === undefined;
+  const dir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'weir-cp-')));
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o700);
+  const pkiDir = join(dir, 'pki');
+
+  let daemons: Daemon[] = [];
+  let reaper: ChildProcess | undefined;
+  let stopped = false;
+
+  const detach = killOnExit(() => {
+    for (const d of daemons) signalGroup(d.pid, 'SIGKILL');
+    if (reaper?.pid !== undefined) signalGroup(reaper.pid, 'SIGKILL');
+    if (ownsDir) rmSync(dir, { recursive: true, force: true });
+  });
 
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -227,29 +248,16 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   try {
     const pki = await makePki();
     writePki(pkiDir, pki);
-    const conn = (server: string): ApiConnection => ({
-      server,
-      caCertPem: pki.ca.certPem,
-      clientCertPem: pki.admin.certPem,
-      clientKeyPem: pki.admin.keyPem,
-    });
+    const conn = (server: string): ApiConnection => ({ server, caCertPem: pki.ca.certPem, clientCertPem: pki.admin.certPem, clientKeyPem: pki.admin.keyPem });
 
     // A freshly freed port can be taken by someone else before our child binds it: retry then.
     for (let attempt = 1; ; attempt++) {
-      const [etcdClient, etcdPeer, apiPort] = await freeLoopbackPorts(3);
-      if (etcdClient === undefined || etcdPeer === undefined || apiPort === undefined) throw new Error('no free ports');
-      const etcdUrl = `http://127.0.0.1:${etcdClient}`;
-      const server = `https://127.0.0.1:${apiPort}`;
+      const { etcdClient, etcdPeer, apiPort, etcdUrl, server } = await pickPorts();
       rmSync(join(dir, 'etcd'), { recursive: true, force: true });
       const etcd = startDaemon('etcd', bins.etcd, etcdArgs(dir, etcdClient, etcdPeer), join(dir, 'etcd.log'));
       daemons = [etcd];
       // Started without waiting for etcd: the API server retries its etcd connection itself.
-      const apiserver = startDaemon(
-        'kube-apiserver',
-        bins.kubeApiserver,
-        apiserverArgs(pkiDir, etcdUrl, apiPort),
-        join(dir, 'kube-apiserver.log'),
-      );
+      const apiserver = startDaemon('kube-apiserver', bins.kubeApiserver, apiserverArgs(pkiDir, etcdUrl, apiPort), join(dir, 'kube-apiserver.log'));
       daemons = [etcd, apiserver];
       if (reaper?.pid !== undefined) signalGroup(reaper.pid, 'SIGKILL');
       reaper = startReaper([etcd.pid, apiserver.pid], ownsDir ? dir : undefined);
@@ -264,8 +272,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       }
       const crdDir = opts.crdDir === undefined ? defaultCrdDir() : opts.crdDir;
       const crds = crdDir === null ? [] : await installCrds(conn(server), crdDir);
-      const kubeconfigPath = join(dir, 'admin.kubeconfig');
-      writeFileAtomicSync(kubeconfigPath, kubeconfigText(server, pki.ca.certPem, 'weir-admin', pki.admin));
+      const kubeconfigPath = writeAdminKubeconfig(dir, server, pki);
       return {
         kubeconfigPath,
         server,

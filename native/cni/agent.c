@@ -137,8 +137,7 @@ static void parse_reply(const char *buf, size_t n, struct agent_result *out)
 	out->status = AGENT_REFUSED;
 }
 
-void agent_call(const char *socket_path, const char *req, size_t reqlen, double timeout_s,
-		struct agent_result *out)
+void agent_call(const char *socket_path, const char *req, size_t reqlen, double timeout_s, struct agent_result *out)
 {
 	memset(out, 0, sizeof(*out));
 	double deadline = now_s() + timeout_s;

@@ -5,13 +5,13 @@
 #include <stddef.h>
 
 enum agent_status {
-	AGENT_OK,		/* the agent answered {"ok":true} */
-	AGENT_REFUSED,		/* the agent answered {"ok":false,...}: code/message/details set */
-	AGENT_UNREACHABLE,	/* connect failed: err holds errno */
-	AGENT_TIMEOUT,		/* the deadline passed; connected says in which phase */
-	AGENT_IO,		/* write/read failed after connecting: err holds errno */
-	AGENT_BAD_REPLY,	/* the reply was not a valid response object: what says why */
-	AGENT_UNTRUSTED,	/* the peer is not root (peer_uid/peer_pid), or SO_PEERCRED failed (err) */
+	AGENT_OK,	   /* the agent answered {"ok":true} */
+	AGENT_REFUSED,	   /* the agent answered {"ok":false,...}: code/message/details set */
+	AGENT_UNREACHABLE, /* connect failed: err holds errno */
+	AGENT_TIMEOUT,	   /* the deadline passed; connected says in which phase */
+	AGENT_IO,	   /* write/read failed after connecting: err holds errno */
+	AGENT_BAD_REPLY,   /* the reply was not a valid response object: what says why */
+	AGENT_UNTRUSTED,   /* the peer is not root (peer_uid/peer_pid), or SO_PEERCRED failed (err) */
 };
 
 struct agent_result {
@@ -32,7 +32,6 @@ struct agent_result {
  * who can bind a path may otherwise answer "ok" for the agent), writes req, shuts the write side,
  * reads one reply until EOF.
  */
-void agent_call(const char *socket_path, const char *req, size_t reqlen, double timeout_s,
-		struct agent_result *out);
+void agent_call(const char *socket_path, const char *req, size_t reqlen, double timeout_s, struct agent_result *out);
 
 #endif

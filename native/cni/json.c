@@ -64,8 +64,14 @@ static int parse_string(struct parser *p)
 			break;
 		c = (unsigned char)p->s[p->i++];
 		switch (c) {
-		case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-			break;
+		case '"':
+		case '\\':
+		case '/':
+		case 'b':
+		case 'f':
+		case 'n':
+		case 'r':
+		case 't': break;
 		case 'u':
 			if (p->n - p->i < 4)
 				return fail(p, "truncated \\u escape");
@@ -74,8 +80,7 @@ static int parse_string(struct parser *p)
 					return fail(p, "bad \\u escape");
 			p->i += 4;
 			break;
-		default:
-			return fail(p, "bad escape in a string");
+		default: return fail(p, "bad escape in a string");
 		}
 	}
 	return fail(p, "unterminated string");
@@ -231,8 +236,8 @@ static int parse_value(struct parser *p, const struct capture *cap)
 	}
 }
 
-int json_object_members(const char *s, size_t n, const char *const *keys, size_t nkeys,
-			struct json_span *vals, const char **err, size_t *errpos)
+int json_object_members(const char *s, size_t n, const char *const *keys, size_t nkeys, struct json_span *vals,
+			const char **err, size_t *errpos)
 {
 	struct parser p = { s, n, 0, 0, NULL };
 	struct capture cap = { keys, nkeys, vals };
@@ -334,8 +339,7 @@ long json_string_value(struct json_span v, char *out, size_t outsz)
 				len = put_utf8(cp, buf);
 				break;
 			}
-			default:
-				return -1;
+			default: return -1;
 			}
 		}
 		if (buf[0] == '\0' || o + len >= outsz)
@@ -378,7 +382,12 @@ long json_quote(const char *s, size_t n, char *out, size_t outsz)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
-#define PUT(c) do { if (o >= outsz) return -1; out[o++] = (c); } while (0)
+#define PUT(c)                     \
+	do {                       \
+		if (o >= outsz)    \
+			return -1; \
+		out[o++] = (c);    \
+	} while (0)
 	PUT('"');
 	for (size_t k = 0; k < n; k++) {
 		unsigned char c = (unsigned char)s[k];
@@ -392,7 +401,10 @@ long json_quote(const char *s, size_t n, char *out, size_t outsz)
 			PUT('\\');
 			PUT('t');
 		} else if (c < 0x20) {
-			PUT('\\'); PUT('u'); PUT('0'); PUT('0');
+			PUT('\\');
+			PUT('u');
+			PUT('0');
+			PUT('0');
 			PUT(hex[c >> 4]);
 			PUT(hex[c & 0xf]);
 		} else {

@@ -21,8 +21,8 @@ struct json_span {
  * set to a static message and *errpos to the byte offset of the problem.
  */
 #define JSON_MAX_DEPTH 128
-int json_object_members(const char *s, size_t n, const char *const *keys, size_t nkeys,
-			struct json_span *vals, const char **err, size_t *errpos);
+int json_object_members(const char *s, size_t n, const char *const *keys, size_t nkeys, struct json_span *vals,
+			const char **err, size_t *errpos);
 
 /* The value is a JSON string: decodes it (escapes, \u to UTF-8) into out, NUL-terminated.
  * Returns the decoded length, or -1 if it is not a string, does not fit, or contains U+0000. */

@@ -256,41 +256,42 @@ static int path_under(const char *path, const char *dir)
 }
 
 /* Turns a failed exchange into a message; returns the CNI code to report it with. */
-static int describe_failure(const struct agent_result *r, const char *sock, double timeout,
-			    char *msg, size_t msgsz)
+static int describe_failure(const struct agent_result *r, const char *sock, double timeout, char *msg, size_t msgsz)
 {
 	char rb[128];
 	switch (r->status) {
 	case AGENT_UNREACHABLE:
-		snprintf(msg, msgsz, "weir agent not reachable at %s: %s; is the weir-agent DaemonSet running on this node?",
-			 sock, reason(r->err, rb, sizeof(rb)));
+		snprintf(msg, msgsz,
+			 "weir agent not reachable at %s: %s; is the weir-agent DaemonSet running on this node?", sock,
+			 reason(r->err, rb, sizeof(rb)));
 		return WEIR_ERR_AGENT_UNREACHABLE;
 	case AGENT_TIMEOUT:
 		snprintf(msg, msgsz, "weir agent at %s did not %s within %gs (timeoutSeconds)", sock,
 			 r->connected ? "answer" : "accept the connection", timeout);
 		return WEIR_ERR_AGENT_TIMEOUT;
 	case AGENT_IO:
-		snprintf(msg, msgsz, "talking to the weir agent at %s failed: %s", sock, reason(r->err, rb, sizeof(rb)));
+		snprintf(msg, msgsz, "talking to the weir agent at %s failed: %s", sock,
+			 reason(r->err, rb, sizeof(rb)));
 		return WEIR_ERR_AGENT_PROTOCOL;
 	case AGENT_BAD_REPLY:
 		snprintf(msg, msgsz, "weir agent at %s sent a bad reply: %s", sock, r->what ? r->what : "unknown");
 		return WEIR_ERR_AGENT_PROTOCOL;
 	case AGENT_UNTRUSTED:
 		if (!r->peer_known) {
-			snprintf(msg, msgsz, "cannot read the credentials of the process serving %s (SO_PEERCRED): %s; refusing to trust its answer",
-				 sock, reason(r->err, rb, sizeof(rb)));
+			snprintf(
+				msg, msgsz,
+				"cannot read the credentials of the process serving %s (SO_PEERCRED): %s; refusing to trust its answer",
+				sock, reason(r->err, rb, sizeof(rb)));
 		} else {
-			snprintf(msg, msgsz,
-				 "the process serving %s (pid %d) runs as uid %u, not root: it is not the weir agent, so its answer is not trusted; "
-				 "check what listens on %s (the weir-agent DaemonSet runs as root)",
-				 sock, r->peer_pid, r->peer_uid, sock);
+			snprintf(
+				msg, msgsz,
+				"the process serving %s (pid %d) runs as uid %u, not root: it is not the weir agent, so its answer is not trusted; "
+				"check what listens on %s (the weir-agent DaemonSet runs as root)",
+				sock, r->peer_pid, r->peer_uid, sock);
 		}
 		return WEIR_ERR_AGENT_UNTRUSTED;
-	case AGENT_REFUSED:
-		snprintf(msg, msgsz, "%s", r->message);
-		return (int)r->code;
-	case AGENT_OK:
-		break;
+	case AGENT_REFUSED: snprintf(msg, msgsz, "%s", r->message); return (int)r->code;
+	case AGENT_OK: break;
 	}
 	msg[0] = '\0';
 	return 0;
@@ -300,10 +301,12 @@ int main(void)
 {
 	const char *cmd_name = getenv("CNI_COMMAND");
 	if (!cmd_name || !cmd_name[0])
-		return cni_error(CNI_ERR_INVALID_ENV, NULL, "CNI_COMMAND is not set; weir is a CNI plugin, run by the container runtime");
+		return cni_error(CNI_ERR_INVALID_ENV, NULL,
+				 "CNI_COMMAND is not set; weir is a CNI plugin, run by the container runtime");
 	enum command cmd = parse_command(cmd_name);
 	if (cmd == CMD_UNKNOWN)
-		return cni_error(CNI_ERR_INVALID_ENV, NULL, "unknown CNI_COMMAND %.64s (want ADD, DEL, CHECK, STATUS, GC or VERSION)", cmd_name);
+		return cni_error(CNI_ERR_INVALID_ENV, NULL,
+				 "unknown CNI_COMMAND %.64s (want ADD, DEL, CHECK, STATUS, GC or VERSION)", cmd_name);
 	if (cmd == CMD_VERSION)
 		return print_version();
 
@@ -312,8 +315,9 @@ int main(void)
 		return cmd == CMD_DEL ? del_warning("out of memory") : cni_error(CNI_ERR_IO, NULL, "out of memory");
 	long len = read_stdin(input);
 	if (len == -1)
-		return cmd == CMD_DEL ? del_warning("network configuration exceeds 1 MiB")
-				      : cni_error(CNI_ERR_DECODE, NULL, "the network configuration on stdin exceeds 1 MiB");
+		return cmd == CMD_DEL
+			       ? del_warning("network configuration exceeds 1 MiB")
+			       : cni_error(CNI_ERR_DECODE, NULL, "the network configuration on stdin exceeds 1 MiB");
 	if (len < 0)
 		return cmd == CMD_DEL ? del_warning("cannot read stdin")
 				      : cni_error(CNI_ERR_IO, NULL, "cannot read the network configuration from stdin");
@@ -324,65 +328,89 @@ int main(void)
 	size_t jpos = 0;
 	if (json_object_members(input, (size_t)len, keys, 4, v, &jerr, &jpos))
 		return cmd == CMD_DEL ? del_warning("bad network configuration: %s at byte %zu", jerr, jpos)
-				      : cni_error(CNI_ERR_DECODE, NULL, "cannot decode the network configuration on stdin: %s at byte %zu", jerr, jpos);
+				      : cni_error(CNI_ERR_DECODE, NULL,
+						  "cannot decode the network configuration on stdin: %s at byte %zu",
+						  jerr, jpos);
 
 	char version[64];
 	if (json_string_value(v[0], version, sizeof(version)) < 0)
 		return cmd == CMD_DEL ? del_warning("no cniVersion")
-				      : cni_error(CNI_ERR_INVALID_CONFIG, NULL, "the network configuration has no string \"cniVersion\"");
+				      : cni_error(CNI_ERR_INVALID_CONFIG, NULL,
+						  "the network configuration has no string \"cniVersion\"");
 	int vi = version_index(version);
 	if (vi < 0)
-		return cmd == CMD_DEL ? del_warning("unsupported cniVersion %s", version)
-				      : cni_error(CNI_ERR_INCOMPATIBLE_VERSION, NULL, "weir supports CNI versions 0.3.1, 0.4.0, 1.0.0 and 1.1.0; the configuration asks for %s", version);
+		return cmd == CMD_DEL
+			       ? del_warning("unsupported cniVersion %s", version)
+			       : cni_error(
+					 CNI_ERR_INCOMPATIBLE_VERSION, NULL,
+					 "weir supports CNI versions 0.3.1, 0.4.0, 1.0.0 and 1.1.0; the configuration asks for %s",
+					 version);
 	out_version = supported_versions[vi];
 	if ((cmd == CMD_CHECK && vi < 1) || ((cmd == CMD_STATUS || cmd == CMD_GC) && vi < 3))
-		return cni_error(CNI_ERR_INCOMPATIBLE_VERSION, NULL, "CNI %s is not defined for cniVersion %s", command_names[cmd], version);
+		return cni_error(CNI_ERR_INCOMPATIBLE_VERSION, NULL, "CNI %s is not defined for cniVersion %s",
+				 command_names[cmd], version);
 
 	if (cmd == CMD_ADD || cmd == CMD_CHECK || cmd == CMD_DEL) {
 		const char *required[] = { "CNI_CONTAINERID", "CNI_IFNAME", "CNI_NETNS" };
 		size_t nreq = cmd == CMD_DEL ? 2 : 3; /* DEL: the netns may already be gone */
 		for (size_t k = 0; k < nreq; k++)
 			if (!getenv(required[k]) || !getenv(required[k])[0])
-				return cmd == CMD_DEL ? del_warning("%s is not set", required[k])
-						      : cni_error(CNI_ERR_INVALID_ENV, NULL, "%s is not set", required[k]);
+				return cmd == CMD_DEL
+					       ? del_warning("%s is not set", required[k])
+					       : cni_error(CNI_ERR_INVALID_ENV, NULL, "%s is not set", required[k]);
 	}
 	if ((cmd == CMD_ADD || cmd == CMD_CHECK) && !json_is_object(v[1]))
-		return cni_error(CNI_ERR_INVALID_CONFIG, NULL,
-				 "weir must be chained after the interface plugin (macvlan/ipvlan) in a conflist; it got no prevResult");
+		return cni_error(
+			CNI_ERR_INVALID_CONFIG, NULL,
+			"weir must be chained after the interface plugin (macvlan/ipvlan) in a conflist; it got no prevResult");
 
 	char sock[108]; /* sizeof(sockaddr_un.sun_path): longer paths cannot be connected to */
 	const char *env_sock = getenv("WEIR_CNI_SOCKET");
 	/* The config's value is checked even when the environment overrides it: a bad NAD is a bug. */
 	if (v[2].p && json_string_value(v[2], sock, sizeof(sock)) <= 0)
-		return cmd == CMD_DEL ? del_warning("bad \"socket\"")
-				      : cni_error(CNI_ERR_INVALID_CONFIG, NULL, "\"socket\" must be a non-empty string (a unix socket path of at most 107 bytes)");
+		return cmd == CMD_DEL
+			       ? del_warning("bad \"socket\"")
+			       : cni_error(
+					 CNI_ERR_INVALID_CONFIG, NULL,
+					 "\"socket\" must be a non-empty string (a unix socket path of at most 107 bytes)");
 	if (env_sock && env_sock[0] && strlen(env_sock) >= sizeof(sock))
-		return cmd == CMD_DEL ? del_warning("WEIR_CNI_SOCKET is too long")
-				      : cni_error(CNI_ERR_INVALID_ENV, NULL, "WEIR_CNI_SOCKET is longer than 107 bytes");
+		return cmd == CMD_DEL
+			       ? del_warning("WEIR_CNI_SOCKET is too long")
+			       : cni_error(CNI_ERR_INVALID_ENV, NULL, "WEIR_CNI_SOCKET is longer than 107 bytes");
 	const char *run_dir = getenv("WEIR_RUN_DIR");
 	if (!run_dir || !run_dir[0])
 		run_dir = WEIR_DEFAULT_RUN_DIR;
 	if (run_dir[0] != '/')
-		return cmd == CMD_DEL ? del_warning("WEIR_RUN_DIR is not absolute")
-				      : cni_error(CNI_ERR_INVALID_ENV, NULL, "WEIR_RUN_DIR must be an absolute path (the weir agent's run directory); it is %.200s", run_dir);
+		return cmd == CMD_DEL
+			       ? del_warning("WEIR_RUN_DIR is not absolute")
+			       : cni_error(
+					 CNI_ERR_INVALID_ENV, NULL,
+					 "WEIR_RUN_DIR must be an absolute path (the weir agent's run directory); it is %.200s",
+					 run_dir);
 	if (env_sock && env_sock[0]) {
 		snprintf(sock, sizeof(sock), "%s", env_sock);
 	} else if (!v[2].p) {
 		if (snprintf(sock, sizeof(sock), "%s/cni.sock", run_dir) >= (int)sizeof(sock))
-			return cmd == CMD_DEL ? del_warning("WEIR_RUN_DIR is too long")
-					      : cni_error(CNI_ERR_INVALID_ENV, NULL, "WEIR_RUN_DIR is too long for a unix socket path (at most 98 bytes)");
+			return cmd == CMD_DEL
+				       ? del_warning("WEIR_RUN_DIR is too long")
+				       : cni_error(
+						 CNI_ERR_INVALID_ENV, NULL,
+						 "WEIR_RUN_DIR is too long for a unix socket path (at most 98 bytes)");
 	} else if (!path_under(sock, run_dir)) {
-		return cmd == CMD_DEL ? del_warning("\"socket\" %s is outside %s", sock, run_dir)
-				      : cni_error(CNI_ERR_INVALID_CONFIG, NULL,
-						  "\"socket\" is %s, which is not a path under the weir agent's run directory %s; "
-						  "the plugin talks only to a socket there. Remove \"socket\" from the network configuration "
-						  "(NetworkAttachmentDefinition) to use %s/cni.sock, or name a path under %s",
-						  sock, run_dir, run_dir, run_dir);
+		return cmd == CMD_DEL
+			       ? del_warning("\"socket\" %s is outside %s", sock, run_dir)
+			       : cni_error(
+					 CNI_ERR_INVALID_CONFIG, NULL,
+					 "\"socket\" is %s, which is not a path under the weir agent's run directory %s; "
+					 "the plugin talks only to a socket there. Remove \"socket\" from the network configuration "
+					 "(NetworkAttachmentDefinition) to use %s/cni.sock, or name a path under %s",
+					 sock, run_dir, run_dir, run_dir);
 	}
 	double timeout = WEIR_DEFAULT_TIMEOUT_SECONDS;
 	if (v[3].p && (json_number_value(v[3], &timeout) || !(timeout > 0) || timeout > WEIR_MAX_TIMEOUT_SECONDS))
 		return cmd == CMD_DEL ? del_warning("bad \"timeoutSeconds\"")
-				      : cni_error(CNI_ERR_INVALID_CONFIG, NULL, "\"timeoutSeconds\" must be a number in (0, 300]");
+				      : cni_error(CNI_ERR_INVALID_CONFIG, NULL,
+						  "\"timeoutSeconds\" must be a number in (0, 300]");
 
 	size_t req_len = 0;
 	char *req = build_request(cmd, input, (size_t)len, &req_len);
@@ -398,18 +426,15 @@ int main(void)
 	case CMD_ADD:
 		return r.status == AGENT_OK ? echo_prev_result(v[1], version) : cni_error(code, r.details, "%s", msg);
 	case CMD_CHECK:
-	case CMD_GC:
-		return r.status == AGENT_OK ? 0 : cni_error(code, r.details, "%s", msg);
+	case CMD_GC: return r.status == AGENT_OK ? 0 : cni_error(code, r.details, "%s", msg);
 	case CMD_STATUS:
 		if (r.status == AGENT_OK)
 			return 0;
 		/* Transport failures mean "not ready"; an agent's own answer keeps its code. */
 		return cni_error(r.status == AGENT_REFUSED ? code : CNI_ERR_NOT_READY, r.details, "%s", msg);
-	case CMD_DEL:
-		return r.status == AGENT_OK ? 0 : del_warning("%s", msg);
+	case CMD_DEL: return r.status == AGENT_OK ? 0 : del_warning("%s", msg);
 	case CMD_VERSION:
-	case CMD_UNKNOWN:
-		break;
+	case CMD_UNKNOWN: break;
 	}
 	return 0;
 }

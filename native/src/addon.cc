@@ -54,6 +54,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace weir
 
-static Napi::Object InitWeir(Napi::Env env, Napi::Object exports) { return weir::Init(env, exports); }
+static Napi::Object InitWeir(Napi::Env env, Napi::Object exports) {
+  return weir::Init(env, exports);
+}
 
 NODE_API_MODULE(weir_native, InitWeir)

@@ -16,7 +16,7 @@ namespace weir {
 // a `NativeError` with `step`, `errno` and a message naming the step, the target and strerror.
 struct SysError {
   std::string step;
-  int err;  // positive errno
+  int err;              // positive errno
   std::string context;  // e.g. "on eth0 in /var/run/netns/x"; may be empty
   std::string detail;   // extra text (libbpf log tail); may be empty
 

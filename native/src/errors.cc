@@ -19,13 +19,15 @@ std::string SysError::Message() const {
   return m;
 }
 
-AddonData& Data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
+AddonData& Data(Napi::Env env) {
+  return *env.GetInstanceData<AddonData>();
+}
 
 Napi::Error ToJsError(Napi::Env env, const SysError& e) {
   AddonData* d = env.GetInstanceData<AddonData>();
   if (d != nullptr && !d->nativeError.IsEmpty()) {
-    Napi::Object obj = d->nativeError.New({Napi::String::New(env, e.Message()), Napi::String::New(env, e.step),
-                                           Napi::Number::New(env, e.err)});
+    Napi::Object obj =
+        d->nativeError.New({Napi::String::New(env, e.Message()), Napi::String::New(env, e.step), Napi::Number::New(env, e.err)});
     return Napi::Error(env, obj);
   }
   Napi::Error err = Napi::Error::New(env, e.Message());
@@ -34,7 +36,9 @@ Napi::Error ToJsError(Napi::Env env, const SysError& e) {
   return err;
 }
 
-void ThrowJs(Napi::Env env, const SysError& e) { throw ToJsError(env, e); }
+void ThrowJs(Napi::Env env, const SysError& e) {
+  throw ToJsError(env, e);
+}
 
 std::string NetnsLabel(const std::string* netnsPath) {
   return netnsPath == nullptr ? std::string("host netns") : *netnsPath;
@@ -76,7 +80,9 @@ void InstallLibbpfPrint() {
   libbpf_set_print(PrintFn);
 }
 
-LibbpfLogCapture::LibbpfLogCapture() { tlsCapture = new std::string(); }
+LibbpfLogCapture::LibbpfLogCapture() {
+  tlsCapture = new std::string();
+}
 LibbpfLogCapture::~LibbpfLogCapture() {
   delete tlsCapture;
   tlsCapture = nullptr;

@@ -22,7 +22,9 @@ bool IsPerCpuType(uint32_t t) {
 }
 
 // Kernel answers for "this map type has no batch op".
-bool BatchUnsupported(int rc) { return rc == -EINVAL || rc == -EOPNOTSUPP || rc == -524 /* ENOTSUPP */; }
+bool BatchUnsupported(int rc) {
+  return rc == -EINVAL || rc == -EOPNOTSUPP || rc == -524 /* ENOTSUPP */;
+}
 
 uint64_t FlagsArg(const Napi::Value& v) {
   if (v.IsUndefined()) return BPF_ANY;
@@ -56,13 +58,13 @@ Napi::Value OpenPinnedMap(const Napi::CallbackInfo& info) {
 }
 
 Napi::Function BpfMapWrap::Define(Napi::Env env) {
-  return DefineClass(env, "BpfMap",
-                     {InstanceMethod("lookup", &BpfMapWrap::Lookup), InstanceMethod("lookupPerCpu", &BpfMapWrap::LookupPerCpu),
-                      InstanceMethod("update", &BpfMapWrap::Update), InstanceMethod("delete", &BpfMapWrap::Delete),
-                      InstanceMethod("keys", &BpfMapWrap::Keys), InstanceMethod("updateBatch", &BpfMapWrap::UpdateBatch),
-                      InstanceMethod("deleteBatch", &BpfMapWrap::DeleteBatch),
-                      InstanceMethod("lookupBatch", &BpfMapWrap::LookupBatch), InstanceMethod("pin", &BpfMapWrap::Pin),
-                      InstanceMethod("close", &BpfMapWrap::Close), InstanceMethod("info", &BpfMapWrap::Info)});
+  return DefineClass(
+      env, "BpfMap",
+      {InstanceMethod("lookup", &BpfMapWrap::Lookup), InstanceMethod("lookupPerCpu", &BpfMapWrap::LookupPerCpu),
+       InstanceMethod("update", &BpfMapWrap::Update), InstanceMethod("delete", &BpfMapWrap::Delete),
+       InstanceMethod("keys", &BpfMapWrap::Keys), InstanceMethod("updateBatch", &BpfMapWrap::UpdateBatch),
+       InstanceMethod("deleteBatch", &BpfMapWrap::DeleteBatch), InstanceMethod("lookupBatch", &BpfMapWrap::LookupBatch),
+       InstanceMethod("pin", &BpfMapWrap::Pin), InstanceMethod("close", &BpfMapWrap::Close), InstanceMethod("info", &BpfMapWrap::Info)});
 }
 
 BpfMapWrap::BpfMapWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfMapWrap>(info) {
@@ -94,7 +96,9 @@ int BpfMapWrap::LiveFd() const {
   return init_.fd;
 }
 
-bool BpfMapWrap::PerCpu() const { return IsPerCpuType(init_.type); }
+bool BpfMapWrap::PerCpu() const {
+  return IsPerCpuType(init_.type);
+}
 
 size_t BpfMapWrap::ValueBytes() const {
   if (!PerCpu()) return init_.valueSize;
@@ -103,7 +107,8 @@ size_t BpfMapWrap::ValueBytes() const {
 
 void BpfMapWrap::CheckKey(const Napi::Buffer<uint8_t>& key) const {
   if (key.Length() != init_.keySize)
-    throw SysError{"validate key", EINVAL, Ctx(), "key is " + std::to_string(key.Length()) + " bytes, map wants " + std::to_string(init_.keySize)};
+    throw SysError{"validate key", EINVAL, Ctx(),
+                   "key is " + std::to_string(key.Length()) + " bytes, map wants " + std::to_string(init_.keySize)};
 }
 
 Napi::Value BpfMapWrap::Lookup(const Napi::CallbackInfo& info) {
@@ -304,8 +309,10 @@ Napi::Value BpfMapWrap::LookupBatch(const Napi::CallbackInfo& info) {
         if (rc == -ENOENT) break;
         Check(rc, "bpf_map_get_next_key", Ctx());
         rc = bpf_map_lookup_elem(fd, next.data(), value.data());
-        if (rc == 0) push(next.data(), value.data());
-        else if (rc != -ENOENT) Check(rc, "bpf_map_lookup_elem", Ctx());
+        if (rc == 0)
+          push(next.data(), value.data());
+        else if (rc != -ENOENT)
+          Check(rc, "bpf_map_lookup_elem", Ctx());
         cur.swap(next);
         prev = cur.data();
       }

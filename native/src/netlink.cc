@@ -44,7 +44,9 @@ class Msg {
   }
   void AttrStr(uint16_t type, const std::string& s) { Attr(type, s.c_str(), s.size() + 1); }
   template <typename T>
-  void AttrVal(uint16_t type, T v) { Attr(type, &v, sizeof v); }
+  void AttrVal(uint16_t type, T v) {
+    Attr(type, &v, sizeof v);
+  }
   size_t Begin(uint16_t type) {
     size_t off = buf_.size();
     rtattr a{};
@@ -242,8 +244,7 @@ bool DeleteLink(const std::string& name) {
 
 namespace {
 // A TBF at `parent` (TC_H_ROOT or an HTB leaf) with `handle` (0: the kernel picks one).
-void Tbf(Socket& s, int ifindex, uint32_t parent, uint32_t handle, uint64_t rateBitsPerSecond, uint32_t burstBytes,
-         uint32_t limitBytes) {
+void Tbf(Socket& s, int ifindex, uint32_t parent, uint32_t handle, uint64_t rateBitsPerSecond, uint32_t burstBytes, uint32_t limitBytes) {
   if (rateBitsPerSecond < 8 || burstBytes == 0 || limitBytes == 0)
     throw SysError{"tbf parameters", EINVAL, DevCtx(ifindex), "rate, burst and limit must be positive"};
   uint64_t rateBytes = rateBitsPerSecond / 8;
@@ -277,8 +278,8 @@ void SetTbf(int ifindex, uint64_t rateBitsPerSecond, uint32_t burstBytes, uint32
 
 namespace {
 // An HTB class: rate guaranteed, ceil borrowed, each with its burst (link-layer aware, no rate tables).
-void HtbClass(Socket& s, int ifindex, uint32_t parent, uint32_t classid, uint64_t rateBytes, uint64_t ceilBytes,
-              uint32_t burstBytes, uint32_t cburstBytes, uint32_t quantum) {
+void HtbClass(Socket& s, int ifindex, uint32_t parent, uint32_t classid, uint64_t rateBytes, uint64_t ceilBytes, uint32_t burstBytes,
+              uint32_t cburstBytes, uint32_t quantum) {
   tc_htb_opt o{};
   o.rate.linklayer = o.ceil.linklayer = TC_LINKLAYER_ETHERNET;
   o.rate.rate = rateBytes >= (uint64_t(1) << 32) ? ~0U : static_cast<uint32_t>(rateBytes);
@@ -308,8 +309,8 @@ void HtbClass(Socket& s, int ifindex, uint32_t parent, uint32_t classid, uint64_
 }  // namespace
 
 void SetFlowClasses(int ifindex, const FlowClasses& f) {
-  if (f.rateBitsPerSecond < 8 || f.leafRateBitsPerSecond < 8 || f.burstBytes == 0 || f.leafBurstBytes == 0 ||
-      f.quantumBytes == 0 || f.leafMinors.empty())
+  if (f.rateBitsPerSecond < 8 || f.leafRateBitsPerSecond < 8 || f.burstBytes == 0 || f.leafBurstBytes == 0 || f.quantumBytes == 0 ||
+      f.leafMinors.empty())
     throw SysError{"htb parameters", EINVAL, DevCtx(ifindex), "rates, bursts, limit, quantum and leaves must be positive"};
   const uint32_t root = TC_H_MAKE(uint32_t(f.major) << 16, 0), parent = TC_H_MAKE(uint32_t(f.major) << 16, 1);
   Socket s;
@@ -345,8 +346,7 @@ void SetFlowClasses(int ifindex, const FlowClasses& f) {
   }
 }
 
-void AddQdisc(int ifindex, const char* kind, uint32_t parent, uint32_t handle, uint16_t optType, const void* opt,
-              size_t optLen) {
+void AddQdisc(int ifindex, const char* kind, uint32_t parent, uint32_t handle, uint16_t optType, const void* opt, size_t optLen) {
   Socket s;
   Msg m(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL);
   tcmsg t = RootTcmsg(ifindex);
@@ -363,8 +363,8 @@ void AddQdisc(int ifindex, const char* kind, uint32_t parent, uint32_t handle, u
   ThrowIf(s.Request(m, &ext), "RTM_NEWQDISC", std::string(kind) + " " + DevCtx(ifindex), ext);
 }
 
-void AttachBpfFilter(int ifindex, bool ingress, uint32_t handle, uint32_t priority, int progFd, const std::string& name,
-                     uint32_t classid, bool replace) {
+void AttachBpfFilter(int ifindex, bool ingress, uint32_t handle, uint32_t priority, int progFd, const std::string& name, uint32_t classid,
+                     bool replace) {
   Socket s;
   Msg m(RTM_NEWTFILTER, NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL));
   tcmsg t = RootTcmsg(ifindex);
@@ -387,7 +387,9 @@ void AttachBpfFilter(int ifindex, bool ingress, uint32_t handle, uint32_t priori
 // ---- filter and link inventory (re-attach: foreign filters, links a later plugin added) -------
 
 namespace {
-uint32_t ClsactParent(bool ingress) { return TC_H_MAKE(TC_H_CLSACT, ingress ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS); }
+uint32_t ClsactParent(bool ingress) {
+  return TC_H_MAKE(TC_H_CLSACT, ingress ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS);
+}
 }  // namespace
 
 std::vector<FilterInfo> ListFilters(int ifindex, bool ingress) {
@@ -412,8 +414,8 @@ std::vector<FilterInfo> ListFilters(int ifindex, bool ingress) {
           f.priority = TC_H_MAJ(tm->tcm_info) >> 16;
           f.protocol = ntohs(static_cast<uint16_t>(TC_H_MIN(tm->tcm_info)));
           int len = static_cast<int>(h->nlmsg_len) - NLMSG_LENGTH(sizeof(tcmsg));
-          for (auto* a = reinterpret_cast<const rtattr*>(reinterpret_cast<const uint8_t*>(tm) + NLMSG_ALIGN(sizeof(tcmsg)));
-               RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+          for (auto* a = reinterpret_cast<const rtattr*>(reinterpret_cast<const uint8_t*>(tm) + NLMSG_ALIGN(sizeof(tcmsg))); RTA_OK(a, len);
+               a = RTA_NEXT(a, len)) {
             if (a->rta_type == TCA_KIND) f.kind = static_cast<const char*>(RTA_DATA(a));
             if (a->rta_type != TCA_OPTIONS) continue;
             int olen = static_cast<int>(RTA_PAYLOAD(a));
@@ -536,8 +538,8 @@ std::optional<QdiscInfo> RootQdisc(int ifindex) {
         std::optional<uint64_t> rate64;
         uint32_t rate32 = 0;
         int len = static_cast<int>(h->nlmsg_len) - NLMSG_LENGTH(sizeof(tcmsg));
-        for (auto* a = reinterpret_cast<const rtattr*>(reinterpret_cast<const uint8_t*>(tm) + NLMSG_ALIGN(sizeof(tcmsg)));
-             RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+        for (auto* a = reinterpret_cast<const rtattr*>(reinterpret_cast<const uint8_t*>(tm) + NLMSG_ALIGN(sizeof(tcmsg))); RTA_OK(a, len);
+             a = RTA_NEXT(a, len)) {
           if (a->rta_type == TCA_KIND) qi.kind = static_cast<const char*>(RTA_DATA(a));
           if (a->rta_type != TCA_OPTIONS) continue;
           int olen = static_cast<int>(RTA_PAYLOAD(a));
@@ -626,9 +628,7 @@ Napi::Value NlSetTbf(const Napi::CallbackInfo& info) {
   double burst = num("burstBytes"), limit = num("limitBytes");
   if (burst > double(~0U) || limit > double(~0U)) throw Napi::RangeError::New(env, "burstBytes and limitBytes must fit in 32 bits");
   return StartNetnsJob(env, ns, [ns, ifname, rate, burst, limit]() -> ResultBuilder {
-    WithCtx(Ctx(ns, ifname), [&] {
-      nl::SetTbf(IfIndex(ifname, ""), rate, static_cast<uint32_t>(burst), static_cast<uint32_t>(limit));
-    });
+    WithCtx(Ctx(ns, ifname), [&] { nl::SetTbf(IfIndex(ifname, ""), rate, static_cast<uint32_t>(burst), static_cast<uint32_t>(limit)); });
     return Undef();
   });
 }
@@ -643,7 +643,8 @@ Napi::Value NlSetFlowClasses(const Napi::CallbackInfo& info) {
     Napi::Value v = o.Get(k);
     if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string(k) + " must be a number");
     double d = v.As<Napi::Number>().DoubleValue();
-    if (!(d > 0) || !std::isfinite(d) || d > max) throw Napi::RangeError::New(env, std::string(k) + " must be positive and at most " + std::to_string(max));
+    if (!(d > 0) || !std::isfinite(d) || d > max)
+      throw Napi::RangeError::New(env, std::string(k) + " must be positive and at most " + std::to_string(max));
     return d;
   };
   nl::FlowClasses f;
@@ -665,7 +666,8 @@ Napi::Value NlSetFlowClasses(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < a.Length(); i++) {
     Napi::Value v = a.Get(i);
     double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0;
-    if (!(d >= 2 && d <= 0xffff) || d != std::floor(d)) throw Napi::RangeError::New(env, "leafMinors[" + std::to_string(i) + "] must be an integer 2..0xffff (1 is the parent class)");
+    if (!(d >= 2 && d <= 0xffff) || d != std::floor(d))
+      throw Napi::RangeError::New(env, "leafMinors[" + std::to_string(i) + "] must be an integer 2..0xffff (1 is the parent class)");
     f.leafMinors.push_back(static_cast<uint16_t>(d));
   }
   return StartNetnsJob(env, ns, [ns, ifname, f]() -> ResultBuilder {

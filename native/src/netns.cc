@@ -51,7 +51,9 @@ namespace {
 class NetnsJob : public Napi::AsyncWorker {
  public:
   NetnsJob(Napi::Env env, std::optional<std::string> netnsPath, std::function<ResultBuilder()> work)
-      : Napi::AsyncWorker(env, "weir:netns"), deferred_(Napi::Promise::Deferred::New(env)), netns_(std::move(netnsPath)),
+      : Napi::AsyncWorker(env, "weir:netns"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        netns_(std::move(netnsPath)),
         work_(std::move(work)) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }

@@ -65,7 +65,8 @@ void EncodeScalar(const Napi::Value& v, size_t size, uint8_t* out, const std::st
       }
     } else {
       bits = v.As<Napi::BigInt>().Uint64Value(&lossless);
-      if (!lossless || size < 8) throw Napi::RangeError::New(env, "constant " + name + " does not fit in " + std::to_string(size) + " bytes");
+      if (!lossless || size < 8)
+        throw Napi::RangeError::New(env, "constant " + name + " does not fit in " + std::to_string(size) + " bytes");
     }
   } else if (v.IsNumber()) {
     double d = v.As<Napi::Number>().DoubleValue();
@@ -196,8 +197,8 @@ Napi::Value PinnedProgramId(const Napi::CallbackInfo& info) {
 Napi::Function BpfObjectWrap::Define(Napi::Env env) {
   return DefineClass(env, "BpfObject",
                      {InstanceMethod("program", &BpfObjectWrap::Program), InstanceMethod("map", &BpfObjectWrap::Map),
-                      InstanceMethod("programNames", &BpfObjectWrap::ProgramNames),
-                      InstanceMethod("mapNames", &BpfObjectWrap::MapNames), InstanceMethod("close", &BpfObjectWrap::Close)});
+                      InstanceMethod("programNames", &BpfObjectWrap::ProgramNames), InstanceMethod("mapNames", &BpfObjectWrap::MapNames),
+                      InstanceMethod("close", &BpfObjectWrap::Close)});
 }
 
 BpfObjectWrap::BpfObjectWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfObjectWrap>(info) {
@@ -274,8 +275,7 @@ Napi::Value BpfObjectWrap::Close(const Napi::CallbackInfo& info) {
 
 Napi::Function BpfProgramWrap::Define(Napi::Env env) {
   return DefineClass(env, "BpfProgram",
-                     {InstanceAccessor("name", &BpfProgramWrap::GetName, nullptr),
-                      InstanceAccessor("fd", &BpfProgramWrap::GetFd, nullptr),
+                     {InstanceAccessor("name", &BpfProgramWrap::GetName, nullptr), InstanceAccessor("fd", &BpfProgramWrap::GetFd, nullptr),
                       InstanceAccessor("id", &BpfProgramWrap::GetId, nullptr), InstanceMethod("pin", &BpfProgramWrap::Pin),
                       InstanceMethod("unpin", &BpfProgramWrap::Unpin), InstanceMethod("testRun", &BpfProgramWrap::TestRun)});
 }
@@ -306,12 +306,16 @@ int BpfProgramWrap::LiveFd() const {
   return fd;
 }
 
-Napi::Value BpfProgramWrap::GetName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
+Napi::Value BpfProgramWrap::GetName(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), name_);
+}
 Napi::Value BpfProgramWrap::GetFd(const Napi::CallbackInfo& info) {
   bool live = handle_ != nullptr && handle_->obj != nullptr;
   return Napi::Number::New(info.Env(), live ? bpf_program__fd(prog_) : -1);
 }
-Napi::Value BpfProgramWrap::GetId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
+Napi::Value BpfProgramWrap::GetId(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), id_);
+}
 
 Napi::Value BpfProgramWrap::Pin(const Napi::CallbackInfo& info) {
   std::string path = StringArg(info[0], "path");

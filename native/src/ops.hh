@@ -28,8 +28,8 @@ int IfIndex(const std::string& ifname, const std::string& context);
 
 // rtnetlink (netlink.cc), all in the calling thread's netns.
 namespace nl {
-int CreateIfb(const std::string& name);                  // ifindex; idempotent; link set up
-bool DeleteLink(const std::string& name);                // false when absent
+int CreateIfb(const std::string& name);    // ifindex; idempotent; link set up
+bool DeleteLink(const std::string& name);  // false when absent
 void SetTbf(int ifindex, uint64_t rateBitsPerSecond, uint32_t burstBytes, uint32_t limitBytes);
 // HTB root `major:` with one parent class major:1 at the rate and a leaf class per minor (rate = the
 // leaf share, ceil = the rate), each leaf queueing in a TBF with the leafQueue* parameters (handle
@@ -42,8 +42,8 @@ struct FlowClasses {
 };
 void SetFlowClasses(int ifindex, const FlowClasses& f);
 // Optional single attribute nested in TCA_OPTIONS.
-void AddQdisc(int ifindex, const char* kind, uint32_t parent, uint32_t handle, uint16_t optType = 0,
-              const void* opt = nullptr, size_t optLen = 0);
+void AddQdisc(int ifindex, const char* kind, uint32_t parent, uint32_t handle, uint16_t optType = 0, const void* opt = nullptr,
+              size_t optLen = 0);
 void ClearRootQdisc(int ifindex);
 struct QdiscInfo {
   std::string kind;
@@ -53,8 +53,8 @@ std::optional<QdiscInfo> RootQdisc(int ifindex);
 void SetLinkUp(int ifindex);
 // A direct-action cls_bpf filter on clsact whose classid minor the program reads as
 // skb->tc_classid (what libbpf's bpf_tc_attach cannot set).
-void AttachBpfFilter(int ifindex, bool ingress, uint32_t handle, uint32_t priority, int progFd, const std::string& name,
-                     uint32_t classid, bool replace);
+void AttachBpfFilter(int ifindex, bool ingress, uint32_t handle, uint32_t priority, int progFd, const std::string& name, uint32_t classid,
+                     bool replace);
 // One filter on a clsact hook (progId/classid: cls_bpf only, else 0).
 struct FilterInfo {
   uint32_t handle = 0;
@@ -72,7 +72,7 @@ struct LinkInfo {
   std::string name;
   std::string kind;  // IFLA_INFO_KIND ("veth", "ifb", ...); empty for physical or kind-less links
   bool loopback = false;
-  bool up = false;  // IFF_UP (administratively up)
+  bool up = false;                     // IFF_UP (administratively up)
   std::vector<std::string> addresses;  // global-scope addresses only
 };
 std::vector<LinkInfo> Links();

@@ -149,8 +149,10 @@ class RingBufferWrap : public Napi::ObjectWrap<RingBufferWrap> {
     std::vector<Napi::Promise::Deferred> waiters;
     waiters.swap(waiters_);
     for (auto& w : waiters) {
-      if (pollError_ != 0) w.Reject(ToJsError(env, SysError{"ring_buffer__poll", pollError_, "", ""}).Value());
-      else w.Resolve(env.Undefined());
+      if (pollError_ != 0)
+        w.Reject(ToJsError(env, SysError{"ring_buffer__poll", pollError_, "", ""}).Value());
+      else
+        w.Resolve(env.Undefined());
     }
     Unref();
   }
@@ -189,6 +191,8 @@ void DeliverBatch(Napi::Env env, Napi::Function fn, RingBufferWrap* self, Batch*
   }
 }
 
-Napi::Function DefineRingBuffer(Napi::Env env) { return RingBufferWrap::Define(env); }
+Napi::Function DefineRingBuffer(Napi::Env env) {
+  return RingBufferWrap::Define(env);
+}
 
 }  // namespace weir

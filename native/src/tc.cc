@@ -29,9 +29,12 @@ Target ParseTarget(const Napi::Object& o, bool needDirection) {
   t.ifname = StringArg(o.Get("ifname"), "ifname");
   if (needDirection) {
     std::string d = StringArg(o.Get("direction"), "direction");
-    if (d == "ingress") t.point = BPF_TC_INGRESS;
-    else if (d == "egress") t.point = BPF_TC_EGRESS;
-    else throw Napi::TypeError::New(env, "direction must be 'ingress' or 'egress'");
+    if (d == "ingress")
+      t.point = BPF_TC_INGRESS;
+    else if (d == "egress")
+      t.point = BPF_TC_EGRESS;
+    else
+      throw Napi::TypeError::New(env, "direction must be 'ingress' or 'egress'");
   }
   auto u32 = [&](const char* key, uint32_t dflt) -> uint32_t {
     Napi::Value v = o.Get(key);
@@ -149,8 +152,10 @@ Napi::Value TcDetach(const Napi::CallbackInfo& info) {
     bpf_tc_opts opts = Opts(t);
     int rc = bpf_tc_detach(&hook, &opts);
     bool removed = true;
-    if (rc == -ENOENT || rc == -EINVAL) removed = false;
-    else Check(rc, "bpf_tc_detach", t.Context());
+    if (rc == -ENOENT || rc == -EINVAL)
+      removed = false;
+    else
+      Check(rc, "bpf_tc_detach", t.Context());
     return [removed](Napi::Env e) -> Napi::Value { return Napi::Boolean::New(e, removed); };
   });
 }

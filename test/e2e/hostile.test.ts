@@ -4,9 +4,12 @@
  * by default where no webhook drops it, and may send only UDP 80 to z/b. Raw frames go out of an
  * AF_PACKET socket in x/a's netns (test/datapath/rawframe.c); a tap in z/b's netns counts what
  * arrives on the wire, before z/b's own programs, so a count is what x/a's datapath let out.
- * Then a port scan from a host outside the cluster against an isolated pod, while that pod's
- * legitimate client keeps working and a new pod is wired on the same node.
- * The datapath suites (test/datapath/hostile*.test.ts) show each attack working without Weir.
+ * Then: a port scan from a host outside the cluster against an isolated pod, while that pod's
+ * legitimate client keeps working and a new pod is wired on the same node; a revoked connection on
+ * which the client keeps sending; `kubectl debug --profile=netadmin` (an ephemeral container with
+ * NET_ADMIN); and a conntrack flood past the attacker's quota while another pod's idle connection
+ * waits it out. The datapath suites (test/datapath/hostile*.test.ts, chained-links.test.ts) show
+ * each attack working without Weir, and cover fragments, ICMP errors and the coordinator's veth0.
  */
 import { execFile, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -179,5 +182,85 @@ describePrivileged('e2e hostile pods: raw frames and a port scan get nowhere on 
       flows.stop();
       await cluster.deletePod('y/late').catch(() => undefined);
     }
+  }), 120_000);
+
+  it('revocation cannot be undone: x/b keeps sending on a connection z/b stopped admitting, and none of it passes', () => guarded(async (applied) => {
+    const admitXb: PolicyObject = {
+      kind: 'NetworkPolicy', namespace: 'z', name: 'b-from-xb',
+      spec: { podSelector: { matchLabels: { pod: 'b' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'x' } }, podSelector: { matchLabels: { pod: 'b' } } }] }] },
+    };
+    await apply(applied, admitXb);
+    await cluster.converge('z/b hears only x/b', (f, t) => !is(t, 'z/b') || is(f, 'x/b'));
+    // One connection, an echo every 300 ms; a timed-out echo leaves it open, so x/b keeps sending
+    // mid-stream segments (x/b's own egress is open: it could re-create conntrack if it were allowed to).
+    const lines: string[] = [];
+    const child = cluster.spawnInPod('x/b', [cluster.netprobe, 'hold', '250', '300', '9000', `tcp:${addr('z/b')}:80`]);
+    child.stdout?.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    for (const deadline = Date.now() + 5_000; lines.filter((l) => l.endsWith(' ok')).length < 3;) {
+      if (Date.now() > deadline) throw new Error(`the connection never worked: ${lines.join(' | ')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // A merge patch: `ingress: []` replaces the rule list (z/b now admits nobody).
+    await cluster.update({ ...admitXb, spec: { podSelector: { matchLabels: { pod: 'b' } }, policyTypes: ['Ingress'], ingress: [] } });
+    await exited;
+    const results = lines.filter((l) => / (ok|fail \S+)$/.test(l));
+    const firstFail = results.findIndex((l) => !l.endsWith(' ok'));
+    expect(firstFail, results.join(' | ')).toBeGreaterThan(0);
+    const after = results.slice(firstFail);
+    // Every exchange after the first failure failed, and x/b did keep sending (timeouts, not a closed socket).
+    expect(after.filter((l) => l.endsWith(' ok')), after.join(' | ')).toEqual([]);
+    expect(after.filter((l) => l.endsWith('timeout-echo')).length).toBeGreaterThanOrEqual(5);
+  }), 60_000);
+
+  it('kubectl debug --profile=netadmin on an enforced pod is refused: an ephemeral container with NET_ADMIN', () => guarded(async () => {
+    const pod = await cluster.core.readNamespacedPod({ namespace: 'x', name: 'a' });
+    if (pod.spec === undefined) throw new Error('x/a has no spec');
+    pod.spec.ephemeralContainers = [{ name: 'debugger', image: 'busybox', securityContext: { capabilities: { add: ['NET_ADMIN'] } } }];
+    let refusal = '';
+    try {
+      await cluster.core.replaceNamespacedPodEphemeralcontainers({ namespace: 'x', name: 'a', body: pod });
+    } catch (error) {
+      refusal = error instanceof Error ? error.message : String(error);
+    }
+    // Weir's validating webhook refuses it, naming the field and the capability (webhook/src/decide/pod-security.ts).
+    expect(refusal).toContain('pods.validate.weir.dev');
+    expect(refusal).toContain('spec.ephemeralContainers[0].securityContext.capabilities.add[0]');
+    expect(refusal).toContain('POD_NET_ADMIN_ON_ENFORCED');
+    const after = await cluster.core.readNamespacedPod({ namespace: 'x', name: 'a' });
+    expect(after.spec?.ephemeralContainers ?? []).toEqual([]);
+  }), 30_000);
+
+  it('a conntrack flood from x/a fills only its own quota: an idle connection of other pods survives it', () => guarded(async (applied) => {
+    const admitXb: PolicyObject = {
+      kind: 'NetworkPolicy', namespace: 'z', name: 'b-from-xb-2',
+      spec: { podSelector: { matchLabels: { pod: 'b' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'x' } }, podSelector: { matchLabels: { pod: 'b' } } }] }] },
+    };
+    await apply(applied, admitXb);
+    await cluster.converge('z/b hears only x/b', (f, t) => !is(t, 'z/b') || is(f, 'x/b'));
+    // The victim: one exchange, then idle through the flood, then another on the same connection.
+    const lines: string[] = [];
+    const child = cluster.spawnInPod('x/b', [cluster.netprobe, 'hold', '1000', '15000', '16000', `tcp:${addr('z/b')}:80`]);
+    child.stdout?.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // The flood: more new UDP flows than the endpoint's conntrack quota (16,384), to closed ports of z/c.
+    const flows = 17_100;
+    const target = addr('z/c');
+    const started = performance.now();
+    for (let sent = 0; sent < flows; sent += 900) {
+      const specs = Array.from({ length: Math.min(900, flows - sent) }, (_, i) => `udp:${target}:${2000 + ((sent + i) % 60000)}`);
+      await cluster.runProbe('x/a', ['probe', '50', ...specs], 20_000);
+    }
+    const floodMs = performance.now() - started;
+    await exited;
+    const results = lines.filter((l) => / (ok|fail \S+)$/.test(l));
+    expect(results.length, lines.join(' | ')).toBe(2);
+    expect(results.every((l) => l.endsWith(' ok')), results.join(' | ')).toBe(true);
+    const metrics = await (await fetch(`${cluster.lab.labState.nodes[0]?.agentUrl ?? ''}/metrics`)).text();
+    const counted = (reason: string, pod: string): number => metrics.split('\n').filter((l) => l.includes(`reason="${reason}"`) && l.includes(pod))
+      .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+    expect(counted('ct-quota', 'x/a')).toBeGreaterThan(0);
+    expect(counted('ct-quota', 'x/b')).toBe(0);
+    process.stdout.write(`[e2e ${tag}] ${flows} new UDP flows from x/a in ${floodMs.toFixed(0)} ms: ${counted('ct-quota', 'x/a')} over its quota dropped (ct-quota); x/b's idle connection answered after it\n`);
   }), 120_000);
 });

@@ -234,5 +234,3 @@ export function parseCniResponse(input: unknown): Parsed<CniResponse> {
   return r.result(cniError(code, message, details));
 }
 
-/** Parse errors as one line for a CNI error message. */
-export { formatFieldErrors as describeFieldErrors } from '../../../common/src/field-errors.js';

@@ -9,10 +9,10 @@ import { chmod, lstat, mkdir, rename, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { errorMessage } from '../../../common/src/errors.js';
+import { formatFieldErrors } from '../../../common/src/field-errors.js';
 import { CNI_ERROR_CODES } from './codes.js';
 import {
   cniError,
-  describeFieldErrors,
   encodeCniResponse,
   parseCniRequest,
   type CniCommand,
@@ -91,9 +91,131 @@ function listen(server: net.Server, socketPath: string): Promise<void> {
   });
 }
 
+/** The request in a connection's bytes, or the error to answer and the event to report. */
+function decodeRequest(bytes: Buffer): { ok: true; req: CniRequest } | { ok: false; event: CniServerEvent; response: CniResponse } {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    const why = errorMessage(e);
+    return { ok: false, event: { type: 'bad-request', errors: why }, response: cniError(CNI_ERROR_CODES.WEIR_ERR_BAD_REQUEST, `weir agent could not decode the request: ${why}`) };
+  }
+  const parsed = parseCniRequest(decoded);
+  if (!parsed.ok) {
+    return {
+      ok: false,
+      event: { type: 'bad-request', errors: parsed.errors },
+      response: cniError(CNI_ERROR_CODES.WEIR_ERR_BAD_REQUEST, `weir agent rejected the request: ${formatFieldErrors(parsed.errors)}`),
+    };
+  }
+  return { ok: true, req: parsed.value };
+}
+
+interface ExchangeContext {
+  handler: CniServerOptions['handler'];
+  timeoutMs: number;
+  maxBytes: number;
+  emit: (e: CniServerEvent) => void;
+  /** Aborts when the server closes. */
+  closing: AbortSignal;
+  /** Open connections, destroyed on close. */
+  open: Set<net.Socket>;
+}
+
+/** One connection: one request, read within maxBytes and timeoutMs with the handler, answered once. */
+function serveExchange(sock: net.Socket, ctx: ExchangeContext): void {
+  const { emit, timeoutMs } = ctx;
+  ctx.open.add(sock);
+  const started = performance.now();
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let finished = false;
+  const exchange = new AbortController();
+  const onClosing = (): void => exchange.abort(new Error('weir agent is shutting down'));
+  ctx.closing.addEventListener('abort', onClosing, { once: true });
+
+  const finish = (resp: CniResponse | null): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    ctx.closing.removeEventListener('abort', onClosing);
+    if (resp === null) sock.destroy();
+    else sock.end(encodeCniResponse(resp));
+  };
+  let command: CniCommand | null = null;
+  const timer = setTimeout(() => {
+    exchange.abort(new Error('timeout'));
+    if (command === null) {
+      emit({ type: 'read-timeout' });
+      finish(null);
+      return;
+    }
+    emit({ type: 'handler-timeout', command, timeoutMs });
+    finish(cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_TIMEOUT, `weir agent did not finish ${command} within ${timeoutMs} ms`));
+  }, timeoutMs);
+
+  sock.on('error', () => finish(null)); // the plugin went away; nothing to answer
+  sock.on('close', () => {
+    ctx.open.delete(sock);
+    finish(null);
+  });
+  sock.on('data', (chunk: Buffer) => {
+    if (finished) return;
+    bytes += chunk.length;
+    if (bytes > ctx.maxBytes) {
+      emit({ type: 'request-too-large', bytes });
+      finish(cniError(CNI_ERROR_CODES.WEIR_ERR_BAD_REQUEST, `request exceeds ${ctx.maxBytes} bytes`));
+      return;
+    }
+    chunks.push(chunk);
+  });
+  sock.on('end', () => {
+    if (finished) return;
+    const decoded = decodeRequest(Buffer.concat(chunks));
+    if (!decoded.ok) {
+      emit(decoded.event);
+      finish(decoded.response);
+      return;
+    }
+    const { req } = decoded;
+    const cmd = req.command;
+    command = cmd;
+    // An async wrapper calls the handler now and turns a synchronous throw into a rejection.
+    const pending = (async () => ctx.handler(req, exchange.signal))();
+    pending.then(
+      (resp) => {
+        if (!finished) emit({ type: 'answered', command: cmd, ok: resp.ok, durationMs: performance.now() - started });
+        finish(resp);
+      },
+      (e: unknown) => {
+        const why = errorMessage(e);
+        if (!finished) emit({ type: 'handler-error', command: cmd, error: why });
+        finish(cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent failed to handle ${cmd}: ${why}`));
+      },
+    );
+  });
+}
+
+/**
+ * Binds under a temporary name, restricts it, then renames it into place: the socket is never
+ * reachable at its public path with the umask's permissions. Returns the socket file's identity.
+ */
+async function listenPrivately(server: net.Server, socketPath: string): Promise<{ ino: number; dev: number }> {
+  const tmp = path.join(path.dirname(socketPath), `.${path.basename(socketPath)}.${randomBytes(4).toString('hex')}`);
+  await listen(server, tmp);
+  try {
+    await chmod(tmp, 0o600);
+    await rename(tmp, socketPath);
+  } catch (e) {
+    server.close();
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  return lstat(socketPath);
+}
+
 export async function startCniServer(opts: CniServerOptions): Promise<CniServer> {
-  const { socketPath, handler, timeoutMs } = opts;
-  const maxBytes = opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  const { socketPath } = opts;
   const emit = (e: CniServerEvent): void => {
     try {
       opts.onEvent?.(e);
@@ -108,104 +230,13 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
 
   const open = new Set<net.Socket>();
   const closing = new AbortController();
-
-  const serve = (sock: net.Socket): void => {
-    open.add(sock);
-    const started = performance.now();
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    let finished = false;
-    const exchange = new AbortController();
-    const onClosing = (): void => exchange.abort(new Error('weir agent is shutting down'));
-    closing.signal.addEventListener('abort', onClosing, { once: true });
-
-    const finish = (resp: CniResponse | null): void => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      closing.signal.removeEventListener('abort', onClosing);
-      if (resp === null) sock.destroy();
-      else sock.end(encodeCniResponse(resp));
-    };
-    let command: CniCommand | null = null;
-    const timer = setTimeout(() => {
-      exchange.abort(new Error('timeout'));
-      if (command === null) {
-        emit({ type: 'read-timeout' });
-        finish(null);
-        return;
-      }
-      emit({ type: 'handler-timeout', command, timeoutMs });
-      finish(cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_TIMEOUT, `weir agent did not finish ${command} within ${timeoutMs} ms`));
-    }, timeoutMs);
-
-    sock.on('error', () => finish(null)); // the plugin went away; nothing to answer
-    sock.on('close', () => {
-      open.delete(sock);
-      finish(null);
-    });
-    sock.on('data', (chunk: Buffer) => {
-      if (finished) return;
-      bytes += chunk.length;
-      if (bytes > maxBytes) {
-        emit({ type: 'request-too-large', bytes });
-        finish(cniError(CNI_ERROR_CODES.WEIR_ERR_BAD_REQUEST, `request exceeds ${maxBytes} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    sock.on('end', () => {
-      if (finished) return;
-      let decoded: unknown;
-      try {
-        decoded = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch (e) {
-        const why = errorMessage(e);
-        emit({ type: 'bad-request', errors: why });
-        finish(cniError(CNI_ERROR_CODES.WEIR_ERR_BAD_REQUEST, `weir agent could not decode the request: ${why}`));
-        return;
-      }
-      const parsed = parseCniRequest(decoded);
-      if (!parsed.ok) {
-        emit({ type: 'bad-request', errors: parsed.errors });
-        finish(cniError(CNI_ERROR_CODES.WEIR_ERR_BAD_REQUEST, `weir agent rejected the request: ${describeFieldErrors(parsed.errors)}`));
-        return;
-      }
-      const req = parsed.value;
-      const cmd = req.command;
-      command = cmd;
-      // An async wrapper calls the handler now and turns a synchronous throw into a rejection.
-      const pending = (async () => handler(req, exchange.signal))();
-      pending.then(
-        (resp) => {
-          if (!finished) emit({ type: 'answered', command: cmd, ok: resp.ok, durationMs: performance.now() - started });
-          finish(resp);
-        },
-        (e: unknown) => {
-          const why = errorMessage(e);
-          if (!finished) emit({ type: 'handler-error', command: cmd, error: why });
-          finish(cniError(CNI_ERROR_CODES.WEIR_ERR_AGENT_INTERNAL, `weir agent failed to handle ${cmd}: ${why}`));
-        },
-      );
-    });
+  const ctx: ExchangeContext = {
+    handler: opts.handler, timeoutMs: opts.timeoutMs, maxBytes: opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES, emit, closing: closing.signal, open,
   };
-
   // allowHalfOpen: the plugin shuts down its write side and then waits for our answer.
-  const server = net.createServer({ allowHalfOpen: true }, serve);
+  const server = net.createServer({ allowHalfOpen: true }, (sock) => serveExchange(sock, ctx));
   if (opts.maxConnections !== undefined) server.maxConnections = opts.maxConnections;
-  // Bind under a temporary name, restrict it, then rename it into place: the socket is never
-  // reachable at its public path with the umask's permissions.
-  const tmp = path.join(dir, `.${path.basename(socketPath)}.${randomBytes(4).toString('hex')}`);
-  await listen(server, tmp);
-  try {
-    await chmod(tmp, 0o600);
-    await rename(tmp, socketPath);
-  } catch (e) {
-    server.close();
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  const ours = await lstat(socketPath);
+  const ours = await listenPrivately(server, socketPath);
 
   return {
     async close(): Promise<void> {

@@ -83,7 +83,7 @@ export interface DesiredEndpoint extends EndpointKey {
   entries: PolicyEntry[];
   /**
    * Set by the compiler: changes whenever `entries` or the isolation change, never repeats, so a
-   * consumer can tell "unchanged" without comparing the entries (agent/src/agent.ts program()).
+   * consumer can tell "unchanged" without comparing the entries (agent/src/endpoint-programs.ts program()).
    * Absent: compare the content.
    */
   revision?: number;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MAX_NODE_ADDRS } from './driver.js';
+import { MAX_NODE_ADDRS } from './hooks.js';
 import { ADOPTED_CLASSID_BIT, filtersAhead, hookState, inWeirInstance, type TcFilterInfo } from './filters.js';
 import { classifyLinks, type PodLink } from './links.js';
 

@@ -1,6 +1,6 @@
 /**
  * What the agent process has programmed for an endpoint: the "current" side of every diff the
- * agent makes (agent/src/agent.ts), read by the attach check (attach-check.ts) to re-attach it.
+ * agent makes (agent/src/endpoint-programs.ts), read by the attach check (attach-check.ts) to re-attach it.
  */
 import type { DesiredEndpoint } from '../datapath/desired.js';
 import type { Bandwidth, ShapingMode } from '../datapath/shaping.js';

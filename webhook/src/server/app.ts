@@ -21,6 +21,7 @@ import {
   formatFieldErrors,
   parseAdmissionReview,
   type AdmissionResponseBody,
+  type AdmissionRequest,
 } from './review.js';
 import { awaitReferences, type CatchUpOptions } from './catch-up.js';
 import { ENDPOINTS, routeReview, type Endpoint, type Outcome } from './route.js';
@@ -65,106 +66,77 @@ function outcomeToBody(uid: string, outcome: Outcome): AdmissionResponseBody {
   }
 }
 
-export function createAdmissionApp(deps: AdmissionAppDeps): express.Express {
-  const { decider, view, options, logger, metrics } = deps;
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
-  const jsonBody = express.json({
-    limit: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
-    type: 'application/json',
-    strict: true,
-  });
-
-  const answer = async (endpoint: Endpoint, req: Request, res: Response): Promise<void> => {
-    const started = process.hrtime.bigint();
-    const parsed = parseAdmissionReview(req.body as unknown);
-    if (!parsed.ok) {
-      metrics.badRequests.inc({ cause: 'not-admission-review' });
-      const message = `not an AdmissionReview admission.k8s.io/v1: ${formatFieldErrors(parsed.errors)}`;
-      logger.warn({ path: req.path, errors: parsed.errors }, 'rejected malformed AdmissionReview');
-      sendError(res, 400, message);
-      return;
-    }
-    const review = parsed.value;
-    const caughtUp = await awaitReferences(review, view, deps.catchUp);
-    if (caughtUp.waitedMs > 0) logger.info({ uid: review.uid, waitedMs: caughtUp.waitedMs, missing: caughtUp.missing }, 'waited for the caches to hold what the pod names');
-    let outcome: Outcome;
-    try {
-      outcome = routeReview(endpoint, review, decider, view, options);
-    } catch (err: unknown) {
-      // Fail closed with a message: a bug in a decision must never admit, nor crash the server.
-      logger.error({ uid: review.uid, err, path: req.path }, 'decision threw; denying');
-      outcome = {
-        kind: 'deny',
-        code: 500,
-        message: `Weir webhook internal error while deciding ${review.resource.resource} ${review.namespace}/${review.name}: ${errorMessage(err)}`,
-        warnings: [],
-        reasons: ['internal-error'],
-      };
-    }
-    const body = JSON.stringify(outcomeToBody(review.uid, outcome));
-    // Written directly rather than through res.send: same status and headers, without express's
-    // per-response MIME lookup and freshness check on the hottest path.
-    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-    res.end(body);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    metrics.duration.observe({ resource: endpoint.resource, phase: endpoint.phase }, seconds);
-    const verdict = outcome.kind === 'allow' ? 'allowed' : 'denied';
-    const reason = outcome.kind === 'allow' ? outcome.reason : (outcome.reasons[0] ?? 'none');
-    metrics.reviews.inc({ resource: endpoint.resource, operation: review.operation, verdict, reason });
-    // Built only when a line is written: allows are the bulk of the traffic and log at debug (the
-    // API server's audit log already records them), so the hot path builds no log object at all.
-    const fields = () => ({
-      uid: review.uid,
-      path: req.path,
-      operation: review.operation,
-      namespace: review.namespace,
-      name: review.name,
-      verdict,
-      reason,
-      dryRun: review.dryRun,
-      ms: Math.round(seconds * 1e5) / 100,
-    });
-    if (outcome.kind === 'deny') {
-      for (const r of outcome.reasons) metrics.refusals.inc({ resource: endpoint.resource, reason: r });
-      logger.info({ ...fields(), reasons: outcome.reasons }, 'denied');
-    } else if (logger.isLevelEnabled('debug')) {
-      logger.debug({ ...fields(), patchOps: outcome.patch.length, warnings: outcome.warnings.length }, 'allowed');
-    }
-  };
-
-  for (const [path, endpoint] of ENDPOINTS) {
-    app.post(
-      path,
-      (req: Request, res: Response, next: NextFunction) => {
-        const isJson = req.is('application/json');
-        if (isJson === false || isJson === null) {
-          metrics.badRequests.inc({ cause: 'content-type' });
-          sendError(res, 415, `content type must be application/json, got ${JSON.stringify(req.get('content-type') ?? '')}`);
-          return;
-        }
-        next();
-      },
-      jsonBody,
-      // Express 4 drops a handler's promise: a rejection goes to the error handler below instead of
-      // becoming an unhandled rejection.
-      (req: Request, res: Response, next: NextFunction) => {
-        answer(endpoint, req, res).catch(next);
-      },
-    );
-    app.all(path, (req: Request, res: Response) => {
-      metrics.badRequests.inc({ cause: 'method' });
-      res.set('Allow', 'POST');
-      sendError(res, 405, `method ${req.method} not allowed; AdmissionReviews are POSTed`);
-    });
+/** The decision, or a deny naming the internal error: a bug in a decision must never admit, nor crash the server. */
+function decideSafely(deps: AdmissionAppDeps, endpoint: Endpoint, review: AdmissionRequest, path: string): Outcome {
+  try {
+    return routeReview(endpoint, review, deps.decider, deps.view, deps.options);
+  } catch (err: unknown) {
+    deps.logger.error({ uid: review.uid, err, path }, 'decision threw; denying');
+    return {
+      kind: 'deny',
+      code: 500,
+      message: `Weir webhook internal error while deciding ${review.resource.resource} ${review.namespace}/${review.name}: ${errorMessage(err)}`,
+      warnings: [],
+      reasons: ['internal-error'],
+    };
   }
-  app.use((req: Request, res: Response) => {
-    metrics.badRequests.inc({ cause: 'path' });
-    sendError(res, 404, `no webhook at ${req.path}; paths are ${[...ENDPOINTS.keys()].join(', ')}`);
+}
+
+/** The metrics and the log line of one answered review. */
+function recordReview(deps: AdmissionAppDeps, endpoint: Endpoint, review: AdmissionRequest, outcome: Outcome, path: string, seconds: number): void {
+  const { metrics, logger } = deps;
+  metrics.duration.observe({ resource: endpoint.resource, phase: endpoint.phase }, seconds);
+  const verdict = outcome.kind === 'allow' ? 'allowed' : 'denied';
+  const reason = outcome.kind === 'allow' ? outcome.reason : (outcome.reasons[0] ?? 'none');
+  metrics.reviews.inc({ resource: endpoint.resource, operation: review.operation, verdict, reason });
+  // Built only when a line is written: allows are the bulk of the traffic and log at debug (the
+  // API server's audit log already records them), so the hot path builds no log object at all.
+  const fields = () => ({
+    uid: review.uid,
+    path,
+    operation: review.operation,
+    namespace: review.namespace,
+    name: review.name,
+    verdict,
+    reason,
+    dryRun: review.dryRun,
+    ms: Math.round(seconds * 1e5) / 100,
   });
-  // Body-parser errors (too large, bad JSON, bad encoding) land here; express wants the 4 arguments.
-  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+  if (outcome.kind === 'deny') {
+    for (const r of outcome.reasons) metrics.refusals.inc({ resource: endpoint.resource, reason: r });
+    logger.info({ ...fields(), reasons: outcome.reasons }, 'denied');
+  } else if (logger.isLevelEnabled('debug')) {
+    logger.debug({ ...fields(), patchOps: outcome.patch.length, warnings: outcome.warnings.length }, 'allowed');
+  }
+}
+
+async function answerReview(deps: AdmissionAppDeps, endpoint: Endpoint, req: Request, res: Response): Promise<void> {
+  const { metrics, logger } = deps;
+  const started = process.hrtime.bigint();
+  const parsed = parseAdmissionReview(req.body as unknown);
+  if (!parsed.ok) {
+    metrics.badRequests.inc({ cause: 'not-admission-review' });
+    const message = `not an AdmissionReview admission.k8s.io/v1: ${formatFieldErrors(parsed.errors)}`;
+    logger.warn({ path: req.path, errors: parsed.errors }, 'rejected malformed AdmissionReview');
+    sendError(res, 400, message);
+    return;
+  }
+  const review = parsed.value;
+  const caughtUp = await awaitReferences(review, deps.view, deps.catchUp);
+  if (caughtUp.waitedMs > 0) logger.info({ uid: review.uid, waitedMs: caughtUp.waitedMs, missing: caughtUp.missing }, 'waited for the caches to hold what the pod names');
+  const outcome = decideSafely(deps, endpoint, review, req.path);
+  const body = JSON.stringify(outcomeToBody(review.uid, outcome));
+  // Written directly rather than through res.send: same status and headers, without express's
+  // per-response MIME lookup and freshness check on the hottest path.
+  res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+  recordReview(deps, endpoint, review, outcome, req.path, Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+/** Body-parser errors (too large, bad JSON, bad encoding) land here; express wants the 4 arguments. */
+function bodyErrors(deps: AdmissionAppDeps) {
+  const { metrics, logger } = deps;
+  return (err: unknown, _req: Request, res: Response, next: NextFunction): void => {
     const e = (typeof err === 'object' && err !== null ? err : {}) as { type?: unknown; status?: unknown; message?: unknown };
     const type = typeof e.type === 'string' ? e.type : 'unknown';
     const message = typeof e.message === 'string' ? e.message : String(err);
@@ -189,7 +161,50 @@ export function createAdmissionApp(deps: AdmissionAppDeps): express.Express {
         if (res.headersSent) next(err);
         else sendError(res, typeof e.status === 'number' ? e.status : 400, message);
     }
+  };
+}
+
+export function createAdmissionApp(deps: AdmissionAppDeps): express.Express {
+  const { metrics } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  const jsonBody = express.json({
+    limit: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    type: 'application/json',
+    strict: true,
   });
+
+  for (const [path, endpoint] of ENDPOINTS) {
+    app.post(
+      path,
+      (req: Request, res: Response, next: NextFunction) => {
+        const isJson = req.is('application/json');
+        if (isJson === false || isJson === null) {
+          metrics.badRequests.inc({ cause: 'content-type' });
+          sendError(res, 415, `content type must be application/json, got ${JSON.stringify(req.get('content-type') ?? '')}`);
+          return;
+        }
+        next();
+      },
+      jsonBody,
+      // Express 4 drops a handler's promise: a rejection goes to the error handler below instead of
+      // becoming an unhandled rejection.
+      (req: Request, res: Response, next: NextFunction) => {
+        answerReview(deps, endpoint, req, res).catch(next);
+      },
+    );
+    app.all(path, (req: Request, res: Response) => {
+      metrics.badRequests.inc({ cause: 'method' });
+      res.set('Allow', 'POST');
+      sendError(res, 405, `method ${req.method} not allowed; AdmissionReviews are POSTed`);
+    });
+  }
+  app.use((req: Request, res: Response) => {
+    metrics.badRequests.inc({ cause: 'path' });
+    sendError(res, 404, `no webhook at ${req.path}; paths are ${[...ENDPOINTS.keys()].join(', ')}`);
+  });
+  app.use(bodyErrors(deps));
   return app;
 }
 

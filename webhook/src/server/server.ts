@@ -61,6 +61,24 @@ export function secureContextOptions(material: TlsMaterial): tls.SecureContextOp
   return opts;
 }
 
+/** Closes the server: idle connections now, in-flight reviews when they finish, the rest after graceMs. */
+async function drain(server: https.Server, sockets: ReadonlySet<Socket>, graceMs: number, logger: Logger): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => {
+    logger.warn({ open: sockets.size }, 'grace period over; closing remaining connections');
+    server.closeAllConnections();
+  }, graceMs);
+  // Idle keep-alive sockets that become idle after their last response must go too.
+  const sweeper = setInterval(() => server.closeIdleConnections(), 100);
+  try {
+    await closed;
+  } finally {
+    clearTimeout(timer);
+    clearInterval(sweeper);
+  }
+}
+
 export async function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
   const metrics = opts.metrics ?? createMetrics();
   const logger: Logger = opts.logger;
@@ -118,20 +136,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       if (draining) return;
       draining = true;
       logger.info({ graceMs }, 'shutting down: no new connections, draining in-flight reviews');
-      const closed = new Promise<void>((resolve) => httpsServer.close(() => resolve()));
-      httpsServer.closeIdleConnections();
-      const timer = setTimeout(() => {
-        logger.warn({ open: sockets.size }, 'grace period over; closing remaining connections');
-        httpsServer.closeAllConnections();
-      }, graceMs);
-      // Idle keep-alive sockets that become idle after their last response must go too.
-      const sweeper = setInterval(() => httpsServer.closeIdleConnections(), 100);
-      try {
-        await closed;
-      } finally {
-        clearTimeout(timer);
-        clearInterval(sweeper);
-      }
+      await drain(httpsServer, sockets, graceMs, logger);
       if (healthServer !== undefined) {
         const hs = healthServer;
         await new Promise<void>((resolve) => {
