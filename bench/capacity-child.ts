@@ -15,7 +15,7 @@ import { buildCluster } from './cluster-model.js';
 import { median } from './report.js';
 
 const [nsArg, nodesArg, mode] = process.argv.slice(2);
-const shape = { namespaces: Number(nsArg), nodes: Number(nodesArg) };
+const shape = { namespaces: Number(nsArg), nodes: Number(nodesArg), ...(process.env.SERVICES === '1' ? { services: true } : {}) };
 const REPEAT = 200_000;
 const ROUNDS = 3;
 const NODE = 'node0';

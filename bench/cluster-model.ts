@@ -15,6 +15,7 @@ import {
   type ClusterState,
   type Parsed,
 } from '../agent/src/policy/model.js';
+import { parseEndpointSlice, parseService } from '../agent/src/policy/service-model.js';
 
 export const PODS_PER_NS = 100;
 const APPS = 10;
@@ -24,6 +25,12 @@ export interface ClusterShape {
   nodes: number;
   /** Keep only NetworkPolicy shape k (0..9) and drop the ANPs: for investigating one shape. */
   only?: number;
+  /**
+   * One ClusterIP Service per app per namespace (10 per namespace), each with an EndpointSlice of
+   * its 10 pods: port http 80 → 8080 and dns 53/UDP → 53. Egress to them is judged by their
+   * backends (agent/src/policy/services.ts). Env SERVICES=1 in bench/compile-child.ts and bench/capacity-child.ts.
+   */
+  services?: boolean;
 }
 
 export function must<T>(p: Parsed<T>): T {
@@ -78,6 +85,25 @@ export interface RawCluster {
   networkPolicies: unknown[];
   adminNetworkPolicies: unknown[];
   baselineAdminNetworkPolicy: unknown;
+  services: unknown[];
+  endpointSlices: unknown[];
+}
+
+/** Service k of namespace ns: ClusterIP 100.<64 + ns/256>.<ns mod 256>.<k+1>. */
+function serviceObjects(ns: number, k: number): [unknown, unknown] {
+  const name = `app${k}`;
+  const ports = [{ name: 'http', port: 80, protocol: 'TCP' }, { name: 'dns', port: 53, protocol: 'UDP' }];
+  const vip = `100.${64 + Math.floor(ns / 256)}.${ns % 256}.${k + 1}`;
+  const addresses: string[] = [];
+  for (let i = k; i < PODS_PER_NS; i += APPS) addresses.push(podIp(ns, i));
+  return [
+    { metadata: { namespace: `ns${ns}`, name }, spec: { type: 'ClusterIP', clusterIP: vip, clusterIPs: [vip], ports } },
+    {
+      metadata: { namespace: `ns${ns}`, name: `${name}-1`, labels: { 'kubernetes.io/service-name': name } }, addressType: 'IPv4',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }, { name: 'dns', port: 53, protocol: 'UDP' }],
+      endpoints: addresses.map((a) => ({ addresses: [a], conditions: { ready: true } })),
+    },
+  ];
 }
 
 export function namespaceObject(n: number): unknown {
@@ -85,9 +111,14 @@ export function namespaceObject(n: number): unknown {
 }
 
 export function rawCluster(shape: ClusterShape): RawCluster {
-  const out: RawCluster = { namespaces: [], pods: [], networkPolicies: [], adminNetworkPolicies: [], baselineAdminNetworkPolicy: undefined };
+  const out: RawCluster = { namespaces: [], pods: [], networkPolicies: [], adminNetworkPolicies: [], baselineAdminNetworkPolicy: undefined, services: [], endpointSlices: [] };
   for (let n = 0; n < shape.namespaces; n++) {
     out.namespaces.push(namespaceObject(n));
+    for (let k = 0; k < (shape.services === true ? APPS : 0); k++) {
+      const [svc, slice] = serviceObjects(n, k);
+      out.services.push(svc);
+      out.endpointSlices.push(slice);
+    }
     for (let i = 0; i < PODS_PER_NS; i++) out.pods.push(rawPod(shape, n, i, `app${i % APPS}`));
     for (const [idx, p] of policies(n).entries()) if (shape.only === undefined || shape.only === idx) out.networkPolicies.push(p);
   }
@@ -122,5 +153,7 @@ export function buildCluster(shape: ClusterShape): ClusterState {
     multiNetworkPolicies: [],
     adminNetworkPolicies: raw.adminNetworkPolicies.map((p) => must(parseAdminNetworkPolicy(p))),
     baselineAdminNetworkPolicy: must(parseBaselineAdminNetworkPolicy(raw.baselineAdminNetworkPolicy)),
+    services: raw.services.map((s) => must(parseService(s))),
+    endpointSlices: raw.endpointSlices.map((s) => must(parseEndpointSlice(s))),
   };
 }

@@ -7,7 +7,8 @@
  * full compile and prints its path.
  *
  * Knobs for investigation: PHASES=1 prints load/compile/heap for three fresh compiles and exits,
- * ONLY=<0..9> keeps one NetworkPolicy shape and drops the ANPs.
+ * ONLY=<0..9> keeps one NetworkPolicy shape and drops the ANPs, SERVICES=1 adds 10 ClusterIP Services
+ * per namespace with their EndpointSlices (bench/cluster-model.ts).
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,8 @@ import { writeHeapSnapshot } from 'node:v8';
 import { PolicyCompiler } from '../agent/src/policy/compile.js';
 import { parseNetworkPolicy, parsePod, type ClusterState } from '../agent/src/policy/model.js';
 import { matchesSelector } from '../agent/src/policy/selector.js';
-import { buildCluster, must, rawPod, type ClusterShape } from './cluster-model.js';
+import { parseEndpointSlice } from '../agent/src/policy/service-model.js';
+import { buildCluster, must, podIp, rawPod, type ClusterShape } from './cluster-model.js';
 
 const NS = Number(process.argv[2] ?? 100);
 const NODES = Number(process.argv[3] ?? 20);
@@ -24,7 +26,9 @@ const NAIVE = process.argv[4] === 'naive';
 const HEAP = process.argv[4] === 'heap';
 /** Timed runs of each incremental loop that come first and are reported apart (JIT warm-up). */
 const WARMUP = 50;
-const SHAPE: ClusterShape = { namespaces: NS, nodes: NODES, ...(process.env.ONLY === undefined ? {} : { only: Number(process.env.ONLY) }) };
+const SHAPE: ClusterShape = {
+  namespaces: NS, nodes: NODES, ...(process.env.ONLY === undefined ? {} : { only: Number(process.env.ONLY) }), ...(process.env.SERVICES === '1' ? { services: true } : {}),
+};
 
 export interface CompileResult {
   /** The first `warmup` samples of podAdded / policyChanged ran first (JIT warm-up). */
@@ -44,6 +48,9 @@ export interface CompileResult {
   policyChanged: number[];
   policyChangedCpu: number[];
   widePolicyChanged: number[];
+  /** SERVICES=1: an EndpointSlice changed (a backend from another namespace added or taken out again), node0 recomputed. */
+  sliceChanged?: number[];
+  sliceChangedCpu?: number[];
   peakRssMb: number;
   naiveMs?: number;
   naiveEvaluations?: number;
@@ -99,6 +106,8 @@ function main(): void {
   const c = new PolicyCompiler().load(state);
   const out = c.compileNode({ name: 'node0' });
   const fullCompileMs = performance.now() - t0;
+  // Counted now: later loops patch these shared entry arrays in place (compile.ts compileNode).
+  const entries = out.endpoints.reduce((s, e) => s + e.entries.length, 0);
   const mu = process.memoryUsage();
   if (HEAP) {
     // Only the snapshot: the caller (bench/compile.ts) reads it in its own process.
@@ -149,12 +158,34 @@ function main(): void {
     widePolicyChanged.push(performance.now() - s);
   }
 
+  // SERVICES=1: an EndpointSlice of app7 in a namespace with pods on node0 changes, as endpoints
+  // come and go: a backend of another namespace added, then taken out again (the app8 pods' egress
+  // rule allows app7 of its own namespace: their ClusterIP entry goes, then comes back).
+  const sliceChanged: number[] = [];
+  const sliceChangedCpu: number[] = [];
+  for (let k = 0; SHAPE.services === true && k < WARMUP + 200; k++) {
+    const ns = k % NS;
+    const addresses = Array.from({ length: 10 }, (_, j) => podIp(ns, 7 + 10 * j));
+    if (k % 2 === 0) addresses.push(podIp((ns + 1) % NS, 7));
+    const slice = must(parseEndpointSlice({
+      metadata: { namespace: `ns${ns}`, name: 'app7-1', labels: { 'kubernetes.io/service-name': 'app7' } }, addressType: 'IPv4',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }, { name: 'dns', port: 53, protocol: 'UDP' }],
+      endpoints: addresses.map((a) => ({ addresses: [a] })),
+    }));
+    const cpu = process.cpuUsage();
+    const s = performance.now();
+    c.upsertEndpointSlice(slice);
+    c.compileNode({ name: 'node0' });
+    sliceChanged.push(performance.now() - s);
+    sliceChangedCpu.push(cpuMs(process.cpuUsage(cpu)));
+  }
+
   const result: CompileResult = {
     warmup: WARMUP,
     pods: state.pods.length,
     networkPolicies: state.networkPolicies.length,
     endpoints: out.endpoints.length,
-    entries: out.endpoints.reduce((s, e) => s + e.entries.length, 0),
+    entries,
     ipcache: out.ipcache.length,
     rssBeforeMb,
     fullCompileMs,
@@ -165,6 +196,7 @@ function main(): void {
     policyChanged,
     policyChangedCpu,
     widePolicyChanged,
+    ...(SHAPE.services === true ? { sliceChanged, sliceChangedCpu } : {}),
     peakRssMb: mb(process.resourceUsage().maxRSS * 1024),
   };
   if (NAIVE) {

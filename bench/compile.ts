@@ -13,6 +13,7 @@
  * Baseline in the same run: the naive pod × policy selector evaluation at 10,000 pods.
  *
  *   node --import tsx bench/compile.ts [namespaces…]   (default 100 500; 100 pods each)
+ *   SERVICES=1 node --import tsx bench/compile.ts      (with 10 Services per namespace: bench/cluster-model.ts)
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -21,6 +22,8 @@ import { heapTop } from './heap-top.js';
 import { fmt, report, verdict } from './report.js';
 
 const SIZES = process.argv.slice(2).map(Number);
+/** SERVICES=1 (inherited by the children): 10 ClusterIP Services per namespace, and an EndpointSlice-changed loop. */
+const SERVICES = process.env.SERVICES === '1';
 const namespaces = SIZES.length > 0 ? SIZES : [100, 500];
 
 function run(args: string[], nodeFlags: string[] = []): string {
@@ -93,6 +96,7 @@ function main(): void {
       p50p99(steady(r, r.policyChanged)), fmt.ms(quantile(steady(r, r.policyChangedCpu), 0.99)), warm(r, r.policyChanged),
       p50p99(r.widePolicyChanged),
       `${r.rssBeforeMb} / ${r.rssAfterCompileMb} / ${r.peakRssMb} MB`,
+      ...(SERVICES ? [p50p99(steady(r, r.sliceChanged ?? []))] : []),
     ]);
     const goal = GOALS[r.pods];
     if (!judged || goal === undefined) continue;
@@ -117,8 +121,9 @@ function main(): void {
       'RSS: before compiling (cluster state parsed + runtime) / after the full compile / peak of the child process over the whole size (incremental loops included).',
       `Baseline in the same run, naive pod × policy selector evaluation (no label-set indexes): ${naive}.`,
       ...heap,
+      ...(SERVICES ? ['SERVICES=1: 10 ClusterIP Services per namespace with their EndpointSlices (bench/cluster-model.ts); EndpointSlice changed = one slice of app7 gains or loses a backend of another namespace + compileNode, 50 warm-up then 200 timed.'] : []),
     ],
-    columns: ['cluster', 'node0 endpoints', 'node0 entries', 'ipcache', 'full compile', 'pod added p50 / p99', 'CPU p99', 'first 50 max', 'policy changed p50 / p99', 'CPU p99', 'first 50 max', 'namespace-wide p50 / p99', 'RSS before / after / peak'],
+    columns: ['cluster', 'node0 endpoints', 'node0 entries', 'ipcache', 'full compile', 'pod added p50 / p99', 'CPU p99', 'first 50 max', 'policy changed p50 / p99', 'CPU p99', 'first 50 max', 'namespace-wide p50 / p99', 'RSS before / after / peak', ...(SERVICES ? ['EndpointSlice changed p50 / p99'] : [])],
     rows,
     verdicts,
   });

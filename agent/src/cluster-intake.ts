@@ -1,7 +1,8 @@
 /**
  * Cluster intake: every watched change (ClusterSource) goes to the part of the agent that owns its
  * kind: pods, WeirEndpoints, NADs and namespaces to the pod intake (endpoints/pod-intake.ts),
- * policy objects to the policy intake, nodes to the ClusterNetworkPolicy intake, and all of them,
+ * policy objects to the policy intake, nodes to the ClusterNetworkPolicy intake, Services and
+ * EndpointSlices to the service intake (policy/service-intake.ts), and all of them,
  * in the end, to the one policy compiler. Objects that do not parse are counted and logged here.
  */
 import { errorMessage } from '../../common/src/errors.js';
@@ -20,6 +21,7 @@ import { PolicyCompiler } from './policy/compile.js';
 import { NamespaceEnforcement } from './policy/enforcement.js';
 import { POLICY_KINDS, PolicyIntake } from './policy/intake.js';
 import { parseNamespace, type FieldError } from './policy/model.js';
+import { ServiceIntake } from './policy/service-intake.js';
 
 export interface ClusterIntakeOptions {
   nodeName: string;
@@ -44,6 +46,8 @@ export class ClusterIntake {
   private readonly policies: PolicyIntake;
   /** Between the intake and the compiler: ClusterNetworkPolicy `nodes` peers and what is not enforced. */
   private readonly cnps = new ClusterPolicyIntake(this.compiler, (p, notes) => this.reportNotEnforced(p, notes));
+  /** Services and EndpointSlices: egress to a ClusterIP (agent/src/policy/services.ts). */
+  private readonly services = new ServiceIntake(this.compiler, (r, o, e) => this.parseFailed(r, o, e));
   readonly intake: PodIntake;
 
   constructor(private readonly o: ClusterIntakeOptions) {
@@ -123,6 +127,9 @@ export class ClusterIntake {
       }
       case 'nad':
         return change.type === 'delete' ? this.intake.removeNad(object) : this.intake.upsertNad(object);
+      case 'service':
+      case 'endpointslice':
+        return this.services.apply(change.resource, change.type, object);
     }
   }
 

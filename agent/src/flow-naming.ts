@@ -52,7 +52,7 @@ export class FlowNaming {
     return {
       node: this.o.nodeName,
       endpoint: (id) => this.endpointName(id),
-      podByIp: (ip) => cluster.intake.ownerOf(ip),
+      podByIp: (ip) => cluster.intake.ownerOf(ip) ?? cluster.compiler.serviceAt(ip),
       rule: (id) => this.o.rules()[id],
       isolatedBy: (id, direction) => {
         const rec = registry.list().find((r) => r.endpointId === id);

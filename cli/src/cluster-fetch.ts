@@ -10,7 +10,10 @@ import { WEIR_ENDPOINT_PATH } from '../../agent/src/endpoints/weirendpoint.js';
 export async function fetchCluster(kc: KubeConfig): Promise<RawCluster> {
   const list = async (path: string): Promise<unknown[]> => (await rawList(kc, path)({}))?.items ?? [];
   const optional = (path: string) => list(path).catch(() => []);
-  const [namespaces, pods, networkPolicies, multiNetworkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies, weirEndpoints, nads, clusterNetworkPolicies, nodes] = await Promise.all([
+  const [
+    namespaces, pods, networkPolicies, multiNetworkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies, weirEndpoints, nads, clusterNetworkPolicies, nodes,
+    services, endpointSlices,
+  ] = await Promise.all([
     list('/api/v1/namespaces'),
     list('/api/v1/pods'),
     list('/apis/networking.k8s.io/v1/networkpolicies'),
@@ -21,6 +24,12 @@ export async function fetchCluster(kc: KubeConfig): Promise<RawCluster> {
     optional('/apis/k8s.cni.cncf.io/v1/network-attachment-definitions'),
     optional('/apis/policy.networking.k8s.io/v1beta1/clusternetworkpolicies'),
     optional('/api/v1/nodes'),
+    // Egress to a ClusterIP is judged by the Service's EndpointSlices (agent/src/policy/services.ts).
+    optional('/api/v1/services'),
+    optional('/apis/discovery.k8s.io/v1/endpointslices'),
   ]);
-  return { namespaces, pods, networkPolicies, multiNetworkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies, weirEndpoints, nads, clusterNetworkPolicies, nodes };
+  return {
+    namespaces, pods, networkPolicies, multiNetworkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies, weirEndpoints, nads, clusterNetworkPolicies, nodes,
+    services, endpointSlices,
+  };
 }

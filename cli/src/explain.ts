@@ -15,6 +15,8 @@ export interface ExplainArgs {
   pod: string | undefined;
   from?: string;
   to?: string;
+  /** ns/name of a Service: the pod sends to its ClusterIP. */
+  toService?: string;
   port?: string;
   format: OutputFormat;
 }
@@ -33,13 +35,14 @@ export function parsePort(text: string): { port: number; protocol: 'TCP' | 'UDP'
 
 export async function explainCommand(cluster: Cluster, args: ExplainArgs, out: (line: string) => void): Promise<number> {
   const pod = podRef(args.pod, 'the pod', cluster.namespace);
-  if (args.from !== undefined && args.to !== undefined) throw new UsageError('give --from or --to, not both');
+  if ([args.from, args.to, args.toService].filter((x) => x !== undefined).length > 1) throw new UsageError('give one of --from, --to and --to-service');
   const peerText = args.from ?? args.to;
   const direction = args.from !== undefined ? 'from' as const : 'to' as const;
   const peer = peerText === undefined ? undefined : { ...podRef(peerText, `--${direction}`, cluster.namespace), direction };
   const { port, protocol } = parsePort(args.port ?? DEFAULT_PORT);
   const assumed = { port, protocol, source: args.port === undefined ? 'default (no --port given)' : '--port' };
-  const result = explainPod(await fetchCluster(cluster.kc), { pod, peer, port, protocol });
+  const service = args.toService === undefined ? undefined : podRef(args.toService, '--to-service', cluster.namespace);
+  const result = explainPod(await fetchCluster(cluster.kc), { pod, peer, ...(service === undefined ? {} : { service }), port, protocol });
   if (!result.ok) throw new CommandError(result.error);
   const text = structured(args.format, { ...result.explanation, assumed });
   if (text !== undefined) {
@@ -47,7 +50,7 @@ export async function explainCommand(cluster: Cluster, args: ExplainArgs, out: (
     return 0;
   }
   for (const line of explanationLines(result.explanation, args.format === 'wide')) out(line);
-  if (peer !== undefined) out(`  (port and protocol: ${port}/${protocol}, ${assumed.source})`);
+  if (peer !== undefined || service !== undefined) out(`  (port and protocol: ${port}/${protocol}, ${assumed.source})`);
   return 0;
 }
 

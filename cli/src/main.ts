@@ -29,7 +29,7 @@ const COMMANDS: CommandTable = {
   status: KUBE_FLAGS,
   endpoints: ['-A', '--all-namespaces', ...KUBE_FLAGS],
   observe: ['--pod', '--verdict', ...KUBE_FLAGS],
-  explain: ['--from', '--to', '--port', ...KUBE_FLAGS],
+  explain: ['--from', '--to', '--to-service', '--port', ...KUBE_FLAGS],
   audit: ['report', '--since', '--for', ...KUBE_FLAGS],
   version: ['--client', ...KUBE_FLAGS],
   check: KUBE_FLAGS,
@@ -83,9 +83,10 @@ needed. Run '${program} <command> --help' for details.`,
   status: `${program} status [-o json|yaml|wide]
   Per node: the endpoints the agent enforces, their shaping mode, policy entry counts and map usage.
   Exits 1 when an agent cannot be reached or is not ready.`,
-  explain: `${program} explain <ns>/<pod> [--from ns/pod | --to ns/pod] [--port 80/TCP] [-o json|yaml|wide]
+  explain: `${program} explain <ns>/<pod> [--from ns/pod | --to ns/pod | --to-service ns/svc] [--port 80/TCP] [-o json|yaml|wide]
   Shows the pod's networks and which Weir enforces, the policies that select it, and (with --from/--to)
   whether that traffic is allowed and by which rule — computed by the same compiler the agent uses.
+  --to-service: traffic to the Service's ClusterIP at the Service port, judged by its backends.
   Without --port it assumes 80/TCP, and says so.`,
   endpoints: `${program} endpoints [-n <ns> | -A] [-o json|yaml|wide]
   Per pod interface that Weir attached: its network and addresses, whether it is enforced, which
@@ -162,10 +163,10 @@ const RUNNERS: Record<string, (rest: string[], out: Out) => Promise<number>> = {
     return observeCommand(c, { selector: a.values.selector ?? DEFAULT_AGENT_SELECTOR, format, query }, out, err);
   },
   explain: async (rest, out) => {
-    const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, from: { type: 'string' }, to: { type: 'string' }, port: { type: 'string' } });
+    const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, from: { type: 'string' }, to: { type: 'string' }, 'to-service': { type: 'string' }, port: { type: 'string' } });
     if (a.values.help === true) { out(HELP.explain ?? ''); return 0; }
     const format = outputFormat(a.values.output);
-    return explainCommand(await cluster(a.values), { pod: a.positionals[0], from: a.values.from, to: a.values.to, port: a.values.port, format }, out);
+    return explainCommand(await cluster(a.values), { pod: a.positionals[0], from: a.values.from, to: a.values.to, toService: a.values['to-service'], port: a.values.port, format }, out);
   },
   audit: async (rest, out) => {
     const a = parseCommandArgs(rest, { ...KUBE_OPTIONS, ...SELECTOR, since: { type: 'string' }, for: { type: 'string' } });

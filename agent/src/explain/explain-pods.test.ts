@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { explainPod, type RawCluster } from './explain-pods.js';
 import { weirEndpointObject } from '../endpoints/weirendpoint.js';
-import { np, podIp, rawPod } from '../policy/testkit.js';
+import { np, podIp, rawPod, rawService, rawSlice } from '../policy/testkit.js';
 
 const cluster = (networkPolicies: unknown[]): RawCluster => ({
   namespaces: ['x', 'y'].map((name) => ({ metadata: { name, labels: { ns: name } } })),
@@ -57,5 +57,35 @@ describe('weir explain: an audit policy', () => {
     expect(r.explanation.flow?.verdict).toBe('allow');
     expect(r.explanation.flow?.auditPolicies?.verdict).toBe('deny');
     expect(r.explanation.flow?.auditPolicies?.rule).toMatchObject({ kind: 'NetworkPolicy', policy: 'x/deny-all', audit: true });
+  });
+});
+
+describe('weir explain: egress to a Service ClusterIP', () => {
+  const toB = np('x', 'to-b', { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: { matchLabels: { ns: 'y' } } }], ports: [{ port: 8080 }] }] });
+  const withService = (addresses: string[], sliceOverride?: unknown): RawCluster => ({
+    ...cluster([toB]),
+    services: [rawService('y', 'web', ['10.96.0.10'], [['http', 80]])],
+    endpointSlices: [sliceOverride ?? rawSlice('y', 'web-1', 'web', addresses, [['http', 8080]])],
+  });
+  const q = { pod: { namespace: 'x', name: 'a' }, service: { namespace: 'y', name: 'web' }, port: 80, protocol: 'TCP' as const };
+
+  it('names the Service and its backends, and the rule that allows every one of them', () => {
+    const r = explainPod(withService([podIp('y', 'b')]), q);
+    if (!r.ok) throw new Error(r.error);
+    expect(r.explanation.flow).toMatchObject({ to: 'Service y/web (ClusterIP 10.96.0.10)', verdict: 'allow', rule: { policy: 'x/to-b', direction: 'egress' } });
+    expect(r.explanation.flow?.steps[0]).toBe(`Service y/web: egress to ClusterIP 10.96.0.10:80 is judged by its backends ${podIp('y', 'b')}:8080: a rule allows it only when it allows every one of them`);
+  });
+
+  it('denies when one backend is outside the rule, and says why when a slice does not parse', () => {
+    const r = explainPod(withService([podIp('y', 'b'), podIp('x', 'a')]), q);
+    expect(r.ok && r.explanation.flow?.verdict).toBe('deny');
+    const broken = { metadata: { namespace: 'y', name: 'web-1', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4', endpoints: [{ addresses: ['not-an-ip'] }] };
+    const b = explainPod(withService([], broken), q);
+    if (!b.ok) throw new Error(b.error);
+    expect(b.explanation.flow?.verdict).toBe('deny');
+    expect(b.explanation.flow?.steps[0]).toContain('does not parse, so its backends are unknown');
+    expect(b.explanation.ignored.some((l) => l.startsWith('EndpointSlice y/web-1: endpoints[0].addresses[0]'))).toBe(true);
+    const missing = explainPod(withService([]), { ...q, service: { namespace: 'y', name: 'nope' } });
+    expect(missing.ok ? '' : missing.error).toBe('service y/nope not found');
   });
 });

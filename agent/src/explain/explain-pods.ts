@@ -11,6 +11,7 @@ import {
   parseAdminNetworkPolicy, parseBaselineAdminNetworkPolicy, parseMultiNetworkPolicy, parseNamespace, parseNetworkPolicy,
   type ClusterState, type Parsed, type Pod,
 } from '../policy/model.js';
+import { parseEndpointSlice, parseService, sliceServiceName } from '../policy/service-model.js';
 
 /**
  * `weir explain` over raw API objects: the same parsers and the same compiler the agent uses,
@@ -32,6 +33,9 @@ export interface RawCluster {
   clusterNetworkPolicies?: unknown[];
   /** Nodes, for ClusterNetworkPolicy `nodes` peers. */
   nodes?: unknown[];
+  /** Services and EndpointSlices: egress to a ClusterIP is judged by the Service's backends. */
+  services?: unknown[];
+  endpointSlices?: unknown[];
 }
 
 export interface PodExplanation {
@@ -57,6 +61,8 @@ export interface PodExplanation {
 export interface ExplainQuery {
   pod: { namespace: string; name: string };
   peer?: { namespace: string; name: string; direction: 'from' | 'to' };
+  /** Instead of a peer pod: the pod sends to this Service's ClusterIP (port = the Service port). */
+  service?: { namespace: string; name: string };
   port: number;
   protocol: ProtocolInput;
 }
@@ -65,6 +71,8 @@ export type ExplainResult = { ok: true; explanation: PodExplanation } | { ok: fa
 
 export function buildClusterState(raw: RawCluster): {
   state: ClusterState; ignored: string[]; enforced: (p: Pod, ifName: string) => boolean; notEnforced: Map<string, string[]>;
+  /** EndpointSlices that do not parse but name their Service: the agent allows that ClusterIP by no rule. */
+  brokenSlices: { namespace: string; name: string; service: string }[];
 } {
   const ignored: string[] = [];
   const keep = <T>(kind: string, parsed: { ok: true; value: T } | { ok: false; errors: ReadonlyArray<{ path: string; message: string }> }, object: unknown): T | undefined => {
@@ -118,9 +126,22 @@ export function buildClusterState(raw: RawCluster): {
     baselineAdminNetworkPolicy: raw.baselineAdminNetworkPolicies
       .flatMap((o) => policy('BaselineAdminNetworkPolicy', parseBaselineAdminNetworkPolicy(o), o, isolateBaselineAdminNetworkPolicy) ?? [])[0],
     clusterNetworkPolicies: cnps,
+    services: (raw.services ?? []).flatMap((o) => keep('Service', parseService(o), o) ?? []),
+    endpointSlices: [],
   };
+  const brokenSlices: { namespace: string; name: string; service: string }[] = [];
+  for (const o of raw.endpointSlices ?? []) {
+    const parsed = parseEndpointSlice(o);
+    if (parsed.ok) state.endpointSlices?.push(parsed.value);
+    else {
+      const m = metaOf(o);
+      const service = sliceServiceName(o);
+      if (service !== '') brokenSlices.push({ namespace: m.namespace, name: m.name, service });
+      keep('EndpointSlice', parsed, o);
+    }
+  }
   const enforced = (p: Pod, ifName: string): boolean => intake.trustedInterfaces(`${p.namespace}/${p.name}`).some((i) => i.name === ifName);
-  return { state, ignored, enforced, notEnforced };
+  return { state, ignored, enforced, notEnforced, brokenSlices };
 }
 
 export function explainPod(raw: RawCluster, query: ExplainQuery): ExplainResult {
@@ -132,8 +153,10 @@ export function explainPod(raw: RawCluster, query: ExplainQuery): ExplainResult 
  * cell of the reachability matrix with the datapath this way).
  */
 export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResult {
-  const { state, ignored, enforced, notEnforced } = buildClusterState(raw);
+  const { state, ignored, enforced, notEnforced, brokenSlices } = buildClusterState(raw);
   const compiler = new PolicyCompiler().load(state);
+  // As the agent does (agent/src/policy/service-intake.ts): unknown backends, allowed by no rule.
+  for (const b of brokenSlices) compiler.brokenEndpointSlice(b.namespace, b.name, b.service);
   const ipcache = compiler.ipcache();
   // Namespaces in audit mode, read as the agent reads them (agent/src/policy/enforcement.ts).
   const enforcement = new NamespaceEnforcement();
@@ -154,6 +177,10 @@ export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResu
     if (!pod) return { ok: false, error: `pod ${query.pod.namespace}/${query.pod.name} not found` };
     const peer = query.peer ? find(query.peer) : undefined;
     if (query.peer && !peer) return { ok: false, error: `pod ${query.peer.namespace}/${query.peer.name} not found` };
+    const service = query.service
+      ? state.services?.find((s) => s.namespace === query.service?.namespace && s.name === query.service.name)
+      : undefined;
+    if (query.service && !service) return { ok: false, error: `service ${query.service.namespace}/${query.service.name} not found` };
     const endpoints = [pod, ...(peer ? [peer] : [])].flatMap((p) => p.interfaces.flatMap((i) => {
       const key = enforcedKey(p, i.name);
       const ep = key ? compiler.compileEndpoint(key) : undefined;
@@ -181,6 +208,24 @@ export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResu
       ignored,
       notEnforced: [...cnpNames].sort().flatMap((n) => (notEnforced.get(n) ?? []).map((note) => `ClusterNetworkPolicy ${n}: ${note}`)),
     };
+    if (service) {
+      const srcIp = pod.interfaces.find((i) => i.name === pod.defaultInterface)?.ips[0];
+      if (srcIp === undefined) return { ok: false, error: `${pod.namespace}/${pod.name} has no IP yet (is it Running?)` };
+      const family = srcIp.includes(':') ? 6 : 4;
+      const vip = service.clusterIPs.find((c) => c.family === family);
+      const name = `${service.namespace}/${service.name}`;
+      if (vip === undefined) return { ok: false, error: `service ${name} has no IPv${family} ClusterIP (headless or ExternalName: traffic goes to its pods' addresses; explain --to a pod)` };
+      const vipText = vip.canonical.replace(/\/\d+$/, '');
+      const result = explainFlow(merged, {
+        from: { ip: srcIp, endpoint: enforcedKey(pod, pod.defaultInterface) }, to: { ip: vipText }, port: query.port, protocol: query.protocol,
+      });
+      explanation.flow = {
+        from: `${pod.namespace}/${pod.name}`, to: `Service ${name} (ClusterIP ${vipText})`, port: query.port, protocol: String(query.protocol),
+        verdict: result.verdict, rule: result.rule, steps: [...serviceSteps(compiler, name, vipText, query.port), ...result.steps],
+        ...(result.audited === undefined ? {} : { audited: result.audited }),
+        ...(result.auditPolicies === undefined ? {} : { auditPolicies: result.auditPolicies }),
+      };
+    }
     if (peer && query.peer) {
       const [src, dst] = query.peer.direction === 'from' ? [peer, pod] : [pod, peer];
       const srcIp = src.interfaces.find((i) => i.name === src.defaultInterface)?.ips[0] ?? hostAddress.get(`${src.namespace}/${src.name}`);
@@ -200,6 +245,15 @@ export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResu
     }
     return { ok: true, explanation };
   };
+}
+
+/** What the ClusterIP stands for: the verdict of an egress rule on it came from these backends. */
+function serviceSteps(compiler: PolicyCompiler, name: string, vip: string, port: number): string[] {
+  const backends = compiler.serviceBackends(vip, port);
+  if (backends === undefined) return [`Service ${name}: no port ${port} on ClusterIP ${vip}; only rules allowing every peer or an ipBlock holding ${vip} match it`];
+  if (backends === 'unknown') return [`Service ${name}: an EndpointSlice of it does not parse, so its backends are unknown and no allow rule matches ClusterIP ${vip}`];
+  if (backends.length === 0) return [`Service ${name}: no endpoints for port ${port}, so no rule that names peers allows ClusterIP ${vip} (kube-proxy rejects it too)`];
+  return [`Service ${name}: egress to ClusterIP ${vip}:${port} is judged by its backends ${backends.join(', ')}: a rule allows it only when it allows every one of them`];
 }
 
 function nameOf(object: unknown): string {

@@ -10,7 +10,7 @@ export interface FlowNames {
   node: string;
   /** endpoint id → "ns/pod" (with "/ifname" when not the default interface). */
   endpoint(endpointId: number): string | undefined;
-  /** address → "ns/pod" if a known pod holds it. */
+  /** address → "ns/pod" if a known pod holds it ("service ns/name" for a Service ClusterIP). */
   podByIp(ip: string): string | undefined;
   rule(ruleId: number): RuleOrigin | undefined;
   /** The policies that isolate an endpoint in a direction (named on default-deny drops). */

@@ -21,6 +21,14 @@ const DROP_CONTAINER = [
 ];
 const CONTAINER_LISTS = ['containers', 'initContainers', 'ephemeralContainers'];
 const DROP_POD_STATUS = ['conditions', 'containerStatuses', 'initContainerStatuses', 'ephemeralContainerStatuses', 'resourceClaimStatuses'];
+/** Of a Service, agent/src/policy/service-model.ts reads type, clusterIP(s) and ports only. */
+const DROP_SERVICE_SPEC = [
+  'selector', 'externalIPs', 'loadBalancerIP', 'loadBalancerSourceRanges', 'loadBalancerClass', 'sessionAffinity', 'sessionAffinityConfig',
+  'externalTrafficPolicy', 'internalTrafficPolicy', 'healthCheckNodePort', 'publishNotReadyAddresses', 'ipFamilies', 'ipFamilyPolicy',
+  'allocateLoadBalancerNodePorts', 'trafficDistribution',
+];
+/** Of an EndpointSlice endpoint, only its addresses (every endpoint counts, whatever its conditions). */
+const DROP_SLICE_ENDPOINT = ['conditions', 'hostname', 'targetRef', 'nodeName', 'zone', 'hints', 'deprecatedTopology'];
 
 function without(o: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
   if (!keys.some((k) => k in o)) return o;
@@ -52,6 +60,14 @@ export function slimObject(resource: Resource, object: unknown): unknown {
   if (resource === 'pod') {
     if (isRecord(out['spec'])) out['spec'] = slimPodSpec({ ...out['spec'] });
     if (isRecord(out['status'])) out['status'] = without(out['status'], DROP_POD_STATUS);
+  }
+  if (resource === 'service') {
+    if (isRecord(out['spec'])) out['spec'] = without(out['spec'], DROP_SERVICE_SPEC);
+    delete out['status'];
+  }
+  if (resource === 'endpointslice') {
+    const eps = out['endpoints'];
+    if (isList(eps)) out['endpoints'] = eps.map((e) => (isRecord(e) ? without(e, DROP_SLICE_ENDPOINT) : e));
   }
   return out;
 }

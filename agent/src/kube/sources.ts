@@ -21,6 +21,8 @@ export const RESOURCES = [
   'node',
   'nad',
   'weirendpoint',
+  'service',
+  'endpointslice',
 ] as const;
 export type Resource = (typeof RESOURCES)[number];
 
@@ -91,6 +93,9 @@ export class KubeSources implements ClusterSource {
       node: spec('/api/v1/nodes'),
       nad: spec('/apis/k8s.cni.cncf.io/v1/network-attachment-definitions'),
       weirendpoint: spec(WEIR_ENDPOINT_PATH),
+      // Services and their EndpointSlices: egress to a ClusterIP (agent/src/policy/services.ts).
+      service: spec('/api/v1/services'),
+      endpointslice: spec('/apis/discovery.k8s.io/v1/endpointslices'),
     };
   }
 

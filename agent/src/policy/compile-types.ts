@@ -76,6 +76,10 @@ export interface GroupState {
   entries: PolicyEntry[];
   rules: { r: CompiledRule; direction: Direction }[];
   ownPorts: ContainerPort[];
+  /** The default network's interface: its egress also gets Service ClusterIP entries (service-emit.ts). */
+  defaultNetwork: boolean;
+  /** The ClusterIP identities it has entries for: a ClusterIP change scans only these groups' entries. */
+  serviceIds: Set<number>;
 }
 
 export interface CompiledPolicy {

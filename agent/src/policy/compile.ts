@@ -56,6 +56,9 @@ import type {
   PortSpec,
 } from './model.js';
 import { RuleTable } from './rules.js';
+import { ServiceEmitter } from './service-emit.js';
+import type { EndpointSlice, Service } from './service-model.js';
+import { ServiceTable, type ServiceDelta } from './services.js';
 import { adminTierRules } from './tier-rules.js';
 
 type AnyPolicy = NetworkPolicy | AdminNetworkPolicy | ClusterNetworkPolicy;
@@ -73,6 +76,16 @@ export class PolicyCompiler {
   private readonly allocator = new IdentityAllocator(FIRST_ALLOCATED_IDENTITY, LAST_ALLOCATED_IDENTITY);
   private readonly ruleTable = new RuleTable();
   private readonly classes = new NamespaceClasses();
+  /** Service ClusterIPs and their backends (services.ts); survives every `load`. */
+  private readonly services = new ServiceTable(this.allocator);
+  private readonly serviceEmitter = new ServiceEmitter({
+    principalAt: (host) => {
+      const slot = this.ipTable.at(host.canonical);
+      return slot === undefined ? undefined : this.ids.byNumber(slot.identity)?.principal;
+    },
+    peerMatches: (peer, pr) => this.index.peerMatches(peer, pr),
+    namespacesOf: (scope) => this.index.namespacesOf(scope),
+  });
 
   /**
    * `identityClasses: false` names every peer pod one by one, as before classes existed: the
@@ -83,7 +96,10 @@ export class PolicyCompiler {
   private newIpTable(): IpCacheTable {
     return new IpCacheTable((idKey) => {
       const info = this.ids.get(idKey);
-      if (info === undefined) return undefined;
+      if (info === undefined) {
+        const vip = this.services.byKey(idKey);
+        return vip === undefined ? undefined : { identity: vip.id };
+      }
       const ns = info.principal?.namespace;
       return ns === undefined ? { identity: info.id } : { identity: info.id, namespaceClass: this.classes.of(ns) };
     });
@@ -128,6 +144,8 @@ export class PolicyCompiler {
     this.podsByNode = new Map();
     this.ids = new IdentityTable(this.allocator);
     this.ipTable = this.newIpTable();
+    this.services.replace(state.services ?? [], state.endpointSlices ?? []);
+    for (const v of this.services.vips()) this.ipTable.claim(v.cidr.canonical, v.owner, v.key);
     this.policies = new Map();
     this.policiesByNs = new Map();
     this.adminPolicies = new Set();
@@ -199,6 +217,7 @@ export class PolicyCompiler {
       adminNetworkPolicies: anps,
       baselineAdminNetworkPolicy: banp,
       clusterNetworkPolicies: cnps,
+      ...this.services.snapshot(),
     };
   }
 
@@ -220,11 +239,23 @@ export class PolicyCompiler {
 
   upsertPod(pod: Pod): void {
     const k = podKey(pod.namespace, pod.name);
-    if (this.pods.has(k)) this.removePod(pod.namespace, pod.name);
+    const old = this.pods.get(k);
+    const before = { ips: old?.ips ?? [], principal: old?.principal.key };
+    if (old !== undefined) this.dropPod(pod.namespace, pod.name);
     this.addPod(pod);
+    const now = this.pods.get(k);
+    // Most pod updates (status, annotations) change neither: ClusterIPs need no second look then.
+    if (now !== undefined && now.principal.key === before.principal && now.ips.join() === before.ips.join()) return;
+    this.backendsChanged([...before.ips, ...(now?.ips ?? [])]);
   }
 
   removePod(namespace: string, name: string): void {
+    const before = this.pods.get(podKey(namespace, name))?.ips ?? [];
+    this.dropPod(namespace, name);
+    this.backendsChanged(before);
+  }
+
+  private dropPod(namespace: string, name: string): void {
     const k = podKey(namespace, name);
     const rec = this.pods.get(k);
     if (rec === undefined) return;
@@ -261,6 +292,71 @@ export class PolicyCompiler {
     // 100 full loads: bench/churn.ts.)
     for (const info of added) this.identityChanged(info, true);
     this.dirtyPolicy(k);
+  }
+
+  upsertService(s: Service): void {
+    this.servicesChanged(this.services.upsertService(s));
+  }
+
+  removeService(namespace: string, name: string): void {
+    this.servicesChanged(this.services.removeService(namespace, name));
+  }
+
+  upsertEndpointSlice(sl: EndpointSlice): void {
+    this.servicesChanged(this.services.upsertSlice(sl));
+  }
+
+  /** An EndpointSlice that does not parse: the Service it names has unknown backends (fail closed). */
+  brokenEndpointSlice(namespace: string, name: string, service: string): void {
+    this.servicesChanged(this.services.brokenSlice(namespace, name, service));
+  }
+
+  removeEndpointSlice(namespace: string, name: string): void {
+    this.servicesChanged(this.services.removeSlice(namespace, name));
+  }
+
+  /** A pod at one of these addresses appeared, changed or went: ClusterIPs listing them are judged again. */
+  private backendsChanged(hosts: readonly string[]): void {
+    if (this.services.size === 0 || hosts.length === 0) return;
+    const changed = this.services.touchBackends(hosts);
+    if (changed.length > 0) this.servicesChanged({ added: [], removed: [], changed });
+  }
+
+  /**
+   * ClusterIP identities appeared, went or changed backends: claim or release their addresses and
+   * patch their entries in every cached endpoint group, as identityChanged does for a pod identity
+   * (entries of one identity fold only with each other).
+   */
+  private servicesChanged(d: ServiceDelta): void {
+    for (const v of d.removed) this.ipTable.release(v.cidr.canonical, v.owner);
+    for (const v of d.added) this.ipTable.claim(v.cidr.canonical, v.owner, v.key);
+    if (this.loading) return;
+    const gone = new Set([...d.removed, ...d.changed].map((v) => v.id));
+    const fresh = [...d.added, ...d.changed];
+    if (gone.size === 0 && fresh.length === 0) return;
+    for (const g of this.groups.values()) {
+      if (!g.defaultNetwork) continue;
+      const list = g.entries;
+      let touched = false;
+      if ([...gone].some((id) => g.serviceIds.has(id))) {
+        let w = 0;
+        for (let i = 0; i < list.length; i++) {
+          const e = list[i];
+          if (e !== undefined && !gone.has(e.identity)) list[w++] = e;
+        }
+        touched = w !== list.length;
+        list.length = w;
+        for (const id of gone) g.serviceIds.delete(id);
+      }
+      const raw: PolicyEntry[] = [];
+      this.serviceEmitter.emitFor(raw, g.rules.filter((a) => a.direction === 'egress').map((a) => a.r), fresh);
+      for (const e of foldEntries(raw)) {
+        list.push(e);
+        g.serviceIds.add(e.identity);
+        touched = true;
+      }
+      if (touched) g.revision = ++this.revisions;
+    }
   }
 
   /** Whether any pod address lies inside this CIDR. */
@@ -610,8 +706,17 @@ export class PolicyCompiler {
         }
       }
     }
+    // kube-proxy translates ClusterIPs on the default network's path only (service-emit.ts).
+    const defaultNetwork = ifaceName === rec.pod.defaultInterface;
+    const serviceIds = new Set<number>();
+    if (defaultNetwork && this.services.size > 0) {
+      const from = raw.length;
+      this.serviceEmitter.emitGroup(raw, applied.filter((a) => a.direction === 'egress').map((a) => a.r), this.services);
+      for (let i = from; i < raw.length; i++) serviceIds.add(raw[i]?.identity ?? 0);
+    }
     const g: GroupState = {
       revision: ++this.revisions, isolatedIngress, isolatedEgress, entries: foldEntries(raw), rules: applied, ownPorts: rec.principal.namedPorts,
+      defaultNetwork, serviceIds,
     };
     this.groups.set(groupKey, g);
     rec.principal.groups.add(groupKey);
@@ -690,7 +795,27 @@ export class PolicyCompiler {
     if (id === CLUSTER_IDENTITY) return 'every pod';
     const ns = this.classes.namespaceOf(id);
     if (ns !== undefined) return `every pod of namespace ${ns}`;
-    return this.ids.describe(id);
+    return this.ids.describe(id) ?? this.services.describe(id);
+  }
+
+  /**
+   * The backends ("address:port") of one Service port of a ClusterIP, for `weir explain`; 'unknown'
+   * when a slice of the Service does not parse; undefined when no Service has that address and port.
+   */
+  serviceBackends(clusterIP: string, port: number): string[] | 'unknown' | undefined {
+    const slot = this.ipTable.at(hostCidr(clusterIP)?.canonical ?? '');
+    const vip = slot === undefined ? undefined : this.services.byNumber(slot.identity);
+    const p = vip?.ports.find((x) => x.port === port);
+    if (p === undefined) return undefined;
+    return p.backends === undefined ? 'unknown' : p.backends.map((b) => `${b.host.canonical.replace(/\/\d+$/, '')}:${b.port}`);
+  }
+
+  /** "service ns/name" when `ip` is a Service ClusterIP (flow events name the destination so). */
+  serviceAt(ip: string): string | undefined {
+    if (this.services.size === 0) return undefined;
+    const slot = this.ipTable.at(hostCidr(ip)?.canonical ?? '');
+    const vip = slot === undefined ? undefined : this.services.byNumber(slot.identity);
+    return vip === undefined ? undefined : `service ${vip.service}`;
   }
 }
 

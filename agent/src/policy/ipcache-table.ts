@@ -34,6 +34,11 @@ export class IpCacheTable {
     this.refresh(cidr);
   }
 
+  /** The entry an exact address or prefix resolves to, if any (not a longest-prefix lookup). */
+  at(cidr: string): IpCacheEntry | undefined {
+    return this.slots.get(cidr);
+  }
+
   /** Every slot's entry. The array is shared by callers until the next change: read it, do not modify it. */
   entries(): IpCacheEntry[] {
     this.built ??= [...this.slots.values()];

@@ -6,6 +6,7 @@
 import { ENFORCEMENT_AUDIT, ENFORCEMENT_ENFORCE, MULTUS_POLICY_FOR as POLICY_FOR_ANNOTATION, NS_ENFORCEMENT } from '../../../common/src/annotations.js';
 import { parseCidr, type Cidr } from '../identity/cidr.js';
 import type { ClusterNetworkPolicy } from './cnp.js';
+import type { EndpointSlice, Service } from './service-model.js';
 import { Reader, type Parsed } from './read.js';
 
 export type { FieldError, Parsed } from './read.js';
@@ -136,6 +137,9 @@ export interface ClusterState {
   baselineAdminNetworkPolicy: AdminNetworkPolicy | undefined;
   /** policy.networking.k8s.io/v1beta1, with `nodes` peers already resolved (agent/src/policy/cnp-nodes.ts). */
   clusterNetworkPolicies?: ClusterNetworkPolicy[];
+  /** Services and their EndpointSlices: egress to a ClusterIP (agent/src/policy/services.ts). */
+  services?: Service[];
+  endpointSlices?: EndpointSlice[];
 }
 
 // ---------------------------------------------------------------- shared pieces
@@ -168,7 +172,7 @@ export function readSelector(r: Reader, v: unknown, path: string): LabelSelector
   return { matchLabels, matchExpressions };
 }
 
-function readProtocol(r: Reader, v: unknown, path: string, fallback: ProtocolName | undefined): ProtocolName | undefined {
+export function readProtocol(r: Reader, v: unknown, path: string, fallback: ProtocolName | undefined): ProtocolName | undefined {
   const s = r.string(v, path);
   if (s === undefined) return fallback;
   if (s === 'TCP' || s === 'UDP' || s === 'SCTP') return s;

@@ -19,6 +19,8 @@ export class SelectorIndex {
   private readonly principalsByNs = new Map<string, Set<Principal>>();
   private readonly postings = new Map<string, Set<Principal>>();
   private readonly selectors = new Map<string, SelectorEntry>();
+  /** Namespace selector (selectorKey) → the namespaces it matches (namespacesOf). */
+  private readonly scopeNamespaces = new Map<string, string[]>();
   /** Peer object → its selector entry, so hot paths skip building selector keys. */
   private readonly peerSelectors = new WeakMap<Peer, SelectorEntry>();
 
@@ -95,7 +97,27 @@ export class SelectorIndex {
     return out;
   }
 
-  private selectorMatches(sel: SelectorEntry, pr: Principal): boolean {
+  /** Whether a pod peer selects a principal, without caching a selector entry for it (service-emit.ts). */
+  peerMatches(peer: Peer & { kind: 'pods' }, pr: Principal): boolean {
+    return this.selectorMatches({ scope: peer.namespaces, pods: peer.pods }, pr);
+  }
+
+  /**
+   * The namespaces a scope covers: by name, or every known namespace its selector matches (cached
+   * by selector: namespace labels change only through a new index, compile.ts load).
+   */
+  namespacesOf(scope: NamespaceScope): string[] {
+    if (scope.kind === 'name') return [scope.name];
+    const key = selectorKey(scope.selector);
+    let hit = this.scopeNamespaces.get(key);
+    if (hit === undefined) {
+      hit = [...this.namespaces].filter(([, labels]) => matchesSelector(scope.selector, labels)).map(([ns]) => ns);
+      this.scopeNamespaces.set(key, hit);
+    }
+    return hit;
+  }
+
+  private selectorMatches(sel: Pick<SelectorEntry, 'scope' | 'pods'>, pr: Principal): boolean {
     if (sel.scope.kind === 'name') {
       if (pr.namespace !== sel.scope.name) return false;
     } else {

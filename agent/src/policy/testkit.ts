@@ -20,6 +20,7 @@ import {
   type Parsed,
   type Pod,
 } from './model.js';
+import { parseEndpointSlice, parseService } from './service-model.js';
 
 export function must<T>(p: Parsed<T>): T {
   if (!p.ok) throw new Error(`parse failed: ${JSON.stringify(p.errors)}`);
@@ -108,6 +109,9 @@ export interface Objects {
   nodes?: unknown[];
   extraPods?: unknown[];
   podOpts?: (ns: string, pod: string) => RawOpts;
+  /** Services and EndpointSlices (rawService / rawSlice). */
+  services?: unknown[];
+  slices?: unknown[];
 }
 
 export function clusterState(o: Objects = {}): ClusterState {
@@ -130,6 +134,27 @@ export function clusterState(o: Objects = {}): ClusterState {
     multiNetworkPolicies: (o.mnps ?? []).map((x) => must(parseMultiNetworkPolicy(x))),
     adminNetworkPolicies: (o.anps ?? []).map((x) => must(parseAdminNetworkPolicy(x))),
     baselineAdminNetworkPolicy: o.banp === undefined ? undefined : must(parseBaselineAdminNetworkPolicy(o.banp)),
+    services: (o.services ?? []).map((x) => must(parseService(x))),
+    endpointSlices: (o.slices ?? []).map((x) => must(parseEndpointSlice(x))),
+  };
+}
+
+/** A ClusterIP Service; ports as [name, port, protocol?]. */
+export function rawService(ns: string, name: string, clusterIPs: string[], ports: [string, number, string?][]): unknown {
+  return {
+    apiVersion: 'v1', kind: 'Service', metadata: { namespace: ns, name },
+    spec: { type: 'ClusterIP', clusterIP: clusterIPs[0], clusterIPs, ports: ports.map(([n, port, protocol]) => ({ name: n, port, protocol: protocol ?? 'TCP' })) },
+  };
+}
+
+/** An EndpointSlice of `service` listing `addresses` (any conditions), ports as [name, port, protocol?]. */
+export function rawSlice(ns: string, name: string, service: string, addresses: string[], ports: [string, number, string?][], addressType = 'IPv4'): unknown {
+  return {
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+    metadata: { namespace: ns, name, labels: { 'kubernetes.io/service-name': service } },
+    addressType,
+    ports: ports.map(([n, port, protocol]) => ({ name: n, port, protocol: protocol ?? 'TCP' })),
+    endpoints: addresses.map((a, i) => ({ addresses: [a], conditions: { ready: i % 2 === 0, terminating: i % 2 === 1 } })),
   };
 }
 
