@@ -48,7 +48,7 @@ Usage:
   ${program} status                       per node: endpoints, shaping mode, policy entries, map usage
   ${program} endpoints [-n ns | -A]        per pod interface: addresses, enforced, isolation, shaping (from WeirEndpoints)
   ${program} observe [--pod ns/name] [--verdict dropped|allowed|audit]   live flows from the agents
-  ${program} explain <ns>/<pod> [--from ns/pod | --to ns/pod] [--port 80/TCP]   policies and the verdict for a flow
+  ${program} explain <ns>/<pod> [--from ns/pod | --to ns/pod | --to-service ns/svc] [--port 80/TCP]   policies and the verdict for a flow
   ${program} audit report [-n ns] [--since 1h | --for 30s]   per audit policy, the distinct flows it would drop or allow
   ${program} check -n <weir namespace>     the webhook answers and every agent is ready (what helm test runs)
   ${program} uninstall --check             what still depends on Weir (NADs chaining weir, opted-in namespaces)
