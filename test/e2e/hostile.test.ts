@@ -7,7 +7,7 @@
  * Then: a port scan from a host outside the cluster against an isolated pod, while that pod's
  * legitimate client keeps working and a new pod is wired on the same node; a revoked connection on
  * which the client keeps sending; `kubectl debug --profile=netadmin` (an ephemeral container with
- * NET_ADMIN); an ipBlock flood in one tenant's policy; and a conntrack flood past the attacker's quota while another pod's idle connection
+ * NET_ADMIN); a 4,000-byte UDP datagram that must pass fragmented; an ipBlock flood in one tenant's policy; and a conntrack flood past the attacker's quota while another pod's idle connection
  * waits it out. The datapath suites (test/datapath/hostile*.test.ts, chained-links.test.ts) show
  * each attack working without Weir, and cover fragments, ICMP errors and the coordinator's veth0.
  */
@@ -250,6 +250,29 @@ describePrivileged('e2e hostile pods: raw frames and a port scan get nowhere on 
     const refusal = events.items.find((e) => e.reason === 'WeirNamespaceLimitExceeded');
     expect(refusal?.message).toMatch(/namespace x's policies would name 5000 distinct ipBlock CIDRs/);
   }), 90_000);
+
+  it('a 4,000-byte UDP datagram to an allowed port gets through both ways, fragmented, between two isolated pods', () => guarded(async (applied) => {
+    await apply(applied, {
+      kind: 'NetworkPolicy', namespace: 'z', name: 'b-hears-xb-udp80',
+      spec: { podSelector: { matchLabels: { pod: 'b' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'x' } }, podSelector: { matchLabels: { pod: 'b' } } }], ports: [{ protocol: 'UDP', port: 80 }] }] },
+    });
+    await apply(applied, {
+      kind: 'NetworkPolicy', namespace: 'x', name: 'b-sends-udp80-to-zb',
+      spec: { podSelector: { matchLabels: { pod: 'b' } }, policyTypes: ['Ingress', 'Egress'], egress: [{ to: [{ namespaceSelector: { matchLabels: { ns: 'z' } }, podSelector: { matchLabels: { pod: 'b' } } }], ports: [{ protocol: 'UDP', port: 80 }] }] },
+    });
+    await cluster.converge('x/b and z/b isolated but for UDP 80 from x/b to z/b', (f, t, c) =>
+      !is(f, 'x/b') && !is(t, 'x/b') && !is(t, 'z/b') ? true : is(f, 'x/b') && is(t, 'z/b') && c.protocol === 'UDP' && c.port === 80);
+    // netprobe serve echoes a datagram of up to 64 KiB; the pods' links have MTU 1500, so each way is
+    // three fragments, judged from the first (non-first fragments carry no ports).
+    const echo = (size: number, port: number) => execFileP('ip', ['netns', 'exec', cluster.info('x/b').netns, 'python3', '-c', [
+      'import socket, sys',
+      's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)',
+      `s.sendto(b"w" * ${size}, ("${addr('z/b')}", ${port}))`,
+      'try:\n  print(len(s.recvfrom(65536)[0]))\nexcept socket.timeout:\n  print("timeout")',
+    ].join('\n')]);
+    expect((await echo(4000, 80)).stdout.trim()).toBe('4000');
+    expect((await echo(4000, 81)).stdout.trim()).toBe('timeout'); // the same datagram to a port the policy denies
+  }), 60_000);
 
   it('kubectl debug --profile=netadmin on an enforced pod is refused: an ephemeral container with NET_ADMIN', () => guarded(async () => {
     const pod = await cluster.core.readNamespacedPod({ namespace: 'x', name: 'a' });
