@@ -24,7 +24,7 @@ const LONG_FUNCTIONS: Record<string, number> = {};
 
 /** agent/src files still over MAX_AGENT_FILE_LINES (the policy compiler's split, issue 11) → their length today. */
 const LONG_AGENT_FILES: Record<string, number> = {
-  'agent/src/policy/compile.ts': 722,
+  'agent/src/policy/compile.ts': 543,
 };
 
 function files(dir: string, keep: (name: string) => boolean): string[] {

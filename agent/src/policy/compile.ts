@@ -31,40 +31,25 @@ import {
   type Direction,
   type EndpointKey,
   type IpCacheEntry,
-  type PolicyEntry,
-  type RuleOrigin,
-  type Tier,
-  type Verdict,
 } from '../datapath/desired.js';
 import { IdentityAllocator } from '../identity/allocator.js';
 import { cidrContains, hostCidr, type Cidr } from '../identity/cidr.js';
 import { labelSetKey } from '../identity/labels.js';
-import { isWidePeer, NamespaceClasses } from './classes.js';
-import type { CompiledPolicy, CompiledRule, GroupState, IdentityInfo, PodRecord, SelectorEntry } from './compile-types.js';
-import { SelectorIndex } from './selector-index.js';
-import { cnpAppliesTo, type ClusterNetworkPolicy } from './cnp.js';
-import { auditIsolation, emitRule, expandPorts, type PeerPorts } from './emit.js';
-import { foldEntries } from './fold.js';
+import { NamespaceClasses } from './classes.js';
+import type { CompiledPolicy, IdentityInfo, PodRecord, SelectorEntry } from './compile-types.js';
+import type { PeerPorts } from './emit.js';
+import { GroupCache } from './group-cache.js';
 import { IdentityTable } from './identity-table.js';
 import { IpCacheTable } from './ipcache-table.js';
-import type {
-  AdminNetworkPolicy,
-  ClusterState,
-  NetworkPolicy,
-  Peer,
-  Pod,
-  PortSpec,
-} from './model.js';
+import type { ClusterState, Pod } from './model.js';
+import { isNamespaced, policyCidrs, policyKey, PolicySet, type AnyPolicy } from './policy-set.js';
+import { compilePolicy, ruleIncludes, type RuleContext } from './rule-compile.js';
 import { RuleTable } from './rules.js';
+import { SelectorIndex } from './selector-index.js';
 import { ServiceEmitter } from './service-emit.js';
 import type { EndpointSlice, Service } from './service-model.js';
 import { ServiceTable, type ServiceDelta } from './services.js';
-import { adminTierRules } from './tier-rules.js';
 
-type AnyPolicy = NetworkPolicy | AdminNetworkPolicy | ClusterNetworkPolicy;
-
-const policyKey = (p: AnyPolicy): string =>
-  p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy' ? `${p.kind}/${p.namespace}/${p.name}` : `${p.kind}/${p.name}`;
 const podKey = (ns: string, name: string): string => `${ns}/${name}`;
 
 /**
@@ -116,22 +101,14 @@ export class PolicyCompiler {
   private podsByNode = new Map<string, Set<string>>();
   private ids = new IdentityTable(this.allocator);
   private ipTable = this.newIpTable();
-  private policies = new Map<string, AnyPolicy>();
-  private policiesByNs = new Map<string, Set<string>>();
-  private adminPolicies = new Set<string>();
-  private clusterPolicies = new Set<string>();
-  private baseline: string | undefined;
+  private policies = new PolicySet();
   private compiledPolicies = new Map<string, CompiledPolicy>();
   /**
    * Compiled endpoint state shared by every endpoint with the same principal and network: their
    * policies, named ports and therefore entries are identical (replicas of one workload).
    */
-  private groups = new Map<string, GroupState>();
-  /** policy key → group keys (cached) it was applied to. */
-  private policyGroups = new Map<string, Set<string>>();
+  private readonly groups = new GroupCache();
   private loading = false;
-  /** Source of GroupState.revision: never reused, so equal revisions mean equal entries. */
-  private revisions = 0;
 
   // ---------------------------------------------------------------- loading
 
@@ -146,14 +123,9 @@ export class PolicyCompiler {
     this.ipTable = this.newIpTable();
     this.services.replace(state.services ?? [], state.endpointSlices ?? []);
     for (const v of this.services.vips()) this.ipTable.claim(v.cidr.canonical, v.owner, v.key);
-    this.policies = new Map();
-    this.policiesByNs = new Map();
-    this.adminPolicies = new Set();
-    this.clusterPolicies = new Set();
-    this.baseline = undefined;
+    this.policies = new PolicySet();
     this.compiledPolicies = new Map();
-    this.groups = new Map();
-    this.policyGroups = new Map();
+    this.groups.clear();
 
     for (const ns of state.namespaces) this.index.namespaces.set(ns.name, ns.labels);
     const all: AnyPolicy[] = [
@@ -181,42 +153,10 @@ export class PolicyCompiler {
   }
 
   private snapshotState(): ClusterState {
-    const nps: NetworkPolicy[] = [];
-    const mnps: NetworkPolicy[] = [];
-    const anps: AdminNetworkPolicy[] = [];
-    let banp: AdminNetworkPolicy | undefined;
-    const cnps: ClusterNetworkPolicy[] = [];
-    for (const p of this.policies.values()) {
-      switch (p.kind) {
-        case 'NetworkPolicy':
-          nps.push(p);
-          break;
-        case 'MultiNetworkPolicy':
-          mnps.push(p);
-          break;
-        case 'AdminNetworkPolicy':
-          anps.push(p);
-          break;
-        case 'BaselineAdminNetworkPolicy':
-          banp = p;
-          break;
-        case 'ClusterNetworkPolicy':
-          cnps.push(p);
-          break;
-        default: {
-          const never: never = p;
-          throw new Error(`unknown policy ${String(never)}`);
-        }
-      }
-    }
     return {
       namespaces: [...this.index.namespaces].map(([name, labels]) => ({ name, labels })),
       pods: [...this.pods.values()].map((r) => r.pod),
-      networkPolicies: nps,
-      multiNetworkPolicies: mnps,
-      adminNetworkPolicies: anps,
-      baselineAdminNetworkPolicy: banp,
-      clusterNetworkPolicies: cnps,
+      ...this.policies.snapshot(),
       ...this.services.snapshot(),
     };
   }
@@ -334,29 +274,7 @@ export class PolicyCompiler {
     const gone = new Set([...d.removed, ...d.changed].map((v) => v.id));
     const fresh = [...d.added, ...d.changed];
     if (gone.size === 0 && fresh.length === 0) return;
-    for (const g of this.groups.values()) {
-      if (!g.defaultNetwork) continue;
-      const list = g.entries;
-      let touched = false;
-      if ([...gone].some((id) => g.serviceIds.has(id))) {
-        let w = 0;
-        for (let i = 0; i < list.length; i++) {
-          const e = list[i];
-          if (e !== undefined && !gone.has(e.identity)) list[w++] = e;
-        }
-        touched = w !== list.length;
-        list.length = w;
-        for (const id of gone) g.serviceIds.delete(id);
-      }
-      const raw: PolicyEntry[] = [];
-      this.serviceEmitter.emitFor(raw, g.rules.filter((a) => a.direction === 'egress').map((a) => a.r), fresh);
-      for (const e of foldEntries(raw)) {
-        list.push(e);
-        g.serviceIds.add(e.identity);
-        touched = true;
-      }
-      if (touched) g.revision = ++this.revisions;
-    }
+    this.groups.patchServices(gone, fresh, this.serviceEmitter);
   }
 
   /** Whether any pod address lies inside this CIDR. */
@@ -384,13 +302,9 @@ export class PolicyCompiler {
     const p = this.policies.get(k);
     if (p === undefined) return [];
     this.dirtyPolicy(k);
-    this.policies.delete(k);
-    this.policyGroups.delete(k);
+    this.policies.delete(k, p);
+    this.groups.forgetPolicy(k);
     this.index.forgetUser(k);
-    if (p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy') this.policiesByNs.get(p.namespace)?.delete(k);
-    else if (p.kind === 'AdminNetworkPolicy') this.adminPolicies.delete(k);
-    else if (p.kind === 'ClusterNetworkPolicy') this.clusterPolicies.delete(k);
-    else if (this.baseline === k) this.baseline = undefined;
     // The caller rebuilds when a CIDR falls out of use (its identity and ipcache entry go).
     const released: string[] = [];
     for (const c of policyCidrs(p)) if (this.ids.releaseBlock(c.canonical)) released.push(c.canonical);
@@ -402,14 +316,7 @@ export class PolicyCompiler {
   /** Returns the CIDR identities that appeared with this policy (none while loading). */
   private addPolicyIndexes(p: AnyPolicy): IdentityInfo[] {
     const k = policyKey(p);
-    this.policies.set(k, p);
-    if (isNamespaced(p)) {
-      let set = this.policiesByNs.get(p.namespace);
-      if (set === undefined) this.policiesByNs.set(p.namespace, (set = new Set()));
-      set.add(k);
-    } else if (p.kind === 'AdminNetworkPolicy') this.adminPolicies.add(k);
-    else if (p.kind === 'ClusterNetworkPolicy') this.clusterPolicies.add(k);
-    else this.baseline = k;
+    this.policies.add(k, p);
     this.subjectSelector(p).users.add(k);
     return this.loading ? [] : this.registerBlocks(p);
   }
@@ -461,34 +368,6 @@ export class PolicyCompiler {
     }
   }
 
-  /** True when a rule's written peers name this identity one by one (not through ANY or a class). */
-  private ruleIncludes(r: CompiledRule, info: IdentityInfo): boolean {
-    if (r.spec === 'all') return false; // covered by ANY_IDENTITY already
-    for (const peer of r.spec) {
-      switch (peer.kind) {
-        case 'all':
-        case 'none':
-          break;
-        case 'pods':
-          if (r.classed && isWidePeer(peer)) break; // its class covers every pod of those namespaces
-          if (info.principal !== undefined && this.index.peerSelector(peer).principals.has(info.principal)) return true;
-          break;
-        case 'ipBlock': {
-          const { cidr, except } = peer.block;
-          if (info.cidr !== undefined) {
-            if (cidrContains(cidr, info.cidr) && !except.some((e) => info.cidr !== undefined && cidrContains(e, info.cidr))) return true;
-          } else if (info.members.includes(cidr.canonical) && !except.some((e) => info.members.includes(e.canonical))) return true;
-          break;
-        }
-        default: {
-          const never: never = peer;
-          throw new Error(`unknown peer ${String(never)}`);
-        }
-      }
-    }
-    return false;
-  }
-
   /**
    * An identity appeared or vanished. Rather than recompiling every endpoint whose policies could
    * name it, patch: add it to (or drop it from) the compiled rules' peer sets, and add (or remove)
@@ -502,30 +381,11 @@ export class PolicyCompiler {
         for (const r of rules) {
           if (r.peers === undefined) continue;
           if (!added) r.peers.delete(info.id);
-          else if (this.ruleIncludes(r, info)) r.peers.add(info.id);
+          else if (ruleIncludes(this.index, r, info)) r.peers.add(info.id);
         }
       }
     }
-    // Entry arrays are patched in place (copying every endpoint's array per identity change is
-    // what made this slow): see the ownership note on compileNode.
-    for (const g of this.groups.values()) {
-      if (!added) {
-        const list = g.entries;
-        let w = 0;
-        for (let i = 0; i < list.length; i++) {
-          const e = list[i];
-          if (e !== undefined && e.identity !== info.id) list[w++] = e;
-        }
-        if (w !== list.length) g.revision = ++this.revisions;
-        list.length = w;
-        continue;
-      }
-      const fresh: PolicyEntry[] = [];
-      for (const { r, direction } of g.rules) emitRule(fresh, r, direction, g.ownPorts, this.peerPorts, info.id);
-      if (fresh.length === 0) continue;
-      for (const e of foldEntries(fresh)) g.entries.push(e);
-      g.revision = ++this.revisions;
-    }
+    this.groups.patchIdentity(info, added, this.peerPorts);
   }
 
   // ---------------------------------------------------------------- dirtiness
@@ -533,11 +393,7 @@ export class PolicyCompiler {
   private dirtyPolicy(k: string): void {
     if (this.loading) return;
     this.compiledPolicies.delete(k);
-    const gs = this.policyGroups.get(k);
-    if (gs !== undefined) {
-      for (const g of gs) this.groups.delete(g);
-      gs.clear();
-    }
+    this.groups.dropPolicy(k);
     // Endpoints the policy now selects but did not before: found through its subject selector.
     const p = this.policies.get(k);
     if (p === undefined) return;
@@ -549,59 +405,8 @@ export class PolicyCompiler {
 
   // ---------------------------------------------------------------- policy compilation
 
-  /** The identities (undefined = ANY) and classes a rule's peers compile to. */
-  private peerIdentities(peers: Peer[] | 'all', user: string, classed: boolean): { ids: Set<number> | undefined; classes: number[] } {
-    if (peers === 'all') return { ids: undefined, classes: [] };
-    const out = new Set<number>();
-    const classes = new Set<number>();
-    for (const peer of peers) {
-      switch (peer.kind) {
-        case 'all':
-          return { ids: undefined, classes: [] };
-        case 'none':
-          break;
-        case 'pods': {
-          if (classed && isWidePeer(peer)) {
-            for (const c of this.classes.forPeer(peer, this.index.namespaces)) classes.add(c);
-            break;
-          }
-          const sel = this.index.peerSelector(peer);
-          sel.users.add(user);
-          for (const pr of sel.principals) for (const info of pr.identities) out.add(info.id);
-          break;
-        }
-        case 'ipBlock': {
-          this.ids.blockPeers(peer.block.cidr, peer.block.except, out);
-          break;
-        }
-        default: {
-          const never: never = peer;
-          throw new Error(`unknown peer ${String(never)}`);
-        }
-      }
-    }
-    // The cluster class covers every namespace class.
-    const classList = classes.has(CLUSTER_IDENTITY) ? [CLUSTER_IDENTITY] : [...classes].sort((a, b) => a - b);
-    return { ids: out, classes: classList };
-  }
-
-  private compileRule(
-    origin: RuleOrigin,
-    tier: Tier,
-    verdict: Verdict,
-    precedence: number,
-    peers: Peer[] | 'all',
-    ports: PortSpec[] | 'all',
-    user: string,
-  ): CompiledRule {
-    const ruleId = this.ruleTable.intern(origin);
-    const { numeric, named } = expandPorts(ports);
-    // Egress named ports resolve on each destination identity, so those rules name peers one by one.
-    const classed = this.opts.identityClasses !== false && !(origin.direction === 'egress' && named.length > 0);
-    const { ids, classes } = this.peerIdentities(peers, user, classed);
-    const rule: CompiledRule = { spec: peers, ruleId, tier, verdict, precedence, peers: ids, classes, classed, ports: numeric, named };
-    if (origin.audit === true) rule.audit = true;
-    return rule;
+  private ruleContext(): RuleContext {
+    return { index: this.index, classes: this.classes, ids: this.ids, ruleTable: this.ruleTable, identityClasses: this.opts.identityClasses !== false };
   }
 
   private compiledPolicy(k: string): CompiledPolicy | undefined {
@@ -609,34 +414,7 @@ export class PolicyCompiler {
     if (cached !== undefined) return cached;
     const p = this.policies.get(k);
     if (p === undefined) return undefined;
-    const out: CompiledPolicy = { ingress: [], egress: [] };
-    switch (p.kind) {
-      case 'NetworkPolicy':
-      case 'MultiNetworkPolicy': {
-        const policy = `${p.namespace}/${p.name}`;
-        const audit = p.audit === true ? { audit: true as const } : {};
-        if (p.affectsIngress) {
-          p.ingress.forEach((r, index) => {
-            out.ingress.push(this.compileRule({ kind: p.kind, policy, direction: 'ingress', index, ...audit }, 'network', 'allow', 0, r.peers, r.ports, k));
-          });
-        }
-        if (p.affectsEgress) {
-          p.egress.forEach((r, index) => {
-            out.egress.push(this.compileRule({ kind: p.kind, policy, direction: 'egress', index, ...audit }, 'network', 'allow', 0, r.peers, r.ports, k));
-          });
-        }
-        break;
-      }
-      case 'AdminNetworkPolicy':
-      case 'BaselineAdminNetworkPolicy':
-      case 'ClusterNetworkPolicy':
-        for (const r of adminTierRules(p)) out[r.direction].push(this.compileRule(r.origin, r.tier, r.verdict, r.precedence, r.peers, r.ports, k));
-        break;
-      default: {
-        const never: never = p;
-        throw new Error(`unknown policy ${String(never)}`);
-      }
-    }
+    const out = compilePolicy(this.ruleContext(), p, k);
     this.compiledPolicies.set(k, out);
     return out;
   }
@@ -645,82 +423,7 @@ export class PolicyCompiler {
 
   /** Policies (by key) that apply to one endpoint. */
   private applicable(rec: PodRecord, ifaceName: string): string[] {
-    const pod = rec.pod;
-    const iface = pod.interfaces.find((i) => i.name === ifaceName);
-    const isDefault = ifaceName === pod.defaultInterface;
-    const out: string[] = [];
-    const selects = (p: AnyPolicy): boolean => {
-      const sel = this.subjectSelector(p);
-      return sel.principals.has(rec.principal);
-    };
-    for (const k of this.policiesByNs.get(pod.namespace) ?? []) {
-      const p = this.policies.get(k);
-      if (p === undefined || !isNamespaced(p)) continue;
-      if (p.kind === 'NetworkPolicy') {
-        if (isDefault && selects(p)) out.push(k);
-      } else if (!isDefault && iface?.network !== undefined) {
-        const net = iface.network;
-        if (p.policyFor.some((n) => `${n.namespace}/${n.name}` === net) && selects(p)) out.push(k);
-      }
-    }
-    for (const k of this.clusterPolicies) {
-      const p = this.policies.get(k);
-      if (p?.kind === 'ClusterNetworkPolicy' && cnpAppliesTo(p, isDefault, iface?.network) && selects(p)) out.push(k);
-    }
-    if (isDefault) {
-      for (const k of this.adminPolicies) {
-        const p = this.policies.get(k);
-        if (p !== undefined && selects(p)) out.push(k);
-      }
-      if (this.baseline !== undefined) {
-        const p = this.policies.get(this.baseline);
-        if (p !== undefined && selects(p)) out.push(this.baseline);
-      }
-    }
-    // Among equally strong entries the first emitted names the rule in flow events: order by key,
-    // not by arrival, so the attribution does not depend on the order the cluster was seen in.
-    return out.sort();
-  }
-
-  private buildGroup(rec: PodRecord, ifaceName: string, groupKey: string): GroupState {
-    const raw: PolicyEntry[] = [];
-    const applied: { r: CompiledRule; direction: Direction }[] = [];
-    let isolatedIngress = false;
-    let isolatedEgress = false;
-    for (const k of this.applicable(rec, ifaceName)) {
-      const p = this.policies.get(k);
-      const cp = this.compiledPolicy(k);
-      if (p === undefined || cp === undefined) continue;
-      let users = this.policyGroups.get(k);
-      if (users === undefined) this.policyGroups.set(k, (users = new Set()));
-      users.add(groupKey);
-      if (isNamespaced(p) && p.audit === true) auditIsolation(raw, p, this.ruleTable);
-      else if (isNamespaced(p)) {
-        isolatedIngress ||= p.affectsIngress;
-        isolatedEgress ||= p.affectsEgress;
-      }
-      for (const direction of ['ingress', 'egress'] as const) {
-        for (const r of cp[direction]) {
-          emitRule(raw, r, direction, rec.principal.namedPorts, this.peerPorts);
-          applied.push({ r, direction });
-        }
-      }
-    }
-    // kube-proxy translates ClusterIPs on the default network's path only (service-emit.ts).
-    const defaultNetwork = ifaceName === rec.pod.defaultInterface;
-    const serviceIds = new Set<number>();
-    if (defaultNetwork && this.services.size > 0) {
-      const from = raw.length;
-      this.serviceEmitter.emitGroup(raw, applied.filter((a) => a.direction === 'egress').map((a) => a.r), this.services);
-      for (let i = from; i < raw.length; i++) serviceIds.add(raw[i]?.identity ?? 0);
-    }
-    const g: GroupState = {
-      revision: ++this.revisions, isolatedIngress, isolatedEgress, entries: foldEntries(raw), rules: applied, ownPorts: rec.principal.namedPorts,
-      defaultNetwork, serviceIds,
-    };
-    this.groups.set(groupKey, g);
-    rec.principal.groups.add(groupKey);
-    return g;
+    return this.policies.applicable(rec, ifaceName, (p) => this.subjectSelector(p).principals.has(rec.principal));
   }
 
   /**
@@ -747,7 +450,16 @@ export class PolicyCompiler {
     if (rec === undefined || iface === undefined) return undefined;
     // Everything that decides an endpoint's entries: its principal, and which network the interface is on.
     const groupKey = `${rec.principal.key}\u0000${key.interface === rec.pod.defaultInterface ? '' : iface.network ?? '?'}`;
-    const g = this.groups.get(groupKey) ?? this.buildGroup(rec, key.interface, groupKey);
+    const g = this.groups.get(groupKey) ??
+      this.groups.build(rec, key.interface, groupKey, {
+        applicable: this.applicable(rec, key.interface),
+        policy: (k) => this.policies.get(k),
+        compiled: (k) => this.compiledPolicy(k),
+        ruleTable: this.ruleTable,
+        peerPorts: this.peerPorts,
+        services: this.services,
+        serviceEmitter: this.serviceEmitter,
+      });
     return {
       namespace: key.namespace,
       pod: key.pod,
@@ -817,22 +529,6 @@ export class PolicyCompiler {
     const vip = slot === undefined ? undefined : this.services.byNumber(slot.identity);
     return vip === undefined ? undefined : `service ${vip.service}`;
   }
-}
-
-function isNamespaced(p: AnyPolicy): p is NetworkPolicy {
-  return p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy';
-}
-
-function policyCidrs(p: AnyPolicy): Cidr[] {
-  const out: Cidr[] = [];
-  const rules = [...p.ingress, ...p.egress];
-  for (const r of rules) {
-    if (r.peers === 'all') continue;
-    for (const peer of r.peers) {
-      if (peer.kind === 'ipBlock') out.push(peer.block.cidr, ...peer.block.except);
-    }
-  }
-  return out;
 }
 
 /** One-shot compile of a node's desired state from a full cluster state. */
