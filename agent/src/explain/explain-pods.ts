@@ -11,7 +11,7 @@ import {
   parseAdminNetworkPolicy, parseBaselineAdminNetworkPolicy, parseMultiNetworkPolicy, parseNamespace, parseNetworkPolicy,
   type ClusterState, type Parsed, type Pod,
 } from '../policy/model.js';
-import { parseEndpointSlice, parseService, sliceServiceName } from '../policy/service-model.js';
+import { parseEndpointSlice, parseService, sliceServiceName, type Service } from '../policy/service-model.js';
 
 /**
  * `weir explain` over raw API objects: the same parsers and the same compiler the agent uses,
@@ -209,41 +209,66 @@ export function explainer(raw: RawCluster): (query: ExplainQuery) => ExplainResu
       notEnforced: [...cnpNames].sort().flatMap((n) => (notEnforced.get(n) ?? []).map((note) => `ClusterNetworkPolicy ${n}: ${note}`)),
     };
     if (service) {
-      const srcIp = pod.interfaces.find((i) => i.name === pod.defaultInterface)?.ips[0];
-      if (srcIp === undefined) return { ok: false, error: `${pod.namespace}/${pod.name} has no IP yet (is it Running?)` };
-      const family = srcIp.includes(':') ? 6 : 4;
-      const vip = service.clusterIPs.find((c) => c.family === family);
-      const name = `${service.namespace}/${service.name}`;
-      if (vip === undefined) return { ok: false, error: `service ${name} has no IPv${family} ClusterIP (headless or ExternalName: traffic goes to its pods' addresses; explain --to a pod)` };
-      const vipText = vip.canonical.replace(/\/\d+$/, '');
-      const result = explainFlow(merged, {
-        from: { ip: srcIp, endpoint: enforcedKey(pod, pod.defaultInterface) }, to: { ip: vipText }, port: query.port, protocol: query.protocol,
-      });
-      explanation.flow = {
-        from: `${pod.namespace}/${pod.name}`, to: `Service ${name} (ClusterIP ${vipText})`, port: query.port, protocol: String(query.protocol),
-        verdict: result.verdict, rule: result.rule, steps: [...serviceSteps(compiler, name, vipText, query.port), ...result.steps],
-        ...(result.audited === undefined ? {} : { audited: result.audited }),
-        ...(result.auditPolicies === undefined ? {} : { auditPolicies: result.auditPolicies }),
-      };
+      const flow = serviceFlow(compiler, merged, pod, service, query, enforcedKey);
+      if (typeof flow === 'string') return { ok: false, error: flow };
+      explanation.flow = flow;
     }
     if (peer && query.peer) {
-      const [src, dst] = query.peer.direction === 'from' ? [peer, pod] : [pod, peer];
-      const srcIp = src.interfaces.find((i) => i.name === src.defaultInterface)?.ips[0] ?? hostAddress.get(`${src.namespace}/${src.name}`);
-      const dstIp = dst.interfaces.find((i) => i.name === dst.defaultInterface)?.ips[0] ?? hostAddress.get(`${dst.namespace}/${dst.name}`);
-      if (srcIp === undefined || dstIp === undefined) return { ok: false, error: `${srcIp === undefined ? `${src.namespace}/${src.name}` : `${dst.namespace}/${dst.name}`} has no IP yet (is it Running?)` };
-      const result = explainFlow(merged, {
-        from: { ip: srcIp, endpoint: enforcedKey(src, src.defaultInterface) },
-        to: { ip: dstIp, endpoint: enforcedKey(dst, dst.defaultInterface) },
-        port: query.port, protocol: query.protocol,
-      });
-      explanation.flow = {
-        from: `${src.namespace}/${src.name}`, to: `${dst.namespace}/${dst.name}`, port: query.port, protocol: String(query.protocol),
-        verdict: result.verdict, rule: result.rule, steps: result.steps,
-        ...(result.audited === undefined ? {} : { audited: result.audited }),
-        ...(result.auditPolicies === undefined ? {} : { auditPolicies: result.auditPolicies }),
-      };
+      const flow = peerFlow(merged, pod, peer, query.peer.direction, query, (p) => hostAddress.get(`${p.namespace}/${p.name}`), enforcedKey);
+      if (typeof flow === 'string') return { ok: false, error: flow };
+      explanation.flow = flow;
     }
     return { ok: true, explanation };
+  };
+}
+
+type Flow = NonNullable<PodExplanation['flow']>;
+type EnforcedKey = (p: Pod, ifName: string) => EndpointKey | undefined;
+
+/** A pod's flow to a Service's ClusterIP as the datapath judges it, or why it cannot be judged. */
+function serviceFlow(compiler: PolicyCompiler, merged: DesiredNodeState, pod: Pod, service: Service, query: ExplainQuery, enforcedKey: EnforcedKey): Flow | string {
+  const srcIp = pod.interfaces.find((i) => i.name === pod.defaultInterface)?.ips[0];
+  if (srcIp === undefined) return `${pod.namespace}/${pod.name} has no IP yet (is it Running?)`;
+  const family = srcIp.includes(':') ? 6 : 4;
+  const vip = service.clusterIPs.find((c) => c.family === family);
+  const name = `${service.namespace}/${service.name}`;
+  if (vip === undefined) return `service ${name} has no IPv${family} ClusterIP (headless or ExternalName: traffic goes to its pods' addresses; explain --to a pod)`;
+  const vipText = vip.canonical.replace(/\/\d+$/, '');
+  const result = explainFlow(merged, {
+    from: { ip: srcIp, endpoint: enforcedKey(pod, pod.defaultInterface) }, to: { ip: vipText }, port: query.port, protocol: query.protocol,
+  });
+  return {
+    from: `${pod.namespace}/${pod.name}`, to: `Service ${name} (ClusterIP ${vipText})`, port: query.port, protocol: String(query.protocol),
+    verdict: result.verdict, rule: result.rule, steps: [...serviceSteps(compiler, name, vipText, query.port), ...result.steps],
+    ...(result.audited === undefined ? {} : { audited: result.audited }),
+    ...(result.auditPolicies === undefined ? {} : { auditPolicies: result.auditPolicies }),
+  };
+}
+
+/** The flow between two pods (`direction` says which one sends) as the datapath judges it, or why it cannot be judged. */
+function peerFlow(
+  merged: DesiredNodeState,
+  pod: Pod,
+  peer: Pod,
+  direction: 'from' | 'to',
+  query: ExplainQuery,
+  hostAddressOf: (p: Pod) => string | undefined,
+  enforcedKey: EnforcedKey,
+): Flow | string {
+  const [src, dst] = direction === 'from' ? [peer, pod] : [pod, peer];
+  const srcIp = src.interfaces.find((i) => i.name === src.defaultInterface)?.ips[0] ?? hostAddressOf(src);
+  const dstIp = dst.interfaces.find((i) => i.name === dst.defaultInterface)?.ips[0] ?? hostAddressOf(dst);
+  if (srcIp === undefined || dstIp === undefined) return `${srcIp === undefined ? `${src.namespace}/${src.name}` : `${dst.namespace}/${dst.name}`} has no IP yet (is it Running?)`;
+  const result = explainFlow(merged, {
+    from: { ip: srcIp, endpoint: enforcedKey(src, src.defaultInterface) },
+    to: { ip: dstIp, endpoint: enforcedKey(dst, dst.defaultInterface) },
+    port: query.port, protocol: query.protocol,
+  });
+  return {
+    from: `${src.namespace}/${src.name}`, to: `${dst.namespace}/${dst.name}`, port: query.port, protocol: String(query.protocol),
+    verdict: result.verdict, rule: result.rule, steps: result.steps,
+    ...(result.audited === undefined ? {} : { audited: result.audited }),
+    ...(result.auditPolicies === undefined ? {} : { auditPolicies: result.auditPolicies }),
   };
 }
 

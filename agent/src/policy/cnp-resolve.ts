@@ -8,7 +8,8 @@
  */
 import { hostCidr, type Cidr } from '../identity/cidr.js';
 import type { ClusterNetworkPolicy, ClusterNetworkPolicySpec, CnpRule, CnpRuleSpec } from './cnp.js';
-import { readMeta, type Parsed, type Peer } from './model.js';
+import type { Parsed, Peer } from './model.js';
+import { readMeta } from './model-read.js';
 import { Reader } from './read.js';
 import { matchesSelector } from './selector.js';
 

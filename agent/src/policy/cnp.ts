@@ -14,13 +14,9 @@
  * as it does for MultiNetworkPolicy.
  */
 import type { Cidr } from '../identity/cidr.js';
+import { readCidr, readMeta, readPolicyEnforcement, readPolicyFor, readSelector } from './model-read.js';
 import {
   POLICY_FOR_ANNOTATION,
-  readCidr,
-  readMeta,
-  readPolicyEnforcement,
-  readPolicyFor,
-  readSelector,
   type AdminSubject,
   type LabelSelector,
   type Parsed,
@@ -64,7 +60,7 @@ export interface ClusterNetworkPolicySpec {
   egress: CnpRuleSpec[];
   /** NADs (namespace/name) from policy-for; empty = the pod's default interface. */
   policyFor: { namespace: string; name: string }[];
-  /** Audit policy (weir.dev/enforcement: audit, model.ts readPolicyEnforcement): evaluated, never enforced. */
+  /** Audit policy (weir.dev/enforcement: audit, model-read.ts readPolicyEnforcement): evaluated, never enforced. */
   audit?: true;
 }
 

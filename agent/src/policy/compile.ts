@@ -31,41 +31,19 @@ import {
   type Direction,
   type EndpointKey,
   type IpCacheEntry,
-  type PolicyEntry,
-  type RuleOrigin,
-  type Tier,
-  type Verdict,
 } from '../datapath/desired.js';
 import { IdentityAllocator } from '../identity/allocator.js';
-import { cidrContains, hostCidr, type Cidr } from '../identity/cidr.js';
+import { hostCidr } from '../identity/cidr.js';
 import { labelSetKey } from '../identity/labels.js';
-import { isWidePeer, NamespaceClasses } from './classes.js';
-import type { CompiledPolicy, CompiledRule, GroupState, IdentityInfo, PodRecord, SelectorEntry } from './compile-types.js';
-import { SelectorIndex } from './selector-index.js';
-import { cnpAppliesTo, type ClusterNetworkPolicy } from './cnp.js';
-import { auditIsolation, emitRule, expandPorts, type PeerPorts } from './emit.js';
-import { foldEntries } from './fold.js';
-import { IdentityTable } from './identity-table.js';
-import { IpCacheTable } from './ipcache-table.js';
-import type {
-  AdminNetworkPolicy,
-  ClusterState,
-  NetworkPolicy,
-  Peer,
-  Pod,
-  PortSpec,
-} from './model.js';
+import { NamespaceClasses } from './classes.js';
+import { CompileState, podKey } from './compile-state.js';
+import { GroupCache } from './group-cache.js';
+import type { ClusterState, Pod } from './model.js';
+import { isNamespaced, policyKey, type AnyPolicy } from './policy-set.js';
 import { RuleTable } from './rules.js';
 import { ServiceEmitter } from './service-emit.js';
 import type { EndpointSlice, Service } from './service-model.js';
 import { ServiceTable, type ServiceDelta } from './services.js';
-import { adminTierRules } from './tier-rules.js';
-
-type AnyPolicy = NetworkPolicy | AdminNetworkPolicy | ClusterNetworkPolicy;
-
-const policyKey = (p: AnyPolicy): string =>
-  p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy' ? `${p.kind}/${p.namespace}/${p.name}` : `${p.kind}/${p.name}`;
-const podKey = (ns: string, name: string): string => `${ns}/${name}`;
 
 /**
  * Holds cluster state with the indexes that make compiles cheap, and caches per-policy and
@@ -80,82 +58,47 @@ export class PolicyCompiler {
   private readonly services = new ServiceTable(this.allocator);
   private readonly serviceEmitter = new ServiceEmitter({
     principalAt: (host) => {
-      const slot = this.ipTable.at(host.canonical);
-      return slot === undefined ? undefined : this.ids.byNumber(slot.identity)?.principal;
+      const slot = this.state.ipTable.at(host.canonical);
+      return slot === undefined ? undefined : this.state.ids.byNumber(slot.identity)?.principal;
     },
-    peerMatches: (peer, pr) => this.index.peerMatches(peer, pr),
-    namespacesOf: (scope) => this.index.namespacesOf(scope),
+    peerMatches: (peer, pr) => this.state.index.peerMatches(peer, pr),
+    namespacesOf: (scope) => this.state.index.namespacesOf(scope),
   });
+
+  /**
+   * Compiled endpoint state shared by every endpoint with the same principal and network: their
+   * policies, named ports and therefore entries are identical (replicas of one workload).
+   */
+  private readonly groups = new GroupCache();
+  /** The current generation of cluster state and indexes; `load` constructs a fresh one. */
+  private state: CompileState;
 
   /**
    * `identityClasses: false` names every peer pod one by one, as before classes existed: the
    * baseline bench/capacity.ts measures beside them. The agent always uses classes.
    */
-  constructor(private readonly opts: { identityClasses?: boolean } = {}) {}
-
-  private newIpTable(): IpCacheTable {
-    return new IpCacheTable((idKey) => {
-      const info = this.ids.get(idKey);
-      if (info === undefined) {
-        const vip = this.services.byKey(idKey);
-        return vip === undefined ? undefined : { identity: vip.id };
-      }
-      const ns = info.principal?.namespace;
-      return ns === undefined ? { identity: info.id } : { identity: info.id, namespaceClass: this.classes.of(ns) };
-    });
+  constructor(private readonly opts: { identityClasses?: boolean } = {}) {
+    this.state = this.freshState();
   }
 
-  /** Named ports of remote identities, for emit.ts. */
-  private readonly peerPorts: PeerPorts = {
-    allIdentities: () => this.ids.numbers(),
-    namedPortsOf: (id) => this.ids.byNumber(id)?.principal?.namedPorts,
-  };
-
-  private index = new SelectorIndex();
-  private pods = new Map<string, PodRecord>();
-  private podsByNode = new Map<string, Set<string>>();
-  private ids = new IdentityTable(this.allocator);
-  private ipTable = this.newIpTable();
-  private policies = new Map<string, AnyPolicy>();
-  private policiesByNs = new Map<string, Set<string>>();
-  private adminPolicies = new Set<string>();
-  private clusterPolicies = new Set<string>();
-  private baseline: string | undefined;
-  private compiledPolicies = new Map<string, CompiledPolicy>();
-  /**
-   * Compiled endpoint state shared by every endpoint with the same principal and network: their
-   * policies, named ports and therefore entries are identical (replicas of one workload).
-   */
-  private groups = new Map<string, GroupState>();
-  /** policy key → group keys (cached) it was applied to. */
-  private policyGroups = new Map<string, Set<string>>();
-  private loading = false;
-  /** Source of GroupState.revision: never reused, so equal revisions mean equal entries. */
-  private revisions = 0;
+  private freshState(): CompileState {
+    return new CompileState({
+      allocator: this.allocator, classes: this.classes, services: this.services, groups: this.groups, ruleTable: this.ruleTable,
+      identityClasses: this.opts.identityClasses !== false,
+    });
+  }
 
   // ---------------------------------------------------------------- loading
 
   /** Replaces the whole state. Identities of keys present before and after keep their ids. */
   load(state: ClusterState): this {
-    const held = this.ids.cidrKeys();
-    for (const rec of this.pods.values()) held.push(...rec.identityKeys);
-    this.index = new SelectorIndex();
-    this.pods = new Map();
-    this.podsByNode = new Map();
-    this.ids = new IdentityTable(this.allocator);
-    this.ipTable = this.newIpTable();
+    const held = this.state.heldKeys();
+    this.state = this.freshState();
     this.services.replace(state.services ?? [], state.endpointSlices ?? []);
-    for (const v of this.services.vips()) this.ipTable.claim(v.cidr.canonical, v.owner, v.key);
-    this.policies = new Map();
-    this.policiesByNs = new Map();
-    this.adminPolicies = new Set();
-    this.clusterPolicies = new Set();
-    this.baseline = undefined;
-    this.compiledPolicies = new Map();
-    this.groups = new Map();
-    this.policyGroups = new Map();
+    for (const v of this.services.vips()) this.state.ipTable.claim(v.cidr.canonical, v.owner, v.key);
+    this.groups.clear();
 
-    for (const ns of state.namespaces) this.index.namespaces.set(ns.name, ns.labels);
+    for (const ns of state.namespaces) this.state.index.namespaces.set(ns.name, ns.labels);
     const all: AnyPolicy[] = [
       ...state.networkPolicies,
       ...state.multiNetworkPolicies,
@@ -166,65 +109,28 @@ export class PolicyCompiler {
     // Caches are empty while loading, so dirty tracking is skipped. Order matters: the ipBlock
     // CIDR set must be complete before pod IP identities are made, and selectors are evaluated
     // once against the full principal index (after pods) instead of once per new principal.
-    this.loading = true;
+    this.state.loading = true;
     try {
-      for (const p of all) this.registerBlocks(p);
-      for (const pod of state.pods) this.addPod(pod);
-      for (const p of all) this.addPolicyIndexes(p);
+      for (const p of all) this.state.registerBlocks(p);
+      for (const pod of state.pods) this.state.addPod(pod);
+      for (const p of all) this.state.addPolicyIndexes(p);
     } finally {
-      this.loading = false;
+      this.state.loading = false;
     }
     // Release the previous generation's references only now, so surviving keys kept their ids.
     for (const k of held) this.allocator.release(k);
-    this.classes.retain(new Set([...this.index.namespaces.keys(), ...[...this.pods.values()].map((r) => r.pod.namespace)]));
+    this.classes.retain(new Set([...this.state.index.namespaces.keys(), ...[...this.state.pods.values()].map((r) => r.pod.namespace)]));
     return this;
   }
 
   private snapshotState(): ClusterState {
-    const nps: NetworkPolicy[] = [];
-    const mnps: NetworkPolicy[] = [];
-    const anps: AdminNetworkPolicy[] = [];
-    let banp: AdminNetworkPolicy | undefined;
-    const cnps: ClusterNetworkPolicy[] = [];
-    for (const p of this.policies.values()) {
-      switch (p.kind) {
-        case 'NetworkPolicy':
-          nps.push(p);
-          break;
-        case 'MultiNetworkPolicy':
-          mnps.push(p);
-          break;
-        case 'AdminNetworkPolicy':
-          anps.push(p);
-          break;
-        case 'BaselineAdminNetworkPolicy':
-          banp = p;
-          break;
-        case 'ClusterNetworkPolicy':
-          cnps.push(p);
-          break;
-        default: {
-          const never: never = p;
-          throw new Error(`unknown policy ${String(never)}`);
-        }
-      }
-    }
-    return {
-      namespaces: [...this.index.namespaces].map(([name, labels]) => ({ name, labels })),
-      pods: [...this.pods.values()].map((r) => r.pod),
-      networkPolicies: nps,
-      multiNetworkPolicies: mnps,
-      adminNetworkPolicies: anps,
-      baselineAdminNetworkPolicy: banp,
-      clusterNetworkPolicies: cnps,
-      ...this.services.snapshot(),
-    };
+    return { ...this.state.snapshot(), ...this.services.snapshot() };
   }
 
   // ---------------------------------------------------------------- incremental mutations
 
   upsertNamespace(ns: { name: string; labels: Record<string, string> }): void {
-    const cur = this.index.namespaces.get(ns.name);
+    const cur = this.state.index.namespaces.get(ns.name);
     if (cur !== undefined && labelSetKey(cur) === labelSetKey(ns.labels)) return;
     // Namespace labels are part of every principal in it: rebuild (rare; ids stay stable).
     const s = this.snapshotState();
@@ -232,55 +138,34 @@ export class PolicyCompiler {
   }
 
   removeNamespace(name: string): void {
-    if (!this.index.namespaces.has(name)) return;
+    if (!this.state.index.namespaces.has(name)) return;
     const s = this.snapshotState();
     this.load({ ...s, namespaces: s.namespaces.filter((n) => n.name !== name) });
   }
 
   upsertPod(pod: Pod): void {
     const k = podKey(pod.namespace, pod.name);
-    const old = this.pods.get(k);
+    const old = this.state.pods.get(k);
     const before = { ips: old?.ips ?? [], principal: old?.principal.key };
-    if (old !== undefined) this.dropPod(pod.namespace, pod.name);
-    this.addPod(pod);
-    const now = this.pods.get(k);
+    if (old !== undefined) this.state.dropPod(pod.namespace, pod.name);
+    this.state.addPod(pod);
+    const now = this.state.pods.get(k);
     // Most pod updates (status, annotations) change neither: ClusterIPs need no second look then.
     if (now !== undefined && now.principal.key === before.principal && now.ips.join() === before.ips.join()) return;
     this.backendsChanged([...before.ips, ...(now?.ips ?? [])]);
   }
 
   removePod(namespace: string, name: string): void {
-    const before = this.pods.get(podKey(namespace, name))?.ips ?? [];
-    this.dropPod(namespace, name);
+    const before = this.state.pods.get(podKey(namespace, name))?.ips ?? [];
+    this.state.dropPod(namespace, name);
     this.backendsChanged(before);
-  }
-
-  private dropPod(namespace: string, name: string): void {
-    const k = podKey(namespace, name);
-    const rec = this.pods.get(k);
-    if (rec === undefined) return;
-    this.pods.delete(k);
-    if (rec.pod.nodeName !== undefined) this.podsByNode.get(rec.pod.nodeName)?.delete(k);
-    for (const ip of rec.ips) {
-      this.ipTable.release(ip, k);
-    }
-    for (const idKey of rec.identityKeys) {
-      const gone = this.ids.releasePod(idKey);
-      if (gone !== undefined) this.identityChanged(gone, false);
-    }
-    const pr = rec.principal;
-    pr.pods.delete(k);
-    if (pr.pods.size === 0) {
-      this.index.forget(pr);
-      for (const g of pr.groups) this.groups.delete(g);
-    }
   }
 
   upsertPolicy(p: AnyPolicy): void {
     const k = policyKey(p);
-    const released = this.removePolicyByKey(k);
-    const added = this.addPolicyIndexes(p);
-    if (this.stillUnused(released) || added.some((info) => info.cidr !== undefined && this.holdsPodAddress(info.cidr))) {
+    const released = this.state.removePolicyByKey(k);
+    const added = this.state.addPolicyIndexes(p);
+    if (this.state.stillUnused(released) || added.some((info) => info.cidr !== undefined && this.state.holdsPodAddress(info.cidr))) {
       // An ipBlock CIDR that appears or goes changes the identity of every pod IP inside it:
       // rebuild (ids stay stable).
       this.load(this.snapshotState());
@@ -290,8 +175,8 @@ export class PolicyCompiler {
     // patched into the cached rules whose ipBlocks contain it, as a new pod identity is. (A
     // rebuild per new CIDR made an agent's first list of 100 namespaces' ipBlock policies cost
     // 100 full loads: bench/churn.ts.)
-    for (const info of added) this.identityChanged(info, true);
-    this.dirtyPolicy(k);
+    for (const info of added) this.state.identityChanged(info, true);
+    this.state.dirtyPolicy(k);
   }
 
   upsertService(s: Service): void {
@@ -328,399 +213,20 @@ export class PolicyCompiler {
    * (entries of one identity fold only with each other).
    */
   private servicesChanged(d: ServiceDelta): void {
-    for (const v of d.removed) this.ipTable.release(v.cidr.canonical, v.owner);
-    for (const v of d.added) this.ipTable.claim(v.cidr.canonical, v.owner, v.key);
-    if (this.loading) return;
+    for (const v of d.removed) this.state.ipTable.release(v.cidr.canonical, v.owner);
+    for (const v of d.added) this.state.ipTable.claim(v.cidr.canonical, v.owner, v.key);
+    if (this.state.loading) return;
     const gone = new Set([...d.removed, ...d.changed].map((v) => v.id));
     const fresh = [...d.added, ...d.changed];
     if (gone.size === 0 && fresh.length === 0) return;
-    for (const g of this.groups.values()) {
-      if (!g.defaultNetwork) continue;
-      const list = g.entries;
-      let touched = false;
-      if ([...gone].some((id) => g.serviceIds.has(id))) {
-        let w = 0;
-        for (let i = 0; i < list.length; i++) {
-          const e = list[i];
-          if (e !== undefined && !gone.has(e.identity)) list[w++] = e;
-        }
-        touched = w !== list.length;
-        list.length = w;
-        for (const id of gone) g.serviceIds.delete(id);
-      }
-      const raw: PolicyEntry[] = [];
-      this.serviceEmitter.emitFor(raw, g.rules.filter((a) => a.direction === 'egress').map((a) => a.r), fresh);
-      for (const e of foldEntries(raw)) {
-        list.push(e);
-        g.serviceIds.add(e.identity);
-        touched = true;
-      }
-      if (touched) g.revision = ++this.revisions;
-    }
-  }
-
-  /** Whether any pod address lies inside this CIDR. */
-  private holdsPodAddress(cidr: Cidr): boolean {
-    for (const rec of this.pods.values()) {
-      for (const host of rec.hosts) if (cidrContains(cidr, host)) return true;
-    }
-    return false;
+    this.groups.patchServices(gone, fresh, this.serviceEmitter);
   }
 
   removePolicy(p: Pick<AnyPolicy, 'kind' | 'name'> & { namespace?: string }): void {
     const k = p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy' ? `${p.kind}/${p.namespace ?? ''}/${p.name}` : `${p.kind}/${p.name}`;
     // Without the rebuild, CIDR identities of deleted policies stayed in every node's ipcache
     // until the agent restarted: policy churn filled the map.
-    if (this.stillUnused(this.removePolicyByKey(k))) this.load(this.snapshotState());
-  }
-
-  /** Whether any of these CIDRs (released by a removal) is still referenced by no policy. */
-  private stillUnused(released: readonly string[]): boolean {
-    return released.some((c) => this.ids.unusedBlock(c));
-  }
-
-  /** Returns the ipBlock CIDRs (canonical) that no policy references any more. */
-  private removePolicyByKey(k: string): string[] {
-    const p = this.policies.get(k);
-    if (p === undefined) return [];
-    this.dirtyPolicy(k);
-    this.policies.delete(k);
-    this.policyGroups.delete(k);
-    this.index.forgetUser(k);
-    if (p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy') this.policiesByNs.get(p.namespace)?.delete(k);
-    else if (p.kind === 'AdminNetworkPolicy') this.adminPolicies.delete(k);
-    else if (p.kind === 'ClusterNetworkPolicy') this.clusterPolicies.delete(k);
-    else if (this.baseline === k) this.baseline = undefined;
-    // The caller rebuilds when a CIDR falls out of use (its identity and ipcache entry go).
-    const released: string[] = [];
-    for (const c of policyCidrs(p)) if (this.ids.releaseBlock(c.canonical)) released.push(c.canonical);
-    return released;
-  }
-
-  // ---------------------------------------------------------------- indexes
-
-  /** Returns the CIDR identities that appeared with this policy (none while loading). */
-  private addPolicyIndexes(p: AnyPolicy): IdentityInfo[] {
-    const k = policyKey(p);
-    this.policies.set(k, p);
-    if (isNamespaced(p)) {
-      let set = this.policiesByNs.get(p.namespace);
-      if (set === undefined) this.policiesByNs.set(p.namespace, (set = new Set()));
-      set.add(k);
-    } else if (p.kind === 'AdminNetworkPolicy') this.adminPolicies.add(k);
-    else if (p.kind === 'ClusterNetworkPolicy') this.clusterPolicies.add(k);
-    else this.baseline = k;
-    this.subjectSelector(p).users.add(k);
-    return this.loading ? [] : this.registerBlocks(p);
-  }
-
-  /** Adds a policy's ipBlock CIDRs (and excepts) to the CIDR set, each with a CIDR identity; returns the new ones. */
-  private registerBlocks(p: AnyPolicy): IdentityInfo[] {
-    const added: IdentityInfo[] = [];
-    for (const c of policyCidrs(p)) {
-      const info = this.ids.addBlock(c);
-      if (info === undefined) continue;
-      this.ipTable.claim(c.canonical, '', info.key);
-      added.push(info);
-    }
-    return added;
-  }
-
-  /** The selector entry of the pods a policy applies to. */
-  private subjectSelector(p: AnyPolicy): SelectorEntry {
-    return isNamespaced(p)
-      ? this.index.selectorFor({ kind: 'name', name: p.namespace }, p.podSelector)
-      : this.index.selectorFor({ kind: 'selector', selector: p.subject.namespaces }, p.subject.pods);
-  }
-
-  private addPod(pod: Pod): void {
-    if (pod.hostNetwork || pod.terminal) return;
-    const k = podKey(pod.namespace, pod.name);
-    const principal = this.index.principalFor(pod);
-    principal.pods.add(k);
-    const rec: PodRecord = { pod, principal, identityKeys: [], ips: [], hosts: [] };
-    this.pods.set(k, rec);
-    if (pod.nodeName !== undefined) {
-      let s = this.podsByNode.get(pod.nodeName);
-      if (s === undefined) this.podsByNode.set(pod.nodeName, (s = new Set()));
-      s.add(k);
-    }
-    const seen = new Set<string>();
-    for (const iface of pod.interfaces) {
-      for (const ipText of iface.ips) {
-        const host = hostCidr(ipText);
-        if (host === undefined || seen.has(host.canonical)) continue;
-        seen.add(host.canonical);
-        const { key: idKey, info, fresh } = this.ids.acquirePod(principal, host);
-        rec.identityKeys.push(idKey);
-        rec.ips.push(host.canonical);
-        rec.hosts.push(host);
-        if (fresh) this.identityChanged(info, true);
-        this.ipTable.claim(host.canonical, k, idKey);
-      }
-    }
-  }
-
-  /** True when a rule's written peers name this identity one by one (not through ANY or a class). */
-  private ruleIncludes(r: CompiledRule, info: IdentityInfo): boolean {
-    if (r.spec === 'all') return false; // covered by ANY_IDENTITY already
-    for (const peer of r.spec) {
-      switch (peer.kind) {
-        case 'all':
-        case 'none':
-          break;
-        case 'pods':
-          if (r.classed && isWidePeer(peer)) break; // its class covers every pod of those namespaces
-          if (info.principal !== undefined && this.index.peerSelector(peer).principals.has(info.principal)) return true;
-          break;
-        case 'ipBlock': {
-          const { cidr, except } = peer.block;
-          if (info.cidr !== undefined) {
-            if (cidrContains(cidr, info.cidr) && !except.some((e) => info.cidr !== undefined && cidrContains(e, info.cidr))) return true;
-          } else if (info.members.includes(cidr.canonical) && !except.some((e) => info.members.includes(e.canonical))) return true;
-          break;
-        }
-        default: {
-          const never: never = peer;
-          throw new Error(`unknown peer ${String(never)}`);
-        }
-      }
-    }
-    return false;
-  }
-
-  /**
-   * An identity appeared or vanished. Rather than recompiling every endpoint whose policies could
-   * name it, patch: add it to (or drop it from) the compiled rules' peer sets, and add (or remove)
-   * just that identity's entries on the cached endpoints. Entries of one identity fold only with
-   * each other, so the rest of each endpoint stays valid.
-   */
-  private identityChanged(info: IdentityInfo, added: boolean): void {
-    if (this.loading) return;
-    for (const cp of this.compiledPolicies.values()) {
-      for (const rules of [cp.ingress, cp.egress]) {
-        for (const r of rules) {
-          if (r.peers === undefined) continue;
-          if (!added) r.peers.delete(info.id);
-          else if (this.ruleIncludes(r, info)) r.peers.add(info.id);
-        }
-      }
-    }
-    // Entry arrays are patched in place (copying every endpoint's array per identity change is
-    // what made this slow): see the ownership note on compileNode.
-    for (const g of this.groups.values()) {
-      if (!added) {
-        const list = g.entries;
-        let w = 0;
-        for (let i = 0; i < list.length; i++) {
-          const e = list[i];
-          if (e !== undefined && e.identity !== info.id) list[w++] = e;
-        }
-        if (w !== list.length) g.revision = ++this.revisions;
-        list.length = w;
-        continue;
-      }
-      const fresh: PolicyEntry[] = [];
-      for (const { r, direction } of g.rules) emitRule(fresh, r, direction, g.ownPorts, this.peerPorts, info.id);
-      if (fresh.length === 0) continue;
-      for (const e of foldEntries(fresh)) g.entries.push(e);
-      g.revision = ++this.revisions;
-    }
-  }
-
-  // ---------------------------------------------------------------- dirtiness
-
-  private dirtyPolicy(k: string): void {
-    if (this.loading) return;
-    this.compiledPolicies.delete(k);
-    const gs = this.policyGroups.get(k);
-    if (gs !== undefined) {
-      for (const g of gs) this.groups.delete(g);
-      gs.clear();
-    }
-    // Endpoints the policy now selects but did not before: found through its subject selector.
-    const p = this.policies.get(k);
-    if (p === undefined) return;
-    for (const pr of this.subjectSelector(p).principals) {
-      for (const g of pr.groups) this.groups.delete(g);
-      pr.groups.clear();
-    }
-  }
-
-  // ---------------------------------------------------------------- policy compilation
-
-  /** The identities (undefined = ANY) and classes a rule's peers compile to. */
-  private peerIdentities(peers: Peer[] | 'all', user: string, classed: boolean): { ids: Set<number> | undefined; classes: number[] } {
-    if (peers === 'all') return { ids: undefined, classes: [] };
-    const out = new Set<number>();
-    const classes = new Set<number>();
-    for (const peer of peers) {
-      switch (peer.kind) {
-        case 'all':
-          return { ids: undefined, classes: [] };
-        case 'none':
-          break;
-        case 'pods': {
-          if (classed && isWidePeer(peer)) {
-            for (const c of this.classes.forPeer(peer, this.index.namespaces)) classes.add(c);
-            break;
-          }
-          const sel = this.index.peerSelector(peer);
-          sel.users.add(user);
-          for (const pr of sel.principals) for (const info of pr.identities) out.add(info.id);
-          break;
-        }
-        case 'ipBlock': {
-          this.ids.blockPeers(peer.block.cidr, peer.block.except, out);
-          break;
-        }
-        default: {
-          const never: never = peer;
-          throw new Error(`unknown peer ${String(never)}`);
-        }
-      }
-    }
-    // The cluster class covers every namespace class.
-    const classList = classes.has(CLUSTER_IDENTITY) ? [CLUSTER_IDENTITY] : [...classes].sort((a, b) => a - b);
-    return { ids: out, classes: classList };
-  }
-
-  private compileRule(
-    origin: RuleOrigin,
-    tier: Tier,
-    verdict: Verdict,
-    precedence: number,
-    peers: Peer[] | 'all',
-    ports: PortSpec[] | 'all',
-    user: string,
-  ): CompiledRule {
-    const ruleId = this.ruleTable.intern(origin);
-    const { numeric, named } = expandPorts(ports);
-    // Egress named ports resolve on each destination identity, so those rules name peers one by one.
-    const classed = this.opts.identityClasses !== false && !(origin.direction === 'egress' && named.length > 0);
-    const { ids, classes } = this.peerIdentities(peers, user, classed);
-    const rule: CompiledRule = { spec: peers, ruleId, tier, verdict, precedence, peers: ids, classes, classed, ports: numeric, named };
-    if (origin.audit === true) rule.audit = true;
-    return rule;
-  }
-
-  private compiledPolicy(k: string): CompiledPolicy | undefined {
-    const cached = this.compiledPolicies.get(k);
-    if (cached !== undefined) return cached;
-    const p = this.policies.get(k);
-    if (p === undefined) return undefined;
-    const out: CompiledPolicy = { ingress: [], egress: [] };
-    switch (p.kind) {
-      case 'NetworkPolicy':
-      case 'MultiNetworkPolicy': {
-        const policy = `${p.namespace}/${p.name}`;
-        const audit = p.audit === true ? { audit: true as const } : {};
-        if (p.affectsIngress) {
-          p.ingress.forEach((r, index) => {
-            out.ingress.push(this.compileRule({ kind: p.kind, policy, direction: 'ingress', index, ...audit }, 'network', 'allow', 0, r.peers, r.ports, k));
-          });
-        }
-        if (p.affectsEgress) {
-          p.egress.forEach((r, index) => {
-            out.egress.push(this.compileRule({ kind: p.kind, policy, direction: 'egress', index, ...audit }, 'network', 'allow', 0, r.peers, r.ports, k));
-          });
-        }
-        break;
-      }
-      case 'AdminNetworkPolicy':
-      case 'BaselineAdminNetworkPolicy':
-      case 'ClusterNetworkPolicy':
-        for (const r of adminTierRules(p)) out[r.direction].push(this.compileRule(r.origin, r.tier, r.verdict, r.precedence, r.peers, r.ports, k));
-        break;
-      default: {
-        const never: never = p;
-        throw new Error(`unknown policy ${String(never)}`);
-      }
-    }
-    this.compiledPolicies.set(k, out);
-    return out;
-  }
-
-  // ---------------------------------------------------------------- endpoints
-
-  /** Policies (by key) that apply to one endpoint. */
-  private applicable(rec: PodRecord, ifaceName: string): string[] {
-    const pod = rec.pod;
-    const iface = pod.interfaces.find((i) => i.name === ifaceName);
-    const isDefault = ifaceName === pod.defaultInterface;
-    const out: string[] = [];
-    const selects = (p: AnyPolicy): boolean => {
-      const sel = this.subjectSelector(p);
-      return sel.principals.has(rec.principal);
-    };
-    for (const k of this.policiesByNs.get(pod.namespace) ?? []) {
-      const p = this.policies.get(k);
-      if (p === undefined || !isNamespaced(p)) continue;
-      if (p.kind === 'NetworkPolicy') {
-        if (isDefault && selects(p)) out.push(k);
-      } else if (!isDefault && iface?.network !== undefined) {
-        const net = iface.network;
-        if (p.policyFor.some((n) => `${n.namespace}/${n.name}` === net) && selects(p)) out.push(k);
-      }
-    }
-    for (const k of this.clusterPolicies) {
-      const p = this.policies.get(k);
-      if (p?.kind === 'ClusterNetworkPolicy' && cnpAppliesTo(p, isDefault, iface?.network) && selects(p)) out.push(k);
-    }
-    if (isDefault) {
-      for (const k of this.adminPolicies) {
-        const p = this.policies.get(k);
-        if (p !== undefined && selects(p)) out.push(k);
-      }
-      if (this.baseline !== undefined) {
-        const p = this.policies.get(this.baseline);
-        if (p !== undefined && selects(p)) out.push(this.baseline);
-      }
-    }
-    // Among equally strong entries the first emitted names the rule in flow events: order by key,
-    // not by arrival, so the attribution does not depend on the order the cluster was seen in.
-    return out.sort();
-  }
-
-  private buildGroup(rec: PodRecord, ifaceName: string, groupKey: string): GroupState {
-    const raw: PolicyEntry[] = [];
-    const applied: { r: CompiledRule; direction: Direction }[] = [];
-    let isolatedIngress = false;
-    let isolatedEgress = false;
-    for (const k of this.applicable(rec, ifaceName)) {
-      const p = this.policies.get(k);
-      const cp = this.compiledPolicy(k);
-      if (p === undefined || cp === undefined) continue;
-      let users = this.policyGroups.get(k);
-      if (users === undefined) this.policyGroups.set(k, (users = new Set()));
-      users.add(groupKey);
-      if (isNamespaced(p) && p.audit === true) auditIsolation(raw, p, this.ruleTable);
-      else if (isNamespaced(p)) {
-        isolatedIngress ||= p.affectsIngress;
-        isolatedEgress ||= p.affectsEgress;
-      }
-      for (const direction of ['ingress', 'egress'] as const) {
-        for (const r of cp[direction]) {
-          emitRule(raw, r, direction, rec.principal.namedPorts, this.peerPorts);
-          applied.push({ r, direction });
-        }
-      }
-    }
-    // kube-proxy translates ClusterIPs on the default network's path only (service-emit.ts).
-    const defaultNetwork = ifaceName === rec.pod.defaultInterface;
-    const serviceIds = new Set<number>();
-    if (defaultNetwork && this.services.size > 0) {
-      const from = raw.length;
-      this.serviceEmitter.emitGroup(raw, applied.filter((a) => a.direction === 'egress').map((a) => a.r), this.services);
-      for (let i = from; i < raw.length; i++) serviceIds.add(raw[i]?.identity ?? 0);
-    }
-    const g: GroupState = {
-      revision: ++this.revisions, isolatedIngress, isolatedEgress, entries: foldEntries(raw), rules: applied, ownPorts: rec.principal.namedPorts,
-      defaultNetwork, serviceIds,
-    };
-    this.groups.set(groupKey, g);
-    rec.principal.groups.add(groupKey);
-    return g;
+    if (this.state.stillUnused(this.state.removePolicyByKey(k))) this.load(this.snapshotState());
   }
 
   /**
@@ -729,11 +235,11 @@ export class PolicyCompiler {
    * deny" alone does not tell an operator which object to look at.
    */
   isolatingPolicies(key: EndpointKey, direction: Direction): string[] {
-    const rec = this.pods.get(podKey(key.namespace, key.pod));
+    const rec = this.state.pods.get(podKey(key.namespace, key.pod));
     if (rec === undefined) return [];
     const names: string[] = [];
-    for (const k of this.applicable(rec, key.interface)) {
-      const p = this.policies.get(k);
+    for (const k of this.state.applicable(rec, key.interface)) {
+      const p = this.state.policies.get(k);
       if (p === undefined || !isNamespaced(p) || p.audit === true) continue;
       if (direction === 'ingress' ? p.affectsIngress : p.affectsEgress) names.push(`${p.kind} ${p.namespace}/${p.name}`);
     }
@@ -742,12 +248,21 @@ export class PolicyCompiler {
 
   /** One endpoint's desired state, or undefined when the pod or interface is unknown. */
   compileEndpoint(key: EndpointKey): DesiredEndpoint | undefined {
-    const rec = this.pods.get(podKey(key.namespace, key.pod));
+    const rec = this.state.pods.get(podKey(key.namespace, key.pod));
     const iface = rec?.pod.interfaces.find((i) => i.name === key.interface);
     if (rec === undefined || iface === undefined) return undefined;
     // Everything that decides an endpoint's entries: its principal, and which network the interface is on.
     const groupKey = `${rec.principal.key}\u0000${key.interface === rec.pod.defaultInterface ? '' : iface.network ?? '?'}`;
-    const g = this.groups.get(groupKey) ?? this.buildGroup(rec, key.interface, groupKey);
+    const g = this.groups.get(groupKey) ??
+      this.groups.build(rec, key.interface, groupKey, {
+        applicable: this.state.applicable(rec, key.interface),
+        policy: (k) => this.state.policies.get(k),
+        compiled: (k) => this.state.compiledPolicy(k),
+        ruleTable: this.ruleTable,
+        peerPorts: this.state.peerPorts,
+        services: this.services,
+        serviceEmitter: this.serviceEmitter,
+      });
     return {
       namespace: key.namespace,
       pod: key.pod,
@@ -761,7 +276,7 @@ export class PolicyCompiler {
 
   /** Every pod IP and ipBlock CIDR with its identity; a pod's claim beats an equal ipBlock's. */
   ipcache(): IpCacheEntry[] {
-    return this.ipTable.entries();
+    return this.state.ipTable.entries();
   }
 
   /**
@@ -772,8 +287,8 @@ export class PolicyCompiler {
    */
   compileNode(node: { name: string }): DesiredNodeState {
     const endpoints: DesiredEndpoint[] = [];
-    for (const pk of this.podsByNode.get(node.name) ?? []) {
-      const rec = this.pods.get(pk);
+    for (const pk of this.state.podsByNode.get(node.name) ?? []) {
+      const rec = this.state.pods.get(pk);
       if (rec === undefined) continue;
       for (const iface of rec.pod.interfaces) {
         const ep = this.compileEndpoint({ namespace: rec.pod.namespace, pod: rec.pod.name, interface: iface.name });
@@ -785,7 +300,7 @@ export class PolicyCompiler {
 
   /** The identity an address resolves to for a known pod IP (diagnostics, `weir explain`). */
   identityOfPod(namespace: string, name: string): number[] {
-    const rec = this.pods.get(podKey(namespace, name));
+    const rec = this.state.pods.get(podKey(namespace, name));
     if (rec === undefined) return [];
     return rec.identityKeys.map((k) => this.allocator.lookup(k)).filter((x): x is number => x !== undefined);
   }
@@ -795,7 +310,7 @@ export class PolicyCompiler {
     if (id === CLUSTER_IDENTITY) return 'every pod';
     const ns = this.classes.namespaceOf(id);
     if (ns !== undefined) return `every pod of namespace ${ns}`;
-    return this.ids.describe(id) ?? this.services.describe(id);
+    return this.state.ids.describe(id) ?? this.services.describe(id);
   }
 
   /**
@@ -803,7 +318,7 @@ export class PolicyCompiler {
    * when a slice of the Service does not parse; undefined when no Service has that address and port.
    */
   serviceBackends(clusterIP: string, port: number): string[] | 'unknown' | undefined {
-    const slot = this.ipTable.at(hostCidr(clusterIP)?.canonical ?? '');
+    const slot = this.state.ipTable.at(hostCidr(clusterIP)?.canonical ?? '');
     const vip = slot === undefined ? undefined : this.services.byNumber(slot.identity);
     const p = vip?.ports.find((x) => x.port === port);
     if (p === undefined) return undefined;
@@ -813,26 +328,10 @@ export class PolicyCompiler {
   /** "service ns/name" when `ip` is a Service ClusterIP (flow events name the destination so). */
   serviceAt(ip: string): string | undefined {
     if (this.services.size === 0) return undefined;
-    const slot = this.ipTable.at(hostCidr(ip)?.canonical ?? '');
+    const slot = this.state.ipTable.at(hostCidr(ip)?.canonical ?? '');
     const vip = slot === undefined ? undefined : this.services.byNumber(slot.identity);
     return vip === undefined ? undefined : `service ${vip.service}`;
   }
-}
-
-function isNamespaced(p: AnyPolicy): p is NetworkPolicy {
-  return p.kind === 'NetworkPolicy' || p.kind === 'MultiNetworkPolicy';
-}
-
-function policyCidrs(p: AnyPolicy): Cidr[] {
-  const out: Cidr[] = [];
-  const rules = [...p.ingress, ...p.egress];
-  for (const r of rules) {
-    if (r.peers === 'all') continue;
-    for (const peer of r.peers) {
-      if (peer.kind === 'ipBlock') out.push(peer.block.cidr, ...peer.block.except);
-    }
-  }
-  return out;
 }
 
 /** One-shot compile of a node's desired state from a full cluster state. */

@@ -5,7 +5,8 @@
  */
 import { isRecord } from '../../../common/src/records.js';
 import { hostCidr, type Cidr } from '../identity/cidr.js';
-import { readMeta, readProtocol, type Parsed, type ProtocolName } from './model.js';
+import type { Parsed, ProtocolName } from './model.js';
+import { readMeta, readProtocol } from './model-read.js';
 import { Reader } from './read.js';
 
 /** The label kube-proxy reads to tie an EndpointSlice to its Service. */
