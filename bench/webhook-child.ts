@@ -1,5 +1,5 @@
 /**
- * The webhook process the benchmark measures (spawned by bench/webhook.ts): the real express/HTTPS
+ * The webhook process the benchmark measures (spawned by bench/webhook.ts): the real HTTPS
  * server and, in `weir` mode, the real decisions over an in-memory ClusterView (what the informer
  * caches hold); in `allow-all` mode a decider that allows everything untouched. Prints
  * `PORT <n>` once listening, exits on SIGTERM.

@@ -84,7 +84,23 @@ function encodedIntentFor(
   // Never hand over an intent the agent would reject (duplicate or invalid interface names):
   // validate refuses such pods with the precise reason instead.
   const encoded = encodeIntent(intent);
-  return parseIntent(encoded).ok ? { intent, encoded } : undefined;
+  return agentAccepts(encoded) ? { intent, encoded } : undefined;
+}
+
+/**
+ * Encodings parseIntent accepted before. The pods of a workload share networks and bandwidth, so
+ * the same few encodings recur review after review, and parseIntent is pure: a string it accepted
+ * once it accepts again. Bounded by clearing when full.
+ */
+const acceptedIntents = new Set<string>();
+const ACCEPTED_INTENTS_MAX = 1024;
+
+export function agentAccepts(encoded: string): boolean {
+  if (acceptedIntents.has(encoded)) return true;
+  if (!parseIntent(encoded).ok) return false;
+  if (acceptedIntents.size >= ACCEPTED_INTENTS_MAX) acceptedIntents.clear();
+  acceptedIntents.add(encoded);
+  return true;
 }
 
 // ── mutate ─────────────────────────────────────────────────────────────────────────────────────

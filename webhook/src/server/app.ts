@@ -11,6 +11,7 @@
  * `allowed: false`, code 500 and a message, so the API server shows the user why.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../../common/src/errors.js';
 import type { ClusterView, Decider, DecideOptions } from './contract.js';
@@ -49,8 +50,11 @@ export interface AdmissionAppDeps {
   bodyLimitBytes?: number;
 }
 
-function sendError(res: Response, status: number, message: string): void {
-  res.status(status).type('application/json').send(JSON.stringify({ error: message }));
+/** Same status, headers and body express's res.status().type('application/json').send() wrote. */
+export function sendError(res: ServerResponse, status: number, message: string): void {
+  const body = JSON.stringify({ error: message });
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 function outcomeToBody(uid: string, outcome: Outcome): AdmissionResponseBody {
@@ -82,16 +86,9 @@ function decideSafely(deps: AdmissionAppDeps, endpoint: Endpoint, review: Admiss
   }
 }
 
-/** The metrics and the log line of one answered review. */
-function recordReview(deps: AdmissionAppDeps, endpoint: Endpoint, review: AdmissionRequest, outcome: Outcome, path: string, seconds: number): void {
-  const { metrics, logger } = deps;
-  metrics.duration.observe({ resource: endpoint.resource, phase: endpoint.phase }, seconds);
-  const verdict = outcome.kind === 'allow' ? 'allowed' : 'denied';
-  const reason = outcome.kind === 'allow' ? outcome.reason : (outcome.reasons[0] ?? 'none');
-  metrics.reviews.inc({ resource: endpoint.resource, operation: review.operation, verdict, reason });
-  // Built only when a line is written: allows are the bulk of the traffic and log at debug (the
-  // API server's audit log already records them), so the hot path builds no log object at all.
-  const fields = () => ({
+/** The fields of a review's log line; a plain function so the hot path creates no closure per review. */
+function logFields(review: AdmissionRequest, path: string, verdict: string, reason: string, seconds: number) {
+  return {
     uid: review.uid,
     path,
     operation: review.operation,
@@ -101,43 +98,53 @@ function recordReview(deps: AdmissionAppDeps, endpoint: Endpoint, review: Admiss
     reason,
     dryRun: review.dryRun,
     ms: Math.round(seconds * 1e5) / 100,
-  });
+  };
+}
+
+/** The metrics and the log line of one answered review. */
+function recordReview(deps: AdmissionAppDeps, endpoint: Endpoint, review: AdmissionRequest, outcome: Outcome, path: string, seconds: number): void {
+  const { metrics, logger } = deps;
+  metrics.duration.observe({ resource: endpoint.resource, phase: endpoint.phase }, seconds);
+  const verdict = outcome.kind === 'allow' ? 'allowed' : 'denied';
+  const reason = outcome.kind === 'allow' ? outcome.reason : (outcome.reasons[0] ?? 'none');
+  metrics.reviews.inc({ resource: endpoint.resource, operation: review.operation, verdict, reason });
+  // Allows are the bulk of the traffic and log at debug (the API server's audit log already records
+  // them), so unless debug is on the hot path builds no log object at all.
   if (outcome.kind === 'deny') {
     for (const r of outcome.reasons) metrics.refusals.inc({ resource: endpoint.resource, reason: r });
-    logger.info({ ...fields(), reasons: outcome.reasons }, 'denied');
+    logger.info({ ...logFields(review, path, verdict, reason, seconds), reasons: outcome.reasons }, 'denied');
   } else if (logger.isLevelEnabled('debug')) {
-    logger.debug({ ...fields(), patchOps: outcome.patch.length, warnings: outcome.warnings.length }, 'allowed');
+    logger.debug({ ...logFields(review, path, verdict, reason, seconds), patchOps: outcome.patch.length, warnings: outcome.warnings.length }, 'allowed');
   }
 }
 
-async function answerReview(deps: AdmissionAppDeps, endpoint: Endpoint, req: Request, res: Response): Promise<void> {
+/** Decides one parsed JSON body POSTed to `path` and writes the answer; both request paths end here. */
+export async function answerReview(deps: AdmissionAppDeps, endpoint: Endpoint, body: unknown, path: string, res: ServerResponse): Promise<void> {
   const { metrics, logger } = deps;
   const started = process.hrtime.bigint();
-  const parsed = parseAdmissionReview(req.body as unknown);
+  const parsed = parseAdmissionReview(body);
   if (!parsed.ok) {
     metrics.badRequests.inc({ cause: 'not-admission-review' });
     const message = `not an AdmissionReview admission.k8s.io/v1: ${formatFieldErrors(parsed.errors)}`;
-    logger.warn({ path: req.path, errors: parsed.errors }, 'rejected malformed AdmissionReview');
+    logger.warn({ path, errors: parsed.errors }, 'rejected malformed AdmissionReview');
     sendError(res, 400, message);
     return;
   }
   const review = parsed.value;
   const caughtUp = await awaitReferences(review, deps.view, deps.catchUp);
   if (caughtUp.waitedMs > 0) logger.info({ uid: review.uid, waitedMs: caughtUp.waitedMs, missing: caughtUp.missing }, 'waited for the caches to hold what the pod names');
-  const outcome = decideSafely(deps, endpoint, review, req.path);
-  const body = JSON.stringify(outcomeToBody(review.uid, outcome));
-  // Written directly rather than through res.send: same status and headers, without express's
-  // per-response MIME lookup and freshness check on the hottest path.
-  res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
-  recordReview(deps, endpoint, review, outcome, req.path, Number(process.hrtime.bigint() - started) / 1e9);
+  const outcome = decideSafely(deps, endpoint, review, path);
+  const answer = JSON.stringify(outcomeToBody(review.uid, outcome));
+  res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(answer) });
+  res.end(answer);
+  recordReview(deps, endpoint, review, outcome, path, Number(process.hrtime.bigint() - started) / 1e9);
 }
 
 /** Body-parser errors (too large, bad JSON, bad encoding) land here; express wants the 4 arguments. */
 function bodyErrors(deps: AdmissionAppDeps) {
-  const { metrics, logger } = deps;
+  const { metrics } = deps;
   return (err: unknown, _req: Request, res: Response, next: NextFunction): void => {
-    const e = (typeof err === 'object' && err !== null ? err : {}) as { type?: unknown; status?: unknown; message?: unknown };
+    const e = (typeof err === 'object' && err !== null ? err : {}) as { type?: unknown; message?: unknown };
     const type = typeof e.type === 'string' ? e.type : 'unknown';
     const message = typeof e.message === 'string' ? e.message : String(err);
     switch (type) {
@@ -146,8 +153,7 @@ function bodyErrors(deps: AdmissionAppDeps) {
         sendError(res, 413, `request body exceeds the limit of ${deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES} bytes`);
         return;
       case 'entity.parse.failed':
-        metrics.badRequests.inc({ cause: 'malformed-json' });
-        sendError(res, 400, `malformed JSON body: ${message}`);
+        refuseMalformedJson(deps, res, message);
         return;
       case 'encoding.unsupported':
       case 'charset.unsupported':
@@ -155,13 +161,27 @@ function bodyErrors(deps: AdmissionAppDeps) {
         sendError(res, 415, message);
         return;
       default:
-        metrics.badRequests.inc({ cause: 'other' });
-        logger.warn({ err }, 'request failed before a decision');
         // Too late for a JSON error once a response started: express's default handler closes it.
-        if (res.headersSent) next(err);
-        else sendError(res, typeof e.status === 'number' ? e.status : 400, message);
+        failedBeforeDecision(deps, res, err, () => next(err));
     }
   };
+}
+
+export function refuseMalformedJson(deps: AdmissionAppDeps, res: ServerResponse, message: string): void {
+  deps.metrics.badRequests.inc({ cause: 'malformed-json' });
+  sendError(res, 400, `malformed JSON body: ${message}`);
+}
+
+/** A request that failed for none of the body's known faults (aborted, a bug): counted, logged, 400 or its own status. */
+export function failedBeforeDecision(deps: AdmissionAppDeps, res: ServerResponse, err: unknown, afterHeaders: () => void): void {
+  deps.metrics.badRequests.inc({ cause: 'other' });
+  deps.logger.warn({ err }, 'request failed before a decision');
+  if (res.headersSent) {
+    afterHeaders();
+    return;
+  }
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { status?: unknown; message?: unknown };
+  sendError(res, typeof e.status === 'number' ? e.status : 400, typeof e.message === 'string' ? e.message : String(err));
 }
 
 export function createAdmissionApp(deps: AdmissionAppDeps): express.Express {
@@ -191,7 +211,7 @@ export function createAdmissionApp(deps: AdmissionAppDeps): express.Express {
       // Express 4 drops a handler's promise: a rejection goes to the error handler below instead of
       // becoming an unhandled rejection.
       (req: Request, res: Response, next: NextFunction) => {
-        answerReview(deps, endpoint, req, res).catch(next);
+        answerReview(deps, endpoint, req.body as unknown, req.path, res).catch(next);
       },
     );
     app.all(path, (req: Request, res: Response) => {

@@ -8,7 +8,8 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { createAdmissionApp, createHealthApp, type AdmissionAppDeps, type Readiness } from './app.js';
+import { createHealthApp, type AdmissionAppDeps, type Readiness } from './app.js';
+import { createAdmissionHandler } from './fast-path.js';
 import type { WebhookMetrics } from './metrics.js';
 import { createMetrics } from './metrics.js';
 
@@ -83,7 +84,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   const metrics = opts.metrics ?? createMetrics();
   const logger: Logger = opts.logger;
   let draining = false;
-  const admission = createAdmissionApp({ ...opts, metrics });
+  const admission = createAdmissionHandler({ ...opts, metrics });
   const httpsServer = https.createServer(
     {
       ...secureContextOptions(opts.tls),
