@@ -14,6 +14,7 @@
  */
 import { MULTUS_NAMESPACE } from './annotations.js';
 import { isRecord } from './records.js';
+import { GO_IP, parseCidr, parseIp } from './ip.js';
 
 export type NetworksForm = 'text' | 'json';
 
@@ -198,40 +199,10 @@ function isMac(s: string): boolean {
   return MAC48.test(s) || MAC64.test(s) || MAC_IB.test(s) || MAC_DOT.test(s);
 }
 
-function isIpv4(s: string): boolean {
-  const parts = s.split('.');
-  return parts.length === 4 && parts.every((p) => /^[0-9]{1,3}$/.test(p) && Number(p) <= 255 && !(p.length > 1 && p.startsWith('0')));
-}
-function isIpv6(s: string): boolean {
-  if (!/^[0-9a-fA-F:.]+$/.test(s) || s.length < 2) return false;
-  const dbl = s.split('::');
-  if (dbl.length > 2) return false;
-  const groups = (part: string): string[] => (part === '' ? [] : part.split(':'));
-  const head = groups(dbl[0] ?? '');
-  const tail = dbl.length === 2 ? groups(dbl[1] ?? '') : [];
-  const all = [...head, ...tail];
-  let count = 0;
-  for (let i = 0; i < all.length; i++) {
-    const g = all[i] ?? '';
-    if (i === all.length - 1 && g.includes('.')) {
-      if (!isIpv4(g)) return false;
-      count += 2;
-    } else {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return false;
-      count += 1;
-    }
-  }
-  return dbl.length === 2 ? count < 8 : count === 8;
-}
-function isIp(s: string): boolean {
-  return isIpv4(s) || isIpv6(s);
-}
-function isCidr(s: string): boolean {
-  const [ip, bits, extra] = s.split('/');
-  if (ip === undefined || bits === undefined || extra !== undefined || !/^[0-9]{1,3}$/.test(bits)) return false;
-  if (isIpv4(ip)) return Number(bits) <= 32;
-  return isIpv6(ip) && Number(bits) <= 128;
-}
+/** An address as Go's net.ParseIP reads it (Multus validates `ips` with it). */
+const isIp = (s: string): boolean => parseIp(s, GO_IP) !== undefined;
+/** A CIDR as Go's net.ParseCIDR reads it. */
+const isCidr = (s: string): boolean => parseCidr(s, GO_IP) !== undefined;
 
 /** Which form Multus will read: JSON iff the value contains `[`, `{` or `"`. */
 export function networksForm(value: string): NetworksForm {

@@ -2,7 +2,7 @@
  * Tiny packet builder for BPF_PROG_TEST_RUN: Ethernet frames with IPv4/IPv6 and
  * TCP/UDP/SCTP/ICMP/ICMPv6, ARP. Checksums are left zero (the programs never verify them).
  */
-import { parseIp } from '../../agent/src/identity/cidr.js';
+import { parseIp } from '../../common/src/ip.js';
 
 const SRC_MAC = Buffer.from('020000000001', 'hex');
 const DST_MAC = Buffer.from('020000000002', 'hex');

@@ -1,5 +1,5 @@
 /** Addresses as the BPF maps hold them: 16 network-order bytes, IPv4-mapped for IPv4. */
-import { formatIp, type Family } from '../identity/cidr.js';
+import { formatIp, type Family } from '../../../common/src/ip.js';
 
 const V4_MAPPED_PREFIX = 0xffffn << 32n;
 

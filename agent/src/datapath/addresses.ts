@@ -5,7 +5,7 @@
  * pod with NET_ADMIN could add addresses there, it cannot change what its CNI chain reported.
  */
 import { isRecord } from '../../../common/src/records.js';
-import { formatIp, parseIp } from '../identity/cidr.js';
+import { formatIp, parseIp } from '../../../common/src/ip.js';
 import { MAX_ENDPOINT_ADDRS, type EndpointAddresses } from './codec.js';
 
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;

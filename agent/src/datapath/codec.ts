@@ -6,7 +6,7 @@
  * Byte order follows the header: addresses and ports inside map keys are network order;
  * every other integer is host order (little-endian: x86-64 and arm64 are the targets).
  */
-import { makeCidr, parseCidr, type Cidr, type Family } from '../identity/cidr.js';
+import { makeCidr, parseCidr, type Cidr, type Family } from '../../../common/src/ip.js';
 import type { Direction, PolicyEntry, Verdict } from './desired.js';
 
 

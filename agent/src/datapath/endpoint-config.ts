@@ -2,7 +2,7 @@
  * weir_endpoint_config (bpf/include/weir_shared.h): how the programs treat one endpoint, written
  * by the driver, read back by adoptExisting after an agent restart.
  */
-import { parseIp } from '../identity/cidr.js';
+import { parseIp } from '../../../common/src/ip.js';
 import { addrBytes, decodeAddr } from './addr.js';
 import { ENDPOINT_FLAGS, LAYOUT, SHAPING_FLAGS, MAX_ENDPOINT_ADDRS, SKIP_MASK } from './constants.js';
 

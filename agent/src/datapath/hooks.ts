@@ -2,7 +2,7 @@
  * Weir's programs in the tc hooks of a link (filters.ts says which filter is Weir's), and the
  * node's addresses the programs on adopted links let through (bpf/include/nodeaddr.h).
  */
-import { parseIp } from '../identity/cidr.js';
+import { parseIp } from '../../../common/src/ip.js';
 import { addrBytes } from './addr.js';
 import { PROGRAMS } from './codec.js';
 import { describeFilter, hookState, inWeirInstance } from './filters.js';

@@ -14,7 +14,7 @@
  * enforce): adopting it would drop all its traffic as spoofed. A pod cannot add such an address
  * itself without CAP_NET_ADMIN, which the webhook refuses on enforced pods.
  */
-import { formatIp, parseIp } from '../identity/cidr.js';
+import { formatIp, parseIp } from '../../../common/src/ip.js';
 
 /** A link as native/index.ts NetlinkApi.links reports it. */
 export interface PodLink {

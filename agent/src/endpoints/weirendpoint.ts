@@ -9,7 +9,7 @@
  * This module is pure: the typed model, its boundary parser (takes `unknown`) and the wire object.
  */
 import { Reader, type Parsed } from '../policy/read.js';
-import { hostCidr } from '../identity/cidr.js';
+import { hostCidr } from '../../../common/src/ip.js';
 
 export const WEIR_ENDPOINT = { group: 'weir.dev', version: 'v1alpha1', plural: 'weirendpoints', kind: 'WeirEndpoint' } as const;
 export const WEIR_ENDPOINT_API_VERSION = `${WEIR_ENDPOINT.group}/${WEIR_ENDPOINT.version}`;

@@ -13,7 +13,7 @@
  *
  * Pure and incremental: `set` replaces one pod's claims and says which pods' owned sets changed.
  */
-import { formatIp, hostCidr } from './cidr.js';
+import { formatIp, hostCidr } from '../../../common/src/ip.js';
 
 export type ClaimSource = 'endpoint' | 'podIPs' | 'network-status';
 

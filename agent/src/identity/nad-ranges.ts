@@ -9,7 +9,7 @@
 import { WEIR_PLUGIN_TYPE } from '../../../common/src/annotations.js';
 import { chainHas, parseChain } from '../../../common/src/cni-chain.js';
 import { isRecord } from '../../../common/src/records.js';
-import { hostCidr, parseCidr, type Cidr } from './cidr.js';
+import { hostCidr, parseCidr, type Cidr } from '../../../common/src/ip.js';
 
 export type NadRange = Cidr[] | 'unknown' | 'weir';
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { nadRange, rangeOfConfig, type NadRange } from './nad-ranges.js';
 import { MAX_NETWORK_STATUS_BYTES, MAX_SECONDARY_IPS_PER_POD, secondaryAddresses } from './secondary.js';
-import { parseCidr } from './cidr.js';
+import { parseCidr } from '../../../common/src/ip.js';
 
 const NS = 'k8s.v1.cni.cncf.io/network-status';
 const ranges = new Map<string, NadRange>([

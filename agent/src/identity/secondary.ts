@@ -15,7 +15,7 @@
  */
 import { MULTUS_NETWORK_STATUS } from '../../../common/src/annotations.js';
 import { isRecord } from '../../../common/src/records.js';
-import { hostCidr, ipInCidr } from './cidr.js';
+import { hostCidr, ipInCidr } from '../../../common/src/ip.js';
 import type { NadRange } from './nad-ranges.js';
 
 export const MAX_NETWORK_STATUS_BYTES = 16 * 1024;

@@ -6,7 +6,7 @@
  * matches none of it, a Deny or Pass rule becomes "deny all". Each such case is reported as a note,
  * which the agent turns into a Warning Event on the policy and `weir explain` prints.
  */
-import { hostCidr, type Cidr } from '../identity/cidr.js';
+import { hostCidr, type Cidr } from '../../../common/src/ip.js';
 import type { ClusterNetworkPolicy, ClusterNetworkPolicySpec, CnpRule, CnpRuleSpec } from './cnp.js';
 import type { Parsed, Peer } from './model.js';
 import { readMeta } from './model-read.js';

@@ -13,7 +13,7 @@
  * moves the policy from the pod's default interface to the secondary interfaces on those NADs,
  * as it does for MultiNetworkPolicy.
  */
-import type { Cidr } from '../identity/cidr.js';
+import type { Cidr } from '../../../common/src/ip.js';
 import { readCidr, readMeta, readPolicyEnforcement, readPolicyFor, readSelector } from './model-read.js';
 import {
   POLICY_FOR_ANNOTATION,

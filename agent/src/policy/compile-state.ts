@@ -5,7 +5,7 @@
  * change handlers here keep it and the endpoint-group cache (group-cache.ts) consistent.
  */
 import type { IdentityAllocator } from '../identity/allocator.js';
-import { cidrContains, hostCidr, type Cidr } from '../identity/cidr.js';
+import { cidrContains, hostCidr, type Cidr } from '../../../common/src/ip.js';
 import type { NamespaceClasses } from './classes.js';
 import type { CompiledPolicy, IdentityInfo, PodRecord, SelectorEntry } from './compile-types.js';
 import type { PeerPorts } from './emit.js';

@@ -3,7 +3,7 @@
  * ipcache-table.ts, emit.ts). Not used outside agent/src/policy.
  */
 import type { Direction, PolicyEntry, Protocol, Tier, Verdict } from '../datapath/desired.js';
-import type { Cidr } from '../identity/cidr.js';
+import type { Cidr } from '../../../common/src/ip.js';
 import type { ContainerPort, LabelSelector, NamespaceScope, Peer, Pod, ProtocolName } from './model.js';
 
 /** Pods with the same security labels and named ports: interchangeable to every selector. */

@@ -33,7 +33,7 @@ import {
   type IpCacheEntry,
 } from '../datapath/desired.js';
 import { IdentityAllocator } from '../identity/allocator.js';
-import { hostCidr } from '../identity/cidr.js';
+import { hostCidr } from '../../../common/src/ip.js';
 import { labelSetKey } from '../identity/labels.js';
 import { NamespaceClasses } from './classes.js';
 import { CompileState, podKey } from './compile-state.js';

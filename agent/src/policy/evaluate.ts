@@ -26,7 +26,7 @@ import {
   type RuleOrigin,
   type Tier,
 } from '../datapath/desired.js';
-import { CidrSet, parseCidr, parseIp } from '../identity/cidr.js';
+import { CidrSet, parseCidr, parseIp } from '../../../common/src/ip.js';
 import { keyLength, stronger } from './fold.js';
 import { portMatches } from './ports.js';
 import { defaultDenyRule } from './rules.js';

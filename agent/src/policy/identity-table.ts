@@ -5,7 +5,7 @@
  * the table on a reload and keeps the ids of keys that survive). Part of the policy compiler.
  */
 import type { IdentityAllocator } from '../identity/allocator.js';
-import { CidrSet, cidrContains, type Cidr } from '../identity/cidr.js';
+import { CidrSet, cidrContains, type Cidr } from '../../../common/src/ip.js';
 import type { IdentityInfo, Principal } from './compile-types.js';
 
 export class IdentityTable {

@@ -3,7 +3,7 @@
  * service-model.ts): selectors, protocols, CIDRs, object metadata and the annotations every kind reads.
  */
 import { ENFORCEMENT_AUDIT, ENFORCEMENT_ENFORCE, MULTUS_POLICY_FOR as POLICY_FOR_ANNOTATION, NS_ENFORCEMENT } from '../../../common/src/annotations.js';
-import { parseCidr, type Cidr } from '../identity/cidr.js';
+import { parseCidr, type Cidr } from '../../../common/src/ip.js';
 import type { LabelExpression, LabelSelector, ProtocolName } from './model.js';
 import type { Reader } from './read.js';
 

@@ -5,7 +5,7 @@
  * are in model-read.ts. Every parser takes `unknown` and returns either the typed value or every bad
  * field with its path. The models keep only what policy needs.
  */
-import type { Cidr } from '../identity/cidr.js';
+import type { Cidr } from '../../../common/src/ip.js';
 import type { ClusterNetworkPolicy } from './cnp.js';
 import type { EndpointSlice, Service } from './service-model.js';
 

@@ -1,6 +1,6 @@
 /** Boundary parsers of NetworkPolicy and MultiNetworkPolicy (the namespaced kinds; models in model.ts). */
 import { MULTUS_POLICY_FOR as POLICY_FOR_ANNOTATION } from '../../../common/src/annotations.js';
-import type { Cidr } from '../identity/cidr.js';
+import type { Cidr } from '../../../common/src/ip.js';
 import type { NetworkPolicy, NetworkPolicyRule, Peer, PortSpec } from './model.js';
 import { readCidr, readMeta, readPolicyEnforcement, readPolicyFor, readProtocol, readSelector } from './model-read.js';
 import { Reader, type Parsed } from './read.js';

@@ -2,7 +2,7 @@
  * The policies the compiler holds (compile.ts), indexed the way endpoints look them up: namespaced
  * kinds by namespace, AdminNetworkPolicies and ClusterNetworkPolicies as sets, the one baseline.
  */
-import type { Cidr } from '../identity/cidr.js';
+import type { Cidr } from '../../../common/src/ip.js';
 import type { PodRecord } from './compile-types.js';
 import { cnpAppliesTo, type ClusterNetworkPolicy } from './cnp.js';
 import type { AdminNetworkPolicy, ClusterState, NetworkPolicy } from './model.js';

@@ -3,7 +3,7 @@
  * the identities it names one by one (undefined = ANY) and the namespace classes it names whole.
  */
 import { CLUSTER_IDENTITY, type RuleOrigin, type Tier, type Verdict } from '../datapath/desired.js';
-import { cidrContains } from '../identity/cidr.js';
+import { cidrContains } from '../../../common/src/ip.js';
 import { isWidePeer, type NamespaceClasses } from './classes.js';
 import type { CompiledPolicy, CompiledRule, IdentityInfo } from './compile-types.js';
 import { expandPorts } from './emit.js';

@@ -29,7 +29,7 @@
  * translates. Part of the policy compiler (compile.ts).
  */
 import type { PolicyEntry, Protocol } from '../datapath/desired.js';
-import { cidrContains, type Cidr } from '../identity/cidr.js';
+import { cidrContains, type Cidr } from '../../../common/src/ip.js';
 import type { CompiledRule, Principal } from './compile-types.js';
 import { PROTOCOL_NUMBER } from './emit.js';
 import type { NamespaceScope, Peer } from './model.js';

@@ -4,7 +4,7 @@
  * Parsers take `unknown` and name every bad field.
  */
 import { isRecord } from '../../../common/src/records.js';
-import { hostCidr, type Cidr } from '../identity/cidr.js';
+import { hostCidr, type Cidr } from '../../../common/src/ip.js';
 import type { Parsed, ProtocolName } from './model.js';
 import { readMeta, readProtocol } from './model-read.js';
 import { Reader } from './read.js';

@@ -20,7 +20,7 @@
  */
 import type { Protocol } from '../datapath/desired.js';
 import type { IdentityAllocator } from '../identity/allocator.js';
-import type { Cidr } from '../identity/cidr.js';
+import type { Cidr } from '../../../common/src/ip.js';
 import { PROTOCOL_NUMBER } from './emit.js';
 import type { EndpointSlice, Service } from './service-model.js';
 

@@ -1,7 +1,22 @@
 /**
- * IP addresses and CIDRs as typed values. Addresses are held as bigints so IPv4 and IPv6 share one
- * code path; `canonical` is the one text form used in the ipcache ("10.0.0.0/8", "fd00::/64").
+ * IP addresses and CIDRs as typed values: the one IP grammar of Weir (the agent's policies and
+ * identities, the webhook's and the lab's reading of Multus annotations). Addresses are held as
+ * bigints so IPv4 and IPv6 share one code path; `canonical` is the one text form used in the
+ * ipcache ("10.0.0.0/8", "fd00::/64").
  */
+
+/**
+ * How an IPv4 part with a leading zero ("010") reads. Kubernetes' (legacy) validation accepts it in
+ * an ipBlock and means decimal 10, so the agent must read policies that way; Go's net.ParseIP
+ * refuses it since Go 1.17, so Multus (and the webhook, which predicts Multus) must refuse it.
+ */
+export interface IpGrammar {
+  leadingZeros: 'decimal' | 'refuse';
+}
+/** What the API server lets into a NetworkPolicy ipBlock. */
+export const KUBERNETES_IP: IpGrammar = { leadingZeros: 'decimal' };
+/** What Go's net.ParseIP / net.ParseCIDR accept (Multus, the CNI plugins). */
+export const GO_IP: IpGrammar = { leadingZeros: 'refuse' };
 
 export type Family = 4 | 6;
 
@@ -16,12 +31,13 @@ export interface Cidr {
 
 const bitsOf = (family: Family): number => (family === 4 ? 32 : 128);
 
-function parseV4(text: string): bigint | undefined {
+function parseV4(text: string, g: IpGrammar): bigint | undefined {
   const parts = text.split('.');
   if (parts.length !== 4) return undefined;
   let v = 0n;
   for (const p of parts) {
     if (!/^\d{1,3}$/.test(p)) return undefined;
+    if (g.leadingZeros === 'refuse' && p.length > 1 && p.startsWith('0')) return undefined;
     const n = Number(p);
     if (n > 255) return undefined;
     v = (v << 8n) | BigInt(n);
@@ -29,7 +45,7 @@ function parseV4(text: string): bigint | undefined {
   return v;
 }
 
-function parseV6(text: string): bigint | undefined {
+function parseV6(text: string, grammar: IpGrammar): bigint | undefined {
   if (!/^[0-9a-fA-F:.]+$/.test(text)) return undefined;
   const halves = text.split('::');
   if (halves.length > 2) return undefined;
@@ -41,7 +57,7 @@ function parseV6(text: string): bigint | undefined {
       const g = items[i] ?? '';
       if (i === items.length - 1 && g.includes('.')) {
         // Embedded IPv4 tail (::ffff:1.2.3.4).
-        const v4 = parseV4(g);
+        const v4 = parseV4(g, grammar);
         if (v4 === undefined) return undefined;
         out.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
         continue;
@@ -62,12 +78,12 @@ function parseV6(text: string): bigint | undefined {
   return v;
 }
 
-export function parseIp(text: string): { family: Family; addr: bigint } | undefined {
+export function parseIp(text: string, grammar: IpGrammar = KUBERNETES_IP): { family: Family; addr: bigint } | undefined {
   if (text.includes(':')) {
-    const addr = parseV6(text);
+    const addr = parseV6(text, grammar);
     return addr === undefined ? undefined : { family: 6, addr };
   }
-  const addr = parseV4(text);
+  const addr = parseV4(text, grammar);
   return addr === undefined ? undefined : { family: 4, addr };
 }
 
@@ -103,10 +119,10 @@ export function makeCidr(family: Family, addr: bigint, prefix: number): Cidr {
 }
 
 /** Parses "a.b.c.d/n" or "x::y/n"; host bits are cleared (Kubernetes accepts them in ipBlock). */
-export function parseCidr(text: string): Cidr | undefined {
+export function parseCidr(text: string, grammar: IpGrammar = KUBERNETES_IP): Cidr | undefined {
   const slash = text.indexOf('/');
   if (slash < 0) return undefined;
-  const ip = parseIp(text.slice(0, slash));
+  const ip = parseIp(text.slice(0, slash), grammar);
   const p = text.slice(slash + 1);
   if (ip === undefined || !/^\d{1,3}$/.test(p)) return undefined;
   const prefix = Number(p);
