@@ -1,5 +1,10 @@
 # Weir build. `make test` and `make lab` are the README's two commands; both bootstrap first.
 SHELL := /bin/bash
+# Every recipe runs the cached Node.js 22 (scripts/node22.sh; fetched from the npm registry once).
+NODE22_BIN := $(shell bash scripts/node22.sh 2>/dev/null | xargs -r dirname)
+ifneq ($(NODE22_BIN),)
+export PATH := $(NODE22_BIN):$(PATH)
+endif
 BUILD := build
 ARCH_INCLUDE := /usr/include/$(shell uname -m)-linux-gnu
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I bpf/include -I $(ARCH_INCLUDE)

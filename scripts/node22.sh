@@ -4,8 +4,9 @@
 # itself as a package (node-linux-<arch>: the official binary, with its headers). This fetches it
 # once with the ordinary npm client into the cache and prints the binary's path:
 #   $WEIR_CACHE/node-v<version>/bin/node   (WEIR_CACHE defaults to ~/.cache/weir)
-# images/build.sh puts that binary into the agent and webhook images; scripts/bootstrap.sh runs
-# this so the cache is filled. The development machine itself keeps its Node for tests.
+# It runs the tests (scripts/test.sh), the CLI and the lab (bin/weir), and images/build.sh puts it
+# into the agent and webhook images; scripts/bootstrap.sh runs this so the cache is filled. The
+# machine's own Node (Debian's 20) only runs npm.
 set -euo pipefail
 NODE22_VERSION=22.23.5
 cache="${WEIR_CACHE:-$HOME/.cache/weir}"

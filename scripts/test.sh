@@ -5,7 +5,11 @@
 # Under CI=true the privileged suites must run; outside CI they skip loudly when not root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="${WEIR_CACHE:-$HOME/.cache/weir}/bin:$PATH"
+# The cached Node.js 22 (scripts/node22.sh) runs everything; vitest's `#!/usr/bin/env node` and the
+# processes the suites spawn (process.execPath) follow PATH.
+node22=$(bash scripts/node22.sh)
+export PATH="$(dirname "$node22"):${WEIR_CACHE:-$HOME/.cache/weir}/bin:$PATH"
+echo "[test] node $(node --version)"
 echo "[test] tsc --noEmit (strict)"
 node_modules/.bin/tsc --noEmit -p tsconfig.json
 echo "[test] eslint (typescript-eslint strict, type-checked)"

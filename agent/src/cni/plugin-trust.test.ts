@@ -8,7 +8,7 @@
  * The real plugin binary against a real socket server; the fake agent runs as uid 65534.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,7 +119,11 @@ describePrivileged('the process serving the socket must be root (SO_PEERCRED)', 
         c.on('end', () => { process.stdout.write('request:' + Buffer.concat(got).length + '\\n'); c.end('{"ok":true}'); });
         c.on('error', () => undefined);
       }).listen(process.argv[1], () => process.stdout.write('listening\\n'));`;
-    fake = spawn(process.execPath, ['-e', program, path.join(fakeDir, 'cni.sock')], { uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'pipe', 'inherit'] });
+    // Node may live where uid 65534 cannot reach it (the cached Node 22 is under /root): its own copy.
+    const node = path.join(tmp, 'node');
+    await copyFile(process.execPath, node);
+    await chmod(node, 0o755);
+    fake = spawn(node, ['-e', program, path.join(fakeDir, 'cni.sock')], { uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'pipe', 'inherit'] });
     fake.stdout?.on('data', (d: Buffer) => { fakeOut += d.toString('utf8'); });
     const deadline = Date.now() + 10_000;
     while (!fakeOut.includes('listening')) {
