@@ -47,7 +47,7 @@ export function fastEndpoint(req: IncomingMessage, limitBytes: number): { endpoi
 export function parseJsonBody(raw: string): unknown {
   const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
   if (text.length === 0) return {};
-  const first = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d])/.exec(text)?.[1];
+  const first = /^[ \t\n\r]*([^ \t\n\r])/.exec(text)?.[1];
   if (first !== undefined && first !== '{' && first !== '[') {
     // The message JSON.parse gives for this character at this place, as body-parser reports it.
     const at = text.indexOf(first);
