@@ -7,9 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Agent, type Log } from '../agent.js';
 import { FakeDatapath } from '../datapath/fake.js';
 import { EndpointRegistry } from '../endpoints/registry.js';
-import type { ObjectEventSink, ObjectRef } from '../events.js';
 import { ScriptedSource } from '../kube/scripted.js';
-import { cnp, node } from './testkit.js';
+import { cnp, node, RecordedObjectEvents } from './testkit.js';
 
 const NODE = 'node-1';
 function recordingLog(lines: string[]): Log {
@@ -17,19 +16,12 @@ function recordingLog(lines: string[]): Log {
   return { debug: keep, info: keep, warn: keep, error: keep };
 }
 
-class Recorded implements ObjectEventSink {
-  readonly events: Array<{ object: ObjectRef; reason: string; message: string }> = [];
-  warning(object: ObjectRef, reason: string, message: string): void {
-    this.events.push({ object, reason, message });
-  }
-}
-
 const pod = { metadata: { namespace: 'ns-a', name: 'a', uid: 'uid-a', labels: { app: 'a' } }, spec: { nodeName: NODE, containers: [] }, status: { phase: 'Running', podIPs: [{ ip: '10.9.0.5' }] } };
 
 describe('Agent with ClusterNetworkPolicies', () => {
   let dir: string;
   /** An agent over `source` with pod ns-a/a attached on eth0 (CNI ADD). */
-  async function startWithPodA(source: ScriptedSource, fake: FakeDatapath, lines: string[], events: Recorded): Promise<Agent> {
+  async function startWithPodA(source: ScriptedSource, fake: FakeDatapath, lines: string[], events: RecordedObjectEvents): Promise<Agent> {
     const a = new Agent({
       config: { nodeName: NODE, pinRoot: '/nonexistent', cniSocket: '/nonexistent', apiPort: 1, metricsPort: 1, metricsHost: '127.0.0.1', bpfObjectDir: '/nonexistent', netnsDir: '/var/run/netns', stateDir: dir, logLevel: 'debug', resyncSeconds: 3600, attachCheckSeconds: 3600 },
       datapath: fake, probe: { check: async () => ({ kind: 'attached' }) }, source, registry: new EndpointRegistry(dir), log: recordingLog(lines), policyEvents: events, podWaitMs: 100, coalesceMs: 1,
@@ -56,7 +48,7 @@ describe('Agent with ClusterNetworkPolicies', () => {
   it('programs Admin-tier entries, resolves nodes peers from watched Nodes, and raises an Event for domainNames', async () => {
     const fake = new FakeDatapath();
     const lines: string[] = [];
-    const events = new Recorded();
+    const events = new RecordedObjectEvents();
     const source = new ScriptedSource()
       .seed('namespace', { metadata: { name: 'ns-a' } })
       .seed('pod', pod)
@@ -106,7 +98,7 @@ describe('Agent with ClusterNetworkPolicies', () => {
   it('an Admin-tier ClusterNetworkPolicy Deny in audit: audit entries, nothing enforced, and a would-drop Event on the policy', async () => {
     const fake = new FakeDatapath();
     const lines: string[] = [];
-    const events = new Recorded();
+    const events = new RecordedObjectEvents();
     const audited = cnp('deny-world', 'Admin', 5, { subject: { namespaces: {} }, egress: [{ name: 'world', action: 'Deny', to: [{ networks: ['0.0.0.0/0'] }] }] }, { 'weir.dev/enforcement': 'audit' }) as { metadata: object };
     const source = new ScriptedSource()
       .seed('namespace', { metadata: { name: 'ns-a' } })

@@ -4,29 +4,21 @@
  */
 import { Counter, Registry } from 'prom-client';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ObjectEventSink, ObjectRef } from '../events.js';
 import { PolicyCompiler } from './compile.js';
 import { PolicyIntake, type PolicyResource } from './intake.js';
-import { anp, banp, clusterState, compileCluster, deniedPairs, mnp, np, NAMESPACES, PODS } from './testkit.js';
-
-class Recorded implements ObjectEventSink {
-  readonly events: Array<{ object: ObjectRef; reason: string; message: string }> = [];
-  warning(object: ObjectRef, reason: string, message: string): void {
-    this.events.push({ object, reason, message });
-  }
-}
+import { anp, banp, clusterState, compileCluster, deniedPairs, mnp, np, NAMESPACES, PODS, RecordedObjectEvents } from './testkit.js';
 
 const lines: string[] = [];
 const log = { info: (_o: object, m: string) => lines.push(m), warn: (_o: object, m: string) => lines.push(m) };
 
 let compiler: PolicyCompiler;
 let intake: PolicyIntake;
-let events: Recorded;
+let events: RecordedObjectEvents;
 let registry: Registry;
 
 beforeEach(() => {
   compiler = new PolicyCompiler().load(clusterState());
-  events = new Recorded();
+  events = new RecordedObjectEvents();
   registry = new Registry();
   const parseErrors = new Counter({ name: 'weir_object_parse_errors_total', help: 'h', labelNames: ['resource'], registers: [registry] });
   intake = new PolicyIntake({ target: compiler, log, events, parseErrors, registry });

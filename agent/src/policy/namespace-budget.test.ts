@@ -4,28 +4,20 @@
  */
 import { Counter, Registry } from 'prom-client';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ObjectEventSink, ObjectRef } from '../events.js';
 import { PolicyCompiler } from './compile.js';
 import { PolicyIntake } from './intake.js';
 import { NamespaceCidrBudget } from './namespace-budget.js';
-import { anp, clusterState, compileCluster, deniedPairs, np } from './testkit.js';
-
-class Recorded implements ObjectEventSink {
-  readonly events: Array<{ object: ObjectRef; reason: string; message: string }> = [];
-  warning(object: ObjectRef, reason: string, message: string): void {
-    this.events.push({ object, reason, message });
-  }
-}
+import { anp, clusterState, compileCluster, deniedPairs, np, RecordedObjectEvents } from './testkit.js';
 
 const LIMIT = 8;
 let compiler: PolicyCompiler;
 let intake: PolicyIntake;
-let events: Recorded;
+let events: RecordedObjectEvents;
 let registry: Registry;
 
 beforeEach(() => {
   compiler = new PolicyCompiler().load(clusterState());
-  events = new Recorded();
+  events = new RecordedObjectEvents();
   registry = new Registry();
   const parseErrors = new Counter({ name: 'weir_object_parse_errors_total', help: 'h', labelNames: ['resource'], registers: [registry] });
   const log = { info: () => undefined, warn: () => undefined };

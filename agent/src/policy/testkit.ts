@@ -4,6 +4,7 @@
  * evaluator over the compiled entries. Not imported by product code.
  */
 import type { DesiredNodeState } from '../datapath/desired.js';
+import type { ObjectEventSink, ObjectRef } from '../events.js';
 import { PodIntake } from '../endpoints/pod-intake.js';
 import { weirEndpointObject } from '../endpoints/weirendpoint.js';
 import { parseClusterNetworkPolicy } from './cnp.js';
@@ -21,6 +22,14 @@ import {
   type Pod,
 } from './model.js';
 import { parseEndpointSlice, parseService } from './service-model.js';
+
+/** Warning Events on policy objects, kept for the test to read (intake, namespace budget, CNP agent tests). */
+export class RecordedObjectEvents implements ObjectEventSink {
+  readonly events: Array<{ object: ObjectRef; reason: string; message: string }> = [];
+  warning(object: ObjectRef, reason: string, message: string): void {
+    this.events.push({ object, reason, message });
+  }
+}
 
 export function must<T>(p: Parsed<T>): T {
   if (!p.ok) throw new Error(`parse failed: ${JSON.stringify(p.errors)}`);
