@@ -15,6 +15,8 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Lab } from '../../lab/supervisor.js';
 import { podNetnsName } from '../../lab/simnode/kubelet.js';
+import { addNetns, ip } from '../../lab/simnode/netns.js';
+import { UPLINK } from '../../lab/simnode/underlay.js';
 import { isRecord } from '../../common/src/records.js';
 import { CASES, NAMESPACES, PODS, allowAll, cellKey, compare, expectedMatrix, podKey, portName, renderMatrices, type Matrix, type PodRef, type ProbeCase, type Truth } from './model.js';
 
@@ -411,6 +413,19 @@ export class E2eCluster {
     const body = { metadata: { annotations } };
     if (r.namespace === undefined) await this.custom.patchClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, name: r.name, body }, merge);
     else await this.custom.patchNamespacedCustomObject({ group: r.group, version: r.version, plural: r.plural, namespace: r.namespace, name: r.name, body }, merge);
+  }
+
+  /**
+   * A host outside the cluster on the pods' underlay: a macvlan on node-1's uplink in netns `netns`
+   * (the caller deletes it), with `address`/16.
+   */
+  async addOutsideHost(netns: string, address: string): Promise<void> {
+    const node = this.lab.labState.nodes[0]?.netns ?? '';
+    await addNetns(netns);
+    await ip(['link', 'add', 'out0', 'link', UPLINK, 'type', 'macvlan', 'mode', 'bridge'], node);
+    await ip(['link', 'set', 'out0', 'netns', netns], node);
+    await ip(['addr', 'add', `${address}/16`, 'dev', 'out0'], netns);
+    await ip(['link', 'set', 'out0', 'up'], netns);
   }
 
   async remove(p: PolicyObject): Promise<void> {

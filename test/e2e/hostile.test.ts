@@ -17,8 +17,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { addNetns, deleteNetns, ip } from '../../lab/simnode/netns.js';
-import { UPLINK } from '../../lab/simnode/underlay.js';
+import { deleteNetns } from '../../lab/simnode/netns.js';
 import { interfaceAddresses } from '../../harness/datapath/pods.js';
 import { arp, fromMac, ipv4, vlanTagged } from '../../harness/datapath/packets.js';
 import { describePrivileged } from '../support/privileged.js';
@@ -55,12 +54,7 @@ describePrivileged('e2e hostile pods: raw frames and a port scan get nowhere on 
     }
     buildRawframe(tool);
     for (const key of ['x/a', 'x/b', 'z/b']) mac.set(key, (await interfaceAddresses(cluster.info(key).netns)).mac ?? '');
-    const node = cluster.lab.labState.nodes[0]?.netns ?? '';
-    await addNetns(outsideNetns);
-    await ip(['link', 'add', 'out0', 'link', UPLINK, 'type', 'macvlan', 'mode', 'bridge'], node);
-    await ip(['link', 'set', 'out0', 'netns', outsideNetns], node);
-    await ip(['addr', 'add', `${OUTSIDE_IP}/16`, 'dev', 'out0'], outsideNetns);
-    await ip(['link', 'set', 'out0', 'up'], outsideNetns);
+    await cluster.addOutsideHost(outsideNetns, OUTSIDE_IP);
     up = true;
   }, 240_000);
 

@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { addNetns, deleteNetns, ip } from '../../lab/simnode/netns.js';
-import { UPLINK } from '../../lab/simnode/underlay.js';
+import { deleteNetns } from '../../lab/simnode/netns.js';
 import { isRecord } from '../../common/src/records.js';
 import { describePrivileged } from '../support/privileged.js';
 import { DEFAULT_SUBNET, E2eCluster, SECOND_SUBNET, parseProbeLines, type PolicyObject } from './cluster.js';
@@ -41,13 +40,8 @@ describePrivileged('e2e trust: a tenant cannot talk Weir out of enforcing (issue
       process.stdout.write(`lab log tail:\n${log.slice(-40).join('\n')}\n`);
       throw error;
     }
-    // The attacker's own host on the underlay: a macvlan on node-1's uplink, in a netns of its own.
-    const node = cluster.lab.labState.nodes[0]?.netns ?? '';
-    await addNetns(outsideNetns);
-    await ip(['link', 'add', 'out0', 'link', UPLINK, 'type', 'macvlan', 'mode', 'bridge'], node);
-    await ip(['link', 'set', 'out0', 'netns', outsideNetns], node);
-    await ip(['addr', 'add', `${OUTSIDE_IP}/16`, 'dev', 'out0'], outsideNetns);
-    await ip(['link', 'set', 'out0', 'up'], outsideNetns);
+    // The attacker's own host on the underlay, outside the cluster.
+    await cluster.addOutsideHost(outsideNetns, OUTSIDE_IP);
     up = true;
   }, 240_000);
 
