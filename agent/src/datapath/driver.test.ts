@@ -57,6 +57,7 @@ function recordingAddon(features = { schFq: false, schTbf: true, schHtb: false, 
       setFlowClasses: async (_ns, ifname, o) => { log.push(`htb ${ifname} ${o.rateBitsPerSecond}`); },
       clearRootQdisc: async (_ns, ifname) => { log.push(`clear ${ifname}`); },
       links: async () => podLinks,
+      watchLinks: async (ns) => { log.push(`watchLinks ${ns}`); return { close: () => log.push(`unwatch ${ns}`) }; },
     },
     ringBuffer: () => ({ start: () => undefined, stop: async () => undefined, delivered: 0 }),
   };

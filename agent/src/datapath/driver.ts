@@ -35,7 +35,8 @@ import { attachConfig, isolatedConfig, updateConfig, type EndpointState } from '
 import { applyBandwidth, removeShapers } from './shapers.js';
 import { ifbName, type Bandwidth, type ShapingPreference } from './shaping.js';
 import type {
-  AdoptedEndpoint, AttachRequest, AttachResult, CounterSample, DatapathApi, EventSubscription, LinkReport, UpdateRequest, UpdateResult,
+  AdoptedEndpoint, AttachRequest, AttachResult, CounterSample, DatapathApi, EventSubscription, LinkReport, LinkWatchHandle, UpdateRequest,
+  UpdateResult,
 } from './api.js';
 
 export interface DatapathOptions {
@@ -140,6 +141,10 @@ export class Datapath implements DatapathApi {
       if (r.tampered.length > 0) report.tampered.push({ link: v.name, filters: r.tampered });
     }
     return report;
+  }
+
+  watchLinks(netnsPath: string, onChange: (error?: Error) => void): Promise<LinkWatchHandle> {
+    return this.addon.netlink.watchLinks(netnsPath, onChange);
   }
 
   /**
