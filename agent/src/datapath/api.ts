@@ -44,6 +44,11 @@ export interface LinkReport {
   tampered: { link: string; filters: string[] }[];
   /** Links left unenforced, with the reason. */
   leftAlone: { link: string; reason: string }[];
+  /**
+   * Adopted links that now carry another network's address (IPAM sets a link up before it adds
+   * the address, and the link watch hears the first): Weir's programs were removed. Absent when none.
+   */
+  released?: string[];
 }
 
 export interface UpdateRequest {

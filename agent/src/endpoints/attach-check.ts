@@ -123,6 +123,9 @@ export class AttachCheck {
           `tc filters that were not Weir's on ${t.link}: ${t.filters.join('; ')}. Something in the pod holds CAP_NET_ADMIN`,
         );
       }
+      for (const link of report.released ?? []) {
+        this.d.log.info({ endpoint: endpointKeyOf(rec), link }, `${what}: link ${link} now carries another network's address; Weir's programs removed from it`);
+      }
       for (const l of report.leftAlone) this.d.log.debug({ endpoint: endpointKeyOf(rec), link: l.link }, `${what}: link ${l.link} left unenforced: ${l.reason}`);
       return report.attached.length;
     } catch (e) {
