@@ -131,6 +131,25 @@ describe('Agent attach check (fake datapath, scripted cluster)', () => {
     expect(fake.linkWatches.size).toBe(0);
   });
 
+  it('a watch that breaks is an error line and a metric, gets a pass, and is opened again', async () => {
+    source.seed('pod', pod('a'));
+    const agent = makeAgent();
+    await agent.start();
+    expect(await agent.handleCni(add('a'), signal())).toEqual({ ok: true });
+    await agent.linkPassesSettled();
+    fake.calls.length = 0;
+    fake.linkChange('/var/run/netns/pod-a', new Error('recv link notifications: Bad file descriptor'));
+    await agent.linkPassesSettled();
+    expect(fake.calls).toEqual([{ op: 'enforceLinks', endpointId: 1 }]);
+    expect(log.has('the link watch of /var/run/netns/pod-a failed')).toBe(true);
+    expect(await agent.metrics.registry.getSingleMetricAsString('weir_agent_reconcile_errors_total')).toMatch(/step="linkwatch"} 1/);
+    expect(fake.linkWatches.get('/var/run/netns/pod-a')?.size).toBe(1);
+    fake.calls.length = 0;
+    fake.linkChange('/var/run/netns/pod-a');
+    await agent.linkPassesSettled();
+    expect(fake.calls).toEqual([{ op: 'enforceLinks', endpointId: 1 }]);
+  });
+
   it('an endpoint whose netns cannot be watched fails its ADD closed, naming why, and is detached', async () => {
     source.seed('pod', pod('a'));
     const agent = makeAgent();

@@ -123,9 +123,11 @@ export class FakeDatapath implements DatapathApi {
     };
   }
 
-  /** Test hook: a link was added or changed in the netns, as the kernel would notify it. */
+  /** Test hook: a link was added or changed in the netns, as the kernel would notify it; with an error, the watches broke (and closed, as native ones do). */
   linkChange(netnsPath: string, error?: Error): void {
-    for (const w of this.linkWatches.get(netnsPath) ?? []) w(error);
+    const watches = [...(this.linkWatches.get(netnsPath) ?? [])];
+    if (error !== undefined) this.linkWatches.delete(netnsPath);
+    for (const w of watches) w(error);
   }
 
   async syncIpCache(entries: readonly IpCacheEntry[]): Promise<{ added: number; removed: number; changed: number; failed: number }> {

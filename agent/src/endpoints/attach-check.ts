@@ -138,14 +138,15 @@ export class AttachCheck {
   /**
    * A link watch heard that a link in this netns was added or changed (or lost notifications):
    * the netns's links get the same pass as in check(), at once. The chain goes on after weir's
-   * ADD returns (a coordinator adds its veth0 then), so this runs while the pod's containers are
-   * not started yet. Coalesced per netns: one pass at a time and at most one more after it, so a
-   * flood of notifications costs at most back-to-back passes, each taking its turn on the lock.
+   * ADD returns (a coordinator adds its veth0 then) and the pod's containers start only after it,
+   * so the pass normally lands before them; it runs beside the chain, not inside it.
+   * Coalesced per netns: one pass at a time and at most one more after it, so a flood of
+   * notifications costs at most back-to-back passes, each taking its turn on the lock.
    */
   linkChanged(netnsPath: string, error?: Error): void {
     if (error !== undefined) {
       this.d.metrics.reconcileErrors.inc({ step: 'linkwatch' });
-      this.d.log.error({ netns: netnsPath, err: errorMessage(error) }, `the link watch of ${netnsPath} broke; reopening it (the periodic attach check covers the netns meanwhile)`);
+      this.d.log.error({ netns: netnsPath, err: errorMessage(error) }, `the link watch of ${netnsPath} failed; links added there wait for the periodic attach check until it is open again`);
     }
     const running = this.linkPasses.get(netnsPath);
     if (running !== undefined) {

@@ -87,6 +87,6 @@ export class LinkWatches {
     void this.d.datapath.watchLinks(netnsPath, onChange).then((w) => {
       if (this.byNetns.get(netnsPath) === entry && !this.closed) entry.watch = w;
       else w.close();
-    }, () => undefined);
+    }, (e: unknown) => this.d.onChange(netnsPath, new Error(`reopening it: ${errorMessage(e)}`)));
   }
 }
