@@ -65,6 +65,10 @@ class LinkWatchWrap : public Napi::ObjectWrap<LinkWatchWrap> {
     }
     // The agent's other handles keep the process alive; a watch alone must not.
     uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    // An environment torn down with the watch open (a worker thread ending) closes it first, while
+    // its loop still runs close callbacks.
+    env_ = env;
+    napi_add_env_cleanup_hook(env_, &LinkWatchWrap::OnEnvCleanup, this);
   }
 
   ~LinkWatchWrap() override { Shut(); }
@@ -79,6 +83,10 @@ class LinkWatchWrap : public Napi::ObjectWrap<LinkWatchWrap> {
 
   // Stops polling before the fd is closed (libuv must not poll a closed fd); idempotent.
   void Shut() {
+    if (env_ != nullptr) {
+      napi_remove_env_cleanup_hook(env_, &LinkWatchWrap::OnEnvCleanup, this);
+      env_ = nullptr;
+    }
     if (poll_ != nullptr) {
       uv_poll_stop(poll_);
       poll_->data = nullptr;
@@ -87,6 +95,8 @@ class LinkWatchWrap : public Napi::ObjectWrap<LinkWatchWrap> {
     }
     fd_.Reset();
   }
+
+  static void OnEnvCleanup(void* arg) { static_cast<LinkWatchWrap*>(arg)->Shut(); }
 
   static void OnReadable(uv_poll_t* handle, int status, int) {
     auto* self = static_cast<LinkWatchWrap*>(handle->data);
@@ -132,6 +142,7 @@ class LinkWatchWrap : public Napi::ObjectWrap<LinkWatchWrap> {
 
   Fd fd_;
   uv_poll_t* poll_ = nullptr;
+  napi_env env_ = nullptr;  // set while the cleanup hook is registered
   Napi::FunctionReference onChange_;
   std::unique_ptr<Napi::AsyncContext> context_;
   std::string where_;
