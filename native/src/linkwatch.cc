@@ -44,6 +44,8 @@ class LinkWatchWrap : public Napi::ObjectWrap<LinkWatchWrap> {
   // (fd, onChange, where): only NlWatchLinks constructs it, handing over an fd it owns.
   explicit LinkWatchWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LinkWatchWrap>(info) {
     Napi::Env env = info.Env();
+    if (!info[0].IsNumber() || !info[1].IsFunction() || !info[2].IsString())
+      throw Napi::TypeError::New(env, "LinkWatch is made by nlWatchLinks(netnsPath, onChange), not directly");
     fd_.Reset(info[0].As<Napi::Number>().Int32Value());
     onChange_ = Napi::Persistent(info[1].As<Napi::Function>());
     where_ = info[2].As<Napi::String>().Utf8Value();
@@ -108,8 +110,10 @@ class LinkWatchWrap : public Napi::ObjectWrap<LinkWatchWrap> {
     bool changed = false;
     std::optional<SysError> failure;
     if (status < 0) failure = SysError{"uv_poll", -status, where_, ""};
+    // One read buffer per loop thread, not per watch (a node has a watch per pod).
+    thread_local std::vector<uint8_t> buf(kReadBytes);
     for (int i = 0; !failure && i < kReadsPerWakeup; i++) {
-      ssize_t n = ::recv(fd_.Get(), buf_.data(), buf_.size(), MSG_DONTWAIT);
+      ssize_t n = ::recv(fd_.Get(), buf.data(), buf.size(), MSG_DONTWAIT);
       if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
         if (errno == EINTR) continue;
@@ -122,7 +126,7 @@ class LinkWatchWrap : public Napi::ObjectWrap<LinkWatchWrap> {
         break;
       }
       auto len = static_cast<int>(n);
-      for (auto* h = reinterpret_cast<nlmsghdr*>(buf_.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+      for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
         if (h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_NEWADDR) changed = true;
       }
     }
@@ -146,7 +150,6 @@ class LinkWatchWrap : public Napi::ObjectWrap<LinkWatchWrap> {
   Napi::FunctionReference onChange_;
   std::unique_ptr<Napi::AsyncContext> context_;
   std::string where_;
-  std::vector<uint8_t> buf_ = std::vector<uint8_t>(kReadBytes);
 };
 
 }  // namespace
