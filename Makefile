@@ -89,8 +89,8 @@ realnode-cnp-conformance: realnode-tools
 realnode-test: realnode-images
 	CI=true PATH=$(HOME)/.cache/weir/bin:$$PATH node_modules/.bin/vitest run --config test/realnode/vitest.config.ts
 
-# One spec per area (deny-all, pod + namespace selectors, ports, egress, update): about 4 minutes on a
-# running node, no doc rewritten. The subset CI could run; not in .ci/run (docs/real-node.md says why).
-NETPOL_FOCUS := client should support a 'default-deny-ingress' policy|should enforce policy based on PodSelector and NamespaceSelector|client should enforce policy based on Ports|should deny egress from pods based on PodSelector|should enforce updated policy
+# One spec per area (deny-all, pod + namespace selectors, ports, egress, update;
+# lab/realnode/netpol-focused.txt) on a running node, no doc rewritten. `make test` runs the same
+# subset inside the real-node suite (test/realnode).
 realnode-netpol-focused: realnode-tools
-	WEIR_NETPOL_DOC=none bash lab/realnode/netpol-e2e.sh "$(NETPOL_FOCUS)"
+	WEIR_NETPOL_DOC=none bash lab/realnode/netpol-e2e.sh --focused

@@ -13,7 +13,7 @@ import { resolveAttachments, type ClusterNetwork } from './simnode/attachments.j
 import { networkListFromConfig } from './simnode/chain.js';
 import { SimNode } from './simnode/kubelet.js';
 import { addNodeToSwitch, createSwitch, destroyUnderlay, underlayNames, UPLINK } from './simnode/underlay.js';
-import { listNetns, deleteNetns } from './simnode/netns.js';
+import { listNetns, deleteNetns, netnsPath } from './simnode/netns.js';
 import { isRecord } from '../common/src/records.js';
 import { writeFileAtomic } from '../common/src/files.js';
 
@@ -247,6 +247,8 @@ export class Lab {
       KUBECONFIG: kubeconfigPath, WEIR_NODE_NAME: node.name, WEIR_PIN_ROOT: node.pinRoot, WEIR_CNI_SOCKET: node.cniSocket,
       WEIR_API_PORT: String(node.agentPort), WEIR_METRICS_PORT: '0', WEIR_BPF_OBJECT: BPF_OBJECT_DIR,
       WEIR_STATE_DIR: join(this.options.dir, 'nodes', node.name, 'state'),
+      // The agent runs in this machine's netns; the simulated node's addresses are in its own.
+      WEIR_NODE_NETNS: netnsPath(node.netns),
       ...(this.cniBinDir === undefined ? {} : { WEIR_CNI_BIN_DIR: this.cniBinDir }),
     };
   }

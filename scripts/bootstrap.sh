@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(clang clang-format llvm libbpf-dev bpftool iproute2 iputils-ping iperf3 containernetworking-plugins
-  iptables make g++ python3 pkg-config libelf-dev zlib1g-dev openssl libcap2-bin)
+  iptables make g++ python3 pkg-config libelf-dev zlib1g-dev openssl libcap2-bin
+  containerd runc buildah busybox-static)
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 die() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 1; }

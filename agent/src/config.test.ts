@@ -14,8 +14,16 @@ describe('readAgentConfig', () => {
     expect(unset.ok && unset.config.cniBinDir).toBeUndefined();
   });
 
+  it('takes the node\'s netns path (the lab), and leaves it unset by default (the agent\'s own)', () => {
+    const set = readAgentConfig({ WEIR_NODE_NAME: 'node-a', WEIR_NODE_NETNS: '/var/run/netns/lab-node-a' }, '/x');
+    expect(set.ok && set.config.nodeNetnsPath).toBe('/var/run/netns/lab-node-a');
+    const unset = readAgentConfig({ WEIR_NODE_NAME: 'node-a' }, '/x');
+    expect(unset.ok && unset.config.nodeNetnsPath).toBeUndefined();
+  });
+
   it.each([
     [{}, 'WEIR_NODE_NAME is not set'],
+    [{ WEIR_NODE_NAME: 'a', WEIR_NODE_NETNS: 'lab-node-a' }, 'WEIR_NODE_NETNS="lab-node-a" must be an absolute path'],
     [{ WEIR_NODE_NAME: 'Node_A' }, 'WEIR_NODE_NAME "Node_A" is not a valid node name'],
     [{ WEIR_NODE_NAME: 'a', WEIR_METRICS_PORT: '70000' }, 'WEIR_METRICS_PORT="70000" is not a port number'],
     [{ WEIR_NODE_NAME: 'a', WEIR_API_PORT: '0' }, 'WEIR_API_PORT="0" is not a port number (1-65535)'],

@@ -22,6 +22,12 @@ export interface AgentConfig {
   metricsHost: string;
   bpfObjectDir: string;
   netnsDir: string;
+  /**
+   * The node's network namespace (a path), whose global addresses are "the node" on links a later
+   * plugin adds (hooks.ts NodeAddresses). Absent: the agent's own, which the chart's hostNetwork
+   * makes the node's; the lab sets it, as its agents run outside their simulated nodes.
+   */
+  nodeNetnsPath?: string;
   stateDir: string;
   /**
    * The host's CNI bin dir as mounted into the agent (the chart: /host/cni-bin), so a deliberate
@@ -94,6 +100,7 @@ export function readAgentConfig(env: Record<string, string | undefined>, default
     metricsHost,
     bpfObjectDir: env.WEIR_BPF_OBJECT ?? defaultObjectDir,
     netnsDir: env.WEIR_NETNS_DIR ?? '/var/run/netns',
+    ...(env.WEIR_NODE_NETNS ? { nodeNetnsPath: env.WEIR_NODE_NETNS } : {}),
     stateDir: env.WEIR_STATE_DIR ?? `/run/weir/${nodeName}`,
     ...(env.WEIR_CNI_BIN_DIR ? { cniBinDir: env.WEIR_CNI_BIN_DIR } : {}),
     logLevel: logLevel ?? 'info',
@@ -105,6 +112,9 @@ export function readAgentConfig(env: Record<string, string | undefined>, default
   };
   if (config.cniBinDir !== undefined && !config.cniBinDir.startsWith('/')) {
     errors.push(`WEIR_CNI_BIN_DIR=${JSON.stringify(config.cniBinDir)} must be an absolute path (the chart mounts the host's CNI bin dir at /host/cni-bin)`);
+  }
+  if (config.nodeNetnsPath !== undefined && !config.nodeNetnsPath.startsWith('/')) {
+    errors.push(`WEIR_NODE_NETNS=${JSON.stringify(config.nodeNetnsPath)} must be an absolute path to the node's network namespace (e.g. /var/run/netns/<name>); unset, the agent's own is the node's`);
   }
   if (config.metricsPort !== 0 && config.metricsPort === config.apiPort) errors.push(`WEIR_METRICS_PORT and WEIR_API_PORT are both ${config.apiPort}: give the metrics listener a port of its own`);
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config };

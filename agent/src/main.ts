@@ -50,6 +50,7 @@ Environment (defaults in brackets):
   WEIR_STATE_DIR                 [/run/weir/<node>] persisted endpoint registry
   WEIR_CNI_BIN_DIR               host CNI bin dir as mounted here; the plugin is removed on uninstall
   WEIR_NETNS_DIR                 [/var/run/netns]
+  WEIR_NODE_NETNS                [the agent's own] netns path whose addresses are the node's (the lab)
   WEIR_RESYNC_SECONDS [30]  WEIR_ATTACH_CHECK_SECONDS [10]  WEIR_LOG_LEVEL [info]
   KUBECONFIG                     kubeconfig path; in-cluster config when unset
 `;
@@ -96,7 +97,7 @@ async function createAgent(config: AgentConfig, log: Logger): Promise<{ agent: A
   const features = addon.probeFeatures(); // also mounts bpffs when missing
   log.info({ features }, 'kernel features');
   await mkdir(config.pinRoot, { recursive: true, mode: 0o700 });
-  const datapath = new Datapath({ addon, objectPath: join(config.bpfObjectDir, 'weir.bpf.o'), pinRoot: config.pinRoot, shaping: config.shaping });
+  const datapath = new Datapath({ addon, objectPath: join(config.bpfObjectDir, 'weir.bpf.o'), pinRoot: config.pinRoot, shaping: config.shaping, nodeNetnsPath: config.nodeNetnsPath });
   const kc = new KubeConfig();
   kc.loadFromDefault();
   const agent = new Agent({

@@ -52,7 +52,7 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-const SERVICE_CIDR = '10.96.0.0/24';
+export const SERVICE_CIDR = '10.96.0.0/24';
 const SERVICE_IP = '10.96.0.1';
 
 export function defaultCrdDir(): string {

@@ -4,8 +4,9 @@
 # Sourced by lab/realnode/up.sh after lib.sh.
 # shellcheck shell=bash
 
-# Multus as the node's only CNI config; its clusterNetwork is bridge + host-local + weir, so every
-# pod (in any namespace, without annotations) is attached and enforced by Weir. The clusterNetwork
+# Multus as the node's only CNI config; its clusterNetwork is bridge (or macvlan, RN_NETWORK) +
+# host-local + weir, so every pod (in any namespace, without annotations) is attached and enforced
+# by Weir. The clusterNetwork
 # is the directory holding the conflist, not the file: Multus 4.2.3 re-serialises a conflist given as
 # a file path through libcni's generic NetConf, which drops every plugin-specific key (bridge's
 # "bridge", host-local's "ranges"), so its DEL then fails with "no IP ranges specified". A bare name
@@ -17,13 +18,15 @@ write_cni_config() {
     cp "/usr/lib/cni/$plugin" "$CNI_BIN/$plugin"
   done
   cp "$RN_BIN/multus" "$CNI_BIN/multus"
+  local main='"type": "bridge", "bridge": "'$BRIDGE'", "isGateway": true, "ipMasq": false, "hairpinMode": true,'
+  [[ $RN_NETWORK == bridge ]] || main='"type": "macvlan", "master": "'$UNDERLAY'", "mode": "bridge",'
   cat > "$RN_DIR/cni/multus.d/$CLUSTER_NETWORK.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
   "name": "$CLUSTER_NETWORK",
   "plugins": [
     {
-      "type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+      $main
       "ipam": {
         "type": "host-local", "dataDir": "$RN_DIR/cni/ipam",
         "ranges": [[{ "subnet": "$POD_CIDR", "rangeStart": "$POD_RANGE_START", "rangeEnd": "$POD_RANGE_END", "gateway": "$POD_GATEWAY" }]],
@@ -129,6 +132,16 @@ maxPods: 110
 EOF
 }
 
+# On macvlan, pod -> ClusterIP traffic reaches kube-proxy's rules through the node's shim (the pods'
+# gateway), but the backend's reply would go straight back to the client over the underlay, past the
+# host's un-translation: only a masqueraded request (source: the shim address) comes back through
+# the node. This is the best case for Services on macvlan without a coordinator; the backend then
+# sees the node, not the client (docs/conformance.md says what that means for policy).
+kube_proxy_masquerade() {
+  [[ $RN_NETWORK == macvlan ]] && echo "masqueradeAll: true"
+  return 0
+}
+
 write_kube_proxy_config() {
   cat > "$RN_DIR/kube-proxy-config.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
@@ -138,6 +151,7 @@ clientConnection:
 mode: iptables
 hostnameOverride: $NODE_NAME
 clusterCIDR: $POD_CIDR
+$(kube_proxy_masquerade)
 metricsBindAddress: 127.0.0.1:$PROXY_METRICS_PORT
 healthzBindAddress: 127.0.0.1:$PROXY_HEALTHZ_PORT
 # Leave the machine's sysctls alone: no route_localnet for localhost NodePorts, no conntrack

@@ -23,17 +23,19 @@ function main(argv: string[]): void {
     throw new Error('usage: conformance-report.ts <report.json> <conformance.md> <command that reproduces the run>');
   }
   const run = parseGinkgoReport(JSON.parse(readFileSync(reportPath, 'utf8')) as unknown);
+  const network = process.env.WEIR_CLUSTER_NETWORK ?? 'bridge';
   const versions = {
     'netpol e2e suite, kubelet, kube-apiserver, kube-proxy': 'k8s.io/kubernetes v1.34.4',
     containerd: versionOf('containerd', ['--version']),
     runc: versionOf('runc', ['--version']),
-    Multus: 'v4.2.3 (thin plugin), clusterNetwork bridge + host-local + weir',
+    Multus: `v4.2.3 (thin plugin), clusterNetwork ${network} + host-local + weir`,
     kernel: versionOf('uname', ['-r']),
     // The source the images were built from (images/build.sh records it), not the checkout now.
     'Weir (agent and webhook images)': process.env.WEIR_IMAGES_SOURCE ?? 'unknown',
   };
   const doc = readFileIfPresent(docPath) ?? '# Conformance\n';
-  writeFileAtomicSync(docPath, spliceResults(doc, renderResults(run, versions, command)), 0o644);
+  const setup = network === 'bridge' ? undefined : `WEIR_REALNODE_NETWORK=${network} make realnode-up`;
+  writeFileAtomicSync(docPath, spliceResults(doc, renderResults(run, versions, command, setup)), 0o644);
 }
 
 main(process.argv.slice(2));

@@ -75,12 +75,13 @@ function failureSummary(message: string): string {
   return first.length > 160 ? `${first.slice(0, 157)}...` : first;
 }
 
-export function renderResults(run: SuiteRun, versions: Readonly<Record<string, string>>, command: string): string {
+/** `setup` brings the node up the way the run had it (the cluster network is chosen at start). */
+export function renderResults(run: SuiteRun, versions: Readonly<Record<string, string>>, command: string, setup = 'make realnode-up'): string {
   const count = (s: SpecState): number => run.specs.filter((x) => x.state === s).length;
   const lines = [
     START_MARKER,
     '',
-    `Run: ${run.startTime || 'unknown start'}, ${Math.round(run.seconds / 60)} min. Reproduce with \`${command}\` after \`make realnode-up\`.`,
+    `Run: ${run.startTime || 'unknown start'}, ${Math.round(run.seconds / 60)} min. Reproduce with \`${command}\` after \`${setup}\`.`,
     '',
     '| component | version |',
     '|---|---|',

@@ -37,6 +37,8 @@ leftovers() {
   findmnt -rn -o TARGET | grep -F "$RN_DIR" | sed 's/^/mount: /'
   ip link show "$BRIDGE" >/dev/null 2>&1 && echo "bridge: $BRIDGE"
   ip -o link show type veth 2>/dev/null | grep -F "master $BRIDGE" | sed 's/^/veth on the bridge: /'
+  ip link show "$UNDERLAY" >/dev/null 2>&1 && echo "underlay: $UNDERLAY"
+  ip link show "$NODE_SHIM" >/dev/null 2>&1 && echo "node shim: $NODE_SHIM"
   [[ ! -e $PIN_ROOT ]] || echo "pins: $PIN_ROOT"
   [[ ! -e /run/weir/$NODE_NAME ]] || echo "agent state: /run/weir/$NODE_NAME"
   cgroup_dirs | sed 's/^/cgroup: /'

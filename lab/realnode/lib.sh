@@ -37,6 +37,18 @@ POD_RANGE_END=10.244.0.199
 SERVICE_CIDR=10.97.0.0/24
 SERVICE_IP=10.97.0.1
 BRIDGE=wrn0
+# The cluster network's main plugin (docs/real-node.md): `bridge` (the default: bridge + host-local
+# + weir on $BRIDGE) or `macvlan` (macvlan + host-local + weir on the dummy underlay $UNDERLAY; the
+# node reaches its pods through its own macvlan $NODE_SHIM, which is also their gateway). up.sh
+# records the mode in $RN_DIR/network, and everything after it reads it from there.
+RN_NETWORK=${WEIR_REALNODE_NETWORK:-bridge}
+[[ -f $RN_DIR/network ]] && RN_NETWORK=$(cat "$RN_DIR/network")
+case $RN_NETWORK in
+  bridge | macvlan) ;;
+  *) printf '[realnode] error: WEIR_REALNODE_NETWORK=%s: expected bridge or macvlan\n' "$RN_NETWORK" >&2; exit 2 ;;
+esac
+UNDERLAY=wrn-ul0
+NODE_SHIM=wrn-shim
 CLUSTER_NETWORK=weir-realnode
 RELEASE=weir
 RELEASE_NAMESPACE=weir-system

@@ -2,7 +2,8 @@
 # `make realnode-up`: a whole real Kubernetes node on this machine, with Weir installed the way a
 # user installs it. etcd + kube-apiserver, containerd + runc (own config, root, state and socket),
 # kubelet, kube-controller-manager, kube-scheduler, kube-proxy (iptables), Multus (thin plugin) as
-# the node's CNI with a clusterNetwork of bridge + host-local + weir, and `helm install` of
+# the node's CNI with a clusterNetwork of bridge (WEIR_REALNODE_NETWORK=macvlan: macvlan) +
+# host-local + weir, and `helm install` of
 # charts/weir from locally built images. Everything it creates is listed in docs/real-node.md and
 # removed by lab/realnode/down.sh (`make realnode-down`), which checks that nothing is left.
 set -euo pipefail
@@ -30,7 +31,9 @@ for t in containerd runc ctr buildah iptables; do
   command -v "$t" >/dev/null || rn_die "missing tool: $t; install with: apt-get install -y containerd runc buildah iptables"
 done
 [[ -x /usr/lib/cni/bridge ]] || rn_die "missing /usr/lib/cni/bridge: apt-get install -y containernetworking-plugins"
-ip link show "$BRIDGE" >/dev/null 2>&1 && rn_die "interface $BRIDGE exists: another real node is running or leaked; run make realnode-down"
+for link in "$BRIDGE" "$UNDERLAY"; do
+  ip link show "$link" >/dev/null 2>&1 && rn_die "interface $link exists: another real node is running or leaked; run make realnode-down"
+done
 for img in pause agnhost iperf3 weir-agent weir-webhook; do
   [[ -f $RN_IMAGES/$img.tar ]] || rn_die "missing image archive $RN_IMAGES/$img.tar: run make realnode-images"
 done
@@ -39,6 +42,7 @@ IP=$(node_ip)
 mkdir -p "$RN_DIR"/{logs,pids,etcd,kubelet,pod-logs,cni/bin,cni/net.d,cni/multus.d,cni/ipam,cni/multus,certs}
 chmod 0700 "$RN_DIR"
 echo "$IP" > "$RN_DIR/node-ip"
+echo "$RN_NETWORK" > "$RN_DIR/network"
 # Host settings the node changes, recorded so down.sh puts them back.
 cat /proc/sys/net/ipv4/ip_forward > "$RN_DIR/ip_forward.orig"
 findmnt -no PROPAGATION /sys/fs/bpf > "$RN_DIR/bpffs-propagation.orig"
@@ -70,6 +74,17 @@ wait_for 120 "kube-apiserver /readyz" kubectl_rn get --raw /readyz
 step "CRDs (Multus, MultiNetworkPolicy, AdminNetworkPolicy, SpiderCoordinator) and Multus RBAC"
 kubectl_rn apply -f "$RN_REPO/harness/crds/" >/dev/null
 kubectl_rn apply -f "$RN_REPO/lab/realnode/multus-rbac.yaml" >/dev/null
+
+if [[ $RN_NETWORK == macvlan ]]; then
+  step "the underlay: dummy $UNDERLAY, the node's macvlan $NODE_SHIM ($POD_GATEWAY, the pods' gateway)"
+  # A macvlan's parent cannot reach its children; a sibling macvlan in bridge mode can, so the node
+  # talks to its pods (the kubelet's probes, the API server to the webhook) through $NODE_SHIM.
+  ip link add "$UNDERLAY" type dummy
+  ip link set "$UNDERLAY" up
+  ip link add "$NODE_SHIM" link "$UNDERLAY" type macvlan mode bridge
+  ip addr add "$POD_GATEWAY/${POD_CIDR#*/}" dev "$NODE_SHIM"
+  ip link set "$NODE_SHIM" up
+fi
 
 step "containerd (own root, state and socket) and the local images"
 write_cni_config "$IP"
@@ -118,7 +133,7 @@ step "helm install charts/weir (agent DaemonSet, webhook Deployment) from the lo
 step "ready"
 cat <<EOF
 
-The real node is up ($((SECONDS - started)) s).
+The real node is up ($((SECONDS - started)) s), cluster network $RN_NETWORK + host-local + weir.
   export KUBECONFIG=$KUBECONFIG_ADMIN
   $RN_BIN/kubectl get nodes,pods -A -o wide
 Logs: $RN_DIR/logs   Tear down: make realnode-down

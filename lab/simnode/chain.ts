@@ -1,5 +1,6 @@
 import { invokeCni, type CniCommand } from '../../harness/support/cni.js';
 import { isRecord } from '../../common/src/records.js';
+import { COORDINATOR_STANDIN_TYPE, coordinatorStandIn } from './coordinator.js';
 
 /** A plugin's outcome with the raw result object (passed on verbatim as the next prevResult). */
 export type CniOutcome =
@@ -72,6 +73,12 @@ function pluginConfig(list: NetworkList, plugin: Record<string, unknown>, ctx: C
 async function invoke(command: CniCommand, list: NetworkList, plugin: Record<string, unknown>, ctx: ChainContext, prev: unknown): Promise<CniOutcome> {
   const type = String(plugin.type);
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(type)) return { ok: false, code: 1, message: `plugin type ${JSON.stringify(type)} is not a plain binary name`, details: '' };
+  if (type === COORDINATOR_STANDIN_TYPE) {
+    // The lab's stand-in for Spiderpool's coordinator runs in-process (coordinator.ts).
+    if (ctx.netnsToRunIn === undefined) return { ok: false, code: 1, message: `${type}: needs the node's netns (netnsToRunIn)`, details: '' };
+    const outcome = await coordinatorStandIn(command, pluginConfig(list, plugin, ctx, prev), { containerId: ctx.containerId, podNetns: ctx.netns, nodeNetns: ctx.netnsToRunIn });
+    return outcome.ok ? outcome : { ok: false, code: 1, message: outcome.message, details: '' };
+  }
   const outcome = await invokeCni({
     plugin: type, command, containerId: ctx.containerId, netns: ctx.netns, ifName: ctx.ifName, cniArgs: ctx.args,
     cniPath: ctx.binDir, env: ctx.env, hostNetns: ctx.netnsToRunIn, config: pluginConfig(list, plugin, ctx, prev),

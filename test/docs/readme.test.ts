@@ -90,7 +90,7 @@ describe('README: the two commands', () => {
     expect(targets.get('lab')?.recipe).toEqual(['./bin/weir lab up']);
   });
 
-  it('make test bootstraps, then runs scripts/test.sh (tsc + eslint + vitest); .ci/run runs make test', () => {
+  it('make test bootstraps, then runs scripts/test.sh (tsc + eslint + vitest, then the real node); .ci/run runs make test', () => {
     expect(targets.get('test')?.prerequisites).toEqual(['bootstrap']);
     expect(targets.get('test')?.recipe).toEqual(['bash scripts/test.sh']);
     expect(targets.get('bootstrap')?.recipe).toEqual(['@bash scripts/bootstrap.sh']);
@@ -98,6 +98,7 @@ describe('README: the two commands', () => {
     expect(testScript).toContain('tsc --noEmit -p tsconfig.json');
     expect(testScript).toContain('eslint --max-warnings 0 .');
     expect(testScript).toContain('vitest run');
+    expect(testScript).toContain('vitest run --config test/realnode/vitest.config.ts');
     const ci = read('.ci/run').split('\n').filter((l) => !l.startsWith('#') && l.trim() !== '');
     expect(ci.at(-1)).toBe('make test');
   });

@@ -17,6 +17,7 @@ import { Lab } from '../../lab/supervisor.js';
 import { podNetnsName } from '../../lab/simnode/kubelet.js';
 import { addNetns, ip } from '../../lab/simnode/netns.js';
 import { UPLINK } from '../../lab/simnode/underlay.js';
+import { COORDINATOR_STANDIN_TYPE } from '../../lab/simnode/coordinator.js';
 import { isRecord } from '../../common/src/records.js';
 import { CASES, NAMESPACES, PODS, allowAll, cellKey, compare, expectedMatrix, podKey, portName, renderMatrices, type Matrix, type PodRef, type ProbeCase, type Truth } from './model.js';
 
@@ -168,18 +169,24 @@ export class E2eCluster {
     for (const net of [this.defaultNet, this.secondNet, `${this.options.prefix}-fixed`]) await rm(join(HOST_LOCAL_DIR, net), { recursive: true, force: true });
   }
 
-  async createNamespace(ns: string, labels: Record<string, string> = {}): Promise<void> {
+  /**
+   * `coordinatorStandIn`: the namespace's default network chains the lab's stand-in for
+   * Spiderpool's coordinator after weir (lab/simnode/coordinator.ts) with this config.
+   */
+  async createNamespace(ns: string, labels: Record<string, string> = {}, opts: { coordinatorStandIn?: Record<string, unknown> } = {}): Promise<void> {
     await this.core.createNamespace({
       body: { metadata: { name: ns, labels: { ns, 'weir.dev/inject': 'enabled', ...labels }, annotations: { 'weir.dev/default-network': `${ns}/underlay` } } },
     });
-    await this.createNad(ns, 'underlay', this.defaultNet, { type: 'host-local', ranges: [[{ subnet: DEFAULT_SUBNET }]] });
+    const afterWeir = opts.coordinatorStandIn === undefined ? [] : [{ ...opts.coordinatorStandIn, type: COORDINATOR_STANDIN_TYPE }];
+    await this.createNad(ns, 'underlay', this.defaultNet, { type: 'host-local', ranges: [[{ subnet: DEFAULT_SUBNET }]] }, false, afterWeir);
     await this.createNad(ns, 'sec', this.secondNet, { type: 'host-local', ranges: [[{ subnet: SECOND_SUBNET }]] });
   }
 
-  async createNad(ns: string, name: string, netName: string, ipam: Record<string, unknown>, ipamCapabilities = false): Promise<void> {
+  /** macvlan on the uplink with `ipam`, then weir, then `afterWeir` (plugins chained after weir). */
+  async createNad(ns: string, name: string, netName: string, ipam: Record<string, unknown>, ipamCapabilities = false, afterWeir: Record<string, unknown>[] = []): Promise<void> {
     const macvlan: Record<string, unknown> = { type: 'macvlan', master: 'uplink0', mode: 'bridge', ipam };
     if (ipamCapabilities) macvlan.capabilities = { ips: true };
-    const config = JSON.stringify({ cniVersion: '1.0.0', name: netName, plugins: [macvlan, { type: 'weir' }] });
+    const config = JSON.stringify({ cniVersion: '1.0.0', name: netName, plugins: [macvlan, { type: 'weir' }, ...afterWeir] });
     await this.custom.createNamespacedCustomObject({
       group: 'k8s.cni.cncf.io', version: 'v1', namespace: ns, plural: 'network-attachment-definitions',
       body: { apiVersion: 'k8s.cni.cncf.io/v1', kind: 'NetworkAttachmentDefinition', metadata: { name }, spec: { config } },

@@ -10,6 +10,9 @@
  * NET_ADMIN); a 4,000-byte UDP datagram that must pass fragmented; an ipBlock flood in one tenant's policy; and a conntrack flood past the attacker's quota while another pod's idle connection
  * waits it out. The datapath suites (test/datapath/hostile*.test.ts, chained-links.test.ts) show
  * each attack working without Weir, and cover fragments, ICMP errors and the coordinator's veth0.
+ * The coordinator's veth0 and path-MTU through a narrower routed hop are on the lab too, in
+ * hostile-links.test.ts (its own lab: a coordinator stand-in in the chain, a router, a host behind
+ * the node).
  */
 import { execFile, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';

@@ -4,12 +4,13 @@
  * by Weir on pods Multus attached), and `lab/realnode/down.sh` must leave nothing behind.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../lab/paths.js';
+import { parseGinkgoReport } from '../../lab/realnode/conformance.js';
 
 const run = promisify(execFile);
 const STATE = process.env.WEIR_REALNODE_DIR ?? join(homedir(), '.weir-realnode');
@@ -22,9 +23,9 @@ async function kubectl(...args: string[]): Promise<string> {
   return stdout;
 }
 
-async function script(name: string): Promise<{ code: number; output: string }> {
+async function script(name: string, args: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; output: string }> {
   try {
-    const { stdout, stderr } = await run('bash', [join(REPO_ROOT, 'lab', 'realnode', name)], { maxBuffer: 16 << 20, timeout: 840_000 });
+    const { stdout, stderr } = await run('bash', [join(REPO_ROOT, 'lab', 'realnode', name), ...args], { maxBuffer: 16 << 20, timeout: 840_000, env });
     return { code: 0, output: stdout + stderr };
   } catch (e: unknown) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
@@ -59,7 +60,8 @@ let tornDown = false;
 
 beforeAll(async () => {
   if (existsSync(STATE)) throw new Error(`${STATE} exists: a real node is running; stop it with make realnode-down first`);
-  const up = await script('up.sh');
+  // The bridge cluster network: the bandwidth check below puts a NAD on its bridge.
+  const up = await script('up.sh', [], { ...process.env, WEIR_REALNODE_NETWORK: 'bridge' });
   upOutput = up.output;
   if (up.code !== 0) throw new Error(`up.sh failed (exit ${up.code}):\n${up.output.slice(-3000)}`);
 });
@@ -89,6 +91,11 @@ describe('the real node', () => {
     expect(existsSync(join(STATE, 'cni', 'bin', 'weir'))).toBe(true);
     const caBundle = await kubectl('get', 'mutatingwebhookconfiguration', 'weir', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}');
     expect(Buffer.from(caBundle, 'base64').toString()).toContain('BEGIN CERTIFICATE');
+  });
+
+  it('passes helm test: the chart\'s test pod runs weir check from the agent image', async () => {
+    const { stdout } = await run(join(BIN, 'helm'), ['--kubeconfig', KUBECONFIG, 'test', 'weir', '-n', 'weir-system', '--timeout', '3m'], { maxBuffer: 16 << 20 });
+    expect(stdout).toMatch(/TEST SUITE:\s+weir-test[\s\S]*Phase:\s+Succeeded/);
   });
 
   it('serves kubectl exec and logs through the API server and the kubelet', async () => {
@@ -181,6 +188,22 @@ describe('the real node', () => {
     expect(mbit).toBeGreaterThan(50 * 0.7);
     expect(mbit).toBeLessThan(50 * 1.1);
   });
+
+  it('passes the upstream netpol e2e suite\'s focused subset: one spec per area (lab/realnode/netpol-focused.txt)', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'weir-netpol-focused-'));
+    try {
+      const suite = await script('netpol-e2e.sh', ['--focused'], { ...process.env, WEIR_NETPOL_DOC: 'none', WEIR_NETPOL_OUT: out });
+      const report = parseGinkgoReport(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as unknown);
+      const ran = report.specs.filter((s) => s.state !== 'skipped');
+      const areas = readFileSync(join(REPO_ROOT, 'lab', 'realnode', 'netpol-focused.txt'), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+      // Each area's expression names one spec of v1.34.4's suite: all of them ran, and all passed.
+      expect(ran.length, suite.output.slice(-2000)).toBe(areas.length);
+      expect(ran.filter((s) => s.state !== 'passed').map((s) => `${s.name}: ${s.failure}`)).toEqual([]);
+      expect(suite.code).toBe(0);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 900_000);
 
   it('tears down leaving nothing: processes, mounts, netns, bridge, pins, cgroups, iptables rules, containerd state', async () => {
     const down = await script('down.sh');
