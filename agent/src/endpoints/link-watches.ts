@@ -56,6 +56,12 @@ export class LinkWatches {
     } catch (e) {
       throw new Error(`cannot watch the links of ${netnsPath} (a link added later would go unenforced): ${errorMessage(e)}`);
     }
+    // Callers hold the agent's lock, so nothing else opened this netns's watch meanwhile; but stop
+    // does not wait for the lock.
+    if (this.isClosed()) {
+      watch.close();
+      throw new Error('the agent is stopping: no new link watches');
+    }
     entry = { watch, holders: new Set([endpointId]) };
     this.byNetns.set(netnsPath, entry);
     this.d.onChange(netnsPath);
@@ -76,6 +82,11 @@ export class LinkWatches {
     this.closed = true;
     for (const e of this.byNetns.values()) e.watch.close();
     this.byNetns.clear();
+  }
+
+  /** Read through a call: closeAll may run while hold awaits (a plain field read would be narrowed away). */
+  private isClosed(): boolean {
+    return this.closed;
   }
 
   /** Netns paths watched now (status, tests). */
