@@ -10,6 +10,7 @@
         "src/netns.cc",
         "src/tc.cc",
         "src/netlink.cc",
+        "src/linkwatch.cc",
         "src/ringbuf.cc",
         "src/probe.cc"
       ],

@@ -196,6 +196,19 @@ export interface NetlinkApi {
   clearRootQdisc(netnsPath: string | null, ifname: string): Promise<void>;
   rootQdisc(netnsPath: string | null, ifname: string): Promise<RootQdisc | undefined>;
   links(netnsPath: string | null): Promise<LinkInfo[]>;
+  /**
+   * Watches a netns for links added or changed (and their addresses): a NETLINK_ROUTE socket
+   * created inside it, polled on Node's event loop (native/src/linkwatch.cc). onChange runs once
+   * per wakeup that saw a change or lost notifications; with an error when the socket failed
+   * (the watch is then closed). The watch does not keep the process alive.
+   */
+  watchLinks(netnsPath: string, onChange: (error?: Error) => void): Promise<LinkWatch>;
+}
+
+export interface LinkWatch {
+  /** Stops the watch and closes its socket; idempotent. */
+  close(): void;
+  readonly open: boolean;
 }
 
 export interface RingBufferConsumer {
@@ -290,13 +303,14 @@ interface RawAddon {
   nlSetFlowClasses(ns: string | null, ifname: string, opts: FlowClassOptions): Promise<void>;
   nlClearRootQdisc(ns: string | null, ifname: string): Promise<void>;
   nlRootQdisc(ns: string | null, ifname: string): Promise<RootQdisc | undefined>;
+  nlWatchLinks(ns: string, onChange: (error?: Error) => void): Promise<LinkWatch>;
   RingBufferConsumer: new (map: RawMap, onRecord: (record: Buffer) => void) => RingBufferConsumer;
 }
 
 const RAW_FUNCTIONS = [
   'init', 'openObject', 'openPinnedMap', 'pinnedProgramId', 'probeFeatures', 'tcAttach', 'tcQuery', 'tcDetach',
   'tcDestroyClsact', 'tcList', 'tcDeleteFilter', 'nlLinks', 'nlLinkIndex', 'nlCreateIfb', 'nlDeleteLink', 'nlSetTbf', 'nlSetFlowClasses', 'nlClearRootQdisc',
-  'nlRootQdisc',
+  'nlRootQdisc', 'nlWatchLinks',
   'RingBufferConsumer',
 ] as const;
 
@@ -464,6 +478,7 @@ function wrap(raw: RawAddon): NativeAddon {
       clearRootQdisc: (ns, ifname) => raw.nlClearRootQdisc(ns, ifname),
       rootQdisc: (ns, ifname) => raw.nlRootQdisc(ns, ifname),
       links: (ns) => raw.nlLinks(ns),
+      watchLinks: (ns, onChange) => raw.nlWatchLinks(ns, onChange),
     },
     ringBuffer: (map, onRecord) => {
       if (!(map instanceof MapHandle)) throw new TypeError('ringBuffer: map must come from this addon');

@@ -18,6 +18,7 @@ import type { AgentConfig } from './config.js';
 import type { DatapathApi, EventSubscription } from './datapath/api.js';
 import { EndpointPrograms } from './endpoint-programs.js';
 import { AttachCheck } from './endpoints/attach-check.js';
+import { LinkWatches } from './endpoints/link-watches.js';
 import type { AttachProbe } from './endpoints/probe.js';
 import { endpointKeyOf, type EndpointRegistry } from './endpoints/registry.js';
 import type { EndpointWriter } from './endpoints/weirendpoint-publish.js';
@@ -71,6 +72,7 @@ export class Agent {
   private readonly clock: Clock;
   private eventsSub: EventSubscription | undefined;
   private readonly attachCheck: AttachCheck;
+  private readonly linkWatches: LinkWatches;
   private started = false;
   private ready = false;
   private stopped = false;
@@ -87,8 +89,11 @@ export class Agent {
       ...(o.policyEvents === undefined ? {} : { policyEvents: o.policyEvents }),
       ...(config.ipBlockCidrsPerNamespace === undefined ? {} : { ipBlockCidrsPerNamespace: config.ipBlockCidrsPerNamespace }),
     }));
+    // Links added to an enforced pod's netns after its ADD are enforced when the watch hears of them.
+    this.linkWatches = new LinkWatches({ datapath, onChange: (netns, err) => this.attachCheck.linkChanged(netns, err) });
     const programs = (this.programs = new EndpointPrograms({
       config, datapath, registry, log, metrics, intake: cluster.intake, events: o.events, endpoints: o.endpoints, flowEvents: o.flowEvents,
+      linkWatches: this.linkWatches,
     }));
     this.reconciler = new Reconciler({
       nodeName: config.nodeName, cluster, programs, datapath, registry, log, metrics, active: () => this.started && !this.stopped,
@@ -99,7 +104,7 @@ export class Agent {
       metrics, clock, periodSeconds: config.attachCheckSeconds, flowEvents: () => programs.flowEventsFlag(),
     });
     this.cni = new CniCommands({
-      config, datapath, probe: o.probe, source: o.source, registry, log, metrics, clock, cluster, programs, attachCheck: this.attachCheck,
+      config, datapath, probe: o.probe, source: o.source, registry, log, metrics, clock, cluster, programs,
       podWaitMs: o.podWaitMs, isReady: () => this.isReady, applyChange: (c) => this.applyChange(c), trigger: () => this.trigger(),
     });
     this.runner = new ReconcileRunner({
@@ -155,6 +160,7 @@ export class Agent {
     this.ready = false;
     this.runner.stop();
     this.attachCheck.stop();
+    this.linkWatches.closeAll();
     this.programs.stopPublishing();
     await this.o.source.stop().catch(() => undefined);
     await this.eventsSub?.stop().catch(() => undefined);
@@ -191,6 +197,16 @@ export class Agent {
   /** The CNI socket handler (startCniServer's `handler`; cni/commands.ts). */
   handleCni(req: CniRequest, signal: AbortSignal): Promise<CniResponse> {
     return this.cni.handle(req, signal);
+  }
+
+  /** Netns paths whose links are watched now (endpoints/link-watches.ts). */
+  watchedNetns(): string[] {
+    return this.linkWatches.watched();
+  }
+
+  /** Resolves once the link passes the watches started are done (tests). */
+  linkPassesSettled(): Promise<void> {
+    return this.attachCheck.linkPassesSettled();
   }
 
   /** Re-attaches missing or replaced programs and enforces links added after ADD (endpoints/attach-check.ts); tests call it directly. */

@@ -13,6 +13,7 @@ import type { DesiredEndpoint } from './datapath/desired.js';
 import type { Bandwidth } from './datapath/shaping.js';
 import { capacityEvent, DEFAULT_POLICY_ENTRIES_PER_ENDPOINT, fitToQuota, type CapacityLevel, type Occupancy } from './endpoints/capacity.js';
 import type { PodIntake } from './endpoints/pod-intake.js';
+import type { LinkWatches } from './endpoints/link-watches.js';
 import { contentKey, type Programmed } from './endpoints/programmed.js';
 import { endpointKeyOf, type EndpointRecord, type EndpointRegistry } from './endpoints/registry.js';
 import type { WeirEndpoint } from './endpoints/weirendpoint.js';
@@ -36,6 +37,8 @@ export interface EndpointProgramsOptions {
   endpoints?: EndpointWriter;
   /** Report allowed new flows too (drops are always reported); default both directions. */
   flowEvents?: { ingress: boolean; egress: boolean };
+  /** The watch on each programmed endpoint's netns for links added after its ADD (link-watches.ts). */
+  linkWatches: Pick<LinkWatches, 'hold' | 'release'>;
 }
 
 export class EndpointPrograms {
@@ -144,6 +147,10 @@ export class EndpointPrograms {
       const res = await datapath.attachEndpoint({
         endpointId: rec.endpointId, netnsPath: rec.netnsPath, ifname: rec.ifName, desired, bandwidth, flowEvents: this.flowEventsFlag(), addresses,
       });
+      // After the attach (a restarted agent whose watch fails still writes the current policy) and
+      // before programmed is set: without its watch the endpoint is not done, and a CNI ADD fails.
+      await this.o.linkWatches.hold(rec.netnsPath, rec.endpointId);
+      if (cur !== undefined && cur.record.netnsPath !== rec.netnsPath) this.o.linkWatches.release(cur.record.netnsPath, rec.endpointId);
       this.programmed.set(rec.endpointId, { record: rec, desired, occupancy, desiredKey, bandwidth, bandwidthJson, shaping: res.shapingMode });
       this.adopted.delete(rec.endpointId);
       return;
@@ -183,6 +190,7 @@ export class EndpointPrograms {
     } catch (e) {
       this.o.log.debug({ endpoint: key, err: errorMessage(e) }, 'detach reported an error (netns already gone?)');
     }
+    this.o.linkWatches.release(rec.netnsPath, rec.endpointId);
     this.programmed.delete(rec.endpointId);
     this.occupancyLevel.delete(rec.endpointId);
     this.adopted.delete(rec.endpointId);

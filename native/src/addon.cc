@@ -29,6 +29,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->bpfProgramCtor = Napi::Persistent(prog);
   data->bpfMapCtor = Napi::Persistent(map);
   data->ringBufferCtor = Napi::Persistent(ring);
+  data->linkWatchCtor = Napi::Persistent(DefineLinkWatch(env));
   exports.Set("RingBufferConsumer", ring);
   exports.Set("init", Napi::Function::New(env, InitErrors, "init"));
   exports.Set("openObject", Napi::Function::New(env, OpenObject, "openObject"));
@@ -49,6 +50,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nlSetFlowClasses", Napi::Function::New(env, NlSetFlowClasses, "nlSetFlowClasses"));
   exports.Set("nlClearRootQdisc", Napi::Function::New(env, NlClearRootQdisc, "nlClearRootQdisc"));
   exports.Set("nlRootQdisc", Napi::Function::New(env, NlRootQdisc, "nlRootQdisc"));
+  exports.Set("nlWatchLinks", Napi::Function::New(env, NlWatchLinks, "nlWatchLinks"));
   return exports;
 }
 

@@ -69,6 +69,7 @@ struct AddonData {
   Napi::FunctionReference bpfProgramCtor;
   Napi::FunctionReference bpfMapCtor;
   Napi::FunctionReference ringBufferCtor;
+  Napi::FunctionReference linkWatchCtor;
 };
 
 AddonData& Data(Napi::Env env);

@@ -93,6 +93,9 @@ Napi::Value NlSetTbf(const Napi::CallbackInfo& info);
 Napi::Value NlSetFlowClasses(const Napi::CallbackInfo& info);
 Napi::Value NlClearRootQdisc(const Napi::CallbackInfo& info);
 Napi::Value NlRootQdisc(const Napi::CallbackInfo& info);
+// linkwatch.cc: a link-notification socket inside a netns, polled on Node's loop.
+Napi::Value NlWatchLinks(const Napi::CallbackInfo& info);
+Napi::Function DefineLinkWatch(Napi::Env env);
 Napi::Value ProbeFeatures(const Napi::CallbackInfo& info);
 
 }  // namespace weir

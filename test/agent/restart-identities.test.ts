@@ -17,7 +17,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Agent, type Log } from '../../agent/src/agent.js';
 import type { AddRequest } from '../../agent/src/cni/protocol.js';
 import type { AgentConfig } from '../../agent/src/config.js';
-import type { AttachRequest, AttachResult } from '../../agent/src/datapath/api.js';
+import type { AttachRequest, AttachResult, LinkWatchHandle } from '../../agent/src/datapath/api.js';
 import { encodeIpCacheKey } from '../../agent/src/datapath/codec.js';
 import { Datapath } from '../../agent/src/datapath/driver.js';
 import type { AttachProbe, AttachState } from '../../agent/src/endpoints/probe.js';
@@ -31,10 +31,13 @@ import { describePrivileged } from '../support/privileged.js';
 const NODE = 'node-1';
 const IP = { xa: '10.61.0.10', xb: '10.61.0.20', yb: '10.61.0.30', yc: '10.61.0.40', za: '10.61.0.50' } as const;
 
-/** The driver with attachment reduced to staging (no netns needed for BPF_PROG_TEST_RUN). */
+/** The driver with attachment reduced to staging (no netns needed for BPF_PROG_TEST_RUN), so no netns to watch either. */
 class StagedDatapath extends Datapath {
   override attachEndpoint(req: AttachRequest): Promise<AttachResult> {
     return this.stageEndpoint(req);
+  }
+  override watchLinks(): Promise<LinkWatchHandle> {
+    return Promise.resolve({ close: () => undefined });
   }
 }
 

@@ -194,7 +194,7 @@ describePrivileged('e2e hostile links: the coordinator\'s veth0 and path-MTU on 
     expect(routes).toContain(`${SERVICE_CIDR} via ${NODE_IP} dev ${POD_END} src ${v().ips.eth0} onlink`);
     expect((await interfaceAddresses(v().netns, POD_END)).ips).toEqual([]);
     expect(await ip(['route', 'show', `${v().ips.eth0}/32`], nodeNs)).toContain(`dev ${nodeEndName(v().uid)}`);
-    // The link pass runs 1 s and 5 s after the CNI ADD, the attach check every 10 s.
+    // The netns's link watch starts a link pass when veth0 comes up; the attach check (every 10 s) is the backstop.
     const deadline = Date.now() + 20_000;
     for (;;) {
       const hooks = await Promise.all(['ingress', 'egress'].map((d) => execFileP('tc', ['-n', v().netns, 'filter', 'show', 'dev', POD_END, d]).then((r) => r.stdout)));

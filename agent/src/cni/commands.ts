@@ -10,7 +10,6 @@ import type { AgentConfig } from '../config.js';
 import type { DatapathApi } from '../datapath/api.js';
 import { resultAddresses } from '../datapath/addresses.js';
 import { podKey, type EndpointPrograms } from '../endpoint-programs.js';
-import type { AttachCheck } from '../endpoints/attach-check.js';
 import { defaultInterfaceOf, networkOf, resultIps, resultMac } from '../endpoints/intent.js';
 import type { PodEntry } from '../endpoints/pod-intake.js';
 import type { AttachProbe } from '../endpoints/probe.js';
@@ -33,7 +32,6 @@ export interface CniCommandsOptions {
   clock: Clock;
   cluster: ClusterIntake;
   programs: EndpointPrograms;
-  attachCheck: Pick<AttachCheck, 'scheduleLinkPass'>;
   /** CNI ADD waits this long for the pod to reach the cache before a direct GET. */
   podWaitMs?: number;
   isReady(): boolean;
@@ -143,9 +141,10 @@ export class CniCommands {
         { pod: podK, interface: attachment.ifName, endpointId: rec.endpointId, policyEntries: desired.entries.length, shaping: p?.shaping },
         'endpoint attached',
       );
-      // Peers on this node learn the new pod's identity (ipcache) on the next run.
+      // Peers on this node learn the new pod's identity (ipcache) on the next run. Links the rest
+      // of the chain adds to the pod are enforced as the netns's link watch hears of them
+      // (program() opened it; endpoints/link-watches.ts).
       this.o.trigger();
-      this.o.attachCheck.scheduleLinkPass(rec.endpointId);
       return cniOk();
     });
   }

@@ -44,6 +44,11 @@ export interface LinkReport {
   tampered: { link: string; filters: string[] }[];
   /** Links left unenforced, with the reason. */
   leftAlone: { link: string; reason: string }[];
+  /**
+   * Adopted links that now carry another network's address (IPAM sets a link up before it adds
+   * the address, and the link watch hears the first): Weir's programs were removed. Absent when none.
+   */
+  released?: string[];
 }
 
 export interface UpdateRequest {
@@ -77,6 +82,11 @@ export interface EventSubscription {
   stop(): Promise<void>;
 }
 
+/** A watch on a netns's links (native/src/linkwatch.cc); close() is idempotent. */
+export interface LinkWatchHandle {
+  close(): void;
+}
+
 export interface DatapathApi {
   attachEndpoint(req: AttachRequest): Promise<AttachResult>;
   updateEndpoint(req: UpdateRequest): Promise<UpdateResult>;
@@ -88,6 +98,12 @@ export interface DatapathApi {
    * lowest endpoint id of a netns owns such links; for the others this reports nothing.
    */
   enforceLinks(endpointId: number): Promise<LinkReport>;
+  /**
+   * Opens a watch on the links (and their addresses) of a netns: onChange runs when one is added
+   * or changes, or notifications were lost; with an error when the watch broke (it is then
+   * closed). Rejects when the netns cannot be entered or the socket not opened.
+   */
+  watchLinks(netnsPath: string, onChange: (error?: Error) => void): Promise<LinkWatchHandle>;
   /** `failed`: entries a full ipcache refused (the most specific prefixes are written first). */
   syncIpCache(entries: readonly IpCacheEntry[]): Promise<{ added: number; removed: number; changed: number; failed: number }>;
   adoptExisting(): Promise<AdoptedEndpoint[]>;

@@ -57,6 +57,7 @@ function recordingAddon(features = { schFq: false, schTbf: true, schHtb: false, 
       setFlowClasses: async (_ns, ifname, o) => { log.push(`htb ${ifname} ${o.rateBitsPerSecond}`); },
       clearRootQdisc: async (_ns, ifname) => { log.push(`clear ${ifname}`); },
       links: async () => podLinks,
+      watchLinks: async (ns) => { log.push(`watchLinks ${ns}`); return { close: () => log.push(`unwatch ${ns}`) }; },
     },
     ringBuffer: () => ({ start: () => undefined, stop: async () => undefined, delivered: 0 }),
   };
@@ -106,6 +107,26 @@ describe('Datapath driver ordering and diffs', () => {
     log.length = 0;
     await dp.detachEndpoint(1);
     expect(log.filter((l) => !l.includes(' weir_'))).toEqual(expect.arrayContaining(['detach ingress', 'detach egress', 'destroyClsact eth0', 'destroyClsact veth0']));
+  });
+
+  it('an adopted link that then gets another network\'s address (IPAM sets a link up before addressing it) is released', async () => {
+    const { addon, log, podLinks } = recordingAddon();
+    const dp = new Datapath({ addon, objectPath: 'x.o', pinRoot: '/p' });
+    await dp.attachEndpoint({ endpointId: 1, netnsPath: '/run/netns/p', ifname: 'eth0', desired: desired([]), addresses: { ips: ['10.0.0.1'] } });
+    const up = { kind: 'macvlan', loopback: false, up: true };
+    const net1: PodLink = { name: 'net1', ...up, addresses: [] };
+    podLinks.push({ name: 'eth0', ...up, addresses: ['10.0.0.1'] }, net1);
+    expect(await dp.enforceLinks(1)).toEqual({ attached: ['net1'], tampered: [], leftAlone: [] });
+    net1.addresses = ['192.168.5.7'];
+    log.length = 0;
+    const reason = 'carries 192.168.5.7, not the endpoint\'s address (another network\'s interface)';
+    expect(await dp.enforceLinks(1)).toEqual({ attached: [], tampered: [], leftAlone: [{ link: 'net1', reason }], released: ['net1'] });
+    expect(log).toEqual(expect.arrayContaining(['detach ingress', 'detach egress', 'destroyClsact net1']));
+    // Released once: the next pass leaves it alone without touching it, and a detach of the endpoint skips it.
+    log.length = 0;
+    expect(await dp.enforceLinks(1)).toEqual({ attached: [], tampered: [], leftAlone: [{ link: 'net1', reason }] });
+    await dp.detachEndpoint(1);
+    expect(log).not.toContain('destroyClsact net1');
   });
 
   it('update diffs entries and bumps the generation; ipcache identity moves bump every endpoint', async () => {

@@ -35,7 +35,8 @@ import { attachConfig, isolatedConfig, updateConfig, type EndpointState } from '
 import { applyBandwidth, removeShapers } from './shapers.js';
 import { ifbName, type Bandwidth, type ShapingPreference } from './shaping.js';
 import type {
-  AdoptedEndpoint, AttachRequest, AttachResult, CounterSample, DatapathApi, EventSubscription, LinkReport, UpdateRequest, UpdateResult,
+  AdoptedEndpoint, AttachRequest, AttachResult, CounterSample, DatapathApi, EventSubscription, LinkReport, LinkWatchHandle, UpdateRequest,
+  UpdateResult,
 } from './api.js';
 
 export interface DatapathOptions {
@@ -132,6 +133,10 @@ export class Datapath implements DatapathApi {
     for (const v of classifyLinks(links, known, state.config.addresses?.ips ?? [])) {
       if (!v.adopt) {
         report.leftAlone.push({ link: v.name, reason: v.reason });
+        if (v.foreignAddress === true && state.adoptedLinks.has(v.name)) {
+          await this.releaseLink(ns, v.name, report);
+          state.adoptedLinks.delete(v.name);
+        }
         continue;
       }
       const r = await enforceHooks(this.addon, this.nodeMaps().object, ns, v.name, endpointId | ADOPTED_CLASSID_BIT, false);
@@ -140,6 +145,18 @@ export class Datapath implements DatapathApi {
       if (r.tampered.length > 0) report.tampered.push({ link: v.name, filters: r.tampered });
     }
     return report;
+  }
+
+  /** An adopted link found to be another network's: Weir's programs leave it (links.ts). */
+  private async releaseLink(ns: string, link: string, report: LinkReport): Promise<void> {
+    const failures: unknown[] = [];
+    await detachHooks(this.addon, ns, link, failures);
+    if (failures.length > 0) throw failures[0];
+    (report.released ??= []).push(link);
+  }
+
+  watchLinks(netnsPath: string, onChange: (error?: Error) => void): Promise<LinkWatchHandle> {
+    return this.addon.netlink.watchLinks(netnsPath, onChange);
   }
 
   /**

@@ -7,7 +7,8 @@ import { MAX_ENDPOINT_ID, type FlowEvent } from './codec.js';
 import type { DesiredEndpoint, IpCacheEntry } from './desired.js';
 import { chooseShapingMode, type Bandwidth, type ShapingFeatures, type ShapingMode } from './shaping.js';
 import type {
-  AdoptedEndpoint, AttachRequest, AttachResult, CounterSample, DatapathApi, EventSubscription, LinkReport, UpdateRequest, UpdateResult,
+  AdoptedEndpoint, AttachRequest, AttachResult, CounterSample, DatapathApi, EventSubscription, LinkReport, LinkWatchHandle, UpdateRequest,
+  UpdateResult,
 } from './api.js';
 
 export interface FakeEndpoint {
@@ -41,6 +42,10 @@ export class FakeDatapath implements DatapathApi {
   ipcacheCapacity = Number.POSITIVE_INFINITY;
   /** What enforceLinks reports per endpoint (a test preloads it to simulate a link a later plugin added). */
   readonly linkReports = new Map<number, LinkReport>();
+  /** Open link watches per netns (watchLinks); a test fires them with linkChange. */
+  readonly linkWatches = new Map<string, Set<(error?: Error) => void>>();
+  /** When set, watchLinks rejects with this (a netns the agent cannot enter). */
+  watchError: Error | undefined;
   private readonly listeners = new Set<(e: FlowEvent) => void>();
   private readonly features: ShapingFeatures;
 
@@ -104,6 +109,25 @@ export class FakeDatapath implements DatapathApi {
     this.must(endpointId);
     this.calls.push({ op: 'enforceLinks', endpointId });
     return this.linkReports.get(endpointId) ?? { attached: [], tampered: [], leftAlone: [] };
+  }
+
+  async watchLinks(netnsPath: string, onChange: (error?: Error) => void): Promise<LinkWatchHandle> {
+    if (this.watchError !== undefined) throw this.watchError;
+    const set = this.linkWatches.get(netnsPath) ?? new Set();
+    this.linkWatches.set(netnsPath, set.add(onChange));
+    return {
+      close: () => {
+        set.delete(onChange);
+        if (set.size === 0 && this.linkWatches.get(netnsPath) === set) this.linkWatches.delete(netnsPath);
+      },
+    };
+  }
+
+  /** Test hook: a link was added or changed in the netns, as the kernel would notify it; with an error, the watches broke (and closed, as native ones do). */
+  linkChange(netnsPath: string, error?: Error): void {
+    const watches = [...(this.linkWatches.get(netnsPath) ?? [])];
+    if (error !== undefined) this.linkWatches.delete(netnsPath);
+    for (const w of watches) w(error);
   }
 
   async syncIpCache(entries: readonly IpCacheEntry[]): Promise<{ added: number; removed: number; changed: number; failed: number }> {

@@ -27,7 +27,7 @@ describe('classifyLinks (links a later chained plugin added)', () => {
     ], known, ['10.0.0.10']);
     expect(out).toEqual([
       { name: 'tunl0', adopt: false, reason: 'down' },
-      { name: 'net1', adopt: false, reason: 'carries 192.168.5.7, not the endpoint\'s address (another network\'s interface)' },
+      { name: 'net1', adopt: false, reason: 'carries 192.168.5.7, not the endpoint\'s address (another network\'s interface)', foreignAddress: true },
     ]);
   });
 });

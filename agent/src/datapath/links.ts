@@ -12,7 +12,10 @@
  * pod had sent it); and a link with a global address that is not
  * the owner's, which belongs to another network of the pod (a Multus attachment Weir does not
  * enforce): adopting it would drop all its traffic as spoofed. A pod cannot add such an address
- * itself without CAP_NET_ADMIN, which the webhook refuses on enforced pods.
+ * itself without CAP_NET_ADMIN, which the webhook refuses on enforced pods. A plugin's IPAM sets
+ * a link up before it adds the address, and the link watch (agent/src/endpoints/link-watches.ts)
+ * may adopt the link in between: when the address arrives (the watch hears that too), the link is
+ * released again (Datapath.enforceLinks), so where it settles does not depend on timing.
  */
 import { formatIp, parseIp } from '../../../common/src/ip.js';
 
@@ -26,7 +29,8 @@ export interface PodLink {
   addresses: string[];
 }
 
-export type LinkVerdict = { name: string; adopt: true } | { name: string; adopt: false; reason: string };
+/** foreignAddress: left alone for carrying another network's address (an adopted link is then released). */
+export type LinkVerdict = { name: string; adopt: true } | { name: string; adopt: false; reason: string; foreignAddress?: true };
 
 const canonical = (ip: string): string => {
   const p = parseIp(ip);
@@ -47,7 +51,9 @@ export function classifyLinks(links: readonly PodLink[], known: ReadonlySet<stri
       continue;
     }
     const foreign = l.addresses.map(canonical).filter((a) => !own.has(a));
-    if (foreign.length > 0) out.push({ name: l.name, adopt: false, reason: `carries ${foreign.join(', ')}, not the endpoint's address (another network's interface)` });
+    if (foreign.length > 0) {
+      out.push({ name: l.name, adopt: false, reason: `carries ${foreign.join(', ')}, not the endpoint's address (another network's interface)`, foreignAddress: true });
+    }
     else out.push({ name: l.name, adopt: true });
   }
   return out;

@@ -78,6 +78,7 @@ export interface DatapathAddon {
     setFlowClasses(netnsPath: string | null, ifname: string, opts: FlowClassParameters): Promise<void>;
     clearRootQdisc(netnsPath: string | null, ifname: string): Promise<void>;
     links(netnsPath: string | null): Promise<PodLink[]>;
+    watchLinks(netnsPath: string, onChange: (error?: Error) => void): Promise<{ close(): void }>;
   };
   ringBuffer(map: BpfMapPort, onRecord: (record: Buffer) => void): RingBufferPort;
 }

@@ -3,7 +3,8 @@
  * later chained plugin added to an enforced pod's netns (Spiderpool's coordinator's veth0) carry
  * them too. Programs that disappeared or were replaced are re-attached; filters running ahead of
  * Weir's are removed; each tamper is a Warning Event on the pod (something in it holds
- * CAP_NET_ADMIN). Runs periodically and, for links, shortly after each CNI ADD.
+ * CAP_NET_ADMIN). Runs periodically and, for links, whenever a netns's link watch hears of a link
+ * added or changed (linkChanged; link-watches.ts). The periodic check is the backstop for links.
  */
 import { errorMessage } from '../../../common/src/errors.js';
 import type { DatapathApi } from '../datapath/api.js';
@@ -13,9 +14,6 @@ import type { Clock } from '../reconcile/runner.js';
 import type { AttachProbe } from './probe.js';
 import type { Programmed } from './programmed.js';
 import { endpointKeyOf } from './registry.js';
-
-/** After a CNI ADD, when to look for links the rest of the chain added (scheduleLinkPass). */
-const LINK_PASS_DELAYS_MS = [1000, 5000] as const;
 
 export interface AttachCheckDeps {
   datapath: Pick<DatapathApi, 'programIds' | 'attachEndpoint' | 'enforceLinks'>;
@@ -34,7 +32,8 @@ export interface AttachCheckDeps {
 
 export class AttachCheck {
   private timer: { cancel(): void } | undefined;
-  private readonly linkTimers = new Set<{ cancel(): void }>();
+  /** Per netns, the link pass running now; `again`: another change came while it ran. */
+  private readonly linkPasses = new Map<string, { again: boolean; done: Promise<void> }>();
   private stopped = false;
 
   constructor(private readonly d: AttachCheckDeps) {}
@@ -50,8 +49,6 @@ export class AttachCheck {
   stop(): void {
     this.stopped = true;
     this.timer?.cancel();
-    for (const t of this.linkTimers) t.cancel();
-    this.linkTimers.clear();
   }
 
   /**
@@ -126,6 +123,9 @@ export class AttachCheck {
           `tc filters that were not Weir's on ${t.link}: ${t.filters.join('; ')}. Something in the pod holds CAP_NET_ADMIN`,
         );
       }
+      for (const link of report.released ?? []) {
+        this.d.log.info({ endpoint: endpointKeyOf(rec), link }, `${what}: link ${link} now carries another network's address; Weir's programs removed from it`);
+      }
       for (const l of report.leftAlone) this.d.log.debug({ endpoint: endpointKeyOf(rec), link: l.link }, `${what}: link ${l.link} left unenforced: ${l.reason}`);
       return report.attached.length;
     } catch (e) {
@@ -136,18 +136,46 @@ export class AttachCheck {
   }
 
   /**
-   * The chain goes on after weir's ADD returns (a coordinator adds its veth0 then), and the pod's
-   * containers start only after the whole chain: two early passes per new endpoint (1 s, 5 s)
-   * close most of the window before the periodic check (attachCheckSeconds) would.
+   * A link watch heard that a link in this netns was added or changed (or lost notifications):
+   * the netns's links get the same pass as in check(), at once. The chain goes on after weir's
+   * ADD returns (a coordinator adds its veth0 then) and the pod's containers start only after it,
+   * so the pass normally lands before them; it runs beside the chain, not inside it.
+   * Coalesced per netns: one pass at a time and at most one more after it, so a flood of
+   * notifications costs at most back-to-back passes, each taking its turn on the lock.
    */
-  scheduleLinkPass(endpointId: number): void {
-    for (const delay of LINK_PASS_DELAYS_MS) {
-      const timer = this.d.clock.setTimeout(() => {
-        this.linkTimers.delete(timer);
-        const p = this.d.programmed.get(endpointId);
-        if (p !== undefined && !this.stopped) void this.enforceLinksOf(p);
-      }, delay);
-      this.linkTimers.add(timer);
+  linkChanged(netnsPath: string, error?: Error): void {
+    if (error !== undefined) {
+      this.d.metrics.reconcileErrors.inc({ step: 'linkwatch' });
+      this.d.log.error({ netns: netnsPath, err: errorMessage(error) }, `the link watch of ${netnsPath} failed; links added there wait for the periodic attach check until it is open again`);
     }
+    const running = this.linkPasses.get(netnsPath);
+    if (running !== undefined) {
+      running.again = true;
+      return;
+    }
+    const pass = { again: true, done: Promise.resolve() };
+    pass.done = (async () => {
+      while (pass.again && !this.stopped) {
+        pass.again = false;
+        // Looked up under the lock: the endpoint whose ADD opened the watch is programmed by then.
+        const owner = await this.d.withLock(async () => this.linkOwnerIn(netnsPath));
+        if (owner !== undefined) await this.enforceLinksOf(owner);
+      }
+    })().finally(() => this.linkPasses.delete(netnsPath));
+    this.linkPasses.set(netnsPath, pass);
+  }
+
+  /** Resolves once no link pass runs or waits (tests). */
+  async linkPassesSettled(): Promise<void> {
+    while (this.linkPasses.size > 0) await Promise.all([...this.linkPasses.values()].map((p) => p.done));
+  }
+
+  /** The endpoint whose programs go on the netns's other links: its lowest id (Datapath.enforceLinks). */
+  private linkOwnerIn(netnsPath: string): Programmed | undefined {
+    let owner: Programmed | undefined;
+    for (const p of this.d.programmed.values()) {
+      if (p.record.netnsPath === netnsPath && (owner === undefined || p.record.endpointId < owner.record.endpointId)) owner = p;
+    }
+    return owner;
   }
 }
