@@ -65,7 +65,7 @@ step "mounts, network namespaces, the bridge, pins, cgroups, host files"
 # Deepest first: the kubelet's root dir is a bind mount with the pods' volumes inside it.
 findmnt -rn -o TARGET | grep -F "$RN_DIR/" | sort -r | while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
 ip link del "$BRIDGE" 2>/dev/null
-# The macvlan underlay: deleting the dummy parent deletes the shim and any pod macvlan left on it.
+# The macvlan underlay: deleting the parent deletes its veth peer, the shim and any pod macvlan left on it.
 ip link del "$UNDERLAY" 2>/dev/null
 rm -rf "$PIN_ROOT" "/run/weir/$NODE_NAME" /run/weir/cni.sock
 rmdir /sys/fs/bpf/weir /run/weir 2>/dev/null

@@ -38,7 +38,7 @@ SERVICE_CIDR=10.97.0.0/24
 SERVICE_IP=10.97.0.1
 BRIDGE=wrn0
 # The cluster network's main plugin (docs/real-node.md): `bridge` (the default: bridge + host-local
-# + weir on $BRIDGE) or `macvlan` (macvlan + host-local + weir on the dummy underlay $UNDERLAY; the
+# + weir on $BRIDGE) or `macvlan` (macvlan + host-local + weir on the underlay $UNDERLAY, one end of an idle veth pair; the
 # node reaches its pods through its own macvlan $NODE_SHIM, which is also their gateway). up.sh
 # records the mode in $RN_DIR/network, and everything after it reads it from there.
 RN_NETWORK=${WEIR_REALNODE_NETWORK:-bridge}

@@ -76,10 +76,13 @@ kubectl_rn apply -f "$RN_REPO/harness/crds/" >/dev/null
 kubectl_rn apply -f "$RN_REPO/lab/realnode/multus-rbac.yaml" >/dev/null
 
 if [[ $RN_NETWORK == macvlan ]]; then
-  step "the underlay: dummy $UNDERLAY, the node's macvlan $NODE_SHIM ($POD_GATEWAY, the pods' gateway)"
-  # A macvlan's parent cannot reach its children; a sibling macvlan in bridge mode can, so the node
-  # talks to its pods (the kubelet's probes, the API server to the webhook) through $NODE_SHIM.
-  ip link add "$UNDERLAY" type dummy
+  step "the underlay: $UNDERLAY, the node's macvlan $NODE_SHIM ($POD_GATEWAY, the pods' gateway)"
+  # The underlay NIC is one end of a veth pair whose other end (the switch port) stays idle: this
+  # kernel has no dummy links. A macvlan's parent cannot reach its children; a sibling macvlan in
+  # bridge mode can, so the node talks to its pods (the kubelet's probes, the API server to the
+  # webhook) through $NODE_SHIM.
+  ip link add "$UNDERLAY" type veth peer name "$UNDERLAY-sw"
+  ip link set "$UNDERLAY-sw" up
   ip link set "$UNDERLAY" up
   ip link add "$NODE_SHIM" link "$UNDERLAY" type macvlan mode bridge
   ip addr add "$POD_GATEWAY/${POD_CIDR#*/}" dev "$NODE_SHIM"
