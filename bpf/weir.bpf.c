@@ -98,6 +98,24 @@ struct weir_ctx {
 	int from_a;
 };
 
+/* Policy's verdict on a flow its opener started in direction `opener` with `remote`, except that a
+ * flow the pod's own node opens toward the pod always passes: NetworkPolicy cannot block a pod's
+ * resident node (kubelet probes come from it). Flows the pod opens toward the node stay policy's.
+ * The node's addresses are the agent's host netns's (nodeaddr.h). */
+static __always_inline void weir_judge(const struct weir_ctx *x, __u32 ep_flags, __u8 opener,
+				       const union weir_addr *remote, const struct weir_ipcache_value *peer,
+				       __be16 port, struct weir_policy_result *res)
+{
+	if (opener == WEIR_DIR_INGRESS && weir_node_addr(remote)) {
+		res->verdict = WEIR_VERDICT_ALLOW;
+		res->reason = WEIR_REASON_NODE_ALLOWED;
+		res->rule_id = WEIR_RULE_NONE;
+		res->tier = WEIR_TIER_NONE;
+		return;
+	}
+	weir_policy_eval(x->ep_id, ep_flags, opener, peer, x->pkt.protocol, port, res, 0);
+}
+
 /* A packet of a tracked flow: pass, drop (revoked) or miss (expired, or a SYN over a marker). */
 static __always_inline int weir_flow_tracked(struct weir_ctx *x, const struct weir_endpoint_config *ep,
 					     const union weir_addr *remote)
@@ -124,8 +142,8 @@ static __always_inline int weir_flow_tracked(struct weir_ctx *x, const struct we
 		 * (the opener's direction; a reply's source port is the opener's dport). */
 		weir_remote_of(remote, &peer);
 		x->d.remote_identity = peer.identity;
-		weir_policy_eval(x->ep_id, ep->flags, ct->direction, &peer, x->pkt.protocol,
-				 weir_policy_port(&x->pkt, reply ? x->pkt.sport : x->pkt.dport), &res, 0);
+		weir_judge(x, ep->flags, ct->direction, remote, &peer,
+			   weir_policy_port(&x->pkt, reply ? x->pkt.sport : x->pkt.dport), &res);
 		/* An audit endpoint keeps the flow (it was audited when it opened); switching the
 		 * endpoint to enforce moves the generation again and revokes it here. */
 		if (res.verdict != WEIR_VERDICT_ALLOW && !(ep->flags & WEIR_EP_AUDIT)) {
@@ -176,12 +194,11 @@ static __always_inline int weir_flow_new(struct weir_ctx *x, const struct weir_e
 
 	weir_remote_of(remote, &peer);
 	x->d.remote_identity = peer.identity;
-	weir_policy_eval(x->ep_id, ep->flags, direction, &peer, x->pkt.protocol,
-			 weir_policy_port(&x->pkt, x->pkt.dport), &res, 0);
+	weir_judge(x, ep->flags, direction, remote, &peer, weir_policy_port(&x->pkt, x->pkt.dport), &res);
 	x->d.rule_id = res.rule_id;
 	x->d.tier = res.tier;
 	x->d.reason = res.reason;
-	if (ep->flags & WEIR_EP_AUDIT_POLICIES)
+	if ((ep->flags & WEIR_EP_AUDIT_POLICIES) && res.reason != WEIR_REASON_NODE_ALLOWED)
 		weir_audit_policies(x, ep->flags, direction, &peer, res.verdict);
 	if (res.verdict != WEIR_VERDICT_ALLOW) {
 		if (!(ep->flags & WEIR_EP_AUDIT))

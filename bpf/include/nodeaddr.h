@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The node's own addresses (the agent's host netns, written by agent/src/datapath/driver.ts).
- * Kubernetes NetworkPolicy always allows traffic between a pod and the node it runs on (kubelet
- * probes come from the node). On a link a later chained plugin added to reach the node (Spiderpool
- * coordinator's veth0, WEIR_CLASSID_ADOPTED), a packet from (ingress) or to (egress) one of these
- * addresses passes as WEIR_REASON_NODE_ALLOWED; every other packet there is judged by policy
- * with its real source, like on the pod's own interface. Masqueraded Service traffic from other
- * nodes also carries a node address and passes: the datapath cannot tell it from the node's own.
+ * Kubernetes NetworkPolicy cannot block a pod's resident node (kubelet probes come from it):
+ * - on the pod's own interfaces, a flow the node opens toward the pod passes as
+ *   WEIR_REASON_NODE_ALLOWED and its replies as the flow's; a flow the pod opens toward the node is
+ *   policy's to judge (weir.bpf.c weir_judge);
+ * - on a link a later chained plugin added to reach the node (Spiderpool coordinator's veth0,
+ *   WEIR_CLASSID_ADOPTED), a packet from (ingress) or to (egress) one of these addresses passes,
+ *   both ways; every other packet there is judged by policy with its real source.
+ * Traffic the node masquerades (Service traffic from other nodes, kube-proxy's masqueradeAll)
+ * carries a node address too and passes: no datapath can tell it from the node's own.
  */
 #ifndef WEIR_NODEADDR_H
 #define WEIR_NODEADDR_H

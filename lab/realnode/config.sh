@@ -137,9 +137,8 @@ EOF
 # host's un-translation: only a masqueraded request (source: the shim address) comes back through
 # the node. This is the best case for Services on macvlan without a coordinator; the backend then
 # sees the node, not the client (docs/conformance.md says what that means for policy).
-kube_proxy_masquerade() {
-  [[ $RN_NETWORK == macvlan ]] && echo "masqueradeAll: true"
-  return 0
+kube_proxy_masquerade_all() {
+  if [[ $RN_NETWORK == macvlan ]]; then echo true; else echo false; fi
 }
 
 write_kube_proxy_config() {
@@ -151,13 +150,13 @@ clientConnection:
 mode: iptables
 hostnameOverride: $NODE_NAME
 clusterCIDR: $POD_CIDR
-$(kube_proxy_masquerade)
 metricsBindAddress: 127.0.0.1:$PROXY_METRICS_PORT
 healthzBindAddress: 127.0.0.1:$PROXY_HEALTHZ_PORT
 # Leave the machine's sysctls alone: no route_localnet for localhost NodePorts, no conntrack
 # table resizing or timeout changes.
 iptables:
   localhostNodePorts: false
+  masqueradeAll: $(kube_proxy_masquerade_all)
 conntrack:
   maxPerCore: 0
   tcpEstablishedTimeout: 0s

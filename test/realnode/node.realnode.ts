@@ -105,13 +105,19 @@ describe('the real node', () => {
 
   it('enforces a NetworkPolicy on pods Multus attached (bridge + weir): deny-all blocks, deleting it restores', async () => {
     await kubectl('create', 'namespace', NS);
+    // The server has an HTTP readiness probe: the kubelet probes it from the node, which no
+    // NetworkPolicy may block, so it stays Ready under deny-all (a bug this node found).
+    const readiness = { httpGet: { path: '/', port: 8080 }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 1 };
     const pod = (name: string, args: string[]): Record<string, unknown> => ({
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { name, namespace: NS, labels: { app: name } },
         spec: {
           terminationGracePeriodSeconds: 1,
-          containers: [{ name: 'c', image: 'registry.k8s.io/e2e-test-images/agnhost:2.56', imagePullPolicy: 'Never', args }],
+          containers: [{
+            name: 'c', image: 'registry.k8s.io/e2e-test-images/agnhost:2.56', imagePullPolicy: 'Never', args,
+            ...(name === 'server' ? { readinessProbe: readiness } : {}),
+          }],
         },
       });
     for (const [name, args] of [['server', ['netexec', '--http-port=8080']], ['client', ['pause']]] as const) {
@@ -128,6 +134,10 @@ describe('the real node', () => {
       spec: { podSelector: {}, policyTypes: ['Ingress'] },
     });
     await eventually('deny-all blocks client -> server', async () => !(await connects('client', ip)));
+    // Several probe periods after the block: one dropped probe would have made it NotReady.
+    await new Promise((r) => setTimeout(r, 5_000));
+    const ready = await kubectl('-n', NS, 'get', 'pod', 'server', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}');
+    expect(ready.trim(), 'the kubelet\'s readiness probe reaches the server under deny-all').toBe('True');
     await kubectl('-n', NS, 'delete', 'networkpolicy', 'deny-all');
     await eventually('deleting deny-all restores client -> server', () => connects('client', ip));
   });

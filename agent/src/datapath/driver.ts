@@ -105,6 +105,9 @@ export class Datapath implements DatapathApi {
   }
 
   async attachEndpoint(req: AttachRequest): Promise<AttachResult> {
+    // The node's addresses decide every endpoint's node-opened flows (weir.bpf.c weir_judge);
+    // refreshed at most every NODE_ADDRS_TTL_MS, here and on each link pass.
+    await this.nodeAddresses.refresh(this.nodeMaps().nodeAddrs);
     const result = await this.stageEndpoint(req);
     const { tampered } = await enforceHooks(this.addon, this.nodeMaps().object, req.netnsPath, req.ifname, req.endpointId, true);
     return tampered.length > 0 ? { ...result, tampered } : result;
