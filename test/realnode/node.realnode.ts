@@ -57,9 +57,13 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
 
 let upOutput = '';
 let tornDown = false;
+// Only a node this suite started is torn down by it: one that was already running (someone's
+// `make realnode-up`, a long netpol run) is left alone, and the suite fails instead.
+let ours = false;
 
 beforeAll(async () => {
   if (existsSync(STATE)) throw new Error(`${STATE} exists: a real node is running; stop it with make realnode-down first`);
+  ours = true;
   // The bridge cluster network: the bandwidth check below puts a NAD on its bridge.
   const up = await script('up.sh', [], { ...process.env, WEIR_REALNODE_NETWORK: 'bridge' });
   upOutput = up.output;
@@ -67,7 +71,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (!tornDown && existsSync(STATE)) await script('down.sh');
+  if (ours && !tornDown && existsSync(STATE)) await script('down.sh');
 });
 
 describe('the real node', () => {
