@@ -491,3 +491,27 @@ function podInfo(pod: V1Pod, labPrefix: string): PodInfo {
   }
   return { key: `${ns}/${name}`, node: pod.spec?.nodeName ?? '', uid, netns: podNetnsName(uid, labPrefix), ips };
 }
+
+/**
+ * One lab suite's run: whether its lab came up, and whether a test failed (then `cluster.down`
+ * keeps the lab's logs). `guarded` runs a test's body and removes the policies it applied.
+ */
+export class LabRun {
+  up = false;
+  failed = false;
+
+  constructor(private readonly cluster: E2eCluster) {}
+
+  async guarded(body: (applied: PolicyObject[]) => Promise<void>): Promise<void> {
+    if (!this.up) throw new Error('the lab did not come up');
+    const applied: PolicyObject[] = [];
+    try {
+      await body(applied);
+    } catch (error) {
+      this.failed = true;
+      throw error;
+    } finally {
+      for (const p of applied.reverse()) await this.cluster.remove(p).catch(() => undefined);
+    }
+  }
+}

@@ -36,7 +36,7 @@ import { addNetns, deleteNetns, ip } from '../../lab/simnode/netns.js';
 import { nodeEndName, POD_END } from '../../lab/simnode/coordinator.js';
 import { describePrivileged } from '../support/privileged.js';
 import { buildRawframe, deliveredFrames, markedUdp } from '../datapath/rawframes.js';
-import { E2eCluster, parseProbeLines, type PolicyObject } from './cluster.js';
+import { E2eCluster, parseProbeLines, LabRun, type PolicyObject } from './cluster.js';
 
 const execFileP = promisify(execFile);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -64,8 +64,7 @@ describePrivileged('e2e hostile links: the coordinator\'s veth0 and path-MTU on 
   const children: ChildProcess[] = [];
   let nodeNs = '';
   let bulkServer: ChildProcess | undefined;
-  let up = false;
-  let failed = false;
+  const run = new LabRun(cluster);
 
   const v = () => cluster.info('w/v');
   const inNs = (where: string, argv: string[], timeout = 20_000) => execFileP('ip', ['netns', 'exec', where, ...argv], { timeout, maxBuffer: 8 << 20 });
@@ -151,30 +150,17 @@ describePrivileged('e2e hostile links: the coordinator\'s veth0 and path-MTU on 
     await inNs(ns.router, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     await ip(['route', 'add', `${FAR}/32`, 'via', ROUTER.lan, 'dev', 'eth0'], v().netns);
     bulkServer = await serve(v().netns, ['node', '-e', SERVER]);
-    up = true;
+    run.up = true;
   }, 240_000);
 
   afterAll(async () => {
     for (const child of children) child.kill('SIGKILL');
     rmSync(tool, { force: true });
     for (const n of Object.values(ns)) await deleteNetns(n);
-    const left = await cluster.down(failed);
-    if (failed) process.stdout.write(`[e2e ${tag}] lab logs kept in ${dir}\n`);
+    const left = await cluster.down(run.failed);
+    if (run.failed) process.stdout.write(`[e2e ${tag}] lab logs kept in ${dir}\n`);
     expect(left).toEqual([]);
   }, 120_000);
-
-  async function guarded(body: (applied: PolicyObject[]) => Promise<void>): Promise<void> {
-    if (!up) throw new Error('the lab did not come up');
-    const applied: PolicyObject[] = [];
-    try {
-      await body(applied);
-    } catch (error) {
-      failed = true;
-      throw error;
-    } finally {
-      for (const p of applied.reverse()) await cluster.remove(p).catch(() => undefined);
-    }
-  }
 
   const policy: PolicyObject = {
     kind: 'NetworkPolicy', namespace: 'w', name: 'v-c80-far8080',
@@ -188,7 +174,7 @@ describePrivileged('e2e hostile links: the coordinator\'s veth0 and path-MTU on 
     },
   };
 
-  it('the stand-in wired veth0 as the coordinator does, and the agent put the endpoint\'s programs on it', () => guarded(async () => {
+  it('the stand-in wired veth0 as the coordinator does, and the agent put the endpoint\'s programs on it', () => run.guarded(async () => {
     const routes = await ip(['route', 'show'], v().netns);
     expect(routes).toContain(`${NODE_IP} dev ${POD_END} scope link src ${v().ips.eth0}`);
     expect(routes).toContain(`${SERVICE_CIDR} via ${NODE_IP} dev ${POD_END} src ${v().ips.eth0} onlink`);
@@ -204,7 +190,7 @@ describePrivileged('e2e hostile links: the coordinator\'s veth0 and path-MTU on 
     }
   }), 60_000);
 
-  it('over veth0: c gets only what the policy allows, both ways; the node always reaches the pod; a spoofed source never leaves', () => guarded(async (applied) => {
+  it('over veth0: c gets only what the policy allows, both ways; the node always reaches the pod; a spoofed source never leaves', () => run.guarded(async (applied) => {
     const toV = (port: number) => `tcp:${v().ips.eth0}:${port}`;
     const toC = (port: number) => `tcp:${C.ip}:${port}`;
     // Before the policy: the path over veth0 carries c's traffic on both ports, both ways.
@@ -236,7 +222,7 @@ describePrivileged('e2e hostile links: the coordinator\'s veth0 and path-MTU on 
     expect(await counted('spoofed')).toBeGreaterThan(spoofed);
   }), 90_000);
 
-  it('path-MTU through a narrower hop: far\'s bulk download from the isolated pod completes; without the router\'s ICMP it stalls', () => guarded(async (applied) => {
+  it('path-MTU through a narrower hop: far\'s bulk download from the isolated pod completes; without the router\'s ICMP it stalls', () => run.guarded(async (applied) => {
     await cluster.apply(policy);
     applied.push(policy);
     await settle('w/v isolated: far may reach 8080 only', [[ns.far, `tcp:${v().ips.eth0}:80`, false]]);
@@ -262,7 +248,7 @@ describePrivileged('e2e hostile links: the coordinator\'s veth0 and path-MTU on 
     expect(await fetchFromV(), 'through Weir again').toBe(BYTES);
   }), 60_000);
 
-  it('deleting the pod: the stand-in\'s DEL leaves no link or route of it on the node', () => guarded(async () => {
+  it('deleting the pod: the stand-in\'s DEL leaves no link or route of it on the node', () => run.guarded(async () => {
     const nodeEnd = nodeEndName(v().uid);
     const podIp = v().ips.eth0;
     bulkServer?.kill('SIGKILL'); // nothing of ours keeps the pod's netns alive

@@ -25,7 +25,7 @@ import { interfaceAddresses } from '../../harness/datapath/pods.js';
 import { arp, fromMac, ipv4, vlanTagged } from '../../harness/datapath/packets.js';
 import { describePrivileged } from '../support/privileged.js';
 import { buildRawframe, deliveredFrames, markedUdp } from '../datapath/rawframes.js';
-import { E2eCluster, parseProbeLines, type PolicyObject } from './cluster.js';
+import { E2eCluster, parseProbeLines, LabRun, type PolicyObject } from './cluster.js';
 import { alternatingPlacement, is, type Truth } from './model.js';
 
 const execFileP = promisify(execFile);
@@ -44,8 +44,7 @@ describePrivileged('e2e hostile pods: raw frames and a port scan get nowhere on 
   const outsideNetns = `e${tag}${process.pid}-outside`;
   const tool = join(tmpdir(), `weir-rawframe-e2e-${process.pid}`);
   const mac = new Map<string, string>();
-  let up = false;
-  let failed = false;
+  const run = new LabRun(cluster);
 
   beforeAll(async () => {
     try {
@@ -58,29 +57,16 @@ describePrivileged('e2e hostile pods: raw frames and a port scan get nowhere on 
     buildRawframe(tool);
     for (const key of ['x/a', 'x/b', 'z/b']) mac.set(key, (await interfaceAddresses(cluster.info(key).netns)).mac ?? '');
     await cluster.addOutsideHost(outsideNetns, OUTSIDE_IP);
-    up = true;
+    run.up = true;
   }, 240_000);
 
   afterAll(async () => {
     rmSync(tool, { force: true });
     await deleteNetns(outsideNetns).catch(() => undefined);
-    const left = await cluster.down(failed);
-    if (failed) process.stdout.write(`[e2e ${tag}] lab logs kept in ${dir}\n`);
+    const left = await cluster.down(run.failed);
+    if (run.failed) process.stdout.write(`[e2e ${tag}] lab logs kept in ${dir}\n`);
     expect(left).toEqual([]);
   }, 120_000);
-
-  async function guarded(body: (applied: PolicyObject[]) => Promise<void>): Promise<void> {
-    if (!up) throw new Error('the lab did not come up');
-    const applied: PolicyObject[] = [];
-    try {
-      await body(applied);
-    } catch (error) {
-      failed = true;
-      throw error;
-    } finally {
-      for (const p of applied.reverse()) await cluster.remove(p).catch(() => undefined);
-    }
-  }
 
   async function apply(applied: PolicyObject[], p: PolicyObject): Promise<void> {
     await cluster.apply(p);
@@ -100,7 +86,7 @@ describePrivileged('e2e hostile pods: raw frames and a port scan get nowhere on 
   const fromXaToZb = (frames: Array<{ frame: Buffer; proto: number }>, marker: Buffer): Promise<number> =>
     deliveredFrames(spawnIn, tool, { ns: cluster.info('x/a').netns, ifname: 'eth0' }, { ns: cluster.info('z/b').netns, ifname: 'eth0' }, frames, marker);
 
-  it('raw frames from x/a: forged ethertype, VLAN tag, spoofed IP, spoofed MAC and ARP poisoning never leave the pod', () => guarded(async (applied) => {
+  it('raw frames from x/a: forged ethertype, VLAN tag, spoofed IP, spoofed MAC and ARP poisoning never leave the pod', () => run.guarded(async (applied) => {
     await apply(applied, {
       kind: 'NetworkPolicy', namespace: 'x', name: 'a-only-udp80-to-zb',
       spec: {
@@ -135,7 +121,7 @@ describePrivileged('e2e hostile pods: raw frames and a port scan get nowhere on 
     await cluster.converge('x/a after the attacks: still only UDP 80 to z/b', truth, { stable: true });
   }), 120_000);
 
-  it('PACKET_QDISC_BYPASS with a spoofed IP skips tc egress, so the webhook takes NET_RAW away: without it the attack cannot start', () => guarded(async () => {
+  it('PACKET_QDISC_BYPASS with a spoofed IP skips tc egress, so the webhook takes NET_RAW away: without it the attack cannot start', () => run.guarded(async () => {
     // What the webhook left in x/a's spec: every container drops NET_RAW (webhook/src/decide/pod-security.ts).
     const pod = await cluster.core.readNamespacedPod({ namespace: 'x', name: 'a' });
     const drops = (pod.spec?.containers ?? []).map((c) => c.securityContext?.capabilities?.drop ?? []);
@@ -158,7 +144,7 @@ describePrivileged('e2e hostile pods: raw frames and a port scan get nowhere on 
     expect(Number(out.join('').trim().split('\n').at(-1))).toBe(1);
   }), 60_000);
 
-  it('a port scan from outside the cluster: every port closed, flow events budgeted, the pod\'s client and a new pod unaffected', () => guarded(async (applied) => {
+  it('a port scan from outside the cluster: every port closed, flow events budgeted, the pod\'s client and a new pod unaffected', () => run.guarded(async (applied) => {
     await apply(applied, {
       kind: 'NetworkPolicy', namespace: 'z', name: 'a-from-xb',
       spec: { podSelector: { matchLabels: { pod: 'a' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'x' } }, podSelector: { matchLabels: { pod: 'b' } } }] }] },
@@ -204,7 +190,7 @@ describePrivileged('e2e hostile pods: raw frames and a port scan get nowhere on 
     }
   }), 120_000);
 
-  it('revocation cannot be undone: x/b keeps sending on a connection z/b stopped admitting, and none of it passes', () => guarded(async (applied) => {
+  it('revocation cannot be undone: x/b keeps sending on a connection z/b stopped admitting, and none of it passes', () => run.guarded(async (applied) => {
     const admitXb: PolicyObject = {
       kind: 'NetworkPolicy', namespace: 'z', name: 'b-from-xb',
       spec: { podSelector: { matchLabels: { pod: 'b' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'x' } }, podSelector: { matchLabels: { pod: 'b' } } }] }] },
@@ -233,7 +219,7 @@ describePrivileged('e2e hostile pods: raw frames and a port scan get nowhere on 
     expect(after.filter((l) => l.endsWith('timeout-echo')).length).toBeGreaterThanOrEqual(5);
   }), 60_000);
 
-  it('an ipBlock flood from one tenant is refused: its own pods are isolated, the ipcache and other namespaces are untouched', () => guarded(async (applied) => {
+  it('an ipBlock flood from one tenant is refused: its own pods are isolated, the ipcache and other namespaces are untouched', () => run.guarded(async (applied) => {
     const statusOf = async (): Promise<{ maps: { ipcache: number } }> =>
       (await (await fetch(`${cluster.lab.labState.nodes[0]?.agentUrl ?? ''}/v1/status`)).json()) as { maps: { ipcache: number } };
     const before = (await statusOf()).maps.ipcache;
@@ -248,7 +234,7 @@ describePrivileged('e2e hostile pods: raw frames and a port scan get nowhere on 
     expect(refusal?.message).toMatch(/namespace x's policies would name 5000 distinct ipBlock CIDRs/);
   }), 90_000);
 
-  it('a 4,000-byte UDP datagram to an allowed port gets through both ways, fragmented, between two isolated pods', () => guarded(async (applied) => {
+  it('a 4,000-byte UDP datagram to an allowed port gets through both ways, fragmented, between two isolated pods', () => run.guarded(async (applied) => {
     await apply(applied, {
       kind: 'NetworkPolicy', namespace: 'z', name: 'b-hears-xb-udp80',
       spec: { podSelector: { matchLabels: { pod: 'b' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'x' } }, podSelector: { matchLabels: { pod: 'b' } } }], ports: [{ protocol: 'UDP', port: 80 }] }] },
@@ -271,7 +257,7 @@ describePrivileged('e2e hostile pods: raw frames and a port scan get nowhere on 
     expect((await echo(4000, 81)).stdout.trim()).toBe('timeout'); // the same datagram to a port the policy denies
   }), 60_000);
 
-  it('kubectl debug --profile=netadmin on an enforced pod is refused: an ephemeral container with NET_ADMIN', () => guarded(async () => {
+  it('kubectl debug --profile=netadmin on an enforced pod is refused: an ephemeral container with NET_ADMIN', () => run.guarded(async () => {
     const pod = await cluster.core.readNamespacedPod({ namespace: 'x', name: 'a' });
     if (pod.spec === undefined) throw new Error('x/a has no spec');
     pod.spec.ephemeralContainers = [{ name: 'debugger', image: 'busybox', securityContext: { capabilities: { add: ['NET_ADMIN'] } } }];
@@ -289,7 +275,7 @@ describePrivileged('e2e hostile pods: raw frames and a port scan get nowhere on 
     expect(after.spec?.ephemeralContainers ?? []).toEqual([]);
   }), 30_000);
 
-  it('a conntrack flood from x/a fills only its own quota: an idle connection of other pods survives it', () => guarded(async (applied) => {
+  it('a conntrack flood from x/a fills only its own quota: an idle connection of other pods survives it', () => run.guarded(async (applied) => {
     const admitXb: PolicyObject = {
       kind: 'NetworkPolicy', namespace: 'z', name: 'b-from-xb-2',
       spec: { podSelector: { matchLabels: { pod: 'b' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'x' } }, podSelector: { matchLabels: { pod: 'b' } } }] }] },

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deleteNetns } from '../../lab/simnode/netns.js';
 import { isRecord } from '../../common/src/records.js';
 import { describePrivileged } from '../support/privileged.js';
-import { DEFAULT_SUBNET, E2eCluster, SECOND_SUBNET, parseProbeLines, type PolicyObject } from './cluster.js';
+import { DEFAULT_SUBNET, E2eCluster, SECOND_SUBNET, parseProbeLines, LabRun, type PolicyObject } from './cluster.js';
 import { alternatingPlacement, podKey, type Truth } from './model.js';
 
 const execFileP = promisify(execFile);
@@ -28,8 +28,7 @@ describePrivileged('e2e trust: a tenant cannot talk Weir out of enforcing (issue
   const log: string[] = [];
   const cluster = new E2eCluster({ nodes: 1, dir, prefix: `e${tag}${process.pid}`, placement: alternatingPlacement(1), log: (line) => log.push(line) });
   const outsideNetns = `e${tag}${process.pid}-outside`;
-  let up = false;
-  let failed = false;
+  const run = new LabRun(cluster);
   const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
   beforeAll(async () => {
@@ -42,13 +41,13 @@ describePrivileged('e2e trust: a tenant cannot talk Weir out of enforcing (issue
     }
     // The attacker's own host on the underlay, outside the cluster.
     await cluster.addOutsideHost(outsideNetns, OUTSIDE_IP);
-    up = true;
+    run.up = true;
   }, 240_000);
 
   afterAll(async () => {
     await deleteNetns(outsideNetns).catch(() => undefined);
-    const left = await cluster.down(failed);
-    if (failed) process.stdout.write(`[e2e ${tag}] lab logs kept in ${dir}\n`);
+    const left = await cluster.down(run.failed);
+    if (run.failed) process.stdout.write(`[e2e ${tag}] lab logs kept in ${dir}\n`);
     expect(left).toEqual([]);
   }, 120_000);
 
@@ -69,20 +68,7 @@ describePrivileged('e2e trust: a tenant cannot talk Weir out of enforcing (issue
     return parseProbeLines(stdout);
   }
 
-  async function guarded(body: (applied: PolicyObject[]) => Promise<void>): Promise<void> {
-    if (!up) throw new Error('the lab did not come up');
-    const applied: PolicyObject[] = [];
-    try {
-      await body(applied);
-    } catch (error) {
-      failed = true;
-      throw error;
-    } finally {
-      for (const p of applied.reverse()) await cluster.remove(p).catch(() => undefined);
-    }
-  }
-
-  it('a forged network-status marking a bogus interface default: the AdminNetworkPolicy deny still applies', () => guarded(async (applied) => {
+  it('a forged network-status marking a bogus interface default: the AdminNetworkPolicy deny still applies', () => run.guarded(async (applied) => {
     const anp: PolicyObject = {
       kind: 'AdminNetworkPolicy', name: 'deny-to-xa',
       spec: { priority: 5, subject: { pods: { namespaceSelector: { matchLabels: { ns: 'x' } }, podSelector: { matchLabels: { pod: 'a' } } } }, ingress: [{ action: 'Deny', from: [{ namespaces: {} }] }] },
@@ -95,7 +81,7 @@ describePrivileged('e2e trust: a tenant cannot talk Weir out of enforcing (issue
     await cluster.converge('ANP deny into x/a after the forged default', truth, { stable: true });
   }), 90_000);
 
-  it("a pod listing a peer's IP and an outside address in its network-status gets neither identity", () => guarded(async (applied) => {
+  it("a pod listing a peer's IP and an outside address in its network-status gets neither identity", () => run.guarded(async (applied) => {
     // z admits only x/a, the attacker. Had the forgery worked, y/b's traffic (its IP claimed by
     // x/a, which sorts first) and the attacker's outside host would be admitted as x/a.
     const np: PolicyObject = {
@@ -125,7 +111,7 @@ describePrivileged('e2e trust: a tenant cannot talk Weir out of enforcing (issue
     expect(ifaces.filter(isRecord).find((i) => i.name === 'eth0')?.ips).toEqual([victim]);
   }), 90_000);
 
-  it('a forged enforced:false intent in a namespace that is not opted in: the pod is enforced anyway', () => guarded(async (applied) => {
+  it('a forged enforced:false intent in a namespace that is not opted in: the pod is enforced anyway', () => run.guarded(async (applied) => {
     await cluster.core.createNamespace({ body: { metadata: { name: 'plain', labels: { ns: 'plain' } } } });
     await cluster.createNad('plain', 'underlay', cluster.defaultNet, { type: 'host-local', ranges: [[{ subnet: DEFAULT_SUBNET }]] });
     await cluster.createNad('plain', 'sec', cluster.secondNet, { type: 'host-local', ranges: [[{ subnet: SECOND_SUBNET }]] });
